@@ -1,0 +1,388 @@
+// Package bufpool provides the compute node's buffer pool: a fixed number of 16 KiB frames
+// holding cached pages, each with a read/write latch and a pin count, and clock eviction.
+// Evicting a modified page writes nothing: the log already holds its changes, and a later miss
+// reads the page back from the page source at the LSN of its last change. A page can be
+// evicted only once that change is durable.
+package bufpool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"strata/internal/page"
+	"strata/internal/storage"
+)
+
+// Mode is a latch mode.
+type Mode uint8
+
+// Latch modes.
+const (
+	Shared    Mode = 1
+	Exclusive Mode = 2
+)
+
+// ErrNoFrame is returned when every frame stays pinned or not yet durable until ctx ends.
+var ErrNoFrame = errors.New("bufpool: no evictable frame")
+
+// Frame is one buffer pool slot.
+type Frame struct {
+	Page  page.Page
+	latch sync.RWMutex
+	pins  atomic.Int32
+	ref   atomic.Bool
+	id    atomic.Uint64 // the page held, changed under its shard lock; 0 when free
+	err   error         // load error, set by the loader before it unlatches
+}
+
+// ID returns the page the frame holds.
+func (f *Frame) ID() page.ID { return page.ID(f.id.Load()) }
+
+const shards = 64
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[page.ID]*Frame
+}
+
+// Options configure a pool.
+type Options struct {
+	Frames  int                // number of 16 KiB frames
+	Source  storage.PageSource // where misses are read from
+	Durable func() page.LSN    // the log's durable LSN: a page changed at or above it stays
+	// MaxTracked bounds the map of evicted pages' LSNs; beyond it a single floor LSN is used.
+	MaxTracked int
+}
+
+// Pool is a buffer pool.
+type Pool struct {
+	opts   Options
+	frames []Frame
+	shards [shards]shard
+
+	evictMu sync.Mutex
+	hand    int
+	free    []*Frame // frames never used or released by Discard
+	evicted map[page.ID]page.LSN
+	floor   page.LSN // LSN at or above the last change of any evicted page not in evicted
+
+	misses, evictions atomic.Uint64
+}
+
+// New creates a pool. floor is the LSN at which pages not seen since the start are read: the
+// durable end of the log found at open.
+func New(opts Options, floor page.LSN) *Pool {
+	if opts.Frames < 8 {
+		opts.Frames = 8
+	}
+	if opts.MaxTracked == 0 {
+		opts.MaxTracked = 1 << 20
+	}
+	p := &Pool{opts: opts, frames: make([]Frame, opts.Frames), evicted: map[page.ID]page.LSN{}, floor: floor}
+	for i := range p.shards {
+		p.shards[i].m = map[page.ID]*Frame{}
+	}
+	p.free = make([]*Frame, 0, len(p.frames))
+	for i := len(p.frames) - 1; i >= 0; i-- {
+		p.free = append(p.free, &p.frames[i])
+	}
+	return p
+}
+
+// Size returns the number of frames.
+func (p *Pool) Size() int { return len(p.frames) }
+
+func (p *Pool) shard(id page.ID) *shard { return &p.shards[uint64(id)*0x9E3779B97F4A7C15>>58] }
+
+// Get returns page id pinned and latched in mode, reading it from the page source on a miss.
+func (p *Pool) Get(ctx context.Context, id page.ID, mode Mode) (*Frame, error) {
+	if id == page.Invalid {
+		return nil, fmt.Errorf("bufpool: get of invalid page")
+	}
+	for {
+		s := p.shard(id)
+		s.mu.RLock()
+		f := s.m[id]
+		if f != nil {
+			f.pins.Add(1)
+		}
+		s.mu.RUnlock()
+		if f == nil {
+			var err error
+			f, err = p.load(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if f == nil {
+				continue // raced with another loader; look again
+			}
+		}
+		lock(f, mode)
+		if f.err != nil {
+			err := f.err
+			unlock(f, mode)
+			p.unpin(f)
+			return nil, err
+		}
+		f.ref.Store(true)
+		return f, nil
+	}
+}
+
+// New returns a frame for a page that is being created: zeroed, pinned and exclusively
+// latched. The caller initialises it with a redo record.
+func (p *Pool) New(ctx context.Context, id page.ID) (*Frame, error) {
+	f, err := p.victim(ctx)
+	if err != nil {
+		return nil, err
+	}
+	clear(f.Page[:])
+	f.err = nil
+	f.latch.Lock()
+	s := p.shard(id)
+	s.mu.Lock()
+	if old := s.m[id]; old != nil {
+		// A stale copy of a page being reused (freed, then allocated again) must not survive.
+		if old.pins.Load() != 0 {
+			s.mu.Unlock()
+			f.latch.Unlock()
+			p.release(f)
+			return nil, fmt.Errorf("bufpool: new page %d is still in use", id)
+		}
+		delete(s.m, id)
+		old.id.Store(0)
+		p.release(old)
+	}
+	f.id.Store(uint64(id))
+	f.pins.Store(1)
+	s.m[id] = f
+	s.mu.Unlock()
+	f.ref.Store(true)
+	return f, nil
+}
+
+// load reads a missing page into a victim frame. It returns nil, nil if another goroutine
+// loaded the page first.
+func (p *Pool) load(ctx context.Context, id page.ID) (*Frame, error) {
+	f, err := p.victim(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f.latch.Lock()
+	s := p.shard(id)
+	s.mu.Lock()
+	if s.m[id] != nil {
+		s.mu.Unlock()
+		f.latch.Unlock()
+		p.release(f)
+		return nil, nil
+	}
+	f.id.Store(uint64(id))
+	f.pins.Store(1)
+	f.err = nil
+	s.m[id] = f
+	s.mu.Unlock()
+	p.misses.Add(1)
+
+	lsn := p.readLSN(id)
+	err = p.opts.Source.GetPage(ctx, id, lsn, &f.Page)
+	if err == nil {
+		err = f.Page.Verify()
+	}
+	if err == nil && f.Page.ID() != id {
+		err = fmt.Errorf("bufpool: page source returned page %d for %d", f.Page.ID(), id)
+	}
+	if err != nil {
+		f.err = fmt.Errorf("bufpool: read page %d at lsn %d: %w", id, lsn, err)
+		s.mu.Lock()
+		if s.m[id] == f {
+			delete(s.m, id)
+		}
+		s.mu.Unlock()
+	}
+	f.latch.Unlock()
+	if err != nil {
+		p.unpin(f) // the frame goes back to the free list when the last waiter leaves
+		return nil, f.err
+	}
+	return f, nil
+}
+
+// readLSN returns the position at which to read a page that is not cached.
+func (p *Pool) readLSN(id page.ID) page.LSN {
+	p.evictMu.Lock()
+	defer p.evictMu.Unlock()
+	if l, ok := p.evicted[id]; ok {
+		return l + 1
+	}
+	return p.floor
+}
+
+// victim finds a free frame, evicting a clean or durable unpinned page.
+func (p *Pool) victim(ctx context.Context) (*Frame, error) {
+	var timer *time.Timer
+	for wait := time.Millisecond; ; {
+		if f := p.tryVictim(); f != nil {
+			return f, nil
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %d frames all pinned or not durable: %w", ErrNoFrame, len(p.frames), ctx.Err())
+		case <-timer.C:
+		}
+		if wait < 20*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+func (p *Pool) tryVictim() *Frame {
+	p.evictMu.Lock()
+	defer p.evictMu.Unlock()
+	if n := len(p.free); n > 0 {
+		f := p.free[n-1]
+		p.free = p.free[:n-1]
+		return f
+	}
+	durable := p.opts.Durable()
+	for i := 0; i < 2*len(p.frames); i++ {
+		f := &p.frames[p.hand]
+		p.hand = (p.hand + 1) % len(p.frames)
+		if f.pins.Load() != 0 {
+			continue
+		}
+		if f.ref.Swap(false) {
+			continue
+		}
+		id := f.ID()
+		if id == page.Invalid {
+			continue // being loaded or released
+		}
+		s := p.shard(id)
+		s.mu.Lock()
+		if f.pins.Load() != 0 || s.m[id] != f || !f.latch.TryLock() {
+			s.mu.Unlock()
+			continue
+		}
+		lsn := f.Page.LSN()
+		if lsn >= durable && lsn != 0 {
+			f.latch.Unlock()
+			s.mu.Unlock()
+			continue
+		}
+		delete(s.m, id)
+		f.id.Store(0)
+		s.mu.Unlock()
+		f.latch.Unlock()
+		p.trackEvicted(id, lsn)
+		p.evictions.Add(1)
+		return f
+	}
+	return nil
+}
+
+func (p *Pool) trackEvicted(id page.ID, lsn page.LSN) {
+	if len(p.evicted) >= p.opts.MaxTracked {
+		for _, l := range p.evicted {
+			if l+1 > p.floor {
+				p.floor = l + 1
+			}
+		}
+		clear(p.evicted)
+	}
+	if lsn+1 > p.floor {
+		p.evicted[id] = lsn
+	} else {
+		delete(p.evicted, id)
+	}
+}
+
+func (p *Pool) release(f *Frame) {
+	p.evictMu.Lock()
+	p.free = append(p.free, f)
+	p.evictMu.Unlock()
+}
+
+func (p *Pool) unpin(f *Frame) {
+	failed := f.err != nil // stable while we hold a pin
+	if f.pins.Add(-1) == 0 && failed && f.ID() != page.Invalid {
+		// A failed load: nobody else holds it and it is out of the table.
+		f.id.Store(0)
+		p.release(f)
+	}
+}
+
+// Release unlatches and unpins a frame returned by Get or New.
+func (p *Pool) Release(f *Frame, mode Mode) {
+	unlock(f, mode)
+	p.unpin(f)
+}
+
+// Downgrade is not provided: sync.RWMutex cannot downgrade atomically.
+
+// Discard drops page id from the pool if it is cached and unpinned (used after a page is freed,
+// so that the frame is reused first). It is best effort.
+func (p *Pool) Discard(id page.ID) {
+	s := p.shard(id)
+	s.mu.Lock()
+	f := s.m[id]
+	if f == nil || f.pins.Load() != 0 {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.m, id)
+	f.id.Store(0)
+	s.mu.Unlock()
+	p.evictMu.Lock()
+	// A freed page's last change is its free record; remember it in case it is read again.
+	if l := f.Page.LSN(); l+1 > p.floor {
+		p.evicted[id] = l
+	}
+	p.free = append(p.free, f)
+	p.evictMu.Unlock()
+}
+
+// Cached reports whether page id is in the pool (for tests).
+func (p *Pool) Cached(id page.ID) bool {
+	s := p.shard(id)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.m[id] != nil
+}
+
+// Stats are buffer pool counters.
+type Stats struct {
+	Frames            int
+	Misses, Evictions uint64
+}
+
+// Stats returns the pool's counters.
+func (p *Pool) Stats() Stats {
+	return Stats{Frames: len(p.frames), Misses: p.misses.Load(), Evictions: p.evictions.Load()}
+}
+
+func lock(f *Frame, m Mode) {
+	if m == Exclusive {
+		f.latch.Lock()
+	} else {
+		f.latch.RLock()
+	}
+}
+
+func unlock(f *Frame, m Mode) {
+	if m == Exclusive {
+		f.latch.Unlock()
+	} else {
+		f.latch.RUnlock()
+	}
+}

@@ -1,0 +1,189 @@
+package redo
+
+import (
+	"fmt"
+
+	"strata/internal/page"
+)
+
+// Group builds the records of one mini-transaction. Each method appends one record and
+// returns its decoded form so that the caller can apply it at once with Apply; Bytes seals the
+// group (group-end flag, CRCs) for the log.
+type Group struct {
+	buf  []byte
+	last int // offset of the last record, -1 when empty
+}
+
+// NewGroup returns an empty group.
+func NewGroup() *Group { return &Group{last: -1} }
+
+// Reset empties the group, keeping its buffer.
+func (g *Group) Reset() { g.buf = g.buf[:0]; g.last = -1 }
+
+// Len returns the encoded size of the records so far; the next record starts at this offset.
+func (g *Group) Len() int { return len(g.buf) }
+
+// Empty reports whether the group has no records.
+func (g *Group) Empty() bool { return g.last < 0 }
+
+func (g *Group) add(t Type, pg page.ID, payload int) []byte {
+	off := len(g.buf)
+	n := HeaderSize + payload
+	if n > MaxRecord {
+		panic(fmt.Sprintf("redo: %s record of %d bytes exceeds the maximum", t, n)) // caller bug
+	}
+	g.buf = append(g.buf, make([]byte, n)...)
+	b := g.buf[off:]
+	le.PutUint32(b, uint32(n))
+	b[8] = byte(t)
+	le.PutUint64(b[10:], uint64(pg))
+	g.last = off
+	return b[HeaderSize:n]
+}
+
+func (g *Group) record() Record {
+	b := g.buf[g.last:]
+	return Record{Type: Type(b[8]), Page: page.ID(le.Uint64(b[10:])), Payload: b[HeaderSize:le.Uint32(b)]}
+}
+
+// Init records clearing pg as a page of type t at level, owned by owner.
+func (g *Group) Init(pg page.ID, t page.Type, level int, owner page.ID) Record {
+	p := g.add(TInit, pg, 10)
+	p[0] = byte(t)
+	p[1] = byte(level)
+	le.PutUint64(p[2:], uint64(owner))
+	return g.record()
+}
+
+// Insert records inserting cell at slot.
+func (g *Group) Insert(pg page.ID, slot int, cell []byte) Record {
+	p := g.add(TInsert, pg, 2+len(cell))
+	le.PutUint16(p, uint16(slot))
+	copy(p[2:], cell)
+	return g.record()
+}
+
+// Delete records deleting the cell at slot.
+func (g *Group) Delete(pg page.ID, slot int) Record {
+	p := g.add(TDelete, pg, 2)
+	le.PutUint16(p, uint16(slot))
+	return g.record()
+}
+
+// Replace records replacing the cell at slot.
+func (g *Group) Replace(pg page.ID, slot int, cell []byte) Record {
+	p := g.add(TReplace, pg, 2+len(cell))
+	le.PutUint16(p, uint16(slot))
+	copy(p[2:], cell)
+	return g.record()
+}
+
+// Truncate records deleting every cell from slot on.
+func (g *Group) Truncate(pg page.ID, from int) Record {
+	p := g.add(TTruncate, pg, 2)
+	le.PutUint16(p, uint16(from))
+	return g.record()
+}
+
+// Append records appending cells at the end of pg.
+func (g *Group) Append(pg page.ID, cells [][]byte) Record {
+	n := 2
+	for _, c := range cells {
+		n += 2 + len(c)
+	}
+	p := g.add(TAppend, pg, n)
+	le.PutUint16(p, uint16(len(cells)))
+	o := 2
+	for _, c := range cells {
+		le.PutUint16(p[o:], uint16(len(c)))
+		copy(p[o+2:], c)
+		o += 2 + len(c)
+	}
+	return g.record()
+}
+
+// Links records setting the sibling links of pg.
+func (g *Group) Links(pg page.ID, left, right page.ID) Record {
+	p := g.add(TLinks, pg, 16)
+	le.PutUint64(p, uint64(left))
+	le.PutUint64(p[8:], uint64(right))
+	return g.record()
+}
+
+// Next records setting the leftmost child (internal pages) or next page of pg.
+func (g *Group) Next(pg page.ID, next page.ID) Record {
+	p := g.add(TNext, pg, 8)
+	le.PutUint64(p, uint64(next))
+	return g.record()
+}
+
+// Meta records setting the allocation state in the meta page.
+func (g *Group) Meta(m page.Meta) Record {
+	p := g.add(TMeta, page.MetaID, page.MetaSize)
+	var tmp page.Page
+	tmp.SetMeta(m)
+	copy(p, tmp[page.HeaderSize:page.HeaderSize+page.MetaSize])
+	return g.record()
+}
+
+// MaxOverflowData is the number of value bytes one overflow page holds.
+const MaxOverflowData = page.Size - page.HeaderSize - 2
+
+// Overflow records initialising pg as an overflow page of owner holding data, followed by next.
+func (g *Group) Overflow(pg, owner, next page.ID, data []byte) Record {
+	p := g.add(TOverflow, pg, 16+len(data))
+	le.PutUint64(p, uint64(owner))
+	le.PutUint64(p[8:], uint64(next))
+	copy(p[16:], data)
+	return g.record()
+}
+
+// Free records putting pg on the free list in front of next.
+func (g *Group) Free(pg, next page.ID) Record {
+	p := g.add(TFree, pg, 8)
+	le.PutUint64(p, uint64(next))
+	return g.record()
+}
+
+// Commit records the commit of transaction txn.
+func (g *Group) Commit(txn uint64) Record {
+	p := g.add(TCommit, page.Invalid, 8)
+	le.PutUint64(p, txn)
+	return g.record()
+}
+
+// Bytes seals the group, marking its last record as the group end and computing every
+// record's CRC, and returns its encoding. The group must not be empty.
+func (g *Group) Bytes() []byte {
+	if g.last < 0 {
+		return nil
+	}
+	for off := 0; off < len(g.buf); {
+		n := int(le.Uint32(g.buf[off:]))
+		if off == g.last {
+			g.buf[off+9] |= FlagGroupEnd
+		}
+		le.PutUint32(g.buf[off+4:], crc32Checksum(g.buf[off+8:off+n]))
+		off += n
+	}
+	return g.buf
+}
+
+// CommitTxn returns the transaction of a commit record.
+func CommitTxn(r Record) (uint64, error) {
+	if r.Type != TCommit || len(r.Payload) != 8 {
+		return 0, fmt.Errorf("%w: not a commit record: %s", ErrCorrupt, r)
+	}
+	return le.Uint64(r.Payload), nil
+}
+
+// Partial seals the records so far without marking a group end, for appending the first part
+// of a large group; the caller then Resets the group and continues it.
+func (g *Group) Partial() []byte {
+	for off := 0; off < len(g.buf); {
+		n := int(le.Uint32(g.buf[off:]))
+		le.PutUint32(g.buf[off+4:], crc32Checksum(g.buf[off+8:off+n]))
+		off += n
+	}
+	return g.buf
+}
