@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
 )
 
 // Size is the size of every page in bytes.
@@ -207,10 +208,37 @@ func (p *Page) Check() error {
 	if p.slotEnd() > Size || p.cellTop() < p.slotEnd() || p.cellTop() > Size {
 		return fmt.Errorf("%w: %d slots, cell top %d", ErrCorrupt, p.NumCells(), p.cellTop())
 	}
-	for i := 0; i < p.NumCells(); i++ {
+	// Every cell lies in [cellTop, Size), no two overlap, and the live cells plus the dead
+	// bytes fill that area exactly: then no operation on the page can index outside it.
+	n := p.NumCells()
+	top := p.cellTop()
+	garbage := p.u16(offGarbage)
+	if garbage > Size-top {
+		return fmt.Errorf("%w: %d dead bytes in a cell area of %d", ErrCorrupt, garbage, Size-top)
+	}
+	type span struct{ off, end int }
+	spans := make([]span, 0, n)
+	live := 0
+	for i := 0; i < n; i++ {
 		if err := p.CheckCell(i); err != nil {
 			return err
 		}
+		off := p.slotOff(i)
+		if off < top {
+			return fmt.Errorf("%w: slot %d offset %d below the cell top %d", ErrCorrupt, i, off, top)
+		}
+		end := off + cellLenSize + p.u16(off)
+		spans = append(spans, span{off, end})
+		live += end - off
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.off - b.off })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].off < spans[i-1].end {
+			return fmt.Errorf("%w: cells at offsets %d and %d overlap", ErrCorrupt, spans[i-1].off, spans[i].off)
+		}
+	}
+	if live+garbage != Size-top {
+		return fmt.Errorf("%w: %d live and %d dead bytes in a cell area of %d", ErrCorrupt, live, garbage, Size-top)
 	}
 	return nil
 }
@@ -229,6 +257,7 @@ func (p *Page) Insert(i int, cell []byte) error {
 		return ErrFull
 	}
 	if p.cellTop()-p.slotEnd() < need {
+		cell = append([]byte(nil), cell...) // it may point into the page Compact rewrites
 		p.Compact()
 	}
 	top := p.cellTop() - cellLenSize - len(cell)

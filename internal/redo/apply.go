@@ -2,12 +2,9 @@ package redo
 
 import (
 	"fmt"
-	"hash/crc32"
 
 	"strata/internal/page"
 )
-
-func crc32Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
 func corrupt(r Record, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrCorrupt, r, fmt.Sprintf(format, args...))
@@ -23,11 +20,11 @@ func Apply(p *page.Page, lsn page.LSN, r Record) error {
 	}
 	initRec := r.Type == TInit || r.Type == TOverflow || r.Type == TFree
 	if p.Type() != page.TypeZero {
-		if lsn <= p.LSN() {
-			return nil
-		}
 		if p.ID() != r.Page {
 			return corrupt(r, "applied to page %d", p.ID())
+		}
+		if lsn <= p.LSN() {
+			return nil
 		}
 	} else if !initRec && !(r.Type == TMeta && r.Page == page.MetaID) {
 		return corrupt(r, "page %d not initialised", r.Page)

@@ -34,7 +34,7 @@ func (g *Group) add(t Type, pg page.ID, payload int) []byte {
 	}
 	g.buf = append(g.buf, make([]byte, n)...)
 	b := g.buf[off:]
-	le.PutUint32(b, uint32(n))
+	putLength(b, n)
 	b[8] = byte(t)
 	le.PutUint64(b[10:], uint64(pg))
 	g.last = off
@@ -43,7 +43,7 @@ func (g *Group) add(t Type, pg page.ID, payload int) []byte {
 
 func (g *Group) record() Record {
 	b := g.buf[g.last:]
-	return Record{Type: Type(b[8]), Page: page.ID(le.Uint64(b[10:])), Payload: b[HeaderSize:le.Uint32(b)]}
+	return Record{Type: Type(b[8]), Page: page.ID(le.Uint64(b[10:])), Payload: b[HeaderSize:recordLen(b)]}
 }
 
 // Init records clearing pg as a page of type t at level, owned by owner.
@@ -159,11 +159,13 @@ func (g *Group) Bytes() []byte {
 		return nil
 	}
 	for off := 0; off < len(g.buf); {
-		n := int(le.Uint32(g.buf[off:]))
+		n := recordLen(g.buf[off:])
 		if off == g.last {
 			g.buf[off+9] |= FlagGroupEnd
+		} else {
+			g.buf[off+9] &^= FlagGroupEnd
 		}
-		le.PutUint32(g.buf[off+4:], crc32Checksum(g.buf[off+8:off+n]))
+		le.PutUint32(g.buf[off+4:], recordCRC(g.buf[off:off+n]))
 		off += n
 	}
 	return g.buf
@@ -181,8 +183,9 @@ func CommitTxn(r Record) (uint64, error) {
 // of a large group; the caller then Resets the group and continues it.
 func (g *Group) Partial() []byte {
 	for off := 0; off < len(g.buf); {
-		n := int(le.Uint32(g.buf[off:]))
-		le.PutUint32(g.buf[off+4:], crc32Checksum(g.buf[off+8:off+n]))
+		n := recordLen(g.buf[off:])
+		g.buf[off+9] &^= FlagGroupEnd
+		le.PutUint32(g.buf[off+4:], recordCRC(g.buf[off:off+n]))
 		off += n
 	}
 	return g.buf

@@ -46,11 +46,14 @@ func (t Type) String() string {
 // FlagGroupEnd marks the last record of a mini-transaction group.
 const FlagGroupEnd = 1
 
-// HeaderSize is the size of a record header: length u32, crc u32, type u8, flags u8, page u64.
+// HeaderSize is the size of a record header: length u16, its complement u16, crc u32, type u8,
+// flags u8, page u64. The complement makes a damaged length an error rather than a record that
+// seems to run past the end of the log (which would read as a torn tail and hide what
+// follows). The CRC32C covers the length and everything after the CRC.
 const HeaderSize = 18
 
 // MaxRecord bounds a record's encoded size.
-const MaxRecord = 64 << 10
+const MaxRecord = 1<<16 - 1
 
 // StartLSN is the LSN of the first record of a new log.
 const StartLSN page.LSN = 64
@@ -86,17 +89,20 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Decode decodes the record at the start of b and returns it with its encoded size. It returns
 // ErrShort when b ends inside the record and ErrCorrupt (wrapped) for anything invalid.
 func Decode(b []byte) (Record, int, error) {
-	if len(b) < HeaderSize {
+	if len(b) < 4 {
 		return Record{}, 0, ErrShort
 	}
-	n := int(le.Uint32(b))
-	if n < HeaderSize || n > MaxRecord {
+	n := int(le.Uint16(b))
+	if le.Uint16(b[2:]) != ^uint16(n) {
+		return Record{}, 0, fmt.Errorf("%w: length field %#08x damaged", ErrCorrupt, le.Uint32(b))
+	}
+	if n < HeaderSize {
 		return Record{}, 0, fmt.Errorf("%w: length %d", ErrCorrupt, n)
 	}
 	if len(b) < n {
 		return Record{}, 0, ErrShort
 	}
-	if got, want := le.Uint32(b[4:]), crc32.Checksum(b[8:n], castagnoli); got != want {
+	if got, want := le.Uint32(b[4:]), recordCRC(b[:n]); got != want {
 		return Record{}, 0, fmt.Errorf("%w: crc %08x, computed %08x", ErrCorrupt, got, want)
 	}
 	r := Record{Type: Type(b[8]), Flags: b[9], Page: page.ID(le.Uint64(b[10:])), Payload: b[HeaderSize:n]}
@@ -139,3 +145,16 @@ func Scan(b []byte, fn func(off int, r Record) error) (end int, err error) {
 	}
 	return end, nil
 }
+
+// recordCRC computes the CRC32C of an encoded record: its length field and everything after
+// the CRC field.
+func recordCRC(b []byte) uint32 {
+	return crc32.Update(crc32.Checksum(b[:4], castagnoli), castagnoli, b[8:])
+}
+
+func putLength(b []byte, n int) {
+	le.PutUint16(b, uint16(n))
+	le.PutUint16(b[2:], ^uint16(n))
+}
+
+func recordLen(b []byte) int { return int(le.Uint16(b)) }

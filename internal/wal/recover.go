@@ -135,8 +135,17 @@ func (l *Log) recoverLast(s *segment, size int64) (int64, error) {
 		if !errors.Is(err, redo.ErrCorrupt) {
 			return 0, fmt.Errorf("wal: scan %s: %w", s.path, err)
 		}
+		// Unsynced writes can reach the disk out of order, so after a crash a hole of lost
+		// bytes may be followed by valid records that were never durable (never acknowledged):
+		// that looks exactly like damage in the middle of the log. A single local log cannot
+		// tell the two apart, so it keeps the prefix, as every single-copy log does, and says
+		// loudly what follows. The replicated Log Store repairs such damage from its peers.
+		var after []any
+		if at, ok := validRecordAfter(data, next+1); ok {
+			after = []any{"valid_records_from_offset", at}
+		}
 		l.logger.Warn("wal: corrupt record in the last segment; cutting the log at the last complete group before it",
-			"file", s.path, "offset", next, "lsn", uint64(s.start)+uint64(next), "cut", keep, "err", err)
+			append([]any{"file", s.path, "offset", next, "lsn", uint64(s.start) + uint64(next), "cut", keep, "err", err}, after...)...)
 	}
 	if keep == len(data) {
 		return size, nil
@@ -204,4 +213,15 @@ func (l *Log) cut(path string, keep []byte) error {
 	}
 	l.fsyncs.Add(1)
 	return syncDir(l.fs, l.dir)
+}
+
+// validRecordAfter reports whether a record with a valid length and CRC starts anywhere in
+// data at or after from.
+func validRecordAfter(data []byte, from int) (int, bool) {
+	for off := from; off+redo.HeaderSize <= len(data); off++ {
+		if _, _, err := redo.Decode(data[off:]); err == nil {
+			return off, true
+		}
+	}
+	return 0, false
 }

@@ -1,0 +1,71 @@
+package pagestore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"strata/internal/page"
+	"strata/internal/redo"
+)
+
+// BenchmarkGetPage reads a recent version of a page that has an image and a few deltas after
+// it: from the version cache, and from pebble (memtable, then sstables after a flush).
+func BenchmarkGetPage(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		cache int
+		flush bool
+	}{
+		{"cached", 0, false},
+		{"pebble-memtable", -1, false},
+		{"pebble-sstable", -1, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			log := newFakeLog()
+			w := newWorkload(b, 1, log, 2)
+			const id = 2
+			cell := make([]byte, 100)
+			insert := func(n int) {
+				for range n {
+					w.group(func(g *redo.Group, start page.LSN) {
+						off := page.LSN(g.Len())
+						if w.page(id).Type() == page.TypeZero {
+							w.apply(g.Init(id, page.TypeLeaf, 0, 1), start+off)
+							off = page.LSN(g.Len())
+						}
+						w.apply(g.Insert(id, w.page(id).NumCells(), cell), start+off)
+					})
+				}
+				log.makeDurable()
+			}
+			s := openStore(b, vfs.NewMem(), log, func(o *Options) { o.CachePages = bc.cache })
+			s.Start()
+			insert(DefaultImageEvery)
+			waitFor(b, 10*time.Second, "an image", func() bool { return s.Stats().Images > 0 })
+			insert(4) // a few deltas after the image
+			lsn := log.end()
+			waitPersisted(b, s, lsn)
+			s.Stop()
+			if bc.flush {
+				if err := s.db.Flush(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			if err := w.checkOne(ctx, s, id, lsn); err != nil {
+				b.Fatal(err)
+			}
+			var p page.Page
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := s.GetPage(ctx, id, lsn, &p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

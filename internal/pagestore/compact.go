@@ -1,0 +1,186 @@
+package pagestore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"strata/internal/page"
+	"strata/internal/storage"
+)
+
+// compactLoop compacts up to the horizon every CompactInterval when the horizon has moved.
+func (s *Store) compactLoop(ctx context.Context) {
+	if s.opts.CompactInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.opts.CompactInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if min(s.horizon.Load(), s.persisted.Load()) <= s.floor.Load() {
+			continue
+		}
+		if err := s.Compact(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("pagestore: compaction", "err", err)
+		}
+	}
+}
+
+// Compact removes the versions that are needed only to answer GetPage below the horizon (see
+// SetHorizon; it is capped at Persisted): for each page it keeps the newest image below the
+// horizon, materialising one from the deltas if needed, and deletes the older images and the
+// deltas it covers. Afterwards GetPage below the horizon returns ErrCompacted.
+func (s *Store) Compact(ctx context.Context) error {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	h := page.LSN(min(s.horizon.Load(), s.persisted.Load()))
+	if h <= page.LSN(s.floor.Load()) {
+		return nil
+	}
+	// Raise the floor, durably, before deleting anything, so that no GetPage below it can read
+	// a half-compacted page, before or after a crash.
+	if err := s.withDB(func(db *pebble.DB) error { return db.Set(floorKey, encodeLSN(h), pebble.Sync) }); err != nil {
+		return fmt.Errorf("pagestore: compact to %d: %w", h, err)
+	}
+	s.floor.Store(uint64(h))
+	start := time.Now()
+	var pages int
+	var removed uint64
+	for id := page.Invalid; ; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		next, ok, err := s.nextPage(id)
+		if err != nil || !ok {
+			if err == nil {
+				s.log.Debug("pagestore: compacted", "horizon", h, "pages", pages, "removed", removed,
+					"took", time.Since(start))
+			}
+			return err
+		}
+		n, err := s.compactPage(next, h)
+		if err != nil {
+			return fmt.Errorf("pagestore: compact page %d to %d: %w", next, h, err)
+		}
+		pages++
+		removed += n
+		if next == math.MaxUint64 {
+			return nil
+		}
+		id = next
+	}
+}
+
+func (s *Store) withDB(fn func(db *pebble.DB) error) error {
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
+	if s.closed {
+		return storage.ErrClosed
+	}
+	return fn(s.db)
+}
+
+// nextPage returns the first page after id that has a delta or an image.
+func (s *Store) nextPage(id page.ID) (page.ID, bool, error) {
+	var next page.ID
+	var ok bool
+	err := s.withDB(func(db *pebble.DB) error {
+		for _, kind := range []byte{kindDelta, kindImage} {
+			it, err := db.NewIter(&pebble.IterOptions{
+				LowerBound: versionKey(kind, id+1, 0),
+				UpperBound: []byte{kind + 1},
+			})
+			if err != nil {
+				return err
+			}
+			if it.First() {
+				_, n, _, err := parseVersionKey(it.Key())
+				if err != nil {
+					it.Close()
+					return err
+				}
+				if !ok || n < next {
+					next, ok = n, true
+				}
+			}
+			if err := it.Close(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return next, ok, err
+}
+
+// compactPage compacts page id to horizon h and returns how many versions it removed.
+func (s *Store) compactPage(id page.ID, h page.LSN) (uint64, error) {
+	var removed uint64
+	err := s.withDB(func(db *pebble.DB) error {
+		it, err := db.NewIter(nil)
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		var images, deltas uint64
+		var image, delta page.LSN // newest of each below h
+		for _, kind := range []byte{kindImage, kindDelta} {
+			it.SetBounds(versionKey(kind, id, 0), versionKey(kind, id, h))
+			for valid := it.First(); valid; valid = it.Next() {
+				_, _, at, err := parseVersionKey(it.Key())
+				if err != nil {
+					return err
+				}
+				if kind == kindImage {
+					images, image = images+1, at
+				} else {
+					deltas, delta = deltas+1, at
+				}
+			}
+			if err := it.Error(); err != nil {
+				return err
+			}
+		}
+		if images+deltas <= 1 {
+			return nil // a single version is its own base
+		}
+		b := db.NewBatch()
+		defer b.Close()
+		keep := image
+		if images == 0 || delta > image {
+			var p page.Page
+			if _, err := applyVersions(it, id, 0, h, &p); err != nil {
+				return err
+			}
+			p.Seal()
+			keep = p.LSN()
+			if err := b.Set(versionKey(kindImage, id, keep), p[:], nil); err != nil {
+				return err
+			}
+			s.stats.images.Add(1)
+		}
+		if err := b.DeleteRange(versionKey(kindImage, id, 0), versionKey(kindImage, id, keep), nil); err != nil {
+			return err
+		}
+		if err := b.DeleteRange(versionKey(kindDelta, id, 0), versionKey(kindDelta, id, keep+1), nil); err != nil {
+			return err
+		}
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return err
+		}
+		removed = images + deltas // every version below h went...
+		if images > 0 && keep == image {
+			removed-- // ...but the kept image, unless it is new
+		}
+		return nil
+	})
+	s.stats.compacted.Add(removed)
+	return removed, err
+}

@@ -1,0 +1,382 @@
+// Package pagestore provides the Page Store core as a library: it consumes redo from a log,
+// persists each page's records and materialised images in pebble, applies them in the
+// background, and serves GetPage(page, lsn) for any LSN in its retention window.
+//
+// Every redo record that names a page is stored as a delta under (page, LSN); a background
+// goroutine folds a page's deltas into a sealed image every Options.ImageEvery deltas, so that
+// GetPage starts from the newest image below the asked LSN and applies the few deltas after
+// it with redo.Apply, the same deterministic function the read-write node used. The consume
+// position is written in the same synced batch as the records, so a restart continues exactly
+// where the store stopped. Compaction by horizon folds history that no reader can ask for any
+// more into one image per page.
+package pagestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"strata/internal/page"
+	"strata/internal/redo"
+	"strata/internal/storage"
+)
+
+// Options configure a Store.
+type Options struct {
+	FS  vfs.FS // file system for pebble (vfs.Default when nil)
+	Dir string // pebble directory
+
+	Log storage.LogReader // the redo source
+
+	// ImageEvery materialises a new page image after this many deltas (default 32).
+	ImageEvery int
+
+	Logger *slog.Logger // slog.Default() when nil
+
+	// Start is where a new, empty store starts consuming (default redo.StartLSN). A store
+	// that has persisted anything continues from its persisted position instead.
+	Start page.LSN
+
+	// CachePages bounds the in-memory cache of recently served page versions (default 1024;
+	// negative disables it).
+	CachePages int
+
+	// CompactInterval is how often the background goroutine compacts up to the horizon when
+	// the horizon has moved (default 30s; negative disables background compaction).
+	CompactInterval time.Duration
+}
+
+// Defaults.
+const (
+	DefaultImageEvery      = 32
+	DefaultCachePages      = 1024
+	DefaultCompactInterval = 30 * time.Second
+
+	readSize    = 1 << 20          // bytes asked of the log per Read
+	stopTimeout = 10 * time.Second // how long Stop and Close wait for the goroutines
+)
+
+// ErrCompacted is returned by GetPage for a position below the compaction floor: the versions
+// needed to answer it may have been compacted away.
+var ErrCompacted = errors.New("pagestore: position below the compaction horizon")
+
+// ErrRunning is returned by TruncateAfter while the background goroutines run.
+var ErrRunning = errors.New("pagestore: store is running")
+
+// Store is a Page Store. It is safe for concurrent use.
+//
+// Lock order: runMu, compactMu, dbmu, writeMu, mu; cache.mu is a leaf.
+type Store struct {
+	opts Options
+	log  *slog.Logger
+
+	// dbmu guards db against Close: every use of db holds it for reading and checks closed.
+	dbmu   sync.RWMutex
+	db     *pebble.DB
+	closed bool
+
+	// writeMu serialises consuming batches with TruncateAfter.
+	writeMu sync.Mutex
+	// compactMu serialises compactions with each other and with TruncateAfter.
+	compactMu sync.Mutex
+
+	persisted atomic.Uint64 // every record below it is persisted
+	floor     atomic.Uint64 // compaction floor (see floorKey)
+	horizon   atomic.Uint64 // set by SetHorizon
+
+	mu        sync.Mutex
+	advanced  chan struct{}         // closed and replaced whenever persisted moves
+	pages     map[page.ID]pageState // per-page tracking of the deltas at or above stateBase
+	hot       map[page.ID]struct{}  // pages waiting for an image
+	stateBase page.LSN              // the position pages started tracking at (Open)
+	consumed  error                 // why consuming stopped, if it did
+
+	closedCh chan struct{} // closed by Close
+	wake     chan struct{} // wakes the materialiser (buffered 1)
+
+	runMu   sync.Mutex // guards running, cancel, done
+	running bool
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the goroutines of the last Start have exited
+
+	cache pageCache
+	stats struct{ records, images, getPages, compacted atomic.Uint64 }
+}
+
+// pageState is what the store tracks in memory about a page's deltas.
+type pageState struct {
+	pending int      // deltas since the page's last image (lazily rebuilt after a restart)
+	last    page.LSN // newest delta consumed
+}
+
+var _ storage.PageSource = (*Store)(nil)
+
+// Open opens (or creates) the store in opts.Dir. A reopened store continues consuming from its
+// persisted position; call Start to begin.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		return nil, errors.New("pagestore: Options.Log is required")
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("pagestore: Options.Dir is required")
+	}
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+	}
+	if opts.ImageEvery <= 0 {
+		opts.ImageEvery = DefaultImageEvery
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Start == 0 {
+		opts.Start = redo.StartLSN
+	}
+	if opts.CachePages == 0 {
+		opts.CachePages = DefaultCachePages
+	}
+	if opts.CompactInterval == 0 {
+		opts.CompactInterval = DefaultCompactInterval
+	}
+	log := opts.Logger.With("component", "pagestore", "dir", opts.Dir)
+	db, err := pebble.Open(opts.Dir, &pebble.Options{FS: opts.FS, Logger: pebbleLogger{log}})
+	if err != nil {
+		return nil, fmt.Errorf("pagestore: open %s: %w", opts.Dir, err)
+	}
+	s := &Store{
+		opts:     opts,
+		log:      log,
+		db:       db,
+		advanced: make(chan struct{}),
+		pages:    make(map[page.ID]pageState),
+		hot:      make(map[page.ID]struct{}),
+		closedCh: make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+	}
+	s.cache.init(opts.CachePages)
+	pos, err := s.readPosition(persistedKey, opts.Start)
+	if err == nil {
+		var floor page.LSN
+		floor, err = s.readPosition(floorKey, 0)
+		s.floor.Store(uint64(floor))
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.persisted.Store(uint64(pos))
+	s.stateBase = pos
+	log.Info("pagestore: opened", "persisted", pos, "floor", s.floor.Load())
+	return s, nil
+}
+
+func (s *Store) readPosition(key []byte, def page.LSN) (page.LSN, error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return def, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("pagestore: read %q: %w", key, err)
+	}
+	defer closer.Close()
+	lsn, err := decodeLSN(v)
+	if err != nil {
+		return 0, fmt.Errorf("pagestore: read %q: %w", key, err)
+	}
+	return lsn, nil
+}
+
+// Start starts the background goroutines: one consumes the log, one materialises images and
+// one compacts by horizon. Start after Stop resumes from the persisted position; Start on a
+// running or closed store does nothing.
+func (s *Store) Start() {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.running || s.isClosed() {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.running, s.cancel, s.done = true, cancel, make(chan struct{})
+	s.mu.Lock()
+	s.consumed = nil
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.consume(ctx) })
+	wg.Go(func() { s.materialiseLoop(ctx) })
+	wg.Go(func() { s.compactLoop(ctx) })
+	done := s.done
+	go func() { wg.Wait(); close(done) }()
+}
+
+// Stop stops the background goroutines, waiting for them a bounded time. The store keeps
+// serving GetPage for what it has persisted; Start resumes.
+func (s *Store) Stop() {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	s.stopLocked()
+}
+
+func (s *Store) stopLocked() {
+	if !s.running {
+		return
+	}
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-time.After(stopTimeout):
+		s.log.Warn("pagestore: background goroutines did not stop in time", "waited", stopTimeout)
+	}
+	s.running = false
+}
+
+// Close stops the goroutines and closes pebble. GetPage calls waiting on the log return
+// storage.ErrClosed.
+func (s *Store) Close() error {
+	s.runMu.Lock()
+	s.stopLocked()
+	s.runMu.Unlock()
+	s.dbmu.Lock()
+	defer s.dbmu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	close(s.closedCh)
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("pagestore: close: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) isClosed() bool {
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
+	return s.closed
+}
+
+// Persisted returns the position below which every record is persisted (synced) in pebble.
+func (s *Store) Persisted() page.LSN { return page.LSN(s.persisted.Load()) }
+
+// SetHorizon says that GetPage will not be asked for positions below lsn any more, so that
+// the versions needed only there may be compacted away.
+func (s *Store) SetHorizon(lsn page.LSN) { s.horizon.Store(uint64(lsn)) }
+
+// Stats are counters of the store since it was opened.
+type Stats struct {
+	Records   uint64   // deltas persisted
+	Images    uint64   // images materialised (in the background or by compaction)
+	GetPages  uint64   // GetPage calls
+	Compacted uint64   // versions (deltas and images) removed by compaction
+	Persisted page.LSN // as Persisted()
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Records:   s.stats.records.Load(),
+		Images:    s.stats.images.Load(),
+		GetPages:  s.stats.getPages.Load(),
+		Compacted: s.stats.compacted.Load(),
+		Persisted: s.Persisted(),
+	}
+}
+
+// TruncateAfter drops every record and image at or above lsn and sets the consume position
+// to lsn: log recovery cut a partial group that the store had already consumed. It is valid
+// only before Start or after Stop. A store that has not reached lsn is left as it is (it
+// will consume the log from its own, lower position).
+func (s *Store) TruncateAfter(lsn page.LSN) error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.running {
+		return fmt.Errorf("pagestore: TruncateAfter(%d): %w", lsn, ErrRunning)
+	}
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
+	if s.closed {
+		return storage.ErrClosed
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if lsn >= s.Persisted() {
+		return nil
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, kind := range []byte{kindDelta, kindImage} {
+		if err := s.truncateKind(b, kind, lsn); err != nil {
+			return err
+		}
+	}
+	if err := b.Set(persistedKey, encodeLSN(lsn), nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("pagestore: TruncateAfter(%d): %w", lsn, err)
+	}
+	s.cache.reset()
+	s.mu.Lock()
+	old := s.Persisted()
+	s.persisted.Store(uint64(lsn))
+	clear(s.hot)
+	for id, st := range s.pages {
+		st.pending = 0
+		s.pages[id] = st
+	}
+	s.mu.Unlock()
+	s.log.Warn("pagestore: truncated", "from", lsn, "was", old)
+	return nil
+}
+
+// truncateKind adds to b the deletion of every version of kind at or above lsn.
+func (s *Store) truncateKind(b *pebble.Batch, kind byte, lsn page.LSN) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kind}, UpperBound: []byte{kind + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; {
+		_, id, _, err := parseVersionKey(it.Key())
+		if err != nil {
+			return err
+		}
+		from := versionKey(kind, id, lsn)
+		upper := pageUpper(kind, id)
+		if it.SeekGE(from) && string(it.Key()) < string(upper) {
+			if err := b.DeleteRange(from, upper, nil); err != nil {
+				return err
+			}
+		}
+		valid = it.SeekGE(upper)
+	}
+	return it.Error()
+}
+
+// pebbleLogger sends pebble's messages to slog.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.log.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := "pebble: " + fmt.Sprintf(format, args...)
+	l.log.Error(msg)
+	panic(msg) // pebble's invariant failed; it expects Fatalf not to return
+}
