@@ -499,7 +499,11 @@ func (t *Tree) freeValue(m *mtr.Mtr, cell []byte) error {
 	if w <= 0 || len(rest) != 1+w+8 {
 		return fmt.Errorf("%w: bad overflow reference", ErrCorrupt)
 	}
-	id := page.ID(binary.LittleEndian.Uint64(rest[1+w:]))
+	return t.freeChain(m, page.ID(binary.LittleEndian.Uint64(rest[1+w:])))
+}
+
+// freeChain frees an overflow chain starting at id.
+func (t *Tree) freeChain(m *mtr.Mtr, id page.ID) error {
 	for id != page.Invalid {
 		f, err := m.Get(id, bufpool.Exclusive)
 		if err != nil {

@@ -1,0 +1,346 @@
+// Package engine provides Strata's storage engine as the compute node runs it: named B+trees
+// in a catalog, multi-version rows read at a snapshot LSN, transactions with a private write
+// set and savepoints that commit as one atomic redo group, row locks, group commit and purge.
+//
+// Uncommitted changes never reach a page: a transaction's writes stay in its write set until
+// commit, when they are applied to the trees under the writer lock together with a commit
+// record, as one mini-transaction group. So a node that replays the log never sees an
+// uncommitted row, and reopening after a crash needs no redo replay: the engine finds the
+// durable end of the log and reads pages at that LSN from the page source.
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"strata/internal/btree"
+	"strata/internal/bufpool"
+	"strata/internal/lock"
+	"strata/internal/mtr"
+	"strata/internal/page"
+	"strata/internal/redo"
+	"strata/internal/storage"
+)
+
+// Options configure an engine.
+type Options struct {
+	Log   storage.Log        // the redo log, recovered to a group end
+	Pages storage.PageSource // where pages are read at an LSN
+	// PoolFrames is the buffer pool size in 16 KiB pages (default 4096, 64 MiB).
+	PoolFrames int
+	// LockWaitTimeout is the default row lock wait (default 50 s).
+	LockWaitTimeout time.Duration
+	// PurgeInterval is how often the background purge runs (default 1 s; negative: never).
+	PurgeInterval time.Duration
+	Logger        *slog.Logger
+}
+
+// ErrFailed is returned once a mini-transaction failed after changing pages: the in-memory
+// pages no longer match the log, so the engine stops writing until it is reopened.
+var ErrFailed = errors.New("engine: failed; reopen to recover")
+
+// ErrNoTree is returned for a tree name that is not in the catalog.
+var ErrNoTree = errors.New("engine: no such tree")
+
+// ErrTreeExists is returned when creating a tree whose name is taken.
+var ErrTreeExists = errors.New("engine: tree already exists")
+
+// DB is an open engine.
+type DB struct {
+	opts  Options
+	log   storage.Log
+	pool  *bufpool.Pool
+	locks *lock.Manager
+	lg    *slog.Logger
+
+	writeMu sync.Mutex // the writer lock: one mini-transaction at a time
+	failed  atomic.Pointer[error]
+
+	visible atomic.Uint64 // snapshot for new readers: the end of the last durable group
+	visMu   sync.Mutex    // orders visible advances
+
+	catalog *btree.Tree
+	treesMu sync.RWMutex
+	trees   map[string]page.ID
+
+	txnSeq atomic.Uint64
+
+	snapMu  sync.Mutex
+	snaps   map[page.LSN]int    // snapshots in use on this node
+	remote  map[string]page.LSN // oldest snapshots reported by other nodes
+	purged  atomic.Uint64       // the horizon purge has used: older snapshots are refused
+	writes  atomic.Uint64       // rows committed, to tell the purge loop there is work
+	stopBg  chan struct{}
+	bgDone  sync.WaitGroup
+	closeMu sync.Once
+}
+
+// Open opens the engine on a log and page source. An empty log is bootstrapped.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if opts.PoolFrames == 0 {
+		opts.PoolFrames = 4096
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.PurgeInterval == 0 {
+		opts.PurgeInterval = time.Second
+	}
+	end := opts.Log.End()
+	if d := opts.Log.Durable(); d != end {
+		return nil, fmt.Errorf("engine: log end %d is not durable (durable %d)", end, d)
+	}
+	db := &DB{
+		opts:   opts,
+		log:    opts.Log,
+		locks:  lock.NewManager(lock.Options{WaitTimeout: opts.LockWaitTimeout}),
+		lg:     opts.Logger,
+		trees:  map[string]page.ID{},
+		snaps:  map[page.LSN]int{},
+		remote: map[string]page.LSN{},
+		stopBg: make(chan struct{}),
+	}
+	db.pool = bufpool.New(bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Log.Durable}, end)
+	db.visible.Store(uint64(end))
+	db.txnSeq.Store(uint64(end))
+	if end == redo.StartLSN {
+		if err := db.bootstrap(ctx); err != nil {
+			return nil, err
+		}
+	} else if err := db.loadCatalog(ctx); err != nil {
+		return nil, err
+	}
+	if opts.PurgeInterval > 0 {
+		db.bgDone.Add(1)
+		go db.purgeLoop()
+	}
+	return db, nil
+}
+
+func (db *DB) bootstrap(ctx context.Context) error {
+	end, err := db.write(ctx, func(m *mtr.Mtr) error {
+		if err := m.Bootstrap(); err != nil {
+			return err
+		}
+		root, err := btree.Create(m)
+		if err != nil {
+			return err
+		}
+		mf, err := m.Get(page.MetaID, bufpool.Exclusive)
+		if err != nil {
+			return err
+		}
+		defer m.Release(mf, bufpool.Exclusive)
+		meta := mf.Page.Meta()
+		meta.CatalogRoot = root
+		return m.Apply(mf, m.Group().Meta(meta))
+	})
+	if err != nil {
+		return fmt.Errorf("engine: bootstrap: %w", err)
+	}
+	if err := db.log.WaitDurable(ctx, end); err != nil {
+		return err
+	}
+	db.advanceVisible(end)
+	return db.loadCatalog(ctx)
+}
+
+func (db *DB) loadCatalog(ctx context.Context) error {
+	mf, err := db.pool.Get(ctx, page.MetaID, bufpool.Shared)
+	if err != nil {
+		return fmt.Errorf("engine: read meta page: %w", err)
+	}
+	meta := mf.Page.Meta()
+	db.pool.Release(mf, bufpool.Shared)
+	if meta.Magic != page.MetaMagic || meta.CatalogRoot == page.Invalid {
+		return fmt.Errorf("engine: meta page is not a Strata meta page (magic %#x)", meta.Magic)
+	}
+	db.catalog = btree.New(db.pool, meta.CatalogRoot, nil)
+	trees := map[string]page.ID{}
+	err = db.catalog.Scan(ctx, nil, func(k []byte, v btree.Value) (bool, error) {
+		b, ok := v.Inline()
+		if !ok || len(b) != 8 {
+			return false, fmt.Errorf("engine: catalog entry %q is corrupt", k)
+		}
+		trees[string(k)] = page.ID(binary.LittleEndian.Uint64(b))
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: load catalog: %w", err)
+	}
+	db.treesMu.Lock()
+	db.trees = trees
+	db.treesMu.Unlock()
+	return nil
+}
+
+// write runs fn as one mini-transaction under the writer lock and appends its group; it
+// returns the LSN after the group. A failure after pages changed fails the engine.
+func (db *DB) write(ctx context.Context, fn func(m *mtr.Mtr) error) (page.LSN, error) {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	if err := db.failure(); err != nil {
+		return 0, err
+	}
+	// A commit must not stop half way because a client went away.
+	m := mtr.Begin(context.WithoutCancel(ctx), db.pool, db.log)
+	err := fn(m)
+	var end page.LSN
+	if err == nil {
+		end, err = m.Finish()
+	}
+	if err != nil {
+		if !m.Empty() {
+			db.fail(err)
+		}
+		return 0, err
+	}
+	return end, nil
+}
+
+func (db *DB) fail(err error) {
+	wrapped := fmt.Errorf("%w: %w", ErrFailed, err)
+	if db.failed.CompareAndSwap(nil, &wrapped) {
+		db.lg.Error("engine failed: pages in memory no longer match the log", "err", err)
+	}
+}
+
+func (db *DB) failure() error {
+	if p := db.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// advanceVisible makes every group ending at or below end visible to new snapshots.
+func (db *DB) advanceVisible(end page.LSN) {
+	for {
+		cur := db.visible.Load()
+		if uint64(end) <= cur || db.visible.CompareAndSwap(cur, uint64(end)) {
+			return
+		}
+	}
+}
+
+// VisibleLSN returns the snapshot a new reader gets: everything committed and durable.
+func (db *DB) VisibleLSN() page.LSN { return page.LSN(db.visible.Load()) }
+
+// Tree returns the root of the named tree.
+func (db *DB) Tree(name string) (page.ID, error) {
+	db.treesMu.RLock()
+	defer db.treesMu.RUnlock()
+	id, ok := db.trees[name]
+	if !ok {
+		return page.Invalid, fmt.Errorf("%w: %q", ErrNoTree, name)
+	}
+	return id, nil
+}
+
+// Trees returns the catalog's tree names, sorted.
+func (db *DB) Trees() []string {
+	db.treesMu.RLock()
+	defer db.treesMu.RUnlock()
+	names := make([]string, 0, len(db.trees))
+	for n := range db.trees {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// CreateTree creates an empty tree under name and returns its root.
+func (db *DB) CreateTree(ctx context.Context, name string) (page.ID, error) {
+	if len(name) == 0 || len(name) > btree.MaxKeySize {
+		return page.Invalid, fmt.Errorf("engine: bad tree name of %d bytes", len(name))
+	}
+	var root page.ID
+	end, err := db.write(ctx, func(m *mtr.Mtr) error {
+		if _, found, err := db.catalog.Get(ctx, []byte(name), nil); err != nil {
+			return err
+		} else if found {
+			return fmt.Errorf("%w: %q", ErrTreeExists, name)
+		}
+		var err error
+		if root, err = btree.Create(m); err != nil {
+			return err
+		}
+		return db.catalog.Put(m, []byte(name), binary.LittleEndian.AppendUint64(nil, uint64(root)))
+	})
+	if err != nil {
+		return page.Invalid, err
+	}
+	if err := db.log.WaitDurable(ctx, end); err != nil {
+		return page.Invalid, err
+	}
+	db.advanceVisible(end)
+	db.treesMu.Lock()
+	db.trees[name] = root
+	db.treesMu.Unlock()
+	return root, nil
+}
+
+// DropTree removes the named tree and frees its pages. Callers make sure nobody uses it.
+func (db *DB) DropTree(ctx context.Context, name string) error {
+	root, err := db.Tree(name)
+	if err != nil {
+		return err
+	}
+	end, err := db.write(ctx, func(m *mtr.Mtr) error {
+		if _, err := db.catalog.Delete(m, []byte(name)); err != nil {
+			return err
+		}
+		return btree.New(db.pool, root, compareVersioned).Drop(m)
+	})
+	if err != nil {
+		return err
+	}
+	db.treesMu.Lock()
+	delete(db.trees, name)
+	db.treesMu.Unlock()
+	if err := db.log.WaitDurable(ctx, end); err != nil {
+		return err
+	}
+	db.advanceVisible(end)
+	return nil
+}
+
+func (db *DB) tree(root page.ID) *btree.Tree { return btree.New(db.pool, root, compareVersioned) }
+
+// CheckTrees runs the B+tree invariant checker on the catalog and every tree.
+func (db *DB) CheckTrees(ctx context.Context) error {
+	if _, err := db.catalog.Check(ctx); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	for _, name := range db.Trees() {
+		root, err := db.Tree(name)
+		if err != nil {
+			continue
+		}
+		if _, err := db.tree(root).Check(ctx); err != nil {
+			return fmt.Errorf("tree %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Pool returns the buffer pool (for tests and metrics).
+func (db *DB) Pool() *bufpool.Pool { return db.pool }
+
+// Locks returns the lock manager (for metrics).
+func (db *DB) Locks() *lock.Manager { return db.locks }
+
+// Close stops background work. It does not close the log or the page source.
+func (db *DB) Close() error {
+	db.closeMu.Do(func() {
+		close(db.stopBg)
+		db.bgDone.Wait()
+	})
+	return nil
+}

@@ -1,0 +1,235 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"sort"
+
+	"strata/internal/btree"
+	"strata/internal/page"
+)
+
+// Iter iterates over a key range of one tree at a transaction's snapshot, merged with the
+// transaction's own writes. It copies rows out a batch at a time, so it holds no latch between
+// calls.
+type Iter struct {
+	t       *Txn
+	ctx     context.Context
+	tree    *btree.Tree
+	lo, hi  []byte
+	reverse bool
+	snap    page.LSN
+
+	batch   []kv
+	pos     int
+	treeEnd bool
+	resume  []byte // versioned key to continue the tree scan from
+	started bool
+	lastU   []byte // forward: last user key decided
+
+	ws    []*wsEntry
+	wsPos int
+
+	key, val []byte
+	err      error
+}
+
+type kv struct{ k, v []byte }
+
+const iterBatch = 128
+
+// Scan returns an iterator over the user keys in [lo, hi) of tree (nil bounds are open),
+// ascending or, with reverse, descending.
+func (t *Txn) Scan(ctx context.Context, tree page.ID, lo, hi []byte, reverse bool) *Iter {
+	it := &Iter{t: t, ctx: ctx, tree: t.db.tree(tree), lo: bytes.Clone(lo), hi: bytes.Clone(hi), reverse: reverse}
+	if err := t.check(); err != nil {
+		it.err = err
+		return it
+	}
+	it.snap = t.snapshot()
+	// The write set's entries in range, in iteration order.
+	all := t.sortedEntries()
+	i := sort.Search(len(all), func(i int) bool {
+		return all[i].tree > tree || all[i].tree == tree && (lo == nil || bytes.Compare(all[i].key, lo) >= 0)
+	})
+	for ; i < len(all) && all[i].tree == tree; i++ {
+		if hi != nil && bytes.Compare(all[i].key, hi) >= 0 {
+			break
+		}
+		it.ws = append(it.ws, all[i])
+	}
+	if reverse {
+		for a, b := 0, len(it.ws)-1; a < b; a, b = a+1, b-1 {
+			it.ws[a], it.ws[b] = it.ws[b], it.ws[a]
+		}
+	}
+	return it
+}
+
+// Next advances to the next row and reports whether there is one.
+func (it *Iter) Next() bool {
+	for it.err == nil {
+		if it.pos >= len(it.batch) && !it.treeEnd {
+			it.fill()
+			continue
+		}
+		var tk *kv
+		if it.pos < len(it.batch) {
+			tk = &it.batch[it.pos]
+		}
+		var we *wsEntry
+		if it.wsPos < len(it.ws) {
+			we = it.ws[it.wsPos]
+		}
+		if tk == nil && we == nil {
+			return false
+		}
+		c := 0
+		switch {
+		case tk == nil:
+			c = 1
+		case we == nil:
+			c = -1
+		default:
+			c = bytes.Compare(tk.k, we.key)
+			if it.reverse {
+				c = -c
+			}
+		}
+		if c < 0 {
+			it.key, it.val = tk.k, tk.v
+			it.pos++
+			return true
+		}
+		if c == 0 {
+			it.pos++
+		}
+		it.wsPos++
+		if we.del {
+			continue
+		}
+		it.key, it.val = we.key, we.val
+		return true
+	}
+	return false
+}
+
+// Key returns the current row's key; valid until the next call to Next.
+func (it *Iter) Key() []byte { return it.key }
+
+// Value returns the current row's value; valid until the next call to Next.
+func (it *Iter) Value() []byte { return it.val }
+
+// Err returns the error that stopped the iteration, if any.
+func (it *Iter) Err() error { return it.err }
+
+// Close releases the iterator.
+func (it *Iter) Close() { it.batch = nil; it.ws = nil }
+
+func (it *Iter) fill() {
+	it.batch = it.batch[:0]
+	it.pos = 0
+	if it.reverse {
+		it.fillReverse()
+	} else {
+		it.fillForward()
+	}
+}
+
+func (it *Iter) fillForward() {
+	start := it.resume
+	if !it.started {
+		it.started = true
+		if it.lo != nil {
+			start = firstVersion(nil, it.lo)
+		}
+	}
+	stopped := false
+	err := it.tree.Scan(it.ctx, start, func(k []byte, v btree.Value) (bool, error) {
+		u, stamp := splitKey(k)
+		if it.hi != nil && bytes.Compare(u, it.hi) >= 0 {
+			return false, nil
+		}
+		if it.lastU != nil && bytes.Equal(u, it.lastU) {
+			return true, nil
+		}
+		if stamp >= it.snap {
+			return true, nil
+		}
+		if len(it.batch) >= iterBatch {
+			it.resume = firstVersion(it.resume[:0], u)
+			stopped = true
+			return false, nil
+		}
+		it.lastU = append(it.lastU[:0], u...)
+		b, err := v.Append(nil)
+		if err != nil {
+			return false, err
+		}
+		if len(b) > 0 && b[0] == kindPut {
+			it.batch = append(it.batch, kv{bytes.Clone(u), b[1:]})
+		}
+		return true, nil
+	})
+	if err != nil {
+		it.err = err
+	}
+	if !stopped {
+		it.treeEnd = true
+	}
+}
+
+func (it *Iter) fillReverse() {
+	end := it.resume
+	if !it.started {
+		it.started = true
+		if it.hi != nil {
+			end = firstVersion(nil, it.hi)
+		}
+	}
+	var curU, curV []byte
+	has := false
+	emit := func() {
+		if has && len(curV) > 0 && curV[0] == kindPut {
+			it.batch = append(it.batch, kv{bytes.Clone(curU), curV[1:]})
+		}
+	}
+	stopped := false
+	err := it.tree.ScanReverse(it.ctx, end, func(k []byte, v btree.Value) (bool, error) {
+		u, stamp := splitKey(k)
+		if curU == nil || !bytes.Equal(u, curU) {
+			if curU != nil {
+				emit()
+				if len(it.batch) >= iterBatch {
+					it.resume = firstVersion(nil, curU)
+					stopped = true
+					curU = nil
+					return false, nil
+				}
+			}
+			if it.lo != nil && bytes.Compare(u, it.lo) < 0 {
+				curU = nil
+				return false, nil
+			}
+			curU, curV, has = append(curU[:0], u...), nil, false
+		}
+		if stamp < it.snap {
+			b, err := v.Append(curV[:0])
+			if err != nil {
+				return false, err
+			}
+			curV, has = b, true
+		}
+		return true, nil
+	})
+	if err != nil {
+		it.err = err
+		return
+	}
+	if curU != nil {
+		emit()
+	}
+	if !stopped {
+		it.treeEnd = true
+	}
+}

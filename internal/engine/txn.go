@@ -1,0 +1,355 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"strata/internal/btree"
+	"strata/internal/lock"
+	"strata/internal/mtr"
+	"strata/internal/page"
+)
+
+// Isolation is a transaction isolation level.
+type Isolation uint8
+
+// Isolation levels, as in InnoDB: plain reads see a snapshot taken at the first read
+// (REPEATABLE READ) or at the start of each statement (READ COMMITTED); locking reads and
+// writes see the newest committed version under a row lock.
+const (
+	RepeatableRead Isolation = iota
+	ReadCommitted
+)
+
+// ErrTxnDone is returned for any use of a finished transaction.
+var ErrTxnDone = errors.New("engine: transaction already committed or rolled back")
+
+// ErrReadOnly is returned for a write in a read-only transaction.
+var ErrReadOnly = errors.New("engine: cannot write in a READ ONLY transaction")
+
+// ErrSnapshotTooOld is returned for a snapshot older than what purge has kept.
+var ErrSnapshotTooOld = errors.New("engine: snapshot is older than the retained history")
+
+// TxnOptions configure a transaction.
+type TxnOptions struct {
+	Isolation Isolation
+	ReadOnly  bool
+	// Snapshot, when set, reads as of that LSN (a group end) instead of the latest.
+	Snapshot page.LSN
+	// LockWaitTimeout overrides the engine's default row lock wait.
+	LockWaitTimeout time.Duration
+}
+
+// Txn is a transaction. It is not safe for concurrent use.
+type Txn struct {
+	db   *DB
+	id   lock.TxnID
+	opts TxnOptions
+	snap page.LSN // 0 until the first read
+	done bool
+
+	ws   map[string]*wsEntry
+	undo []undoRec
+	// sorted caches the write set's keys in order for scans; nil when stale.
+	sorted []*wsEntry
+}
+
+type wsEntry struct {
+	tree page.ID
+	key  []byte
+	val  []byte
+	del  bool
+}
+
+type undoRec struct {
+	k    string
+	prev *wsEntry // nil: the key was not in the write set
+}
+
+// Savepoint marks a point in a transaction's write set to roll back to.
+type Savepoint int
+
+// Begin starts a transaction.
+func (db *DB) Begin(opts TxnOptions) (*Txn, error) {
+	t := &Txn{db: db, id: lock.TxnID(db.txnSeq.Add(1)), opts: opts, ws: map[string]*wsEntry{}}
+	if opts.Snapshot != 0 {
+		if err := db.registerSnapshot(opts.Snapshot, true); err != nil {
+			return nil, err
+		}
+		t.snap = opts.Snapshot
+	}
+	return t, nil
+}
+
+// ID returns the transaction's ID.
+func (t *Txn) ID() uint64 { return uint64(t.id) }
+
+// snapshot returns the read snapshot, taking it on first use.
+func (t *Txn) snapshot() page.LSN {
+	if t.snap == 0 {
+		t.snap = t.db.takeSnapshot()
+	}
+	return t.snap
+}
+
+// Snapshot returns the LSN the transaction reads at (taking it if not yet taken).
+func (t *Txn) Snapshot() page.LSN { return t.snapshot() }
+
+// StartStatement marks the start of a statement: under READ COMMITTED it takes a new snapshot.
+func (t *Txn) StartStatement() {
+	if t.opts.Isolation == ReadCommitted && t.opts.Snapshot == 0 && t.snap != 0 {
+		t.db.releaseSnapshot(t.snap)
+		t.snap = 0
+	}
+}
+
+func wsKey(tree page.ID, key []byte) string {
+	var b strings.Builder
+	b.Grow(8 + len(key))
+	var h [8]byte
+	binary.BigEndian.PutUint64(h[:], uint64(tree))
+	b.Write(h[:])
+	b.Write(key)
+	return b.String()
+}
+
+func (t *Txn) check() error {
+	if t.done {
+		return ErrTxnDone
+	}
+	return t.db.failure()
+}
+
+// Lock takes a row lock on key of tree, whether or not the key exists.
+func (t *Txn) Lock(ctx context.Context, tree page.ID, key []byte, mode lock.Mode) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	return t.db.locks.Lock(ctx, t.id, []byte(wsKey(tree, key)), mode, t.opts.LockWaitTimeout)
+}
+
+// Get reads key at the transaction's snapshot, seeing its own writes.
+func (t *Txn) Get(ctx context.Context, tree page.ID, key []byte) ([]byte, bool, error) {
+	if err := t.check(); err != nil {
+		return nil, false, err
+	}
+	if e, ok := t.ws[wsKey(tree, key)]; ok {
+		if e.del {
+			return nil, false, nil
+		}
+		return e.val, true, nil
+	}
+	return t.db.get(ctx, tree, key, t.snapshot())
+}
+
+// GetForUpdate locks key (shared or exclusive) and reads its newest committed version, as
+// InnoDB's locking reads do, seeing the transaction's own writes.
+func (t *Txn) GetForUpdate(ctx context.Context, tree page.ID, key []byte, mode lock.Mode) ([]byte, bool, error) {
+	if err := t.Lock(ctx, tree, key, mode); err != nil {
+		return nil, false, err
+	}
+	if e, ok := t.ws[wsKey(tree, key)]; ok {
+		if e.del {
+			return nil, false, nil
+		}
+		return e.val, true, nil
+	}
+	return t.db.get(ctx, tree, key, math.MaxUint64)
+}
+
+// Put writes value under key, taking an exclusive row lock.
+func (t *Txn) Put(ctx context.Context, tree page.ID, key, value []byte) error {
+	return t.write(ctx, tree, key, value, false)
+}
+
+// Delete deletes key, taking an exclusive row lock. Deleting a missing key is not an error.
+func (t *Txn) Delete(ctx context.Context, tree page.ID, key []byte) error {
+	return t.write(ctx, tree, key, nil, true)
+}
+
+// MaxKeySize is the longest user key.
+const MaxKeySize = 3072
+
+func (t *Txn) write(ctx context.Context, tree page.ID, key, value []byte, del bool) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if t.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	if len(key) > MaxKeySize {
+		return fmt.Errorf("engine: key of %d bytes exceeds %d", len(key), MaxKeySize)
+	}
+	k := wsKey(tree, key)
+	if err := t.db.locks.Lock(ctx, t.id, []byte(k), lock.Exclusive, t.opts.LockWaitTimeout); err != nil {
+		return err
+	}
+	prev, had := t.ws[k]
+	if !had {
+		prev = nil
+		t.sorted = nil
+	}
+	t.undo = append(t.undo, undoRec{k: k, prev: prev})
+	e := &wsEntry{tree: tree, key: []byte(k[8:]), del: del}
+	if !del {
+		e.val = slices.Clone(value)
+	}
+	t.ws[k] = e
+	if had && t.sorted != nil {
+		i := sort.Search(len(t.sorted), func(i int) bool { return wsKey(t.sorted[i].tree, t.sorted[i].key) >= k })
+		t.sorted[i] = e
+	}
+	return nil
+}
+
+// Savepoint returns a savepoint at the current state of the write set. Locks taken after it
+// are kept when rolling back to it, as in InnoDB.
+func (t *Txn) Savepoint() Savepoint { return Savepoint(len(t.undo)) }
+
+// RollbackTo undoes the writes made after sp.
+func (t *Txn) RollbackTo(sp Savepoint) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if int(sp) > len(t.undo) || sp < 0 {
+		return fmt.Errorf("engine: savepoint %d past the write set (%d)", sp, len(t.undo))
+	}
+	for i := len(t.undo) - 1; i >= int(sp); i-- {
+		u := t.undo[i]
+		if u.prev == nil {
+			delete(t.ws, u.k)
+		} else {
+			t.ws[u.k] = u.prev
+		}
+	}
+	t.undo = t.undo[:sp]
+	t.sorted = nil
+	return nil
+}
+
+// Writes returns the number of keys the transaction has written.
+func (t *Txn) Writes() int { return len(t.ws) }
+
+func (t *Txn) finish() {
+	t.done = true
+	if t.snap != 0 {
+		t.db.releaseSnapshot(t.snap)
+	}
+	t.db.locks.ReleaseAll(t.id)
+	t.ws, t.undo, t.sorted = nil, nil, nil
+}
+
+// Rollback discards the transaction's writes and releases its locks.
+func (t *Txn) Rollback() {
+	if !t.done {
+		t.finish()
+	}
+}
+
+// Commit applies the write set and a commit record as one redo group, waits until the group is
+// durable, makes it visible, and releases the locks. It returns the LSN after the group (the
+// snapshot from which the commit is visible); a transaction with no writes returns the current
+// visible LSN without logging anything.
+func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	defer t.finish()
+	if len(t.ws) == 0 {
+		return t.db.VisibleLSN(), nil
+	}
+	entries := t.sortedEntries()
+	horizon := t.db.Horizon()
+	db := t.db
+	end, err := db.write(ctx, func(m *mtr.Mtr) error {
+		stamp := m.Base()
+		var kbuf, vbuf []byte
+		for _, e := range entries {
+			tr := db.tree(e.tree)
+			kbuf = mvccKey(kbuf[:0], e.key, stamp)
+			vbuf = append(vbuf[:0], kindPut)
+			if e.del {
+				vbuf[0] = kindTombstone
+			} else {
+				vbuf = append(vbuf, e.val...)
+			}
+			if err := tr.Put(m, kbuf, vbuf); err != nil {
+				return fmt.Errorf("engine: commit: write %q: %w", e.key, err)
+			}
+			if err := db.pruneKey(m, tr, e.key, horizon); err != nil {
+				return err
+			}
+			if err := m.Spill(); err != nil {
+				return err
+			}
+		}
+		m.Commit(uint64(t.id))
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	// The group is in the log: wait for it even if the client has gone.
+	if err := db.log.WaitDurable(context.WithoutCancel(ctx), end); err != nil {
+		db.fail(err)
+		return 0, err
+	}
+	db.advanceVisible(end)
+	db.writes.Add(uint64(len(entries)))
+	return end, nil
+}
+
+func (t *Txn) sortedEntries() []*wsEntry {
+	if t.sorted == nil {
+		t.sorted = make([]*wsEntry, 0, len(t.ws))
+		for _, e := range t.ws {
+			t.sorted = append(t.sorted, e)
+		}
+		slices.SortFunc(t.sorted, func(a, b *wsEntry) int {
+			if a.tree != b.tree {
+				if a.tree < b.tree {
+					return -1
+				}
+				return 1
+			}
+			return compareBytes(a.key, b.key)
+		})
+	}
+	return t.sorted
+}
+
+// get reads key as of snap.
+func (db *DB) get(ctx context.Context, tree page.ID, key []byte, snap page.LSN) ([]byte, bool, error) {
+	var kb [64]byte
+	start := seekVisible(kb[:0], key, snap)
+	var out []byte
+	var found bool
+	err := db.tree(tree).Scan(ctx, start, func(k []byte, v btree.Value) (bool, error) {
+		u, stamp := splitKey(k)
+		if compareBytes(u, key) != 0 {
+			return false, nil
+		}
+		if stamp >= snap {
+			return true, nil // only when snap is 0
+		}
+		b, err := v.Append(nil)
+		if err != nil {
+			return false, err
+		}
+		if len(b) == 0 {
+			return false, fmt.Errorf("engine: empty version of %q", key)
+		}
+		if b[0] == kindPut {
+			out, found = b[1:], true
+		}
+		return false, nil
+	})
+	return out, found, err
+}
