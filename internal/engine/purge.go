@@ -82,15 +82,17 @@ func (db *DB) Horizon() page.LSN {
 
 // obsolete appends to dst the versioned keys among versions (one user key's versions, newest
 // first) that no snapshot at or after horizon can see: every version older than the newest one
-// below the horizon, and that one too if it is a tombstone.
+// below the horizon, and that one too if it is a tombstone. They are appended oldest first:
+// readers see each deletion as it happens, and a tombstone must go last so that no reader finds
+// the row it hid.
 func obsolete(dst [][]byte, versions []version, horizon page.LSN) [][]byte {
 	for i, v := range versions {
 		if v.stamp < horizon {
 			if v.tombstone {
 				i--
 			}
-			for _, o := range versions[i+1:] {
-				dst = append(dst, o.key)
+			for j := len(versions) - 1; j > i; j-- {
+				dst = append(dst, versions[j].key)
 			}
 			return dst
 		}
@@ -159,6 +161,9 @@ func (db *DB) Purge(ctx context.Context) (PurgeStats, error) {
 				end, err := db.write(ctx, func(m *mtr.Mtr) error {
 					for _, k := range keys {
 						if _, err := tr.Delete(m, k); err != nil {
+							return err
+						}
+						if err := m.Spill(); err != nil {
 							return err
 						}
 					}

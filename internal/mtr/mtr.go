@@ -149,10 +149,10 @@ func (m *Mtr) Spill() error {
 // nothing and returns the current end.
 func (m *Mtr) Finish() (page.LSN, error) {
 	if m.g.Empty() {
-		if m.spilled {
-			return 0, fmt.Errorf("mtr: spilled group ended with no record")
+		if !m.spilled {
+			return m.base, nil
 		}
-		return m.base, nil
+		m.g.End() // the spilled records still need their group end
 	}
 	start, end, err := m.log.Append(m.g.Bytes(), true)
 	if err != nil {

@@ -15,7 +15,7 @@ func corrupt(r Record, format string, args ...any) error {
 // record at or below the page's LSN has already been applied and is skipped, so replay is
 // idempotent. Apply returns an error, never panics, for a record that does not fit the page.
 func Apply(p *page.Page, lsn page.LSN, r Record) error {
-	if r.Type == TCommit || r.Page == page.Invalid {
+	if r.Type.PageLess() || r.Page == page.Invalid {
 		return corrupt(r, "record names no page")
 	}
 	initRec := r.Type == TInit || r.Type == TOverflow || r.Type == TFree

@@ -132,7 +132,7 @@ func FuzzDecode(f *testing.F) {
 			if n < HeaderSize || n > len(data) || n > MaxRecord || n != r.Size() {
 				t.Fatalf("Decode n=%d, size %d, len %d", n, r.Size(), len(data))
 			}
-			if r.Type < 1 || r.Type > maxType || r.Flags&^FlagGroupEnd != 0 || (r.Type == TCommit) != (r.Page == page.Invalid) {
+			if r.Type < 1 || r.Type > maxType || r.Flags&^FlagGroupEnd != 0 || r.Type.PageLess() != (r.Page == page.Invalid) {
 				t.Fatalf("Decode accepted %v flags %#x", r, r.Flags)
 			}
 			raw := rawRecord(r.Type, r.Flags, r.Page, r.Payload)

@@ -152,6 +152,12 @@ func (g *Group) Commit(txn uint64) Record {
 	return g.record()
 }
 
+// End records the end of a group whose other records were appended before (see Partial).
+func (g *Group) End() Record {
+	g.add(TEnd, page.Invalid, 0)
+	return g.record()
+}
+
 // Bytes seals the group, marking its last record as the group end and computing every
 // record's CRC, and returns its encoding. The group must not be empty.
 func (g *Group) Bytes() []byte {

@@ -30,11 +30,12 @@ const (
 	TOverflow Type = 10 // initialise an overflow page with its data and next page
 	TFree     Type = 11 // initialise a free page on the free list
 	TCommit   Type = 12 // a transaction commits (no page)
-	maxType        = TCommit
+	TEnd      Type = 13 // ends a group whose other records were appended earlier (no page)
+	maxType        = TEnd
 )
 
 var typeNames = [...]string{"", "init", "insert", "delete", "replace", "truncate", "append",
-	"links", "next", "meta", "overflow", "free", "commit"}
+	"links", "next", "meta", "overflow", "free", "commit", "end"}
 
 func (t Type) String() string {
 	if t >= 1 && t <= maxType {
@@ -112,7 +113,7 @@ func Decode(b []byte) (Record, int, error) {
 	if r.Flags&^FlagGroupEnd != 0 {
 		return Record{}, 0, fmt.Errorf("%w: flags %#x", ErrCorrupt, r.Flags)
 	}
-	if (r.Type == TCommit) != (r.Page == page.Invalid) {
+	if r.Type.PageLess() != (r.Page == page.Invalid) {
 		return Record{}, 0, fmt.Errorf("%w: %s record names page %d", ErrCorrupt, r.Type, r.Page)
 	}
 	return r, n, nil
@@ -158,3 +159,6 @@ func putLength(b []byte, n int) {
 }
 
 func recordLen(b []byte) int { return int(le.Uint16(b)) }
+
+// PageLess reports whether records of type t name no page (and so change none).
+func (t Type) PageLess() bool { return t == TCommit || t == TEnd }

@@ -54,6 +54,7 @@ func everyType(g *Group) []Record {
 		copyRecord(g.Overflow(8, 3, 0, []byte("overflow data"))),
 		copyRecord(g.Free(9, 7)),
 		copyRecord(g.Commit(12345)),
+		copyRecord(g.End()),
 	}
 }
 
@@ -128,7 +129,7 @@ func TestRoundTripEveryType(t *testing.T) {
 		}
 		off += n
 	}
-	if txn, err := CommitTxn(got[len(got)-1]); err != nil || txn != 12345 {
+	if txn, err := CommitTxn(got[len(got)-2]); err != nil || txn != 12345 {
 		t.Errorf("CommitTxn = %d, %v", txn, err)
 	}
 	if _, err := CommitTxn(got[0]); !errors.Is(err, ErrCorrupt) {

@@ -1,0 +1,150 @@
+// Package localdb assembles a database in one process: the file log (wal), the Page Store core
+// consuming it (pagestore), and the engine on top, all in one data directory. It is what
+// `strata up` runs until the log and page stores become network services, which implement the
+// same storage interfaces.
+package localdb
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"strata/internal/engine"
+	"strata/internal/page"
+	"strata/internal/pagestore"
+	"strata/internal/wal"
+)
+
+// Options configure a local database.
+type Options struct {
+	FS  vfs.FS // default vfs.Default
+	Dir string // data directory: wal/ and pages/ beneath it
+	// PoolFrames is the buffer pool size in 16 KiB pages.
+	PoolFrames int
+	// LockWaitTimeout is the default row lock wait (default 50 s).
+	LockWaitTimeout time.Duration
+	// PurgeInterval is how often the engine purges old versions (default 1 s).
+	PurgeInterval time.Duration
+	// Retention keeps page versions for time travel this far behind the oldest snapshot,
+	// counted in log bytes (default 0: only what snapshots need).
+	Retention page.LSN
+	Logger    *slog.Logger
+}
+
+// DB is an open local database.
+type DB struct {
+	*engine.DB
+	Log   *wal.Log
+	Pages *pagestore.Store
+
+	opts Options
+	stop chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// Open opens (creating if needed) the database in opts.Dir. After a crash it finds the durable
+// end of the log, cuts any incomplete group the page store consumed, and serves pages at that
+// LSN: no redo is replayed by the engine.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	// The log creates the data directory (and syncs each new directory's parent).
+	log, err := wal.Open(wal.Options{FS: opts.FS, Dir: opts.FS.PathJoin(opts.Dir, "wal"), Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	ps, err := pagestore.Open(ctx, pagestore.Options{FS: opts.FS, Dir: opts.FS.PathJoin(opts.Dir, "pages"), Log: log, Logger: opts.Logger})
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	// Make the page store directory's own creation durable.
+	if err := syncDir(opts.FS, opts.Dir); err != nil {
+		ps.Close()
+		log.Close()
+		return nil, err
+	}
+	if end := log.End(); ps.Persisted() > end {
+		// The page store consumed the start of a group the crash cut off.
+		if err := ps.TruncateAfter(end); err != nil {
+			ps.Close()
+			log.Close()
+			return nil, err
+		}
+	}
+	ps.Start()
+	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: ps, PoolFrames: opts.PoolFrames,
+		LockWaitTimeout: opts.LockWaitTimeout, PurgeInterval: opts.PurgeInterval, Logger: opts.Logger})
+	if err != nil {
+		ps.Close()
+		log.Close()
+		return nil, err
+	}
+	db := &DB{DB: eng, Log: log, Pages: ps, opts: opts, stop: make(chan struct{})}
+	db.wg.Add(1)
+	go db.maintain()
+	return db, nil
+}
+
+// maintain moves the page store's horizon with the engine's oldest snapshot and drops log
+// segments the page store has persisted.
+func (db *DB) maintain() {
+	defer db.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+		}
+		h := db.DB.Horizon()
+		if h > db.opts.Retention {
+			db.Pages.SetHorizon(h - db.opts.Retention)
+		}
+		if err := db.Log.Truncate(db.Pages.Persisted()); err != nil {
+			db.opts.Logger.Warn("localdb: truncate log", "err", err)
+		}
+	}
+}
+
+// Close closes the engine, the page store and the log.
+func (db *DB) Close() error {
+	var err error
+	db.once.Do(func() {
+		close(db.stop)
+		db.wg.Wait()
+		err = db.DB.Close()
+		if e := db.Pages.Close(); err == nil {
+			err = e
+		}
+		if e := db.Log.Close(); err == nil {
+			err = e
+		}
+	})
+	return err
+}
+
+func syncDir(fs vfs.FS, dir string) error {
+	d, err := fs.OpenDir(dir)
+	if err != nil {
+		return fmt.Errorf("localdb: open directory %s: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("localdb: sync directory %s: %w", dir, err)
+	}
+	return nil
+}
