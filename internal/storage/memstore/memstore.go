@@ -158,9 +158,19 @@ func (l *Log) Close() error {
 }
 
 // Crash returns what a crash would leave: the durable bytes cut at the last complete group.
-func (l *Log) Crash() *Log {
+func (l *Log) Crash() *Log { return l.crash(false) }
+
+// CrashAll returns what a crash would leave if every appended byte, durable or not, had
+// reached the disk: all of it, cut at the last complete group.
+func (l *Log) CrashAll() *Log { return l.crash(true) }
+
+func (l *Log) crash(all bool) *Log {
 	l.mu.Lock()
-	b := append([]byte(nil), l.buf[:l.durable-redo.StartLSN]...)
+	n := l.durable - redo.StartLSN
+	if all {
+		n = page.LSN(len(l.buf))
+	}
+	b := append([]byte(nil), l.buf[:n]...)
 	l.mu.Unlock()
 	end, _ := redo.Scan(b, nil)
 	return FromBytes(b[:end])
