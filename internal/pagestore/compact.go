@@ -25,7 +25,7 @@ func (s *Store) compactLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if min(s.horizon.Load(), s.persisted.Load()) <= s.floor.Load() {
+		if min(s.horizon.Load(), s.consumedTo.Load()) <= s.floor.Load() {
 			continue
 		}
 		if err := s.Compact(ctx); err != nil && ctx.Err() == nil {
@@ -41,13 +41,18 @@ func (s *Store) compactLoop(ctx context.Context) {
 func (s *Store) Compact(ctx context.Context) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
-	h := page.LSN(min(s.horizon.Load(), s.persisted.Load()))
+	h := page.LSN(min(s.horizon.Load(), s.consumedTo.Load()))
 	if h <= page.LSN(s.floor.Load()) {
 		return nil
 	}
 	// Raise the floor, durably, before deleting anything, so that no GetPage below it can read
 	// a half-compacted page, before or after a crash.
-	if err := s.withDB(func(db *pebble.DB) error { return db.Set(floorKey, encodeLSN(h), pebble.Sync) }); err != nil {
+	if err := s.withDB(func(db *pebble.DB) error {
+		if err := db.Set(floorKey, encodeLSN(h), pebble.NoSync); err != nil {
+			return err
+		}
+		return db.Flush() // pebble writes no WAL here (see Open): flushing makes it durable
+	}); err != nil {
 		return fmt.Errorf("pagestore: compact to %d: %w", h, err)
 	}
 	s.floor.Store(uint64(h))

@@ -16,7 +16,7 @@ import (
 // consume reads the log from the persisted position and persists its records until ctx ends
 // or the log holds bytes that are not a valid record.
 func (s *Store) consume(ctx context.Context) {
-	pos := s.Persisted()
+	pos := s.Consumed()
 	var buf []byte // log bytes from pos on that do not yet make a complete record
 	backoff := 10 * time.Millisecond
 	for ctx.Err() == nil {
@@ -132,7 +132,8 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 		s.writeMu.Unlock()
 		return 0, err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	// No sync: the log is this store's WAL (see Open); syncLoop flushes.
+	if err := b.Commit(pebble.NoSync); err != nil {
 		s.writeMu.Unlock()
 		return 0, fmt.Errorf("pagestore: commit records [%d, %d): %w", pos, end, err)
 	}
@@ -149,7 +150,7 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 			wake = true
 		}
 	}
-	s.persisted.Store(uint64(end))
+	s.consumedTo.Store(uint64(end))
 	close(s.advanced)
 	s.advanced = make(chan struct{})
 	s.mu.Unlock()
@@ -167,16 +168,16 @@ func (s *Store) wakeMaterialiser() {
 	}
 }
 
-// waitPersisted waits until every record below lsn is persisted.
+// waitPersisted waits until every record below lsn is consumed (in pebble, served).
 func (s *Store) waitPersisted(ctx context.Context, lsn page.LSN) error {
 	for {
-		if s.Persisted() >= lsn {
+		if s.Consumed() >= lsn {
 			return nil
 		}
 		s.mu.Lock()
 		ch, stopped := s.advanced, s.consumed
 		s.mu.Unlock()
-		if s.Persisted() >= lsn {
+		if s.Consumed() >= lsn {
 			return nil
 		}
 		select {
@@ -186,9 +187,9 @@ func (s *Store) waitPersisted(ctx context.Context, lsn page.LSN) error {
 		case <-ctx.Done():
 			if stopped != nil {
 				return fmt.Errorf("pagestore: waiting for lsn %d (persisted %d; consuming stopped: %v): %w",
-					lsn, s.Persisted(), stopped, ctx.Err())
+					lsn, s.Consumed(), stopped, ctx.Err())
 			}
-			return fmt.Errorf("pagestore: waiting for lsn %d (persisted %d): %w", lsn, s.Persisted(), ctx.Err())
+			return fmt.Errorf("pagestore: waiting for lsn %d (persisted %d): %w", lsn, s.Consumed(), ctx.Err())
 		}
 	}
 }

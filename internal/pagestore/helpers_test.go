@@ -399,7 +399,7 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 // openStore opens a store in "ps" on fs, closed at the end of the test.
 func openStore(t testing.TB, fs vfs.FS, log storage.LogReader, mod func(*Options)) *Store {
 	t.Helper()
-	opts := Options{FS: fs, Dir: "ps", Log: log, Logger: discard, CompactInterval: -1}
+	opts := Options{FS: fs, Dir: "ps", Log: log, Logger: discard, CompactInterval: -1, FlushInterval: 20 * time.Millisecond}
 	if mod != nil {
 		mod(&opts)
 	}

@@ -44,7 +44,7 @@ func (s *Store) popHot() (page.ID, bool) {
 // materialise stores an image of page id as of its newest persisted delta.
 func (s *Store) materialise(id page.ID) error {
 	var p page.Page
-	applied, err := s.build(id, 0, s.Persisted(), &p)
+	applied, err := s.build(id, 0, s.Consumed(), &p)
 	if errors.Is(err, storage.ErrPageNotFound) || errors.Is(err, storage.ErrClosed) || errors.Is(err, ErrCompacted) {
 		return nil
 	}

@@ -51,6 +51,12 @@ type Options struct {
 	// CompactInterval is how often the background goroutine compacts up to the horizon when
 	// the horizon has moved (default 30s; negative disables background compaction).
 	CompactInterval time.Duration
+
+	// FlushInterval and FlushBytes bound how long and how much consumed log may stay only in
+	// pebble's memtables before a flush makes it durable and advances Persisted (defaults 5 s
+	// and 16 MiB). Records are served by GetPage as soon as they are consumed.
+	FlushInterval time.Duration
+	FlushBytes    int64
 }
 
 // Defaults.
@@ -87,9 +93,11 @@ type Store struct {
 	// compactMu serialises compactions with each other and with TruncateAfter.
 	compactMu sync.Mutex
 
-	persisted atomic.Uint64 // every record below it is persisted
-	floor     atomic.Uint64 // compaction floor (see floorKey)
-	horizon   atomic.Uint64 // set by SetHorizon
+	consumedTo atomic.Uint64 // every record below it is in pebble and readable by GetPage
+	synced     atomic.Uint64 // every record below it is synced to disk in pebble
+	lastSync   atomic.Int64  // unix nanoseconds of the last synced batch
+	floor      atomic.Uint64 // compaction floor (see floorKey)
+	horizon    atomic.Uint64 // set by SetHorizon
 
 	mu        sync.Mutex
 	advanced  chan struct{}         // closed and replaced whenever persisted moves
@@ -145,11 +153,28 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.CachePages == 0 {
 		opts.CachePages = DefaultCachePages
 	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 5 * time.Second
+	}
+	if opts.FlushBytes <= 0 {
+		opts.FlushBytes = 16 << 20
+	}
 	if opts.CompactInterval == 0 {
 		opts.CompactInterval = DefaultCompactInterval
 	}
 	log := opts.Logger.With("component", "pagestore", "dir", opts.Dir)
-	db, err := pebble.Open(opts.Dir, &pebble.Options{FS: opts.FS, Logger: pebbleLogger{log}})
+	popts := &pebble.Options{FS: opts.FS, Logger: pebbleLogger{log},
+		// The redo log is this store's write-ahead log: what pebble loses in a crash (its
+		// memtables) is consumed again from the log, which keeps everything above Persisted.
+		// So pebble writes no WAL of its own, and Persisted advances when memtables are
+		// flushed.
+		DisableWAL: true,
+		// Redo arrives as a steady stream of small records: a large memtable flushes (and so
+		// compacts) less often, and the fastest compression keeps compaction CPU low on a
+		// node that also runs the engine.
+		MemTableSize: 32 << 20}
+	popts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
+	db, err := pebble.Open(opts.Dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("pagestore: open %s: %w", opts.Dir, err)
 	}
@@ -174,7 +199,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s.persisted.Store(uint64(pos))
+	s.consumedTo.Store(uint64(pos))
+	s.synced.Store(uint64(pos))
 	s.stateBase = pos
 	log.Info("pagestore: opened", "persisted", pos, "floor", s.floor.Load())
 	return s, nil
@@ -214,6 +240,7 @@ func (s *Store) Start() {
 	wg.Go(func() { s.consume(ctx) })
 	wg.Go(func() { s.materialiseLoop(ctx) })
 	wg.Go(func() { s.compactLoop(ctx) })
+	wg.Go(func() { s.syncLoop(ctx) })
 	done := s.done
 	go func() { wg.Wait(); close(done) }()
 }
@@ -245,6 +272,9 @@ func (s *Store) Close() error {
 	s.runMu.Lock()
 	s.stopLocked()
 	s.runMu.Unlock()
+	if err := s.syncNow(); err != nil && !errors.Is(err, storage.ErrClosed) {
+		s.log.Error("pagestore: final sync", "err", err)
+	}
 	s.dbmu.Lock()
 	defer s.dbmu.Unlock()
 	if s.closed {
@@ -264,8 +294,65 @@ func (s *Store) isClosed() bool {
 	return s.closed
 }
 
-// Persisted returns the position below which every record is persisted (synced) in pebble.
-func (s *Store) Persisted() page.LSN { return page.LSN(s.persisted.Load()) }
+// Persisted returns the position below which every record is persisted (synced) in pebble:
+// the log below it may be discarded.
+func (s *Store) Persisted() page.LSN { return page.LSN(s.synced.Load()) }
+
+// Consumed returns the position below which every record is in the store and served by
+// GetPage; Persisted follows it within Options.FlushInterval and FlushBytes.
+func (s *Store) Consumed() page.LSN { return page.LSN(s.consumedTo.Load()) }
+
+// syncNow flushes pebble's memtables, making every consumed record durable, and advances
+// Persisted.
+func (s *Store) syncNow() error {
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
+	if s.closed {
+		return storage.ErrClosed
+	}
+	c := s.Consumed()
+	if c <= s.Persisted() {
+		return nil
+	}
+	if err := s.db.Flush(); err != nil {
+		return fmt.Errorf("pagestore: flush: %w", err)
+	}
+	s.lastSync.Store(time.Now().UnixNano())
+	advanceTo(&s.synced, uint64(c))
+	return nil
+}
+
+// advanceTo raises v to x unless it is already higher.
+func advanceTo(v *atomic.Uint64, x uint64) {
+	for {
+		cur := v.Load()
+		if x <= cur || v.CompareAndSwap(cur, x) {
+			return
+		}
+	}
+}
+
+// syncLoop flushes when FlushBytes of log have been consumed since the last flush, or
+// FlushInterval has passed with something consumed.
+func (s *Store) syncLoop(ctx context.Context) {
+	tick := min(s.opts.FlushInterval, 100*time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		behind := int64(s.Consumed() - s.Persisted())
+		if behind == 0 || behind < s.opts.FlushBytes && time.Since(time.Unix(0, s.lastSync.Load())) < s.opts.FlushInterval {
+			continue
+		}
+		if err := s.syncNow(); err != nil && !errors.Is(err, storage.ErrClosed) {
+			s.log.Error("pagestore: sync", "err", err)
+		}
+	}
+}
 
 // SetHorizon says that GetPage will not be asked for positions below lsn any more, so that
 // the versions needed only there may be compacted away.
@@ -287,7 +374,7 @@ func (s *Store) Stats() Stats {
 		Images:    s.stats.images.Load(),
 		GetPages:  s.stats.getPages.Load(),
 		Compacted: s.stats.compacted.Load(),
-		Persisted: s.Persisted(),
+		Persisted: s.Consumed(),
 	}
 }
 
@@ -310,7 +397,7 @@ func (s *Store) TruncateAfter(lsn page.LSN) error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if lsn >= s.Persisted() {
+	if lsn >= s.Consumed() {
 		return nil
 	}
 	b := s.db.NewBatch()
@@ -323,13 +410,17 @@ func (s *Store) TruncateAfter(lsn page.LSN) error {
 	if err := b.Set(persistedKey, encodeLSN(lsn), nil); err != nil {
 		return err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("pagestore: TruncateAfter(%d): %w", lsn, err)
+	}
+	if err := s.db.Flush(); err != nil {
 		return fmt.Errorf("pagestore: TruncateAfter(%d): %w", lsn, err)
 	}
 	s.cache.reset()
 	s.mu.Lock()
-	old := s.Persisted()
-	s.persisted.Store(uint64(lsn))
+	old := s.Consumed()
+	s.consumedTo.Store(uint64(lsn))
+	s.synced.Store(uint64(lsn))
 	clear(s.hot)
 	for id, st := range s.pages {
 		st.pending = 0

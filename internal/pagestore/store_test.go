@@ -421,7 +421,7 @@ func TestCorruptImage(t *testing.T) {
 		_, _, at, _ := parseVersionKey(it.Key())
 		v := append([]byte(nil), it.Value()...)
 		v[len(v)/2] ^= 0x40
-		if err := s.db.Set(append([]byte(nil), it.Key()...), v, pebble.Sync); err != nil {
+		if err := s.db.Set(append([]byte(nil), it.Key()...), v, pebble.NoSync); err != nil {
 			t.Fatal(err)
 		}
 		return at
@@ -466,8 +466,8 @@ func TestCorruptLog(t *testing.T) {
 	s := openStore(t, vfs.NewMem(), log, func(o *Options) { o.Logger = logger })
 	s.Start()
 	waitFor(t, 10*time.Second, "the corruption report", func() bool { return strings.Contains(out.String(), "corrupt") })
-	if s.Persisted() != bad {
-		t.Fatalf("persisted %d, want %d (the corrupt record)", s.Persisted(), bad)
+	if s.Consumed() != bad {
+		t.Fatalf("consumed %d, want %d (the corrupt record)", s.Consumed(), bad)
 	}
 	if want := fmt.Sprintf("lsn=%d", bad); !strings.Contains(out.String(), want) {
 		t.Fatalf("log %q does not name %s", out.String(), want)

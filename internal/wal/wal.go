@@ -18,6 +18,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -77,6 +78,14 @@ type Log struct {
 	closing   bool  // Close has begun: no more appends
 	closed    bool  // Close has stopped the flusher
 	done      chan struct{}
+
+	// Gathering: after a flush the flusher waits, briefly, until as many appends are pending as
+	// the last flush carried (their committers were just woken and are likely to append
+	// again), so that one fsync serves them all instead of alternating small and large batches.
+	pendingAppends int           // appends in pending
+	expect         int           // appends the last flush carried
+	lastSync       time.Duration // how long the last write+sync took
+	gathering      bool          // the flusher is waiting for more appends
 
 	segMu      sync.RWMutex // guards segs and segsClosed; held shared while reading files
 	segs       []*segment   // retained segments by start; the last is being written
@@ -198,13 +207,14 @@ func (l *Log) Append(b []byte, complete bool) (start, end page.LSN, err error) {
 		return start, end, nil
 	}
 	l.appends.Add(1)
+	l.pendingAppends++
 	l.pending = append(l.pending, b...)
 	l.end.Store(uint64(end))
 	if complete && int64(end-l.segStart) >= l.segSize {
 		l.rolls = append(l.rolls, end)
 		l.segStart = end
 	}
-	if l.idle && len(b) > 0 {
+	if (l.idle || l.gathering) && len(b) > 0 {
 		l.idle = false
 		l.kick.Signal()
 	}
@@ -408,7 +418,10 @@ func (l *Log) run() {
 			l.mu.Unlock()
 			return
 		}
+		l.gather()
 		buf, from := l.pending, l.flushed
+		batch := l.pendingAppends
+		l.pendingAppends = 0
 		to := from + page.LSN(len(buf))
 		var rolls []page.LSN
 		if k := sort.Search(len(l.rolls), func(i int) bool { return l.rolls[i] >= to }); k > 0 {
@@ -419,9 +432,12 @@ func (l *Log) run() {
 		l.flushed = to
 		l.mu.Unlock()
 
+		began := time.Now()
 		err := l.write(from, buf, rolls)
+		took := time.Since(began)
 
 		l.mu.Lock()
+		l.expect, l.lastSync = batch, took
 		if cap(buf) <= maxSpare {
 			l.spare = buf[:0]
 		}
@@ -439,6 +455,36 @@ func (l *Log) run() {
 		l.durableCh = make(chan struct{})
 		l.mu.Unlock()
 	}
+}
+
+// maxGather bounds how long the flusher waits for more appends before a sync.
+const maxGather = time.Millisecond
+
+// gather waits, with l.mu held, until as many appends are pending as the last flush carried,
+// for at most half the last sync's duration (capped at maxGather): the cost of a sync bounds
+// the latency added. A lone committer never waits.
+func (l *Log) gather() {
+	if l.expect <= 1 || l.pendingAppends >= l.expect || l.closing {
+		return
+	}
+	wait := min(l.lastSync/2, maxGather)
+	if wait <= 0 {
+		return
+	}
+	deadline := time.Now().Add(wait)
+	expired := false
+	t := time.AfterFunc(wait, func() {
+		l.mu.Lock()
+		expired = true
+		l.kick.Broadcast()
+		l.mu.Unlock()
+	})
+	defer t.Stop()
+	l.gathering = true
+	for l.pendingAppends < l.expect && !expired && !l.closing && time.Now().Before(deadline) {
+		l.kick.Wait()
+	}
+	l.gathering = false
 }
 
 // write writes buf, the bytes starting at from, starting a new segment at each LSN in rolls,
