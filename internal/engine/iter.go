@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"math"
 	"sort"
 
 	"strata/internal/btree"
@@ -41,12 +42,26 @@ const iterBatch = 128
 // Scan returns an iterator over the user keys in [lo, hi) of tree (nil bounds are open),
 // ascending or, with reverse, descending.
 func (t *Txn) Scan(ctx context.Context, tree page.ID, lo, hi []byte, reverse bool) *Iter {
+	return t.scan(ctx, tree, lo, hi, reverse, false)
+}
+
+// ScanCurrent is Scan reading the newest committed versions instead of the snapshot, as
+// locking reads and uniqueness checks do (the caller holds the locks that make it stable).
+func (t *Txn) ScanCurrent(ctx context.Context, tree page.ID, lo, hi []byte, reverse bool) *Iter {
+	return t.scan(ctx, tree, lo, hi, reverse, true)
+}
+
+func (t *Txn) scan(ctx context.Context, tree page.ID, lo, hi []byte, reverse, current bool) *Iter {
 	it := &Iter{t: t, ctx: ctx, tree: t.db.tree(tree), lo: bytes.Clone(lo), hi: bytes.Clone(hi), reverse: reverse}
 	if err := t.check(); err != nil {
 		it.err = err
 		return it
 	}
-	it.snap = t.snapshot()
+	if current {
+		it.snap = math.MaxUint64
+	} else {
+		it.snap = t.snapshot()
+	}
 	// The write set's entries in range, in iteration order.
 	all := t.sortedEntries()
 	i := sort.Search(len(all), func(i int) bool {

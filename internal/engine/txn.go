@@ -57,6 +57,11 @@ type Txn struct {
 
 	ws   map[string]*wsEntry
 	undo []undoRec
+	// stmtDepth counts open statements (MarkStatement); while one is open, stmtPrev holds each
+	// key's write-set entry from before its first change in the statement (nil: none), so
+	// that a statement can read rows as they were when it started (GetAtStatementStart).
+	stmtDepth int
+	stmtPrev  map[string]*wsEntry
 	// sorted caches the write set's keys in order for scans; nil when stale.
 	sorted []*wsEntry
 }
@@ -196,6 +201,11 @@ func (t *Txn) write(ctx context.Context, tree page.ID, key, value []byte, del bo
 		prev = nil
 		t.sorted = nil
 	}
+	if t.stmtDepth > 0 {
+		if _, seen := t.stmtPrev[k]; !seen {
+			t.stmtPrev[k] = prev
+		}
+	}
 	t.undo = append(t.undo, undoRec{k: k, prev: prev})
 	e := &wsEntry{tree: tree, key: []byte(k[8:]), del: del}
 	if !del {
@@ -232,6 +242,53 @@ func (t *Txn) RollbackTo(sp Savepoint) error {
 	t.undo = t.undo[:sp]
 	t.sorted = nil
 	return nil
+}
+
+// MarkStatement marks the start of a writing statement; calls nest (EndStatement ends one).
+func (t *Txn) MarkStatement() {
+	if t.stmtDepth == 0 {
+		t.stmtPrev = map[string]*wsEntry{}
+	}
+	t.stmtDepth++
+}
+
+// EndStatement ends a statement begun with MarkStatement.
+func (t *Txn) EndStatement() {
+	if t.stmtDepth > 0 {
+		t.stmtDepth--
+		if t.stmtDepth == 0 {
+			t.stmtPrev = nil
+		}
+	}
+}
+
+// GetAtStatementStart reads key as the current statement found it when it started: the
+// snapshot with the transaction's writes from before the statement, not the statement's own
+// (a statement must not see the rows it is changing).
+func (t *Txn) GetAtStatementStart(ctx context.Context, tree page.ID, key []byte) ([]byte, bool, error) {
+	if err := t.check(); err != nil {
+		return nil, false, err
+	}
+	k := wsKey(tree, key)
+	e, ok := t.ws[k]
+	if t.stmtDepth > 0 {
+		if prev, seen := t.stmtPrev[k]; seen {
+			e, ok = prev, prev != nil
+		}
+	}
+	if ok {
+		if e.del {
+			return nil, false, nil
+		}
+		return e.val, true, nil
+	}
+	return t.db.get(ctx, tree, key, t.snapshot())
+}
+
+// Written reports whether the transaction has written key of tree (and so holds its lock).
+func (t *Txn) Written(tree page.ID, key []byte) bool {
+	_, ok := t.ws[wsKey(tree, key)]
+	return ok
 }
 
 // Writes returns the number of keys the transaction has written.

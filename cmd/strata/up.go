@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"strata/internal/localdb"
+	"strata/internal/sqlstore"
+)
+
+func newUpCmd() *cobra.Command {
+	var dir, host string
+	var port, poolMB int
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run a Strata node on loopback, serving MySQL, with its data in a directory",
+		Long: "up starts a node in the foreground: it creates the data directory on first start and\n" +
+			"reopens it afterwards, prints the MySQL address when ready, and stops on Ctrl-C or SIGTERM.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runUp(ctx, cmd, dir, net.JoinHostPort(host, strconv.Itoa(port)), poolMB)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory")
+	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
+	cmd.Flags().IntVar(&port, "port", 3306, "MySQL port (0: any free port)")
+	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
+	return cmd
+}
+
+func runUp(ctx context.Context, cmd *cobra.Command, dir, addr string, poolMB int) error {
+	logrus.SetLevel(logrus.WarnLevel) // go-mysql-server logs every connection at info
+	lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, PoolFrames: poolMB * 64, Logger: lg})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := sqlstore.Open(ctx, db.DB, lg)
+	if err != nil {
+		return err
+	}
+	eng, err := st.NewSQLEngine(ctx)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv, err := st.Serve(eng, l)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (data %s)\n", l.Addr(), dir)
+	<-ctx.Done()
+	lg.Info("strata: shutting down")
+	return srv.Close()
+}

@@ -1,0 +1,359 @@
+package sqlstore
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+)
+
+// Database is one SQL database (schema).
+type Database struct {
+	s   *Store
+	rec dbRecord
+}
+
+var (
+	_ sql.Database                = (*Database)(nil)
+	_ sql.TableCreator            = (*Database)(nil)
+	_ sql.TableDropper            = (*Database)(nil)
+	_ sql.TableRenamer            = (*Database)(nil)
+	_ sql.CollatedDatabase        = (*Database)(nil)
+	_ sql.ViewDatabase            = (*Database)(nil)
+	_ sql.TriggerDatabase         = (*Database)(nil)
+	_ sql.StoredProcedureDatabase = (*Database)(nil)
+)
+
+// Name implements sql.Nameable.
+func (d *Database) Name() string { return d.rec.Name }
+
+// GetCollation implements sql.CollatedDatabase.
+func (d *Database) GetCollation(*sql.Context) sql.CollationID {
+	if d.rec.Collation == 0 {
+		return sql.Collation_Default
+	}
+	return sql.CollationID(d.rec.Collation)
+}
+
+// SetCollation implements sql.CollatedDatabase.
+func (d *Database) SetCollation(ctx *sql.Context, collation sql.CollationID) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	d.rec.Collation = uint16(collation)
+	return sqlError(d.s.cat(t).put(ctx, sysKey("D", d.rec.Name), d.rec))
+}
+
+// GetTableInsensitive implements sql.Database.
+func (d *Database) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
+	t, done, err := d.s.txnOf(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer done()
+	var rec tableRecord
+	ok, err := d.s.cat(t).get(ctx, sysKey("T", d.rec.Name, name), &rec)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	tbl, err := d.s.openTable(ctx, d, &rec)
+	if err != nil {
+		return nil, false, err
+	}
+	return tbl, true, nil
+}
+
+// GetTableNames implements sql.Database.
+func (d *Database) GetTableNames(ctx *sql.Context) ([]string, error) {
+	t, done, err := d.s.txnOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var names []string
+	err = d.s.cat(t).list(ctx, sysKey("T", d.rec.Name), func(b []byte) error {
+		var rec tableRecord
+		if err := jsonUnmarshal(b, &rec); err != nil {
+			return err
+		}
+		names = append(names, rec.Name)
+		return nil
+	})
+	sort.Strings(names)
+	return names, err
+}
+
+// CreateTable implements sql.TableCreator.
+func (d *Database) CreateTable(ctx *sql.Context, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	key := sysKey("T", d.rec.Name, name)
+	var existing tableRecord
+	if ok, err := c.lockedGet(ctx, key, &existing); err != nil {
+		return sqlError(err)
+	} else if ok {
+		return sql.ErrTableAlreadyExists.New(name)
+	}
+	id, err := c.nextID(ctx)
+	if err != nil {
+		return sqlError(err)
+	}
+	rec := tableRecord{Name: name, ID: id, PK: schema.PkOrdinals, Collation: uint16(collation), Comment: comment,
+		Tree: fmt.Sprintf("%s%d", tablePrefix, id)}
+	for _, col := range schema.Schema {
+		rec.Columns = append(rec.Columns, columnRecord(col))
+	}
+	if _, err := d.s.tree(ctx, rec.Tree); err != nil {
+		return err
+	}
+	return sqlError(c.put(ctx, key, rec))
+}
+
+// DropTable implements sql.TableDropper. The table's trees are dropped once the transaction
+// commits.
+func (d *Database) DropTable(ctx *sql.Context, name string) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	key := sysKey("T", d.rec.Name, name)
+	var rec tableRecord
+	if ok, err := c.lockedGet(ctx, key, &rec); err != nil {
+		return sqlError(err)
+	} else if !ok {
+		return sql.ErrTableNotFound.New(name)
+	}
+	if err := c.del(ctx, key); err != nil {
+		return sqlError(err)
+	}
+	trees := []string{rec.Tree}
+	for _, ix := range rec.Indexes {
+		trees = append(trees, ix.Tree)
+	}
+	id := rec.ID
+	t.onCommit = append(t.onCommit, func() {
+		d.s.dropCounter(id)
+		for _, tr := range trees {
+			if err := d.s.db.DropTree(ctx, tr); err != nil {
+				d.s.lg.Warn("sqlstore: drop tree after DROP TABLE", "tree", tr, "err", err)
+			}
+		}
+	})
+	return nil
+}
+
+// RenameTable implements sql.TableRenamer.
+func (d *Database) RenameTable(ctx *sql.Context, oldName, newName string) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	oldKey, newKey := sysKey("T", d.rec.Name, oldName), sysKey("T", d.rec.Name, newName)
+	var rec, other tableRecord
+	if ok, err := c.lockedGet(ctx, oldKey, &rec); err != nil {
+		return sqlError(err)
+	} else if !ok {
+		return sql.ErrTableNotFound.New(oldName)
+	}
+	if !strings.EqualFold(oldName, newName) {
+		if ok, err := c.lockedGet(ctx, newKey, &other); err != nil {
+			return sqlError(err)
+		} else if ok {
+			return sql.ErrTableAlreadyExists.New(newName)
+		}
+		if err := c.del(ctx, oldKey); err != nil {
+			return sqlError(err)
+		}
+	}
+	rec.Name = newName
+	return sqlError(c.put(ctx, newKey, rec))
+}
+
+// Views, triggers and stored procedures: GMS parses and runs them; the database keeps their
+// definitions in the catalog.
+
+// CreateView implements sql.ViewDatabase.
+func (d *Database) CreateView(ctx *sql.Context, name string, selectStatement, createViewStmt string) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	key := sysKey("V", d.rec.Name, name)
+	var v sql.ViewDefinition
+	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
+		return sqlError(err)
+	} else if ok {
+		return sql.ErrExistingView.New(d.rec.Name, name)
+	}
+	mode, _ := ctx.GetSessionVariable(ctx, "sql_mode")
+	modeStr, _ := mode.(string)
+	return sqlError(c.put(ctx, key, sql.ViewDefinition{Name: name, TextDefinition: selectStatement,
+		CreateViewStatement: createViewStmt, SqlMode: modeStr}))
+}
+
+// DropView implements sql.ViewDatabase.
+func (d *Database) DropView(ctx *sql.Context, name string) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	key := sysKey("V", d.rec.Name, name)
+	var v sql.ViewDefinition
+	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
+		return sqlError(err)
+	} else if !ok {
+		return sql.ErrViewDoesNotExist.New(d.rec.Name, name)
+	}
+	return sqlError(c.del(ctx, key))
+}
+
+// GetViewDefinition implements sql.ViewDatabase.
+func (d *Database) GetViewDefinition(ctx *sql.Context, name string) (sql.ViewDefinition, bool, error) {
+	t, done, err := d.s.txnOf(ctx)
+	if err != nil {
+		return sql.ViewDefinition{}, false, err
+	}
+	defer done()
+	var v sql.ViewDefinition
+	ok, err := d.s.cat(t).get(ctx, sysKey("V", d.rec.Name, name), &v)
+	return v, ok, err
+}
+
+// AllViews implements sql.ViewDatabase.
+func (d *Database) AllViews(ctx *sql.Context) ([]sql.ViewDefinition, error) {
+	var out []sql.ViewDefinition
+	err := listDefs(d, ctx, "V", func(b []byte) error {
+		var v sql.ViewDefinition
+		err := jsonUnmarshal(b, &v)
+		out = append(out, v)
+		return err
+	})
+	return out, err
+}
+
+func listDefs(d *Database, ctx *sql.Context, kind string, fn func([]byte) error) error {
+	t, done, err := d.s.txnOf(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return d.s.cat(t).list(ctx, sysKey(kind, d.rec.Name), fn)
+}
+
+// GetTriggers implements sql.TriggerDatabase.
+func (d *Database) GetTriggers(ctx *sql.Context) ([]sql.TriggerDefinition, error) {
+	var out []sql.TriggerDefinition
+	err := listDefs(d, ctx, "R", func(b []byte) error {
+		var v sql.TriggerDefinition
+		err := jsonUnmarshal(b, &v)
+		out = append(out, v)
+		return err
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, err
+}
+
+// CreateTrigger implements sql.TriggerDatabase.
+func (d *Database) CreateTrigger(ctx *sql.Context, def sql.TriggerDefinition) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	key := sysKey("R", d.rec.Name, def.Name)
+	var v sql.TriggerDefinition
+	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
+		return sqlError(err)
+	} else if ok {
+		return fmt.Errorf("trigger %q already exists", def.Name)
+	}
+	if def.CreatedAt.IsZero() {
+		def.CreatedAt = time.Now().UTC()
+	}
+	return sqlError(c.put(ctx, key, def))
+}
+
+// DropTrigger implements sql.TriggerDatabase.
+func (d *Database) DropTrigger(ctx *sql.Context, name string) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	key := sysKey("R", d.rec.Name, name)
+	var v sql.TriggerDefinition
+	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
+		return sqlError(err)
+	} else if !ok {
+		return sql.ErrTriggerDoesNotExist.New(name)
+	}
+	return sqlError(c.del(ctx, key))
+}
+
+// GetStoredProcedure implements sql.StoredProcedureDatabase.
+func (d *Database) GetStoredProcedure(ctx *sql.Context, name string) (sql.StoredProcedureDetails, bool, error) {
+	t, done, err := d.s.txnOf(ctx)
+	if err != nil {
+		return sql.StoredProcedureDetails{}, false, err
+	}
+	defer done()
+	var v sql.StoredProcedureDetails
+	ok, err := d.s.cat(t).get(ctx, sysKey("P", d.rec.Name, name), &v)
+	return v, ok, err
+}
+
+// GetStoredProcedures implements sql.StoredProcedureDatabase.
+func (d *Database) GetStoredProcedures(ctx *sql.Context) ([]sql.StoredProcedureDetails, error) {
+	var out []sql.StoredProcedureDetails
+	err := listDefs(d, ctx, "P", func(b []byte) error {
+		var v sql.StoredProcedureDetails
+		err := jsonUnmarshal(b, &v)
+		out = append(out, v)
+		return err
+	})
+	return out, err
+}
+
+// SaveStoredProcedure implements sql.StoredProcedureDatabase.
+func (d *Database) SaveStoredProcedure(ctx *sql.Context, spd sql.StoredProcedureDetails) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	key := sysKey("P", d.rec.Name, spd.Name)
+	var v sql.StoredProcedureDetails
+	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
+		return sqlError(err)
+	} else if ok {
+		return sql.ErrStoredProcedureAlreadyExists.New(spd.Name)
+	}
+	return sqlError(c.put(ctx, key, spd))
+}
+
+// DropStoredProcedure implements sql.StoredProcedureDatabase.
+func (d *Database) DropStoredProcedure(ctx *sql.Context, name string) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	key := sysKey("P", d.rec.Name, name)
+	var v sql.StoredProcedureDetails
+	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
+		return sqlError(err)
+	} else if !ok {
+		return sql.ErrStoredProcedureDoesNotExist.New(name)
+	}
+	return sqlError(c.del(ctx, key))
+}

@@ -1,0 +1,521 @@
+package sqlstore
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+
+	"strata/internal/engine"
+	"strata/internal/page"
+	"strata/internal/tuple"
+)
+
+// Index is the primary key or a secondary index. A secondary index is a tree whose keys are
+// the index columns' encoding followed by the primary key's, and whose values are the primary
+// key; the primary "index" is the data tree itself.
+type Index struct {
+	t       *Table
+	rec     *indexRecord // nil for PRIMARY
+	tree    page.ID
+	cols    []int // column ordinals
+	lengths []uint16
+}
+
+var (
+	_ sql.Index        = (*Index)(nil)
+	_ sql.OrderedIndex = (*Index)(nil)
+)
+
+func newIndex(t *Table, rec *indexRecord, tree page.ID) *Index {
+	ix := &Index{t: t, rec: rec, tree: tree}
+	for _, name := range rec.Columns {
+		ix.cols = append(ix.cols, t.sch.Schema.IndexOfColName(name))
+	}
+	ix.lengths = rec.Lengths
+	return ix
+}
+
+func (t *Table) primaryIndex() *Index {
+	return &Index{t: t, tree: t.data, cols: t.sch.PkOrdinals}
+}
+
+func (ix *Index) primary() bool { return ix.rec == nil }
+
+// ID implements sql.Index.
+func (ix *Index) ID() string {
+	if ix.primary() {
+		return "PRIMARY"
+	}
+	return ix.rec.Name
+}
+
+// Database implements sql.Index.
+func (ix *Index) Database() string { return ix.t.db.Name() }
+
+// Table implements sql.Index.
+func (ix *Index) Table() string { return ix.t.Name() }
+
+// Expressions implements sql.Index.
+func (ix *Index) Expressions() []string {
+	out := make([]string, len(ix.cols))
+	for i, c := range ix.cols {
+		out[i] = ix.t.Name() + "." + ix.t.sch.Schema[c].Name
+	}
+	return out
+}
+
+// IsUnique implements sql.Index.
+func (ix *Index) IsUnique() bool { return ix.primary() || ix.rec.Unique }
+
+// IsSpatial implements sql.Index.
+func (ix *Index) IsSpatial() bool { return false }
+
+// IsFullText implements sql.Index.
+func (ix *Index) IsFullText() bool { return false }
+
+// IsVector implements sql.Index.
+func (ix *Index) IsVector() bool { return false }
+
+// Comment implements sql.Index.
+func (ix *Index) Comment() string {
+	if ix.primary() {
+		return ""
+	}
+	return ix.rec.Comment
+}
+
+// IndexType implements sql.Index.
+func (ix *Index) IndexType() string { return "BTREE" }
+
+// IsGenerated implements sql.Index.
+func (ix *Index) IsGenerated() bool { return false }
+
+// ColumnExpressionTypes implements sql.Index.
+func (ix *Index) ColumnExpressionTypes() []sql.ColumnExpressionType {
+	exprs := ix.Expressions()
+	out := make([]sql.ColumnExpressionType, len(ix.cols))
+	for i, c := range ix.cols {
+		out[i] = sql.ColumnExpressionType{Expression: exprs[i], Type: ix.t.sch.Schema[c].Type}
+	}
+	return out
+}
+
+// CanSupport implements sql.Index.
+func (ix *Index) CanSupport(*sql.Context, ...sql.Range) bool { return true }
+
+// CanSupportOrderBy implements sql.Index.
+func (ix *Index) CanSupportOrderBy(sql.Expression) bool { return false }
+
+// PrefixLengths implements sql.Index.
+func (ix *Index) PrefixLengths() []uint16 {
+	for _, l := range ix.lengths {
+		if l > 0 {
+			return ix.lengths
+		}
+	}
+	return nil
+}
+
+// Order implements sql.OrderedIndex.
+func (ix *Index) Order() sql.IndexOrder { return sql.IndexOrderAsc }
+
+// Reversible implements sql.OrderedIndex.
+func (ix *Index) Reversible() bool { return true }
+
+// prefixLen returns the prefix length (in characters) of index column i, 0 for whole values.
+func (ix *Index) prefixLen(i int) int {
+	if i < len(ix.lengths) {
+		return int(ix.lengths[i])
+	}
+	return 0
+}
+
+// valueKey encodes index column i's value v.
+func (ix *Index) valueKey(ctx *sql.Context, b []byte, i int, v any) ([]byte, error) {
+	typ := ix.t.sch.Schema[ix.cols[i]].Type
+	if n := ix.prefixLen(i); n > 0 {
+		switch x := v.(type) {
+		case string:
+			if r := []rune(x); len(r) > n {
+				v = string(r[:n])
+			}
+		case []byte:
+			if len(x) > n {
+				v = x[:n]
+			}
+		}
+	}
+	return appendKey(ctx, b, typ, v)
+}
+
+// columnsKey encodes the index columns of row; hasNull says whether any is NULL.
+func (ix *Index) columnsKey(ctx *sql.Context, row sql.Row) (key []byte, hasNull bool, err error) {
+	for i, c := range ix.cols {
+		if row[c] == nil {
+			hasNull = true
+		}
+		if key, err = ix.valueKey(ctx, key, i, row[c]); err != nil {
+			return nil, false, err
+		}
+	}
+	return key, hasNull, nil
+}
+
+// GetIndexes implements sql.IndexAddressable.
+func (t *Table) GetIndexes(*sql.Context) ([]sql.Index, error) {
+	var out []sql.Index
+	if !t.keyless() {
+		out = append(out, t.primaryIndex())
+	}
+	sec := make([]*Index, len(t.idx))
+	copy(sec, t.idx)
+	sort.Slice(sec, func(i, j int) bool { return sec[i].rec.Name < sec[j].rec.Name })
+	for _, ix := range sec {
+		out = append(out, ix)
+	}
+	return out, nil
+}
+
+// PreciseMatch implements sql.IndexAddressable: lookups return exactly the matching rows.
+func (t *Table) PreciseMatch() bool { return true }
+
+// IndexedAccess implements sql.IndexAddressable.
+func (t *Table) IndexedAccess(_ *sql.Context, lookup sql.IndexLookup) sql.IndexedTable {
+	return &IndexedTable{Table: t, lookup: lookup}
+}
+
+// IndexedTable is a table read through an index lookup; it embeds the table so that GMS can
+// still update and delete through it.
+type IndexedTable struct {
+	*Table
+	lookup sql.IndexLookup
+}
+
+// LookupPartitions implements sql.IndexedTable.
+func (it *IndexedTable) LookupPartitions(_ *sql.Context, lookup sql.IndexLookup) (sql.PartitionIter, error) {
+	l := lookup
+	return &partitionIter{p: singlePartition{lookup: &l}}, nil
+}
+
+func (t *Table) indexByID(id string) *Index {
+	if strings.EqualFold(id, "PRIMARY") && !t.keyless() {
+		return t.primaryIndex()
+	}
+	for _, ix := range t.idx {
+		if strings.EqualFold(ix.rec.Name, id) {
+			return ix
+		}
+	}
+	return nil
+}
+
+// interval computes the key interval [lo, hi) that holds every entry matching r: the longest
+// prefix of point columns, then the bounds of the next column. Later columns are checked by
+// the filter.
+func (ix *Index) interval(ctx *sql.Context, r sql.MySQLRange) (lo, hi []byte, empty bool, err error) {
+	var prefix []byte
+	for i, ce := range r {
+		if i >= len(ix.cols) {
+			break
+		}
+		typ := ix.t.sch.Schema[ix.cols[i]].Type
+		if b, ok := ce.LowerBound.(sql.Below); ok {
+			if a, ok := ce.UpperBound.(sql.Above); ok {
+				if c, err := typ.Compare(ctx, b.Key, a.Key); err == nil && c == 0 {
+					k, err := convertKey(ctx, typ, b.Key)
+					if err != nil {
+						return nil, nil, false, err
+					}
+					if prefix, err = ix.valueKey(ctx, prefix, i, k); err != nil {
+						return nil, nil, false, err
+					}
+					continue
+				}
+			}
+		}
+		_, lowNull := ce.LowerBound.(sql.BelowNull)
+		_, upNull := ce.UpperBound.(sql.AboveNull)
+		if lowNull && upNull {
+			prefix = tuple.AppendNull(prefix)
+			continue
+		}
+		truncated := ix.prefixLen(i) > 0
+		key := func(c sql.MySQLRangeCut) ([]byte, error) {
+			k, err := convertKey(ctx, typ, sql.GetMySQLRangeCutKey(c))
+			if err != nil {
+				return nil, err
+			}
+			return ix.valueKey(ctx, append([]byte(nil), prefix...), i, k)
+		}
+		switch c := ce.LowerBound.(type) {
+		case sql.BelowNull:
+			lo = prefix
+		case sql.AboveNull:
+			lo = tuple.PrefixEnd(tuple.AppendNull(append([]byte(nil), prefix...)))
+		case sql.Below:
+			if lo, err = key(c); err != nil {
+				return nil, nil, false, err
+			}
+		case sql.Above:
+			if lo, err = key(c); err != nil {
+				return nil, nil, false, err
+			}
+			if !truncated {
+				lo = tuple.PrefixEnd(lo)
+			}
+		default:
+			return nil, nil, true, nil
+		}
+		switch c := ce.UpperBound.(type) {
+		case sql.AboveAll:
+			if len(prefix) > 0 {
+				hi = tuple.PrefixEnd(prefix)
+			}
+		case sql.AboveNull:
+			hi = tuple.PrefixEnd(tuple.AppendNull(append([]byte(nil), prefix...)))
+		case sql.Below:
+			if hi, err = key(c); err != nil {
+				return nil, nil, false, err
+			}
+			if truncated {
+				hi = tuple.PrefixEnd(hi)
+			}
+		case sql.Above:
+			if hi, err = key(c); err != nil {
+				return nil, nil, false, err
+			}
+			hi = tuple.PrefixEnd(hi)
+		default:
+			return nil, nil, true, nil
+		}
+		if hi != nil && bytes.Compare(lo, hi) >= 0 {
+			return nil, nil, true, nil
+		}
+		return lo, hi, false, nil
+	}
+	if len(prefix) == 0 {
+		return nil, nil, false, nil
+	}
+	return prefix, tuple.PrefixEnd(prefix), false, nil
+}
+
+// lookupRows returns the rows matching an index lookup, in index order.
+func (t *Table) lookupRows(ctx *sql.Context, tx *Transaction, done func(), lookup *sql.IndexLookup) (sql.RowIter, error) {
+	ix := t.indexByID(lookup.Index.ID())
+	if ix == nil {
+		done()
+		return nil, fmt.Errorf("sqlstore: index %s not found on %s", lookup.Index.ID(), t.Name())
+	}
+	ranges, ok := lookup.Ranges.(sql.MySQLRangeCollection)
+	if !ok {
+		done()
+		return nil, fmt.Errorf("sqlstore: unsupported range collection %T", lookup.Ranges)
+	}
+	exprs := make([]sql.Expression, len(ix.cols))
+	for i, c := range ix.cols {
+		col := t.sch.Schema[c]
+		exprs[i] = expression.NewGetField(c, col.Type, col.Name, col.Nullable)
+	}
+	// Lookups over an extended index (PK columns appended) carry more columns than exprs.
+	trimmed := make([]sql.MySQLRange, len(ranges))
+	for i, r := range ranges {
+		if len(r) > len(exprs) {
+			r = r[:len(exprs)]
+		}
+		trimmed[i] = r
+	}
+	filter, err := expression.NewRangeFilterExpr(exprs, trimmed)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	return &lookupIter{t: t, ix: ix, tx: tx, done: done, ranges: trimmed, reverse: lookup.IsReverse, filter: filter}, nil
+}
+
+type lookupIter struct {
+	t       *Table
+	ix      *Index
+	tx      *Transaction
+	done    func()
+	ranges  []sql.MySQLRange
+	next    int
+	reverse bool
+	filter  sql.Expression
+	it      *engine.Iter
+}
+
+func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
+	for {
+		if l.it == nil {
+			if l.next >= len(l.ranges) {
+				return nil, io.EOF
+			}
+			r := l.ranges[l.next]
+			l.next++
+			lo, hi, empty, err := l.ix.interval(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			if empty {
+				continue
+			}
+			l.it = l.tx.kv.Scan(ctx, l.ix.tree, lo, hi, l.reverse)
+		}
+		if !l.it.Next() {
+			err := l.it.Err()
+			l.it.Close()
+			l.it = nil
+			if err != nil {
+				return nil, sqlError(err)
+			}
+			continue
+		}
+		var val []byte
+		if l.ix.primary() {
+			val = l.it.Value()
+		} else {
+			v, ok, err := l.tx.kv.GetAtStatementStart(ctx, l.t.data, l.it.Value())
+			if err != nil {
+				return nil, sqlError(err)
+			}
+			if !ok {
+				continue // written by this statement after the scan began
+			}
+			val = v
+		}
+		row, err := decodeRow(ctx, val, l.t.sch.Schema)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := sql.EvaluateCondition(ctx, l.filter, row)
+		if err != nil {
+			return nil, err
+		}
+		if sql.IsTrue(ok) {
+			return row, nil
+		}
+	}
+}
+
+func (l *lookupIter) Close(*sql.Context) error {
+	if l.it != nil {
+		l.it.Close()
+	}
+	l.done()
+	return nil
+}
+
+// CreateIndex implements sql.IndexAlterableTable: the index is built from the table's rows in
+// the transaction, and a unique index fails on existing duplicates.
+func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
+	if def.IsFullText() || def.IsSpatial() || def.IsVector() {
+		return errNotSupported("FULLTEXT, SPATIAL and VECTOR indexes")
+	}
+	if def.IsPrimary() {
+		return errNotSupported("changing the primary key of a table")
+	}
+	if err := t.reload(ctx); err != nil {
+		return err
+	}
+	tx, err := t.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ix := range t.idx {
+		if strings.EqualFold(ix.rec.Name, def.Name) {
+			return sql.ErrDuplicateKey.New(def.Name)
+		}
+	}
+	rec := indexRecord{Name: def.Name, Unique: def.IsUnique(), Comment: def.Comment}
+	for _, c := range def.Columns {
+		if t.sch.Schema.IndexOfColName(c.Name) < 0 {
+			return sql.ErrKeyColumnDoesNotExist.New(c.Name)
+		}
+		rec.Columns = append(rec.Columns, t.sch.Schema[t.sch.Schema.IndexOfColName(c.Name)].Name)
+		rec.Lengths = append(rec.Lengths, uint16(c.Length))
+	}
+	id, err := t.s.cat(tx).nextID(ctx)
+	if err != nil {
+		return sqlError(err)
+	}
+	rec.Tree = fmt.Sprintf("%s%d/%d", tablePrefix, t.rec.ID, id)
+	root, err := t.s.tree(ctx, rec.Tree)
+	if err != nil {
+		return err
+	}
+	ix := newIndex(t, &rec, root)
+	// Build from the rows this transaction sees.
+	it := tx.kv.Scan(ctx, t.data, nil, nil, false)
+	defer it.Close()
+	for it.Next() {
+		row, err := decodeRow(ctx, it.Value(), t.sch.Schema)
+		if err != nil {
+			return err
+		}
+		if err := t.insertIndexEntry(ctx, tx, ix, row, append([]byte(nil), it.Key()...)); err != nil {
+			return err
+		}
+	}
+	if err := it.Err(); err != nil {
+		return sqlError(err)
+	}
+	t.rec.Indexes = append(t.rec.Indexes, rec)
+	if err := t.save(ctx); err != nil {
+		return err
+	}
+	return t.reload(ctx)
+}
+
+// DropIndex implements sql.IndexAlterableTable.
+func (t *Table) DropIndex(ctx *sql.Context, name string) error {
+	if err := t.reload(ctx); err != nil {
+		return err
+	}
+	tx, err := t.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	for i, ix := range t.rec.Indexes {
+		if strings.EqualFold(ix.Name, name) {
+			tree := ix.Tree
+			t.rec.Indexes = append(t.rec.Indexes[:i], t.rec.Indexes[i+1:]...)
+			tx.onCommit = append(tx.onCommit, func() {
+				if err := t.s.db.DropTree(ctx, tree); err != nil {
+					t.s.lg.Warn("sqlstore: drop index tree", "tree", tree, "err", err)
+				}
+			})
+			if err := t.save(ctx); err != nil {
+				return err
+			}
+			return t.reload(ctx)
+		}
+	}
+	return sql.ErrIndexNotFound.New(name)
+}
+
+// RenameIndex implements sql.IndexAlterableTable.
+func (t *Table) RenameIndex(ctx *sql.Context, from, to string) error {
+	if err := t.reload(ctx); err != nil {
+		return err
+	}
+	for i := range t.rec.Indexes {
+		if strings.EqualFold(t.rec.Indexes[i].Name, to) && !strings.EqualFold(from, to) {
+			return sql.ErrDuplicateKey.New(to)
+		}
+	}
+	for i := range t.rec.Indexes {
+		if strings.EqualFold(t.rec.Indexes[i].Name, from) {
+			t.rec.Indexes[i].Name = to
+			if err := t.save(ctx); err != nil {
+				return err
+			}
+			return t.reload(ctx)
+		}
+	}
+	return sql.ErrIndexNotFound.New(from)
+}

@@ -1,0 +1,111 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"strata/internal/engine"
+)
+
+var registerOnce sync.Once
+
+// registerVariables makes innodb_lock_wait_timeout a session variable with MySQL's range
+// and default (GMS registers it as a global fixed at 1).
+func registerVariables() {
+	registerOnce.Do(func() {
+		sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{&sql.MysqlSystemVariable{
+			Name:    "innodb_lock_wait_timeout",
+			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
+			Dynamic: true,
+			Type:    types.NewSystemIntType("innodb_lock_wait_timeout", 1, 1073741824, false),
+			Default: int64(50),
+		}})
+	})
+}
+
+// NewSQLEngine returns a GMS engine over the store, with users and grants persisted in the
+// catalog. A new database gets root@localhost with no password.
+func (s *Store) NewSQLEngine(ctx context.Context) (*sqle.Engine, error) {
+	registerVariables()
+	eng := sqle.NewDefault(s)
+	mdb := eng.Analyzer.Catalog.MySQLDb
+	mdb.SetPersister(&usersPersister{s: s})
+	blob, err := s.loadUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(blob) > 0 {
+		sctx := sql.NewContext(ctx)
+		if err := mdb.LoadData(sctx, blob); err != nil {
+			return nil, fmt.Errorf("sqlstore: load users: %w", err)
+		}
+		mdb.SetEnabled(true)
+	} else {
+		mdb.AddRootAccount()
+	}
+	return eng, nil
+}
+
+var usersKey = sysKey("M")
+
+func (s *Store) loadUsers(ctx context.Context) ([]byte, error) {
+	txn, err := s.db.Begin(engine.TxnOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer txn.Rollback()
+	b, _, err := txn.Get(ctx, s.sys, usersKey)
+	return b, err
+}
+
+// usersPersister keeps GMS's users, roles and grants in the catalog tree, committed at once
+// (account statements are not transactional in GMS).
+type usersPersister struct{ s *Store }
+
+func (p *usersPersister) Persist(ctx *sql.Context, data []byte) error {
+	txn, err := p.s.db.Begin(engine.TxnOptions{})
+	if err != nil {
+		return err
+	}
+	if err := txn.Put(ctx, p.s.sys, usersKey, data); err != nil {
+		txn.Rollback()
+		return sqlError(err)
+	}
+	_, err = txn.Commit(ctx)
+	return sqlError(err)
+}
+
+// SessionBuilder returns the GMS session builder that gives each connection a Session.
+func (s *Store) SessionBuilder() server.SessionBuilder {
+	return func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
+		host, user := "", ""
+		if u, ok := c.UserData.(sql.MysqlConnectionUser); ok {
+			host, user = u.Host, u.User
+		}
+		client := sql.Client{Address: host, User: user, Capabilities: c.Capabilities}
+		return s.NewSession(sql.NewBaseSessionWithClientServer(addr, client, c.ConnectionID)), nil
+	}
+}
+
+// Serve starts a MySQL server for eng on l and returns it; Close stops it.
+func (s *Store) Serve(eng *sqle.Engine, l net.Listener) (*server.Server, error) {
+	cfg := server.Config{Protocol: "tcp", Address: l.Addr().String(), Listener: l, Version: "8.0.33-strata"}
+	srv, err := server.NewServer(cfg, eng, sql.NewContext, s.SessionBuilder(), nil)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := srv.Start(); err != nil {
+			s.lg.Info("sqlstore: server stopped", "err", err)
+		}
+	}()
+	return srv, nil
+}

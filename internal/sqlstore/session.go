@@ -1,0 +1,232 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+
+	"strata/internal/engine"
+)
+
+// Transaction is GMS's handle on an engine transaction.
+type Transaction struct {
+	sess       *Session
+	kv         *engine.Txn
+	ro         bool
+	temp       bool // a read-only transaction made for a call that had none
+	done       bool
+	autocommit bool // began under autocommit (a single statement unless START TRANSACTION follows)
+	savepoints []savepoint
+	onCommit   []func()
+}
+
+type savepoint struct {
+	name string
+	sp   engine.Savepoint
+}
+
+var _ sql.Transaction = (*Transaction)(nil)
+
+func (t *Transaction) String() string { return fmt.Sprintf("strata txn %d", t.kv.ID()) }
+
+// IsReadOnly implements sql.Transaction.
+func (t *Transaction) IsReadOnly() bool { return t.ro }
+
+// Session is a client session: GMS's base session plus the open engine transaction.
+type Session struct {
+	*sql.BaseSession
+	store *Store
+	cur   *Transaction
+}
+
+var (
+	_ sql.TransactionSession    = (*Session)(nil)
+	_ sql.LifecycleAwareSession = (*Session)(nil)
+)
+
+// NewSession returns a session over base.
+func (s *Store) NewSession(base *sql.BaseSession) *Session {
+	return &Session{BaseSession: base, store: s}
+}
+
+// StartTransaction implements sql.TransactionSession. A statement run inside an explicit
+// transaction (as the statements of a stored procedure are) joins it.
+func (s *Session) StartTransaction(ctx *sql.Context, char sql.TransactionCharacteristic) (sql.Transaction, error) {
+	autocommit, err := plan.IsSessionAutocommit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.cur != nil && !s.cur.done {
+		if ctx.GetIgnoreAutoCommit() || !autocommit {
+			return s.cur, nil
+		}
+		s.cur.rollback()
+	}
+	opts := engine.TxnOptions{Isolation: isolationOf(ctx), LockWaitTimeout: lockWaitOf(ctx)}
+	kv, err := s.store.db.Begin(opts)
+	if err != nil {
+		return nil, err
+	}
+	t := &Transaction{sess: s, kv: kv, ro: char == sql.ReadOnly, autocommit: autocommit && !ctx.GetIgnoreAutoCommit()}
+	s.cur = t
+	return t, nil
+}
+
+func isolationOf(ctx *sql.Context) engine.Isolation {
+	v, err := ctx.GetSessionVariable(ctx, "transaction_isolation")
+	if err == nil {
+		if s, ok := v.(string); ok && strings.EqualFold(s, "READ-COMMITTED") || strings.EqualFold(fmt.Sprint(v), "READ-UNCOMMITTED") {
+			return engine.ReadCommitted
+		}
+	}
+	return engine.RepeatableRead
+}
+
+func lockWaitOf(ctx *sql.Context) time.Duration {
+	v, err := ctx.GetSessionVariable(ctx, "innodb_lock_wait_timeout")
+	if err != nil {
+		return 0
+	}
+	if n, ok := toUint(v); ok && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return 0
+}
+
+func (t *Transaction) rollback() {
+	if t.done {
+		return
+	}
+	t.done = true
+	t.kv.Rollback()
+	if t.sess != nil && t.sess.cur == t {
+		t.sess.cur = nil
+	}
+}
+
+func txnOf(tx sql.Transaction) (*Transaction, error) {
+	t, ok := tx.(*Transaction)
+	if !ok || t == nil {
+		return nil, fmt.Errorf("sqlstore: not a strata transaction: %T", tx)
+	}
+	return t, nil
+}
+
+// CommitTransaction implements sql.TransactionSession.
+func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error {
+	t, err := txnOf(tx)
+	if err != nil {
+		return err
+	}
+	if t.done {
+		return nil
+	}
+	t.done = true
+	if s.cur == t {
+		s.cur = nil
+	}
+	if _, err := t.kv.Commit(ctx); err != nil {
+		return sqlError(err)
+	}
+	for _, fn := range t.onCommit {
+		fn()
+	}
+	return nil
+}
+
+// Rollback implements sql.TransactionSession.
+func (s *Session) Rollback(ctx *sql.Context, tx sql.Transaction) error {
+	t, err := txnOf(tx)
+	if err != nil {
+		return err
+	}
+	t.rollback()
+	return nil
+}
+
+// CreateSavepoint implements sql.TransactionSession.
+func (s *Session) CreateSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
+	t, err := txnOf(tx)
+	if err != nil {
+		return err
+	}
+	for i, sp := range t.savepoints {
+		if strings.EqualFold(sp.name, name) {
+			t.savepoints = append(t.savepoints[:i], t.savepoints[i+1:]...)
+			break
+		}
+	}
+	t.savepoints = append(t.savepoints, savepoint{name: name, sp: t.kv.Savepoint()})
+	return nil
+}
+
+func (t *Transaction) findSavepoint(name string) int {
+	for i := len(t.savepoints) - 1; i >= 0; i-- {
+		if strings.EqualFold(t.savepoints[i].name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// RollbackToSavepoint implements sql.TransactionSession: the savepoint stays, later ones go.
+func (s *Session) RollbackToSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
+	t, err := txnOf(tx)
+	if err != nil {
+		return err
+	}
+	i := t.findSavepoint(name)
+	if i < 0 {
+		return sql.ErrSavepointDoesNotExist.New(name)
+	}
+	if err := t.kv.RollbackTo(t.savepoints[i].sp); err != nil {
+		return sqlError(err)
+	}
+	t.savepoints = t.savepoints[:i+1]
+	return nil
+}
+
+// ReleaseSavepoint implements sql.TransactionSession: the savepoint and later ones go.
+func (s *Session) ReleaseSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
+	t, err := txnOf(tx)
+	if err != nil {
+		return err
+	}
+	i := t.findSavepoint(name)
+	if i < 0 {
+		return sql.ErrSavepointDoesNotExist.New(name)
+	}
+	t.savepoints = t.savepoints[:i]
+	return nil
+}
+
+// CommandBegin implements sql.LifecycleAwareSession: under READ COMMITTED each statement
+// reads a new snapshot.
+func (s *Session) CommandBegin() error {
+	if s.cur != nil && !s.cur.done {
+		s.cur.kv.StartStatement()
+	}
+	return nil
+}
+
+// CommandEnd implements sql.LifecycleAwareSession. A statement that began its own
+// transaction under autocommit and did not commit it (it failed) is rolled back, so that its
+// locks and snapshot do not outlive it.
+func (s *Session) CommandEnd() {
+	if t := s.cur; t != nil && !t.done && t.autocommit && !s.GetIgnoreAutoCommit() {
+		t.rollback()
+		if cur, ok := s.GetTransaction().(*Transaction); ok && cur == t {
+			s.SetTransaction(nil)
+		}
+	}
+}
+
+// SessionEnd implements sql.LifecycleAwareSession: a disconnect rolls back.
+func (s *Session) SessionEnd() {
+	if s.cur != nil {
+		s.cur.rollback()
+	}
+}

@@ -1,0 +1,223 @@
+// Package sqlstore provides go-mysql-server's storage backend over Strata's engine: databases,
+// tables, rows, primary and secondary indexes, auto-increment, DDL, views, triggers and stored
+// procedures, all kept in engine trees and changed inside engine transactions, and the session
+// type through which GMS's transactions become engine transactions.
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"strata/internal/engine"
+	"strata/internal/page"
+	"strata/internal/tuple"
+)
+
+// Store is the GMS database provider over an engine.
+type Store struct {
+	db  *engine.DB
+	sys page.ID
+	lg  *slog.Logger
+
+	countersMu sync.Mutex
+	counters   map[uint64]*counter // per table: auto-increment and hidden row IDs
+}
+
+// Open prepares the catalog tree and reclaims trees that no table references (left by a
+// CREATE TABLE that rolled back or a DROP TABLE cut short by a crash).
+func Open(ctx context.Context, db *engine.DB, lg *slog.Logger) (*Store, error) {
+	if lg == nil {
+		lg = slog.Default()
+	}
+	s := &Store{db: db, lg: lg, counters: map[uint64]*counter{}}
+	var err error
+	if s.sys, err = s.tree(ctx, sysTree); err != nil {
+		return nil, err
+	}
+	if err := s.reclaimTrees(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Engine returns the storage engine.
+func (s *Store) Engine() *engine.DB { return s.db }
+
+const tablePrefix = "sql/t/"
+
+func (s *Store) reclaimTrees(ctx context.Context) error {
+	txn, err := s.db.Begin(engine.TxnOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer txn.Rollback()
+	used := map[string]bool{}
+	c := catalog{store: s, txn: txn}
+	err = c.list(ctx, sysKey("T"), func(b []byte) error {
+		var rec tableRecord
+		if err := jsonUnmarshal(b, &rec); err != nil {
+			return err
+		}
+		used[rec.Tree] = true
+		for _, ix := range rec.Indexes {
+			used[ix.Tree] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range s.db.Trees() {
+		if strings.HasPrefix(name, tablePrefix) && !used[name] {
+			s.lg.Info("sqlstore: dropping a tree no table uses", "tree", name)
+			if err := s.db.DropTree(ctx, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// txnOf returns the engine transaction of ctx's GMS transaction, or a read-only one at the
+// latest snapshot (and a function to end it) when the statement has none, as during
+// COM_STMT_PREPARE.
+func (s *Store) txnOf(ctx *sql.Context) (*Transaction, func(), error) {
+	if t, ok := ctx.GetTransaction().(*Transaction); ok && t != nil && !t.done {
+		return t, func() {}, nil
+	}
+	kv, err := s.db.Begin(engine.TxnOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	t := &Transaction{kv: kv, ro: true, temp: true}
+	return t, kv.Rollback, nil
+}
+
+func (s *Store) cat(t *Transaction) catalog { return catalog{store: s, txn: t.kv} }
+
+// Database implements sql.DatabaseProvider.
+func (s *Store) Database(ctx *sql.Context, name string) (sql.Database, error) {
+	t, done, err := s.txnOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var rec dbRecord
+	ok, err := s.cat(t).get(ctx, sysKey("D", name), &rec)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, sql.ErrDatabaseNotFound.New(name)
+	}
+	return &Database{s: s, rec: rec}, nil
+}
+
+// HasDatabase implements sql.DatabaseProvider.
+func (s *Store) HasDatabase(ctx *sql.Context, name string) bool {
+	_, err := s.Database(ctx, name)
+	return err == nil
+}
+
+// AllDatabases implements sql.DatabaseProvider.
+func (s *Store) AllDatabases(ctx *sql.Context) []sql.Database {
+	t, done, err := s.txnOf(ctx)
+	if err != nil {
+		return nil
+	}
+	defer done()
+	var out []sql.Database
+	_ = s.cat(t).list(ctx, sysKey("D"), func(b []byte) error {
+		var rec dbRecord
+		if err := jsonUnmarshal(b, &rec); err != nil {
+			return err
+		}
+		out = append(out, &Database{s: s, rec: rec})
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name()) < strings.ToLower(out[j].Name()) })
+	return out
+}
+
+// CreateDatabase implements sql.MutableDatabaseProvider.
+func (s *Store) CreateDatabase(ctx *sql.Context, name string) error {
+	return s.CreateCollatedDatabase(ctx, name, sql.Collation_Default)
+}
+
+// CreateCollatedDatabase implements sql.CollatedDatabaseProvider.
+func (s *Store) CreateCollatedDatabase(ctx *sql.Context, name string, collation sql.CollationID) error {
+	t, err := s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := s.cat(t)
+	key := sysKey("D", name)
+	var rec dbRecord
+	if ok, err := c.lockedGet(ctx, key, &rec); err != nil {
+		return sqlError(err)
+	} else if ok {
+		return sql.ErrDatabaseExists.New(name)
+	}
+	return sqlError(c.put(ctx, key, dbRecord{Name: name, Collation: uint16(collation)}))
+}
+
+// DropDatabase implements sql.MutableDatabaseProvider.
+func (s *Store) DropDatabase(ctx *sql.Context, name string) error {
+	t, err := s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := s.cat(t)
+	key := sysKey("D", name)
+	var rec dbRecord
+	if ok, err := c.lockedGet(ctx, key, &rec); err != nil {
+		return sqlError(err)
+	} else if !ok {
+		return sql.ErrDatabaseNotFound.New(name)
+	}
+	db := &Database{s: s, rec: rec}
+	names, err := db.GetTableNames(ctx)
+	if err != nil {
+		return err
+	}
+	for _, tn := range names {
+		if err := db.DropTable(ctx, tn); err != nil {
+			return err
+		}
+	}
+	for _, kind := range []string{"V", "R", "P"} {
+		var keys [][]byte
+		prefix := sysKey(kind, name)
+		it := t.kv.Scan(ctx, s.sys, prefix, tuple.PrefixEnd(prefix), false)
+		for it.Next() {
+			keys = append(keys, append([]byte(nil), it.Key()...))
+		}
+		it.Close()
+		for _, k := range keys {
+			if err := c.del(ctx, k); err != nil {
+				return sqlError(err)
+			}
+		}
+	}
+	return sqlError(c.del(ctx, key))
+}
+
+// writeTxn returns ctx's transaction for a change.
+func (s *Store) writeTxn(ctx *sql.Context) (*Transaction, error) {
+	t, ok := ctx.GetTransaction().(*Transaction)
+	if !ok || t == nil || t.done {
+		return nil, errors.New("sqlstore: no transaction for a write")
+	}
+	return t, nil
+}
+
+var _ sql.CollatedDatabaseProvider = (*Store)(nil)
+
+func errNotSupported(what string) error { return fmt.Errorf("sqlstore: %s is not supported", what) }
