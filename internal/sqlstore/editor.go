@@ -18,6 +18,7 @@ type editor struct {
 	t     *Table
 	sp    engine.Savepoint
 	tx    *Transaction
+	kv    *engine.Txn // the engine transaction sp belongs to (a deadlock replaces it)
 	begun bool
 }
 
@@ -39,7 +40,7 @@ func (e *editor) StatementBegin(ctx *sql.Context) {
 	if err != nil {
 		return
 	}
-	e.tx, e.sp, e.begun = tx, tx.kv.Savepoint(), true
+	e.tx, e.kv, e.sp, e.begun = tx, tx.kv, tx.kv.Savepoint(), true
 	tx.kv.MarkStatement()
 }
 
@@ -49,6 +50,9 @@ func (e *editor) DiscardChanges(ctx *sql.Context, _ error) error {
 		return nil
 	}
 	e.begun = false
+	if e.tx.kv != e.kv || e.tx.done {
+		return nil // rolled back whole by a deadlock
+	}
 	e.tx.kv.EndStatement()
 	return sqlError(e.tx.kv.RollbackTo(e.sp))
 }
@@ -57,7 +61,9 @@ func (e *editor) DiscardChanges(ctx *sql.Context, _ error) error {
 func (e *editor) StatementComplete(*sql.Context) error {
 	if e.begun {
 		e.begun = false
-		e.tx.kv.EndStatement()
+		if e.tx.kv == e.kv {
+			e.tx.kv.EndStatement()
+		}
 	}
 	return nil
 }
@@ -78,7 +84,7 @@ func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
 	if err != nil {
 		return err
 	}
-	return e.t.insertRow(ctx, tx, row)
+	return tx.sqlErr(e.t.insertRow(ctx, tx, row))
 }
 
 func (t *Table) insertRow(ctx *sql.Context, tx *Transaction, row sql.Row) error {
@@ -244,7 +250,7 @@ func (e *editor) Delete(ctx *sql.Context, row sql.Row) error {
 	if err != nil {
 		return err
 	}
-	return e.t.deleteRow(ctx, tx, row)
+	return tx.sqlErr(e.t.deleteRow(ctx, tx, row))
 }
 
 func (t *Table) deleteRow(ctx *sql.Context, tx *Transaction, row sql.Row) error {
@@ -272,7 +278,10 @@ func (e *editor) Update(ctx *sql.Context, old, new sql.Row) error {
 	if err != nil {
 		return err
 	}
-	t := e.t
+	return tx.sqlErr(e.t.updateRow(ctx, tx, old, new))
+}
+
+func (t *Table) updateRow(ctx *sql.Context, tx *Transaction, old, new sql.Row) error {
 	oldPk, err := t.rowKey(ctx, tx, old)
 	if err != nil {
 		return err

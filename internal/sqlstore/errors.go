@@ -27,3 +27,8 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // erCheckRead is MySQL's ER_CHECKREAD: a row changed after the transaction's snapshot.
 const erCheckRead = 1020
+
+func isDeadlock(err error) bool {
+	var se *mysql.SQLError
+	return errors.Is(err, lock.ErrDeadlock) || errors.As(err, &se) && se.Num == mysql.ERLockDeadlock
+}

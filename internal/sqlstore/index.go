@@ -11,6 +11,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression"
 
 	"strata/internal/engine"
+	"strata/internal/lock"
 	"strata/internal/page"
 	"strata/internal/tuple"
 )
@@ -334,7 +335,9 @@ func (t *Table) lookupRows(ctx *sql.Context, tx *Transaction, done func(), looku
 		done()
 		return nil, err
 	}
-	return &lookupIter{t: t, ix: ix, tx: tx, done: done, ranges: trimmed, reverse: lookup.IsReverse, filter: filter}, nil
+	l := &lookupIter{t: t, ix: ix, tx: tx, done: done, ranges: trimmed, reverse: lookup.IsReverse, filter: filter}
+	l.mode, l.locking = lockingMode(ctx)
+	return l, nil
 }
 
 type lookupIter struct {
@@ -347,6 +350,8 @@ type lookupIter struct {
 	reverse bool
 	filter  sql.Expression
 	it      *engine.Iter
+	locking bool
+	mode    lock.Mode
 }
 
 func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
@@ -376,7 +381,20 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 			continue
 		}
 		var val []byte
-		if l.ix.primary() {
+		if l.locking {
+			pk := l.it.Key()
+			if !l.ix.primary() {
+				pk = l.it.Value()
+			}
+			v, ok, err := l.t.lockedRow(ctx, l.tx, pk, l.mode)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			val = v
+		} else if l.ix.primary() {
 			val = l.it.Value()
 		} else {
 			v, ok, err := l.tx.kv.GetAtStatementStart(ctx, l.t.data, l.it.Value())

@@ -21,6 +21,23 @@ type Transaction struct {
 	autocommit bool // began under autocommit (a single statement unless START TRANSACTION follows)
 	savepoints []savepoint
 	onCommit   []func()
+	opts       engine.TxnOptions
+}
+
+// sqlErr maps err for the client; a deadlock rolls the whole transaction back, as InnoDB
+// does, and the session goes on in a new one.
+func (t *Transaction) sqlErr(err error) error {
+	if isDeadlock(err) && !t.done {
+		t.kv.Rollback()
+		t.savepoints = nil
+		t.onCommit = nil
+		if kv, berr := t.sess.store.db.Begin(t.opts); berr == nil {
+			t.kv = kv
+		} else {
+			t.done = true
+		}
+	}
+	return sqlError(err)
 }
 
 type savepoint struct {
@@ -70,7 +87,7 @@ func (s *Session) StartTransaction(ctx *sql.Context, char sql.TransactionCharact
 	if err != nil {
 		return nil, err
 	}
-	t := &Transaction{sess: s, kv: kv, ro: char == sql.ReadOnly, autocommit: autocommit && !ctx.GetIgnoreAutoCommit()}
+	t := &Transaction{sess: s, kv: kv, ro: char == sql.ReadOnly, autocommit: autocommit && !ctx.GetIgnoreAutoCommit(), opts: opts}
 	s.cur = t
 	return t, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"strata/internal/engine"
+	"strata/internal/lock"
 	"strata/internal/page"
 	"strata/internal/tuple"
 )
@@ -171,24 +172,42 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 		return t.lookupRows(ctx, tx, done, sp.lookup)
 	}
 	it := tx.kv.Scan(ctx, t.data, nil, nil, false)
-	return &rowIter{t: t, it: it, done: done}, nil
+	r := &rowIter{t: t, it: it, done: done, tx: tx}
+	r.mode, r.locking = lockingMode(ctx)
+	return r, nil
 }
 
 // rowIter decodes the rows of a data tree scan.
 type rowIter struct {
-	t    *Table
-	it   *engine.Iter
-	done func()
+	t       *Table
+	it      *engine.Iter
+	done    func()
+	tx      *Transaction
+	locking bool
+	mode    lock.Mode
 }
 
 func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
-	if !r.it.Next() {
-		if err := r.it.Err(); err != nil {
-			return nil, sqlError(err)
+	for {
+		if !r.it.Next() {
+			if err := r.it.Err(); err != nil {
+				return nil, sqlError(err)
+			}
+			return nil, io.EOF
 		}
-		return nil, io.EOF
+		val := r.it.Value()
+		if r.locking {
+			v, ok, err := r.t.lockedRow(ctx, r.tx, r.it.Key(), r.mode)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue // deleted since the snapshot
+			}
+			val = v
+		}
+		return decodeRow(ctx, val, r.t.sch.Schema)
 	}
-	return decodeRow(ctx, r.it.Value(), r.t.sch.Schema)
 }
 
 func (r *rowIter) Close(*sql.Context) error {
