@@ -25,11 +25,13 @@ type node struct {
 	stop func()
 }
 
-func startNode(t *testing.T, dir string) *node {
+func startNode(t *testing.T, dir string) *node { return startNodeWith(t, dir, 0) }
+
+func startNodeWith(t *testing.T, dir string, frames int) *node {
 	t.Helper()
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, Logger: quiet, LockWaitTimeout: 2 * time.Second})
+	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, Logger: quiet, LockWaitTimeout: 2 * time.Second, PoolFrames: frames})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,4 +203,45 @@ func TestSQLBasics(t *testing.T) {
 	if got := queryRows(t, c, "SHOW TABLES"); got != "items log" {
 		t.Fatalf("tables: %q", got)
 	}
+}
+
+// TestLargerThanBufferPool stores far more data than the buffer pool holds and reads it back
+// through full scans and index lookups.
+func TestLargerThanBufferPool(t *testing.T) {
+	n := startNodeWith(t, t.TempDir(), 64) // 1 MiB of buffer pool
+	c := n.connect(t, "")
+	mustExec(t, c, "CREATE DATABASE big")
+	db := n.connect(t, "big")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, g INT, body VARCHAR(1000), KEY g (g))")
+	const rows = 6000 // about 6 MB
+	body := strings.Repeat("b", 900)
+	for start := 0; start < rows; start += 200 {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO t VALUES ")
+		for i := start; i < start+200; i++ {
+			if i > start {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, "(%d, %d, '%s%d')", i, i%10, body, i)
+		}
+		mustExec(t, db, sb.String())
+	}
+	if got := queryRows(t, db, "SELECT count(*), CAST(sum(id) AS SIGNED), CAST(sum(length(body)) AS SIGNED) FROM t"); got != fmt.Sprintf("%d,%d,%d", rows, rows*(rows-1)/2, rows*900+sumDigits(rows)) {
+		t.Fatalf("scan: %q", got)
+	}
+	if got := queryRows(t, db, "SELECT count(*) FROM t WHERE g = 3"); got != fmt.Sprint(rows/10) {
+		t.Fatalf("index lookup: %q", got)
+	}
+	if st := n.db.Pool().Stats(); st.Evictions == 0 {
+		t.Fatalf("no evictions: %+v", st)
+	}
+}
+
+// sumDigits is the total number of decimal digits of 0..n-1.
+func sumDigits(n int) int {
+	s := 0
+	for i := 0; i < n; i++ {
+		s += len(fmt.Sprint(i))
+	}
+	return s
 }
