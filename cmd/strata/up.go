@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 
@@ -18,7 +19,7 @@ import (
 )
 
 func newUpCmd() *cobra.Command {
-	var dir, host string
+	var dir, host, cpuprofile string
 	var port, poolMB int
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -29,6 +30,17 @@ func newUpCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return runUp(ctx, cmd, dir, net.JoinHostPort(host, strconv.Itoa(port)), poolMB)
 		},
 	}
@@ -36,6 +48,7 @@ func newUpCmd() *cobra.Command {
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	cmd.Flags().IntVar(&port, "port", 3306, "MySQL port (0: any free port)")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	return cmd
 }
 

@@ -54,12 +54,11 @@ func (d *Database) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table
 		return nil, false, err
 	}
 	defer done()
-	var rec tableRecord
-	ok, err := d.s.cat(t).get(ctx, sysKey("T", d.rec.Name, name), &rec)
+	raw, ok, err := t.kv.Get(ctx, d.s.sys, sysKey("T", d.rec.Name, name))
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	tbl, err := d.s.openTable(ctx, d, &rec)
+	tbl, err := d.s.tableFromRecord(ctx, d, raw)
 	if err != nil {
 		return nil, false, err
 	}

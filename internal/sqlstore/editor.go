@@ -127,6 +127,7 @@ func (t *Table) insertRow(ctx *sql.Context, tx *Transaction, row sql.Row) error 
 			return err
 		}
 	}
+	t.countRows(1)
 	return nil
 }
 
@@ -221,11 +222,12 @@ func (t *Table) rowKey(ctx *sql.Context, tx *Transaction, row sql.Row) ([]byte, 
 	return nil, sql.ErrDeleteRowNotFound.New()
 }
 
-// lockForChange takes the row's exclusive lock and checks that nobody committed a change to
-// it after this transaction's snapshot: GMS decided the change on the snapshot's version, so
-// writing over a newer one would lose that update (MySQL error 1020, as with
-// innodb_snapshot_isolation).
-func (t *Table) lockForChange(ctx *sql.Context, tx *Transaction, pk []byte) error {
+// lockForChange takes the row's exclusive lock and checks that the row GMS decided the change
+// on is the newest committed version. UPDATE and DELETE read their rows that way (see
+// lockingMode), so this only fails when a statement changed a row it read from its snapshot
+// after another transaction had changed it: writing over it would lose that update (MySQL
+// error 1020, as with innodb_snapshot_isolation).
+func (t *Table) lockForChange(ctx *sql.Context, tx *Transaction, pk []byte, old sql.Row) error {
 	if tx.kv.Written(t.data, pk) {
 		return nil // locked since this transaction first wrote it
 	}
@@ -233,15 +235,42 @@ func (t *Table) lockForChange(ctx *sql.Context, tx *Transaction, pk []byte) erro
 	if err != nil {
 		return sqlError(err)
 	}
-	snap, snapFound, err := tx.kv.Get(ctx, t.data, pk)
+	if found {
+		same, err := t.sameRow(ctx, latest, old)
+		if err != nil || same {
+			return err
+		}
+	}
+	return mysql.NewSQLError(erCheckRead, mysql.SSUnknownSQLState,
+		"Record has changed since last read in table '%s'", t.Name())
+}
+
+// sameRow reports whether the stored row b holds the values of row.
+func (t *Table) sameRow(ctx *sql.Context, b []byte, row sql.Row) (bool, error) {
+	enc, err := encodeRow(ctx, nil, t.sch.Schema, row)
+	if err == nil && bytes.Equal(enc, b) {
+		return true, nil
+	}
+	stored, err := decodeRow(ctx, b, t.sch.Schema)
 	if err != nil {
-		return sqlError(err)
+		return false, err
 	}
-	if found != snapFound || !bytes.Equal(latest, snap) {
-		return mysql.NewSQLError(erCheckRead, mysql.SSUnknownSQLState,
-			"Record has changed since last read in table '%s'", t.Name())
+	for i, col := range t.sch.Schema {
+		if i >= len(row) {
+			return false, nil
+		}
+		if (stored[i] == nil) != (row[i] == nil) {
+			return false, nil
+		}
+		if stored[i] == nil {
+			continue
+		}
+		c, err := col.Type.Compare(ctx, stored[i], row[i])
+		if err != nil || c != 0 {
+			return false, nil
+		}
 	}
-	return nil
+	return true, nil
 }
 
 // Delete implements sql.RowDeleter.
@@ -258,7 +287,7 @@ func (t *Table) deleteRow(ctx *sql.Context, tx *Transaction, row sql.Row) error 
 	if err != nil {
 		return err
 	}
-	if err := t.lockForChange(ctx, tx, pk); err != nil {
+	if err := t.lockForChange(ctx, tx, pk, row); err != nil {
 		return err
 	}
 	if err := tx.kv.Delete(ctx, t.data, pk); err != nil {
@@ -269,6 +298,7 @@ func (t *Table) deleteRow(ctx *sql.Context, tx *Transaction, row sql.Row) error 
 			return err
 		}
 	}
+	t.countRows(-1)
 	return nil
 }
 
@@ -298,7 +328,7 @@ func (t *Table) updateRow(ctx *sql.Context, tx *Transaction, old, new sql.Row) e
 		}
 		return t.insertRow(ctx, tx, new)
 	}
-	if err := t.lockForChange(ctx, tx, oldPk); err != nil {
+	if err := t.lockForChange(ctx, tx, oldPk, old); err != nil {
 		return err
 	}
 	type change struct {

@@ -11,12 +11,19 @@ import (
 // GMS parses but drops the locking clause of SELECT ... FOR UPDATE / LOCK IN SHARE MODE /
 // FOR SHARE; the backend finds it in the statement text. A locking read locks every row it
 // returns and returns the row's newest committed version, as InnoDB does.
+//
+// UPDATE and DELETE read their target rows the same way, with exclusive locks, so that their
+// WHERE clause and new values are computed on the newest committed version (InnoDB's "current
+// read") instead of failing when another transaction changed a row after the snapshot.
 func lockingMode(ctx *sql.Context) (lock.Mode, bool) {
 	q := ctx.Query()
-	if len(q) < 10 {
+	if len(q) < 6 {
 		return 0, false
 	}
-	lq := strings.ToLower(q)
+	lq := strings.ToLower(strings.TrimLeft(q, " \t\r\n("))
+	if strings.HasPrefix(lq, "update") || strings.HasPrefix(lq, "delete") {
+		return lock.Exclusive, true
+	}
 	if !strings.Contains(lq, "select") {
 		return 0, false
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -28,6 +29,9 @@ type Store struct {
 
 	countersMu sync.Mutex
 	counters   map[uint64]*counter // per table: auto-increment and hidden row IDs
+
+	schemas     sync.Map // catalog record bytes -> *cachedSchema
+	schemaCount atomic.Int64
 }
 
 // Open prepares the catalog tree and reclaims trees that no table references (left by a

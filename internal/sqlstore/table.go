@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -45,11 +46,62 @@ var (
 	_ sql.PrimaryKeyAlterableTable = (*Table)(nil)
 )
 
+// tableFromRecord opens a table from its catalog record's bytes. Parsing a schema (column
+// types go through the SQL parser) costs more than a query, so parsed schemas are cached by
+// the record's exact bytes: a changed table has a new record, and so a new entry.
+func (s *Store) tableFromRecord(ctx context.Context, d *Database, raw []byte) (*Table, error) {
+	if v, ok := s.schemas.Load(string(raw)); ok {
+		c := v.(*cachedSchema)
+		rec := c.rec.clone()
+		return s.openTableWith(ctx, d, &rec, c.sch)
+	}
+	var rec tableRecord
+	if err := jsonUnmarshal(raw, &rec); err != nil {
+		return nil, fmt.Errorf("sqlstore: table record: %w", err)
+	}
+	sch, err := schemaOf(&rec)
+	if err != nil {
+		return nil, err
+	}
+	if s.schemaCount.Add(1) > maxCachedSchemas {
+		s.schemas.Clear()
+		s.schemaCount.Store(0)
+	}
+	s.schemas.Store(string(raw), &cachedSchema{rec: rec.clone(), sch: sch})
+	return s.openTableWith(ctx, d, &rec, sch)
+}
+
+const maxCachedSchemas = 10000
+
+type cachedSchema struct {
+	rec tableRecord
+	sch sql.PrimaryKeySchema
+}
+
+func (r tableRecord) clone() tableRecord {
+	r.Columns = append([]colRecord(nil), r.Columns...)
+	r.PK = append([]int(nil), r.PK...)
+	r.Checks = append([]sql.CheckDefinition(nil), r.Checks...)
+	r.FKs = append([]sql.ForeignKeyConstraint(nil), r.FKs...)
+	idx := make([]indexRecord, len(r.Indexes))
+	for i, ix := range r.Indexes {
+		ix.Columns = append([]string(nil), ix.Columns...)
+		ix.Lengths = append([]uint16(nil), ix.Lengths...)
+		idx[i] = ix
+	}
+	r.Indexes = idx
+	return r
+}
+
 func (s *Store) openTable(ctx context.Context, d *Database, rec *tableRecord) (*Table, error) {
 	sch, err := schemaOf(rec)
 	if err != nil {
 		return nil, err
 	}
+	return s.openTableWith(ctx, d, rec, sch)
+}
+
+func (s *Store) openTableWith(ctx context.Context, d *Database, rec *tableRecord, sch sql.PrimaryKeySchema) (*Table, error) {
 	data, err := s.db.Tree(rec.Tree)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: table %s: %w", rec.Name, err)
@@ -219,23 +271,40 @@ func (r *rowIter) Close(*sql.Context) error {
 // DataLength implements sql.StatisticsTable (an estimate).
 func (t *Table) DataLength(ctx *sql.Context) (uint64, error) {
 	n, _, err := t.RowCount(ctx)
-	return n * 64, err
+	return n * 128, err
 }
 
-// RowCount implements sql.StatisticsTable by counting rows at the snapshot.
+// RowCount implements sql.StatisticsTable with an estimate: the analyzer asks for it on every
+// query to cost index scans, so it must not scan. The count is taken once per process by a
+// scan and then follows inserts and deletes (rolled back ones included, hence "estimate").
 func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {
-	tx, done, err := t.s.txnOf(ctx)
-	if err != nil {
-		return 0, false, err
+	c := t.s.counterFor(t.rec.ID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.rowsLoaded {
+		tx, done, err := t.s.txnOf(ctx)
+		if err != nil {
+			return 0, false, err
+		}
+		defer done()
+		it := tx.kv.Scan(ctx, t.data, nil, nil, false)
+		defer it.Close()
+		var n int64
+		for it.Next() {
+			n++
+		}
+		if err := it.Err(); err != nil {
+			return 0, false, sqlError(err)
+		}
+		c.rows.Store(n)
+		c.rowsLoaded = true
 	}
-	defer done()
-	it := tx.kv.Scan(ctx, t.data, nil, nil, false)
-	defer it.Close()
-	var n uint64
-	for it.Next() {
-		n++
-	}
-	return n, true, sqlError(it.Err())
+	return uint64(max(c.rows.Load(), 0)), false, nil
+}
+
+// countRows adjusts the row count estimate.
+func (t *Table) countRows(delta int64) {
+	t.s.counterFor(t.rec.ID).rows.Add(delta)
 }
 
 // Truncate implements sql.TruncateableTable: every row and index entry is deleted in the
@@ -266,6 +335,7 @@ func (t *Table) Truncate(ctx *sql.Context) (int, error) {
 			n = len(keys)
 		}
 	}
+	t.countRows(-int64(n))
 	return n, nil
 }
 
@@ -325,6 +395,9 @@ type counter struct {
 	loaded  bool
 	autoInc uint64 // next auto-increment value
 	rowID   uint64 // next hidden row ID
+
+	rowsLoaded bool
+	rows       atomic.Int64 // estimated row count
 }
 
 func (s *Store) counterFor(id uint64) *counter {
