@@ -69,3 +69,24 @@ func TestViewsTriggersProcedures(t *testing.T) {
 		t.Fatal("check constraint not enforced")
 	}
 }
+
+func TestForeignKeys(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	c0 := n.connect(t, "")
+	mustExec(t, c0, "CREATE DATABASE f")
+	db := n.connect(t, "f")
+	mustExec(t, db, "CREATE TABLE parent (id INT PRIMARY KEY, v INT)")
+	mustExec(t, db, "CREATE TABLE child (id INT PRIMARY KEY, pid INT, FOREIGN KEY (pid) REFERENCES parent(id) ON DELETE CASCADE)")
+	mustExec(t, db, "INSERT INTO parent VALUES (1, 1), (2, 2)")
+	mustExec(t, db, "INSERT INTO child VALUES (10, 1), (11, 1), (20, 2)")
+	if _, err := db.Exec("INSERT INTO child VALUES (30, 3)"); mysqlCode(err) != 1452 {
+		t.Fatalf("want 1452 for a missing parent, got %v", err)
+	}
+	mustExec(t, db, "DELETE FROM parent WHERE id = 1")
+	if got := queryRows(t, db, "SELECT id FROM child ORDER BY id"); got != "20" {
+		t.Fatalf("cascade: %q", got)
+	}
+	if got := queryRows(t, db, "SELECT count(*) FROM information_schema.referential_constraints WHERE constraint_schema = 'f'"); got != "1" {
+		t.Fatalf("constraints: %q", got)
+	}
+}

@@ -13,3 +13,14 @@ type Skip struct {
 // case-insensitively the strings enginetest passes to SkipQueryTest: a query, a write query,
 // a script name (which skips the whole script) or a script statement.
 var Skips = map[string][]Skip{}
+
+// SkipTest is a subtest that enginetest runs without consulting SkipQueryTest (hand-written
+// t.Run blocks), skipped by its full name as go test prints it; a level of the name cannot
+// contain a slash.
+type SkipTest struct {
+	Test   string
+	Reason string
+}
+
+// SkipTests lists the subtests skipped by name.
+var SkipTests = []SkipTest{}
