@@ -21,6 +21,7 @@ import (
 func newUpCmd() *cobra.Command {
 	var dir, host, cpuprofile string
 	var port, poolMB int
+	var sec securityFlags
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run a Strata node on loopback, serving MySQL, with its data in a directory",
@@ -41,7 +42,10 @@ func newUpCmd() *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			return runUp(ctx, cmd, dir, net.JoinHostPort(host, strconv.Itoa(port)), poolMB)
+			if sec.rootPassword == "" {
+				sec.rootPassword = os.Getenv("STRATA_ROOT_PASSWORD")
+			}
+			return runUp(ctx, cmd, dir, host, port, poolMB, sec)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory")
@@ -49,10 +53,23 @@ func newUpCmd() *cobra.Command {
 	cmd.Flags().IntVar(&port, "port", 3306, "MySQL port (0: any free port)")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cmd.Flags().StringVar(&sec.rootPassword, "root-password", "", "password for root (default $STRATA_ROOT_PASSWORD; required unless listening on loopback)")
+	cmd.Flags().StringVar(&sec.tlsCert, "tls-cert", "", "TLS certificate file (default: a self-signed one generated into the data directory)")
+	cmd.Flags().StringVar(&sec.tlsKey, "tls-key", "", "TLS key file")
+	cmd.Flags().BoolVar(&sec.requireTLS, "require-secure-transport", false, "refuse connections without TLS")
 	return cmd
 }
 
-func runUp(ctx context.Context, cmd *cobra.Command, dir, addr string, poolMB int) error {
+type securityFlags struct {
+	rootPassword, tlsCert, tlsKey string
+	requireTLS                    bool
+}
+
+func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, sec securityFlags) error {
+	if !sqlstore.IsLoopback(host) && sec.rootPassword == "" {
+		return fmt.Errorf("refusing to listen on %s with a root account that has no password: give --root-password (or $STRATA_ROOT_PASSWORD)", host)
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	logrus.SetLevel(logrus.WarnLevel) // go-mysql-server logs every connection at info
 	lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, PoolFrames: poolMB * 64, Logger: lg})
@@ -68,11 +85,23 @@ func runUp(ctx context.Context, cmd *cobra.Command, dir, addr string, poolMB int
 	if err != nil {
 		return err
 	}
+	if !sqlstore.IsLoopback(host) {
+		st.AddRemoteRoot(eng, sec.rootPassword)
+	}
+	if sec.rootPassword != "" {
+		if err := st.SetRootPassword(ctx, eng, sec.rootPassword); err != nil {
+			return err
+		}
+	}
+	tlsCfg, err := sqlstore.LoadOrCreateTLS(dir, sec.tlsCert, sec.tlsKey)
+	if err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv, err := st.Serve(eng, l)
+	srv, err := st.ServeWith(eng, l, sqlstore.ServeOptions{TLS: tlsCfg, RequireTLS: sec.requireTLS})
 	if err != nil {
 		l.Close()
 		return err

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"sync"
@@ -95,9 +96,21 @@ func (s *Store) SessionBuilder() server.SessionBuilder {
 	}
 }
 
+// ServeOptions configure a server.
+type ServeOptions struct {
+	TLS        *tls.Config // nil: no TLS
+	RequireTLS bool        // refuse connections without TLS
+}
+
 // Serve starts a MySQL server for eng on l and returns it; Close stops it.
 func (s *Store) Serve(eng *sqle.Engine, l net.Listener) (*server.Server, error) {
-	cfg := server.Config{Protocol: "tcp", Address: l.Addr().String(), Listener: l, Version: "8.0.33-strata"}
+	return s.ServeWith(eng, l, ServeOptions{})
+}
+
+// ServeWith is Serve with options.
+func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*server.Server, error) {
+	cfg := server.Config{Protocol: "tcp", Address: l.Addr().String(), Listener: l, Version: "8.0.33-strata",
+		TLSConfig: o.TLS, RequireSecureTransport: o.RequireTLS}
 	srv, err := server.NewServer(cfg, eng, sql.NewContext, s.SessionBuilder(), nil)
 	if err != nil {
 		return nil, err
