@@ -133,3 +133,37 @@ func TestUpdateReadsLatest(t *testing.T) {
 		t.Fatalf("n = %q, an increment was lost", got)
 	}
 }
+
+func TestReadOnlyTruncateAndErrors(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	c0 := n.connect(t, "")
+	mustExec(t, c0, "CREATE DATABASE r")
+	db := n.connect(t, "r")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
+	mustExec(t, db, "INSERT INTO t (v) VALUES (1), (2), (3)")
+	c := conns(t, db, 1)[0]
+	mustExec(t, c, "START TRANSACTION READ ONLY")
+	if got := queryRows(t, c, "SELECT count(*) FROM t"); got != "3" {
+		t.Fatalf("read-only read: %q", got)
+	}
+	if _, err := c.ExecContext(context.Background(), "INSERT INTO t (v) VALUES (4)"); mysqlCode(err) != 1792 {
+		t.Fatalf("write in READ ONLY: want 1792, got %v", err)
+	}
+	mustExec(t, c, "COMMIT")
+	if _, err := db.Exec("SELECT * FROM nosuch"); mysqlCode(err) != 1146 {
+		t.Fatalf("unknown table: want 1146, got %v", err)
+	}
+	mustExec(t, db, "TRUNCATE TABLE t")
+	mustExec(t, db, "INSERT INTO t (v) VALUES (9)")
+	if got := queryRows(t, db, "SELECT id, v FROM t"); got != "1,9" {
+		t.Fatalf("after truncate: %q", got)
+	}
+	// A DDL statement commits the open transaction (implicit commit).
+	mustExec(t, c, "START TRANSACTION")
+	mustExec(t, c, "INSERT INTO t (v) VALUES (10)")
+	mustExec(t, c, "CREATE TABLE u (i INT PRIMARY KEY)")
+	mustExec(t, c, "ROLLBACK")
+	if got := queryRows(t, db, "SELECT count(*) FROM t"); got != "2" {
+		t.Fatalf("implicit commit: %q", got)
+	}
+}
