@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"sort"
 
 	"strata/internal/btree"
 	"strata/internal/page"
@@ -63,16 +62,7 @@ func (t *Txn) scan(ctx context.Context, tree page.ID, lo, hi []byte, reverse, cu
 		it.snap = t.snapshot()
 	}
 	// The write set's entries in range, in iteration order.
-	all := t.sortedEntries()
-	i := sort.Search(len(all), func(i int) bool {
-		return all[i].tree > tree || all[i].tree == tree && (lo == nil || bytes.Compare(all[i].key, lo) >= 0)
-	})
-	for ; i < len(all) && all[i].tree == tree; i++ {
-		if hi != nil && bytes.Compare(all[i].key, hi) >= 0 {
-			break
-		}
-		it.ws = append(it.ws, all[i])
-	}
+	it.ws = t.rangeEntries(tree, lo, hi)
 	if reverse {
 		for a, b := 0, len(it.ws)-1; a < b; a, b = a+1, b-1 {
 			it.ws[a], it.ws[b] = it.ws[b], it.ws[a]

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
-	"strata/internal/btree"
+	"github.com/google/btree"
+
+	stbtree "strata/internal/btree"
 	"strata/internal/lock"
 	"strata/internal/mtr"
 	"strata/internal/page"
@@ -62,8 +63,8 @@ type Txn struct {
 	// that a statement can read rows as they were when it started (GetAtStatementStart).
 	stmtDepth int
 	stmtPrev  map[string]*wsEntry
-	// sorted caches the write set's keys in order for scans; nil when stale.
-	sorted []*wsEntry
+	// ordered holds the write set's entries in (tree, key) order, for scans and commit.
+	ordered *btree.BTreeG[*wsEntry]
 }
 
 type wsEntry struct {
@@ -199,7 +200,6 @@ func (t *Txn) write(ctx context.Context, tree page.ID, key, value []byte, del bo
 	prev, had := t.ws[k]
 	if !had {
 		prev = nil
-		t.sorted = nil
 	}
 	if t.stmtDepth > 0 {
 		if _, seen := t.stmtPrev[k]; !seen {
@@ -212,10 +212,7 @@ func (t *Txn) write(ctx context.Context, tree page.ID, key, value []byte, del bo
 		e.val = slices.Clone(value)
 	}
 	t.ws[k] = e
-	if had && t.sorted != nil {
-		i := sort.Search(len(t.sorted), func(i int) bool { return wsKey(t.sorted[i].tree, t.sorted[i].key) >= k })
-		t.sorted[i] = e
-	}
+	t.orderedSet().ReplaceOrInsert(e)
 	return nil
 }
 
@@ -234,13 +231,16 @@ func (t *Txn) RollbackTo(sp Savepoint) error {
 	for i := len(t.undo) - 1; i >= int(sp); i-- {
 		u := t.undo[i]
 		if u.prev == nil {
+			if e, ok := t.ws[u.k]; ok {
+				t.orderedSet().Delete(e)
+			}
 			delete(t.ws, u.k)
 		} else {
 			t.ws[u.k] = u.prev
+			t.orderedSet().ReplaceOrInsert(u.prev)
 		}
 	}
 	t.undo = t.undo[:sp]
-	t.sorted = nil
 	return nil
 }
 
@@ -300,7 +300,7 @@ func (t *Txn) finish() {
 		t.db.releaseSnapshot(t.snap)
 	}
 	t.db.locks.ReleaseAll(t.id)
-	t.ws, t.undo, t.sorted = nil, nil, nil
+	t.ws, t.undo, t.ordered = nil, nil, nil
 }
 
 // Rollback discards the transaction's writes and releases its locks.
@@ -363,23 +363,44 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	return end, nil
 }
 
-func (t *Txn) sortedEntries() []*wsEntry {
-	if t.sorted == nil {
-		t.sorted = make([]*wsEntry, 0, len(t.ws))
-		for _, e := range t.ws {
-			t.sorted = append(t.sorted, e)
-		}
-		slices.SortFunc(t.sorted, func(a, b *wsEntry) int {
-			if a.tree != b.tree {
-				if a.tree < b.tree {
-					return -1
-				}
-				return 1
-			}
-			return compareBytes(a.key, b.key)
-		})
+func lessEntry(a, b *wsEntry) bool {
+	if a.tree != b.tree {
+		return a.tree < b.tree
 	}
-	return t.sorted
+	return compareBytes(a.key, b.key) < 0
+}
+
+func (t *Txn) orderedSet() *btree.BTreeG[*wsEntry] {
+	if t.ordered == nil {
+		t.ordered = btree.NewG(32, lessEntry)
+	}
+	return t.ordered
+}
+
+// sortedEntries returns the write set in (tree, key) order.
+func (t *Txn) sortedEntries() []*wsEntry {
+	out := make([]*wsEntry, 0, len(t.ws))
+	t.orderedSet().Ascend(func(e *wsEntry) bool {
+		out = append(out, e)
+		return true
+	})
+	return out
+}
+
+// rangeEntries returns the write set's entries of tree with keys in [lo, hi), in order.
+func (t *Txn) rangeEntries(tree page.ID, lo, hi []byte) []*wsEntry {
+	var out []*wsEntry
+	if len(t.ws) == 0 {
+		return nil
+	}
+	t.orderedSet().AscendGreaterOrEqual(&wsEntry{tree: tree, key: lo}, func(e *wsEntry) bool {
+		if e.tree != tree || hi != nil && compareBytes(e.key, hi) >= 0 {
+			return false
+		}
+		out = append(out, e)
+		return true
+	})
+	return out
 }
 
 // get reads key as of snap.
@@ -388,7 +409,7 @@ func (db *DB) get(ctx context.Context, tree page.ID, key []byte, snap page.LSN) 
 	start := seekVisible(kb[:0], key, snap)
 	var out []byte
 	var found bool
-	err := db.tree(tree).Scan(ctx, start, func(k []byte, v btree.Value) (bool, error) {
+	err := db.tree(tree).Scan(ctx, start, func(k []byte, v stbtree.Value) (bool, error) {
 		u, stamp := splitKey(k)
 		if compareBytes(u, key) != 0 {
 			return false, nil
