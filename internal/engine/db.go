@@ -77,6 +77,8 @@ type DB struct {
 	remote  map[string]page.LSN // oldest snapshots reported by other nodes
 	purged  atomic.Uint64       // the horizon purge has used: older snapshots are refused
 	writes  atomic.Uint64       // rows committed, to tell the purge loop there is work
+	purgeMu sync.Mutex
+	purgeQ  []purgeItem // keys to prune once the horizon passes their commit, in commit order
 	stopBg  chan struct{}
 	bgDone  sync.WaitGroup
 	closeMu sync.Once

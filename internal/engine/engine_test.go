@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	stbtree "strata/internal/btree"
 	"strata/internal/lock"
 	"strata/internal/page"
 	"strata/internal/storage/memstore"
@@ -251,6 +252,55 @@ func TestSnapshotStable(t *testing.T) {
 	}
 	if st.Versions == 0 {
 		t.Fatal("purge removed nothing")
+	}
+	if err := db.CheckTrees(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPurgeQueue: deleted rows' tombstones and superseded versions kept for a reader are
+// removed by the queued purge once the reader is gone, without a full pass.
+func TestPurgeQueue(t *testing.T) {
+	ctx := context.Background()
+	db := openMem(t, &memEnv{}, 64)
+	tr := mustTree(t, db, "t")
+	w := begin(t, db, TxnOptions{})
+	for i := 0; i < 100; i++ {
+		w.Put(ctx, tr, []byte(fmt.Sprintf("k%03d", i)), []byte("v1"))
+	}
+	mustCommit(t, w)
+	r := begin(t, db, TxnOptions{})
+	r.Snapshot() // holds the horizon
+	w = begin(t, db, TxnOptions{})
+	for i := 0; i < 100; i++ {
+		if i%2 == 0 {
+			w.Delete(ctx, tr, []byte(fmt.Sprintf("k%03d", i)))
+		} else {
+			w.Put(ctx, tr, []byte(fmt.Sprintf("k%03d", i)), []byte("v2"))
+		}
+	}
+	mustCommit(t, w)
+	countEntries := func() int {
+		n := 0
+		db.tree(tr).Scan(ctx, nil, func(k []byte, v stbtree.Value) (bool, error) { n++; return true, nil })
+		return n
+	}
+	if n := countEntries(); n != 200 {
+		t.Fatalf("%d entries while a reader needs the old versions, want 200", n)
+	}
+	if st, _ := db.PurgeQueued(ctx); st.Versions != 0 {
+		t.Fatalf("purged %d items under a reader", st.Versions)
+	}
+	r.Rollback()
+	// One more commit moves the visible LSN (and so the horizon) past the deletes.
+	w = begin(t, db, TxnOptions{})
+	w.Put(ctx, tr, []byte("zzz"), []byte("x"))
+	mustCommit(t, w)
+	if _, err := db.PurgeQueued(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := countEntries(); n != 51 {
+		t.Fatalf("%d entries after the queued purge, want 51 (50 live rows and zzz)", n)
 	}
 	if err := db.CheckTrees(ctx); err != nil {
 		t.Fatal(err)

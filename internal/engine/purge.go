@@ -110,8 +110,10 @@ type version struct {
 const maxPrune = 64
 
 // pruneKey deletes the versions of user key ukey that are obsolete at horizon; a commit calls
-// it after writing a new version so that updated rows do not pile up versions.
-func (db *DB) pruneKey(m *mtr.Mtr, tr *btree.Tree, ukey []byte, horizon page.LSN) error {
+// it after writing a new version so that updated rows do not pile up versions. It reports
+// whether garbage may remain (versions a snapshot still needs now, or a tombstone), which
+// the purge queue then revisits once the horizon has passed.
+func (db *DB) pruneKey(m *mtr.Mtr, tr *btree.Tree, ukey []byte, horizon page.LSN) (bool, error) {
 	var versions []version
 	err := tr.Scan(m.Context(), firstVersion(nil, ukey), func(k []byte, v btree.Value) (bool, error) {
 		u, stamp := splitKey(k)
@@ -121,15 +123,114 @@ func (db *DB) pruneKey(m *mtr.Mtr, tr *btree.Tree, ukey []byte, horizon page.LSN
 		versions = append(versions, version{key: bytes.Clone(k), stamp: stamp, tombstone: isTombstone(v)})
 		return true, nil
 	})
-	if err != nil || len(versions) < 2 {
-		return err
+	if err != nil || len(versions) == 0 {
+		return false, err
 	}
-	for _, k := range obsolete(nil, versions, horizon) {
+	dead := obsolete(nil, versions, horizon)
+	for _, k := range dead {
 		if _, err := tr.Delete(m, k); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	left := len(versions) - len(dead)
+	return left > 1 || left == 1 && versions[0].tombstone || len(versions) >= maxPrune, nil
+}
+
+// purgeItem is a key whose commit left versions that only a later horizon can remove.
+type purgeItem struct {
+	tree  page.ID
+	key   []byte
+	stamp page.LSN
+}
+
+// enqueuePurge records keys to revisit; items arrive in stamp order (commit order).
+func (db *DB) enqueuePurge(items []purgeItem) {
+	if len(items) == 0 {
+		return
+	}
+	db.purgeMu.Lock()
+	db.purgeQ = append(db.purgeQ, items...)
+	db.purgeMu.Unlock()
+}
+
+// PurgeQueued prunes the queued keys whose commit is below the horizon, in batches: the
+// steady-state purge, whose work follows the writes rather than the size of the data.
+func (db *DB) PurgeQueued(ctx context.Context) (PurgeStats, error) {
+	var st PurgeStats
+	horizon := db.Horizon()
+	for {
+		db.purgeMu.Lock()
+		n := 0
+		for n < len(db.purgeQ) && n < 256 && db.purgeQ[n].stamp < horizon {
+			n++
+		}
+		batch := append([]purgeItem(nil), db.purgeQ[:n]...)
+		db.purgeMu.Unlock()
+		if n == 0 {
+			return st, nil
+		}
+		var again []purgeItem
+		end, err := db.write(ctx, func(m *mtr.Mtr) error {
+			for _, it := range batch {
+				root, ok := db.treeRootByID(it.tree)
+				if !ok {
+					continue // dropped
+				}
+				more, err := db.pruneKey(m, db.tree(root), it.key, horizon)
+				if err != nil {
+					return err
+				}
+				if more && db.versionsBelow(ctx, db.tree(root), it.key, horizon) >= maxPrune {
+					again = append(again, purgeItem{tree: it.tree, key: it.key, stamp: horizon})
+				}
+				st.Versions++
+				if err := m.Spill(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return st, err
+		}
+		db.purgeMu.Lock()
+		db.purgeQ = append(db.purgeQ[:0], db.purgeQ[n:]...)
+		// Keys with more versions than one pass examines go round again, behind newer commits.
+		db.purgeQ = append(db.purgeQ, again...)
+		db.purgeMu.Unlock()
+		db.advanceVisibleAfter(ctx, end)
+		if len(again) == n {
+			return st, nil // nothing but repeats: wait for the next round
+		}
+	}
+}
+
+// versionsBelow counts (up to maxPrune) the versions of ukey older than horizon.
+func (db *DB) versionsBelow(ctx context.Context, tr *btree.Tree, ukey []byte, horizon page.LSN) int {
+	n := 0
+	_ = tr.Scan(ctx, firstVersion(nil, ukey), func(k []byte, v btree.Value) (bool, error) {
+		u, stamp := splitKey(k)
+		if !bytes.Equal(u, ukey) || n >= maxPrune {
+			return false, nil
+		}
+		if stamp < horizon {
+			n++
+		}
+		return true, nil
+	})
+	return n
+}
+
+// treeRootByID reports whether a tree root is still in the catalog.
+func (db *DB) treeRootByID(root page.ID) (page.ID, bool) {
+	db.treesMu.RLock()
+	defer db.treesMu.RUnlock()
+	for _, id := range db.trees {
+		if id == root {
+			return root, true
+		}
+	}
+	return 0, false
 }
 
 func isTombstone(v btree.Value) bool {
@@ -232,19 +333,30 @@ func (db *DB) purgeLoop() {
 	t := time.NewTicker(db.opts.PurgeInterval)
 	defer t.Stop()
 	var last uint64
+	fullDone := false
 	for {
 		select {
 		case <-db.stopBg:
 			return
 		case <-t.C:
 		}
-		if w := db.writes.Load(); w != last && db.failure() == nil {
-			last = w
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if db.failure() != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if !fullDone {
+			// The queue does not survive a restart: one full pass finds what it held.
 			if _, err := db.Purge(ctx); err != nil {
 				db.lg.Warn("engine: purge", "err", err)
+			} else {
+				fullDone = true
 			}
-			cancel()
+		} else if w := db.writes.Load(); w != last {
+			last = w
+			if _, err := db.PurgeQueued(ctx); err != nil {
+				db.lg.Warn("engine: purge", "err", err)
+			}
 		}
+		cancel()
 	}
 }

@@ -325,8 +325,10 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	entries := t.sortedEntries()
 	horizon := t.db.Horizon()
 	db := t.db
+	var queue []purgeItem
 	end, err := db.write(ctx, func(m *mtr.Mtr) error {
 		stamp := m.Base()
+		queue = queue[:0]
 		var kbuf, vbuf []byte
 		for _, e := range entries {
 			tr := db.tree(e.tree)
@@ -340,8 +342,12 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 			if err := tr.Put(m, kbuf, vbuf); err != nil {
 				return fmt.Errorf("engine: commit: write %q: %w", e.key, err)
 			}
-			if err := db.pruneKey(m, tr, e.key, horizon); err != nil {
+			more, err := db.pruneKey(m, tr, e.key, horizon)
+			if err != nil {
 				return err
+			}
+			if more || e.del {
+				queue = append(queue, purgeItem{tree: e.tree, key: e.key, stamp: stamp})
 			}
 			if err := m.Spill(); err != nil {
 				return err
@@ -359,6 +365,7 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 		return 0, err
 	}
 	db.advanceVisible(end)
+	db.enqueuePurge(queue)
 	db.writes.Add(uint64(len(entries)))
 	return end, nil
 }
