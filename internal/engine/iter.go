@@ -41,16 +41,23 @@ const iterBatch = 128
 // Scan returns an iterator over the user keys in [lo, hi) of tree (nil bounds are open),
 // ascending or, with reverse, descending.
 func (t *Txn) Scan(ctx context.Context, tree page.ID, lo, hi []byte, reverse bool) *Iter {
-	return t.scan(ctx, tree, lo, hi, reverse, false)
+	return t.scan(ctx, tree, lo, hi, reverse, false, false)
+}
+
+// ScanAtStatementStart is Scan as the open statement found the data when it began: its own
+// writes are not seen (a statement must not revisit the rows it changes). Without an open
+// statement it is Scan.
+func (t *Txn) ScanAtStatementStart(ctx context.Context, tree page.ID, lo, hi []byte, reverse bool) *Iter {
+	return t.scan(ctx, tree, lo, hi, reverse, false, true)
 }
 
 // ScanCurrent is Scan reading the newest committed versions instead of the snapshot, as
 // locking reads and uniqueness checks do (the caller holds the locks that make it stable).
 func (t *Txn) ScanCurrent(ctx context.Context, tree page.ID, lo, hi []byte, reverse bool) *Iter {
-	return t.scan(ctx, tree, lo, hi, reverse, true)
+	return t.scan(ctx, tree, lo, hi, reverse, true, false)
 }
 
-func (t *Txn) scan(ctx context.Context, tree page.ID, lo, hi []byte, reverse, current bool) *Iter {
+func (t *Txn) scan(ctx context.Context, tree page.ID, lo, hi []byte, reverse, current, atStmtStart bool) *Iter {
 	it := &Iter{t: t, ctx: ctx, tree: t.db.tree(tree), lo: bytes.Clone(lo), hi: bytes.Clone(hi), reverse: reverse}
 	if err := t.check(); err != nil {
 		it.err = err
@@ -62,7 +69,7 @@ func (t *Txn) scan(ctx context.Context, tree page.ID, lo, hi []byte, reverse, cu
 		it.snap = t.snapshot()
 	}
 	// The write set's entries in range, in iteration order.
-	it.ws = t.rangeEntries(tree, lo, hi)
+	it.ws = t.rangeEntries(tree, lo, hi, atStmtStart)
 	if reverse {
 		for a, b := 0, len(it.ws)-1; a < b; a, b = a+1, b-1 {
 			it.ws[a], it.ws[b] = it.ws[b], it.ws[a]
@@ -105,6 +112,12 @@ func (it *Iter) Next() bool {
 			it.key, it.val = tk.k, tk.v
 			it.pos++
 			return true
+		}
+		if we.snapshot {
+			// The statement-start view holds the snapshot's version: skip the placeholder and
+			// let the tree's entry (if any) through.
+			it.wsPos++
+			continue
 		}
 		if c == 0 {
 			it.pos++

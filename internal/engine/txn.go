@@ -58,11 +58,11 @@ type Txn struct {
 
 	ws   map[string]*wsEntry
 	undo []undoRec
-	// stmtDepth counts open statements (MarkStatement); while one is open, stmtPrev holds each
-	// key's write-set entry from before its first change in the statement (nil: none), so
-	// that a statement can read rows as they were when it started (GetAtStatementStart).
-	stmtDepth int
-	stmtPrev  map[string]*wsEntry
+	// stmts holds, for each open statement (MarkStatement; statements nest when triggers
+	// run), each key's write-set entry from before its first change in that statement (nil:
+	// none), so that a statement reads rows as they were when it started
+	// (GetAtStatementStart), while a statement nested in it sees what ran before it.
+	stmts []map[string]*wsEntry
 	// ordered holds the write set's entries in (tree, key) order, for scans and commit.
 	ordered *btree.BTreeG[*wsEntry]
 }
@@ -72,6 +72,9 @@ type wsEntry struct {
 	key  []byte
 	val  []byte
 	del  bool
+	// snapshot marks a placeholder in a statement-start view: the key's value is the
+	// snapshot's, not the write set's (see rangeEntries).
+	snapshot bool
 }
 
 type undoRec struct {
@@ -201,9 +204,9 @@ func (t *Txn) write(ctx context.Context, tree page.ID, key, value []byte, del bo
 	if !had {
 		prev = nil
 	}
-	if t.stmtDepth > 0 {
-		if _, seen := t.stmtPrev[k]; !seen {
-			t.stmtPrev[k] = prev
+	for _, m := range t.stmts {
+		if _, seen := m[k]; !seen {
+			m[k] = prev
 		}
 	}
 	t.undo = append(t.undo, undoRec{k: k, prev: prev})
@@ -245,22 +248,45 @@ func (t *Txn) RollbackTo(sp Savepoint) error {
 }
 
 // MarkStatement marks the start of a writing statement; calls nest (EndStatement ends one).
-func (t *Txn) MarkStatement() {
-	if t.stmtDepth == 0 {
-		t.stmtPrev = map[string]*wsEntry{}
-	}
-	t.stmtDepth++
-}
+func (t *Txn) MarkStatement() { t.stmts = append(t.stmts, map[string]*wsEntry{}) }
 
-// EndStatement ends a statement begun with MarkStatement.
+// EndStatement ends the innermost statement begun with MarkStatement. What a nested
+// statement (a trigger's) changed becomes visible to the statements around it, as in MySQL:
+// only a statement's own direct changes are hidden from it.
 func (t *Txn) EndStatement() {
-	if t.stmtDepth > 0 {
-		t.stmtDepth--
-		if t.stmtDepth == 0 {
-			t.stmtPrev = nil
+	n := len(t.stmts)
+	if n == 0 {
+		return
+	}
+	inner := t.stmts[n-1]
+	t.stmts = t.stmts[:n-1]
+	for k, prev := range inner {
+		for _, outer := range t.stmts {
+			// The same entry recorded means the key's first change in the outer statement
+			// happened inside the inner one.
+			if op, ok := outer[k]; ok && op == prev {
+				delete(outer, k)
+			}
 		}
 	}
 }
+
+// stmtPrev returns the innermost open statement's record of first changes, or nil.
+func (t *Txn) stmtPrev() map[string]*wsEntry {
+	if n := len(t.stmts); n > 0 {
+		return t.stmts[n-1]
+	}
+	return nil
+}
+
+// ChangedInStatement reports whether the open statement has written key of tree.
+func (t *Txn) ChangedInStatement(tree page.ID, key []byte) bool {
+	_, ok := t.stmtPrev()[wsKey(tree, key)]
+	return ok
+}
+
+// InStatement reports whether a writing statement is open (MarkStatement).
+func (t *Txn) InStatement() bool { return len(t.stmts) > 0 }
 
 // GetAtStatementStart reads key as the current statement found it when it started: the
 // snapshot with the transaction's writes from before the statement, not the statement's own
@@ -271,10 +297,8 @@ func (t *Txn) GetAtStatementStart(ctx context.Context, tree page.ID, key []byte)
 	}
 	k := wsKey(tree, key)
 	e, ok := t.ws[k]
-	if t.stmtDepth > 0 {
-		if prev, seen := t.stmtPrev[k]; seen {
-			e, ok = prev, prev != nil
-		}
+	if prev, seen := t.stmtPrev()[k]; seen {
+		e, ok = prev, prev != nil
 	}
 	if ok {
 		if e.del {
@@ -394,15 +418,27 @@ func (t *Txn) sortedEntries() []*wsEntry {
 	return out
 }
 
-// rangeEntries returns the write set's entries of tree with keys in [lo, hi), in order.
-func (t *Txn) rangeEntries(tree page.ID, lo, hi []byte) []*wsEntry {
+// rangeEntries returns the write set's entries of tree with keys in [lo, hi), in order; with
+// atStmtStart, as they were when the open statement began.
+func (t *Txn) rangeEntries(tree page.ID, lo, hi []byte, atStmtStart bool) []*wsEntry {
 	var out []*wsEntry
 	if len(t.ws) == 0 {
 		return nil
 	}
+	stmt := t.stmtPrev()
 	t.orderedSet().AscendGreaterOrEqual(&wsEntry{tree: tree, key: lo}, func(e *wsEntry) bool {
 		if e.tree != tree || hi != nil && compareBytes(e.key, hi) >= 0 {
 			return false
+		}
+		if atStmtStart {
+			if prev, seen := stmt[wsKey(e.tree, e.key)]; seen {
+				if prev == nil {
+					// Not in the write set when the statement began: the snapshot shows it.
+					out = append(out, &wsEntry{tree: e.tree, key: e.key, snapshot: true})
+					return true
+				}
+				e = prev
+			}
 		}
 		out = append(out, e)
 		return true

@@ -31,6 +31,13 @@ func (t *Table) newVersion(ctx *sql.Context, tx *Transaction, newSchema sql.Prim
 		rec.Columns = append(rec.Columns, columnRecord(col))
 	}
 	rec.PK = append([]int(nil), newSchema.PkOrdinals...)
+	for i := range rec.Columns {
+		rec.Columns[i].PrimaryKey = false
+	}
+	for _, o := range rec.PK {
+		// A primary key column is never NULL, whatever the new definition said.
+		rec.Columns[o].PrimaryKey, rec.Columns[o].Nullable = true, false
+	}
 	c := t.s.cat(tx)
 	id, err := c.nextID(ctx)
 	if err != nil {
@@ -141,7 +148,7 @@ func (t *Table) switchTo(ctx *sql.Context, tx *Transaction, rec *tableRecord) er
 	if err := sqlError(t.s.cat(tx).put(ctx, sysKey("T", t.db.rec.Name, rec.Name), rec)); err != nil {
 		return err
 	}
-	tx.onCommit = append(tx.onCommit, func() {
+	tx.root().onCommit = append(tx.root().onCommit, func() {
 		c := t.s.counterFor(id)
 		c.mu.Lock()
 		c.loaded, c.rowsLoaded = false, false

@@ -137,7 +137,7 @@ func (d *Database) DropTable(ctx *sql.Context, name string) error {
 		trees = append(trees, ix.Tree)
 	}
 	id := rec.ID
-	t.onCommit = append(t.onCommit, func() {
+	t.root().onCommit = append(t.root().onCommit, func() {
 		d.s.dropCounter(id)
 		for _, tr := range trees {
 			if err := d.s.db.DropTree(ctx, tr); err != nil {

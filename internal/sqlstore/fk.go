@@ -132,8 +132,8 @@ type fkEditor struct {
 	editor
 }
 
-func (e *fkEditor) IndexedAccess(ctx *sql.Context, lookup sql.IndexLookup) sql.IndexedTable {
-	return e.t.IndexedAccess(ctx, lookup)
+func (e *fkEditor) IndexedAccess(_ *sql.Context, lookup sql.IndexLookup) sql.IndexedTable {
+	return &IndexedTable{Table: e.t, lookup: lookup, current: true}
 }
 
 func (e *fkEditor) GetIndexes(ctx *sql.Context) ([]sql.Index, error) { return e.t.GetIndexes(ctx) }

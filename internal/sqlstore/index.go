@@ -28,8 +28,9 @@ type Index struct {
 }
 
 var (
-	_ sql.Index        = (*Index)(nil)
-	_ sql.OrderedIndex = (*Index)(nil)
+	_ sql.Index         = (*Index)(nil)
+	_ sql.OrderedIndex  = (*Index)(nil)
+	_ sql.ExtendedIndex = (*Index)(nil)
 )
 
 func newIndex(t *Table, rec *indexRecord, tree page.ID) *Index {
@@ -39,6 +40,40 @@ func newIndex(t *Table, rec *indexRecord, tree page.ID) *Index {
 	}
 	ix.lengths = rec.Lengths
 	return ix
+}
+
+// extendedCols are the index columns followed by the primary key columns not among them: an
+// index entry identifies its row, so lookups may constrain those too (sql.ExtendedIndex).
+func (ix *Index) extendedCols() []int {
+	out := append([]int(nil), ix.cols...)
+	for _, p := range ix.t.sch.PkOrdinals {
+		found := false
+		for _, c := range ix.cols {
+			found = found || c == p
+		}
+		if !found {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ExtendedExpressions implements sql.ExtendedIndex.
+func (ix *Index) ExtendedExpressions() []string {
+	var out []string
+	for _, c := range ix.extendedCols() {
+		out = append(out, ix.t.Name()+"."+ix.t.sch.Schema[c].Name)
+	}
+	return out
+}
+
+// ExtendedColumnExpressionTypes implements sql.ExtendedIndex.
+func (ix *Index) ExtendedColumnExpressionTypes() []sql.ColumnExpressionType {
+	var out []sql.ColumnExpressionType
+	for _, c := range ix.extendedCols() {
+		out = append(out, sql.ColumnExpressionType{Expression: ix.t.Name() + "." + ix.t.sch.Schema[c].Name, Type: ix.t.sch.Schema[c].Type})
+	}
+	return out
 }
 
 func (t *Table) primaryIndex() *Index {
@@ -195,12 +230,16 @@ func (t *Table) IndexedAccess(_ *sql.Context, lookup sql.IndexLookup) sql.Indexe
 type IndexedTable struct {
 	*Table
 	lookup sql.IndexLookup
+	// current makes lookups see the transaction's writes as they are now, the current
+	// statement's included: constraint checks need them, while a statement's own reads
+	// must not see its changes.
+	current bool
 }
 
 // LookupPartitions implements sql.IndexedTable.
 func (it *IndexedTable) LookupPartitions(_ *sql.Context, lookup sql.IndexLookup) (sql.PartitionIter, error) {
 	l := lookup
-	return &partitionIter{p: singlePartition{lookup: &l}}, nil
+	return &partitionIter{p: singlePartition{lookup: &l, current: it.current}}, nil
 }
 
 func (t *Table) indexByID(id string) *Index {
@@ -306,7 +345,7 @@ func (ix *Index) interval(ctx *sql.Context, r sql.MySQLRange) (lo, hi []byte, em
 }
 
 // lookupRows returns the rows matching an index lookup, in index order.
-func (t *Table) lookupRows(ctx *sql.Context, tx *Transaction, done func(), lookup *sql.IndexLookup) (sql.RowIter, error) {
+func (t *Table) lookupRows(ctx *sql.Context, tx *Transaction, done func(), lookup *sql.IndexLookup, current bool) (sql.RowIter, error) {
 	ix := t.indexByID(lookup.Index.ID())
 	if ix == nil {
 		done()
@@ -317,25 +356,30 @@ func (t *Table) lookupRows(ctx *sql.Context, tx *Transaction, done func(), looku
 		done()
 		return nil, fmt.Errorf("sqlstore: unsupported range collection %T", lookup.Ranges)
 	}
-	exprs := make([]sql.Expression, len(ix.cols))
-	for i, c := range ix.cols {
-		col := t.sch.Schema[c]
-		exprs[i] = expression.NewGetField(c, col.Type, col.Name, col.Nullable)
-	}
-	// Lookups over an extended index (PK columns appended) carry more columns than exprs.
+	cols := ix.extendedCols()
+	var filters []sql.Expression
 	trimmed := make([]sql.MySQLRange, len(ranges))
 	for i, r := range ranges {
-		if len(r) > len(exprs) {
-			r = r[:len(exprs)]
+		if len(r) > len(cols) {
+			r = r[:len(cols)]
 		}
 		trimmed[i] = r
+		exprs := make([]sql.Expression, len(r))
+		for j := range r {
+			col := t.sch.Schema[cols[j]]
+			exprs[j] = expression.NewGetField(cols[j], col.Type, col.Name, col.Nullable)
+		}
+		// One filter per range: GMS's ranges are disjoint, but their key intervals (bounded
+		// on a prefix of the columns) may overlap, so a row is checked against its own range
+		// only and never returned twice.
+		f, err := expression.NewRangeFilterExpr(exprs, []sql.MySQLRange{r})
+		if err != nil {
+			done()
+			return nil, err
+		}
+		filters = append(filters, f)
 	}
-	filter, err := expression.NewRangeFilterExpr(exprs, trimmed)
-	if err != nil {
-		done()
-		return nil, err
-	}
-	l := &lookupIter{t: t, ix: ix, tx: tx, done: done, ranges: trimmed, reverse: lookup.IsReverse, filter: filter}
+	l := &lookupIter{t: t, ix: ix, tx: tx, done: done, ranges: trimmed, reverse: lookup.IsReverse, filters: filters, current: current}
 	l.mode, l.locking = lockingMode(ctx)
 	return l, nil
 }
@@ -348,7 +392,9 @@ type lookupIter struct {
 	ranges  []sql.MySQLRange
 	next    int
 	reverse bool
-	filter  sql.Expression
+	filters []sql.Expression
+	filter  sql.Expression // the current range's
+	current bool
 	it      *engine.Iter
 	locking bool
 	mode    lock.Mode
@@ -361,6 +407,7 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 				return nil, io.EOF
 			}
 			r := l.ranges[l.next]
+			l.filter = l.filters[l.next]
 			l.next++
 			lo, hi, empty, err := l.ix.interval(ctx, r)
 			if err != nil {
@@ -369,7 +416,11 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 			if empty {
 				continue
 			}
-			l.it = l.tx.kv.Scan(ctx, l.ix.tree, lo, hi, l.reverse)
+			if l.current {
+				l.it = l.tx.kv.Scan(ctx, l.ix.tree, lo, hi, l.reverse)
+			} else {
+				l.it = l.tx.kv.ScanAtStatementStart(ctx, l.ix.tree, lo, hi, l.reverse)
+			}
 		}
 		if !l.it.Next() {
 			err := l.it.Err()
@@ -397,7 +448,11 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 		} else if l.ix.primary() {
 			val = l.it.Value()
 		} else {
-			v, ok, err := l.tx.kv.GetAtStatementStart(ctx, l.t.data, l.it.Value())
+			get := l.tx.kv.GetAtStatementStart
+			if l.current {
+				get = l.tx.kv.Get
+			}
+			v, ok, err := get(ctx, l.t.data, l.it.Value())
 			if err != nil {
 				return nil, sqlError(err)
 			}
@@ -502,7 +557,7 @@ func (t *Table) DropIndex(ctx *sql.Context, name string) error {
 		if strings.EqualFold(ix.Name, name) {
 			tree := ix.Tree
 			t.rec.Indexes = append(t.rec.Indexes[:i], t.rec.Indexes[i+1:]...)
-			tx.onCommit = append(tx.onCommit, func() {
+			tx.root().onCommit = append(tx.root().onCommit, func() {
 				if err := t.s.db.DropTree(ctx, tree); err != nil {
 					t.s.lg.Warn("sqlstore: drop index tree", "tree", tree, "err", err)
 				}

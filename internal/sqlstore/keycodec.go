@@ -102,5 +102,13 @@ func convertKey(ctx *sql.Context, typ sql.Type, v any) (any, error) {
 		return nil, nil
 	}
 	out, _, err := typ.Convert(ctx, v)
+	if err != nil {
+		// A lookup value can be longer than the column (WHERE v = 'toolong' on varchar(3)):
+		// it matches nothing, and its key still orders correctly.
+		switch v.(type) {
+		case string, []byte:
+			return v, nil
+		}
+	}
 	return out, err
 }

@@ -40,5 +40,12 @@ func lockingMode(ctx *sql.Context) (lock.Mode, bool) {
 // is gone).
 func (t *Table) lockedRow(ctx *sql.Context, tx *Transaction, pk []byte, mode lock.Mode) ([]byte, bool, error) {
 	v, ok, err := tx.kv.GetForUpdate(ctx, t.data, pk, mode)
+	if err != nil {
+		return nil, false, tx.sqlErr(err)
+	}
+	if tx.kv.ChangedInStatement(t.data, pk) {
+		// This statement already changed the row: it reads it as it was when it began.
+		v, ok, err = tx.kv.GetAtStatementStart(ctx, t.data, pk)
+	}
 	return v, ok, tx.sqlErr(err)
 }

@@ -22,6 +22,18 @@ type Transaction struct {
 	savepoints []savepoint
 	onCommit   []func()
 	opts       engine.TxnOptions
+	// parent is set on a handle that joins a statement already running in this session (a
+	// stored procedure called from a trigger): committing or rolling back the handle does
+	// nothing, the running statement's transaction decides.
+	parent *Transaction
+}
+
+// root returns the transaction a joining handle belongs to.
+func (t *Transaction) root() *Transaction {
+	for t.parent != nil {
+		t = t.parent
+	}
+	return t
 }
 
 // sqlErr maps err for the client; a deadlock rolls the whole transaction back, as InnoDB
@@ -80,7 +92,12 @@ func (s *Session) StartTransaction(ctx *sql.Context, char sql.TransactionCharact
 		if ctx.GetIgnoreAutoCommit() || !autocommit {
 			return s.cur, nil
 		}
-		s.cur.rollback()
+		if s.cur.kv.InStatement() || s.cur.kv.Writes() > 0 {
+			// A statement is running (GMS starts a transaction for each statement of a
+			// procedure that a trigger calls): join it.
+			return &Transaction{sess: s, kv: s.cur.kv, ro: s.cur.ro, parent: s.cur, opts: s.cur.opts}, nil
+		}
+		s.cur.rollback() // left by a statement that failed before it ran
 	}
 	opts := engine.TxnOptions{Isolation: isolationOf(ctx), LockWaitTimeout: lockWaitOf(ctx)}
 	kv, err := s.store.db.Begin(opts)
@@ -114,7 +131,7 @@ func lockWaitOf(ctx *sql.Context) time.Duration {
 }
 
 func (t *Transaction) rollback() {
-	if t.done {
+	if t.done || t.parent != nil {
 		return
 	}
 	t.done = true
@@ -124,6 +141,8 @@ func (t *Transaction) rollback() {
 	}
 }
 
+// txnOf returns the transaction behind a GMS handle (a joining handle's root, which owns the
+// savepoints).
 func txnOf(tx sql.Transaction) (*Transaction, error) {
 	t, ok := tx.(*Transaction)
 	if !ok || t == nil {
@@ -138,7 +157,7 @@ func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error 
 	if err != nil {
 		return err
 	}
-	if t.done {
+	if t.done || t.parent != nil {
 		return nil
 	}
 	t.done = true
@@ -170,6 +189,7 @@ func (s *Session) CreateSavepoint(ctx *sql.Context, tx sql.Transaction, name str
 	if err != nil {
 		return err
 	}
+	t = t.root()
 	for i, sp := range t.savepoints {
 		if strings.EqualFold(sp.name, name) {
 			t.savepoints = append(t.savepoints[:i], t.savepoints[i+1:]...)
@@ -195,6 +215,7 @@ func (s *Session) RollbackToSavepoint(ctx *sql.Context, tx sql.Transaction, name
 	if err != nil {
 		return err
 	}
+	t = t.root()
 	i := t.findSavepoint(name)
 	if i < 0 {
 		return sql.ErrSavepointDoesNotExist.New(name)
@@ -212,6 +233,7 @@ func (s *Session) ReleaseSavepoint(ctx *sql.Context, tx sql.Transaction, name st
 	if err != nil {
 		return err
 	}
+	t = t.root()
 	i := t.findSavepoint(name)
 	if i < 0 {
 		return sql.ErrSavepointDoesNotExist.New(name)

@@ -190,7 +190,10 @@ func (t *Table) pkKey(ctx *sql.Context, row sql.Row) ([]byte, error) {
 func (t *Table) keyless() bool { return len(t.sch.PkOrdinals) == 0 }
 
 // singlePartition is the one partition of a table.
-type singlePartition struct{ lookup *sql.IndexLookup }
+type singlePartition struct {
+	lookup  *sql.IndexLookup
+	current bool // see IndexedTable.current
+}
 
 func (singlePartition) Key() []byte { return []byte("all") }
 
@@ -221,9 +224,9 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 		return nil, err
 	}
 	if sp, ok := p.(singlePartition); ok && sp.lookup != nil {
-		return t.lookupRows(ctx, tx, done, sp.lookup)
+		return t.lookupRows(ctx, tx, done, sp.lookup, sp.current)
 	}
-	it := tx.kv.Scan(ctx, t.data, nil, nil, false)
+	it := tx.kv.ScanAtStatementStart(ctx, t.data, nil, nil, false)
 	r := &rowIter{t: t, it: it, done: done, tx: tx}
 	r.mode, r.locking = lockingMode(ctx)
 	return r, nil
