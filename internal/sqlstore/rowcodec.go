@@ -85,7 +85,10 @@ func encodeValue(ctx *sql.Context, b []byte, typ sql.Type, v any) ([]byte, error
 	case []byte:
 		return append(appendLen(append(b, vBytes), len(x)), x...), nil
 	case decimal.Decimal:
-		s := x.String()
+		s := x.String() // trims trailing zeros: keep the scale the value carries
+		if e := x.Exponent(); e < 0 {
+			s = x.StringFixed(-e)
+		}
 		return append(appendLen(append(b, vDecimal), len(s)), s...), nil
 	case time.Time:
 		b = append(b, vTime)
