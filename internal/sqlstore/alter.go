@@ -290,3 +290,40 @@ func (t *Table) ModifyColumn(ctx *sql.Context, name string, column *sql.Column, 
 		return append(append(append(sql.Row{}, others[:pos]...), v), others[pos:]...), nil
 	})
 }
+
+var _ sql.CollationAlterableTable = (*Table)(nil)
+
+// ModifyDefaultCollation implements sql.CollationAlterableTable (ALTER TABLE ... COLLATE): only
+// the default for new columns changes.
+func (t *Table) ModifyDefaultCollation(ctx *sql.Context, collation sql.CollationID) error {
+	if err := t.reload(ctx); err != nil {
+		return err
+	}
+	t.rec.Collation = uint16(collation)
+	return t.save(ctx)
+}
+
+// ModifyStoredCollation implements sql.CollationAlterableTable (ALTER TABLE ... CONVERT TO
+// CHARACTER SET): every string column takes the collation, and the table is rewritten, since
+// keys are encoded by collation.
+func (t *Table) ModifyStoredCollation(ctx *sql.Context, collation sql.CollationID) error {
+	if err := t.reload(ctx); err != nil {
+		return err
+	}
+	ns := t.sch.Schema.Copy()
+	for _, col := range ns {
+		if st, ok := col.Type.(sql.TypeWithCollation); ok && st.Collation() != sql.Collation_binary {
+			nt, err := st.WithNewCollation(collation)
+			if err != nil {
+				return err
+			}
+			col.Type = nt
+		}
+	}
+	newSchema := withPK(ns, t.pkNames())
+	if err := t.rewriteWith(ctx, newSchema, nil, nil, func(r sql.Row) (sql.Row, error) { return r, nil }); err != nil {
+		return err
+	}
+	t.rec.Collation = uint16(collation)
+	return t.save(ctx)
+}

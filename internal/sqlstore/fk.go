@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -18,7 +19,9 @@ func (t *Table) CreateIndexForForeignKey(ctx *sql.Context, def sql.IndexDef) err
 
 // GetDeclaredForeignKeys implements sql.ForeignKeyTable.
 func (t *Table) GetDeclaredForeignKeys(*sql.Context) ([]sql.ForeignKeyConstraint, error) {
-	return append([]sql.ForeignKeyConstraint(nil), t.rec.FKs...), nil
+	out := append([]sql.ForeignKeyConstraint(nil), t.rec.FKs...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name }) // as MySQL shows them
+	return out, nil
 }
 
 // allForeignKeys returns every foreign key declared in every database.

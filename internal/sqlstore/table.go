@@ -359,7 +359,7 @@ func (t *Table) CreateCheck(ctx *sql.Context, check *sql.CheckDefinition) error 
 		return err
 	}
 	for _, c := range t.rec.Checks {
-		if equalFold(c.Name, check.Name) {
+		if check.Name != "" && equalFold(c.Name, check.Name) {
 			return fmt.Errorf("duplicate check constraint name %q", check.Name)
 		}
 	}

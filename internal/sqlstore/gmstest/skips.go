@@ -16,22 +16,11 @@ type Skip struct {
 // text occurs once in the suite, else by its script's name. Entries under "after an earlier
 // failure in the script" probably fail only because an earlier statement of their script did.
 var Skips = map[string][]Skip{
-	"Queries": {
-		// duplicate rows from multi-range index lookup
-	},
-	"Update": {
-		// UPDATE sees its own writes (Halloween)
-	},
 	"Scripts": {
-		// UPDATE sees its own writes (Halloween)
-		// decimal scale lost on read
-		// duplicate rows from multi-range index lookup
 		// literal default becomes an expression after ALTER
 		{"show create table test", "wrong result: after ALTER a literal column default reads back as an expression: DEFAULT (100) / DEFAULT_GENERATED"},
-		// lookup key longer than column
 	},
 	"TransactionScripts": {
-		// MODIFY COLUMN of a PK column drops NOT NULL
 		// after an earlier failure in the script: temporary tables unsupported
 		{"/* client a */ drop table tmp;", `after an earlier statement of the script failed (temporary tables unsupported); this one: error "table not found: tmp"`},
 		{"/* client a */ drop temporary table tmp;", `after an earlier statement of the script failed (temporary tables unsupported); this one: error "table not found: tmp"`},
@@ -44,34 +33,15 @@ var Skips = map[string][]Skip{
 		{"/* client a */ create temporary table tmp (pk int primary key);", "CREATE TEMPORARY TABLE unsupported: database is not a sql.TemporaryTableCreator"},
 		{"/* client a */ create temporary table tmp(pk int primary key)", "CREATE TEMPORARY TABLE unsupported: database is not a sql.TemporaryTableCreator"},
 	},
-	"ForeignKeys": {
-		// FK over index + implicit PK columns
-		// after an earlier failure in the script: FK over index + implicit PK columns
-		// foreign keys not sorted by name
-		{"show create table child5;", "wrong result: SHOW CREATE TABLE lists foreign keys in creation order, not sorted by name"},
-		// self-referential FK check misses the new row
-	},
-	"Triggers": {
-		// trigger CALL rolls back the statement
-	},
 	"Views": {
 		// events unsupported
 		{"CREATE EVENT foo ON SCHEDULE EVERY 1 YEAR DO CREATE VIEW bar AS SELECT 1;", "events unsupported: database is not a sql.EventDatabase"},
 	},
 	"CreateTable": {
-		// CREATE TABLE LIKE checks
-		{"Validate that CREATE LIKE preserves checks", `CREATE TABLE LIKE copies unnamed checks: duplicate check constraint name ""`},
 		// events unsupported
 		{"CREATE EVENT foo ON SCHEDULE EVERY 1 YEAR DO CREATE TABLE bar AS SELECT 1;", "events unsupported: database is not a sql.EventDatabase"},
 	},
 	"AlterTable": {
-		// ALTER TABLE COLLATE unsupported
-		{"ALTER TABLE test1 COLLATE utf8mb4_general_ci;", "ALTER TABLE ... COLLATE unsupported: table is not a sql.CollationAlterableTable"},
-		{"ALTER TABLE test2 COLLATE utf8mb4_0900_bin;", "ALTER TABLE ... COLLATE unsupported: table is not a sql.CollationAlterableTable"},
-		{"ALTER TABLE test3 COLLATE utf8mb4_0900_bin;", "ALTER TABLE ... COLLATE unsupported: table is not a sql.CollationAlterableTable"},
-		{"ALTER TABLE test4 COLLATE utf8mb4_unicode_ci;", "ALTER TABLE ... COLLATE unsupported: table is not a sql.CollationAlterableTable"},
-		// MODIFY COLUMN of a PK column drops NOT NULL
-		// after an earlier failure in the script: MODIFY COLUMN of a PK column drops NOT NULL
 		// after an earlier failure in the script: row length limit not enforced by ALTER
 		{"alter table t add column b varchar(16000), add column c varchar(10)", `after an earlier statement of the script failed (row length limit not enforced by ALTER); this one: error "Column "b" already exists"`},
 		{"alter table t add column b varchar(16000), add column c varchar(16000)", "after an earlier statement of the script failed (row length limit not enforced by ALTER); this one: wrong error"},
@@ -92,18 +62,10 @@ type SkipTest struct {
 
 // SkipTests lists the subtests skipped by name.
 var SkipTests = []SkipTest{
-	// Scripts
 	// TransactionScripts
 	{"TestStrataTransactionScripts/certain_ddl_queries_on_temporary_tables_are_not_implicitly_committed//*_client_b_*/_select_*_from_t;#05", "after an earlier statement of the script failed (temporary tables unsupported); this one: wrong result"},
-	// ForeignKeys
-	// Triggers
 	// StoredProcedures
 	{"TestStrataStoredProcedures/logic_tests/FETCH_captures_state_at_OPEN/CALL_p1();", "wrong result: a cursor FETCH sees a row inserted after OPEN"},
 	// CreateTable
 	{"TestStrataCreateTable/no_database_selected", `wrong result: Table.Schema() columns have an empty DatabaseSource (want "mydb")`},
-	// AlterTable
-	{"TestStrataAlterTable/ALTER_TABLE_does_not_change_column_collations/SHOW_CREATE_TABLE_test1#01", "after an earlier statement of the script failed (ALTER TABLE COLLATE unsupported); this one: wrong result"},
-	{"TestStrataAlterTable/ALTER_TABLE_does_not_change_column_collations/SHOW_CREATE_TABLE_test2#01", "after an earlier statement of the script failed (ALTER TABLE COLLATE unsupported); this one: wrong result"},
-	{"TestStrataAlterTable/ALTER_TABLE_does_not_change_column_collations/SHOW_CREATE_TABLE_test3#01", "after an earlier statement of the script failed (ALTER TABLE COLLATE unsupported); this one: wrong result"},
-	{"TestStrataAlterTable/ALTER_TABLE_does_not_change_column_collations/SHOW_CREATE_TABLE_test4#01", "after an earlier statement of the script failed (ALTER TABLE COLLATE unsupported); this one: wrong result"},
 }
