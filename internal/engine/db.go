@@ -69,6 +69,7 @@ type DB struct {
 	catalog *btree.Tree
 	treesMu sync.RWMutex
 	trees   map[string]page.ID
+	roots   map[page.ID]bool
 
 	txnSeq atomic.Uint64
 
@@ -179,6 +180,10 @@ func (db *DB) loadCatalog(ctx context.Context) error {
 	}
 	db.treesMu.Lock()
 	db.trees = trees
+	db.roots = map[page.ID]bool{}
+	for _, r := range trees {
+		db.roots[r] = true
+	}
 	db.treesMu.Unlock()
 	return nil
 }
@@ -284,6 +289,7 @@ func (db *DB) CreateTree(ctx context.Context, name string) (page.ID, error) {
 	db.advanceVisible(end)
 	db.treesMu.Lock()
 	db.trees[name] = root
+	db.roots[root] = true
 	db.treesMu.Unlock()
 	return root, nil
 }
@@ -298,14 +304,17 @@ func (db *DB) DropTree(ctx context.Context, name string) error {
 		if _, err := db.catalog.Delete(m, []byte(name)); err != nil {
 			return err
 		}
+		// Out of the catalog before its pages are freed, under the writer lock: a commit that
+		// still holds writes for the tree then finds it gone (see Txn.Commit).
+		db.treesMu.Lock()
+		delete(db.trees, name)
+		delete(db.roots, root)
+		db.treesMu.Unlock()
 		return btree.New(db.pool, root, compareVersioned).Drop(m)
 	})
 	if err != nil {
 		return err
 	}
-	db.treesMu.Lock()
-	delete(db.trees, name)
-	db.treesMu.Unlock()
 	if err := db.log.WaitDurable(ctx, end); err != nil {
 		return err
 	}
@@ -345,4 +354,11 @@ func (db *DB) Close() error {
 		db.bgDone.Wait()
 	})
 	return nil
+}
+
+// hasTree reports whether root is a tree in the catalog.
+func (db *DB) hasTree(root page.ID) bool {
+	db.treesMu.RLock()
+	defer db.treesMu.RUnlock()
+	return db.roots[root] || root == db.catalog.Root
 }

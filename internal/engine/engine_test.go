@@ -306,3 +306,26 @@ func TestPurgeQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCommitAfterDrop: a transaction holding writes for a tree that another session drops
+// commits without touching the freed pages (the rows go with the tree).
+func TestCommitAfterDrop(t *testing.T) {
+	ctx := context.Background()
+	db := openMem(t, &memEnv{}, 64)
+	tr := mustTree(t, db, "doomed")
+	keep := mustTree(t, db, "kept")
+	a := begin(t, db, TxnOptions{})
+	a.Put(ctx, tr, []byte("x"), []byte("1"))
+	a.Put(ctx, keep, []byte("y"), []byte("2"))
+	if err := db.DropTree(ctx, "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, a)
+	if err := db.CheckTrees(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := begin(t, db, TxnOptions{})
+	if got := getStr(t, r, keep, "y"); got != "2" {
+		t.Fatalf("kept tree: %q", got)
+	}
+}

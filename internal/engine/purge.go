@@ -172,10 +172,10 @@ func (db *DB) PurgeQueued(ctx context.Context) (PurgeStats, error) {
 		var again []purgeItem
 		end, err := db.write(ctx, func(m *mtr.Mtr) error {
 			for _, it := range batch {
-				root, ok := db.treeRootByID(it.tree)
-				if !ok {
+				if !db.hasTree(it.tree) {
 					continue // dropped
 				}
+				root := it.tree
 				more, err := db.pruneKey(m, db.tree(root), it.key, horizon)
 				if err != nil {
 					return err
@@ -219,18 +219,6 @@ func (db *DB) versionsBelow(ctx context.Context, tr *btree.Tree, ukey []byte, ho
 		return true, nil
 	})
 	return n
-}
-
-// treeRootByID reports whether a tree root is still in the catalog.
-func (db *DB) treeRootByID(root page.ID) (page.ID, bool) {
-	db.treesMu.RLock()
-	defer db.treesMu.RUnlock()
-	for _, id := range db.trees {
-		if id == root {
-			return root, true
-		}
-	}
-	return 0, false
 }
 
 func isTombstone(v btree.Value) bool {

@@ -355,6 +355,9 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 		queue = queue[:0]
 		var kbuf, vbuf []byte
 		for _, e := range entries {
+			if !db.hasTree(e.tree) {
+				continue // the tree was dropped (DROP TABLE): its rows went with it
+			}
 			tr := db.tree(e.tree)
 			kbuf = mvccKey(kbuf[:0], e.key, stamp)
 			vbuf = append(vbuf[:0], kindPut)

@@ -145,7 +145,14 @@ func (r *rewriter) Close(ctx *sql.Context) error {
 func (t *Table) switchTo(ctx *sql.Context, tx *Transaction, rec *tableRecord) error {
 	oldTrees := append([]string{t.rec.Tree}, indexTreeNames(t.rec.Indexes)...)
 	id := t.rec.ID
-	if err := sqlError(t.s.cat(tx).put(ctx, sysKey("T", t.db.rec.Name, rec.Name), rec)); err != nil {
+	if t.rec.Temporary {
+		sessRec, ok := t.db.tempTable(ctx, t.rec.Name)
+		if !ok {
+			return sql.ErrTableNotFound.New(t.rec.Name)
+		}
+		*sessRec = rec.clone()
+		sessRec.Temporary = true
+	} else if err := sqlError(t.s.cat(tx).put(ctx, sysKey("T", t.db.rec.Name, rec.Name), rec)); err != nil {
 		return err
 	}
 	tx.root().onCommit = append(tx.root().onCommit, func() {

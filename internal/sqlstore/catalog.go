@@ -76,6 +76,7 @@ type tableRecord struct {
 	Checks    []sql.CheckDefinition      `json:"checks,omitempty"`
 	FKs       []sql.ForeignKeyConstraint `json:"fks,omitempty"`
 	AutoInc   uint64                     `json:"auto_increment,omitempty"` // set by AUTO_INCREMENT=N
+	Temporary bool                       `json:"-"`                        // a session's temporary table
 }
 
 // catalog reads and writes catalog records inside a transaction.

@@ -49,6 +49,10 @@ func (d *Database) SetCollation(ctx *sql.Context, collation sql.CollationID) err
 
 // GetTableInsensitive implements sql.Database.
 func (d *Database) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
+	if rec, ok := d.tempTable(ctx, name); ok {
+		tbl, err := d.s.openTable(ctx, d, rec)
+		return tbl, err == nil, err
+	}
 	t, done, err := d.s.txnOf(ctx)
 	if err != nil {
 		return nil, false, err
@@ -117,6 +121,9 @@ func (d *Database) CreateTable(ctx *sql.Context, name string, schema sql.Primary
 // DropTable implements sql.TableDropper. The table's trees are dropped once the transaction
 // commits.
 func (d *Database) DropTable(ctx *sql.Context, name string) error {
+	if d.dropTemp(ctx, name) {
+		return nil
+	}
 	t, err := d.s.writeTxn(ctx)
 	if err != nil {
 		return err

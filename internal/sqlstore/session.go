@@ -69,6 +69,7 @@ type Session struct {
 	*sql.BaseSession
 	store *Store
 	cur   *Transaction
+	temp  map[tempKey]*tableRecord // temporary tables
 }
 
 var (
@@ -268,4 +269,5 @@ func (s *Session) SessionEnd() {
 	if s.cur != nil {
 		s.cur.rollback()
 	}
+	s.dropTempTables()
 }

@@ -141,10 +141,18 @@ func (t *Table) Collation() sql.CollationID {
 func (t *Table) Comment() string { return t.rec.Comment }
 
 // IsTemporary implements sql.TemporaryTable.
-func (t *Table) IsTemporary() bool { return false }
+func (t *Table) IsTemporary() bool { return t.rec.Temporary }
 
-// save writes the table record back to the catalog in ctx's transaction.
+// save writes the table record back to the catalog in ctx's transaction (a temporary
+// table's record lives in its session).
 func (t *Table) save(ctx *sql.Context) error {
+	if t.rec.Temporary {
+		if rec, ok := t.db.tempTable(ctx, t.rec.Name); ok {
+			*rec = t.rec.clone()
+			rec.Temporary = true
+		}
+		return nil
+	}
 	tx, err := t.s.writeTxn(ctx)
 	if err != nil {
 		return err
@@ -154,6 +162,20 @@ func (t *Table) save(ctx *sql.Context) error {
 
 // reload re-reads the table record (DDL steps use one handle across several changes).
 func (t *Table) reload(ctx *sql.Context) error {
+	if t.rec.Temporary {
+		rec, ok := t.db.tempTable(ctx, t.rec.Name)
+		if !ok {
+			return sql.ErrTableNotFound.New(t.rec.Name)
+		}
+		r := rec.clone()
+		r.Temporary = true
+		nt, err := t.s.openTable(ctx, t.db, &r)
+		if err != nil {
+			return err
+		}
+		*t = *nt
+		return nil
+	}
 	tx, done, err := t.s.txnOf(ctx)
 	if err != nil {
 		return err

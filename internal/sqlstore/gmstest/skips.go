@@ -21,17 +21,9 @@ var Skips = map[string][]Skip{
 		{"show create table test", "wrong result: after ALTER a literal column default reads back as an expression: DEFAULT (100) / DEFAULT_GENERATED"},
 	},
 	"TransactionScripts": {
-		// after an earlier failure in the script: temporary tables unsupported
-		{"/* client a */ drop table tmp;", `after an earlier statement of the script failed (temporary tables unsupported); this one: error "table not found: tmp"`},
-		{"/* client a */ drop temporary table tmp;", `after an earlier statement of the script failed (temporary tables unsupported); this one: error "table not found: tmp"`},
-		{"/* client a */ INSERT INTO tmp VALUES (1)", `after an earlier statement of the script failed (temporary tables unsupported); this one: error "table not found: tmp"`},
-		{"/* client a */ insert into tmp values (1), (2), (3);", `after an earlier statement of the script failed (temporary tables unsupported); this one: error "table not found: tmp"`},
 		// events unsupported
 		{"/* client a */ create event e on schedule every 1 second starts '2025-01-01' do begin select 1; end;", "events unsupported: database is not a sql.EventDatabase"},
 		{"/* client b */ show create event e;", "events unsupported: database is not a sql.EventDatabase"},
-		// temporary tables unsupported
-		{"/* client a */ create temporary table tmp (pk int primary key);", "CREATE TEMPORARY TABLE unsupported: database is not a sql.TemporaryTableCreator"},
-		{"/* client a */ create temporary table tmp(pk int primary key)", "CREATE TEMPORARY TABLE unsupported: database is not a sql.TemporaryTableCreator"},
 	},
 	"Views": {
 		// events unsupported
@@ -62,8 +54,6 @@ type SkipTest struct {
 
 // SkipTests lists the subtests skipped by name.
 var SkipTests = []SkipTest{
-	// TransactionScripts
-	{"TestStrataTransactionScripts/certain_ddl_queries_on_temporary_tables_are_not_implicitly_committed//*_client_b_*/_select_*_from_t;#05", "after an earlier statement of the script failed (temporary tables unsupported); this one: wrong result"},
 	// StoredProcedures
 	{"TestStrataStoredProcedures/logic_tests/FETCH_captures_state_at_OPEN/CALL_p1();", "wrong result: a cursor FETCH sees a row inserted after OPEN"},
 	// CreateTable
