@@ -315,6 +315,18 @@ func (t *Txn) Written(tree page.ID, key []byte) bool {
 	return ok
 }
 
+// WroteTree reports whether the transaction has written any key of tree.
+func (t *Txn) WroteTree(tree page.ID) bool {
+	found := false
+	if len(t.ws) > 0 {
+		t.orderedSet().AscendGreaterOrEqual(&wsEntry{tree: tree}, func(e *wsEntry) bool {
+			found = e.tree == tree
+			return false
+		})
+	}
+	return found
+}
+
 // Writes returns the number of keys the transaction has written.
 func (t *Txn) Writes() int { return len(t.ws) }
 

@@ -24,8 +24,36 @@ func (t *Table) GetDeclaredForeignKeys(*sql.Context) ([]sql.ForeignKeyConstraint
 	return out, nil
 }
 
-// allForeignKeys returns every foreign key declared in every database.
+// allForeignKeys returns every foreign key declared in every database. GMS asks on every
+// UPDATE and DELETE, and the answer changes only with DDL, so it is cached until the catalog
+// changes again (a catalog write, or the commit of a transaction that wrote the catalog). A
+// transaction with its own uncommitted catalog changes neither uses nor fills the cache.
 func (t *Table) allForeignKeys(ctx *sql.Context) ([]sql.ForeignKeyConstraint, error) {
+	s := t.s
+	own := false
+	if tx, ok := ctx.GetTransaction().(*Transaction); ok && tx != nil && !tx.done {
+		own = tx.kv.WroteTree(s.sys)
+	}
+	gen := s.catalogWrites.Load()
+	if !own {
+		s.fkMu.Lock()
+		if s.fkValid && s.fkGen == gen {
+			out := s.fkCache
+			s.fkMu.Unlock()
+			return out, nil
+		}
+		s.fkMu.Unlock()
+	}
+	out, err := t.scanForeignKeys(ctx)
+	if err == nil && !own {
+		s.fkMu.Lock()
+		s.fkCache, s.fkGen, s.fkValid = out, gen, true
+		s.fkMu.Unlock()
+	}
+	return out, err
+}
+
+func (t *Table) scanForeignKeys(ctx *sql.Context) ([]sql.ForeignKeyConstraint, error) {
 	tx, done, err := t.s.txnOf(ctx)
 	if err != nil {
 		return nil, err

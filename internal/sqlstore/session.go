@@ -165,7 +165,12 @@ func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error 
 	if s.cur == t {
 		s.cur = nil
 	}
-	if _, err := t.kv.Commit(ctx); err != nil {
+	ddl := t.kv.WroteTree(s.store.sys)
+	_, err = t.kv.Commit(ctx)
+	if ddl {
+		s.store.catalogWrites.Add(1) // cached catalog facts are stale now
+	}
+	if err != nil {
 		return sqlError(err)
 	}
 	for _, fn := range t.onCommit {

@@ -32,6 +32,14 @@ type Store struct {
 
 	schemas     sync.Map // catalog record bytes -> *cachedSchema
 	schemaCount atomic.Int64
+
+	// catalogWrites counts catalog changes made in any transaction (committed or not); the
+	// foreign key list is cached against it.
+	catalogWrites atomic.Uint64
+	fkMu          sync.Mutex
+	fkGen         uint64
+	fkCache       []sql.ForeignKeyConstraint
+	fkValid       bool
 }
 
 // Open prepares the catalog tree and reclaims trees that no table references (left by a
