@@ -186,41 +186,53 @@ func (d *Database) RenameTable(ctx *sql.Context, oldName, newName string) error 
 // Views, triggers and stored procedures: GMS parses and runs them; the database keeps their
 // definitions in the catalog.
 
-// CreateView implements sql.ViewDatabase.
-func (d *Database) CreateView(ctx *sql.Context, name string, selectStatement, createViewStmt string) error {
+// createDef stores definition v of the given kind under name, failing with exists() if a
+// definition of that name is there.
+func (d *Database) createDef(ctx *sql.Context, kind, name string, v any, exists func() error) error {
 	t, err := d.s.writeTxn(ctx)
 	if err != nil {
 		return err
 	}
 	c := d.s.cat(t)
-	key := sysKey("V", d.rec.Name, name)
-	var v sql.ViewDefinition
-	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
+	key := sysKey(kind, d.rec.Name, name)
+	var old map[string]any
+	if ok, err := c.lockedGet(ctx, key, &old); err != nil {
 		return sqlError(err)
 	} else if ok {
-		return sql.ErrExistingView.New(d.rec.Name, name)
+		return exists()
 	}
+	return sqlError(c.put(ctx, key, v))
+}
+
+// dropDef removes the definition of the given kind under name, failing with missing() if
+// there is none.
+func (d *Database) dropDef(ctx *sql.Context, kind, name string, missing func() error) error {
+	t, err := d.s.writeTxn(ctx)
+	if err != nil {
+		return err
+	}
+	c := d.s.cat(t)
+	key := sysKey(kind, d.rec.Name, name)
+	var old map[string]any
+	if ok, err := c.lockedGet(ctx, key, &old); err != nil {
+		return sqlError(err)
+	} else if !ok {
+		return missing()
+	}
+	return sqlError(c.del(ctx, key))
+}
+
+// CreateView implements sql.ViewDatabase.
+func (d *Database) CreateView(ctx *sql.Context, name string, selectStatement, createViewStmt string) error {
 	mode, _ := ctx.GetSessionVariable(ctx, "sql_mode")
 	modeStr, _ := mode.(string)
-	return sqlError(c.put(ctx, key, sql.ViewDefinition{Name: name, TextDefinition: selectStatement,
-		CreateViewStatement: createViewStmt, SqlMode: modeStr}))
+	def := sql.ViewDefinition{Name: name, TextDefinition: selectStatement, CreateViewStatement: createViewStmt, SqlMode: modeStr}
+	return d.createDef(ctx, "V", name, def, func() error { return sql.ErrExistingView.New(d.rec.Name, name) })
 }
 
 // DropView implements sql.ViewDatabase.
 func (d *Database) DropView(ctx *sql.Context, name string) error {
-	t, err := d.s.writeTxn(ctx)
-	if err != nil {
-		return err
-	}
-	c := d.s.cat(t)
-	key := sysKey("V", d.rec.Name, name)
-	var v sql.ViewDefinition
-	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
-		return sqlError(err)
-	} else if !ok {
-		return sql.ErrViewDoesNotExist.New(d.rec.Name, name)
-	}
-	return sqlError(c.del(ctx, key))
+	return d.dropDef(ctx, "V", name, func() error { return sql.ErrViewDoesNotExist.New(d.rec.Name, name) })
 }
 
 // GetViewDefinition implements sql.ViewDatabase.
@@ -271,39 +283,15 @@ func (d *Database) GetTriggers(ctx *sql.Context) ([]sql.TriggerDefinition, error
 
 // CreateTrigger implements sql.TriggerDatabase.
 func (d *Database) CreateTrigger(ctx *sql.Context, def sql.TriggerDefinition) error {
-	t, err := d.s.writeTxn(ctx)
-	if err != nil {
-		return err
-	}
-	c := d.s.cat(t)
-	key := sysKey("R", d.rec.Name, def.Name)
-	var v sql.TriggerDefinition
-	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
-		return sqlError(err)
-	} else if ok {
-		return fmt.Errorf("trigger %q already exists", def.Name)
-	}
 	if def.CreatedAt.IsZero() {
 		def.CreatedAt = time.Now().UTC()
 	}
-	return sqlError(c.put(ctx, key, def))
+	return d.createDef(ctx, "R", def.Name, def, func() error { return fmt.Errorf("trigger %q already exists", def.Name) })
 }
 
 // DropTrigger implements sql.TriggerDatabase.
 func (d *Database) DropTrigger(ctx *sql.Context, name string) error {
-	t, err := d.s.writeTxn(ctx)
-	if err != nil {
-		return err
-	}
-	c := d.s.cat(t)
-	key := sysKey("R", d.rec.Name, name)
-	var v sql.TriggerDefinition
-	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
-		return sqlError(err)
-	} else if !ok {
-		return sql.ErrTriggerDoesNotExist.New(name)
-	}
-	return sqlError(c.del(ctx, key))
+	return d.dropDef(ctx, "R", name, func() error { return sql.ErrTriggerDoesNotExist.New(name) })
 }
 
 // GetStoredProcedure implements sql.StoredProcedureDatabase.
@@ -332,34 +320,10 @@ func (d *Database) GetStoredProcedures(ctx *sql.Context) ([]sql.StoredProcedureD
 
 // SaveStoredProcedure implements sql.StoredProcedureDatabase.
 func (d *Database) SaveStoredProcedure(ctx *sql.Context, spd sql.StoredProcedureDetails) error {
-	t, err := d.s.writeTxn(ctx)
-	if err != nil {
-		return err
-	}
-	c := d.s.cat(t)
-	key := sysKey("P", d.rec.Name, spd.Name)
-	var v sql.StoredProcedureDetails
-	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
-		return sqlError(err)
-	} else if ok {
-		return sql.ErrStoredProcedureAlreadyExists.New(spd.Name)
-	}
-	return sqlError(c.put(ctx, key, spd))
+	return d.createDef(ctx, "P", spd.Name, spd, func() error { return sql.ErrStoredProcedureAlreadyExists.New(spd.Name) })
 }
 
 // DropStoredProcedure implements sql.StoredProcedureDatabase.
 func (d *Database) DropStoredProcedure(ctx *sql.Context, name string) error {
-	t, err := d.s.writeTxn(ctx)
-	if err != nil {
-		return err
-	}
-	c := d.s.cat(t)
-	key := sysKey("P", d.rec.Name, name)
-	var v sql.StoredProcedureDetails
-	if ok, err := c.lockedGet(ctx, key, &v); err != nil {
-		return sqlError(err)
-	} else if !ok {
-		return sql.ErrStoredProcedureDoesNotExist.New(name)
-	}
-	return sqlError(c.del(ctx, key))
+	return d.dropDef(ctx, "P", name, func() error { return sql.ErrStoredProcedureDoesNotExist.New(name) })
 }
