@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+)
+
+// TestUp runs `strata up` as a user would (on a free port), connects with a MySQL driver,
+// stops it, and starts it again on the same data directory.
+func TestUp(t *testing.T) {
+	dir := t.TempDir()
+	for round := 0; round < 2; round++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		pr, pw := io.Pipe()
+		root := newRoot()
+		root.SetOut(pw)
+		root.SetErr(io.Discard)
+		root.SetArgs([]string{"up", "--data", dir, "--port", "0", "--buffer-pool-mb", "16"})
+		done := make(chan error, 1)
+		go func() {
+			done <- root.ExecuteContext(ctx)
+			pw.Close()
+		}()
+		lines := make(chan string, 1)
+		go func() {
+			sc := bufio.NewScanner(pr)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		var addr string
+		select {
+		case l := <-lines:
+			var ok bool
+			if addr, ok = strings.CutPrefix(l, "strata: serving MySQL on "); !ok {
+				t.Fatalf("first line %q", l)
+			}
+			addr = strings.Fields(addr)[0]
+		case err := <-done:
+			t.Fatalf("up stopped: %v", err)
+		case <-time.After(60 * time.Second):
+			t.Fatal("up did not report ready")
+		}
+		db, err := sql.Open("mysql", "root@tcp("+addr+")/?timeout=5s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if round == 0 {
+			if _, err := db.Exec("CREATE DATABASE kept"); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			var n int
+			if err := db.QueryRow("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'kept'").Scan(&n); err != nil || n != 1 {
+				t.Fatalf("database after restart: %d, %v", n, err)
+			}
+		}
+		db.Close()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("up: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("up did not stop")
+		}
+	}
+}
+
+// TestUpRefusesOpenRoot: listening beyond loopback needs a root password.
+func TestUpRefusesOpenRoot(t *testing.T) {
+	root := newRoot()
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	root.SetArgs([]string{"up", "--data", t.TempDir(), "--host", "0.0.0.0", "--port", "0"})
+	t.Setenv("STRATA_ROOT_PASSWORD", "")
+	err := root.ExecuteContext(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "root-password") {
+		t.Fatalf("want a refusal naming --root-password, got %v", err)
+	}
+}
