@@ -61,7 +61,7 @@ type Options struct {
 
 // Defaults.
 const (
-	DefaultImageEvery      = 32
+	DefaultImageEvery      = 128
 	DefaultCachePages      = 1024
 	DefaultCompactInterval = 30 * time.Second
 
