@@ -35,7 +35,7 @@ type Options struct {
 
 	Log storage.LogReader // the redo source
 
-	// ImageEvery materialises a new page image after this many deltas (default 32).
+	// ImageEvery materialises a new page image after this many deltas (default 128).
 	ImageEvery int
 
 	Logger *slog.Logger // slog.Default() when nil
