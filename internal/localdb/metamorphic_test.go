@@ -10,6 +10,8 @@ import (
 	"maps"
 	"math/rand"
 	randv2 "math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -250,6 +252,7 @@ func runMetamorphic(t *testing.T, cfg mcfg, seed int64) {
 		}
 		db.Close()
 
+		pristine := crashed.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 100, RNG: randv2.New(randv2.NewPCG(1, 1))}) // for a post-mortem
 		fs = crashed
 		db = open(fs)
 		end := db.VisibleLSN()
@@ -258,7 +261,8 @@ func runMetamorphic(t *testing.T, cfg mcfg, seed int64) {
 		}
 		m.truncate(end)
 		if err := db.CheckTrees(ctx); err != nil {
-			t.Fatalf("round %d after crash: %v", round, err)
+			keep := saveForPostMortem(t, pristine, seed)
+			t.Fatalf("round %d after crash: %v (the crashed data directory is kept in %s: strata check / strata log dump --data %s/db)", round, err, keep, keep)
 		}
 		if tree, err = db.Tree("data"); err != nil {
 			t.Fatal(err)
@@ -284,6 +288,46 @@ func runMetamorphic(t *testing.T, cfg mcfg, seed int64) {
 			round, stats[0], stats[1], stats[2], end, len(got), db.Pool().Stats())
 	}
 	db.Close()
+}
+
+// saveForPostMortem copies the crashed file system's files to a directory that outlives the
+// test, so that a failure can be examined with strata check and strata log dump.
+func saveForPostMortem(t *testing.T, fs vfs.FS, seed int64) string {
+	dir, err := os.MkdirTemp("", fmt.Sprintf("strata-metamorphic-%d-", seed))
+	if err != nil {
+		t.Logf("post-mortem copy: %v", err)
+		return "(not saved)"
+	}
+	var walk func(src string)
+	walk = func(src string) {
+		names, err := fs.List(src)
+		if err != nil {
+			return
+		}
+		for _, n := range names {
+			p := fs.PathJoin(src, n)
+			st, err := fs.Stat(p)
+			if err != nil {
+				continue
+			}
+			dst := filepath.Join(dir, p)
+			if st.IsDir() {
+				os.MkdirAll(dst, 0o755)
+				walk(p)
+				continue
+			}
+			f, err := fs.Open(p)
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(f)
+			f.Close()
+			os.MkdirAll(filepath.Dir(dst), 0o755)
+			os.WriteFile(dst, b, 0o644)
+		}
+	}
+	walk("db")
+	return dir
 }
 
 // ackedEnd returns the largest commit end acknowledged so far.
