@@ -11,8 +11,6 @@ import (
 	"strata/internal/page"
 )
 
-func compareBytes(a, b []byte) int { return bytes.Compare(a, b) }
-
 // takeSnapshot registers and returns the current visible LSN as a snapshot.
 func (db *DB) takeSnapshot() page.LSN {
 	db.snapMu.Lock()

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -413,7 +414,7 @@ func lessEntry(a, b *wsEntry) bool {
 	if a.tree != b.tree {
 		return a.tree < b.tree
 	}
-	return compareBytes(a.key, b.key) < 0
+	return bytes.Compare(a.key, b.key) < 0
 }
 
 func (t *Txn) orderedSet() *btree.BTreeG[*wsEntry] {
@@ -442,7 +443,7 @@ func (t *Txn) rangeEntries(tree page.ID, lo, hi []byte, atStmtStart bool) []*wsE
 	}
 	stmt := t.stmtPrev()
 	t.orderedSet().AscendGreaterOrEqual(&wsEntry{tree: tree, key: lo}, func(e *wsEntry) bool {
-		if e.tree != tree || hi != nil && compareBytes(e.key, hi) >= 0 {
+		if e.tree != tree || hi != nil && bytes.Compare(e.key, hi) >= 0 {
 			return false
 		}
 		if atStmtStart {
@@ -469,7 +470,7 @@ func (db *DB) get(ctx context.Context, tree page.ID, key []byte, snap page.LSN) 
 	var found bool
 	err := db.tree(tree).Scan(ctx, start, func(k []byte, v stbtree.Value) (bool, error) {
 		u, stamp := splitKey(k)
-		if compareBytes(u, key) != 0 {
+		if bytes.Compare(u, key) != 0 {
 			return false, nil
 		}
 		if stamp >= snap {

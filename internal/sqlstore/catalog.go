@@ -209,8 +209,6 @@ func columnRecord(c *sql.Column) colRecord {
 	return r
 }
 
-func lower(s string) string { return strings.ToLower(s) }
-
 // typeString is a type's SQL text with its collation spelled out: GMS leaves the table's
 // default collation implicit, and a type parsed back without it has none.
 func typeString(t sql.Type) string {

@@ -237,14 +237,19 @@ func (d *Database) DropView(ctx *sql.Context, name string) error {
 
 // GetViewDefinition implements sql.ViewDatabase.
 func (d *Database) GetViewDefinition(ctx *sql.Context, name string) (sql.ViewDefinition, bool, error) {
+	var v sql.ViewDefinition
+	ok, err := getDef(d, ctx, "V", name, &v)
+	return v, ok, err
+}
+
+// getDef reads the definition of the given kind under name into v.
+func getDef(d *Database, ctx *sql.Context, kind, name string, v any) (bool, error) {
 	t, done, err := d.s.txnOf(ctx)
 	if err != nil {
-		return sql.ViewDefinition{}, false, err
+		return false, err
 	}
 	defer done()
-	var v sql.ViewDefinition
-	ok, err := d.s.cat(t).get(ctx, sysKey("V", d.rec.Name, name), &v)
-	return v, ok, err
+	return d.s.cat(t).get(ctx, sysKey(kind, d.rec.Name, name), v)
 }
 
 // AllViews implements sql.ViewDatabase.
@@ -296,13 +301,8 @@ func (d *Database) DropTrigger(ctx *sql.Context, name string) error {
 
 // GetStoredProcedure implements sql.StoredProcedureDatabase.
 func (d *Database) GetStoredProcedure(ctx *sql.Context, name string) (sql.StoredProcedureDetails, bool, error) {
-	t, done, err := d.s.txnOf(ctx)
-	if err != nil {
-		return sql.StoredProcedureDetails{}, false, err
-	}
-	defer done()
 	var v sql.StoredProcedureDetails
-	ok, err := d.s.cat(t).get(ctx, sysKey("P", d.rec.Name, name), &v)
+	ok, err := getDef(d, ctx, "P", name, &v)
 	return v, ok, err
 }
 

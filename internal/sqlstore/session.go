@@ -142,8 +142,7 @@ func (t *Transaction) rollback() {
 	}
 }
 
-// txnOf returns the transaction behind a GMS handle (a joining handle's root, which owns the
-// savepoints).
+// txnOf returns the transaction behind a GMS handle.
 func txnOf(tx sql.Transaction) (*Transaction, error) {
 	t, ok := tx.(*Transaction)
 	if !ok || t == nil {
@@ -191,11 +190,10 @@ func (s *Session) Rollback(ctx *sql.Context, tx sql.Transaction) error {
 
 // CreateSavepoint implements sql.TransactionSession.
 func (s *Session) CreateSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
-	t, err := txnOf(tx)
+	t, err := savepointOwner(tx)
 	if err != nil {
 		return err
 	}
-	t = t.root()
 	for i, sp := range t.savepoints {
 		if strings.EqualFold(sp.name, name) {
 			t.savepoints = append(t.savepoints[:i], t.savepoints[i+1:]...)
@@ -204,6 +202,16 @@ func (s *Session) CreateSavepoint(ctx *sql.Context, tx sql.Transaction, name str
 	}
 	t.savepoints = append(t.savepoints, savepoint{name: name, sp: t.kv.Savepoint()})
 	return nil
+}
+
+// savepointOwner returns the transaction that owns the savepoints of a GMS handle: a joining
+// handle's root.
+func savepointOwner(tx sql.Transaction) (*Transaction, error) {
+	t, err := txnOf(tx)
+	if err != nil {
+		return nil, err
+	}
+	return t.root(), nil
 }
 
 func (t *Transaction) findSavepoint(name string) int {
@@ -217,11 +225,10 @@ func (t *Transaction) findSavepoint(name string) int {
 
 // RollbackToSavepoint implements sql.TransactionSession: the savepoint stays, later ones go.
 func (s *Session) RollbackToSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
-	t, err := txnOf(tx)
+	t, err := savepointOwner(tx)
 	if err != nil {
 		return err
 	}
-	t = t.root()
 	i := t.findSavepoint(name)
 	if i < 0 {
 		return sql.ErrSavepointDoesNotExist.New(name)
@@ -235,11 +242,10 @@ func (s *Session) RollbackToSavepoint(ctx *sql.Context, tx sql.Transaction, name
 
 // ReleaseSavepoint implements sql.TransactionSession: the savepoint and later ones go.
 func (s *Session) ReleaseSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
-	t, err := txnOf(tx)
+	t, err := savepointOwner(tx)
 	if err != nil {
 		return err
 	}
-	t = t.root()
 	i := t.findSavepoint(name)
 	if i < 0 {
 		return sql.ErrSavepointDoesNotExist.New(name)

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"strata/internal/engine"
 	"strata/internal/lock"
@@ -381,7 +381,7 @@ func (t *Table) CreateCheck(ctx *sql.Context, check *sql.CheckDefinition) error 
 		return err
 	}
 	for _, c := range t.rec.Checks {
-		if check.Name != "" && equalFold(c.Name, check.Name) {
+		if check.Name != "" && strings.EqualFold(c.Name, check.Name) {
 			return fmt.Errorf("duplicate check constraint name %q", check.Name)
 		}
 	}
@@ -395,7 +395,7 @@ func (t *Table) DropCheck(ctx *sql.Context, name string) error {
 		return err
 	}
 	for i, c := range t.rec.Checks {
-		if equalFold(c.Name, name) {
+		if strings.EqualFold(c.Name, name) {
 			t.rec.Checks = append(t.rec.Checks[:i], t.rec.Checks[i+1:]...)
 			return t.save(ctx)
 		}
@@ -598,7 +598,3 @@ func (t *Table) nextRowID(ctx *sql.Context) ([]byte, error) {
 	c.rowID++
 	return tuple.AppendUint(nil, id), nil
 }
-
-func equalFold(a, b string) bool { return len(a) == len(b) && lower(a) == lower(b) }
-
-var _ = types.IsText

@@ -73,8 +73,8 @@ func TestBytesOrderAndPrefix(t *testing.T) {
 			}
 		}
 	}
-	if k := AppendString(nil, "a\x00"); bytes.Compare(k, end) < 0 && bytes.HasPrefix(k, p) {
-		t.Fatal("a longer string counted as the prefix")
+	if k := AppendString(nil, "a\x00"); bytes.Compare(k, p) >= 0 && bytes.Compare(k, end) < 0 {
+		t.Fatal("a longer string fell in the prefix's range")
 	}
 }
 
