@@ -190,6 +190,14 @@ func (p *Pool) load(ctx context.Context, id page.ID) (*Frame, error) {
 
 	lsn := p.readLSN(id)
 	err = p.opts.Source.GetPage(ctx, id, lsn, &f.Page)
+	if errors.Is(err, storage.ErrCompacted) && p.opts.Durable != nil {
+		// The page has not changed since lsn (changes need it in the pool), so any newer
+		// position gives the same page; the history below lsn was compacted away.
+		if d := p.opts.Durable(); d > lsn {
+			lsn = d
+			err = p.opts.Source.GetPage(ctx, id, lsn, &f.Page)
+		}
+	}
 	if err == nil {
 		err = f.Page.Verify()
 	}

@@ -32,7 +32,9 @@ type Options struct {
 	// Retention keeps page versions for time travel this far behind the oldest snapshot,
 	// counted in log bytes (default 0: only what snapshots need).
 	Retention page.LSN
-	Logger    *slog.Logger
+	// CompactInterval is how often the page store compacts up to the horizon (default 30 s).
+	CompactInterval time.Duration
+	Logger          *slog.Logger
 }
 
 // DB is an open local database.
@@ -62,7 +64,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, err := pagestore.Open(ctx, pagestore.Options{FS: opts.FS, Dir: opts.FS.PathJoin(opts.Dir, "pages"), Log: log, Logger: opts.Logger})
+	ps, err := pagestore.Open(ctx, pagestore.Options{FS: opts.FS, Dir: opts.FS.PathJoin(opts.Dir, "pages"), Log: log, Logger: opts.Logger,
+		CompactInterval: opts.CompactInterval})
 	if err != nil {
 		log.Close()
 		return nil, err

@@ -71,7 +71,7 @@ const (
 
 // ErrCompacted is returned by GetPage for a position below the compaction floor: the versions
 // needed to answer it may have been compacted away.
-var ErrCompacted = errors.New("pagestore: position below the compaction horizon")
+var ErrCompacted = storage.ErrCompacted
 
 // ErrRunning is returned by TruncateAfter while the background goroutines run.
 var ErrRunning = errors.New("pagestore: store is running")

@@ -14,6 +14,12 @@ import (
 // ErrClosed is returned by operations on a closed log or page store.
 var ErrClosed = errors.New("storage: closed")
 
+// ErrCompacted is returned by GetPage for a position below the source's retention horizon:
+// the versions needed to rebuild the page exactly there may have been folded away. A reader
+// that needs the page's current version (the read-write node's buffer pool) reads again at a
+// newer position.
+var ErrCompacted = errors.New("storage: position below the retention horizon")
+
 // ErrPageNotFound is returned by GetPage for a page that has no version at the asked position.
 var ErrPageNotFound = errors.New("storage: page not found")
 
