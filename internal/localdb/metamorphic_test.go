@@ -179,6 +179,9 @@ func (m *mmodel) truncate(end page.LSN) {
 type mcfg struct {
 	keys, workers, txnsPerRound, rounds, frames int
 	crashWithinMs                               int
+	// extraCrashes is how many more crash images a round takes while the workers run, besides
+	// the one it continues from; each is reopened and checked after the round.
+	extraCrashes int
 }
 
 func TestMetamorphic(t *testing.T) {
@@ -187,7 +190,7 @@ func TestMetamorphic(t *testing.T) {
 		cfg.rounds = 3
 	}
 	if *long {
-		cfg = mcfg{keys: 20000, workers: 8, txnsPerRound: 200000, rounds: 40, frames: 64, crashWithinMs: 5000}
+		cfg = mcfg{keys: 20000, workers: 8, txnsPerRound: 200000, rounds: 40, frames: 64, crashWithinMs: 5000, extraCrashes: 3}
 	}
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
@@ -201,7 +204,7 @@ func runMetamorphic(t *testing.T, cfg mcfg, seed int64) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	open := func(fs vfs.FS) *DB {
 		db, err := Open(ctx, Options{FS: fs, Dir: "db", PoolFrames: cfg.frames, LockWaitTimeout: 100 * time.Millisecond,
-			PurgeInterval: 50 * time.Millisecond, Logger: quiet})
+			PurgeInterval: 50 * time.Millisecond, CompactInterval: 300 * time.Millisecond, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,10 +240,19 @@ func runMetamorphic(t *testing.T, cfg mcfg, seed int64) {
 				}
 			}()
 		}
-		// Crash at a random moment while the workers run.
-		time.Sleep(time.Duration(50+rng.Intn(cfg.crashWithinMs)) * time.Millisecond)
-		acked := ackedEnd(m)
-		crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: rng.Intn(60), RNG: randv2.New(randv2.NewPCG(uint64(rng.Int63()), 1))})
+		// Crash at random moments while the workers run: the last image is the one the test
+		// goes on from; the others are only reopened and checked.
+		type image struct {
+			fs    *vfs.MemFS
+			acked page.LSN
+		}
+		var images []image
+		for range cfg.extraCrashes + 1 {
+			time.Sleep(time.Duration(50+rng.Intn(cfg.crashWithinMs/(cfg.extraCrashes+1))) * time.Millisecond)
+			acked := ackedEnd(m)
+			crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: rng.Intn(60), RNG: randv2.New(randv2.NewPCG(uint64(rng.Int63()), 1))})
+			images = append(images, image{crashed, acked})
+		}
 		close(stop)
 		wg.Wait()
 		if t.Failed() {
@@ -251,6 +263,10 @@ func runMetamorphic(t *testing.T, cfg mcfg, seed int64) {
 			t.Fatalf("round %d before crash: %v", round, err)
 		}
 		db.Close()
+		for i, im := range images[:len(images)-1] {
+			checkCrashImage(t, ctx, open, m, im.fs, im.acked, seed, fmt.Sprintf("round %d extra crash %d", round, i))
+		}
+		acked, crashed := images[len(images)-1].acked, images[len(images)-1].fs
 
 		pristine := crashed.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 100, RNG: randv2.New(randv2.NewPCG(1, 1))}) // for a post-mortem
 		fs = crashed
@@ -288,6 +304,44 @@ func runMetamorphic(t *testing.T, cfg mcfg, seed int64) {
 			round, stats[0], stats[1], stats[2], end, len(got), db.Pool().Stats())
 	}
 	db.Close()
+}
+
+// checkCrashImage reopens a crash image that the test does not go on from and checks it
+// against the model: every acknowledged commit present, nothing else, trees valid.
+func checkCrashImage(t *testing.T, ctx context.Context, open func(vfs.FS) *DB, m *mmodel, crashed *vfs.MemFS, acked page.LSN, seed int64, what string) {
+	t.Helper()
+	pristine := crashed.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 100, RNG: randv2.New(randv2.NewPCG(1, 1))})
+	db := open(crashed)
+	defer db.Close()
+	end := db.VisibleLSN()
+	if end < acked {
+		t.Fatalf("%s: recovered to %d, but commits up to %d were acknowledged before the crash", what, end, acked)
+	}
+	if err := db.CheckTrees(ctx); err != nil {
+		keep := saveForPostMortem(t, pristine, seed)
+		t.Fatalf("%s: %v (the crashed data directory is kept in %s: strata check / strata log dump --data %s/db)", what, err, keep, keep)
+	}
+	tree, err := db.Tree("data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	want := expect(stateAt(m.commits, end), mobs{op: "scan", limit: 1 << 30})
+	m.mu.Unlock()
+	txn, _ := db.Begin(engine.TxnOptions{})
+	defer txn.Rollback()
+	var got []string
+	it := txn.Scan(ctx, tree, nil, nil, false)
+	for it.Next() {
+		got = append(got, string(it.Key())+"="+string(it.Value()))
+	}
+	if it.Err() != nil {
+		t.Fatal(it.Err())
+	}
+	if !slices.Equal(got, want) {
+		keep := saveForPostMortem(t, pristine, seed)
+		t.Fatalf("%s: after crash the database has %d rows, the model %d (kept in %s)", what, len(got), len(want), keep)
+	}
 }
 
 // saveForPostMortem copies the crashed file system's files to a directory that outlives the
