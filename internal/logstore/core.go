@@ -1,0 +1,202 @@
+package logstore
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"strata/internal/page"
+	"strata/internal/quorum"
+)
+
+// Reasons an append, seal or adopt is refused. RefusedError wraps one of them.
+var (
+	// ErrStaleEpoch: the request's epoch is older than the highest the store has seen. The
+	// writer has been deposed.
+	ErrStaleEpoch = errors.New("logstore: stale epoch")
+	// ErrGap: the append does not start at the store's end. RefusedError.End says where the
+	// writer must resume.
+	ErrGap = errors.New("logstore: append does not start at the end of the log")
+	// ErrNotAdopted: the writer of this epoch has not reconciled the store's log with its own
+	// (Adopt) yet.
+	ErrNotAdopted = errors.New("logstore: log not adopted by this epoch")
+)
+
+// RefusedError is a protocol refusal: the request was valid but the store's state forbids it.
+// It carries what the writer needs to proceed.
+type RefusedError struct {
+	Reason   error    // ErrStaleEpoch, ErrGap or ErrNotAdopted
+	Epoch    uint64   // the request's epoch
+	Promised uint64   // the highest epoch the store has seen
+	End      page.LSN // the store's end
+	Detail   string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%v: %s (epoch %d, store epoch %d, store end %d)", e.Reason, e.Detail, e.Epoch, e.Promised, e.End)
+}
+
+// Unwrap returns the reason, so errors.Is(err, ErrGap) works.
+func (e *RefusedError) Unwrap() error { return e.Reason }
+
+// Status is a store's protocol state.
+type Status struct {
+	Promised    uint64        // highest epoch seen; older ones are refused
+	History     []quorum.Term // epochs of the log's bytes
+	Start       page.LSN      // where every log begins (redo.StartLSN)
+	First       page.LSN      // first retained LSN
+	End         page.LSN      // end of the accepted bytes
+	Durable     page.LSN      // end of the synced bytes
+	CompleteEnd page.LSN      // end of the last complete group among the synced bytes
+	Committed   page.LSN      // the writer's quorum-durable LSN as last told to this store
+}
+
+// core is the store's protocol state machine: every decision (epoch checks, position checks,
+// seal, adopt) and no I/O. The Store drives it under its mutex and does the I/O it calls for.
+type core struct {
+	promised    uint64
+	history     []quorum.Term
+	start       page.LSN
+	first       page.LSN
+	end         page.LSN // accepted
+	durable     page.LSN // synced
+	completeEnd page.LSN // end of the last complete group among the accepted bytes
+	syncedGroup page.LSN // end of the last complete group among the synced bytes
+	committed   page.LSN
+	groupEnds   []page.LSN // accepted group ends above durable, ascending
+}
+
+func (c *core) refuse(reason error, epoch uint64, format string, args ...any) error {
+	return &RefusedError{Reason: reason, Epoch: epoch, Promised: c.promised, End: c.end, Detail: fmt.Sprintf(format, args...)}
+}
+
+// adoptedBy reports whether the writer of epoch has adopted the log: its history ends with
+// that writer's term.
+func (c *core) adoptedBy(epoch uint64) bool {
+	return len(c.history) > 0 && c.history[len(c.history)-1].Epoch == epoch
+}
+
+// checkEpoch refuses an epoch older than promised, and one the log was not adopted by.
+func (c *core) checkEpoch(epoch uint64) error {
+	if epoch < c.promised {
+		return c.refuse(ErrStaleEpoch, epoch, "epoch %d is older than %d", epoch, c.promised)
+	}
+	if epoch != c.promised || !c.adoptedBy(epoch) {
+		return c.refuse(ErrNotAdopted, epoch, "epoch %d has not adopted this log", epoch)
+	}
+	return nil
+}
+
+// checkAppend decides whether n bytes at start from epoch can be accepted.
+func (c *core) checkAppend(epoch uint64, start page.LSN, n int) error {
+	if err := c.checkEpoch(epoch); err != nil {
+		return err
+	}
+	if start != c.end {
+		return c.refuse(ErrGap, epoch, "append at %d", start)
+	}
+	if uint64(n) > ^uint64(0)-uint64(start) {
+		return fmt.Errorf("logstore: append of %d bytes at %d overflows the LSN space", n, start)
+	}
+	return nil
+}
+
+// accept records an accepted append of n bytes whose last group end is groupEnd (0 if none).
+func (c *core) accept(n int, groupEnd page.LSN) {
+	c.end += page.LSN(n)
+	if groupEnd > 0 {
+		c.completeEnd = groupEnd
+		c.groupEnds = append(c.groupEnds, groupEnd)
+	}
+}
+
+// synced records that every accepted byte below to is durable.
+func (c *core) synced(to page.LSN) {
+	c.durable = to
+	k := 0
+	for k < len(c.groupEnds) && c.groupEnds[k] <= to {
+		c.syncedGroup = c.groupEnds[k]
+		k++
+	}
+	c.groupEnds = slices.Delete(c.groupEnds, 0, k)
+}
+
+// commit raises the committed LSN told by the writer of epoch (already checked).
+func (c *core) commit(lsn page.LSN) {
+	if lsn > c.committed {
+		c.committed = lsn
+	}
+}
+
+// seal raises promised to epoch. It reports whether promised changed (and must be persisted).
+func (c *core) seal(epoch uint64) (bool, error) {
+	if epoch < c.promised {
+		return false, c.refuse(ErrStaleEpoch, epoch, "seal")
+	}
+	if epoch == 0 {
+		return false, errors.New("logstore: seal with epoch 0")
+	}
+	changed := epoch > c.promised
+	c.promised = epoch
+	return changed, nil
+}
+
+// checkAdopt decides whether the writer of epoch may cut the log at at and give it history h.
+// h must describe the bytes the store keeps: it must agree with the store's history below at.
+func (c *core) checkAdopt(epoch uint64, at page.LSN, h []quorum.Term) error {
+	if epoch < c.promised {
+		return c.refuse(ErrStaleEpoch, epoch, "adopt")
+	}
+	if epoch == 0 {
+		return errors.New("logstore: adopt with epoch 0")
+	}
+	if err := quorum.Validate(h); err != nil {
+		return err
+	}
+	if len(h) == 0 || h[len(h)-1].Epoch != epoch {
+		return fmt.Errorf("logstore: adopt by epoch %d with a history that does not end with it", epoch)
+	}
+	if at > c.durable {
+		return fmt.Errorf("logstore: adopt at %d beyond the durable end %d", at, c.durable)
+	}
+	if at < c.first {
+		return fmt.Errorf("logstore: adopt at %d below the first retained LSN %d", at, c.first)
+	}
+	if got := quorum.Agree(c.history, at, h, at, c.start); got != at {
+		return fmt.Errorf("logstore: adopt at %d, but the histories agree only up to %d", at, got)
+	}
+	return nil
+}
+
+// adopt applies an adopt checked by checkAdopt, once the I/O cut the log at at; completeEnd is
+// the end of the last complete group at or below at.
+func (c *core) adopt(epoch uint64, at page.LSN, h []quorum.Term, completeEnd, committed page.LSN) {
+	c.promised = epoch
+	c.history = slices.Clone(h)
+	c.end, c.durable = at, at
+	c.completeEnd, c.syncedGroup = completeEnd, completeEnd
+	c.groupEnds = nil
+	c.committed = min(max(c.committed, committed), at)
+}
+
+// readable returns the end of what a reader may read: the synced bytes, and, for a reader that
+// gives no limit of its own, only those the writer said are committed.
+func (c *core) readable(limit page.LSN) page.LSN {
+	if limit == 0 {
+		limit = c.committed
+	}
+	return min(c.durable, limit)
+}
+
+func (c *core) status() Status {
+	return Status{
+		Promised:    c.promised,
+		History:     slices.Clone(c.history),
+		Start:       c.start,
+		First:       c.first,
+		End:         c.end,
+		Durable:     c.durable,
+		CompleteEnd: c.syncedGroup,
+		Committed:   c.committed,
+	}
+}

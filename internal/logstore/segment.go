@@ -1,0 +1,294 @@
+package logstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"strata/internal/page"
+	"strata/internal/redo"
+)
+
+// segmentSuffix ends the name of a segment file; the name before it is its start LSN in 20
+// decimal digits. A segment holds the bytes [start, next segment's start), whole records only.
+const segmentSuffix = ".seg"
+
+// indexStep is the spacing of the sparse record index: a read decodes at most this many bytes
+// before the LSN it starts at to find a record boundary.
+const indexStep = 4 << 10
+
+// segment is one file of the log.
+type segment struct {
+	start page.LSN
+	path  string
+
+	mu      sync.Mutex
+	r       vfs.File   // cached read handle
+	index   []page.LSN // record starts at least indexStep apart, ascending; the first is start
+	indexed bool       // index covers the whole segment (built, or maintained by the writer)
+}
+
+func segmentName(start page.LSN) string {
+	return fmt.Sprintf("%020d%s", uint64(start), segmentSuffix)
+}
+
+func parseSegmentName(name string) (page.LSN, bool) {
+	digits, ok := strings.CutSuffix(name, segmentSuffix)
+	if !ok || len(digits) != 20 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || strings.ContainsAny(digits, "+-") {
+		return 0, false
+	}
+	return page.LSN(n), true
+}
+
+// addStarts adds record starts (ascending) to the index, keeping it sparse.
+func (s *segment) addStarts(starts []page.LSN) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range starts {
+		if n := len(s.index); n == 0 || st >= s.index[n-1]+indexStep {
+			s.index = append(s.index, st)
+		}
+	}
+}
+
+// cutIndex drops index entries at or above at.
+func (s *segment) cutIndex(at page.LSN) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := sort.Search(len(s.index), func(i int) bool { return s.index[i] >= at })
+	s.index = s.index[:k]
+	if len(s.index) == 0 {
+		s.index = []page.LSN{s.start}
+	}
+}
+
+// floor returns the indexed record start at or below lsn.
+func (s *segment) floor(lsn page.LSN) page.LSN {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := sort.Search(len(s.index), func(i int) bool { return s.index[i] > lsn })
+	if k == 0 {
+		return s.start
+	}
+	return s.index[k-1]
+}
+
+func (s *segment) reader(fs vfs.FS) (vfs.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.r == nil {
+		f, err := fs.Open(s.path)
+		if err != nil {
+			return nil, fmt.Errorf("logstore: open segment: %w", err)
+		}
+		s.r = f
+	}
+	return s.r, nil
+}
+
+// readAt fills p from the segment file at offset off.
+func (s *segment) readAt(fs vfs.FS, p []byte, off int64) error {
+	f, err := s.reader(fs)
+	if err != nil {
+		return err
+	}
+	n, err := f.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("logstore: read %s at offset %d: %w", s.path, off, err)
+}
+
+func (s *segment) closeReader() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.r == nil {
+		return nil
+	}
+	err := s.r.Close()
+	s.r = nil
+	return err
+}
+
+// buildIndex scans the segment's size bytes, checking every record, and builds its index. It
+// returns the scan's error (wrapping redo.ErrCorrupt with the offset for damage).
+func (s *segment) buildIndex(fs vfs.FS, size int64) error {
+	s.mu.Lock()
+	done := s.indexed
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	if size > math.MaxInt32*4 {
+		return fmt.Errorf("logstore: segment %s: size %d too large", s.path, size)
+	}
+	data := make([]byte, size)
+	if err := s.readAt(fs, data, 0); err != nil {
+		return err
+	}
+	starts, _, n, err := scanRecords(data)
+	abs := make([]page.LSN, len(starts))
+	for i, o := range starts {
+		abs[i] = s.start + page.LSN(o)
+	}
+	s.mu.Lock()
+	s.index = nil
+	s.mu.Unlock()
+	s.addStarts(append([]page.LSN{s.start}, abs...))
+	if err != nil {
+		return fmt.Errorf("at offset %d: %w", n, err)
+	}
+	if n != len(data) {
+		return fmt.Errorf("at offset %d: %w: the segment ends inside a record", n, redo.ErrCorrupt)
+	}
+	s.mu.Lock()
+	s.indexed = true
+	s.mu.Unlock()
+	return nil
+}
+
+// scanRecords decodes the whole records at the start of b, checking their CRCs. It returns the
+// offsets of the records, the offset after the last group end (-1 if none), the offset after
+// the last whole record and the error that stopped the scan: nil at the end of b or inside a
+// last incomplete record, redo.ErrCorrupt (wrapped) for damage.
+func scanRecords(b []byte) (starts []int, groupEnd, n int, err error) {
+	groupEnd = -1
+	for n < len(b) {
+		r, size, err := redo.Decode(b[n:])
+		if err != nil {
+			if errors.Is(err, redo.ErrShort) {
+				return starts, groupEnd, n, nil
+			}
+			return starts, groupEnd, n, err
+		}
+		starts = append(starts, n)
+		n += size
+		if r.GroupEnd() {
+			groupEnd = n
+		}
+	}
+	return starts, groupEnd, n, nil
+}
+
+// writer is the flusher's handle on the segment being written.
+type writer struct {
+	f     vfs.File
+	seg   *segment
+	off   int64
+	dirty bool
+}
+
+func (w *writer) write(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	n, err := w.f.WriteAt(p, w.off)
+	w.off += int64(n)
+	w.dirty = true
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return fmt.Errorf("logstore: write %s at offset %d: %w", w.seg.path, w.off, err)
+	}
+	return nil
+}
+
+func (w *writer) sync() error {
+	if !w.dirty {
+		return nil
+	}
+	if err := w.f.SyncData(); err != nil {
+		return fmt.Errorf("logstore: sync %s: %w", w.seg.path, err)
+	}
+	w.dirty = false
+	return nil
+}
+
+func (w *writer) close() error {
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}
+
+// createSegment creates the empty segment file starting at start, durably.
+func createSegment(fs vfs.FS, dir string, start page.LSN) (*segment, vfs.File, error) {
+	s := &segment{start: start, path: fs.PathJoin(dir, segmentName(start)), index: []page.LSN{start}, indexed: true}
+	f, err := fs.Create(s.path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return nil, nil, fmt.Errorf("logstore: create segment: %w", err)
+	}
+	if err := syncDir(fs, dir); err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	return s, f, nil
+}
+
+// cutFile makes the file at path hold exactly its first size bytes, durably: by truncating it
+// where the file supports that, otherwise by copying the prefix to a temporary file renamed
+// over it.
+func cutFile(fs vfs.FS, dir, path string, size int64) error {
+	f, err := fs.OpenReadWrite(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("logstore: open %s to cut it: %w", path, err)
+	}
+	if t, ok := f.(interface{ Truncate(int64) error }); ok {
+		err := t.Truncate(size)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("logstore: cut %s at %d: %w", path, size, err)
+		}
+		return nil
+	}
+	keep := make([]byte, size)
+	n, err := f.ReadAt(keep, 0)
+	if cerr := f.Close(); err == nil || (errors.Is(err, io.EOF) && int64(n) == size) {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("logstore: read %s to cut it: %w", path, err)
+	}
+	tmp := path + ".tmp"
+	t, err := fs.Create(tmp, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("logstore: cut %s: %w", path, err)
+	}
+	_, err = t.Write(keep)
+	if err == nil {
+		err = t.Sync()
+	}
+	if cerr := t.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fs.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = fs.Remove(tmp)
+		return fmt.Errorf("logstore: cut %s at %d: %w", path, size, err)
+	}
+	return syncDir(fs, dir)
+}

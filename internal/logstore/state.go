@@ -1,0 +1,131 @@
+package logstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"strata/internal/page"
+	"strata/internal/quorum"
+)
+
+// stateFile holds the store's durable protocol state: the promised epoch, the history and the
+// committed LSN. It is replaced atomically (temporary file, sync, rename, directory sync).
+const stateFile = "STATE"
+
+const stateMagic = 0x5354524c // "STRL"
+
+// persisted is what the state file holds.
+type persisted struct {
+	Promised  uint64
+	Committed page.LSN
+	History   []quorum.Term
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// encode returns the file image: magic u32, crc32c u32 of the rest, promised u64, committed
+// u64, term count u32, then epoch u64 and start u64 per term.
+func (p persisted) encode() []byte {
+	b := make([]byte, 8, 28+16*len(p.History))
+	b = binary.LittleEndian.AppendUint64(b, p.Promised)
+	b = binary.LittleEndian.AppendUint64(b, uint64(p.Committed))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(p.History)))
+	for _, t := range p.History {
+		b = binary.LittleEndian.AppendUint64(b, t.Epoch)
+		b = binary.LittleEndian.AppendUint64(b, uint64(t.Start))
+	}
+	binary.LittleEndian.PutUint32(b, stateMagic)
+	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], castagnoli))
+	return b
+}
+
+func decodeState(b []byte) (persisted, error) {
+	var p persisted
+	if len(b) < 28 || binary.LittleEndian.Uint32(b) != stateMagic {
+		return p, fmt.Errorf("logstore: state file: bad header (%d bytes)", len(b))
+	}
+	if got, want := binary.LittleEndian.Uint32(b[4:]), crc32.Checksum(b[8:], castagnoli); got != want {
+		return p, fmt.Errorf("logstore: state file: crc %08x, computed %08x", got, want)
+	}
+	p.Promised = binary.LittleEndian.Uint64(b[8:])
+	p.Committed = page.LSN(binary.LittleEndian.Uint64(b[16:]))
+	n := binary.LittleEndian.Uint32(b[24:])
+	if uint64(len(b)) != 28+16*uint64(n) {
+		return p, fmt.Errorf("logstore: state file: %d terms in %d bytes", n, len(b))
+	}
+	for i := uint32(0); i < n; i++ {
+		o := 28 + 16*int(i)
+		p.History = append(p.History, quorum.Term{
+			Epoch: binary.LittleEndian.Uint64(b[o:]),
+			Start: page.LSN(binary.LittleEndian.Uint64(b[o+8:])),
+		})
+	}
+	if err := quorum.Validate(p.History); err != nil {
+		return p, fmt.Errorf("logstore: state file: %w", err)
+	}
+	return p, nil
+}
+
+// readState reads the state file in dir; a missing file is the zero state.
+func readState(fs vfs.FS, dir string) (persisted, error) {
+	f, err := fs.Open(fs.PathJoin(dir, stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return persisted{}, nil
+		}
+		return persisted{}, fmt.Errorf("logstore: open state: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return persisted{}, fmt.Errorf("logstore: read state: %w", err)
+	}
+	return decodeState(b)
+}
+
+// writeState replaces the state file in dir durably.
+func writeState(fs vfs.FS, dir string, p persisted) error {
+	path := fs.PathJoin(dir, stateFile)
+	tmp := path + ".tmp"
+	f, err := fs.Create(tmp, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("logstore: create state: %w", err)
+	}
+	b := p.encode()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fs.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("logstore: write state: %w", err)
+	}
+	return syncDir(fs, dir)
+}
+
+// syncDir makes the creation, renaming or removal of files in dir durable.
+func syncDir(fs vfs.FS, dir string) error {
+	d, err := fs.OpenDir(dir)
+	if err != nil {
+		return fmt.Errorf("logstore: open directory %s: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("logstore: sync directory %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,585 @@
+// Package logstore is the Log Store: it keeps the redo log bytes of one database on local disk
+// (segment files on a vfs.FS), makes appends durable with group commit (one fsync for every
+// append pending when it starts), and serves reads and tails of the synced bytes. Three Log
+// Stores hold the log; the writer (internal/logclient) counts a byte durable when two of them
+// have synced it.
+//
+// The protocol decisions are in core, a state machine without I/O: an append is accepted only
+// from the epoch the store has promised to and whose writer adopted the log, and only at the
+// store's end; Seal promises a new epoch (durably) so that older writers are refused; Adopt cuts
+// the log where a new writer's log agrees with it and takes that writer's epoch history. Store
+// wraps core with the files, the flusher goroutine and waiting. Server serves it over gRPC.
+package logstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"strata/internal/page"
+	"strata/internal/quorum"
+	"strata/internal/storage"
+)
+
+// DefaultSegmentSize is the size after which the store starts a new segment file.
+const DefaultSegmentSize = 16 << 20
+
+// MaxAppend bounds the bytes of one append.
+const MaxAppend = 8 << 20
+
+// ErrTruncated is returned (wrapped) for a read below the first retained LSN.
+var ErrTruncated = errors.New("logstore: LSN below the first retained LSN")
+
+// ErrCorrupt is returned (wrapped) for a read that found a damaged record. The store refuses to
+// serve that range; read it from another replica.
+var ErrCorrupt = errors.New("logstore: corrupt record")
+
+// ErrInvalid is returned (wrapped) for a malformed request.
+var ErrInvalid = errors.New("logstore: invalid request")
+
+// Options configures Open.
+type Options struct {
+	FS          vfs.FS // default vfs.Default
+	Dir         string
+	SegmentSize int64        // default DefaultSegmentSize
+	Logger      *slog.Logger // default slog.Default()
+}
+
+// Store is one Log Store replica. It is safe for concurrent use.
+type Store struct {
+	fs      vfs.FS
+	dir     string
+	segSize int64
+	logger  *slog.Logger
+	lock    io.Closer
+
+	mu       sync.Mutex
+	c        core
+	pending  []byte     // accepted bytes not yet taken by the flusher; they end at c.end
+	starts   []page.LSN // record starts in pending
+	flushing bool       // the flusher is writing a batch
+	cond     sync.Cond  // signalled when a batch is done or pending grows
+	changed  chan struct{}
+	err      error // sticky: a write or sync failed
+	closing  bool
+	closed   bool
+	done     chan struct{}
+	fsyncs   uint64
+	batches  uint64
+
+	ioMu sync.Mutex // held for file changes: the flusher's batch, Adopt's cut, Truncate
+	w    writer
+
+	segMu sync.RWMutex // guards segs; held shared while reading
+	segs  []*segment
+}
+
+// Open opens (creating if needed) the store in opts.Dir and recovers it: the last segment is
+// cut after its last whole, valid record.
+func Open(opts Options) (*Store, error) {
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("logstore: Options.Dir is empty")
+	}
+	if opts.SegmentSize <= 0 {
+		opts.SegmentSize = DefaultSegmentSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Store{fs: opts.FS, dir: opts.Dir, segSize: opts.SegmentSize, logger: opts.Logger,
+		changed: make(chan struct{}), done: make(chan struct{})}
+	s.cond.L = &s.mu
+	if err := mkdirDurable(s.fs, s.dir); err != nil {
+		return nil, err
+	}
+	lock, err := s.fs.Lock(s.fs.PathJoin(s.dir, "LOCK"))
+	if err != nil {
+		return nil, fmt.Errorf("logstore: lock %s: %w", s.dir, err)
+	}
+	s.lock = lock
+	if err := s.recover(); err != nil {
+		_ = s.w.close()
+		_ = lock.Close()
+		return nil, err
+	}
+	go s.run()
+	return s, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Status returns the store's protocol state.
+func (s *Store) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.c.status()
+}
+
+// Fsyncs returns the number of log syncs and of flushed batches since Open.
+func (s *Store) Fsyncs() (syncs, batches uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fsyncs, s.batches
+}
+
+// notify wakes everyone waiting for a change of state. s.mu must be held.
+func (s *Store) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Changed returns a channel closed at the next change of the store's state (durable end,
+// committed LSN, epoch, failure, close).
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// usable returns the store's failure or ErrClosed. s.mu must be held.
+func (s *Store) usable() error {
+	if s.closing {
+		return storage.ErrClosed
+	}
+	return s.err
+}
+
+// Append accepts data, whole records, at start from the writer of epoch, and returns the LSN
+// after them. It does no I/O: WaitDurable waits until the bytes are synced. complete says the
+// data ends at a group end; committed is the writer's quorum-durable LSN. An empty data only
+// updates committed. A protocol refusal is a *RefusedError.
+func (s *Store) Append(epoch uint64, start page.LSN, data []byte, complete bool, committed page.LSN) (page.LSN, error) {
+	if len(data) > MaxAppend {
+		return 0, fmt.Errorf("%w: append of %d bytes (at most %d)", ErrInvalid, len(data), MaxAppend)
+	}
+	offs, groupEnd, n, err := scanRecords(data)
+	if err == nil && n != len(data) {
+		err = errors.New("the data ends inside a record")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: append at %d: at offset %d: %w", ErrInvalid, start, n, err)
+	}
+	if complete != (len(data) > 0 && groupEnd == len(data)) && len(data) > 0 {
+		return 0, fmt.Errorf("%w: append at %d: complete=%v but the last record's group end flag says otherwise", ErrInvalid, start, complete)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return 0, err
+	}
+	if err := s.c.checkAppend(epoch, start, len(data)); err != nil {
+		return 0, err
+	}
+	notify := false
+	if committed > s.c.committed {
+		s.c.commit(committed)
+		notify = true
+	}
+	if len(data) > 0 {
+		var ge page.LSN
+		if groupEnd >= 0 {
+			ge = start + page.LSN(groupEnd)
+		}
+		for _, o := range offs {
+			s.starts = append(s.starts, start+page.LSN(o))
+		}
+		s.c.accept(len(data), ge)
+		s.pending = append(s.pending, data...)
+		s.cond.Broadcast()
+	}
+	if notify {
+		s.notify()
+	}
+	return s.c.end, nil
+}
+
+// WaitDurable waits until every byte below lsn is synced, the store fails or closes, or ctx
+// ends.
+func (s *Store) WaitDurable(ctx context.Context, lsn page.LSN) error {
+	for {
+		s.mu.Lock()
+		if s.c.durable >= lsn {
+			s.mu.Unlock()
+			return nil
+		}
+		if err := s.usable(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// DurableFor returns the store's synced end for the writer of epoch, refusing a writer that
+// is no longer the one the store follows: an acknowledgement is only good for its epoch.
+func (s *Store) DurableFor(epoch uint64) (page.LSN, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return 0, err
+	}
+	if err := s.c.checkEpoch(epoch); err != nil {
+		return 0, err
+	}
+	return s.c.durable, nil
+}
+
+// drain waits until the flusher has synced every accepted byte. s.mu must be held.
+func (s *Store) drain() error {
+	for (len(s.pending) > 0 || s.flushing) && s.err == nil && !s.closed {
+		s.cond.Wait()
+	}
+	if s.closed {
+		return storage.ErrClosed
+	}
+	return s.err
+}
+
+// Seal promises epoch: from now on (and after a restart) appends of older epochs are refused.
+// It waits until every accepted byte is synced and returns the store's state.
+func (s *Store) Seal(epoch uint64) (Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return Status{}, err
+	}
+	changed, err := s.c.seal(epoch)
+	if err != nil {
+		return s.c.status(), err
+	}
+	if changed {
+		s.notify() // acknowledgements for older epochs stop
+	}
+	if err := s.drain(); err != nil {
+		return Status{}, err
+	}
+	if changed {
+		if err := s.persist(); err != nil {
+			return Status{}, err
+		}
+	}
+	return s.c.status(), nil
+}
+
+// persist writes the durable protocol state. s.mu must be held.
+func (s *Store) persist() error {
+	err := writeState(s.fs, s.dir, persisted{Promised: s.c.promised, Committed: s.c.committed, History: s.c.history})
+	if err != nil {
+		s.fail(err)
+	}
+	return err
+}
+
+// fail makes the store refuse everything from now on. s.mu must be held.
+func (s *Store) fail(err error) {
+	if s.err == nil {
+		s.err = fmt.Errorf("logstore: store failed, durable up to LSN %d: %w", s.c.durable, err)
+		s.logger.Error("logstore: store failed", "dir", s.dir, "durable", uint64(s.c.durable), "err", err)
+	}
+	s.cond.Broadcast()
+	s.notify()
+}
+
+// Adopt lets the writer of epoch take over the log: the store cuts it at at (where the writer
+// found that their logs agree; see quorum.Agree) and takes the writer's history h, which must
+// end with the writer's own term. committed is the writer's quorum-durable LSN. The writer
+// then appends from at.
+func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return Status{}, err
+	}
+	changed, err := s.c.seal(epoch)
+	if err != nil {
+		return s.c.status(), err
+	}
+	s.notify()
+	if err := s.drain(); err != nil {
+		return Status{}, err
+	}
+	if err := s.c.checkAdopt(epoch, at, h); err != nil {
+		if changed {
+			if perr := s.persist(); perr != nil {
+				return Status{}, perr
+			}
+		}
+		return s.c.status(), fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	// Cut first, then write the state: a crash in between leaves a shorter log with the old
+	// history, which is still true of it; the reverse order could label old bytes with the
+	// new writer's epochs.
+	complete := s.c.syncedGroup
+	if at < s.c.durable {
+		var err error
+		if complete, err = s.cut(at); err != nil {
+			s.fail(err)
+			return Status{}, err
+		}
+		s.logger.Info("logstore: log cut by a new writer", "dir", s.dir, "epoch", epoch, "at", uint64(at), "was", uint64(s.c.durable))
+	}
+	s.c.adopt(epoch, at, h, complete, committed)
+	if err := s.persist(); err != nil {
+		return Status{}, err
+	}
+	s.notify()
+	return s.c.status(), nil
+}
+
+// Truncate deletes the segment files that end at or below before. The segment being written
+// is never deleted.
+func (s *Store) Truncate(before page.LSN) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	s.ioMu.Lock() // lock order: mu, then ioMu (the flusher never takes mu while holding ioMu)
+	defer s.ioMu.Unlock()
+	s.segMu.Lock()
+	k := 0
+	for k+1 < len(s.segs) && s.segs[k+1].start <= before {
+		k++
+	}
+	removed := slices.Clone(s.segs[:k])
+	s.segs = slices.Clone(s.segs[k:])
+	first := s.segs[0].start
+	s.segMu.Unlock()
+	if len(removed) == 0 {
+		return nil
+	}
+	s.c.first = first
+	var errs []error
+	for _, seg := range removed {
+		errs = append(errs, seg.closeReader())
+		if err := s.fs.Remove(seg.path); err != nil {
+			errs = append(errs, fmt.Errorf("logstore: remove segment: %w", err))
+		}
+	}
+	errs = append(errs, syncDir(s.fs, s.dir))
+	s.logger.Info("logstore: truncated", "dir", s.dir, "before", uint64(before), "first", uint64(first), "segments", len(removed))
+	return errors.Join(errs...)
+}
+
+// Close syncs what was accepted, stops the flusher and closes the files.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return storage.ErrClosed
+	}
+	s.closing = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	<-s.done
+	s.mu.Lock()
+	s.closed = true
+	s.cond.Broadcast()
+	s.notify()
+	errs := []error{s.err}
+	s.mu.Unlock()
+	s.ioMu.Lock()
+	errs = append(errs, s.w.close())
+	s.ioMu.Unlock()
+	s.segMu.Lock()
+	for _, seg := range s.segs {
+		errs = append(errs, seg.closeReader())
+	}
+	s.segMu.Unlock()
+	errs = append(errs, s.lock.Close())
+	return errors.Join(errs...)
+}
+
+// run is the flusher: it takes every pending byte, writes it, syncs once, and advances the
+// durable end, until Close with nothing pending, or a failure. Appends that arrive during a
+// sync wait for the next one, so one sync serves all of them (group commit).
+func (s *Store) run() {
+	defer close(s.done)
+	for {
+		s.mu.Lock()
+		for len(s.pending) == 0 && !s.closing && s.err == nil {
+			s.cond.Wait()
+		}
+		if len(s.pending) == 0 || s.err != nil {
+			s.mu.Unlock()
+			return
+		}
+		buf, starts := s.pending, s.starts
+		s.pending, s.starts = nil, nil
+		to := s.c.end
+		from := to - page.LSN(len(buf))
+		s.flushing = true
+		s.mu.Unlock()
+
+		s.ioMu.Lock()
+		err := s.writeBatch(from, buf, starts)
+		s.ioMu.Unlock()
+
+		s.mu.Lock()
+		s.flushing = false
+		s.batches++
+		if err != nil {
+			s.fail(err)
+			s.mu.Unlock()
+			return
+		}
+		s.fsyncs++
+		s.c.synced(to)
+		s.cond.Broadcast()
+		s.notify()
+		s.mu.Unlock()
+	}
+}
+
+// writeBatch writes buf (the bytes from from, records starting at starts) to the segment being
+// written, syncs, and rolls to a new segment when this one is full. s.ioMu must be held.
+func (s *Store) writeBatch(from page.LSN, buf []byte, starts []page.LSN) error {
+	if s.w.seg.start+page.LSN(s.w.off) != from {
+		return fmt.Errorf("logstore: internal error: batch at %d, segment %s at %d", from, s.w.seg.path, s.w.seg.start+page.LSN(s.w.off))
+	}
+	if err := s.w.write(buf); err != nil {
+		return err
+	}
+	s.w.seg.addStarts(starts)
+	if err := s.w.sync(); err != nil {
+		return err
+	}
+	if s.w.off >= s.segSize {
+		return s.roll(from + page.LSN(len(buf)))
+	}
+	return nil
+}
+
+// roll closes the segment being written and starts a new one at start. s.ioMu must be held.
+func (s *Store) roll(start page.LSN) error {
+	if err := s.w.close(); err != nil {
+		return fmt.Errorf("logstore: close %s: %w", s.w.seg.path, err)
+	}
+	seg, f, err := createSegment(s.fs, s.dir, start)
+	if err != nil {
+		return err
+	}
+	s.segMu.Lock()
+	s.segs = append(s.segs, seg)
+	s.segMu.Unlock()
+	s.w = writer{f: f, seg: seg}
+	return nil
+}
+
+// cut makes the log end at at: the segment holding at is cut there, later segments removed, and
+// it becomes the segment being written. It returns the end of the last complete group at or
+// below at. The flusher must be idle (drained) and s.mu held.
+func (s *Store) cut(at page.LSN) (page.LSN, error) {
+	s.ioMu.Lock()
+	defer s.ioMu.Unlock()
+	if err := s.w.close(); err != nil {
+		return 0, fmt.Errorf("logstore: close %s: %w", s.w.seg.path, err)
+	}
+	s.segMu.Lock()
+	k := len(s.segs) - 1
+	for k > 0 && s.segs[k].start > at {
+		k--
+	}
+	keep, removed := s.segs[k], slices.Clone(s.segs[k+1:])
+	s.segs = s.segs[:k+1]
+	s.segMu.Unlock()
+	for _, seg := range append([]*segment{keep}, removed...) {
+		if err := seg.closeReader(); err != nil {
+			return 0, err
+		}
+	}
+	if err := cutFile(s.fs, s.dir, keep.path, int64(at-keep.start)); err != nil {
+		return 0, err
+	}
+	for _, seg := range removed {
+		if err := s.fs.Remove(seg.path); err != nil {
+			return 0, fmt.Errorf("logstore: remove segment: %w", err)
+		}
+	}
+	if err := syncDir(s.fs, s.dir); err != nil {
+		return 0, err
+	}
+	keep.cutIndex(at)
+	f, err := s.fs.OpenReadWrite(keep.path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return 0, fmt.Errorf("logstore: open segment for writing: %w", err)
+	}
+	s.w = writer{f: f, seg: keep, off: int64(at - keep.start)}
+	return s.lastGroupEnd(at)
+}
+
+// lastGroupEnd returns the end of the last complete group at or below end, scanning segments
+// from the last one back; the log's start if there is none. The segments are read whole.
+func (s *Store) lastGroupEnd(end page.LSN) (page.LSN, error) {
+	s.segMu.RLock()
+	segs := slices.Clone(s.segs)
+	s.segMu.RUnlock()
+	for i := len(segs) - 1; i >= 0; i-- {
+		seg := segs[i]
+		hi := end
+		if i+1 < len(segs) {
+			hi = min(hi, segs[i+1].start)
+		}
+		if hi <= seg.start {
+			continue
+		}
+		data := make([]byte, hi-seg.start)
+		if err := seg.readAt(s.fs, data, 0); err != nil {
+			return 0, err
+		}
+		_, ge, _, err := scanRecords(data)
+		if ge >= 0 {
+			return seg.start + page.LSN(ge), nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("logstore: %s: %w", seg.path, err)
+		}
+	}
+	return s.c.first, nil
+}
+
+// mkdirDurable creates dir and its missing parents and makes their creation durable.
+func mkdirDurable(fs vfs.FS, dir string) error {
+	var missing []string
+	for d := dir; ; {
+		if _, err := fs.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		parent := fs.PathDir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("logstore: create %s: %w", dir, err)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if parent := fs.PathDir(missing[i]); parent != missing[i] {
+			if err := syncDir(fs, parent); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
