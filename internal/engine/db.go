@@ -324,8 +324,12 @@ func (db *DB) DropTree(ctx context.Context, name string) error {
 
 func (db *DB) tree(root page.ID) *btree.Tree { return btree.New(db.pool, root, compareVersioned) }
 
-// CheckTrees runs the B+tree invariant checker on the catalog and every tree.
+// CheckTrees runs the B+tree invariant checker on the catalog and every tree. It holds the
+// writer lock, so that no mini-transaction (a commit, purge) changes a tree under the checker,
+// which latches one page at a time: a merge seen half-way would look like corruption.
 func (db *DB) CheckTrees(ctx context.Context) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	if _, err := db.catalog.Check(ctx); err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
