@@ -107,7 +107,7 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 			corrupt = fmt.Errorf("pagestore: log at lsn %d: %w", lsn, err)
 			break
 		}
-		if !r.Type.PageLess() {
+		if !r.Type.PageLess() && s.segs.owns(r.Page) {
 			key = appendVersionKey(key[:0], kindDelta, r.Page, lsn)
 			if err := b.Set(key, buf[off:off+n], nil); err != nil {
 				return 0, err

@@ -15,11 +15,15 @@ import (
 // GetPage fills dst with page id with every record whose LSN is below lsn applied, waiting
 // until the store has persisted the log up to lsn (or ctx ends). dst is sealed. It returns
 // storage.ErrPageNotFound (wrapped) when the page has no version below lsn and ErrCompacted
-// for a position below the compaction horizon.
+// for a position below the compaction horizon; ErrNotOwned for a page of a segment the store
+// does not own.
 func (s *Store) GetPage(ctx context.Context, id page.ID, lsn page.LSN, dst *page.Page) error {
 	s.stats.getPages.Add(1)
 	if id == page.Invalid {
 		return fmt.Errorf("pagestore: page %d: %w", id, storage.ErrPageNotFound)
+	}
+	if !s.segs.owns(id) {
+		return s.notOwned(id)
 	}
 	if err := s.waitPersisted(ctx, lsn); err != nil {
 		return err

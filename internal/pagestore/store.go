@@ -57,6 +57,13 @@ type Options struct {
 	// and 16 MiB). Records are served by GetPage as soon as they are consumed.
 	FlushInterval time.Duration
 	FlushBytes    int64
+
+	// SegmentPages cuts the page space into segments of this many pages (segment = page ID /
+	// SegmentPages); the store then keeps only the pages of the Segments it owns: records for
+	// other pages are skipped (the consume position still moves past them) and GetPage refuses
+	// them with ErrNotOwned. Zero keeps every page.
+	SegmentPages uint64
+	Segments     []uint64
 }
 
 // Defaults.
@@ -82,6 +89,7 @@ var ErrRunning = errors.New("pagestore: store is running")
 type Store struct {
 	opts Options
 	log  *slog.Logger
+	segs segments // the pages this store keeps
 
 	// dbmu guards db against Close: every use of db holds it for reading and checks closed.
 	dbmu   sync.RWMutex
@@ -162,6 +170,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.CompactInterval == 0 {
 		opts.CompactInterval = DefaultCompactInterval
 	}
+	segs, err := newSegments(opts.SegmentPages, opts.Segments)
+	if err != nil {
+		return nil, err
+	}
 	log := opts.Logger.With("component", "pagestore", "dir", opts.Dir)
 	popts := &pebble.Options{FS: opts.FS, Logger: pebbleLogger{log},
 		// The redo log is this store's write-ahead log: what pebble loses in a crash (its
@@ -181,6 +193,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{
 		opts:     opts,
 		log:      log,
+		segs:     segs,
 		db:       db,
 		advanced: make(chan struct{}),
 		pages:    make(map[page.ID]pageState),
@@ -202,7 +215,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.consumedTo.Store(uint64(pos))
 	s.synced.Store(uint64(pos))
 	s.stateBase = pos
-	log.Info("pagestore: opened", "persisted", pos, "floor", s.floor.Load())
+	log.Info("pagestore: opened", "persisted", pos, "floor", s.floor.Load(),
+		"segment_pages", segs.pages, "segments", segs.list)
 	return s, nil
 }
 
@@ -353,6 +367,9 @@ func (s *Store) syncLoop(ctx context.Context) {
 		}
 	}
 }
+
+// Floor returns the compaction floor: GetPage below it returns ErrCompacted.
+func (s *Store) Floor() page.LSN { return page.LSN(s.floor.Load()) }
 
 // SetHorizon says that GetPage will not be asked for positions below lsn any more, so that
 // the versions needed only there may be compacted away.
