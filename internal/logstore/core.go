@@ -129,8 +129,10 @@ func (c *core) commit(lsn page.LSN) {
 }
 
 // seal raises promised to epoch. It reports whether promised changed (and must be persisted).
-func (c *core) seal(epoch uint64) (bool, error) {
-	if epoch < c.promised {
+// With strict, the epoch must be newer than promised: a new writer's recovery must not share
+// its epoch with an earlier writer.
+func (c *core) seal(epoch uint64, strict bool) (bool, error) {
+	if epoch < c.promised || (strict && epoch == c.promised) {
 		return false, c.refuse(ErrStaleEpoch, epoch, "seal")
 	}
 	if epoch == 0 {

@@ -43,14 +43,17 @@ func TestCoreAppendChecks(t *testing.T) {
 
 func TestCoreSealedNotAdopted(t *testing.T) {
 	c := newCore(1, []quorum.Term{{Epoch: 1, Start: 64}}, 100)
-	if changed, err := c.seal(2); err != nil || !changed {
+	if changed, err := c.seal(2, false); err != nil || !changed {
 		t.Fatal(changed, err)
 	}
-	if changed, err := c.seal(2); err != nil || changed {
+	if changed, err := c.seal(2, false); err != nil || changed {
 		t.Fatal("resealing the same epoch", changed, err)
 	}
-	if _, err := c.seal(1); !errors.Is(err, ErrStaleEpoch) {
+	if _, err := c.seal(1, false); !errors.Is(err, ErrStaleEpoch) {
 		t.Fatal(err)
+	}
+	if _, err := c.seal(2, true); !errors.Is(err, ErrStaleEpoch) {
+		t.Fatal("a new writer's seal with the epoch already promised:", err)
 	}
 	// The old writer is refused; the new one must adopt first.
 	if err := c.checkAppend(1, 100, 1); !errors.Is(err, ErrStaleEpoch) {

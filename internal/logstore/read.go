@@ -93,6 +93,9 @@ func (s *Store) readRange(from, upTo page.LSN, max int) ([]byte, error) {
 		off += n
 	}
 	good := rs + page.LSN(off)
+	if good <= from && readEnd == upTo && upTo < segEnd {
+		return nil, fmt.Errorf("%w: read limit %d is inside the record at %d", ErrInvalid, uint64(upTo), uint64(good))
+	}
 	if good <= from {
 		return nil, fmt.Errorf("%w: %s: no whole record at LSN %d below %d", ErrCorrupt, seg.path, uint64(from), uint64(readEnd))
 	}

@@ -252,14 +252,15 @@ func (s *Store) drain() error {
 }
 
 // Seal promises epoch: from now on (and after a restart) appends of older epochs are refused.
-// It waits until every accepted byte is synced and returns the store's state.
-func (s *Store) Seal(epoch uint64) (Status, error) {
+// It waits until every accepted byte is synced and returns the store's state. With newEpoch
+// the epoch must be newer than every one the store has seen.
+func (s *Store) Seal(epoch uint64, newEpoch bool) (Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
 		return Status{}, err
 	}
-	changed, err := s.c.seal(epoch)
+	changed, err := s.c.seal(epoch, newEpoch)
 	if err != nil {
 		return s.c.status(), err
 	}
@@ -306,7 +307,7 @@ func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page
 	if err := s.usable(); err != nil {
 		return Status{}, err
 	}
-	changed, err := s.c.seal(epoch)
+	changed, err := s.c.seal(epoch, false)
 	if err != nil {
 		return s.c.status(), err
 	}

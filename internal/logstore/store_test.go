@@ -110,7 +110,7 @@ func TestAppendReadRefusals(t *testing.T) {
 		t.Fatalf("complete flag on a partial group: %v", err)
 	}
 	// A deposed writer gets nothing accepted once a newer epoch sealed the store.
-	if _, err := s.Seal(2); err != nil {
+	if _, err := s.Seal(2, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Append(1, end, g, true, 0); !errors.Is(err, ErrStaleEpoch) {
@@ -135,7 +135,7 @@ func TestSealPersists(t *testing.T) {
 	if err := s.WaitDurable(context.Background(), s.Status().End); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Seal(5); err != nil {
+	if _, err := s.Seal(5, false); err != nil {
 		t.Fatal(err)
 	}
 	end := s.Status().End
@@ -151,7 +151,7 @@ func TestSealPersists(t *testing.T) {
 	if _, err := s.Append(3, end, logtest.Group(1, 9, 1), true, 0); !errors.Is(err, ErrStaleEpoch) {
 		t.Fatalf("epoch 3 after a seal of 5 and a restart: %v", err)
 	}
-	if _, err := s.Seal(4); !errors.Is(err, ErrStaleEpoch) {
+	if _, err := s.Seal(4, false); !errors.Is(err, ErrStaleEpoch) {
 		t.Fatal(err)
 	}
 }

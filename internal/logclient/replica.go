@@ -1,0 +1,232 @@
+package logclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"strata/internal/logstore"
+	"strata/internal/logstore/logstorepb"
+	"strata/internal/page"
+	"strata/internal/quorum"
+	"strata/internal/redo"
+)
+
+// readOnce reads [from, limit), at most max bytes, from one store.
+func readOnce(ctx context.Context, c logstorepb.LogStoreClient, from page.LSN, max int, limit page.LSN, timeout time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stream, err := c.Read(ctx, &logstorepb.ReadRequest{From: uint64(from), Max: uint32(max), Limit: uint64(limit)})
+	if err == nil {
+		var resp *logstorepb.ReadResponse
+		if resp, err = stream.Recv(); err == nil {
+			if resp.GetStart() != uint64(from) || len(resp.GetData()) == 0 || len(resp.GetData()) > max {
+				return nil, fmt.Errorf("logclient: store answered a read at %d with %d bytes at %d", from, len(resp.GetData()), resp.GetStart())
+			}
+			return resp.GetData(), nil
+		}
+	}
+	if status.Code(err) == codes.OutOfRange {
+		return nil, fmt.Errorf("%w: %w", ErrTruncated, err)
+	}
+	return nil, err
+}
+
+// run keeps store r in step with the log until the log closes or is deposed: a session
+// reconciles the store's log with the writer's and streams appends to it; when it ends (the
+// store is down, restarted or refused), the next one starts after a backoff.
+func (l *Log) run(r *replica) {
+	defer l.wg.Done()
+	backoff := 20 * time.Millisecond
+	for l.ctx.Err() == nil {
+		began := time.Now()
+		err := l.session(r)
+		l.mu.Lock()
+		wasUp := r.adopted
+		r.adopted = false
+		r.lastErr = err
+		if errors.Is(err, ErrDeposed) && l.err == nil {
+			l.err = err
+			l.logger.Error("logclient: deposed", "store", r.addr, "err", err)
+		}
+		l.notify()
+		stop := l.err != nil || l.closed
+		l.mu.Unlock()
+		if stop || l.ctx.Err() != nil {
+			return
+		}
+		if wasUp {
+			l.logger.Warn("logclient: log store lost; catching it up when it returns", "store", r.addr, "err", err)
+		}
+		if time.Since(began) > time.Second {
+			backoff = 20 * time.Millisecond
+		}
+		select {
+		case <-time.After(backoff):
+		case <-l.ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// session reconciles store r with the writer's log and streams appends to it until an error.
+func (l *Log) session(r *replica) error {
+	ctx, cancel := context.WithCancel(l.ctx)
+	defer cancel()
+	at, err := l.reconcile(ctx, r)
+	if err != nil {
+		return err
+	}
+	stream, err := r.client.Append(ctx)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			resp, err := stream.Recv()
+			if err != nil {
+				errc <- err
+				return
+			}
+			if resp.GetRefusal() != logstorepb.Refusal_REFUSAL_NONE {
+				err := fmt.Errorf("logclient: %s refused: %s", r.addr, resp.GetDetail())
+				if resp.GetRefusal() == logstorepb.Refusal_REFUSAL_STALE_EPOCH {
+					err = fmt.Errorf("%w: %w", ErrDeposed, err)
+				}
+				errc <- err
+				return
+			}
+			l.ack(r, page.LSN(resp.GetDurable()))
+		}
+	}()
+	next, committed := at, page.LSN(0)
+	for {
+		data, complete, sendCommitted, wait, err := l.nextChunk(ctx, r, next, committed)
+		if err != nil {
+			return err
+		}
+		if data == nil && sendCommitted == committed {
+			select {
+			case <-wait:
+				continue
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		req := &logstorepb.AppendRequest{Epoch: l.opts.Epoch, Start: uint64(next), Data: data, Complete: complete, Committed: uint64(sendCommitted)}
+		if err := stream.Send(req); err != nil {
+			if errors.Is(err, io.EOF) {
+				return <-errc
+			}
+			return err
+		}
+		next += page.LSN(len(data))
+		committed = sendCommitted
+		select {
+		case err := <-errc:
+			return err
+		default:
+		}
+	}
+}
+
+// nextChunk returns the next bytes to send to r from next (nil if none: then wait is closed
+// when there may be), and the durable LSN to tell it. Bytes no longer in the buffer are read
+// from a peer.
+func (l *Log) nextChunk(ctx context.Context, r *replica, next, committed page.LSN) (data []byte, complete bool, durable page.LSN, wait <-chan struct{}, err error) {
+	l.mu.Lock()
+	durable = page.LSN(l.durable.Load())
+	wait = l.changed
+	if next >= l.end {
+		l.mu.Unlock()
+		return nil, false, durable, wait, nil
+	}
+	if next >= l.bufStart {
+		b := l.buf[next-l.bufStart : min(l.end, next+chunk)-l.bufStart]
+		l.mu.Unlock()
+		n, complete := wholeRecords(b)
+		if n == 0 {
+			return nil, false, 0, nil, fmt.Errorf("logclient: no whole record at LSN %d", next)
+		}
+		return b[:n], complete, durable, wait, nil
+	}
+	limit := l.end // readRemote reads below each peer's acknowledged end, a record boundary
+	l.mu.Unlock()
+	// Catch up from a peer that has the bytes the buffer no longer holds.
+	b, err := l.readRemote(ctx, next, chunk, limit, r)
+	if err != nil {
+		return nil, false, 0, nil, fmt.Errorf("logclient: catching %s up from a peer: %w", r.addr, err)
+	}
+	n, complete := wholeRecords(b)
+	if n == 0 {
+		return nil, false, 0, nil, fmt.Errorf("logclient: no whole record at LSN %d from a peer", next)
+	}
+	return b[:n], complete, durable, wait, nil
+}
+
+// reconcile seals store r with the writer's epoch, finds where its log agrees with the
+// writer's, and has it adopt the writer's history from there, cutting what follows. It
+// returns where the writer resumes sending.
+func (l *Log) reconcile(ctx context.Context, r *replica) (page.LSN, error) {
+	st, err := seal(ctx, r, l.opts.Epoch, false, l.opts.RPCTimeout)
+	if err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	h, end := l.history, l.end
+	l.mu.Unlock()
+	at := quorum.Agree(st.History, st.Durable, h, end, redo.StartLSN)
+	if at < st.First {
+		return 0, fmt.Errorf("logclient: %s agrees with this log only up to %d, below its first retained LSN %d", r.addr, at, st.First)
+	}
+	actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
+	defer cancel()
+	if _, err := r.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(at),
+		History: logstore.TermsToPB(h), Committed: l.durable.Load()}); err != nil {
+		if status.Code(err) == codes.FailedPrecondition {
+			return 0, fmt.Errorf("%w: adopt on %s: %w", ErrDeposed, r.addr, err)
+		}
+		return 0, fmt.Errorf("logclient: adopt on %s: %w", r.addr, err)
+	}
+	if at < st.Durable {
+		l.logger.Info("logclient: cut a store's tail that is not in this log", "store", r.addr, "at", uint64(at), "was", uint64(st.Durable))
+	}
+	l.mu.Lock()
+	r.acked = at // it may be lower than before: a store that lost its tail is refilled
+	r.adopted = true
+	r.lastErr = nil
+	l.recompute()
+	l.mu.Unlock()
+	return at, nil
+}
+
+// seal promises epoch on r and returns its state; a store that promised a newer epoch (or,
+// with newEpoch, the same one) means this writer is deposed.
+func seal(ctx context.Context, r *replica, epoch uint64, newEpoch bool, timeout time.Duration) (logstore.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	p, err := r.client.Seal(ctx, &logstorepb.SealRequest{Epoch: epoch, NewEpoch: newEpoch})
+	if status.Code(err) == codes.FailedPrecondition {
+		return logstore.Status{}, fmt.Errorf("%w: seal %s: %w", ErrDeposed, r.addr, err)
+	}
+	if err != nil {
+		return logstore.Status{}, fmt.Errorf("logclient: seal %s: %w", r.addr, err)
+	}
+	st := logstore.StatusFromPB(p)
+	if st.Promised > epoch {
+		return st, fmt.Errorf("%w: %s has seen epoch %d, this writer has %d", ErrDeposed, r.addr, st.Promised, epoch)
+	}
+	if err := quorum.Validate(st.History); err != nil {
+		return st, fmt.Errorf("logclient: %s: %w", r.addr, err)
+	}
+	return st, nil
+}
