@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"strata/internal/logstore"
+	"strata/internal/rpcauth"
+)
+
+// newLogStoreCmd runs one Log Store replica in the foreground.
+func newLogStoreCmd() *cobra.Command {
+	var dir, listen, secretFile string
+	cmd := &cobra.Command{
+		Use:   "logstore",
+		Short: "Run one Log Store replica (redo log storage, quorum-replicated by the writer)",
+		Long: `Run one Log Store: it keeps the redo log in segment files under --data, syncs appends with
+group commit and serves them over gRPC to the writer, Page Stores and read-only nodes. Every
+call must carry the cluster secret read from --secret-file. When ready it prints one line:
+"strata: log store serving on ADDR". SIGINT or SIGTERM stops it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if secretFile == "" {
+				return errors.New("--secret-file is required")
+			}
+			secret, err := rpcauth.ReadSecretFile(secretFile)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			store, err := logstore.Open(logstore.Options{Dir: dir, Logger: lg})
+			if err != nil {
+				return err
+			}
+			srv, err := logstore.NewServer(store, secret, lg)
+			if err != nil {
+				_ = store.Close()
+				return err
+			}
+			var lc net.ListenConfig
+			lis, err := lc.Listen(ctx, "tcp", listen)
+			if err != nil {
+				_ = store.Close()
+				return fmt.Errorf("listen on %s: %w", listen, err)
+			}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(lis) }()
+			st := store.Status()
+			lg.Info("log store ready", "addr", lis.Addr().String(), "dir", dir, "epoch", st.Promised, "end", uint64(st.End))
+			fmt.Fprintf(cmd.OutOrStdout(), "strata: log store serving on %s\n", lis.Addr())
+			select {
+			case <-ctx.Done():
+			case err = <-served:
+			}
+			srv.Stop()
+			return errors.Join(err, store.Close())
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "strata-data/logstore", "data directory of this Log Store")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7100", "address to serve gRPC on (port 0: any free port)")
+	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (required)")
+	return cmd
+}
