@@ -1,0 +1,35 @@
+package pageclient
+
+import "slices"
+
+// Placement says which Page Stores hold each segment.
+type Placement interface {
+	// Replicas returns the addresses of the Page Stores that hold segment seg. The caller does
+	// not modify the slice.
+	Replicas(seg uint64) []string
+}
+
+// Static is a fixed placement: Segments lists the replicas of each segment, and a segment not
+// listed is on Default.
+type Static struct {
+	Segments map[uint64][]string
+	Default  []string
+}
+
+// Replicas implements Placement.
+func (s Static) Replicas(seg uint64) []string {
+	if r, ok := s.Segments[seg]; ok {
+		return r
+	}
+	return s.Default
+}
+
+// Addrs returns every address in the placement, sorted and without duplicates.
+func (s Static) Addrs() []string {
+	all := slices.Clone(s.Default)
+	for _, r := range s.Segments {
+		all = append(all, r...)
+	}
+	slices.Sort(all)
+	return slices.Compact(all)
+}

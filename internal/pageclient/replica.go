@@ -1,0 +1,80 @@
+package pageclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"strata/internal/page"
+	"strata/internal/pageserver/pageserverpb"
+	"strata/internal/storage"
+)
+
+// replica is one Page Store: its connection (reused by every call), its recent latency, and
+// until when it is tried last after a failure or a lost hedge.
+type replica struct {
+	addr       string
+	conn       *grpc.ClientConn
+	pb         pageserverpb.PageStoreClient
+	lat        latency
+	avoidUntil atomic.Int64 // unix nanoseconds
+}
+
+func (r *replica) avoided(now time.Time) bool { return r.avoidUntil.Load() > now.UnixNano() }
+
+func (r *replica) avoid(d time.Duration) { r.avoidUntil.Store(time.Now().Add(d).UnixNano()) }
+
+// result is one replica's answer to one GetPage.
+type result struct {
+	r     *replica
+	p     *page.Page
+	err   error
+	final bool // the answer holds for every replica (not found, compacted): do not try others
+}
+
+// getPage asks r for page id at lsn and checks the answer: a page that fails its checksum or
+// structure check, or is not the page asked for, is r's failure like an error.
+func (r *replica) getPage(ctx context.Context, id page.ID, lsn page.LSN) result {
+	start := time.Now()
+	resp, err := r.pb.GetPage(ctx, &pageserverpb.GetPageRequest{Page: uint64(id), Lsn: uint64(lsn)})
+	if err != nil {
+		return r.failed(id, lsn, err)
+	}
+	b := resp.GetPage()
+	if len(b) != page.Size {
+		return result{r: r, err: fmt.Errorf("pageclient: page %d at lsn %d from %s: %w: %d bytes", id, lsn, r.addr, page.ErrCorrupt, len(b))}
+	}
+	p := (*page.Page)(b)
+	if err := p.Verify(); err != nil {
+		return result{r: r, err: fmt.Errorf("pageclient: page %d at lsn %d from %s: %w", id, lsn, r.addr, err)}
+	}
+	if p.ID() != id || p.LSN() >= lsn {
+		return result{r: r, err: fmt.Errorf("pageclient: page %d at lsn %d from %s: %w: got page %d at lsn %d",
+			id, lsn, r.addr, page.ErrCorrupt, p.ID(), p.LSN())}
+	}
+	r.lat.add(time.Since(start))
+	return result{r: r, p: p}
+}
+
+// failed turns a call error into a result: NotFound and OutOfRange are answers about the log,
+// the same on every replica, and come back as storage.ErrPageNotFound and storage.ErrCompacted.
+func (r *replica) failed(id page.ID, lsn page.LSN, err error) result {
+	s := status.Convert(err)
+	at := fmt.Sprintf("pageclient: page %d at lsn %d from %s", id, lsn, r.addr)
+	switch s.Code() {
+	case codes.NotFound:
+		return result{r: r, final: true, err: fmt.Errorf("%s: %s: %w", at, s.Message(), storage.ErrPageNotFound)}
+	case codes.OutOfRange:
+		return result{r: r, final: true, err: fmt.Errorf("%s: %s: %w", at, s.Message(), storage.ErrCompacted)}
+	}
+	if errors.Is(err, context.Canceled) {
+		return result{r: r, err: fmt.Errorf("%s: %w", at, context.Canceled)}
+	}
+	return result{r: r, err: fmt.Errorf("%s: %w", at, err)}
+}
