@@ -35,7 +35,9 @@ type node struct {
 	done  chan struct{}
 }
 
-func (n *node) start(t *testing.T) {
+func (n *node) start(t *testing.T) { n.startTB(t) }
+
+func (n *node) startTB(t testing.TB) {
 	t.Helper()
 	st, err := logstore.Open(logstore.Options{FS: vfs.Default, Dir: n.dir, SegmentSize: 64 << 10, Logger: quiet()})
 	if err != nil {

@@ -1,0 +1,168 @@
+package logclient
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"strata/internal/logstore/logtest"
+)
+
+// reportLatency reports the p50 and p99 of lat in microseconds.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	q := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds())
+	}
+	b.ReportMetric(q(0.50), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+}
+
+// BenchmarkCommit measures one committer's commit latency (append a group, wait until a quorum
+// of 3 loopback Log Stores synced it) beside the local fsync floor measured in the same run
+// (write the same bytes to a file in a temp dir and fdatasync), and log throughput with many
+// committers and with large appends.
+//
+//	go test ./internal/logclient -run '^$' -bench BenchmarkCommit -benchtime 2000x
+func BenchmarkCommit(b *testing.B) {
+	const size = 200
+	group := logtest.Group(1, 1, size-2*18-8-4) // about 200 bytes of redo
+	b.Run("baseline=local-fsync", func(b *testing.B) {
+		fs := vfs.Default
+		f, err := fs.Create(filepath.Join(b.TempDir(), "floor"), vfs.WriteCategoryUnspecified)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		lat := make([]time.Duration, 0, b.N)
+		b.SetBytes(int64(len(group)))
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			if _, err := f.Write(group); err != nil {
+				b.Fatal(err)
+			}
+			if err := f.SyncData(); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		b.StopTimer()
+		reportLatency(b, lat)
+	})
+	b.Run("quorum-2of3", func(b *testing.B) {
+		l, stop := benchLog(b)
+		defer stop()
+		ctx := context.Background()
+		lat := make([]time.Duration, 0, b.N)
+		b.SetBytes(int64(len(group)))
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			_, end, err := l.Append(group, true)
+			if err == nil {
+				err = l.WaitDurable(ctx, end)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		b.StopTimer()
+		reportLatency(b, lat)
+	})
+	// Throughput: 32 committers (group commit on both sides) and 64 KiB appends.
+	for _, tc := range []struct {
+		name       string
+		committers int
+		pad        int
+	}{{"throughput-32-committers", 32, 200}, {"throughput-64KiB-appends", 1, 60 << 10}} {
+		b.Run(tc.name, func(b *testing.B) {
+			l, stop := benchLog(b)
+			defer stop()
+			g := logtest.Group(1, 1, tc.pad)
+			b.SetBytes(int64(len(g)))
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			n := b.N
+			ctx := context.Background()
+			b.ResetTimer()
+			for c := 0; c < tc.committers; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						mu.Lock()
+						if n == 0 {
+							mu.Unlock()
+							return
+						}
+						n--
+						_, end, err := l.Append(g, true)
+						mu.Unlock()
+						if err == nil {
+							err = l.WaitDurable(ctx, end)
+						}
+						if err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
+	b.Run("baseline=local-fsync-64KiB", func(b *testing.B) {
+		f, err := vfs.Default.Create(filepath.Join(b.TempDir(), "floor"), vfs.WriteCategoryUnspecified)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		g := logtest.Group(1, 1, 60<<10)
+		b.SetBytes(int64(len(g)))
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := f.Write(g); err != nil {
+				b.Fatal(err)
+			}
+			if err := f.SyncData(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// benchLog starts three Log Stores in temp dirs on loopback and a writer over them.
+func benchLog(b *testing.B) (*Log, func()) {
+	var nodes []*node
+	for i := 0; i < 3; i++ {
+		n := &node{dir: b.TempDir()}
+		n.startTB(b)
+		nodes = append(nodes, n)
+	}
+	var addrs []string
+	for _, n := range nodes {
+		addrs = append(addrs, n.addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := Recover(ctx, Options{Addrs: addrs, Secret: secret, Epoch: 1, Logger: quiet()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l, func() {
+		_ = l.Close()
+		for _, n := range nodes {
+			n.stop()
+		}
+	}
+}
