@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"strata/internal/page"
+	"strata/internal/pageserver"
 	"strata/internal/pageserver/pageserverpb"
 	"strata/internal/rpcauth"
 	"strata/internal/storage"
@@ -77,7 +78,8 @@ func New(opts Options) (*Client, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), cred}, opts.DialOptions...)
+	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), cred}, pageserver.DialOptions()...)
+	dial = append(dial, opts.DialOptions...)
 	return &Client{opts: opts, log: opts.Logger.With("component", "pageclient"), dial: dial,
 		reps: make(map[string]*replica)}, nil
 }

@@ -69,7 +69,7 @@ func (r *Replica) WaitConsumed(t testing.TB, lsn page.LSN) {
 // Dial connects to addr with the given secret (none when empty), closed when the test ends.
 func Dial(t testing.TB, addr, secret string) *grpc.ClientConn {
 	t.Helper()
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, pageserver.DialOptions()...)
 	if secret != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(rpcauth.Credential(secret)))
 	}
