@@ -152,6 +152,7 @@ func (t *Table) switchTo(ctx *sql.Context, tx *Transaction, rec *tableRecord) er
 		}
 		*sessRec = rec.clone()
 		sessRec.Temporary = true
+		sessionOf(ctx).planGen.Add(1)
 	} else if err := sqlError(t.s.cat(tx).put(ctx, sysKey("T", t.db.rec.Name, rec.Name), rec)); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -80,7 +81,7 @@ func (p *usersPersister) Persist(ctx *sql.Context, data []byte) error {
 		txn.Rollback()
 		return sqlError(err)
 	}
-	_, err = txn.Commit(ctx)
+	_, err = p.s.commitCatalog(ctx, txn)
 	return sqlError(err)
 }
 
@@ -100,6 +101,10 @@ func (s *Store) SessionBuilder() server.SessionBuilder {
 type ServeOptions struct {
 	TLS        *tls.Config // nil: no TLS
 	RequireTLS bool        // refuse connections without TLS
+	// NoPlanCache runs every prepared statement execution through GMS's normal path
+	// (binding and analysis each time) instead of reusing analysed plans (prepared.go).
+	// STRATA_PLAN_CACHE=off in the environment does the same, for A/B measurements.
+	NoPlanCache bool
 }
 
 // Serve starts a MySQL server for eng on l and returns it; Close stops it.
@@ -111,7 +116,12 @@ func (s *Store) Serve(eng *sqle.Engine, l net.Listener) (*server.Server, error) 
 func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*server.Server, error) {
 	cfg := server.Config{Protocol: "tcp", Address: l.Addr().String(), Listener: l, Version: "8.0.33-strata",
 		TLSConfig: o.TLS, RequireSecureTransport: o.RequireTLS}
-	srv, err := server.NewServer(cfg, eng, sql.NewContext, s.SessionBuilder(), nil)
+	wrap := func(h mysql.Handler) (mysql.Handler, error) { return h, nil }
+	var srv *server.Server
+	if !o.NoPlanCache && os.Getenv("STRATA_PLAN_CACHE") != "off" {
+		wrap = s.installPreparedPlans(eng, func() *server.SessionManager { return srv.SessionManager() })
+	}
+	srv, err := server.NewServerWithHandler(cfg, eng, sql.NewContext, s.SessionBuilder(), nil, wrap)
 	if err != nil {
 		return nil, err
 	}

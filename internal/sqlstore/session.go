@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -70,6 +71,41 @@ type Session struct {
 	store *Store
 	cur   *Transaction
 	temp  map[tempKey]*tableRecord // temporary tables
+
+	// planGen changes whenever something a prepared plan template depends on changes in the
+	// session: variables, the current database, temporary tables, the user.
+	planGen atomic.Uint64
+	pending atomic.Pointer[pendingPlan] // a template plan about to run (prepared.go)
+}
+
+// SetSessionVariable implements sql.Session.
+func (s *Session) SetSessionVariable(ctx *sql.Context, name string, value interface{}) error {
+	s.planGen.Add(1)
+	return s.BaseSession.SetSessionVariable(ctx, name, value)
+}
+
+// InitSessionVariable implements sql.Session.
+func (s *Session) InitSessionVariable(ctx *sql.Context, name string, value interface{}) error {
+	s.planGen.Add(1)
+	return s.BaseSession.InitSessionVariable(ctx, name, value)
+}
+
+// SetUserVariable implements sql.Session.
+func (s *Session) SetUserVariable(ctx *sql.Context, name string, value interface{}, typ sql.Type) error {
+	s.planGen.Add(1)
+	return s.BaseSession.SetUserVariable(ctx, name, value, typ)
+}
+
+// SetCurrentDatabase implements sql.Session.
+func (s *Session) SetCurrentDatabase(name string) {
+	s.planGen.Add(1)
+	s.BaseSession.SetCurrentDatabase(name)
+}
+
+// SetClient implements sql.Session.
+func (s *Session) SetClient(c sql.Client) {
+	s.planGen.Add(1)
+	s.BaseSession.SetClient(c)
 }
 
 var (
@@ -165,7 +201,11 @@ func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error 
 		s.cur = nil
 	}
 	ddl := t.kv.WroteTree(s.store.sys)
-	_, err = t.kv.Commit(ctx)
+	if ddl {
+		_, err = s.store.commitCatalog(ctx, t.kv)
+	} else {
+		_, err = t.kv.Commit(ctx)
+	}
 	if ddl {
 		s.store.catalogWrites.Add(1) // cached catalog facts are stale now
 	}

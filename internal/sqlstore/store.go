@@ -40,6 +40,31 @@ type Store struct {
 	fkGen         uint64
 	fkCache       []sql.ForeignKeyConstraint
 	fkValid       bool
+
+	// catalogBusy counts catalog-changing commits in progress and catalogLSN is the end of
+	// the last one that completed: prepared plan templates are checked against them (see
+	// planGuard.templateValid).
+	catalogBusy atomic.Int64
+	catalogLSN  atomic.Uint64
+	prep        preparedCounters
+}
+
+// commitCatalog commits kv, which wrote the catalog, so that prepared plan templates notice.
+func (s *Store) commitCatalog(ctx context.Context, kv *engine.Txn) (page.LSN, error) {
+	s.catalogBusy.Add(1)
+	defer s.catalogBusy.Add(-1)
+	end, err := kv.Commit(ctx)
+	if err != nil {
+		// Whether it became visible is unknown: count everything visible as changed.
+		end = s.db.VisibleLSN()
+	}
+	for {
+		cur := s.catalogLSN.Load()
+		if uint64(end) <= cur || s.catalogLSN.CompareAndSwap(cur, uint64(end)) {
+			break
+		}
+	}
+	return end, err
 }
 
 // Open prepares the catalog tree and reclaims trees that no table references (left by a

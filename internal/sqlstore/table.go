@@ -150,6 +150,7 @@ func (t *Table) save(ctx *sql.Context) error {
 		if rec, ok := t.db.tempTable(ctx, t.rec.Name); ok {
 			*rec = t.rec.clone()
 			rec.Temporary = true
+			sessionOf(ctx).planGen.Add(1)
 		}
 		return nil
 	}

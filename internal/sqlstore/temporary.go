@@ -49,6 +49,7 @@ func (d *Database) CreateTemporaryTable(ctx *sql.Context, name string, schema sq
 		sess.temp = map[tempKey]*tableRecord{}
 	}
 	sess.temp[key] = rec
+	sess.planGen.Add(1) // prepared plan templates may name a table it hides
 	return nil
 }
 
@@ -70,6 +71,7 @@ func (d *Database) dropTemp(ctx *sql.Context, name string) bool {
 		return false
 	}
 	delete(sess.temp, tempKey{strings.ToLower(d.rec.Name), strings.ToLower(name)})
+	sess.planGen.Add(1)
 	d.s.dropTrees(ctx, rec)
 	return true
 }

@@ -1,0 +1,514 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"strata/internal/localdb"
+)
+
+// prepNode is a server over a fresh data directory, with or without the plan cache.
+type prepNode struct {
+	st   *Store
+	addr string
+}
+
+func startPrepNode(tb testing.TB, noCache bool) *prepNode {
+	tb.Helper()
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := localdb.Open(ctx, localdb.Options{Dir: tb.TempDir(), Logger: quiet, LockWaitTimeout: 2 * time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st, err := Open(ctx, db.DB, quiet)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	eng, err := st.NewSQLEngine(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := st.ServeWith(eng, l, ServeOptions{NoPlanCache: noCache})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		srv.Close()
+		db.Close()
+	})
+	return &prepNode{st: st, addr: l.Addr().String()}
+}
+
+// open connects with server-side prepared statements (interpolateParams=false).
+func (n *prepNode) open(tb testing.TB, dbname string) *sql.DB {
+	tb.Helper()
+	c, err := sql.Open("mysql", fmt.Sprintf("root@tcp(%s)/%s?interpolateParams=false&timeout=5s", n.addr, dbname))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+func prepare(t *testing.T, c interface {
+	PrepareContext(context.Context, string) (*sql.Stmt, error)
+}, q string) *sql.Stmt {
+	t.Helper()
+	s, err := c.PrepareContext(context.Background(), q)
+	if err != nil {
+		t.Fatalf("prepare %s: %v", q, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func stmtRows(t *testing.T, s *sql.Stmt, args ...any) string {
+	t.Helper()
+	rows, err := s.Query(args...)
+	if err != nil {
+		t.Fatalf("query %v: %v", args, err)
+	}
+	return rowsString(t, rows)
+}
+
+func rowsString(t *testing.T, rows *sql.Rows) string {
+	t.Helper()
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, v := range vals {
+			if v.Valid {
+				parts = append(parts, v.String)
+			} else {
+				parts = append(parts, "NULL")
+			}
+		}
+		out = append(out, strings.Join(parts, ","))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(out, " ")
+}
+
+// literal formats a Go value as SQL text for the unprepared twin of a statement.
+func literal(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+func inline(q string, args ...any) string {
+	for _, a := range args {
+		q = strings.Replace(q, "?", literal(a), 1)
+	}
+	return q
+}
+
+func setupItems(t *testing.T, c *sql.DB) {
+	t.Helper()
+	mustExec(t, c, "CREATE TABLE items (id INT PRIMARY KEY, k INT, c VARCHAR(20), d DECIMAL(10,2), KEY k_i (k))")
+	for i := 1; i <= 50; i++ {
+		var k any = i % 7
+		if i%11 == 0 {
+			k = nil
+		}
+		mustExec(t, c, "INSERT INTO items VALUES (?, ?, ?, ?)", i, k, fmt.Sprintf("c%02d", i), float64(i)/4)
+	}
+}
+
+// TestPreparedMatchesUnprepared runs reads and writes through server-side prepared
+// statements with changing parameters and compares every result with the same statement
+// sent as text with the values inlined.
+func TestPreparedMatchesUnprepared(t *testing.T) {
+	n := startPrepNode(t, false)
+	root := n.open(t, "")
+	mustExec(t, root, "CREATE DATABASE p")
+	c := n.open(t, "p")
+	c.SetMaxOpenConns(1)
+	setupItems(t, c)
+
+	reads := []struct {
+		q    string
+		args [][]any
+	}{
+		{"SELECT c FROM items WHERE id = ?", [][]any{{1}, {2}, {50}, {300}, {-1}, {7}, {"8"}, {9.0}, {9.5}, {nil}, {1}}},
+		{"SELECT id, c FROM items WHERE id BETWEEN ? AND ? ORDER BY c", [][]any{{1, 5}, {10, 20}, {20, 10}, {48, 60}, {3, 3}, {1, 5}}},
+		{"SELECT SUM(d) FROM items WHERE id BETWEEN ? AND ?", [][]any{{1, 5}, {10, 20}, {7, 49}}},
+		{"SELECT DISTINCT c FROM items WHERE id >= ? AND id < ? ORDER BY c DESC", [][]any{{1, 5}, {40, 45}}},
+		{"SELECT id FROM items WHERE k = ? ORDER BY id", [][]any{{3}, {0}, {nil}, {6}, {"3"}, {3}}},
+		{"SELECT id FROM items WHERE k <=> ? ORDER BY id", [][]any{{nil}, {2}, {nil}}},
+		{"SELECT id FROM items WHERE k = ? AND id > ? ORDER BY id", [][]any{{3, 10}, {4, 0}, {4, 40}}},
+		{"SELECT id, c FROM items WHERE c = ?", [][]any{{"c05"}, {"c49"}, {"C05"}, {"nope"}}},
+		{"SELECT id + ?, c FROM items WHERE id = ?", [][]any{{1, 2}, {100, 3}, {0.5, 4}}},
+		{"SELECT id FROM items WHERE k IN (?, ?) ORDER BY id", [][]any{{1, 2}, {3, 3}}},
+		{"SELECT id FROM items WHERE id = ? OR id = ? ORDER BY id", [][]any{{1, 2}, {3, 3}}},
+		{"SELECT id FROM items ORDER BY id LIMIT ?", [][]any{{2}, {3}}},
+	}
+	for _, r := range reads {
+		s := prepare(t, c, r.q)
+		for _, a := range r.args {
+			got := stmtRows(t, s, a...)
+			want := queryRows(t, c, inline(r.q, a...))
+			if got != want {
+				t.Errorf("%s %v: prepared %q, text %q", r.q, a, got, want)
+			}
+		}
+	}
+
+	// Writes: run each on the table and on a twin through text, then compare the tables.
+	mustExec(t, c, "CREATE TABLE twin LIKE items")
+	mustExec(t, c, "INSERT INTO twin SELECT * FROM items")
+	writes := []struct {
+		q    string
+		args [][]any
+	}{
+		{"UPDATE %s SET k = k + 1 WHERE id = ?", [][]any{{1}, {2}, {2}, {99}, {"3"}}},
+		{"UPDATE %s SET c = ? WHERE id = ?", [][]any{{"x", 4}, {"y", 5}, {nil, 6}, {"z", 4}}},
+		{"UPDATE %s SET d = d * ? WHERE id BETWEEN ? AND ?", [][]any{{2, 10, 12}, {3, 11, 30}}},
+		{"DELETE FROM %s WHERE id = ?", [][]any{{7}, {8}, {7}, {1000}}},
+		{"DELETE FROM %s WHERE k = ? AND id < ?", [][]any{{1, 20}, {2, 30}}},
+		{"INSERT INTO %s (id, k, c, d) VALUES (?, ?, ?, ?)", [][]any{{100, 1, "n1", 1.5}, {101, nil, "n2", 2}, {102, 3, nil, nil}}},
+	}
+	for _, w := range writes {
+		s := prepare(t, c, fmt.Sprintf(w.q, "items"))
+		for _, a := range w.args {
+			r1, err1 := s.Exec(a...)
+			r2, err2 := c.Exec(inline(fmt.Sprintf(w.q, "twin"), a...))
+			if (err1 == nil) != (err2 == nil) || mysqlCode(err1) != mysqlCode(err2) {
+				t.Fatalf("%s %v: prepared err %v, text err %v", w.q, a, err1, err2)
+			}
+			if err1 == nil {
+				n1, _ := r1.RowsAffected()
+				n2, _ := r2.RowsAffected()
+				if n1 != n2 {
+					t.Errorf("%s %v: rows affected %d vs %d", w.q, a, n1, n2)
+				}
+			}
+		}
+		if got, want := queryRows(t, c, "SELECT * FROM items ORDER BY id"), queryRows(t, c, "SELECT * FROM twin ORDER BY id"); got != want {
+			t.Fatalf("after %s:\nprepared %s\ntext     %s", w.q, got, want)
+		}
+	}
+	// A duplicate key fails with 1062 on the reuse path too, and leaves nothing behind.
+	ins := prepare(t, c, "INSERT INTO items (id, c) VALUES (?, ?), (?, ?)")
+	if _, err := ins.Exec(200, "a", 201, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ins.Exec(202, "a", 200, "b"); mysqlCode(err) != 1062 {
+		t.Fatalf("want 1062, got %v", err)
+	}
+	if got := queryRows(t, c, "SELECT count(*) FROM items WHERE id >= 200"); got != "2" {
+		t.Fatalf("statement not atomic: %s", got)
+	}
+	st := n.st.PreparedStats()
+	if st.Hits < 40 {
+		t.Fatalf("plan cache barely used: %+v", st)
+	}
+	t.Logf("%+v", st)
+}
+
+// TestPreparedAnalysesOnce counts analyses: the first execution builds a template, the
+// later ones analyse nothing.
+func TestPreparedAnalysesOnce(t *testing.T) {
+	n := startPrepNode(t, false)
+	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
+	c := n.open(t, "p")
+	setupItems(t, c)
+	conn, err := c.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := prepare(t, conn, "SELECT c FROM items WHERE id = ?")
+	before := n.st.PreparedStats()
+	if got := stmtRows(t, s, 3); got != "c03" {
+		t.Fatal(got)
+	}
+	first := n.st.PreparedStats()
+	if first.Builds != before.Builds+1 || first.Fallbacks != before.Fallbacks || first.Hits != before.Hits+1 {
+		t.Fatalf("first execution: %+v -> %+v", before, first)
+	}
+	for i := 4; i < 20; i++ {
+		if got := stmtRows(t, s, i); got != fmt.Sprintf("c%02d", i) {
+			t.Fatalf("id %d: %s", i, got)
+		}
+	}
+	after := n.st.PreparedStats()
+	if after.Builds != first.Builds || after.Fallbacks != first.Fallbacks || after.Hits != first.Hits+16 {
+		t.Fatalf("later executions analysed: %+v -> %+v", first, after)
+	}
+	// A client that prepares, executes and closes each time reuses the plan too.
+	for i := 1; i < 5; i++ {
+		if got := queryRows(t, conn, "SELECT c FROM items WHERE id = ?", i); got != fmt.Sprintf("c%02d", i) {
+			t.Fatal(got)
+		}
+	}
+	if st := n.st.PreparedStats(); st.Builds != after.Builds || st.Fallbacks != after.Fallbacks {
+		t.Fatalf("one-shot prepares analysed: %+v -> %+v", after, st)
+	}
+	// Without the cache every execution goes through GMS's normal path.
+	off := startPrepNode(t, true)
+	mustExec(t, off.open(t, ""), "CREATE DATABASE p")
+	oc := off.open(t, "p")
+	setupItems(t, oc)
+	os := prepare(t, oc, "SELECT c FROM items WHERE id = ?")
+	for i := 1; i < 5; i++ {
+		stmtRows(t, os, i)
+	}
+	if st := off.st.PreparedStats(); st != (PreparedStats{}) {
+		t.Fatalf("cache off used the cache: %+v", st)
+	}
+}
+
+// TestPreparedInvalidation changes what plans depend on between executions.
+func TestPreparedInvalidation(t *testing.T) {
+	n := startPrepNode(t, false)
+	root := n.open(t, "")
+	mustExec(t, root, "CREATE DATABASE p")
+	mustExec(t, root, "CREATE DATABASE q")
+	c := n.open(t, "p")
+	setupItems(t, c)
+	qc := n.open(t, "q")
+	mustExec(t, qc, "CREATE TABLE items (id INT PRIMARY KEY, k INT, c VARCHAR(20), d DECIMAL(10,2))")
+	mustExec(t, qc, "INSERT INTO items VALUES (3, 0, 'other', 0)")
+
+	ctx := context.Background()
+	conn, err := c.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	byID := prepare(t, conn, "SELECT c FROM items WHERE id = ?")
+	byK := prepare(t, conn, "SELECT count(*) FROM items WHERE k = ?")
+	check := func(what string, s *sql.Stmt, arg any, want string) {
+		t.Helper()
+		if got := stmtRows(t, s, arg); got != want {
+			t.Fatalf("%s: got %q, want %q", what, got, want)
+		}
+	}
+	builds := func() uint64 { return n.st.PreparedStats().Builds }
+	check("warm", byID, 3, "c03")
+	check("warm", byID, 4, "c04")
+	check("warm k", byK, 3, "7")
+
+	// USE another database: the unqualified table is another one.
+	mustExec(t, conn, "USE q")
+	check("after USE", byID, 3, "other")
+	mustExec(t, conn, "USE p")
+	check("back", byID, 3, "c03")
+
+	// ALTER TABLE (from another connection): a changed column type.
+	b := builds()
+	mustExec(t, c, "ALTER TABLE items MODIFY c VARCHAR(40)")
+	mustExec(t, c, "UPDATE items SET c = CONCAT(c, '-longer-than-twenty') WHERE id = 3")
+	check("after ALTER", byID, 3, "c03-longer-than-twenty")
+	if builds() == b {
+		t.Fatal("ALTER TABLE did not invalidate the plan")
+	}
+
+	// CREATE INDEX and DROP INDEX.
+	b = builds()
+	mustExec(t, c, "DROP INDEX k_i ON items")
+	check("after DROP INDEX", byK, 3, "7")
+	mustExec(t, c, "CREATE INDEX k_i2 ON items (k)")
+	check("after CREATE INDEX", byK, 3, "7")
+	if builds() < b+2 {
+		t.Fatal("index changes did not invalidate the plan")
+	}
+
+	// DROP and CREATE: the new table's rows, not the old tree's.
+	mustExec(t, c, "DROP TABLE items")
+	if _, err := byID.Query(3); err == nil {
+		t.Fatal("select from a dropped table succeeded")
+	}
+	mustExec(t, c, "CREATE TABLE items (id INT PRIMARY KEY, c VARCHAR(20), k INT)")
+	mustExec(t, c, "INSERT INTO items VALUES (3, 'new', 1)")
+	check("after DROP+CREATE", byID, 3, "new")
+	check("after DROP+CREATE", byID, 4, "")
+
+	// sql_mode and other session variables.
+	b = builds()
+	mustExec(t, conn, "SET sql_mode = 'ANSI_QUOTES'")
+	check("after SET sql_mode", byID, 3, "new")
+	if builds() != b+1 {
+		t.Fatalf("SET sql_mode did not invalidate the plan (%d builds, was %d)", builds(), b)
+	}
+	check("again", byID, 3, "new")
+	if builds() != b+1 {
+		t.Fatal("plan rebuilt without a change")
+	}
+
+	// A temporary table hides the base table in this session only.
+	mustExec(t, conn, "CREATE TEMPORARY TABLE items (id INT PRIMARY KEY, c VARCHAR(20))")
+	mustExec(t, conn, "INSERT INTO items VALUES (3, 'temp')")
+	check("temporary", byID, 3, "temp")
+	mustExec(t, conn, "DROP TEMPORARY TABLE items")
+	check("temporary dropped", byID, 3, "new")
+
+	// Privileges: a user losing SELECT loses it on the reuse path too.
+	mustExec(t, root, "CREATE USER u IDENTIFIED BY 'pw'")
+	mustExec(t, root, "GRANT SELECT ON p.* TO u")
+	uc, err := sql.Open("mysql", fmt.Sprintf("u:pw@tcp(%s)/p?interpolateParams=false", n.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	uc.SetMaxOpenConns(1)
+	us := prepare(t, uc, "SELECT c FROM items WHERE id = ?")
+	check("user", us, 3, "new")
+	check("user", us, 3, "new")
+	mustExec(t, root, "REVOKE SELECT ON p.* FROM u")
+	if _, err := us.Query(3); err == nil {
+		t.Fatal("revoked SELECT still allowed")
+	}
+}
+
+// TestPreparedLocking checks that FOR UPDATE and UPDATE on the reuse path still lock.
+func TestPreparedLocking(t *testing.T) {
+	n := startPrepNode(t, false)
+	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
+	c := n.open(t, "p")
+	setupItems(t, c)
+	ctx := context.Background()
+
+	a, err := c.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := c.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	mustExec(t, b, "SET innodb_lock_wait_timeout = 1")
+	lockA := prepare(t, a, "SELECT c FROM items WHERE id = ? FOR UPDATE")
+	lockB := prepare(t, b, "SELECT c FROM items WHERE id = ? FOR UPDATE")
+	updB := prepare(t, b, "UPDATE items SET c = ? WHERE id = ?")
+	// Warm both statements so that the locked executions below reuse plans.
+	stmtRows(t, lockA, 1)
+	stmtRows(t, lockB, 1)
+	if _, err := updB.Exec("w", 2); err != nil {
+		t.Fatal(err)
+	}
+	hits := n.st.PreparedStats().Hits
+
+	mustExec(t, a, "BEGIN")
+	if got := stmtRows(t, lockA, 5); got != "c05" {
+		t.Fatal(got)
+	}
+	if _, err := lockB.Query(5); mysqlCode(err) != 1205 {
+		t.Fatalf("FOR UPDATE on a locked row: want 1205, got %v", err)
+	}
+	if _, err := updB.Exec("x", 5); mysqlCode(err) != 1205 {
+		t.Fatalf("UPDATE of a locked row: want 1205, got %v", err)
+	}
+	if got := stmtRows(t, lockB, 6); got != "c06" {
+		t.Fatalf("other row: %s", got)
+	}
+	mustExec(t, a, "COMMIT")
+	if _, err := updB.Exec("x", 5); err != nil {
+		t.Fatal(err)
+	}
+	if st := n.st.PreparedStats(); st.Hits < hits+4 {
+		t.Fatalf("locking statements did not reuse plans: %+v (hits were %d)", st, hits)
+	}
+
+	// Transactions: a prepared UPDATE rolled back is gone, committed it stays.
+	upd := prepare(t, a, "UPDATE items SET k = ? WHERE id = ?")
+	mustExec(t, a, "BEGIN")
+	if _, err := upd.Exec(1000, 9); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, a, "ROLLBACK")
+	if got := queryRows(t, c, "SELECT k FROM items WHERE id = 9"); got != "2" {
+		t.Fatalf("rolled back update visible: %s", got)
+	}
+	mustExec(t, a, "SET autocommit = 0")
+	if _, err := upd.Exec(1001, 9); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryRows(t, c, "SELECT k FROM items WHERE id = 9"); got != "2" {
+		t.Fatalf("uncommitted update visible: %s", got)
+	}
+	mustExec(t, a, "COMMIT")
+	if got := queryRows(t, c, "SELECT k FROM items WHERE id = 9"); got != "1001" {
+		t.Fatalf("committed update: %s", got)
+	}
+}
+
+// BenchmarkPreparedPointSelect compares a prepared point select with and without the plan
+// cache: go test ./internal/sqlstore -run '^$' -bench PreparedPointSelect
+func BenchmarkPreparedPointSelect(b *testing.B) {
+	for _, mode := range []struct {
+		name    string
+		noCache bool
+	}{{"cache=on", false}, {"cache=off", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			n := startPrepNode(b, mode.noCache)
+			root := n.open(b, "")
+			if _, err := root.Exec("CREATE DATABASE sb"); err != nil {
+				b.Fatal(err)
+			}
+			c := n.open(b, "sb")
+			if _, err := c.Exec("CREATE TABLE sbtest1 (id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT 0, c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', PRIMARY KEY (id), KEY k_1 (k))"); err != nil {
+				b.Fatal(err)
+			}
+			const rows = 1000
+			for i := 0; i < rows; i += 100 {
+				var sb strings.Builder
+				sb.WriteString("INSERT INTO sbtest1 (k, c, pad) VALUES ")
+				for j := 0; j < 100; j++ {
+					if j > 0 {
+						sb.WriteString(",")
+					}
+					fmt.Fprintf(&sb, "(%d, '%s', '%s')", i+j, strings.Repeat("c", 119), strings.Repeat("p", 59))
+				}
+				if _, err := c.Exec(sb.String()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			c.SetMaxOpenConns(1)
+			s, err := c.Prepare("SELECT c FROM sbtest1 WHERE id = ?")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			var out string
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := s.QueryRow(i%rows + 1).Scan(&out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
