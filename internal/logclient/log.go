@@ -190,6 +190,10 @@ func (l *Log) Append(b []byte, complete bool) (start, end page.LSN, err error) {
 	if len(b) == 0 {
 		return start, start, nil
 	}
+	if n, last := wholeRecords(b); n != len(b) || last != complete {
+		return 0, 0, fmt.Errorf("logclient: append at %d: %d bytes are not whole records ending as complete=%v says (%d whole, group end %v)",
+			start, len(b), complete, n, last)
+	}
 	l.buf = append(l.buf, b...)
 	l.end += page.LSN(len(b))
 	l.notify()

@@ -517,6 +517,9 @@ func (s *Store) cut(at page.LSN) (page.LSN, error) {
 		return 0, err
 	}
 	keep.cutIndex(at)
+	if err := keep.buildIndex(s.fs, int64(at-keep.start)); err != nil {
+		return 0, fmt.Errorf("logstore: %s: %w", keep.path, err)
+	}
 	f, err := s.fs.OpenReadWrite(keep.path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return 0, fmt.Errorf("logstore: open segment for writing: %w", err)
