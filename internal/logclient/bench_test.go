@@ -11,6 +11,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"strata/internal/logstore"
 	"strata/internal/logstore/logtest"
 )
 
@@ -61,44 +62,7 @@ func BenchmarkCommit(b *testing.B) {
 	})
 	// The three stores of this benchmark share one disk: the fair floor is three files synced
 	// at once, waiting for the second.
-	b.Run("baseline=3-local-fsyncs-second", func(b *testing.B) {
-		dir := b.TempDir()
-		var files []vfs.File
-		for i := 0; i < 3; i++ {
-			f, err := vfs.Default.Create(filepath.Join(dir, fmt.Sprint(i)), vfs.WriteCategoryUnspecified)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer f.Close()
-			files = append(files, f)
-		}
-		lat := make([]time.Duration, 0, b.N)
-		b.SetBytes(int64(len(group)))
-		done := make(chan error, 3)
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			t0 := time.Now()
-			for _, f := range files {
-				go func() {
-					_, err := f.Write(group)
-					if err == nil {
-						err = f.SyncData()
-					}
-					done <- err
-				}()
-			}
-			for k := 0; k < 3; k++ {
-				if err := <-done; err != nil {
-					b.Fatal(err)
-				}
-				if k == 1 {
-					lat = append(lat, time.Since(t0))
-				}
-			}
-		}
-		b.StopTimer()
-		reportLatency(b, lat)
-	})
+	b.Run("baseline=3-local-fsyncs-second", func(b *testing.B) { threeSyncs(b, group) })
 	b.Run("quorum-2of3", func(b *testing.B) {
 		l, stop := benchLog(b)
 		defer stop()
@@ -125,7 +89,7 @@ func BenchmarkCommit(b *testing.B) {
 		name       string
 		committers int
 		pad        int
-	}{{"throughput-32-committers", 32, 200}, {"throughput-64KiB-appends", 1, 60 << 10}} {
+	}{{"throughput-32-committers", 32, 200}, {"throughput-64KiB-appends", 1, 60 << 10}, {"throughput-64KiB-4-committers", 4, 60 << 10}} {
 		b.Run(tc.name, func(b *testing.B) {
 			l, stop := benchLog(b)
 			defer stop()
@@ -162,6 +126,7 @@ func BenchmarkCommit(b *testing.B) {
 			wg.Wait()
 		})
 	}
+	b.Run("baseline=3-local-fsyncs-second-64KiB", func(b *testing.B) { threeSyncs(b, logtest.Group(1, 1, 60<<10)) })
 	b.Run("baseline=local-fsync-64KiB", func(b *testing.B) {
 		f, err := vfs.Default.Create(filepath.Join(b.TempDir(), "floor"), vfs.WriteCategoryUnspecified)
 		if err != nil {
@@ -186,7 +151,7 @@ func BenchmarkCommit(b *testing.B) {
 func benchLog(b *testing.B) (*Log, func()) {
 	var nodes []*node
 	for i := 0; i < 3; i++ {
-		n := &node{dir: b.TempDir()}
+		n := &node{dir: b.TempDir(), segSize: logstore.DefaultSegmentSize}
 		n.startTB(b)
 		nodes = append(nodes, n)
 	}
@@ -206,4 +171,45 @@ func benchLog(b *testing.B) (*Log, func()) {
 			n.stop()
 		}
 	}
+}
+
+// threeSyncs writes and syncs data to three files in a temp dir at once, as three stores
+// sharing a disk do, and reports when the second sync returns.
+func threeSyncs(b *testing.B, data []byte) {
+	dir := b.TempDir()
+	var files []vfs.File
+	for i := 0; i < 3; i++ {
+		f, err := vfs.Default.Create(filepath.Join(dir, fmt.Sprint(i)), vfs.WriteCategoryUnspecified)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.SetBytes(int64(len(data)))
+	done := make(chan error, 3)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		for _, f := range files {
+			go func() {
+				_, err := f.Write(data)
+				if err == nil {
+					err = f.SyncData()
+				}
+				done <- err
+			}()
+		}
+		for k := 0; k < 3; k++ {
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+			if k == 1 {
+				lat = append(lat, time.Since(t0))
+			}
+		}
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
 }

@@ -28,18 +28,23 @@ func quiet() *slog.Logger {
 
 // node is one in-process Log Store on loopback.
 type node struct {
-	dir   string
-	addr  string
-	store *logstore.Store
-	srv   *logstore.Server
-	done  chan struct{}
+	segSize int64 // 0: 64 KiB, small so that tests span segments
+	dir     string
+	addr    string
+	store   *logstore.Store
+	srv     *logstore.Server
+	done    chan struct{}
 }
 
 func (n *node) start(t *testing.T) { n.startTB(t) }
 
 func (n *node) startTB(t testing.TB) {
 	t.Helper()
-	st, err := logstore.Open(logstore.Options{FS: vfs.Default, Dir: n.dir, SegmentSize: 64 << 10, Logger: quiet()})
+	seg := n.segSize
+	if seg == 0 {
+		seg = 64 << 10
+	}
+	st, err := logstore.Open(logstore.Options{FS: vfs.Default, Dir: n.dir, SegmentSize: seg, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

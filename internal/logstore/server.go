@@ -46,7 +46,8 @@ func NewServer(store *Store, secret string, logger *slog.Logger) (*Server, error
 	if logger == nil {
 		logger = slog.Default()
 	}
-	opts = append(opts, grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage))
+	opts = append(opts, grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage),
+		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow))
 	s := &Server{store: store, logger: logger, grpc: grpc.NewServer(opts...)}
 	logstorepb.RegisterLogStoreServer(s.grpc, s)
 	return s, nil
