@@ -217,3 +217,35 @@ func TestStalePlacement(t *testing.T) {
 		t.Fatalf("page 5 differs from the owner's (%v)", err)
 	}
 }
+
+// TestReplicaBehind stops one replica's consuming and writes on: reads at the new end, which
+// that replica would wait for, are answered by the others within a bounded time.
+func TestReplicaBehind(t *testing.T) {
+	c := newCluster(t)
+	c.reps[0].Store.Stop()
+	if err := c.w.Groups(100); err != nil {
+		t.Fatal(err)
+	}
+	end := c.w.Log.End()
+	for _, r := range append(c.reps[1:], &pstest.Replica{Store: c.ref}) {
+		r.WaitConsumed(t, end)
+	}
+	if c.reps[0].Store.Consumed() >= end {
+		t.Fatal("the stopped replica consumed the new groups")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, id := range c.w.IDs {
+		var got, want page.Page
+		start := time.Now()
+		if err := c.client.GetPage(ctx, id, end, &got); err != nil {
+			t.Fatalf("GetPage(%d, %d): %v", id, end, err)
+		}
+		if took := time.Since(start); took > 300*time.Millisecond {
+			t.Fatalf("GetPage(%d, %d) took %v with one replica behind", id, end, took)
+		}
+		if err := c.ref.GetPage(ctx, id, end, &want); err != nil || got != want {
+			t.Fatalf("GetPage(%d, %d): page differs from the reference (%v)", id, end, err)
+		}
+	}
+}
