@@ -69,14 +69,15 @@ type Log struct {
 	recovered page.LSN
 	durable   atomic.Uint64
 
-	mu       sync.Mutex
-	changed  chan struct{} // closed at every change of end, acks, durable, err
-	history  []quorum.Term
-	end      page.LSN
-	buf      []byte // the log bytes [bufStart, end)
-	bufStart page.LSN
-	err      error // sticky: deposed
-	closed   bool
+	mu        sync.Mutex
+	dataCh    chan struct{} // closed when bytes are appended or the durable LSN moves (senders)
+	durableCh chan struct{} // closed when the durable LSN moves, on failure and on close (waiters)
+	history   []quorum.Term
+	end       page.LSN
+	buf       []byte // the log bytes [bufStart, end)
+	bufStart  page.LSN
+	err       error // sticky: deposed
+	closed    bool
 }
 
 var _ storage.Log = (*Log)(nil)
@@ -126,7 +127,7 @@ func newLog(opts Options) (*Log, error) {
 	if err := opts.fill(); err != nil {
 		return nil, err
 	}
-	l := &Log{opts: opts, q: opts.Quorum, logger: opts.Logger, changed: make(chan struct{})}
+	l := &Log{opts: opts, q: opts.Quorum, logger: opts.Logger, dataCh: make(chan struct{}), durableCh: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	dial, err := logstore.DialOptions(opts.Secret)
 	if err != nil {
@@ -156,10 +157,22 @@ func (l *Log) closeConns() {
 	}
 }
 
-// notify wakes waiters. l.mu must be held.
+// notify wakes the senders and the waiters. l.mu must be held.
 func (l *Log) notify() {
-	close(l.changed)
-	l.changed = make(chan struct{})
+	l.notifyData()
+	l.notifyDurable()
+}
+
+// notifyData wakes the senders. l.mu must be held.
+func (l *Log) notifyData() {
+	close(l.dataCh)
+	l.dataCh = make(chan struct{})
+}
+
+// notifyDurable wakes the waiters. l.mu must be held.
+func (l *Log) notifyDurable() {
+	close(l.durableCh)
+	l.durableCh = make(chan struct{})
 }
 
 // Recovered returns the end of the log found by Recover: where this writer's log starts.
@@ -196,7 +209,7 @@ func (l *Log) Append(b []byte, complete bool) (start, end page.LSN, err error) {
 	}
 	l.buf = append(l.buf, b...)
 	l.end += page.LSN(len(b))
-	l.notify()
+	l.notifyData()
 	return start, l.end, nil
 }
 
@@ -223,7 +236,7 @@ func (l *Log) WaitDurable(ctx context.Context, lsn page.LSN) error {
 			l.mu.Unlock()
 			return fmt.Errorf("logclient: wait for LSN %d beyond the end of the log %d", lsn, end)
 		}
-		ch := l.changed
+		ch := l.durableCh
 		l.mu.Unlock()
 		if timer == nil {
 			timer = time.NewTimer(l.opts.StallTimeout)
@@ -281,9 +294,9 @@ func (l *Log) recompute() {
 	}
 	if nd := quorum.DurableLSN(acks, l.q); uint64(nd) > l.durable.Load() {
 		l.durable.Store(uint64(nd))
+		l.notify()
 	}
 	l.trim()
-	l.notify()
 }
 
 // trim drops buffered bytes every store has, or, beyond MaxBuffer, those a quorum has (a
@@ -341,7 +354,7 @@ func (l *Log) Read(ctx context.Context, from page.LSN, max int) ([]byte, error) 
 			l.mu.Unlock()
 			return nil, err
 		}
-		ch := l.changed
+		ch := l.durableCh
 		l.mu.Unlock()
 		select {
 		case <-ch:

@@ -17,6 +17,10 @@ import (
 	"strata/internal/redo"
 )
 
+// commitDelay bounds how long a store may go without hearing a new durable LSN while nothing
+// is appended.
+const commitDelay = 2 * time.Millisecond
+
 // readOnce reads [from, limit), at most max bytes, from one store.
 func readOnce(ctx context.Context, c logstorepb.LogStoreClient, from page.LSN, max int, limit page.LSN, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -107,15 +111,25 @@ func (l *Log) session(r *replica) error {
 		}
 	}()
 	next, committed := at, page.LSN(0)
+	var tell <-chan time.Time // when to tell the store a new durable LSN without data
 	for {
 		data, complete, sendCommitted, wait, err := l.nextChunk(ctx, r, next, committed)
 		if err != nil {
 			return err
 		}
-		if data == nil && sendCommitted == committed {
+		if data == nil {
+			// Nothing to send. A new durable LSN rides on the next append; without one
+			// within commitDelay, send it alone so that followers see it.
+			if sendCommitted == committed {
+				tell = nil
+			} else if tell == nil {
+				tell = time.After(commitDelay)
+			}
 			select {
 			case <-wait:
 				continue
+			case <-tell:
+				tell = nil
 			case err := <-errc:
 				return err
 			case <-ctx.Done():
@@ -145,7 +159,7 @@ func (l *Log) session(r *replica) error {
 func (l *Log) nextChunk(ctx context.Context, r *replica, next, committed page.LSN) (data []byte, complete bool, durable page.LSN, wait <-chan struct{}, err error) {
 	l.mu.Lock()
 	durable = page.LSN(l.durable.Load())
-	wait = l.changed
+	wait = l.dataCh
 	if next >= l.end {
 		l.mu.Unlock()
 		return nil, false, durable, wait, nil
