@@ -90,7 +90,9 @@ func (l *Log) recover(ctx context.Context) error {
 	actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
 	defer cancel()
 	if _, err := donor.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(kept),
-		History: logstore.TermsToPB(h), Committed: uint64(kept)}); err != nil {
+		// Not committed yet: a follower may read the kept bytes only once a quorum holds them
+		// (the senders tell the stores then), or a second crash could lose what it read.
+		History: logstore.TermsToPB(h)}); err != nil {
 		return fmt.Errorf("logclient: adopt on %s: %w", donor.addr, err)
 	}
 	l.history, l.end, l.bufStart = h, kept, kept
