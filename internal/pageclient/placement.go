@@ -7,6 +7,8 @@ type Placement interface {
 	// Replicas returns the addresses of the Page Stores that hold segment seg. The caller does
 	// not modify the slice.
 	Replicas(seg uint64) []string
+	// Addrs returns every Page Store in the placement, each once.
+	Addrs() []string
 }
 
 // Static is a fixed placement: Segments lists the replicas of each segment, and a segment not
@@ -24,7 +26,7 @@ func (s Static) Replicas(seg uint64) []string {
 	return s.Default
 }
 
-// Addrs returns every address in the placement, sorted and without duplicates.
+// Addrs implements Placement: every address, sorted, without duplicates.
 func (s Static) Addrs() []string {
 	all := slices.Clone(s.Default)
 	for _, r := range s.Segments {
