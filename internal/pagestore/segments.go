@@ -49,8 +49,14 @@ func (s *segments) owns(id page.ID) bool {
 	return ok
 }
 
-// SegmentOf returns the segment of page id when segments have pagesPerSegment pages.
-func SegmentOf(id page.ID, pagesPerSegment uint64) uint64 { return uint64(id) / pagesPerSegment }
+// SegmentOf returns the segment of page id when segments have pagesPerSegment pages (0: one
+// segment, 0, holds every page).
+func SegmentOf(id page.ID, pagesPerSegment uint64) uint64 {
+	if pagesPerSegment == 0 {
+		return 0
+	}
+	return uint64(id) / pagesPerSegment
+}
 
 // Owns reports whether the store keeps page id: always, unless Options.SegmentPages is set.
 func (s *Store) Owns(id page.ID) bool { return s.segs.owns(id) }

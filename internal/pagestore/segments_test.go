@@ -39,7 +39,7 @@ func TestSegmentFilter(t *testing.T) {
 	}
 	for _, lsn := range w.lsns(60, redo.StartLSN, end) {
 		for _, id := range w.ids {
-			if owned := SegmentOf(id, 4) != 1; owned != s.Owns(id) {
+			if owned := SegmentOf(id, 4) != 1; owned != s.Owns(id) || SegmentOf(id, 0) != 0 {
 				t.Fatalf("Owns(%d) = %v, want %v", id, s.Owns(id), owned)
 			}
 			if s.Owns(id) {
