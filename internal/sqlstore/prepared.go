@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,8 +19,10 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"strata/internal/engine"
@@ -107,6 +110,9 @@ type planTemplate struct {
 	tables   []sql.Table // for the statistics check
 	dbs      []string
 	isSelect bool
+	okResult bool             // the plan returns an OK result (DML)
+	max1Row  bool             // the analyser found that it returns at most one row
+	fields   []*querypb.Field // its result columns, from its first execution
 }
 
 // derivation says how the binder made a literal from a parameter: comparing a column with a
@@ -200,9 +206,16 @@ func (p *preparedHandler) tryCached(ctx context.Context, c *mysql.Conn, prepare 
 		}
 		chk := &pendingPlan{root: node, t: t}
 		sess.pending.Store(chk)
-		err = p.Handler.ComExecuteBound(ctx, c, query, node, func(res *sqltypes.Result, more bool) error {
-			return callback(res)
-		})
+		if t.okResult || (t.max1Row && t.fields != nil) {
+			err = p.execDirect(ctx, c, query, node, t, callback)
+		} else {
+			err = p.Handler.ComExecuteBound(ctx, c, query, node, func(res *sqltypes.Result, more bool) error {
+				if t.max1Row && t.fields == nil && res != nil && len(res.Fields) > 0 {
+					t.fields = res.Fields
+				}
+				return callback(res)
+			})
+		}
 		sess.pending.Store(nil)
 		if chk.rejected {
 			m[query].drop(t) // stale: build again
@@ -276,6 +289,108 @@ func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, qu
 	}
 	sp.variants = append(sp.variants, t)
 	return t
+}
+
+// execDirect runs a plan that returns an OK result or at most one row the way GMS's handler
+// does (Handler.doQuery with resultForOkIter / resultForMax1RowIter), which ComExecuteBound
+// cannot: it does not pass the analyser's query flags, and so spools every result through
+// goroutines.
+func (p *preparedHandler) execDirect(ctx context.Context, c *mysql.Conn, query string, node sql.Node, t *planTemplate, callback func(*sqltypes.Result) error) error {
+	sqlCtx, err := p.sm().NewContextWithQuery(ctx, c, query)
+	if err != nil {
+		return err
+	}
+	sqlCtx, err = sqlCtx.ProcessList.BeginQuery(sqlCtx, query)
+	if err != nil {
+		return err
+	}
+	defer sqlCtx.ProcessList.EndQuery(sqlCtx)
+	if err := sql.SessionCommandBegin(sqlCtx.Session); err != nil {
+		return err
+	}
+	defer sql.SessionCommandEnd(sqlCtx.Session)
+	qFlags := &sql.QueryFlags{}
+	qFlags.Set(sql.QFlagDeferProjections)
+	if t.max1Row {
+		qFlags.Set(sql.QFlagMax1Row)
+	}
+	schema, iter, _, err := p.eng.PrepQueryPlanForExecution(sqlCtx, query, node, qFlags)
+	if err != nil {
+		return sql.CastSQLError(err)
+	}
+	// The row's values may point into buf until the callback has sent them.
+	buf := sql.ByteBufPool.Get().(*sql.ByteBuffer)
+	defer func() {
+		buf.Reset()
+		sql.ByteBufPool.Put(buf)
+	}()
+	var res *sqltypes.Result
+	if types.IsOkResultSchema(schema) {
+		res, err = okResult(sqlCtx, iter)
+	} else {
+		res, err = oneRowResult(sqlCtx, schema, iter, t.fields, buf)
+	}
+	if err != nil {
+		return sql.CastSQLError(err)
+	}
+	autocommit, err := plan.IsSessionAutocommit(sqlCtx)
+	if err != nil {
+		return sql.CastSQLError(err)
+	}
+	if autocommit {
+		c.StatusFlags |= uint16(mysql.ServerStatusAutocommit)
+	} else {
+		c.StatusFlags &^= uint16(mysql.ServerStatusAutocommit)
+	}
+	if sqlCtx.GetTransaction() != nil {
+		c.StatusFlags |= uint16(mysql.ServerInTransaction)
+	} else {
+		c.StatusFlags &^= uint16(mysql.ServerInTransaction)
+	}
+	return callback(res)
+}
+
+func okResult(ctx *sql.Context, iter sql.RowIter) (*sqltypes.Result, error) {
+	row, err := iter.Next(ctx)
+	if err != nil {
+		iter.Close(ctx)
+		return nil, err
+	}
+	if _, err := iter.Next(ctx); err != io.EOF {
+		iter.Close(ctx)
+		return nil, fmt.Errorf("result schema iterator returned more than one row")
+	}
+	if err := iter.Close(ctx); err != nil {
+		return nil, err
+	}
+	ok, isOK := row[0].(types.OkResult)
+	if !isOK {
+		return nil, fmt.Errorf("sqlstore: expected an OK result, got %T", row[0])
+	}
+	res := &sqltypes.Result{RowsAffected: ok.RowsAffected, InsertID: ok.InsertID}
+	if ok.Info != nil {
+		res.Info = ok.Info.String()
+	}
+	return res, nil
+}
+
+func oneRowResult(ctx *sql.Context, schema sql.Schema, iter sql.RowIter, fields []*querypb.Field, buf *sql.ByteBuffer) (*sqltypes.Result, error) {
+	defer iter.Close(ctx)
+	row, err := iter.Next(ctx)
+	if err == io.EOF {
+		return &sqltypes.Result{Fields: fields}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := iter.Next(ctx); err != io.EOF {
+		return nil, fmt.Errorf("result max1Row iterator returned more than one row")
+	}
+	out, err := server.RowToSQL(ctx, schema, row, nil, buf)
+	if err != nil {
+		return nil, err
+	}
+	return &sqltypes.Result{Fields: fields, Rows: [][]sqltypes.Value{out}, RowsAffected: 1}, nil
 }
 
 // paramLiterals converts the execution's parameters the way GMS's handler does (bind
@@ -408,6 +523,8 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 	}
 	t.plan = analyzed
 	t.isSelect = plan.NodeRepresentsSelect(analyzed)
+	t.okResult = types.IsOkResultSchema(analyzed.Schema())
+	t.max1Row = qFlags.IsSet(sql.QFlagMax1Row)
 	if err := t.check(ctx, filters); err != nil {
 		return nil, err
 	}
