@@ -64,7 +64,7 @@ func BenchmarkCommit(b *testing.B) {
 	// at once, waiting for the second.
 	b.Run("baseline=3-local-fsyncs-second", func(b *testing.B) { threeSyncs(b, group) })
 	b.Run("quorum-2of3", func(b *testing.B) {
-		l, stop := benchLog(b)
+		l, stop := benchLogN(b, 3)
 		defer stop()
 		ctx := context.Background()
 		lat := make([]time.Duration, 0, b.N)
@@ -84,14 +84,21 @@ func BenchmarkCommit(b *testing.B) {
 		b.StopTimer()
 		reportLatency(b, lat)
 	})
-	// Throughput: 32 committers (group commit on both sides) and 64 KiB appends.
+	// Throughput: 32 committers (group commit on both sides) and 64 KiB appends; one store
+	// alone (quorum 1 of 1) shows the cost of a replica without the shared disk.
 	for _, tc := range []struct {
 		name       string
 		committers int
 		pad        int
-	}{{"throughput-32-committers", 32, 200}, {"throughput-64KiB-appends", 1, 60 << 10}, {"throughput-64KiB-4-committers", 4, 60 << 10}} {
+		stores     int
+	}{
+		{"throughput-32-committers", 32, 200, 3},
+		{"throughput-64KiB-appends", 1, 60 << 10, 3},
+		{"throughput-64KiB-4-committers", 4, 60 << 10, 3},
+		{"throughput-64KiB-appends-one-store", 1, 60 << 10, 1},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
-			l, stop := benchLog(b)
+			l, stop := benchLogN(b, tc.stores)
 			defer stop()
 			g := logtest.Group(1, 1, tc.pad)
 			b.SetBytes(int64(len(g)))
@@ -147,10 +154,10 @@ func BenchmarkCommit(b *testing.B) {
 	})
 }
 
-// benchLog starts three Log Stores in temp dirs on loopback and a writer over them.
-func benchLog(b *testing.B) (*Log, func()) {
+// benchLogN starts n Log Stores in temp dirs on loopback and a writer over them.
+func benchLogN(b *testing.B, n int) (*Log, func()) {
 	var nodes []*node
-	for i := 0; i < 3; i++ {
+	for i := 0; i < n; i++ {
 		n := &node{dir: b.TempDir(), segSize: logstore.DefaultSegmentSize}
 		n.startTB(b)
 		nodes = append(nodes, n)
