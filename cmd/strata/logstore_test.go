@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -122,24 +123,63 @@ func TestLogStoreProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var data []byte
 	commits := 600
 	if testing.Short() {
 		commits = 200
 	}
-	for i := 0; i < commits; i++ {
-		if i == commits/3 {
-			_ = procs[1].stop(t, syscall.SIGKILL) // during the appends: no commit may fail
+	// Four committers; store 1 is killed by another goroutine while commits are in flight.
+	var mu sync.Mutex
+	var data []byte
+	done := 0
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		for {
+			mu.Lock()
+			n := done
+			mu.Unlock()
+			if n >= commits/3 {
+				_ = procs[1].cmd.Process.Signal(syscall.SIGKILL)
+				return
+			}
+			time.Sleep(time.Millisecond)
 		}
-		g := logtest.Group(page.ID(i%7+1), uint64(i), 100+i%200)
-		_, end, err := l.Append(g, true)
-		if err == nil {
-			err = l.WaitDurable(ctx, end)
-		}
-		if err != nil {
-			t.Fatalf("commit %d: %v", i, err)
-		}
-		data = append(data, g...)
+	}()
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for c := 0; c < 4; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; i < commits; i += 4 {
+				g := logtest.Group(page.ID(i%7+1), uint64(i), 100+i%200)
+				mu.Lock()
+				_, end, err := l.Append(g, true)
+				if err == nil {
+					data = append(data, g...)
+				}
+				mu.Unlock()
+				if err == nil {
+					err = l.WaitDurable(ctx, end)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("commit %d: %w", i, err)
+					return
+				}
+				mu.Lock()
+				done++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	<-killed
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := <-procs[1].exited; err == nil {
+		t.Fatal("the killed log store exited cleanly")
 	}
 	end := l.End()
 	procs[1] = startLogStore(t, procs[1].dir, procs[1].addr, secretFile)
