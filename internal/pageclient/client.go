@@ -44,9 +44,10 @@ type Options struct {
 
 // Client is a storage.PageSource over Page Store replicas. It is safe for concurrent use.
 type Client struct {
-	opts Options
-	log  *slog.Logger
-	dial []grpc.DialOption
+	opts  Options
+	log   *slog.Logger
+	dial  []grpc.DialOption
+	codec *pageserver.Codec // decodes answers into recycled pages
 
 	mu     sync.Mutex
 	reps   map[string]*replica
@@ -79,9 +80,11 @@ func New(opts Options) (*Client, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), cred}, pageserver.DialOptions()...)
+	codec := pageserver.NewCodec()
+	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), cred, codec.DialOption()},
+		pageserver.DialOptions()...)
 	dial = append(dial, opts.DialOptions...)
-	return &Client{opts: opts, log: opts.Logger.With("component", "pageclient"), dial: dial,
+	return &Client{opts: opts, log: opts.Logger.With("component", "pageclient"), dial: dial, codec: codec,
 		reps: make(map[string]*replica)}, nil
 }
 
@@ -116,7 +119,7 @@ func (c *Client) replica(addr string) (*replica, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pageclient: dial %s: %w", addr, err)
 	}
-	r := &replica{addr: addr, conn: conn, pb: pageserverpb.NewPageStoreClient(conn)}
+	r := &replica{addr: addr, conn: conn, pb: pageserverpb.NewPageStoreClient(conn), codec: c.codec}
 	c.reps[addr] = r
 	return r, nil
 }

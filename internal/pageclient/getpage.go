@@ -40,6 +40,7 @@ func (c *Client) GetPage(ctx context.Context, id page.ID, lsn page.LSN, dst *pag
 			inflight--
 			if res.err == nil {
 				*dst = *res.p
+				res.release()
 				c.demoteSlower(reps[:next], res.r)
 				return nil
 			}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"strata/internal/page"
+	"strata/internal/pageserver"
 	"strata/internal/pageserver/pageserverpb"
 	"strata/internal/storage"
 )
@@ -23,7 +24,8 @@ type replica struct {
 	conn       *grpc.ClientConn
 	pb         pageserverpb.PageStoreClient
 	lat        latency
-	avoidUntil atomic.Int64 // unix nanoseconds
+	avoidUntil atomic.Int64      // unix nanoseconds
+	codec      *pageserver.Codec // the connection's codec: answers' pages are from its pool
 }
 
 func (r *replica) avoided(now time.Time) bool { return r.avoidUntil.Load() > now.UnixNano() }
@@ -33,9 +35,17 @@ func (r *replica) avoid(d time.Duration) { r.avoidUntil.Store(time.Now().Add(d).
 // result is one replica's answer to one GetPage.
 type result struct {
 	r     *replica
-	p     *page.Page
+	p     *page.Page // from r.codec's pool: give it back with release
 	err   error
 	final bool // the answer holds for every replica (not found, compacted): do not try others
+}
+
+// release gives the answer's page back to the pool.
+func (res *result) release() {
+	if res.p != nil {
+		res.r.codec.Release(res.p)
+		res.p = nil
+	}
 }
 
 // getPage asks r for page id at lsn and checks the answer: a page that fails its checksum or
@@ -51,12 +61,13 @@ func (r *replica) getPage(ctx context.Context, id page.ID, lsn page.LSN) result 
 		return result{r: r, err: fmt.Errorf("pageclient: page %d at lsn %d from %s: %w: %d bytes", id, lsn, r.addr, page.ErrCorrupt, len(b))}
 	}
 	p := (*page.Page)(b)
-	if err := p.Verify(); err != nil {
-		return result{r: r, err: fmt.Errorf("pageclient: page %d at lsn %d from %s: %w", id, lsn, r.addr, err)}
+	err = p.Verify()
+	if err == nil && (p.ID() != id || p.LSN() >= lsn) {
+		err = fmt.Errorf("%w: got page %d at lsn %d", page.ErrCorrupt, p.ID(), p.LSN())
 	}
-	if p.ID() != id || p.LSN() >= lsn {
-		return result{r: r, err: fmt.Errorf("pageclient: page %d at lsn %d from %s: %w: got page %d at lsn %d",
-			id, lsn, r.addr, page.ErrCorrupt, p.ID(), p.LSN())}
+	if err != nil {
+		r.codec.Release(p)
+		return result{r: r, err: fmt.Errorf("pageclient: page %d at lsn %d from %s: %w", id, lsn, r.addr, err)}
 	}
 	r.lat.add(time.Since(start))
 	return result{r: r, p: p}

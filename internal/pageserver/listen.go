@@ -77,8 +77,9 @@ func Listen(ctx context.Context, store Store, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("pageserver: listen: %w", err)
 	}
 	log = log.With("component", "pageserver", "addr", lis.Addr().String())
-	g := grpc.NewServer(append(append(auth, transportOptions()...), opts.ServerOptions...)...)
-	svc := NewService(store, log, opts.MaxWait)
+	codec := NewCodec()
+	g := grpc.NewServer(append(append(auth, codec.ServerOption()), append(transportOptions(), opts.ServerOptions...)...)...)
+	svc := NewService(store, log, opts.MaxWait, codec)
 	pageserverpb.RegisterPageStoreServer(g, svc)
 	s := &Server{svc: svc, grpc: g, lis: lis, done: make(chan error, 1), log: log}
 	go func() { s.done <- g.Serve(lis) }()

@@ -47,14 +47,16 @@ type Service struct {
 	store   Store
 	log     *slog.Logger
 	maxWait time.Duration
+	codec   *Codec // where answers' pages come from (see Codec)
 
 	ctx    context.Context // cancelled by Close: waiting calls end with Unavailable
 	cancel context.CancelFunc
 }
 
 // NewService returns the service over store. maxWait <= 0 means DefaultMaxWait; a nil
-// logger means slog.Default().
-func NewService(store Store, log *slog.Logger, maxWait time.Duration) *Service {
+// logger means slog.Default(). Answers' pages are taken from codec's pool: serve with
+// codec.ServerOption() so that they go back to it (with another codec they are garbage).
+func NewService(store Store, log *slog.Logger, maxWait time.Duration, codec *Codec) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -62,7 +64,10 @@ func NewService(store Store, log *slog.Logger, maxWait time.Duration) *Service {
 		maxWait = DefaultMaxWait
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{store: store, log: log, maxWait: maxWait, ctx: ctx, cancel: cancel}
+	if codec == nil {
+		codec = NewCodec()
+	}
+	return &Service{store: store, log: log, maxWait: maxWait, codec: codec, ctx: ctx, cancel: cancel}
 }
 
 // Close makes calls in progress and later calls end with codes.Unavailable.
@@ -86,8 +91,9 @@ func (s *Service) GetPage(ctx context.Context, req *pageserverpb.GetPageRequest)
 	defer cancel()
 	stop := context.AfterFunc(s.ctx, cancel)
 	defer stop()
-	p := new(page.Page)
+	p := s.codec.Page()
 	if err := s.store.GetPage(ctx, id, lsn, p); err != nil {
+		s.codec.Release(p)
 		return nil, s.statusOf(ctx, fmt.Sprintf("GetPage(page %d, lsn %d)", id, lsn), err)
 	}
 	return &pageserverpb.GetPageResponse{Page: p[:]}, nil
