@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -63,9 +64,11 @@ func appendGroups(t *testing.T, s *Store, epoch uint64, first uint64, n, pad int
 
 func readAll(t *testing.T, s *Store, from, to page.LSN) []byte {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var out []byte
 	for from < to {
-		b, err := s.Read(context.Background(), from, 1<<20, to)
+		b, err := s.Read(ctx, from, 1<<20, to)
 		if err != nil {
 			t.Fatalf("read from %d: %v", from, err)
 		}
@@ -247,6 +250,7 @@ func TestCorruptionDetected(t *testing.T) {
 			segs = append(segs, n)
 		}
 	}
+	sort.Strings(segs) // List's order is the file system's
 	if len(segs) < 3 {
 		t.Fatalf("want several segments, have %v", segs)
 	}
@@ -268,8 +272,10 @@ func TestCorruptionDetected(t *testing.T) {
 	defer s.Close()
 	start2, _ := parseSegmentName(segs[1])
 	var readErr error
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	for from := redo.StartLSN; from < end; {
-		b, err := s.Read(context.Background(), from, 1<<20, end)
+		b, err := s.Read(ctx, from, 1<<20, end)
 		if err != nil {
 			readErr = err
 			if from < start2 {
