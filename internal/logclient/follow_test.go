@@ -116,3 +116,43 @@ func TestReadAroundCorruption(t *testing.T) {
 		t.Fatal("read around the damage differs")
 	}
 }
+
+// TestFollowerSeesWholeGroups: durable bytes of a group that goes on (a spilled large
+// transaction) are not shown to followers until the group ends, so a recovery that cuts an
+// unfinished group never takes back what a follower read.
+func TestFollowerSeesWholeGroups(t *testing.T) {
+	c := newCluster(t)
+	l := c.mustOpen(1, nil)
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w := newWriter(l)
+	if err := w.commit(ctx, logtest.Group(1, 1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	first := l.End()
+	part := logtest.Partial(1, 2, 100)
+	_, end, err := l.Append(part, false)
+	if err == nil {
+		err = l.WaitDurable(ctx, end)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.nodes[0].store
+	waitFor(t, 5*time.Second, "committed at the first group", func() bool { return st.Status().Committed == first })
+	time.Sleep(20 * time.Millisecond)
+	if got := st.Status().Committed; got != first {
+		t.Fatalf("committed %d moved into the unfinished group (first group ends at %d)", got, first)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer rcancel()
+	if _, err := st.Read(rctx, first, 100, 0); err == nil {
+		t.Fatal("a follower read bytes of an unfinished group")
+	}
+	w.data = append(w.data, part...)
+	if err := w.commit(ctx, logtest.Group(1, 2, 10)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "committed at the group end", func() bool { return st.Status().Committed == l.End() })
+}

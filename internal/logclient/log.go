@@ -78,6 +78,13 @@ type Log struct {
 	bufStart  page.LSN
 	err       error // sticky: deposed
 	closed    bool
+
+	// groupEnds are the ends of complete groups above committed, ascending; committed is the
+	// last group end below the durable LSN: what the stores may let followers read. A
+	// follower never sees part of a group, so a recovery that cuts an unfinished group never
+	// takes back anything a follower read.
+	groupEnds []page.LSN
+	committed page.LSN
 }
 
 var _ storage.Log = (*Log)(nil)
@@ -209,6 +216,9 @@ func (l *Log) Append(b []byte, complete bool) (start, end page.LSN, err error) {
 	}
 	l.buf = append(l.buf, b...)
 	l.end += page.LSN(len(b))
+	if complete {
+		l.groupEnds = append(l.groupEnds, l.end)
+	}
 	l.notifyData()
 	return start, l.end, nil
 }
@@ -294,6 +304,12 @@ func (l *Log) recompute() {
 	}
 	if nd := quorum.DurableLSN(acks, l.q); uint64(nd) > l.durable.Load() {
 		l.durable.Store(uint64(nd))
+		k := 0
+		for k < len(l.groupEnds) && l.groupEnds[k] <= nd {
+			l.committed = l.groupEnds[k]
+			k++
+		}
+		l.groupEnds = l.groupEnds[k:]
 		l.notify()
 	}
 	l.trim()
@@ -475,4 +491,11 @@ func (l *Log) abort() {
 	l.cancel()
 	l.wg.Wait()
 	l.closeConns()
+}
+
+// committedLSN returns the end of the last complete group below the durable LSN.
+func (l *Log) committedLSN() page.LSN {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.committed
 }

@@ -96,6 +96,7 @@ func (l *Log) recover(ctx context.Context) error {
 		return fmt.Errorf("logclient: adopt on %s: %w", donor.addr, err)
 	}
 	l.history, l.end, l.bufStart = h, kept, kept
+	l.groupEnds = []page.LSN{kept} // committed once a quorum holds the kept log
 	l.recovered = kept
 	donor.acked, donor.adopted = kept, true
 	l.logger.Info("logclient: recovery chose a log", "store", donor.addr, "end", uint64(st.Durable), "kept", uint64(kept),

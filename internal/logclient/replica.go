@@ -154,11 +154,11 @@ func (l *Log) session(r *replica) error {
 }
 
 // nextChunk returns the next bytes to send to r from next (nil if none: then wait is closed
-// when there may be), and the durable LSN to tell it. Bytes no longer in the buffer are read
-// from a peer.
+// when there may be), and the committed LSN to tell it. Bytes no longer in the buffer are
+// read from a peer.
 func (l *Log) nextChunk(ctx context.Context, r *replica, next, committed page.LSN) (data []byte, complete bool, durable page.LSN, wait <-chan struct{}, err error) {
 	l.mu.Lock()
-	durable = page.LSN(l.durable.Load())
+	durable = l.committed
 	wait = l.dataCh
 	if next >= l.end {
 		l.mu.Unlock()
@@ -205,7 +205,7 @@ func (l *Log) reconcile(ctx context.Context, r *replica) (page.LSN, error) {
 	actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
 	defer cancel()
 	if _, err := r.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(at),
-		History: logstore.TermsToPB(h), Committed: l.durable.Load()}); err != nil {
+		History: logstore.TermsToPB(h), Committed: uint64(l.committedLSN())}); err != nil {
 		if status.Code(err) == codes.FailedPrecondition {
 			return 0, fmt.Errorf("%w: adopt on %s: %w", ErrDeposed, r.addr, err)
 		}
