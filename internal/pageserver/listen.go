@@ -17,9 +17,9 @@ import (
 
 // Options configure Listen.
 type Options struct {
-	Addr    string // host:port to listen on; port 0 picks a free one
-	Secret  string // the cluster secret every call must carry
-	MaxWait time.Duration
+	Addr    string        // host:port to listen on; port 0 picks a free one
+	Secret  string        // the cluster secret every call must carry
+	MaxWait time.Duration // longest GetPage wait for the log when the caller allows more (DefaultMaxWait)
 	Logger  *slog.Logger
 	// ServerOptions are added after the authentication interceptors (tests add interceptors
 	// that delay or damage answers).
