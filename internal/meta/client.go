@@ -1,0 +1,55 @@
+package meta
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	Endpoints   []string // host:port of the etcd members
+	Prefix      string   // key prefix of the cluster (default DefaultPrefix)
+	DialTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Client reads and writes the control plane's keys.
+type Client struct {
+	c   *clientv3.Client
+	k   keys
+	log *slog.Logger
+}
+
+// Dial connects to etcd and checks that it answers.
+func Dial(ctx context.Context, opts ClientOptions) (*Client, error) {
+	if len(opts.Endpoints) == 0 {
+		return nil, fmt.Errorf("meta: no etcd endpoints")
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	c, err := clientv3.New(clientv3.Config{Endpoints: opts.Endpoints, DialTimeout: opts.DialTimeout,
+		Logger: zap.NewNop()})
+	if err != nil {
+		return nil, fmt.Errorf("meta: connect to etcd %v: %w", opts.Endpoints, err)
+	}
+	cl := &Client{c: c, k: newKeys(opts.Prefix), log: opts.Logger}
+	cctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
+	defer cancel()
+	if _, err := c.Get(cctx, cl.k.epoch()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("meta: etcd %v does not answer: %w", opts.Endpoints, err)
+	}
+	return cl, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.c.Close() }

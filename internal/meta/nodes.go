@@ -1,0 +1,227 @@
+package meta
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Member is a node the cluster should have.
+type Member struct {
+	Role string `json:"role"`
+	ID   string `json:"id"`
+	Addr string `json:"addr,omitempty"`
+}
+
+// Node is a node's status: what a running node publishes, or a member's last known address
+// with state "down".
+type Node struct {
+	Role  string `json:"role"`
+	ID    string `json:"id"`
+	Addr  string `json:"addr"`
+	PID   int    `json:"pid"`
+	State string `json:"state"`
+	// Log positions the node knows (0: not applicable to its role).
+	Durable   uint64    `json:"durable,omitempty"`
+	Applied   uint64    `json:"applied,omitempty"`
+	Persisted uint64    `json:"persisted,omitempty"`
+	Epoch     uint64    `json:"epoch,omitempty"`
+	Updated   time.Time `json:"updated"`
+}
+
+// PutMember records a member.
+func (c *Client) PutMember(ctx context.Context, m Member) error {
+	if err := validName("role", m.Role); err != nil {
+		return err
+	}
+	if err := validName("node ID", m.ID); err != nil {
+		return err
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := c.c.Put(ctx, c.k.member(m.Role, m.ID), string(b)); err != nil {
+		return fmt.Errorf("meta: record member %s/%s: %w", m.Role, m.ID, err)
+	}
+	return nil
+}
+
+// DeleteMember forgets a member.
+func (c *Client) DeleteMember(ctx context.Context, role, id string) error {
+	if _, err := c.c.Delete(ctx, c.k.member(role, id)); err != nil {
+		return fmt.Errorf("meta: delete member %s/%s: %w", role, id, err)
+	}
+	return nil
+}
+
+var roleOrder = map[string]int{RoleMeta: 0, RoleLogStore: 1, RolePageStore: 2, RoleRW: 3, RoleRO: 4, RoleProxy: 5}
+
+// Nodes returns every member and every live node, sorted by role and ID: live nodes with the
+// status they publish, members without a live node as "down".
+func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
+	r, err := c.c.Txn(ctx).Then(
+		clientv3.OpGet(c.k.members(), clientv3.WithPrefix()),
+		clientv3.OpGet(c.k.live(), clientv3.WithPrefix()),
+	).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("meta: list nodes: %w", err)
+	}
+	byKey := map[string]Node{}
+	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
+		var m Member
+		if err := json.Unmarshal(kv.Value, &m); err != nil {
+			c.log.Warn("meta: malformed member", "key", string(kv.Key), "err", err)
+			continue
+		}
+		byKey[m.Role+"/"+m.ID] = Node{Role: m.Role, ID: m.ID, Addr: m.Addr, State: StateDown}
+	}
+	for _, kv := range r.Responses[1].GetResponseRange().Kvs {
+		var n Node
+		if err := json.Unmarshal(kv.Value, &n); err != nil {
+			c.log.Warn("meta: malformed node status", "key", string(kv.Key), "err", err)
+			continue
+		}
+		if n.State == "" {
+			n.State = StateUp
+		}
+		byKey[n.Role+"/"+n.ID] = n
+	}
+	out := make([]Node, 0, len(byKey))
+	for _, n := range byKey {
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b Node) int {
+		ra, oka := roleOrder[a.Role]
+		rb, okb := roleOrder[b.Role]
+		if !oka {
+			ra = len(roleOrder)
+		}
+		if !okb {
+			rb = len(roleOrder)
+		}
+		return cmp.Or(cmp.Compare(ra, rb), strings.Compare(a.Role, b.Role), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// Registration keeps a node's live key alive; it re-registers after etcd comes back.
+type Registration struct {
+	c      *Client
+	key    string
+	ttl    time.Duration
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu    sync.Mutex
+	node  Node
+	lease clientv3.LeaseID
+}
+
+// Register publishes n as live under a lease of ttl (at least a second) and keeps it alive
+// until Close. Update publishes new status.
+func (c *Client) Register(ctx context.Context, n Node, ttl time.Duration) (*Registration, error) {
+	if err := validName("role", n.Role); err != nil {
+		return nil, err
+	}
+	if err := validName("node ID", n.ID); err != nil {
+		return nil, err
+	}
+	ttl = max(ttl, time.Second)
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r := &Registration{c: c, key: c.k.liveNode(n.Role, n.ID), ttl: ttl, cancel: cancel, done: make(chan struct{}), node: n}
+	if err := r.register(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	go r.keepAlive(rctx)
+	return r, nil
+}
+
+func (r *Registration) register(ctx context.Context) error {
+	g, err := r.c.c.Grant(ctx, int64(r.ttl/time.Second))
+	if err != nil {
+		return fmt.Errorf("meta: lease for %s: %w", r.key, err)
+	}
+	r.mu.Lock()
+	r.lease = g.ID
+	r.mu.Unlock()
+	return r.put(ctx)
+}
+
+func (r *Registration) put(ctx context.Context) error {
+	r.mu.Lock()
+	n, lease := r.node, r.lease
+	r.mu.Unlock()
+	n.Updated = time.Now().UTC()
+	b, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	if _, err := r.c.c.Put(ctx, r.key, string(b), clientv3.WithLease(lease)); err != nil {
+		return fmt.Errorf("meta: publish %s: %w", r.key, err)
+	}
+	return nil
+}
+
+func (r *Registration) keepAlive(ctx context.Context) {
+	defer close(r.done)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		r.mu.Lock()
+		lease := r.lease
+		r.mu.Unlock()
+		ch, err := r.c.c.KeepAlive(ctx, lease)
+		if err == nil {
+			for range ch { // drained until the lease is lost or ctx ends
+				backoff = 100 * time.Millisecond
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		// The lease expired or etcd went away: register again when it answers.
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 2*time.Second)
+		cctx, cancel := context.WithTimeout(ctx, r.ttl)
+		if err := r.register(cctx); err != nil {
+			r.c.log.Debug("meta: re-register", "key", r.key, "err", err)
+		}
+		cancel()
+	}
+}
+
+// Update publishes new status for the node (its role and ID cannot change).
+func (r *Registration) Update(ctx context.Context, n Node) error {
+	r.mu.Lock()
+	n.Role, n.ID = r.node.Role, r.node.ID
+	r.node = n
+	r.mu.Unlock()
+	return r.put(ctx)
+}
+
+// Close stops keeping the node alive and deletes its live key.
+func (r *Registration) Close(ctx context.Context) error {
+	r.cancel()
+	<-r.done
+	r.mu.Lock()
+	lease := r.lease
+	r.mu.Unlock()
+	if _, err := r.c.c.Revoke(ctx, lease); err != nil {
+		return fmt.Errorf("meta: revoke %s: %w", r.key, err)
+	}
+	return nil
+}
