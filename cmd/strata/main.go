@@ -23,6 +23,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUpCmd(), newLogCmd(), newCheckCmd(), newLogStoreCmd())
+	root.AddCommand(newUpCmd(), newLogCmd(), newCheckCmd(), newLogStoreCmd(), newPageStoreCmd())
 	return root
 }

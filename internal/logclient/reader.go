@@ -124,7 +124,8 @@ type source struct {
 }
 
 // NewReader connects to the Log Stores and returns a Reader. It fails if no store answers a
-// status call (wrong secret, every store down) within ctx and RPCTimeout. Reading starts at
+// status call (wrong secret, every store down) within ctx and RPCTimeout; the error wraps
+// each store's (grpc status codes, such as Unauthenticated, survive). Reading starts at
 // the position of the first Read.
 func NewReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 	if err := opts.fill(); err != nil {
@@ -152,7 +153,11 @@ func NewReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 	if !r.poll(ctx) {
 		r.cancel()
 		r.closeConns()
-		return nil, fmt.Errorf("logclient: no log store answered: %s", r.describe())
+		var errs []error
+		for _, s := range r.srcs {
+			errs = append(errs, fmt.Errorf("%s: %w", s.addr, s.lastErr))
+		}
+		return nil, fmt.Errorf("logclient: no log store answered: %w", errors.Join(errs...))
 	}
 	r.wg.Add(2)
 	go r.pollLoop()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"strata/internal/logstore"
 	"strata/internal/logstore/logstorepb"
@@ -163,7 +165,7 @@ func TestReaderWrongSecret(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := NewReader(ctx, ReaderOptions{Addrs: c.addrs(), Secret: "wrong", Logger: quiet()})
-	if err == nil || !strings.Contains(err.Error(), "Unauthenticated") {
+	if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), c.nodes[0].addr) {
 		t.Fatalf("NewReader with the wrong secret: %v", err)
 	}
 }
