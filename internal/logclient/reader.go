@@ -217,8 +217,9 @@ func (r *Reader) Read(ctx context.Context, from page.LSN, max int) ([]byte, erro
 			return nil, err
 		}
 		if since := time.Since(r.lastOK); since > r.opts.FailAfter {
+			desc := r.describe()
 			r.mu.Unlock()
-			return nil, fmt.Errorf("%w for %v: %s", ErrUnavailable, since.Round(time.Millisecond), r.describe())
+			return nil, fmt.Errorf("%w for %v: %s", ErrUnavailable, since.Round(time.Millisecond), desc)
 		}
 		ch := r.changed
 		r.mu.Unlock()

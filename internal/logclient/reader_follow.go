@@ -18,6 +18,8 @@ import (
 var (
 	errMoved   = errors.New("logclient: the read position moved")
 	errStalled = errors.New("logclient: the store sent nothing while another store has more committed")
+	// errBadAnswer: the store answered at another LSN than asked, or with no or too many bytes.
+	errBadAnswer = errors.New("logclient: malformed read answer")
 )
 
 // avoidFor is how long a store that stalled or sent damaged records is tried last.
@@ -69,7 +71,7 @@ func (r *Reader) pump() {
 			err = errStalled
 		}
 		s.lastErr = err
-		if errors.Is(err, redo.ErrCorrupt) || errors.Is(err, errStalled) {
+		if errors.Is(err, redo.ErrCorrupt) || errors.Is(err, errBadAnswer) || errors.Is(err, errStalled) {
 			s.avoidUntil = time.Now().Add(avoidFor)
 		}
 		next = i + 1
@@ -148,8 +150,8 @@ func (r *Reader) follow(ctx context.Context, s *source, gen uint64, from page.LS
 		}
 		data := resp.GetData()
 		if want := next + page.LSN(len(pending)); resp.GetStart() != uint64(want) || len(data) == 0 || len(data) > r.opts.Chunk {
-			return added, fmt.Errorf("logclient: %s answered with %d bytes at %d, expected at most %d at %d",
-				s.addr, len(data), resp.GetStart(), r.opts.Chunk, uint64(want))
+			return added, fmt.Errorf("%w: %s answered with %d bytes at %d, expected at most %d at %d",
+				errBadAnswer, s.addr, len(data), resp.GetStart(), r.opts.Chunk, uint64(want))
 		}
 		r.heard()
 		pending = append(pending, data...)

@@ -204,16 +204,16 @@ func TestReaderTruncated(t *testing.T) {
 	}
 }
 
-// badStore serves one store's log over gRPC, damaged (a byte flipped in every answer) or
-// stalled (Read never answers).
+// badStore serves one store's log over gRPC, "damaged" (a byte flipped in every answer),
+// "stalled" (Read never answers) or "misplaced" (answers labelled one byte off).
 type badStore struct {
 	*logstore.Server
-	st    *logstore.Store
-	stall bool
+	st   *logstore.Store
+	mode string
 }
 
 func (b badStore) Read(req *logstorepb.ReadRequest, stream logstorepb.LogStore_ReadServer) error {
-	if b.stall {
+	if b.mode == "stalled" {
 		<-stream.Context().Done()
 		return stream.Context().Err()
 	}
@@ -224,8 +224,13 @@ func (b badStore) Read(req *logstorepb.ReadRequest, stream logstorepb.LogStore_R
 			return err
 		}
 		d = bytes.Clone(d)
-		d[len(d)/2] ^= 0x40
-		if err := stream.Send(&logstorepb.ReadResponse{Start: uint64(from), Data: d}); err != nil {
+		start := uint64(from)
+		if b.mode == "damaged" {
+			d[len(d)/2] ^= 0x40
+		} else {
+			start++
+		}
+		if err := stream.Send(&logstorepb.ReadResponse{Start: start, Data: d}); err != nil {
 			return err
 		}
 		from += page.LSN(len(d))
@@ -233,14 +238,14 @@ func (b badStore) Read(req *logstorepb.ReadRequest, stream logstorepb.LogStore_R
 }
 
 // serveBad serves n's store through a badStore on loopback and returns its address.
-func serveBad(t *testing.T, n *node, stall bool) string {
+func serveBad(t *testing.T, n *node, mode string) string {
 	t.Helper()
 	opts, err := rpcauth.ServerOptions(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := grpc.NewServer(opts...)
-	logstorepb.RegisterLogStoreServer(g, badStore{Server: n.srv, st: n.store, stall: stall})
+	logstorepb.RegisterLogStoreServer(g, badStore{Server: n.srv, st: n.store, mode: mode})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -250,11 +255,11 @@ func serveBad(t *testing.T, n *node, stall bool) string {
 	return lis.Addr().String()
 }
 
-// TestReaderDamagedOrStalledStore: a store that sends damaged records, or sends nothing while
-// the others have more, is left for another one; the follower still reads exactly the log.
-func TestReaderDamagedOrStalledStore(t *testing.T) {
-	for _, stall := range []bool{false, true} {
-		name := map[bool]string{false: "damaged", true: "stalled"}[stall]
+// TestReaderBadStore: a store that sends damaged records, answers at the wrong LSN, or sends
+// nothing while the others have more, is left for another one; the follower still reads
+// exactly the log.
+func TestReaderBadStore(t *testing.T) {
+	for _, name := range []string{"damaged", "misplaced", "stalled"} {
 		t.Run(name, func(t *testing.T) {
 			c := newCluster(t)
 			l := c.mustOpen(1, nil)
@@ -266,7 +271,7 @@ func TestReaderDamagedOrStalledStore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			bad := serveBad(t, c.nodes[0], stall)
+			bad := serveBad(t, c.nodes[0], name)
 			// The bad store comes first: the reader starts with it.
 			f := &follower{r: newTestReader(t, []string{bad, c.nodes[1].addr, c.nodes[2].addr}, nil), next: w.base}
 			f.readTo(t, l.End())
@@ -286,5 +291,43 @@ func TestReaderDamagedOrStalledStore(t *testing.T) {
 				t.Fatalf("%s store: not avoided (following %d)", name, cur)
 			}
 		})
+	}
+}
+
+// TestReaderAllDown: with every store gone, Read reports ErrUnavailable after FailAfter, and
+// reads again once a store is back (and the writer has told it what is committed).
+func TestReaderAllDown(t *testing.T) {
+	c := newCluster(t)
+	l := c.mustOpen(1, nil)
+	defer l.abort()
+	w := newWriter(l)
+	ctx := context.Background()
+	for i := range 10 {
+		if err := w.commit(ctx, logtest.Group(1, uint64(i), 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := l.End()
+	r := newTestReader(t, c.addrs(), func(o *ReaderOptions) { o.FailAfter = 300 * time.Millisecond })
+	f := &follower{r: r, next: w.base}
+	f.readTo(t, end)
+	for _, n := range c.nodes {
+		n.stop()
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := r.Read(rctx, end, 100); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("read with every store down: %v", err)
+	}
+	c.nodes[1].start(t)
+	for {
+		b, err := r.Read(rctx, w.base, 1<<20)
+		if err == nil && bytes.HasPrefix(w.data, b) {
+			break
+		}
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("read once a store is back: %d bytes, %v", len(b), err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
