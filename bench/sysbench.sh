@@ -10,7 +10,9 @@
 #
 # Environment: TABLES (4), TABLE_SIZE (100000), TIME (30 s per run), THREADS ("1 16"),
 # WORKLOADS ("oltp_point_select oltp_read_only oltp_write_only oltp_read_write"),
-# BUFFER_POOL_MB (256, both servers), KEEP (0), STRATA_CPUPROFILE (a file: profile Strata's run).
+# BUFFER_POOL_MB (256, both servers), KEEP (0), STRATA_CPUPROFILE (a file: profile Strata's run;
+# single mode only), STRATA_MODE (single: `strata up --single`, one process; cluster: `strata up`,
+# the local cluster of separate processes).
 # Installs mariadb-server with apt-get if it is missing. See bench/README.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,6 +25,7 @@ WORKLOADS=${WORKLOADS:-"oltp_point_select oltp_read_only oltp_write_only oltp_re
 BUFFER_POOL_MB=${BUFFER_POOL_MB:-256}
 KEEP=${KEEP:-0}
 STRATA_CPUPROFILE=${STRATA_CPUPROFILE:-}
+STRATA_MODE=${STRATA_MODE:-single}
 
 log() { echo "# $*" >&2; }
 die() { echo "sysbench.sh: $*" >&2; exit 1; }
@@ -156,6 +159,11 @@ go build -o "$WORK/strata" ./cmd/strata
 STRATA_PORT=$(free_port)
 prof_opt=()
 [[ -n $STRATA_CPUPROFILE ]] && prof_opt=(--cpuprofile "$STRATA_CPUPROFILE")
+case $STRATA_MODE in
+single) prof_opt+=(--single) ;;
+cluster) ;;
+*) die "STRATA_MODE must be single or cluster" ;;
+esac
 "$WORK/strata" up --data "$WORK/strata-data" --port "$STRATA_PORT" --buffer-pool-mb "$BUFFER_POOL_MB" \
 	"${prof_opt[@]}" >"$WORK/strata.log" 2>&1 &
 STRATA_PID=$!
@@ -255,7 +263,7 @@ ratio() { awk -v a="$1" -v b="$2" -v s="${3:-}" 'BEGIN { if (a == "-" || b == "-
 
 echo
 echo "sysbench $(sysbench --version | awk '{print $2}'): $(date -u +%Y-%m-%d), nproc=$(nproc), tables=$TABLES table_size=$TABLE_SIZE time=${TIME}s, --rand-type=uniform, $((SECONDS - start)) s in all"
-echo "MariaDB $MARIADB_VERSION ($MARIADB_VARS) vs strata up --buffer-pool-mb $BUFFER_POOL_MB"
+echo "MariaDB $MARIADB_VERSION ($MARIADB_VARS) vs strata up ($STRATA_MODE) --buffer-pool-mb $BUFFER_POOL_MB"
 echo "strata at $REV; load average at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "prepare ($TABLES x $TABLE_SIZE rows): MariaDB ${PREP_S[mariadb]} s, Strata ${PREP_S[strata]} s$(
 	[[ ${PREP_RC[strata]} -ne 0 ]] && echo ' (Strata prepare FAILED)')$([[ ${PREP_RC[mariadb]} -ne 0 ]] && echo ' (MariaDB prepare FAILED)')"

@@ -12,12 +12,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/logstore"
+	"strata/internal/meta"
 	"strata/internal/rpcauth"
 )
 
 // newLogStoreCmd runs one Log Store replica in the foreground.
 func newLogStoreCmd() *cobra.Command {
-	var dir, listen, secretFile string
+	var dir, listen, secretFile, etcd, id string
 	cmd := &cobra.Command{
 		Use:   "logstore",
 		Short: "Run one Log Store replica (redo log storage, quorum-replicated by the writer)",
@@ -56,6 +57,12 @@ call must carry the cluster secret read from --secret-file. When ready it prints
 			go func() { served <- srv.Serve(lis) }()
 			st := store.Status()
 			lg.Info("log store ready", "addr", lis.Addr().String(), "dir", dir, "epoch", st.Promised, "end", uint64(st.End))
+			unpublish := publish(ctx, splitEndpoints(etcd), lg, func() meta.Node {
+				st := store.Status()
+				return meta.Node{Role: meta.RoleLogStore, ID: id, Addr: lis.Addr().String(), PID: os.Getpid(),
+					State: meta.StateUp, Epoch: st.Promised, Durable: uint64(st.Durable), Applied: uint64(st.Committed)}
+			})
+			defer unpublish()
 			fmt.Fprintf(cmd.OutOrStdout(), "strata: log store serving on %s\n", lis.Addr())
 			select {
 			case <-ctx.Done():
@@ -68,5 +75,7 @@ call must carry the cluster secret read from --secret-file. When ready it prints
 	cmd.Flags().StringVar(&dir, "data", "strata-data/logstore", "data directory of this Log Store")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7100", "address to serve gRPC on (port 0: any free port)")
 	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (required)")
+	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated: publish this store's status there")
+	cmd.Flags().StringVar(&id, "id", "logstore", "this store's ID in the control plane")
 	return cmd
 }

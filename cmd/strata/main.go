@@ -23,6 +23,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUpCmd(), newLogCmd(), newCheckCmd(), newLogStoreCmd(), newPageStoreCmd())
+	root.AddCommand(newUpCmd(), newLogCmd(), newCheckCmd(), newLogStoreCmd(), newPageStoreCmd(), newMetaCmd(), newComputeCmd(), newCtlCmd())
 	return root
 }

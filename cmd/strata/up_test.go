@@ -22,7 +22,7 @@ func TestUp(t *testing.T) {
 		root := newRoot()
 		root.SetOut(pw)
 		root.SetErr(io.Discard)
-		root.SetArgs([]string{"up", "--data", dir, "--port", "0", "--buffer-pool-mb", "16"})
+		root.SetArgs([]string{"up", "--single", "--data", dir, "--port", "0", "--buffer-pool-mb", "16"})
 		done := make(chan error, 1)
 		go func() {
 			done <- root.ExecuteContext(ctx)
@@ -81,7 +81,7 @@ func TestUpRefusesOpenRoot(t *testing.T) {
 	root := newRoot()
 	root.SetOut(io.Discard)
 	root.SetErr(io.Discard)
-	root.SetArgs([]string{"up", "--data", t.TempDir(), "--host", "0.0.0.0", "--port", "0"})
+	root.SetArgs([]string{"up", "--single", "--data", t.TempDir(), "--host", "0.0.0.0", "--port", "0"})
 	t.Setenv("STRATA_ROOT_PASSWORD", "")
 	err := root.ExecuteContext(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "root-password") {

@@ -39,7 +39,11 @@ type Options struct {
 	LockWaitTimeout time.Duration
 	// PurgeInterval is how often the background purge runs (default 1 s; negative: never).
 	PurgeInterval time.Duration
-	Logger        *slog.Logger
+	// Evictable returns the position below which a changed page may leave the buffer pool:
+	// where the page source can rebuild it (default Log.Durable). A page source that reads
+	// only complete groups (the Page Store service) needs the log's committed position.
+	Evictable func() page.LSN
+	Logger    *slog.Logger
 }
 
 // ErrFailed is returned once a mini-transaction failed after changing pages: the in-memory
@@ -110,7 +114,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		remote: map[string]page.LSN{},
 		stopBg: make(chan struct{}),
 	}
-	db.pool = bufpool.New(bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Log.Durable}, end)
+	if opts.Evictable == nil {
+		opts.Evictable = opts.Log.Durable
+	}
+	db.pool = bufpool.New(bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Evictable}, end)
 	db.visible.Store(uint64(end))
 	db.txnSeq.Store(uint64(end))
 	if end == redo.StartLSN {

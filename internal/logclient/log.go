@@ -493,6 +493,10 @@ func (l *Log) abort() {
 	l.closeConns()
 }
 
+// Committed returns the end of the last complete group below the durable LSN: the position
+// up to which followers (Page Stores, read-only nodes) can read the log.
+func (l *Log) Committed() page.LSN { return l.committedLSN() }
+
 // committedLSN returns the end of the last complete group below the durable LSN.
 func (l *Log) committedLSN() page.LSN {
 	l.mu.Lock()

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"strata/internal/cluster"
+	"strata/internal/meta"
+	"strata/internal/rpcauth"
+)
+
+// newComputeCmd runs the read-write compute node of a cluster in the foreground.
+func newComputeCmd() *cobra.Command {
+	var dir, host, etcd, secretFile, id string
+	var port, poolMB int
+	var stall time.Duration
+	var sec securityFlags
+	cmd := &cobra.Command{
+		Use:   "compute",
+		Short: "Run the read-write compute node of a cluster, serving MySQL",
+		Long: `Run the read-write node: it takes a new writer epoch from the control plane (--etcd),
+recovers the log from the Log Stores listed there, reads pages from the Page Stores, and serves
+MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTERM stops it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if secretFile == "" {
+				return errors.New("--secret-file is required")
+			}
+			eps := splitEndpoints(etcd)
+			if len(eps) == 0 {
+				return errors.New("--etcd is required")
+			}
+			secret, err := rpcauth.ReadSecretFile(secretFile)
+			if err != nil {
+				return err
+			}
+			if sec.rootPassword == "" {
+				sec.rootPassword = os.Getenv("STRATA_ROOT_PASSWORD")
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			mc, err := meta.Dial(ctx, meta.ClientOptions{Endpoints: eps, Logger: lg})
+			if err != nil {
+				return err
+			}
+			defer mc.Close()
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: id, Secret: secret,
+				PoolFrames: poolMB * 64, StallTimeout: stall, Logger: lg})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return serveSQL(ctx, c.DB, lg, dir, host, port, sec, func(addr net.Addr) {
+				c.SetAddr(addr.String())
+				fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster %s)\n", addr, etcd)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "strata-data/compute", "directory for the node's local files (TLS certificate)")
+	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on for MySQL")
+	cmd.Flags().IntVar(&port, "port", 3306, "MySQL port (0: any free port)")
+	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated (required)")
+	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (required)")
+	cmd.Flags().StringVar(&id, "id", "rw", "this node's ID in the control plane")
+	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
+	cmd.Flags().DurationVar(&stall, "stall-timeout", 10*time.Second, "how long a commit waits for a Log Store quorum before failing")
+	cmd.Flags().StringVar(&sec.rootPassword, "root-password", "", "password for root (default $STRATA_ROOT_PASSWORD; required unless listening on loopback)")
+	cmd.Flags().StringVar(&sec.tlsCert, "tls-cert", "", "TLS certificate file (default: a self-signed one generated into --data)")
+	cmd.Flags().StringVar(&sec.tlsKey, "tls-key", "", "TLS key file")
+	cmd.Flags().BoolVar(&sec.requireTLS, "require-secure-transport", false, "refuse connections without TLS")
+	return cmd
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"strata/internal/meta"
+)
+
+// clusterFile is the file in a cluster's data directory that says where its control plane is.
+const clusterFile = "cluster.json"
+
+// clusterInfo is what `strata up` records in clusterFile.
+type clusterInfo struct {
+	Etcd []string `json:"etcd"`
+	// Ports chosen on the first start, kept so that nodes come back at the same addresses.
+	Ports map[string]int `json:"ports"`
+}
+
+func readClusterInfo(dir string) (clusterInfo, error) {
+	var ci clusterInfo
+	b, err := os.ReadFile(filepath.Join(dir, clusterFile))
+	if err != nil {
+		return ci, err
+	}
+	if err := json.Unmarshal(b, &ci); err != nil {
+		return ci, fmt.Errorf("%s: %w", filepath.Join(dir, clusterFile), err)
+	}
+	return ci, nil
+}
+
+func newCtlCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "ctl", Short: "Inspect and operate a running cluster"}
+	cmd.AddCommand(newCtlStatusCmd())
+	return cmd
+}
+
+func newCtlStatusCmd() *cobra.Command {
+	var dir, etcd string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Print every node of the cluster: role, address, process, state and log positions",
+		Long: `Print every node the control plane knows: members the cluster should have and the live
+status nodes publish. The control plane is found with --etcd, or from the cluster file that
+'strata up' writes in --data. With --json it prints one object with a "nodes" array.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			eps := splitEndpoints(etcd)
+			if len(eps) == 0 {
+				ci, err := readClusterInfo(dir)
+				if err != nil {
+					return fmt.Errorf("no --etcd given and no cluster found in %s: %w", dir, err)
+				}
+				eps = ci.Etcd
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			mc, err := meta.Dial(ctx, meta.ClientOptions{Endpoints: eps, DialTimeout: 3 * time.Second,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				return err
+			}
+			defer mc.Close()
+			nodes, err := mc.Nodes(ctx)
+			if err != nil {
+				return err
+			}
+			epoch, err := mc.Epoch(ctx)
+			if err != nil {
+				return err
+			}
+			return printStatus(cmd.OutOrStdout(), eps, epoch, nodes, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory of a cluster started with 'strata up'")
+	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+type statusOut struct {
+	Etcd  []string    `json:"etcd"`
+	Epoch uint64      `json:"epoch"`
+	Nodes []meta.Node `json:"nodes"`
+}
+
+func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, asJSON bool) error {
+	if nodes == nil {
+		nodes = []meta.Node{}
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(statusOut{Etcd: eps, Epoch: epoch, Nodes: nodes})
+	}
+	fmt.Fprintf(w, "control plane %v, writer epoch %d\n", eps, epoch)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED")
+	num := func(v uint64) string {
+		if v == 0 {
+			return "-"
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	for _, n := range nodes {
+		pid := "-"
+		if n.PID != 0 {
+			pid = strconv.Itoa(n.PID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Role, n.ID, n.Addr, pid, n.State,
+			num(n.Epoch), num(n.Durable), num(n.Applied), num(n.Persisted))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"strata/internal/meta"
+)
+
+// newMetaCmd runs the control plane's etcd, embedded, in the foreground.
+func newMetaCmd() *cobra.Command {
+	var dir, listen, peer, id string
+	cmd := &cobra.Command{
+		Use:   "meta",
+		Short: "Run the control plane (an embedded etcd) in the foreground",
+		Long: `Run the control plane: an embedded single-member etcd holding the cluster's writer epoch,
+members, live node status and Page Store placement. When ready it prints one line:
+"strata: meta serving on ADDR". SIGINT or SIGTERM stops it. Clusters may instead point
+their nodes at an external etcd with --etcd.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			srv, err := meta.StartServer(ctx, meta.ServerOptions{Dir: dir, ClientAddr: listen, PeerAddr: peer, Logger: lg})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			eps := srv.Endpoints()
+			unpublish := publish(ctx, eps, lg, func() meta.Node {
+				return meta.Node{Role: meta.RoleMeta, ID: id, Addr: eps[0], PID: os.Getpid(), State: meta.StateUp}
+			})
+			defer unpublish()
+			fmt.Fprintf(cmd.OutOrStdout(), "strata: meta serving on %s\n", eps[0])
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-srv.Err():
+				return fmt.Errorf("etcd: %w", err)
+			}
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "strata-data/meta", "etcd data directory")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:2379", "client address (port 0: any free port)")
+	cmd.Flags().StringVar(&peer, "listen-peer", "127.0.0.1:0", "peer (raft) address")
+	cmd.Flags().StringVar(&id, "id", "meta", "this node's ID in the control plane")
+	return cmd
+}

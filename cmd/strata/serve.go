@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/sirupsen/logrus"
+
+	"strata/internal/engine"
+	"strata/internal/sqlstore"
+)
+
+type securityFlags struct {
+	rootPassword, tlsCert, tlsKey string
+	requireTLS                    bool
+}
+
+// serveSQL serves MySQL for the engine on host:port until ctx ends. tlsDir holds the
+// self-signed certificate when none is given. ready is called with the address once clients
+// can connect.
+func serveSQL(ctx context.Context, db *engine.DB, lg *slog.Logger, tlsDir, host string, port int, sec securityFlags, ready func(addr net.Addr)) error {
+	if !sqlstore.IsLoopback(host) && sec.rootPassword == "" {
+		return fmt.Errorf("refusing to listen on %s with a root account that has no password: give --root-password (or $STRATA_ROOT_PASSWORD)", host)
+	}
+	logrus.SetLevel(logrus.WarnLevel) // go-mysql-server logs every connection at info
+	st, err := sqlstore.Open(ctx, db, lg)
+	if err != nil {
+		return err
+	}
+	eng, err := st.NewSQLEngine(ctx)
+	if err != nil {
+		return err
+	}
+	if !sqlstore.IsLoopback(host) {
+		st.AddRemoteRoot(eng, sec.rootPassword)
+	}
+	if sec.rootPassword != "" {
+		if err := st.SetRootPassword(ctx, eng, sec.rootPassword); err != nil {
+			return err
+		}
+	}
+	tlsCfg, err := sqlstore.LoadOrCreateTLS(tlsDir, sec.tlsCert, sec.tlsKey)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	srv, err := st.ServeWith(eng, l, sqlstore.ServeOptions{TLS: tlsCfg, RequireTLS: sec.requireTLS})
+	if err != nil {
+		l.Close()
+		return err
+	}
+	ready(l.Addr())
+	<-ctx.Done()
+	lg.Info("strata: shutting down")
+	return srv.Close()
+}

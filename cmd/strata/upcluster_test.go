@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+
+	"strata/internal/meta"
+)
+
+// upProc is a `strata up` process (the test binary re-run as strata).
+type upProc struct {
+	cmd    *exec.Cmd
+	addr   string
+	exited chan struct{}
+}
+
+func startUp(t *testing.T, dir string) *upProc {
+	t.Helper()
+	p := &upProc{exited: make(chan struct{})}
+	p.cmd = exec.Command(os.Args[0], "up", "--data", dir, "--port", "0", "--buffer-pool-mb", "16")
+	p.cmd.Env = append(os.Environ(), "STRATA_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	p.cmd.Stderr = &stderr
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+		p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() { p.kill() })
+	select {
+	case l := <-lines:
+		rest, ok := strings.CutPrefix(l, "strata: serving MySQL on ")
+		if !ok {
+			t.Fatalf("first line %q", l)
+		}
+		p.addr = strings.Fields(rest)[0]
+	case <-p.exited:
+		t.Fatalf("strata up exited:\n%s", stderr.String())
+	case <-time.After(90 * time.Second):
+		t.Fatalf("strata up not ready:\n%s", stderr.String())
+	}
+	return p
+}
+
+func (p *upProc) kill() {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+func clusterStatus(t *testing.T, dir string) []meta.Node {
+	t.Helper()
+	var st statusOut
+	out := run(t, "ctl", "status", "--json", "--data", dir)
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("ctl status --json: %v\n%s", err, out)
+	}
+	return st.Nodes
+}
+
+// waitNodes waits until every node of the cluster is up, and returns them.
+func waitNodes(t *testing.T, dir string, want int) []meta.Node {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		nodes := clusterStatus(t, dir)
+		up := 0
+		for _, n := range nodes {
+			if n.State == meta.StateUp && n.PID != 0 {
+				up++
+			}
+		}
+		if up == want && len(nodes) == want {
+			return nodes
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster not all up: %+v", nodes)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// TestUpCluster runs `strata up` as a user would: the whole cluster as processes. It writes
+// through MySQL, lists the nodes with `strata ctl status --json`, SIGKILLs a Log Store
+// under writes (no client error; the supervisor restarts it), stops everything with SIGTERM
+// (no process left), and starts the cluster again on the same directory (data kept).
+func TestUpCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	dir := t.TempDir()
+	up := startUp(t, dir)
+	db, err := sql.Open("mysql", "root@tcp("+up.addr+")/?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{"CREATE DATABASE d", "CREATE TABLE d.t (id INT PRIMARY KEY, v VARCHAR(20))"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	nodes := waitNodes(t, dir, 8)
+	roles := map[string]int{}
+	var victim meta.Node
+	for _, n := range nodes {
+		roles[n.Role]++
+		if n.Role == meta.RoleLogStore && victim.PID == 0 {
+			victim = n
+		}
+	}
+	if roles[meta.RoleMeta] != 1 || roles[meta.RoleLogStore] != 3 || roles[meta.RolePageStore] != 3 || roles[meta.RoleRW] != 1 {
+		t.Fatalf("roles %v", roles)
+	}
+	// Kill a Log Store while writing: every insert succeeds.
+	for i := 0; i < 200; i++ {
+		if i == 50 {
+			if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Exec("INSERT INTO d.t VALUES (?, ?)", i, fmt.Sprint("v", i)); err != nil {
+			t.Fatalf("insert %d after killing %s: %v", i, victim.ID, err)
+		}
+	}
+	// The supervisor restarts it, with a new process.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var back bool
+		for _, n := range clusterStatus(t, dir) {
+			if n.ID == victim.ID && n.State == meta.StateUp && n.PID != victim.PID && n.PID != 0 {
+				back = true
+			}
+		}
+		if back {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not restarted", victim.ID)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	nodes = waitNodes(t, dir, 8)
+	db.Close()
+	up.kill()
+	for _, n := range nodes {
+		if alive(n.PID) {
+			t.Fatalf("%s (pid %d) still running after strata up stopped", n.ID, n.PID)
+		}
+	}
+
+	up = startUp(t, dir)
+	db2, err := sql.Open("mysql", "root@tcp("+up.addr+")/?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	var n int
+	if err := db2.QueryRow("SELECT count(*) FROM d.t").Scan(&n); err != nil || n != 200 {
+		t.Fatalf("rows after restart: %d, %v", n, err)
+	}
+	up.kill()
+}

@@ -1,0 +1,217 @@
+// Package cluster assembles the read-write compute node of a Strata cluster: it takes a new
+// writer epoch from the control plane (meta), recovers the replicated log from the Log Stores
+// with it (logclient), reads pages from the Page Stores (pageclient), and runs the engine on
+// them. It also keeps the cluster's housekeeping moving: the Page Stores' compaction horizon
+// follows the engine's oldest snapshot, and the log is truncated below what every Page Store
+// has persisted.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"strata/internal/engine"
+	"strata/internal/logclient"
+	"strata/internal/meta"
+	"strata/internal/page"
+	"strata/internal/pageclient"
+)
+
+// ComputeOptions configure the read-write node.
+type ComputeOptions struct {
+	Meta   *meta.Client // the control plane (required)
+	ID     string       // this node's ID in the control plane (default "rw")
+	Addr   string       // the MySQL address it serves, published in its status
+	Secret string       // the cluster secret (required)
+
+	PoolFrames      int           // buffer pool size in 16 KiB pages
+	LockWaitTimeout time.Duration // default row lock wait
+	// StallTimeout is how long a commit waits for a Log Store quorum before failing (default
+	// 10 s); writes resume by themselves when a quorum is back.
+	StallTimeout time.Duration
+	// MaintainInterval is how often the horizon and the log truncation move (default 1 s).
+	MaintainInterval time.Duration
+	Logger           *slog.Logger
+}
+
+// Compute is a running read-write node.
+type Compute struct {
+	*engine.DB
+	Log   *logclient.Log
+	Pages *pageclient.Client
+
+	opts ComputeOptions
+	addr atomic.Value // string: the MySQL address, once serving
+	reg  *meta.Registration
+	stop chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+// ErrNoStores is returned when the control plane lists no Log Stores or no Page Stores.
+var ErrNoStores = errors.New("cluster: the control plane lists no stores")
+
+// OpenCompute becomes the cluster's writer: it bumps the epoch (fencing any earlier writer
+// out of the Log Stores), recovers the log to its last complete group held by a quorum, and
+// opens the engine at that position, reading pages from the Page Stores. No redo is
+// replayed here.
+func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
+	if opts.Meta == nil {
+		return nil, errors.New("cluster: ComputeOptions.Meta is required")
+	}
+	if opts.ID == "" {
+		opts.ID = "rw"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaintainInterval <= 0 {
+		opts.MaintainInterval = time.Second
+	}
+	lg := opts.Logger.With("component", "compute")
+	logAddrs, pagePlacement, segPages, err := Topology(ctx, opts.Meta)
+	if err != nil {
+		return nil, err
+	}
+	epoch, err := opts.Meta.BumpEpoch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lg.Info("compute: recovering the log", "epoch", epoch, "logstores", logAddrs)
+	start := time.Now()
+	log, err := logclient.Recover(ctx, logclient.Options{Addrs: logAddrs, Secret: opts.Secret, Epoch: epoch,
+		StallTimeout: opts.StallTimeout, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: recover the log with epoch %d: %w", epoch, err)
+	}
+	pages, err := pageclient.New(pageclient.Options{Placement: pagePlacement, SegmentPages: segPages,
+		Secret: opts.Secret, Logger: opts.Logger})
+	if err != nil {
+		_ = log.Close()
+		return nil, err
+	}
+	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: pages, PoolFrames: opts.PoolFrames,
+		LockWaitTimeout: opts.LockWaitTimeout, Evictable: log.Committed, Logger: opts.Logger})
+	if err != nil {
+		_ = pages.Close()
+		_ = log.Close()
+		return nil, fmt.Errorf("cluster: open the engine at %d: %w", log.Recovered(), err)
+	}
+	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, stop: make(chan struct{})}
+	lg.Info("compute: open", "epoch", epoch, "end", uint64(log.Recovered()), "took", time.Since(start))
+	reg, err := opts.Meta.Register(ctx, c.status(epoch), 5*time.Second)
+	if err != nil {
+		lg.Warn("compute: cannot publish status", "err", err)
+	}
+	c.reg = reg
+	c.wg.Add(1)
+	go c.maintain(epoch)
+	return c, nil
+}
+
+// Topology reads the Log Store addresses and the Page Store placement from the control plane.
+// Without a recorded placement every segment is on every Page Store.
+func Topology(ctx context.Context, mc *meta.Client) (logAddrs []string, pl pageclient.Placement, segPages uint64, err error) {
+	nodes, err := mc.Nodes(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	byID := map[string]string{}
+	var pageAddrs []string
+	for _, n := range nodes {
+		switch n.Role {
+		case meta.RoleLogStore:
+			logAddrs = append(logAddrs, n.Addr)
+		case meta.RolePageStore:
+			pageAddrs = append(pageAddrs, n.Addr)
+			byID[n.ID] = n.Addr
+		}
+	}
+	if len(logAddrs) == 0 || len(pageAddrs) == 0 {
+		return nil, nil, 0, fmt.Errorf("%w: %d log stores, %d page stores", ErrNoStores, len(logAddrs), len(pageAddrs))
+	}
+	p, ok, err := mc.Placement(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	static := pageclient.Static{Default: pageAddrs}
+	if ok {
+		segPages = p.SegmentPages
+		static.Segments = map[uint64][]string{}
+		for seg, ids := range p.Segments {
+			for _, id := range ids {
+				if a, ok := byID[id]; ok {
+					static.Segments[seg] = append(static.Segments[seg], a)
+				}
+			}
+		}
+	}
+	return logAddrs, static, segPages, nil
+}
+
+// SetAddr sets the MySQL address the node publishes in its status.
+func (c *Compute) SetAddr(addr string) { c.addr.Store(addr) }
+
+func (c *Compute) status(epoch uint64) meta.Node {
+	addr, _ := c.addr.Load().(string)
+	if addr == "" {
+		addr = c.opts.Addr
+	}
+	return meta.Node{Role: meta.RoleRW, ID: c.opts.ID, Addr: addr, PID: os.Getpid(), State: meta.StateUp,
+		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN())}
+}
+
+// maintain moves the Page Stores' horizon with the engine's oldest snapshot, truncates the
+// log below what every Page Store has persisted, and publishes the node's status.
+func (c *Compute) maintain(epoch uint64) {
+	defer c.wg.Done()
+	lg := c.opts.Logger.With("component", "compute")
+	t := time.NewTicker(c.opts.MaintainInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
+		if err := c.Pages.SetHorizon(ctx, c.Horizon()); err != nil {
+			lg.Debug("compute: set horizon", "err", err)
+		}
+		// Only what every Page Store persisted may go; a store that does not answer holds
+		// the truncation back.
+		if low, err := c.Pages.MinPersisted(ctx); err == nil && low > page.LSN(0) {
+			if err := c.Log.Truncate(low); err != nil {
+				lg.Debug("compute: truncate the log", "below", uint64(low), "err", err)
+			}
+		}
+		if c.reg != nil {
+			if err := c.reg.Update(ctx, c.status(epoch)); err != nil {
+				lg.Debug("compute: publish status", "err", err)
+			}
+		}
+		cancel()
+	}
+}
+
+// Close stops the node: the engine, then its connections to the stores.
+func (c *Compute) Close() error {
+	var err error
+	c.once.Do(func() {
+		close(c.stop)
+		c.wg.Wait()
+		if c.reg != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = c.reg.Close(ctx)
+			cancel()
+		}
+		err = errors.Join(c.DB.Close(), c.Pages.Close(), c.Log.Close())
+	})
+	return err
+}
