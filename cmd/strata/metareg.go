@@ -9,7 +9,8 @@ import (
 	"strata/internal/meta"
 )
 
-// splitEndpoints splits a comma-separated list of host:port endpoints.
+// splitEndpoints splits a comma-separated list (of host:port endpoints, segments…), dropping
+// empty entries.
 func splitEndpoints(s string) []string {
 	var out []string
 	for _, e := range strings.Split(s, ",") {

@@ -42,7 +42,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			if secretFile == "" {
 				return errors.New("--secret-file is required")
 			}
-			addrs := splitList(logAddrs)
+			addrs := splitEndpoints(logAddrs)
 			if len(addrs) == 0 {
 				return errors.New("--log is required: the Log Stores' addresses")
 			}
@@ -74,7 +74,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			if err != nil {
 				return errors.Join(err, st.Close(), reader.Close())
 			}
-			unregister := registerPageStore(ctx, splitList(etcd), id, lg, func() meta.Node {
+			unregister := publish(ctx, splitEndpoints(etcd), lg, func() meta.Node {
 				return meta.Node{Role: meta.RolePageStore, ID: id, Addr: srv.Addr(), PID: os.Getpid(), State: meta.StateUp,
 					Durable: uint64(reader.Durable()), Applied: uint64(st.Consumed()), Persisted: uint64(st.Persisted())}
 			})
@@ -118,69 +118,10 @@ func openReader(ctx context.Context, opts logclient.ReaderOptions) (*logclient.R
 	}
 }
 
-// registerPageStore publishes the store's status with the control plane at endpoints every
-// second, until the returned function is called. Without endpoints it does nothing; a control
-// plane that does not answer is logged, not fatal: the store serves anyway.
-func registerPageStore(ctx context.Context, endpoints []string, id string, lg *slog.Logger, node func() meta.Node) func() {
-	if len(endpoints) == 0 {
-		return func() {}
-	}
-	mc, err := meta.Dial(ctx, meta.ClientOptions{Endpoints: endpoints, Logger: lg})
-	if err != nil {
-		lg.Warn("cannot reach the control plane; serving without publishing status", "err", err)
-		return func() {}
-	}
-	reg, err := mc.Register(ctx, node(), 5*time.Second)
-	if err != nil {
-		lg.Warn("cannot register with the control plane", "id", id, "err", err)
-		_ = mc.Close()
-		return func() {}
-	}
-	done, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			uctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			if err := reg.Update(uctx, node()); err != nil {
-				lg.Debug("publishing status", "err", err)
-			}
-			cancel()
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := reg.Close(cctx); err != nil {
-			lg.Debug("unregistering", "err", err)
-		}
-		_ = mc.Close()
-	}
-}
-
-// splitList splits a comma-separated list, dropping empty entries.
-func splitList(s string) []string {
-	var out []string
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // parseSegments parses a list of segments and ranges: "1,2,5-7".
 func parseSegments(s string) ([]uint64, error) {
 	var out []uint64
-	for _, f := range splitList(s) {
+	for _, f := range splitEndpoints(s) {
 		lo, hi, isRange := strings.Cut(f, "-")
 		a, err := strconv.ParseUint(lo, 10, 64)
 		b := a
