@@ -30,10 +30,16 @@ type child struct {
 }
 
 // supervisor starts children, restarts those that die (with a backoff), and stops them all.
+//
+// A node can be kept down: while a file named after it exists in holdDir (DATA/hold/<name>,
+// e.g. DATA/hold/logstore-2), the supervisor does not restart that node when it exits; it
+// restarts it as soon as the file is removed. Create the file before stopping the node. Tests
+// and operators use it to keep a node down on purpose.
 type supervisor struct {
-	exe    string
-	logDir string
-	lg     *slog.Logger
+	exe     string
+	logDir  string
+	holdDir string // "" : no holds
+	lg      *slog.Logger
 
 	mu       sync.Mutex
 	children []*child
@@ -155,11 +161,24 @@ func (s *supervisor) watch(c *child) {
 		if time.Since(started) > 30*time.Second {
 			backoff = 500 * time.Millisecond
 		}
-		s.lg.Warn("node exited; restarting it", "node", c.name, "pid", cmd.Process.Pid,
-			"status", cmd.ProcessState.String(), "after", backoff)
-		time.Sleep(backoff)
-		backoff = min(2*backoff, 10*time.Second)
+		if s.held(c) {
+			s.lg.Warn("node exited; held down until its hold file is removed", "node", c.name,
+				"pid", cmd.Process.Pid, "status", cmd.ProcessState.String(), "hold", s.holdPath(c))
+			if !s.waitHold(c) {
+				return
+			}
+			// The node was down on purpose: restart it at once.
+			backoff = 500 * time.Millisecond
+		} else {
+			s.lg.Warn("node exited; restarting it", "node", c.name, "pid", cmd.Process.Pid,
+				"status", cmd.ProcessState.String(), "after", backoff)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, 10*time.Second)
+		}
 		for !s.isStopping() {
+			if s.held(c) && !s.waitHold(c) {
+				return
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			err := s.spawn(ctx, c)
 			cancel()
@@ -172,6 +191,39 @@ func (s *supervisor) watch(c *child) {
 			backoff = min(2*backoff, 10*time.Second)
 		}
 	}
+}
+
+// holdPath is the file that keeps c down while it exists.
+func (s *supervisor) holdPath(c *child) string {
+	if s.holdDir == "" {
+		return ""
+	}
+	return filepath.Join(s.holdDir, c.name)
+}
+
+// held says whether c's hold file exists.
+func (s *supervisor) held(c *child) bool {
+	p := s.holdPath(c)
+	if p == "" {
+		return false
+	}
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// waitHold waits until c's hold file is gone; it returns false if the supervisor stops first.
+func (s *supervisor) waitHold(c *child) bool {
+	for s.held(c) {
+		if s.isStopping() {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s.isStopping() {
+		return false
+	}
+	s.lg.Info("hold removed; restarting the node", "node", c.name)
+	return true
 }
 
 func (s *supervisor) isStopping() bool {

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ import (
 func newUpCmd() *cobra.Command {
 	var dir, host, cpuprofile string
 	var port, poolMB int
+	var stall time.Duration
 	var single bool
 	var sec securityFlags
 	cmd := &cobra.Command{
@@ -50,13 +52,14 @@ runs everything in one process instead.`,
 			if single {
 				return runUp(ctx, cmd, dir, host, port, poolMB, sec)
 			}
-			return runCluster(ctx, cmd, dir, host, port, poolMB, sec)
+			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, sec)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory")
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	cmd.Flags().IntVar(&port, "port", 3306, "MySQL port (0: any free port)")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
+	cmd.Flags().DurationVar(&stall, "stall-timeout", 0, "how long a commit waits for a Log Store quorum before failing (0: the compute node's default, 10s)")
 	cmd.Flags().BoolVar(&single, "single", false, "run everything in one process (the log and page store as libraries) instead of a cluster")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&sec.rootPassword, "root-password", "", "password for root (default $STRATA_ROOT_PASSWORD; required unless listening on loopback)")

@@ -30,7 +30,8 @@ const (
 )
 
 // runCluster starts the whole local cluster and supervises it until ctx ends.
-func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, sec securityFlags) error {
+// A positive stall is passed to the compute node as its --stall-timeout.
+func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, sec securityFlags) error {
 	lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -70,6 +71,11 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	}
 	sup, err := newSupervisor(filepath.Join(dir, "logs"), lg)
 	if err != nil {
+		return err
+	}
+	// A file DATA/hold/<node> keeps that node down (see supervisor).
+	sup.holdDir = filepath.Join(dir, "hold")
+	if err := os.MkdirAll(sup.holdDir, 0o755); err != nil {
 		return err
 	}
 	started := false
@@ -147,6 +153,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	computeArgs := []string{"compute", "--data", filepath.Join(dir, "compute"), "--host", host,
 		"--port", strconv.Itoa(port), "--etcd", etcd, "--secret-file", secretFile, "--id", "rw",
 		"--buffer-pool-mb", strconv.Itoa(poolMB)}
+	if stall > 0 {
+		computeArgs = append(computeArgs, "--stall-timeout", stall.String())
+	}
 	if sec.tlsCert != "" {
 		computeArgs = append(computeArgs, "--tls-cert", sec.tlsCert, "--tls-key", sec.tlsKey)
 	}
