@@ -18,14 +18,19 @@ import (
 
 // newLogStoreCmd runs one Log Store replica in the foreground.
 func newLogStoreCmd() *cobra.Command {
-	var dir, listen, secretFile, etcd, id string
+	var dir, listen, secretFile, etcd, id, peers string
 	cmd := &cobra.Command{
 		Use:   "logstore",
 		Short: "Run one Log Store replica (redo log storage, quorum-replicated by the writer)",
 		Long: `Run one Log Store: it keeps the redo log in segment files under --data, syncs appends with
 group commit and serves them over gRPC to the writer, Page Stores and read-only nodes. Every
 call must carry the cluster secret read from --secret-file. When ready it prints one line:
-"strata: log store serving on ADDR". SIGINT or SIGTERM stops it.`,
+"strata: log store serving on ADDR". SIGINT or SIGTERM stops it.
+
+With --peers (the other Log Stores' addresses) a damaged range of this store's segments (a
+record failing its CRC, found at open, by the background check of every segment after open, or
+by a read) is copied back from a peer whose log agrees with this one there; without it damage
+is only reported and refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if secretFile == "" {
@@ -38,7 +43,8 @@ call must carry the cluster secret read from --secret-file. When ready it prints
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			store, err := logstore.Open(logstore.Options{Dir: dir, Logger: lg})
+			store, err := logstore.Open(logstore.Options{Dir: dir, Logger: lg,
+				Peers: splitEndpoints(peers), Secret: secret})
 			if err != nil {
 				return err
 			}
@@ -77,5 +83,6 @@ call must carry the cluster secret read from --secret-file. When ready it prints
 	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (required)")
 	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated: publish this store's status there")
 	cmd.Flags().StringVar(&id, "id", "logstore", "this store's ID in the control plane")
+	cmd.Flags().StringVar(&peers, "peers", "", "the other Log Stores' addresses, comma-separated: damaged ranges are repaired from them")
 	return cmd
 }

@@ -134,9 +134,15 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	}
 	for i, addr := range logAddrs {
 		name := fmt.Sprintf("logstore-%d", i+1)
+		var peers []string // the other stores: a damaged range is copied back from one of them
+		for j, a := range logAddrs {
+			if j != i {
+				peers = append(peers, a)
+			}
+		}
 		c := &child{name: name, ready: "strata: log store serving on ",
 			args: []string{"logstore", "--data", filepath.Join(dir, name), "--listen", addr,
-				"--secret-file", secretFile, "--etcd", etcd, "--id", name}}
+				"--secret-file", secretFile, "--etcd", etcd, "--id", name, "--peers", strings.Join(peers, ",")}}
 		if err := sup.start(ctx, c); err != nil {
 			return err
 		}

@@ -49,6 +49,7 @@ type Status struct {
 	Durable     page.LSN      // end of the synced bytes
 	CompleteEnd page.LSN      // end of the last complete group among the synced bytes
 	Committed   page.LSN      // the writer's quorum-durable LSN as last told to this store
+	Damaged     []Span        // ranges refused until repaired from a peer (not sent over gRPC)
 }
 
 // core is the store's protocol state machine: every decision (epoch checks, position checks,
@@ -64,6 +65,12 @@ type core struct {
 	syncedGroup page.LSN // end of the last complete group among the synced bytes
 	committed   page.LSN
 	groupEnds   []page.LSN // accepted group ends above durable, ascending
+	damaged     []Span     // synced ranges that failed their check, ascending, disjoint
+	// groupUnsure: damage hid the end of the last complete group among the synced bytes, so
+	// syncedGroup may be too low. A new writer's recovery must not keep this store's log only
+	// up to it (it could cut acknowledged groups): a strict seal is refused until the repair
+	// finds the group end again.
+	groupUnsure bool
 }
 
 func (c *core) refuse(reason error, epoch uint64, format string, args ...any) error {
@@ -116,6 +123,7 @@ func (c *core) synced(to page.LSN) {
 	k := 0
 	for k < len(c.groupEnds) && c.groupEnds[k] <= to {
 		c.syncedGroup = c.groupEnds[k]
+		c.groupUnsure = false // a newer group end than any the damage hides
 		k++
 	}
 	c.groupEnds = slices.Delete(c.groupEnds, 0, k)
@@ -134,6 +142,9 @@ func (c *core) commit(lsn page.LSN) {
 func (c *core) seal(epoch uint64, strict bool) (bool, error) {
 	if epoch < c.promised || (strict && epoch == c.promised) {
 		return false, c.refuse(ErrStaleEpoch, epoch, "seal")
+	}
+	if strict && c.groupUnsure {
+		return false, fmt.Errorf("%w: damaged range %v hides the end of the last complete group; repairing it from a peer", ErrCorrupt, c.damaged)
 	}
 	if epoch == 0 {
 		return false, errors.New("logstore: seal with epoch 0")
@@ -179,6 +190,7 @@ func (c *core) adopt(epoch uint64, at page.LSN, h []quorum.Term, completeEnd, co
 	c.completeEnd, c.syncedGroup = completeEnd, completeEnd
 	c.groupEnds = nil
 	c.committed = min(max(c.committed, committed), at)
+	c.clipDamaged()
 }
 
 // readable returns the end of what a reader may read: the synced bytes, and, for a reader that
@@ -200,5 +212,125 @@ func (c *core) status() Status {
 		Durable:     c.durable,
 		CompleteEnd: c.syncedGroup,
 		Committed:   c.committed,
+		Damaged:     slices.Clone(c.damaged),
 	}
+}
+
+// Span is a range of the log, [Lo, Hi).
+type Span struct{ Lo, Hi page.LSN }
+
+func (sp Span) String() string { return fmt.Sprintf("[%d, %d)", uint64(sp.Lo), uint64(sp.Hi)) }
+
+// markDamaged records that the bytes of sp failed their check: the store refuses to serve them
+// until they are repaired. Only synced bytes the store still holds can be damaged; the part of
+// sp outside [first, durable) is ignored. It reports whether anything new was recorded.
+func (c *core) markDamaged(sp Span) bool {
+	sp.Lo, sp.Hi = max(sp.Lo, c.first), min(sp.Hi, c.durable)
+	if sp.Lo >= sp.Hi {
+		return false
+	}
+	var out []Span
+	added := true
+	for _, d := range c.damaged {
+		switch {
+		case d.Hi < sp.Lo || d.Lo > sp.Hi:
+			out = append(out, d)
+		default: // overlapping or adjacent: merge
+			if d.Lo <= sp.Lo && d.Hi >= sp.Hi {
+				added = false
+			}
+			sp.Lo, sp.Hi = min(sp.Lo, d.Lo), max(sp.Hi, d.Hi)
+		}
+	}
+	out = append(out, sp)
+	slices.SortFunc(out, func(a, b Span) int { return cmpLSN(a.Lo, b.Lo) })
+	c.damaged = out
+	return added
+}
+
+func cmpLSN(a, b page.LSN) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// clipDamaged drops the damage outside [first, durable): truncated or cut away.
+func (c *core) clipDamaged() {
+	var out []Span
+	for _, d := range c.damaged {
+		d.Lo, d.Hi = max(d.Lo, c.first), min(d.Hi, c.durable)
+		if d.Lo < d.Hi {
+			out = append(out, d)
+		}
+	}
+	c.damaged = out
+}
+
+// servable limits a read of [from, to) by the damage: it returns the end of the undamaged
+// bytes from from on, and the damaged span when from itself is damaged.
+func (c *core) servable(from, to page.LSN) (page.LSN, *Span) {
+	for _, d := range c.damaged {
+		if d.Hi <= from || d.Lo >= to {
+			continue
+		}
+		if d.Lo <= from {
+			return from, &d
+		}
+		return d.Lo, nil
+	}
+	return to, nil
+}
+
+// isDamaged reports whether sp is exactly a span recorded as damaged.
+func (c *core) isDamaged(sp Span) bool { return slices.Contains(c.damaged, sp) }
+
+// checkRepairSource decides whether a peer in state peer may supply the bytes of the damaged
+// span sp, and returns the epoch of the span's last byte in this store's history. Only bytes
+// this store had synced (below its durable end, so possibly acknowledged) are repaired: a torn
+// tail is cut at open, never filled from a peer. The peer must hold sp synced, and its log must
+// agree with this one up to sp.Hi (the byte before sp.Hi has the same epoch in both
+// histories): by the log matching property its bytes below sp.Hi are then the ones this store
+// wrote there.
+func (c *core) checkRepairSource(sp Span, peer Status) (uint64, error) {
+	if !c.isDamaged(sp) {
+		return 0, fmt.Errorf("logstore: %v is not a damaged range of this store (any more)", sp)
+	}
+	if sp.Lo < c.first || sp.Hi > c.durable || sp.Lo >= sp.Hi {
+		return 0, fmt.Errorf("logstore: %v is not within the synced log [%d, %d)", sp, uint64(c.first), uint64(c.durable))
+	}
+	if peer.First > sp.Lo || peer.Durable < sp.Hi {
+		return 0, fmt.Errorf("logstore: the peer holds [%d, %d), not all of %v", uint64(peer.First), uint64(peer.Durable), sp)
+	}
+	if err := quorum.Validate(peer.History); err != nil {
+		return 0, fmt.Errorf("logstore: the peer's history: %w", err)
+	}
+	if got := quorum.Agree(c.history, sp.Hi, peer.History, peer.Durable, c.start); got < sp.Hi {
+		return 0, fmt.Errorf("logstore: the peer's log agrees with this one only up to %d, not to the end of %v", uint64(got), sp)
+	}
+	return quorum.EpochAt(c.history, sp.Hi-1), nil
+}
+
+// checkRepairData checks bytes offered for the damaged span sp: exactly its length, whole
+// records with valid CRCs (the span starts and ends at record boundaries of this log).
+func checkRepairData(sp Span, data []byte) error {
+	if uint64(len(data)) != uint64(sp.Hi-sp.Lo) {
+		return fmt.Errorf("logstore: %d bytes for %v", len(data), sp)
+	}
+	_, _, n, err := scanRecords(data)
+	if err != nil {
+		return fmt.Errorf("logstore: bytes for %v at offset %d: %w", sp, n, err)
+	}
+	if n != len(data) {
+		return fmt.Errorf("logstore: bytes for %v end inside a record at offset %d", sp, n)
+	}
+	return nil
+}
+
+// repaired records that sp holds good bytes again.
+func (c *core) repaired(sp Span) {
+	c.damaged = slices.DeleteFunc(c.damaged, func(d Span) bool { return d == sp })
 }

@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"strata/internal/page"
@@ -117,5 +118,52 @@ func TestCoreReadable(t *testing.T) {
 	c.synced(600)
 	if c.durable != 600 {
 		t.Fatal(c.durable)
+	}
+}
+
+func TestCoreDamage(t *testing.T) {
+	h := []quorum.Term{{Epoch: 1, Start: 64}, {Epoch: 3, Start: 500}}
+	c := newCore(3, h, 1000)
+	if !c.markDamaged(Span{200, 300}) || c.markDamaged(Span{220, 260}) || !c.markDamaged(Span{900, 2000}) {
+		t.Fatal("markDamaged: wrong news")
+	}
+	if want := []Span{{200, 300}, {900, 1000}}; !slices.Equal(c.damaged, want) {
+		t.Fatalf("damaged %v, want %v (clipped to the durable end)", c.damaged, want)
+	}
+	if r, bad := c.servable(100, 1000); r != 200 || bad != nil {
+		t.Fatalf("servable from 100: %d %v", r, bad)
+	}
+	if _, bad := c.servable(250, 1000); bad == nil || *bad != (Span{200, 300}) {
+		t.Fatalf("servable from 250: %v", bad)
+	}
+	sp := Span{200, 300}
+	for _, tc := range []struct {
+		name string
+		peer Status
+		ok   bool
+	}{
+		{"same log", Status{History: h, First: 64, Durable: 1000}, true},
+		{"same epochs below the span, shorter", Status{History: h[:1], First: 64, Durable: 300}, true},
+		{"does not hold all of it", Status{History: h, First: 64, Durable: 280}, false},
+		{"truncated", Status{History: h, First: 250, Durable: 1000}, false},
+		{"another epoch wrote it", Status{History: []quorum.Term{{Epoch: 1, Start: 64}, {Epoch: 2, Start: 150}}, First: 64, Durable: 1000}, false},
+	} {
+		e, err := c.checkRepairSource(sp, tc.peer)
+		if (err == nil) != tc.ok || (tc.ok && e != 1) {
+			t.Errorf("%s: epoch %d, %v", tc.name, e, err)
+		}
+	}
+	if _, err := c.checkRepairSource(Span{210, 300}, Status{History: h, First: 64, Durable: 1000}); err == nil {
+		t.Error("a span that is not damaged may be repaired")
+	}
+	c.repaired(sp)
+	c.durable, c.end = 950, 950 // a new writer cut the log
+	c.clipDamaged()
+	if want := []Span{{900, 950}}; !slices.Equal(c.damaged, want) {
+		t.Fatalf("after repair and cut: %v", c.damaged)
+	}
+	c.groupUnsure = true
+	if _, err := c.seal(4, true); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("strict seal while the last group end is unknown: %v", err)
 	}
 }

@@ -30,8 +30,17 @@ func (s *Store) Read(ctx context.Context, from page.LSN, max int, limit page.LSN
 			return nil, fmt.Errorf("%w: read from %d, first is %d", ErrTruncated, from, first)
 		}
 		if r := s.c.readable(limit); r > from {
+			r, bad := s.c.servable(from, r)
 			s.mu.Unlock()
-			return s.readRange(from, r, max)
+			if bad != nil {
+				return nil, s.damagedErr(*bad)
+			}
+			b, err := s.readRange(from, r, max)
+			var de *damageError
+			if errors.As(err, &de) {
+				s.reportDamage(de)
+			}
+			return b, err
 		}
 		ch := s.changed
 		s.mu.Unlock()
@@ -63,9 +72,17 @@ func (s *Store) readRange(from, upTo page.LSN, max int) ([]byte, error) {
 	s.segMu.RUnlock()
 	if !last {
 		if err := seg.buildIndex(s.fs, int64(segEnd-seg.start)); err != nil {
+			var de *damageError
+			if !errors.As(err, &de) {
+				return nil, err
+			}
 			// The index covers the records before the damage; a read that reaches it fails below.
-			s.logger.Error("logstore: corrupt segment", "file", seg.path, "err", err)
+			s.reportDamage(de)
 		}
+	}
+	end := segEnd // where a damaged range of this segment ends (0: the store's durable end)
+	if last {
+		end = 0
 	}
 	hi := min(upTo, segEnd)
 	rs := seg.floor(from)
@@ -84,11 +101,12 @@ func (s *Store) readRange(from, upTo page.LSN, max int) ([]byte, error) {
 		if err != nil {
 			fileOff := int64(rs-seg.start) + int64(off)
 			lsn := rs + page.LSN(off)
-			s.logger.Error("logstore: corrupt record; refusing to serve it", "file", seg.path, "offset", fileOff, "lsn", uint64(lsn), "err", err)
+			de := &damageError{path: seg.path, off: fileOff, lsn: lsn, end: end, err: err}
 			if lsn > from {
-				break // serve the good bytes before it; the next read reports it
+				s.reportDamage(de)
+				break // serve the good bytes before it; the next read refuses the rest
 			}
-			return nil, fmt.Errorf("%w: %s at offset %d (LSN %d): %w", ErrCorrupt, seg.path, fileOff, uint64(lsn), err)
+			return nil, de
 		}
 		off += n
 	}
@@ -97,7 +115,52 @@ func (s *Store) readRange(from, upTo page.LSN, max int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: read limit %d is inside the record at %d", ErrInvalid, uint64(upTo), uint64(good))
 	}
 	if good <= from {
-		return nil, fmt.Errorf("%w: %s: no whole record at LSN %d below %d", ErrCorrupt, seg.path, uint64(from), uint64(readEnd))
+		return nil, &damageError{path: seg.path, off: int64(good - seg.start), lsn: good, end: end,
+			err: fmt.Errorf("%w: no whole record at LSN %d below %d", redo.ErrCorrupt, uint64(from), uint64(readEnd))}
 	}
 	return buf[from-rs : min(lim, good)-rs], nil
+}
+
+// reportDamage logs a damaged record and records the range from it to the end of its segment
+// (or to the durable end, in the segment being written) as damaged: reads refuse it and the
+// repair goroutine copies it back from a peer.
+func (s *Store) reportDamage(de *damageError) {
+	s.mu.Lock()
+	end := de.end
+	if end == 0 {
+		end = s.c.durable
+	}
+	added := s.c.markDamaged(Span{de.lsn, end})
+	s.mu.Unlock()
+	if !added {
+		return
+	}
+	s.logger.Error("logstore: corrupt record; refusing to serve it until it is repaired from a peer",
+		"file", de.path, "offset", de.off, "lsn", uint64(de.lsn), "range_end", uint64(end), "err", de.err)
+	s.wakeRepair()
+}
+
+// damagedErr is the error for a read of the damaged span sp: it names the file and offset.
+func (s *Store) damagedErr(sp Span) error {
+	seg, _ := s.segmentAt(sp.Lo)
+	if seg == nil {
+		return fmt.Errorf("%w: LSN %d (range %v, being repaired)", ErrCorrupt, uint64(sp.Lo), sp)
+	}
+	return fmt.Errorf("%w: %s at offset %d (LSN %d; range %v refused until repaired from a peer)",
+		ErrCorrupt, seg.path, int64(sp.Lo-seg.start), uint64(sp.Lo), sp)
+}
+
+// segmentAt returns the segment holding lsn and where it ends (0 for the segment being written).
+func (s *Store) segmentAt(lsn page.LSN) (*segment, page.LSN) {
+	s.segMu.RLock()
+	defer s.segMu.RUnlock()
+	for i := len(s.segs) - 1; i >= 0; i-- {
+		if s.segs[i].start <= lsn {
+			if i+1 < len(s.segs) {
+				return s.segs[i], s.segs[i+1].start
+			}
+			return s.segs[i], 0
+		}
+	}
+	return nil, 0
 }

@@ -78,7 +78,7 @@ func (s *Store) recover() error {
 		s.segs = append(s.segs, f.seg)
 	}
 	last := segs[len(segs)-1]
-	keep, err := s.recoverLast(last.seg, last.size)
+	keep, bad, err := s.recoverLast(last.seg, last.size, st.Synced)
 	if err != nil {
 		return err
 	}
@@ -96,46 +96,69 @@ func (s *Store) recover() error {
 	s.c.first, s.c.end, s.c.durable = segs[0].seg.start, end, end
 	ge, err := s.lastGroupEnd(end)
 	if err != nil {
+		// Damage hides the last group end: recovery must not rely on this store's complete end
+		// until the damage is repaired (see core.groupUnsure).
 		s.logger.Warn("logstore: looking for the last complete group", "dir", s.dir, "err", err)
-		ge = s.c.first
+		ge, s.c.groupUnsure = s.c.first, true
 	}
 	s.c.completeEnd, s.c.syncedGroup = ge, ge
+	if bad < end {
+		s.c.markDamaged(Span{bad, end})
+	}
+	if st.Synced != end {
+		// Everything up to end is synced now (the sync above): later damage below it is rot.
+		if err := writeState(s.fs, s.dir, persisted{Promised: st.Promised, Committed: st.Committed, History: st.History, Synced: end}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// recoverLast scans the last segment, checking every record, and cuts it after its last whole
-// valid record, returning the size kept. Damage is logged with the file and offset and cut like
-// a torn tail: the writer refills the store from its peers.
-func (s *Store) recoverLast(seg *segment, size int64) (int64, error) {
+// recoverLast scans the last segment, checking every record, and returns the size to keep and
+// the LSN of the first damaged record kept (the end of the kept bytes if none). Whatever follows
+// the last whole valid record is a torn tail if it lies beyond synced, what the state file says
+// was synced: it is cut, and the writer refills the store from its peers. A damaged record below
+// synced cannot be a torn write: it is bit rot in bytes this store may have acknowledged, so the
+// segment is kept up to synced (the records after the damage cannot be found without the
+// damaged one's length, so nothing beyond synced is kept) and the damaged range is repaired from
+// a peer. Damage is logged with the file and offset either way.
+func (s *Store) recoverLast(seg *segment, size int64, synced page.LSN) (int64, page.LSN, error) {
 	if size > math.MaxInt32*4 {
-		return 0, fmt.Errorf("logstore: segment %s: size %d too large", seg.path, size)
+		return 0, 0, fmt.Errorf("logstore: segment %s: size %d too large", seg.path, size)
 	}
 	data := make([]byte, size)
 	if size > 0 {
 		if err := seg.readAt(s.fs, data, 0); err != nil {
 			_ = seg.closeReader()
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if err := seg.closeReader(); err != nil {
-		return 0, fmt.Errorf("logstore: close %s: %w", seg.path, err)
+		return 0, 0, fmt.Errorf("logstore: close %s: %w", seg.path, err)
 	}
 	starts, _, n, err := scanRecords(data)
 	for _, o := range starts {
 		seg.addStarts([]page.LSN{seg.start + page.LSN(o)})
 	}
 	seg.indexed = true
-	if err != nil {
-		s.logger.Error("logstore: corrupt record in the last segment; cutting the log before it (peers will refill it)",
-			"file", seg.path, "offset", n, "lsn", uint64(seg.start)+uint64(n), "err", err)
-	} else if int64(n) < size {
+	keep := int64(n)
+	bad := seg.start + page.LSN(n)
+	rot := synced > bad && synced <= seg.start+page.LSN(size)
+	switch {
+	case rot:
+		keep = int64(synced - seg.start)
+		s.logger.Error("logstore: corrupt record in synced bytes of the last segment; refusing it until repaired from a peer",
+			"file", seg.path, "offset", n, "lsn", uint64(bad), "synced", uint64(synced), "err", err)
+	case err != nil:
+		s.logger.Error("logstore: corrupt record in the unsynced tail of the last segment; cutting the log before it (the writer refills it)",
+			"file", seg.path, "offset", n, "lsn", uint64(bad), "synced", uint64(synced), "err", err)
+	case int64(n) < size:
 		s.logger.Info("logstore: cutting an incomplete record off the last segment", "file", seg.path, "size", size, "cut", n)
 	}
-	if int64(n) == size {
-		return size, nil
+	if keep < size {
+		if err := cutFile(s.fs, s.dir, seg.path, keep); err != nil {
+			return 0, 0, err
+		}
 	}
-	if err := cutFile(s.fs, s.dir, seg.path, int64(n)); err != nil {
-		return 0, err
-	}
-	return int64(n), nil
+	return keep, bad, nil
 }

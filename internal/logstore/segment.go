@@ -124,8 +124,30 @@ func (s *segment) closeReader() error {
 	return err
 }
 
+// damageError is a record of a segment that failed its check. It wraps ErrCorrupt.
+type damageError struct {
+	path string
+	off  int64    // the record's offset in the file
+	lsn  page.LSN // the record's LSN
+	end  page.LSN // end of the range to repair: the segment's end, or 0 for the store's durable end
+	err  error
+}
+
+func (e *damageError) Error() string {
+	return fmt.Sprintf("%v: %s at offset %d (LSN %d): %v", ErrCorrupt, e.path, e.off, uint64(e.lsn), e.err)
+}
+
+func (e *damageError) Unwrap() []error { return []error{ErrCorrupt, e.err} }
+
+// resetIndex forgets the index, so that the next buildIndex scans the segment again.
+func (s *segment) resetIndex() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index, s.indexed = []page.LSN{s.start}, false
+}
+
 // buildIndex scans the segment's size bytes, checking every record, and builds its index. It
-// returns the scan's error (wrapping redo.ErrCorrupt with the offset for damage).
+// returns a *damageError for damage.
 func (s *segment) buildIndex(fs vfs.FS, size int64) error {
 	s.mu.Lock()
 	done := s.indexed
@@ -149,11 +171,11 @@ func (s *segment) buildIndex(fs vfs.FS, size int64) error {
 	s.index = nil
 	s.mu.Unlock()
 	s.addStarts(append([]page.LSN{s.start}, abs...))
-	if err != nil {
-		return fmt.Errorf("at offset %d: %w", n, err)
+	if err == nil && n != len(data) {
+		err = fmt.Errorf("%w: the segment ends inside a record", redo.ErrCorrupt)
 	}
-	if n != len(data) {
-		return fmt.Errorf("at offset %d: %w: the segment ends inside a record", n, redo.ErrCorrupt)
+	if err != nil {
+		return &damageError{path: s.path, off: int64(n), lsn: s.start + page.LSN(n), end: s.start + page.LSN(size), err: err}
 	}
 	s.mu.Lock()
 	s.indexed = true

@@ -25,14 +25,18 @@ type persisted struct {
 	Promised  uint64
 	Committed page.LSN
 	History   []quorum.Term
+	// Synced is an LSN below which every byte of the log was synced when the file was written
+	// (0: unknown). At open, damage below it is bit rot to repair, not a torn tail to cut.
+	Synced page.LSN
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // encode returns the file image: magic u32, crc32c u32 of the rest, promised u64, committed
-// u64, term count u32, then epoch u64 and start u64 per term.
+// u64, term count u32, then epoch u64 and start u64 per term, then synced u64 (absent in files
+// written before it existed).
 func (p persisted) encode() []byte {
-	b := make([]byte, 8, 28+16*len(p.History))
+	b := make([]byte, 8, 36+16*len(p.History))
 	b = binary.LittleEndian.AppendUint64(b, p.Promised)
 	b = binary.LittleEndian.AppendUint64(b, uint64(p.Committed))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(p.History)))
@@ -40,6 +44,7 @@ func (p persisted) encode() []byte {
 		b = binary.LittleEndian.AppendUint64(b, t.Epoch)
 		b = binary.LittleEndian.AppendUint64(b, uint64(t.Start))
 	}
+	b = binary.LittleEndian.AppendUint64(b, uint64(p.Synced))
 	binary.LittleEndian.PutUint32(b, stateMagic)
 	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], castagnoli))
 	return b
@@ -56,7 +61,12 @@ func decodeState(b []byte) (persisted, error) {
 	p.Promised = binary.LittleEndian.Uint64(b[8:])
 	p.Committed = page.LSN(binary.LittleEndian.Uint64(b[16:]))
 	n := binary.LittleEndian.Uint32(b[24:])
-	if uint64(len(b)) != 28+16*uint64(n) {
+	size := 28 + 16*uint64(n)
+	switch uint64(len(b)) {
+	case size:
+	case size + 8:
+		p.Synced = page.LSN(binary.LittleEndian.Uint64(b[size:]))
+	default:
 		return p, fmt.Errorf("logstore: state file: %d terms in %d bytes", n, len(b))
 	}
 	for i := uint32(0); i < n; i++ {

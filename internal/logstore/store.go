@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -49,6 +50,15 @@ type Options struct {
 	Dir         string
 	SegmentSize int64        // default DefaultSegmentSize
 	Logger      *slog.Logger // default slog.Default()
+
+	// Peers are the other replicas' addresses, dialled with Secret: a range of this store's log
+	// found damaged (on open, by a background check of every closed segment, or on a read) is
+	// copied back from one of them. Without peers damage is only reported and refused.
+	Peers  []string
+	Secret string
+	// RepairInterval is the first wait before retrying a range no peer could supply; it
+	// doubles up to 30 s (default 200 ms).
+	RepairInterval time.Duration
 }
 
 // Store is one Log Store replica. It is safe for concurrent use.
@@ -78,6 +88,13 @@ type Store struct {
 
 	segMu sync.RWMutex // guards segs; held shared while reading
 	segs  []*segment
+
+	peers       []*peer
+	repairEvery time.Duration
+	repairWake  chan struct{} // buffered 1: damage was recorded
+	repairStop  context.CancelFunc
+	repairDone  chan struct{}
+	repairs     uint64 // ranges repaired since Open (under mu)
 }
 
 // Open opens (creating if needed) the store in opts.Dir and recovers it: the last segment is
@@ -95,8 +112,12 @@ func Open(opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.RepairInterval <= 0 {
+		opts.RepairInterval = 200 * time.Millisecond
+	}
 	s := &Store{fs: opts.FS, dir: opts.Dir, segSize: opts.SegmentSize, logger: opts.Logger,
-		changed: make(chan struct{}), done: make(chan struct{})}
+		changed: make(chan struct{}), done: make(chan struct{}),
+		repairEvery: opts.RepairInterval, repairWake: make(chan struct{}, 1), repairDone: make(chan struct{})}
 	s.cond.L = &s.mu
 	if err := mkdirDurable(s.fs, s.dir); err != nil {
 		return nil, err
@@ -106,12 +127,22 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("logstore: lock %s: %w", s.dir, err)
 	}
 	s.lock = lock
-	if err := s.recover(); err != nil {
-		_ = s.w.close()
+	peers, err := dialPeers(opts.Peers, opts.Secret)
+	if err != nil {
 		_ = lock.Close()
 		return nil, err
 	}
+	s.peers = peers
+	if err := s.recover(); err != nil {
+		_ = s.w.close()
+		_ = lock.Close()
+		closePeers(peers)
+		return nil, err
+	}
 	go s.run()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.repairStop = cancel
+	go s.repairLoop(ctx)
 	return s, nil
 }
 
@@ -280,7 +311,8 @@ func (s *Store) Seal(epoch uint64, newEpoch bool) (Status, error) {
 
 // persist writes the durable protocol state. s.mu must be held.
 func (s *Store) persist() error {
-	err := writeState(s.fs, s.dir, persisted{Promised: s.c.promised, Committed: s.c.committed, History: s.c.history})
+	// durable is always synced, so it is a valid Synced mark whenever the state is written.
+	err := writeState(s.fs, s.dir, persisted{Promised: s.c.promised, Committed: s.c.committed, History: s.c.history, Synced: s.c.durable})
 	if err != nil {
 		s.fail(err)
 	}
@@ -366,6 +398,7 @@ func (s *Store) Truncate(before page.LSN) error {
 		return nil
 	}
 	s.c.first = first
+	s.c.clipDamaged()
 	var errs []error
 	for _, seg := range removed {
 		errs = append(errs, seg.closeReader())
@@ -388,13 +421,22 @@ func (s *Store) Close() error {
 	s.closing = true
 	s.cond.Broadcast()
 	s.mu.Unlock()
+	s.repairStop()
+	<-s.repairDone
 	<-s.done
 	s.mu.Lock()
 	s.closed = true
 	s.cond.Broadcast()
 	s.notify()
 	errs := []error{s.err}
+	if s.err == nil {
+		// Record how far the log is synced, so that the next open tells damage below it from a
+		// torn tail.
+		errs = append(errs, writeState(s.fs, s.dir, persisted{Promised: s.c.promised, Committed: s.c.committed,
+			History: s.c.history, Synced: s.c.durable}))
+	}
 	s.mu.Unlock()
+	closePeers(s.peers)
 	s.ioMu.Lock()
 	errs = append(errs, s.w.close())
 	s.ioMu.Unlock()
@@ -525,7 +567,15 @@ func (s *Store) cut(at page.LSN) (page.LSN, error) {
 		return 0, fmt.Errorf("logstore: open segment for writing: %w", err)
 	}
 	s.w = writer{f: f, seg: keep, off: int64(at - keep.start)}
-	return s.lastGroupEnd(at)
+	ge, err := s.lastGroupEnd(at)
+	if err != nil {
+		// Damage below at hides the last group end; the repair finds it.
+		s.logger.Warn("logstore: looking for the last complete group after a cut", "dir", s.dir, "err", err)
+		s.c.groupUnsure = true
+		return s.c.first, nil
+	}
+	s.c.groupUnsure = false
+	return ge, nil
 }
 
 // lastGroupEnd returns the end of the last complete group at or below end, scanning segments
@@ -547,12 +597,13 @@ func (s *Store) lastGroupEnd(end page.LSN) (page.LSN, error) {
 		if err := seg.readAt(s.fs, data, 0); err != nil {
 			return 0, err
 		}
-		_, ge, _, err := scanRecords(data)
+		_, ge, n, err := scanRecords(data)
+		if err != nil {
+			// The last group end may lie after the damage.
+			return 0, fmt.Errorf("logstore: %s at offset %d: %w", seg.path, n, err)
+		}
 		if ge >= 0 {
 			return seg.start + page.LSN(ge), nil
-		}
-		if err != nil {
-			return 0, fmt.Errorf("logstore: %s: %w", seg.path, err)
 		}
 	}
 	return s.c.first, nil
