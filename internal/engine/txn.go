@@ -17,6 +17,7 @@ import (
 	"strata/internal/lock"
 	"strata/internal/mtr"
 	"strata/internal/page"
+	"strata/internal/storage"
 )
 
 // Isolation is a transaction isolation level.
@@ -355,7 +356,12 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	if err := t.check(); err != nil {
 		return 0, err
 	}
-	defer t.finish()
+	inDoubt := false
+	defer func() {
+		if !inDoubt {
+			t.finish()
+		}
+	}()
 	if len(t.ws) == 0 {
 		return t.db.VisibleLSN(), nil
 	}
@@ -401,6 +407,14 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	}
 	// The group is in the log: wait for it even if the client has gone.
 	if err := db.log.WaitDurable(context.WithoutCancel(ctx), end); err != nil {
+		if errors.Is(err, storage.ErrStalled) {
+			// The log keeps the group and makes it durable when it recovers: the pages still
+			// match the log, so the engine goes on. The commit's outcome is unknown to the
+			// client; it takes effect once durable, unless this node stops first.
+			inDoubt = true
+			t.commitInDoubt(end, queue, len(entries))
+			return 0, fmt.Errorf("%w: %w", ErrCommitInDoubt, err)
+		}
 		db.fail(err)
 		return 0, err
 	}
@@ -408,6 +422,58 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	db.enqueuePurge(queue)
 	db.writes.Add(uint64(len(entries)))
 	return end, nil
+}
+
+// ErrCommitInDoubt is returned by Commit when the log stalled before the commit's group
+// became durable (storage.ErrStalled): the group stays in the log and the commit takes effect
+// when the log recovers, unless the node stops first. Its rows stay locked until then.
+var ErrCommitInDoubt = errors.New("engine: commit not durable yet, outcome unknown (it takes effect if the log recovers before this node stops)")
+
+// commitInDoubt finishes a commit whose group ending at end is in the log but not yet durable:
+// the transaction is done for its caller, but it keeps its row locks (so that no later
+// transaction overwrites its rows without seeing them) until the group is durable, and then
+// becomes visible as a normal commit would. A log error other than a stall fails the engine.
+func (t *Txn) commitInDoubt(end page.LSN, queue []purgeItem, n int) {
+	db, id := t.db, t.id
+	t.done = true
+	if t.snap != 0 {
+		db.releaseSnapshot(t.snap)
+		t.snap = 0
+	}
+	t.ws, t.undo, t.ordered = nil, nil, nil
+	go func() {
+		defer db.locks.ReleaseAll(id)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-db.stopBg:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		for {
+			began := time.Now()
+			err := db.log.WaitDurable(ctx, end)
+			switch {
+			case err == nil:
+				db.advanceVisible(end)
+				db.enqueuePurge(queue)
+				db.writes.Add(uint64(n))
+				db.lg.Info("engine: an in-doubt commit became durable", "end", uint64(end))
+				return
+			case errors.Is(err, storage.ErrStalled):
+				if time.Since(began) < 10*time.Millisecond {
+					time.Sleep(10 * time.Millisecond) // a log that fails fast
+				}
+			case ctx.Err() != nil, errors.Is(err, storage.ErrClosed):
+				return // the engine or the log is closing
+			default:
+				db.fail(err)
+				return
+			}
+		}
+	}()
 }
 
 func lessEntry(a, b *wsEntry) bool {

@@ -257,8 +257,8 @@ func (l *Log) WaitDurable(ctx context.Context, lsn page.LSN) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:
-			return fmt.Errorf("%w: LSN %d not durable after %v (durable %d, quorum %d of %d; %s)",
-				ErrNoQuorum, lsn, l.opts.StallTimeout, l.durable.Load(), l.q, len(l.reps), l.describe())
+			return fmt.Errorf("%w: %w: LSN %d not durable after %v (durable %d, quorum %d of %d; %s)",
+				storage.ErrStalled, ErrNoQuorum, lsn, l.opts.StallTimeout, l.durable.Load(), l.q, len(l.reps), l.describe())
 		}
 	}
 }

@@ -210,6 +210,13 @@ func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error 
 		s.store.catalogWrites.Add(1) // cached catalog facts are stale now
 	}
 	if err != nil {
+		// The transaction has ended (as a failed COMMIT ends it in MySQL): take it off the
+		// session, which GMS does only after a successful commit, so that the next statement
+		// starts a new one under the session's autocommit.
+		if cur, ok := ctx.GetTransaction().(*Transaction); ok && cur == t {
+			ctx.SetTransaction(nil)
+			ctx.SetIgnoreAutoCommit(false)
+		}
 		return sqlError(err)
 	}
 	for _, fn := range t.onCommit {

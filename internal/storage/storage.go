@@ -23,6 +23,12 @@ var ErrCompacted = errors.New("storage: position below the retention horizon")
 // ErrPageNotFound is returned by GetPage for a page that has no version at the asked position.
 var ErrPageNotFound = errors.New("storage: page not found")
 
+// ErrStalled is wrapped by a WaitDurable error when the log could not make the bytes durable
+// in time (a replicated log without a quorum) but keeps them: they become durable by
+// themselves when the log recovers, so the caller's pages still match the log and a later
+// WaitDurable may succeed.
+var ErrStalled = errors.New("storage: log stalled")
+
 // LogReader reads durable redo. Page Stores and read-only nodes consume the log through it.
 type LogReader interface {
 	// Read returns durable log bytes starting at from, at most max of them. It blocks until at

@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"strata/internal/lock"
+	"strata/internal/page"
+	"strata/internal/storage"
+	"strata/internal/storage/memstore"
+)
+
+// stallLog is a memstore log whose WaitDurable gives up with storage.ErrStalled after a
+// short timeout while it is held, like logclient without a quorum of Log Stores.
+type stallLog struct{ *memstore.Log }
+
+func (l stallLog) WaitDurable(ctx context.Context, lsn page.LSN) error {
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	err := l.Log.WaitDurable(wctx, lsn)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: test: no quorum", storage.ErrStalled)
+	}
+	return err
+}
+
+// TestCommitStalled: a commit whose log stalls fails with ErrCommitInDoubt but does not fail
+// the engine; its rows stay locked and invisible until the log recovers, then it takes effect
+// by itself and writes go on.
+func TestCommitStalled(t *testing.T) {
+	ctx := context.Background()
+	ml := memstore.NewLog()
+	db, err := Open(ctx, Options{Log: stallLog{ml}, Pages: memstore.NewPages(ml), PoolFrames: 256, PurgeInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tr := mustTree(t, db, "t")
+	a := begin(t, db, TxnOptions{})
+	if err := a.Put(ctx, tr, []byte("k"), []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, a)
+
+	ml.Hold()
+	b := begin(t, db, TxnOptions{})
+	if err := b.Put(ctx, tr, []byte("k"), []byte("v2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(ctx); !errors.Is(err, ErrCommitInDoubt) || !errors.Is(err, storage.ErrStalled) {
+		t.Fatalf("commit on a stalled log: %v", err)
+	}
+	if err := db.failure(); err != nil {
+		t.Fatalf("a stall failed the engine: %v", err)
+	}
+	b.Rollback() // what a SQL session does after a failed commit: nothing to undo
+	// Not visible, and its row stays locked.
+	r := begin(t, db, TxnOptions{})
+	if got := getStr(t, r, tr, "k"); got != "v1" {
+		t.Fatalf("during the stall k = %q", got)
+	}
+	r.Rollback()
+	c := begin(t, db, TxnOptions{LockWaitTimeout: 100 * time.Millisecond})
+	if err := c.Put(ctx, tr, []byte("k"), []byte("v3")); !errors.Is(err, lock.ErrLockWaitTimeout) {
+		t.Fatalf("write of an in-doubt row during the stall: %v", err)
+	}
+	c.Rollback()
+
+	ml.Release()
+	d := begin(t, db, TxnOptions{LockWaitTimeout: 5 * time.Second})
+	if err := d.Put(ctx, tr, []byte("k2"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, d)
+	e := begin(t, db, TxnOptions{LockWaitTimeout: 5 * time.Second})
+	if got := getStr(t, e, tr, "k"); got != "v2" {
+		t.Fatalf("after the log recovered k = %q, want the in-doubt commit's v2", got)
+	}
+	if err := e.Put(ctx, tr, []byte("k"), []byte("v4")); err != nil {
+		t.Fatalf("write after the log recovered: %v", err)
+	}
+	mustCommit(t, e)
+	f := begin(t, db, TxnOptions{})
+	if got := getStr(t, f, tr, "k"); got != "v4" {
+		t.Fatalf("k = %q", got)
+	}
+	f.Rollback()
+}
