@@ -109,6 +109,9 @@ func (s *Service) statusOf(ctx context.Context, what string, err error) error {
 		return status.Error(codes.OutOfRange, msg)
 	case errors.Is(err, pagestore.ErrNotOwned):
 		return status.Error(codes.FailedPrecondition, msg)
+	case errors.Is(err, pagestore.ErrDamaged):
+		// The store logged the damaged file and is rebuilding; the client reads another replica.
+		return status.Error(codes.DataLoss, msg)
 	case errors.Is(err, storage.ErrClosed) || s.ctx.Err() != nil:
 		return status.Error(codes.Unavailable, msg)
 	case errors.Is(err, context.DeadlineExceeded):

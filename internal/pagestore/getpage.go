@@ -25,7 +25,13 @@ func (s *Store) GetPage(ctx context.Context, id page.ID, lsn page.LSN, dst *page
 	if !s.segs.owns(id) {
 		return s.notOwned(id)
 	}
+	if err := s.damaged(); err != nil {
+		return err
+	}
 	if err := s.waitPersisted(ctx, lsn); err != nil {
+		return err
+	}
+	if err := s.damaged(); err != nil {
 		return err
 	}
 	gen := s.cache.generation()
@@ -43,14 +49,14 @@ func (s *Store) GetPage(ctx context.Context, id page.ID, lsn page.LSN, dst *page
 			return nil
 		}
 		if !errors.Is(err, ErrCompacted) {
-			return err
+			return s.readErr(err)
 		}
 		// The deltas after the cached version may be folded into an image: start afresh.
 	}
 	clear(dst[:])
 	applied, err := s.build(id, 0, lsn, dst)
 	if err != nil {
-		return err
+		return s.readErr(err)
 	}
 	if applied >= s.opts.ImageEvery {
 		s.markHot(id) // the in-memory count missed these deltas (a restart)

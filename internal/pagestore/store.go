@@ -124,6 +124,11 @@ type Store struct {
 
 	cache pageCache
 	stats struct{ records, images, getPages, compacted atomic.Uint64 }
+
+	popts       *pebble.Options // to reopen pebble after a rebuild
+	damage      error           // under mu: why the store refuses reads (wraps ErrDamaged), nil when sound
+	rebuilds    atomic.Uint64   // rebuilds completed since Open
+	rebuildKick chan struct{}   // buffered 1: damage was noted
 }
 
 // pageState is what the store tracks in memory about a page's deltas.
@@ -175,7 +180,23 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	log := opts.Logger.With("component", "pagestore", "dir", opts.Dir)
+	s := &Store{
+		opts:        opts,
+		log:         log,
+		segs:        segs,
+		advanced:    make(chan struct{}),
+		pages:       make(map[page.ID]pageState),
+		hot:         make(map[page.ID]struct{}),
+		closedCh:    make(chan struct{}),
+		wake:        make(chan struct{}, 1),
+		rebuildKick: make(chan struct{}, 1),
+	}
 	popts := &pebble.Options{FS: opts.FS, Logger: pebbleLogger{log},
+		// A block failing its checksum (a damaged file): refuse reads and rebuild. Without
+		// this listener pebble calls Logger.Fatalf.
+		EventListener: &pebble.EventListener{DataCorruption: func(info pebble.DataCorruptionInfo) {
+			s.noteCorruption(info.Path, info.Details)
+		}},
 		// The redo log is this store's write-ahead log: what pebble loses in a crash (its
 		// memtables) is consumed again from the log, which keeps everything above Persisted.
 		// So pebble writes no WAL of its own, and Persisted advances when memtables are
@@ -186,21 +207,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// node that also runs the engine.
 		MemTableSize: 32 << 20}
 	popts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
+	s.popts = popts
+	// A rebuild interrupted by a crash leaves the damaged store under its old name: remove it.
+	if err := opts.FS.RemoveAll(opts.Dir + rebuildSuffix); err != nil {
+		return nil, fmt.Errorf("pagestore: remove %s: %w", opts.Dir+rebuildSuffix, err)
+	}
 	db, err := pebble.Open(opts.Dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("pagestore: open %s: %w", opts.Dir, err)
 	}
-	s := &Store{
-		opts:     opts,
-		log:      log,
-		segs:     segs,
-		db:       db,
-		advanced: make(chan struct{}),
-		pages:    make(map[page.ID]pageState),
-		hot:      make(map[page.ID]struct{}),
-		closedCh: make(chan struct{}),
-		wake:     make(chan struct{}, 1),
-	}
+	s.db = db
 	s.cache.init(opts.CachePages)
 	pos, err := s.readPosition(persistedKey, opts.Start)
 	if err == nil {
@@ -215,6 +231,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.consumedTo.Store(uint64(pos))
 	s.synced.Store(uint64(pos))
 	s.stateBase = pos
+	go s.rebuildLoop()
 	log.Info("pagestore: opened", "persisted", pos, "floor", s.floor.Load(),
 		"segment_pages", segs.pages, "segments", segs.list)
 	return s, nil
@@ -245,6 +262,11 @@ func (s *Store) Start() {
 	if s.running || s.isClosed() {
 		return
 	}
+	s.startLocked()
+}
+
+// startLocked is Start with runMu held.
+func (s *Store) startLocked() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.running, s.cancel, s.done = true, cancel, make(chan struct{})
 	s.mu.Lock()

@@ -1,0 +1,169 @@
+package pageserver_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"strata/internal/page"
+	"strata/internal/pageclient"
+	"strata/internal/pageserver/pstest"
+	"strata/internal/pagestore"
+	"strata/internal/storage"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestDamagedSSTable flips a byte in the middle of the largest sstable of one of three
+// replicas and restarts it: its reads fail (never a wrong page) and name the file in its log,
+// the client answers every read correctly from the others, and the replica rebuilds itself
+// from the log and then answers correctly too.
+func TestDamagedSSTable(t *testing.T) {
+	w := newWorkload(t, 1500)
+	end := w.Log.End()
+	dir := t.TempDir()
+	opts := pagestore.Options{Dir: dir, Log: w.Log, Logger: pstest.Discard, CompactInterval: -1, ImageEvery: 8}
+	st, err := pagestore.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Start()
+	(&pstest.Replica{Store: st}).WaitConsumed(t, end)
+	if err := st.Close(); err != nil { // flushes: the versions are in sstables
+		t.Fatal(err)
+	}
+	victim, size := "", int64(0)
+	names, _ := os.ReadDir(dir)
+	for _, e := range names {
+		if fi, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), ".sst") && fi.Size() > size {
+			victim, size = e.Name(), fi.Size()
+		}
+	}
+	if victim == "" {
+		t.Fatalf("no sstable in %s", dir)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, victim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(filepath.Join(dir, victim), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var logs syncBuffer
+	damaged := pstest.StartReplica(t, w.Log, secret, func(o *pagestore.Options) {
+		o.Dir, o.ImageEvery = dir, 8
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	a := pstest.StartReplica(t, w.Log, secret, nil)
+	c := pstest.StartReplica(t, w.Log, secret, nil)
+	a.WaitConsumed(t, end)
+	c.WaitConsumed(t, end)
+	ref := a.Store
+	lsns := w.LSNs(15)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// The damaged replica itself: an error or the right page, never a wrong one.
+	refused := 0
+	for _, lsn := range lsns {
+		for _, id := range w.IDs {
+			var want, got page.Page
+			werr := ref.GetPage(ctx, id, lsn, &want)
+			err := damaged.Store.GetPage(ctx, id, lsn, &got)
+			switch {
+			case errors.Is(err, pagestore.ErrDamaged):
+				refused++
+			case errors.Is(werr, storage.ErrPageNotFound) && errors.Is(err, storage.ErrPageNotFound):
+			case err != nil || werr != nil:
+				t.Fatalf("GetPage(%d, %d): %v (reference: %v)", id, lsn, err, werr)
+			case got != want:
+				t.Fatalf("GetPage(%d, %d): the damaged replica served a wrong page", id, lsn)
+			}
+		}
+	}
+	l := logs.String()
+	t.Logf("%s (%d bytes): %d reads refused", victim, size, refused)
+	if refused == 0 && !strings.Contains(l, "damaged file") {
+		t.Fatalf("the damage was not detected; logs:\n%s", l)
+	}
+	if !strings.Contains(l, "damaged file") || !strings.Contains(l, strings.TrimSuffix(victim, ".sst")) {
+		t.Fatalf("the damaged file %s is not reported; logs:\n%s", victim, l)
+	}
+
+	// Through the client over the three replicas: every read right.
+	cl, err := pageclient.New(pageclient.Options{Placement: pageclient.Static{Default: []string{damaged.Addr, a.Addr, c.Addr}},
+		SegmentPages: 4, Secret: secret, Logger: pstest.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	readAll := func() {
+		t.Helper()
+		for _, lsn := range lsns {
+			for _, id := range w.IDs {
+				var want, got page.Page
+				werr := ref.GetPage(ctx, id, lsn, &want)
+				err := cl.GetPage(ctx, id, lsn, &got)
+				switch {
+				case errors.Is(werr, storage.ErrPageNotFound):
+					if !errors.Is(err, storage.ErrPageNotFound) {
+						t.Fatalf("GetPage(%d, %d) = %v, want ErrPageNotFound", id, lsn, err)
+					}
+				case werr != nil || err != nil:
+					t.Fatalf("GetPage(%d, %d): %v (reference: %v)", id, lsn, err, werr)
+				case got != want:
+					t.Fatalf("GetPage(%d, %d): wrong page through the client", id, lsn)
+				}
+			}
+		}
+	}
+	readAll()
+
+	// The replica rebuilds from the log, then serves every page right.
+	deadline := time.Now().Add(30 * time.Second)
+	for damaged.Store.Rebuilds() == 0 || damaged.Store.Consumed() < end {
+		if time.Now().After(deadline) {
+			t.Fatalf("no rebuild: rebuilds %d, consumed %d of %d, damage %v; logs:\n%s",
+				damaged.Store.Rebuilds(), damaged.Store.Consumed(), end, damaged.Store.Damaged(), logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, lsn := range lsns {
+		for _, id := range w.IDs {
+			var want, got page.Page
+			werr := ref.GetPage(ctx, id, lsn, &want)
+			err := damaged.Store.GetPage(ctx, id, lsn, &got)
+			if errors.Is(werr, storage.ErrPageNotFound) && errors.Is(err, storage.ErrPageNotFound) {
+				continue
+			}
+			if err != nil || werr != nil || got != want {
+				t.Fatalf("after the rebuild, GetPage(%d, %d): %v (reference %v), same page %v", id, lsn, err, werr, got == want)
+			}
+		}
+	}
+	readAll()
+}
