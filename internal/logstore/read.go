@@ -135,6 +135,9 @@ func (s *Store) reportDamage(de *damageError) {
 	if !added {
 		return
 	}
+	if seg, _ := s.segmentAt(end); seg != nil && seg.start < end {
+		seg.addBoundary(end) // end is a record start: reads after the damage begin there
+	}
 	s.logger.Error("logstore: corrupt record; refusing to serve it until it is repaired from a peer",
 		"file", de.path, "offset", de.off, "lsn", uint64(de.lsn), "range_end", uint64(end), "err", de.err)
 	s.wakeRepair()

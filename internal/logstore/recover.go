@@ -104,6 +104,7 @@ func (s *Store) recover() error {
 	s.c.completeEnd, s.c.syncedGroup = ge, ge
 	if bad < end {
 		s.c.markDamaged(Span{bad, end})
+		last.seg.addBoundary(end) // appends and reads go on from the end, past the damage
 	}
 	if st.Synced != end {
 		// Everything up to end is synced now (the sync above): later damage below it is rot.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +61,18 @@ func (s *segment) addStarts(starts []page.LSN) {
 			s.index = append(s.index, st)
 		}
 	}
+}
+
+// addBoundary adds the record start lsn to the index wherever it falls, so that a read after a
+// damaged range starts there instead of decoding through the damage.
+func (s *segment) addBoundary(lsn page.LSN) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := sort.Search(len(s.index), func(i int) bool { return s.index[i] >= lsn })
+	if k < len(s.index) && s.index[k] == lsn {
+		return
+	}
+	s.index = slices.Insert(s.index, k, lsn)
 }
 
 // cutIndex drops index entries at or above at.
