@@ -63,6 +63,19 @@ func (l *opLog) firstOK(after time.Time) (time.Time, bool) {
 	return best, !best.IsZero()
 }
 
+// failedEndingAfter returns the failed statements that ended after t.
+func (l *opLog) failedEndingAfter(t time.Time) []opResult {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []opResult
+	for _, r := range l.ops {
+		if r.err != nil && r.end.After(t) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // errorsAfter returns the failed statements that started after t, per worker.
 func (l *opLog) errorsAfter(t time.Time) map[int][]opResult {
 	l.mu.Lock()
