@@ -50,8 +50,12 @@ func TestCommitStalled(t *testing.T) {
 	if err := b.Put(ctx, tr, []byte("k"), []byte("v2")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Commit(ctx); !errors.Is(err, ErrCommitInDoubt) || !errors.Is(err, storage.ErrStalled) {
+	bEnd, err := b.Commit(ctx)
+	if !errors.Is(err, ErrCommitInDoubt) || !errors.Is(err, storage.ErrStalled) {
 		t.Fatalf("commit on a stalled log: %v", err)
+	}
+	if bEnd <= db.VisibleLSN() {
+		t.Fatalf("an in-doubt commit returned %d, not beyond the visible %d", bEnd, db.VisibleLSN())
 	}
 	if err := db.failure(); err != nil {
 		t.Fatalf("a stall failed the engine: %v", err)
@@ -75,6 +79,9 @@ func TestCommitStalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCommit(t, d)
+	if v := db.VisibleLSN(); v < bEnd {
+		t.Fatalf("visible %d after the log recovered, below the in-doubt commit's %d", v, bEnd)
+	}
 	e := begin(t, db, TxnOptions{LockWaitTimeout: 5 * time.Second})
 	if got := getStr(t, e, tr, "k"); got != "v2" {
 		t.Fatalf("after the log recovered k = %q, want the in-doubt commit's v2", got)

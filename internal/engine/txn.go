@@ -413,7 +413,7 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 			// client; it takes effect once durable, unless this node stops first.
 			inDoubt = true
 			t.commitInDoubt(end, queue, len(entries))
-			return 0, fmt.Errorf("%w: %w", ErrCommitInDoubt, err)
+			return end, fmt.Errorf("%w: %w", ErrCommitInDoubt, err)
 		}
 		db.fail(err)
 		return 0, err
@@ -426,7 +426,8 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 
 // ErrCommitInDoubt is returned by Commit when the log stalled before the commit's group
 // became durable (storage.ErrStalled): the group stays in the log and the commit takes effect
-// when the log recovers, unless the node stops first. Its rows stay locked until then.
+// when the log recovers, unless the node stops first. Its rows stay locked until then. Commit
+// then also returns the LSN from which the commit would be visible.
 var ErrCommitInDoubt = errors.New("engine: commit not durable yet, outcome unknown (it takes effect if the log recovers before this node stops)")
 
 // commitInDoubt finishes a commit whose group ending at end is in the log but not yet durable:

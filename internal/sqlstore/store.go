@@ -55,8 +55,10 @@ func (s *Store) commitCatalog(ctx context.Context, kv *engine.Txn) (page.LSN, er
 	defer s.catalogBusy.Add(-1)
 	end, err := kv.Commit(ctx)
 	if err != nil {
-		// Whether it became visible is unknown: count everything visible as changed.
-		end = s.db.VisibleLSN()
+		// Whether it became visible is unknown: count everything visible as changed, and a
+		// commit in doubt as changed from where it would become visible (the snapshots that
+		// might see it).
+		end = max(end, s.db.VisibleLSN())
 	}
 	for {
 		cur := s.catalogLSN.Load()
