@@ -16,6 +16,7 @@ import (
 	"strata/internal/engine"
 	"strata/internal/page"
 	"strata/internal/pagestore"
+	"strata/internal/segfile"
 	"strata/internal/wal"
 )
 
@@ -138,16 +139,8 @@ func (db *DB) Close() error {
 }
 
 func syncDir(fs vfs.FS, dir string) error {
-	d, err := fs.OpenDir(dir)
-	if err != nil {
-		return fmt.Errorf("localdb: open directory %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("localdb: sync directory %s: %w", dir, err)
+	if err := segfile.SyncDir(fs, dir); err != nil {
+		return fmt.Errorf("localdb: %w", err)
 	}
 	return nil
 }

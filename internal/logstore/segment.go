@@ -7,14 +7,13 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
 	"strata/internal/redo"
+	"strata/internal/segfile"
 )
 
 // segmentSuffix ends the name of a segment file; the name before it is its start LSN in 20
@@ -30,27 +29,15 @@ type segment struct {
 	start page.LSN
 	path  string
 
-	mu      sync.Mutex
-	r       vfs.File   // cached read handle
-	index   []page.LSN // record starts at least indexStep apart, ascending; the first is start
-	indexed bool       // index covers the whole segment (built, or maintained by the writer)
+	h       segfile.ReadHandle // opened on first read
+	mu      sync.Mutex         // guards index and indexed
+	index   []page.LSN         // record starts at least indexStep apart, ascending; the first is start
+	indexed bool               // index covers the whole segment (built, or maintained by the writer)
 }
 
-func segmentName(start page.LSN) string {
-	return fmt.Sprintf("%020d%s", uint64(start), segmentSuffix)
-}
+func segmentName(start page.LSN) string { return segfile.Name(start, segmentSuffix) }
 
-func parseSegmentName(name string) (page.LSN, bool) {
-	digits, ok := strings.CutSuffix(name, segmentSuffix)
-	if !ok || len(digits) != 20 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil || strings.ContainsAny(digits, "+-") {
-		return 0, false
-	}
-	return page.LSN(n), true
-}
+func parseSegmentName(name string) (page.LSN, bool) { return segfile.ParseName(name, segmentSuffix) }
 
 // addStarts adds record starts (ascending) to the index, keeping it sparse.
 func (s *segment) addStarts(starts []page.LSN) {
@@ -97,45 +84,15 @@ func (s *segment) floor(lsn page.LSN) page.LSN {
 	return s.index[k-1]
 }
 
-func (s *segment) reader(fs vfs.FS) (vfs.File, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.r == nil {
-		f, err := fs.Open(s.path)
-		if err != nil {
-			return nil, fmt.Errorf("logstore: open segment: %w", err)
-		}
-		s.r = f
-	}
-	return s.r, nil
-}
-
 // readAt fills p from the segment file at offset off.
 func (s *segment) readAt(fs vfs.FS, p []byte, off int64) error {
-	f, err := s.reader(fs)
-	if err != nil {
-		return err
+	if err := s.h.ReadAt(fs, s.path, p, off); err != nil {
+		return fmt.Errorf("logstore: %w", err)
 	}
-	n, err := f.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("logstore: read %s at offset %d: %w", s.path, off, err)
+	return nil
 }
 
-func (s *segment) closeReader() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.r == nil {
-		return nil
-	}
-	err := s.r.Close()
-	s.r = nil
-	return err
-}
+func (s *segment) closeReader() error { return s.h.Close() }
 
 // damageError is a record of a segment that failed its check. It wraps ErrCorrupt.
 type damageError struct {

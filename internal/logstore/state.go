@@ -12,6 +12,7 @@ import (
 
 	"strata/internal/page"
 	"strata/internal/quorum"
+	"strata/internal/segfile"
 )
 
 // stateFile holds the store's durable protocol state: the promised epoch, the history and the
@@ -126,16 +127,8 @@ func writeState(fs vfs.FS, dir string, p persisted) error {
 
 // syncDir makes the creation, renaming or removal of files in dir durable.
 func syncDir(fs vfs.FS, dir string) error {
-	d, err := fs.OpenDir(dir)
-	if err != nil {
-		return fmt.Errorf("logstore: open directory %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("logstore: sync directory %s: %w", dir, err)
+	if err := segfile.SyncDir(fs, dir); err != nil {
+		return fmt.Errorf("logstore: %w", err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"strata/internal/segfile"
 )
 
 // Damage. Pebble checks a checksum on every block it reads, so a damaged file makes a read fail
@@ -137,7 +138,7 @@ func (s *Store) rebuild() error {
 	fs, dir := s.opts.FS, s.opts.Dir
 	err = fs.Rename(dir, dir+rebuildSuffix)
 	if err == nil {
-		err = syncDir(s, fs.PathDir(dir))
+		err = segfile.SyncDir(s.opts.FS, fs.PathDir(dir))
 	}
 	if err == nil {
 		err = fs.RemoveAll(dir + rebuildSuffix)
@@ -168,17 +169,4 @@ func (s *Store) rebuild() error {
 	s.rebuilds.Add(1)
 	s.log.Warn("pagestore: damaged store wiped; consuming the log again", "from", s.opts.Start)
 	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(s *Store, dir string) error {
-	d, err := s.opts.FS.OpenDir(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -1,16 +1,13 @@
 package wal
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/segfile"
 )
 
 // segmentSuffix ends the name of every segment file; the name before it is the segment's start
@@ -25,76 +22,26 @@ const tmpSuffix = ".tmp"
 type segment struct {
 	start page.LSN
 	path  string
-
-	mu sync.Mutex // guards r
-	r  vfs.File   // cached read handle, opened on first use
+	h     segfile.ReadHandle // opened on first read
 }
 
 // segmentName returns the file name of the segment starting at start.
-func segmentName(start page.LSN) string {
-	return fmt.Sprintf("%020d%s", uint64(start), segmentSuffix)
-}
+func segmentName(start page.LSN) string { return segfile.Name(start, segmentSuffix) }
 
 // parseSegmentName returns the start LSN of a segment file name, or false if name does not name
 // a segment.
-func parseSegmentName(name string) (page.LSN, bool) {
-	digits, ok := strings.CutSuffix(name, segmentSuffix)
-	if !ok || len(digits) != 20 {
-		return 0, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return page.LSN(n), true
-}
-
-// reader returns the segment's cached read handle, opening it if needed.
-func (s *segment) reader(fs vfs.FS) (vfs.File, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.r == nil {
-		f, err := fs.Open(s.path)
-		if err != nil {
-			return nil, fmt.Errorf("wal: open segment for reading: %w", err)
-		}
-		s.r = f
-	}
-	return s.r, nil
-}
+func parseSegmentName(name string) (page.LSN, bool) { return segfile.ParseName(name, segmentSuffix) }
 
 // readAt fills p from the segment at offset off within the file.
 func (s *segment) readAt(fs vfs.FS, p []byte, off int64) error {
-	f, err := s.reader(fs)
-	if err != nil {
-		return err
+	if err := s.h.ReadAt(fs, s.path, p, off); err != nil {
+		return fmt.Errorf("wal: %w", err)
 	}
-	n, err := f.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("wal: read %s at offset %d: %w", s.path, off, err)
+	return nil
 }
 
 // closeReader closes the cached read handle, if any.
-func (s *segment) closeReader() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.r == nil {
-		return nil
-	}
-	err := s.r.Close()
-	s.r = nil
-	return err
-}
+func (s *segment) closeReader() error { return s.h.Close() }
 
 // writer is the flusher's handle on the segment being written.
 type writer struct {
@@ -145,16 +92,8 @@ func (w *writer) close() error {
 
 // syncDir makes the creation, renaming or removal of files in dir durable.
 func syncDir(fs vfs.FS, dir string) error {
-	d, err := fs.OpenDir(dir)
-	if err != nil {
-		return fmt.Errorf("wal: open directory %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("wal: sync directory %s: %w", dir, err)
+	if err := segfile.SyncDir(fs, dir); err != nil {
+		return fmt.Errorf("wal: %w", err)
 	}
 	return nil
 }

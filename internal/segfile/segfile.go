@@ -1,0 +1,103 @@
+// Package segfile provides what Strata's append-only logs (the local wal and the Log Store)
+// share about their files on a vfs.FS: segment names that carry the start LSN, a cached read
+// handle, and durable directory changes.
+package segfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"strata/internal/page"
+)
+
+// nameDigits is the width of the start LSN in a segment's file name.
+const nameDigits = 20
+
+// Name returns the file name of the segment starting at start: the LSN in 20 decimal digits,
+// then suffix, so that names sort in LSN order.
+func Name(start page.LSN, suffix string) string {
+	return fmt.Sprintf("%0*d%s", nameDigits, uint64(start), suffix)
+}
+
+// ParseName returns the start LSN of a segment file name made by Name with suffix, or false if
+// name is not one.
+func ParseName(name, suffix string) (page.LSN, bool) {
+	digits, ok := strings.CutSuffix(name, suffix)
+	if !ok || len(digits) != nameDigits {
+		return 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return page.LSN(n), true
+}
+
+// ReadHandle is a file's read handle, opened on first use and kept until Close. It is safe
+// for concurrent use.
+type ReadHandle struct {
+	mu sync.Mutex
+	f  vfs.File
+}
+
+// ReadAt fills p from the file at path, at offset off; a short file is io.ErrUnexpectedEOF.
+func (h *ReadHandle) ReadAt(fs vfs.FS, path string, p []byte, off int64) error {
+	h.mu.Lock()
+	if h.f == nil {
+		f, err := fs.Open(path)
+		if err != nil {
+			h.mu.Unlock()
+			return fmt.Errorf("open %s for reading: %w", path, err)
+		}
+		h.f = f
+	}
+	f := h.f
+	h.mu.Unlock()
+	n, err := f.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("read %s at offset %d: %w", path, off, err)
+}
+
+// Close closes the handle if it is open; a later ReadAt opens it again.
+func (h *ReadHandle) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.f == nil {
+		return nil
+	}
+	err := h.f.Close()
+	h.f = nil
+	return err
+}
+
+// SyncDir makes the creation, renaming or removal of files in dir durable.
+func SyncDir(fs vfs.FS, dir string) error {
+	d, err := fs.OpenDir(dir)
+	if err != nil {
+		return fmt.Errorf("open directory %s: %w", dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
