@@ -96,8 +96,15 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		_ = log.Close()
 		return nil, err
 	}
-	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: pages, PoolFrames: opts.PoolFrames,
-		LockWaitTimeout: opts.LockWaitTimeout, Evictable: log.Committed, Logger: opts.Logger})
+	frames := opts.PoolFrames
+	if frames <= 0 {
+		frames = engine.DefaultPoolFrames
+	}
+	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: pages, PoolFrames: frames,
+		LockWaitTimeout: opts.LockWaitTimeout, Evictable: log.Committed,
+		// Page Stores read only complete groups, so a commit cannot spill: it must fit a
+		// quarter of the pool (its pages are written at about half fill, plus the indexes).
+		MaxCommitBytes: frames * page.Size / 4, Logger: opts.Logger})
 	if err != nil {
 		_ = pages.Close()
 		_ = log.Close()

@@ -43,8 +43,15 @@ type Options struct {
 	// where the page source can rebuild it (default Log.Durable). A page source that reads
 	// only complete groups (the Page Store service) needs the log's committed position.
 	Evictable func() page.LSN
-	Logger    *slog.Logger
+	// MaxCommitBytes, when positive, makes Commit refuse (ErrTxnTooLarge) a write set larger
+	// than this many bytes. A node whose page source cannot serve spilled, incomplete groups
+	// (see Evictable) sets it, since such a commit's pages must all fit the pool at once.
+	MaxCommitBytes int
+	Logger         *slog.Logger
 }
+
+// DefaultPoolFrames is the buffer pool size when Options.PoolFrames is 0 (64 MiB).
+const DefaultPoolFrames = 4096
 
 // ErrFailed is returned once a mini-transaction failed after changing pages: the in-memory
 // pages no longer match the log, so the engine stops writing until it is reopened.
@@ -92,7 +99,7 @@ type DB struct {
 // Open opens the engine on a log and page source. An empty log is bootstrapped.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.PoolFrames == 0 {
-		opts.PoolFrames = 4096
+		opts.PoolFrames = DefaultPoolFrames
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

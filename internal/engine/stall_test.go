@@ -96,3 +96,44 @@ func TestCommitStalled(t *testing.T) {
 	}
 	f.Rollback()
 }
+
+// TestTxnTooLarge: with MaxCommitBytes set, a write set above it is refused at commit before
+// any page changes, the transaction is rolled back (its locks released), and the engine goes
+// on.
+func TestTxnTooLarge(t *testing.T) {
+	ctx := context.Background()
+	ml := memstore.NewLog()
+	db, err := Open(ctx, Options{Log: ml, Pages: memstore.NewPages(ml), PoolFrames: 64, PurgeInterval: -1,
+		MaxCommitBytes: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tr := mustTree(t, db, "t")
+	end := ml.End()
+	a := begin(t, db, TxnOptions{})
+	for i := range 20 {
+		if err := a.Put(ctx, tr, []byte(fmt.Sprint("k", i)), make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Commit(ctx); !errors.Is(err, ErrTxnTooLarge) {
+		t.Fatalf("commit of 20 KB with a 10 KB limit: %v", err)
+	}
+	if ml.End() != end {
+		t.Fatal("a refused commit wrote to the log")
+	}
+	b := begin(t, db, TxnOptions{LockWaitTimeout: time.Second})
+	if err := b.Put(ctx, tr, []byte("k1"), []byte("small")); err != nil {
+		t.Fatalf("the refused transaction's lock is still held: %v", err)
+	}
+	mustCommit(t, b)
+	r := begin(t, db, TxnOptions{})
+	if got := getStr(t, r, tr, "k1"); got != "small" {
+		t.Fatalf("k1 = %q", got)
+	}
+	if got := getStr(t, r, tr, "k2"); got != "<none>" {
+		t.Fatalf("k2 of the refused transaction = %q", got)
+	}
+	r.Rollback()
+}
