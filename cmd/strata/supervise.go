@@ -81,9 +81,7 @@ func (s *supervisor) spawn(ctx context.Context, c *child) error {
 	cmd := exec.Command(s.exe, c.args...)
 	cmd.Env = os.Environ()
 	cmd.Stderr = logf
-	// Ctrl-C reaches the supervisor only (it stops the nodes in order); a node whose supervisor
-	// died is told to stop.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = childProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		logf.Close()
