@@ -1,0 +1,506 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/planbuilder"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"strata/internal/engine"
+	"strata/internal/page"
+)
+
+// paramLiterals converts the execution's parameters the way GMS's handler does (bind
+// variable -> parser value -> planbuilder literal), in order v1..vN.
+func (p *preparedHandler) paramLiterals(ctx *sql.Context, sess *Session, prepare *mysql.PrepareData) (lits []*expression.Literal, ok bool) {
+	n := int(prepare.ParamsCount)
+	if len(prepare.BindVars) != n {
+		return nil, false
+	}
+	exprs := make(map[string]ast.Expr, n)
+	for i := 1; i <= n; i++ {
+		bv := prepare.BindVars["v"+strconv.Itoa(i)]
+		if bv == nil {
+			return nil, false
+		}
+		val, err := sqltypes.BindVariableToValue(bv)
+		if err != nil {
+			return nil, false
+		}
+		e, err := ast.ExprFromValue(val)
+		if err != nil {
+			return nil, false
+		}
+		exprs["v"+strconv.Itoa(i)] = e
+	}
+	warnings := sess.WarningCount()
+	defer func() {
+		// the planbuilder reports conversion errors by panicking
+		if r := recover(); r != nil {
+			lits, ok = nil, false
+		}
+		if sess.WarningCount() != warnings {
+			lits, ok = nil, false
+		}
+	}()
+	b := planbuilder.New(ctx, p.eng.Analyzer.Catalog, p.eng.EventScheduler, p.eng.Parser)
+	b.SetBindings(exprs)
+	bound := b.BindCtx().Bindings
+	lits = make([]*expression.Literal, n)
+	for i := 1; i <= n; i++ {
+		l, isLit := bound["v"+strconv.Itoa(i)].(*expression.Literal)
+		if !isLit {
+			return nil, false
+		}
+		lits[i-1] = l
+	}
+	return lits, true
+}
+
+func (t *planTemplate) matches(sess *Session, lits []*expression.Literal) bool {
+	if t.sess != sess || t.sessGen != sess.planGen.Load() || len(lits) != len(t.params) {
+		return false
+	}
+	for i, l := range lits {
+		if !l.Type().Equals(t.params[i].Type()) {
+			return false
+		}
+	}
+	return true
+}
+
+var errCatalogBusy = errors.New("sqlstore: catalog change in progress")
+
+// buildTemplate binds and analyses the statement with lits as its parameters, at a fresh
+// snapshot of the catalog, and keeps the result if its dependence on the values is known.
+func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query string, lits []*expression.Literal) (*planTemplate, error) {
+	stmt, ok := p.eng.PreparedDataCache.GetCachedStmt(sess.ID(), query)
+	if !ok {
+		return nil, errors.New("sqlstore: statement not prepared")
+	}
+	p.s.prep.builds.Add(1)
+	t := &planTemplate{sess: sess, sessGen: sess.planGen.Load(), params: lits}
+
+	// Catalog reads see one snapshot that includes every committed catalog change.
+	kv, err := p.s.db.Begin(engine.TxnOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer kv.Rollback()
+	snap := kv.Snapshot()
+	if p.s.catalogBusy.Load() != 0 {
+		return nil, errCatalogBusy
+	}
+	t.catLSN = page.LSN(p.s.catalogLSN.Load())
+	if t.catLSN > snap {
+		return nil, errCatalogBusy
+	}
+	p.eng.Analyzer.Catalog.MySQLDb.UserActivePrivilegeSet(ctx)
+	_, t.priv = sess.GetPrivilegeSet()
+
+	prev := sess.GetTransaction()
+	sess.SetTransaction(&Transaction{kv: kv, temp: true})
+	defer sess.SetTransaction(prev)
+	warnings := sess.WarningCount()
+	defer func() {
+		if sess.WarningCount() != warnings {
+			sess.ClearWarnings() // the execution that follows clears them anyway
+		}
+	}()
+
+	binds := make(map[string]sql.Expression, len(lits))
+	for i, l := range lits {
+		binds["v"+strconv.Itoa(i+1)] = l
+	}
+	b := planbuilder.New(ctx, p.eng.Analyzer.Catalog, p.eng.EventScheduler, p.eng.Parser)
+	b.SetBindingsWithExpr(binds)
+	qFlags := &sql.QueryFlags{}
+	qFlags.Set(sql.QFlagDeferProjections)
+	bound, qFlags, err := b.BindOnly(stmt, query, qFlags)
+	if err != nil {
+		return nil, err
+	}
+	if unused := b.BindCtx().UnusedBindings(); len(unused) > 0 {
+		return nil, errors.New("sqlstore: unused bindings")
+	}
+	if qFlags.IsSet(sql.QFlagTrigger) || qFlags.IsSet(sql.QFlagDDL) || qFlags.IsSet(sql.QFlagAlterTable) ||
+		qFlags.IsSet(sql.QFlagDBDDL) || qFlags.IsSet(sql.QFlagShowWarnings) || qFlags.SubqueryIsSet() || qFlags.JoinIsSet() {
+		return nil, errors.New("sqlstore: statement kind not cached")
+	}
+	filters := boundFilters(bound)
+	if t.derived, err = derivedLiterals(ctx, stmt, bound, lits); err != nil {
+		return nil, err
+	}
+	analyzed, err := p.eng.Analyzer.Analyze(ctx, bound, nil, qFlags)
+	if err != nil {
+		return nil, err
+	}
+	if sess.WarningCount() != warnings {
+		return nil, errors.New("sqlstore: warnings while planning")
+	}
+	t.plan = analyzed
+	t.isSelect = plan.NodeRepresentsSelect(analyzed)
+	t.okResult = types.IsOkResultSchema(analyzed.Schema())
+	t.max1Row = qFlags.IsSet(sql.QFlagMax1Row)
+	if err := t.check(ctx, filters); err != nil {
+		return nil, err
+	}
+	for i, tbl := range t.tables {
+		st, err := p.eng.Analyzer.Catalog.GetTableStats(ctx, t.dbs[i], tbl)
+		if err != nil || len(st) > 0 {
+			return nil, errors.New("sqlstore: table has statistics")
+		}
+	}
+	return t, nil
+}
+
+// boundFilters returns the WHERE conjuncts of the bound plan's filters.
+func boundFilters(n sql.Node) []sql.Expression {
+	var out []sql.Expression
+	inspectAll(n, func(n sql.Node) {
+		if f, ok := n.(*plan.Filter); ok {
+			out = append(out, expression.SplitConjunction(f.Expression)...)
+		}
+	})
+	return out
+}
+
+// inspectAll visits every node, INSERT sources included (they are not children).
+func inspectAll(n sql.Node, fn func(sql.Node)) {
+	transform.Inspect(n, func(n sql.Node) bool {
+		if n == nil {
+			return false
+		}
+		fn(n)
+		if ii, ok := n.(*plan.InsertInto); ok && ii.Source != nil {
+			inspectAll(ii.Source, fn)
+		}
+		return true
+	})
+}
+
+// check verifies that the analysed plan depends on the parameter values only where
+// instantiate puts the new ones, and prepares the lookup recipes.
+func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
+	index := make(map[*expression.Literal]int, len(t.params))
+	for i, l := range t.params {
+		index[l] = i
+	}
+	for d, dv := range t.derived {
+		index[d] = dv.param
+	}
+	found := make([]bool, len(t.params))
+	var err error
+	fail := func(format string, args ...any) {
+		if err == nil {
+			err = fmt.Errorf("sqlstore: plan not cached: "+format, args...)
+		}
+	}
+	tables := 0
+	inspectAll(t.plan, func(n sql.Node) {
+		if err != nil {
+			return
+		}
+		switch n := n.(type) {
+		case *plan.Project, *plan.Filter, *plan.Sort, *plan.Distinct, *plan.GroupBy, *plan.Having,
+			*plan.Limit, *plan.TopN, *plan.Update, *plan.UpdateSource, *plan.InsertInto, *plan.Values,
+			*plan.TableAlias, *plan.InsertDestination:
+		case *plan.DeleteFrom:
+			if n.HasExplicitTargets() {
+				fail("multi-table delete")
+			}
+		case *plan.ResolvedTable:
+			tables++
+			t.addTable(n)
+		case *plan.IndexedTableAccess:
+			tables++
+			if !n.IsStatic() {
+				fail("index lookup join")
+				return
+			}
+			r, e := newRecipe(ctx, n, filters)
+			if e != nil {
+				err = e
+				return
+			}
+			if t.recipes == nil {
+				t.recipes = map[*plan.IndexedTableAccess]*lookupRecipe{}
+			}
+			t.recipes[n] = r
+			if rt, ok := n.TableNode.(*plan.ResolvedTable); ok {
+				t.addTable(rt)
+			} else {
+				fail("index access over %T", n.TableNode)
+			}
+			return
+		default:
+			fail("node %T", n)
+			return
+		}
+		if ex, ok := n.(sql.Expressioner); ok {
+			for _, e := range ex.Expressions() {
+				walkParams(e, true, index, found, fail)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if tables != 1 {
+		return fmt.Errorf("sqlstore: plan not cached: %d tables", tables)
+	}
+	for i, ok := range found {
+		if !ok {
+			if !t.inRecipes(i) {
+				return fmt.Errorf("sqlstore: plan not cached: parameter %d consumed by the analyser", i+1)
+			}
+		}
+	}
+	// Parameters both in a recipe and elsewhere are fine: each place gets the new value.
+	return nil
+}
+
+func (t *planTemplate) addTable(rt *plan.ResolvedTable) {
+	t.tables = append(t.tables, rt.UnderlyingTable())
+	db := ""
+	if rt.SqlDatabase != nil {
+		db = strings.ToLower(rt.SqlDatabase.Name())
+	}
+	t.dbs = append(t.dbs, db)
+}
+
+// inRecipes reports whether parameter i (or a literal derived from it) makes a lookup.
+func (t *planTemplate) inRecipes(i int) bool {
+	lits := []sql.Expression{t.params[i]}
+	for d, dv := range t.derived {
+		if dv.param == i {
+			lits = append(lits, d)
+		}
+	}
+	for _, r := range t.recipes {
+		for _, lf := range r.leaves {
+			for _, l := range lits {
+				if lf.value != nil && containsExpr(lf.value, l) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// astOp names a comparison operator as seen from the column's side; anything but the six
+// comparisons the binder converts literals in shares one name (and so is ambiguous with
+// every other).
+func astOp(op string, swapped bool) string {
+	switch strings.ToLower(op) {
+	case ast.EqualStr, ast.NotEqualStr:
+		return "="
+	case ast.NullSafeEqualStr:
+		return "<=>"
+	case ast.LessThanStr:
+		return flip("<", swapped)
+	case ast.LessEqualStr:
+		return flip("<=", swapped)
+	case ast.GreaterThanStr:
+		return flip(">", swapped)
+	case ast.GreaterEqualStr:
+		return flip(">=", swapped)
+	}
+	return "?"
+}
+
+func exprOp(e sql.Expression, swapped bool) string {
+	switch e.(type) {
+	case *expression.Equals:
+		return "="
+	case *expression.NullSafeEquals:
+		return "<=>"
+	case *expression.LessThan:
+		return flip("<", swapped)
+	case *expression.LessThanOrEqual:
+		return flip("<=", swapped)
+	case *expression.GreaterThan:
+		return flip(">", swapped)
+	case *expression.GreaterThanOrEqual:
+		return flip(">=", swapped)
+	}
+	return "?"
+}
+
+func flip(op string, swapped bool) string {
+	if !swapped {
+		return op
+	}
+	switch op {
+	case "<":
+		return ">"
+	case "<=":
+		return ">="
+	case ">":
+		return "<"
+	case ">=":
+		return "<="
+	}
+	return op
+}
+
+// derivedLiterals finds the literals the binder made from parameters by converting them to
+// the type of the column they are compared with. Each parameter appears once in the
+// statement; the statement's comparisons tell which column it was compared with, and a
+// literal of that column's type in a comparison with that column, holding the converted
+// value, is the derived one. Anything ambiguous (the column compared with several
+// parameters, or with constants too) is refused.
+func derivedLiterals(ctx *sql.Context, stmt ast.Statement, bound sql.Node, lits []*expression.Literal) (map[*expression.Literal]derivation, error) {
+	params := map[string][]int{} // column name and operator -> parameters compared with it
+	consts := map[string]bool{}  // column name and operator compared with a constant
+	_ = ast.Walk(func(n ast.SQLNode) (bool, error) {
+		c, ok := n.(*ast.ComparisonExpr)
+		if !ok {
+			return true, nil
+		}
+		for k, pair := range [2][2]ast.Expr{{c.Left, c.Right}, {c.Right, c.Left}} {
+			col, ok := pair[0].(*ast.ColName)
+			if !ok {
+				continue
+			}
+			name := col.Name.Lowered() + " " + astOp(c.Operator, k == 1)
+			if v, ok := pair[1].(*ast.SQLVal); ok {
+				if v.Type == ast.ValArg {
+					i, err := strconv.Atoi(strings.TrimPrefix(string(v.Val), ":v"))
+					if err == nil && i >= 1 && i <= len(lits) {
+						params[name] = append(params[name], i-1)
+						continue
+					}
+				}
+			}
+			consts[name] = true
+		}
+		return true, nil
+	}, stmt)
+	isParam := make(map[*expression.Literal]bool, len(lits))
+	for _, l := range lits {
+		isParam[l] = true
+	}
+	out := map[*expression.Literal]derivation{}
+	var err error
+	inspectAll(bound, func(n sql.Node) {
+		ex, ok := n.(sql.Expressioner)
+		if !ok || err != nil {
+			return
+		}
+		for _, e := range ex.Expressions() {
+			sql.Inspect(e, func(e sql.Expression) bool {
+				switch e.(type) {
+				case *expression.Equals, *expression.NullSafeEquals, *expression.LessThan, *expression.LessThanOrEqual,
+					*expression.GreaterThan, *expression.GreaterThanOrEqual:
+				default:
+					return true
+				}
+				ch := e.Children()
+				for k, pair := range [2][2]sql.Expression{{ch[0], ch[1]}, {ch[1], ch[0]}} {
+					gf, ok1 := pair[0].(*expression.GetField)
+					d, ok2 := pair[1].(*expression.Literal)
+					if !ok1 || !ok2 || isParam[d] {
+						continue
+					}
+					name := strings.ToLower(gf.Name()) + " " + exprOp(e, k == 1)
+					ps := params[name]
+					if len(ps) == 0 {
+						continue // a constant of the statement
+					}
+					if len(ps) > 1 || consts[name] {
+						err = fmt.Errorf("sqlstore: plan not cached: column %s compared with several values", name)
+						return false
+					}
+					if !d.Type().Equals(gf.Type()) {
+						err = fmt.Errorf("sqlstore: plan not cached: unexplained literal %s", d)
+						return false
+					}
+					v, _, cerr := gf.Type().Convert(ctx, lits[ps[0]].Value())
+					if cerr != nil && !expression.ErrNilOperand.Is(cerr) {
+						err = cerr
+						return false
+					}
+					if cmp, cerr := gf.Type().Compare(ctx, v, d.Value()); cerr != nil || cmp != 0 {
+						err = fmt.Errorf("sqlstore: plan not cached: unexplained literal %s", d)
+						return false
+					}
+					out[d] = derivation{param: ps[0], typ: gf.Type()}
+				}
+				return true
+			})
+		}
+	})
+	return out, err
+}
+
+func containsExpr(e sql.Expression, target sql.Expression) bool {
+	found := false
+	sql.Inspect(e, func(e sql.Expression) bool {
+		if e == target {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// walkParams records where parameters are. safe says whether every expression above e is
+// one whose value is computed from its children when evaluated, and nothing else.
+func walkParams(e sql.Expression, safe bool, index map[*expression.Literal]int, found []bool, fail func(string, ...any)) {
+	switch e := e.(type) {
+	case *plan.Subquery, *expression.BindVar, *expression.ProcedureParam, *expression.HashInTuple:
+		fail("expression %T", e)
+		return
+	case *expression.Literal:
+		if i, ok := index[e]; ok {
+			if !safe {
+				fail("parameter %d under an expression that may keep its value", i+1)
+				return
+			}
+			found[i] = true
+		}
+		return
+	}
+	safe = safe && paramSafe(e)
+	for _, c := range e.Children() {
+		walkParams(c, safe, index, found, fail)
+	}
+}
+
+// paramSafe lists the expressions a parameter may sit under: they keep nothing computed
+// from their children, so a copy with a new child behaves as if built with it.
+func paramSafe(e sql.Expression) bool {
+	switch e.(type) {
+	case *expression.Equals, *expression.NullSafeEquals, *expression.LessThan, *expression.LessThanOrEqual,
+		*expression.GreaterThan, *expression.GreaterThanOrEqual, *expression.And, *expression.Or,
+		*expression.Not, *expression.Arithmetic, *expression.Between, *expression.IsNull,
+		*expression.SetField, *expression.Alias, *expression.Convert, *expression.AutoIncrement,
+		*expression.Tuple, *expression.InTuple:
+		return true
+	}
+	return false
+}
+
+func evaluable(e sql.Expression) bool {
+	ok := true
+	sql.Inspect(e, func(e sql.Expression) bool {
+		switch e.(type) {
+		case *expression.GetField, *plan.Subquery, *expression.BindVar, *expression.ProcedureParam:
+			ok = false
+		}
+		return ok
+	})
+	return ok
+}
