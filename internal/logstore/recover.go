@@ -1,16 +1,14 @@
 package logstore
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
 	"strata/internal/redo"
+	"strata/internal/segfile"
 )
 
 // recover reads the state file, lists the segments, checks that they are contiguous, cuts the
@@ -22,37 +20,10 @@ func (s *Store) recover() error {
 		return err
 	}
 	s.c = core{promised: st.Promised, history: st.History, committed: st.Committed, start: redo.StartLSN}
-	names, err := s.fs.List(s.dir)
+	segs, err := segfile.List(s.fs, s.dir, segmentSuffix, ".tmp")
 	if err != nil {
-		return fmt.Errorf("logstore: list %s: %w", s.dir, err)
+		return fmt.Errorf("logstore: %w", err)
 	}
-	type found struct {
-		seg  *segment
-		size int64
-	}
-	var segs []found
-	for _, name := range names {
-		path := s.fs.PathJoin(s.dir, name)
-		if strings.HasSuffix(name, ".tmp") {
-			if err := s.fs.Remove(path); err != nil {
-				return fmt.Errorf("logstore: remove leftover %s: %w", path, err)
-			}
-			continue
-		}
-		start, ok := parseSegmentName(name)
-		if !ok {
-			continue
-		}
-		fi, err := s.fs.Stat(path)
-		if err != nil {
-			return fmt.Errorf("logstore: stat segment: %w", err)
-		}
-		if fi.IsDir() {
-			return fmt.Errorf("logstore: segment %s is a directory", path)
-		}
-		segs = append(segs, found{&segment{start: start, path: path, index: []page.LSN{start}}, fi.Size()})
-	}
-	slices.SortFunc(segs, func(a, b found) int { return cmp.Compare(a.seg.start, b.seg.start) })
 	if len(segs) == 0 {
 		seg, f, err := createSegment(s.fs, s.dir, redo.StartLSN)
 		if err != nil {
@@ -64,36 +35,29 @@ func (s *Store) recover() error {
 		s.c.completeEnd, s.c.syncedGroup = redo.StartLSN, redo.StartLSN
 		return nil
 	}
-	for i, f := range segs {
-		if f.seg.start < redo.StartLSN || uint64(f.size) > math.MaxUint64-uint64(f.seg.start) {
-			return fmt.Errorf("logstore: segment %s: bad start or size %d", f.seg.path, f.size)
+	for _, f := range segs {
+		if f.Start < redo.StartLSN {
+			return fmt.Errorf("logstore: segment %s starts at %d, before the log's start", f.Path, f.Start)
 		}
-		if i > 0 {
-			prev := segs[i-1]
-			if want := prev.seg.start + page.LSN(prev.size); f.seg.start != want {
-				return fmt.Errorf("logstore: segment %s does not follow %s (%d bytes): want a segment starting at LSN %d",
-					f.seg.path, prev.seg.path, prev.size, uint64(want))
-			}
-		}
-		s.segs = append(s.segs, f.seg)
+		s.segs = append(s.segs, &segment{start: f.Start, path: f.Path, index: []page.LSN{f.Start}})
 	}
-	last := segs[len(segs)-1]
-	keep, bad, err := s.recoverLast(last.seg, last.size, st.Synced)
+	last := s.segs[len(s.segs)-1]
+	keep, bad, err := s.recoverLast(last, segs[len(segs)-1].Size, st.Synced)
 	if err != nil {
 		return err
 	}
-	f, err := s.fs.OpenReadWrite(last.seg.path, vfs.WriteCategoryUnspecified)
+	f, err := s.fs.OpenReadWrite(last.path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return fmt.Errorf("logstore: open segment for writing: %w", err)
 	}
 	// The bytes may have reached the file but not the disk before a crash of the process:
 	// sync them before calling them durable.
-	s.w = writer{f: f, seg: last.seg, off: keep, dirty: true}
+	s.w = writer{f: f, seg: last, off: keep, dirty: true}
 	if err := s.w.sync(); err != nil {
 		return err
 	}
-	end := last.seg.start + page.LSN(keep)
-	s.c.first, s.c.end, s.c.durable = segs[0].seg.start, end, end
+	end := last.start + page.LSN(keep)
+	s.c.first, s.c.end, s.c.durable = segs[0].Start, end, end
 	ge, err := s.lastGroupEnd(end)
 	if err != nil {
 		// Damage hides the last group end: recovery must not rely on this store's complete end
@@ -104,7 +68,7 @@ func (s *Store) recover() error {
 	s.c.completeEnd, s.c.syncedGroup = ge, ge
 	if bad < end {
 		s.c.markDamaged(Span{bad, end})
-		last.seg.addBoundary(end) // appends and reads go on from the end, past the damage
+		last.addBoundary(end) // appends and reads go on from the end, past the damage
 	}
 	if st.Synced != end {
 		// Everything up to end is synced now (the sync above): later damage below it is rot.

@@ -4,9 +4,12 @@
 package segfile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,4 +103,57 @@ func SyncDir(fs vfs.FS, dir string) error {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// Found is a segment file found by List.
+type Found struct {
+	Start page.LSN
+	Path  string
+	Size  int64
+}
+
+// List returns the segment files in dir named by Name with suffix, in LSN order, checking
+// that each starts where the one before it ends. It first removes leftover files whose name
+// ends in tmpSuffix (a rewrite a crash interrupted). Other files are ignored.
+func List(fs vfs.FS, dir, suffix, tmpSuffix string) ([]Found, error) {
+	names, err := fs.List(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	var segs []Found
+	for _, name := range names {
+		path := fs.PathJoin(dir, name)
+		if strings.HasSuffix(name, tmpSuffix) {
+			if err := fs.Remove(path); err != nil {
+				return nil, fmt.Errorf("remove leftover %s: %w", path, err)
+			}
+			continue
+		}
+		start, ok := ParseName(name, suffix)
+		if !ok {
+			continue
+		}
+		fi, err := fs.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("stat segment: %w", err)
+		}
+		if fi.IsDir() {
+			return nil, fmt.Errorf("segment %s is a directory", path)
+		}
+		segs = append(segs, Found{Start: start, Path: path, Size: fi.Size()})
+	}
+	slices.SortFunc(segs, func(a, b Found) int { return cmp.Compare(a.Start, b.Start) })
+	for i, f := range segs {
+		if uint64(f.Size) > math.MaxUint64-uint64(f.Start) {
+			return nil, fmt.Errorf("segment %s: size %d overflows the LSN space", f.Path, f.Size)
+		}
+		if i > 0 {
+			prev := segs[i-1]
+			if want := prev.Start + page.LSN(prev.Size); f.Start != want {
+				return nil, fmt.Errorf("segment %s does not follow %s (%d bytes): want a segment starting at LSN %d",
+					f.Path, prev.Path, prev.Size, uint64(want))
+			}
+		}
+	}
+	return segs, nil
 }

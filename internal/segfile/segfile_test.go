@@ -68,3 +68,36 @@ func TestReadHandle(t *testing.T) {
 		t.Fatal("read of a missing file succeeded")
 	}
 }
+
+func TestList(t *testing.T) {
+	fs := vfs.NewMem()
+	if err := fs.MkdirAll("d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, n int) {
+		f, err := fs.Create("d/"+name, vfs.WriteCategoryUnspecified)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(make([]byte, n))
+		f.Close()
+	}
+	write(Name(64, ".log"), 100)
+	write(Name(164, ".log"), 10)
+	write(Name(164, ".log")+".tmp", 5)
+	write("STATE", 3)
+	segs, err := List(fs, "d", ".log", ".log.tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) != 2 || segs[0].Start != 64 || segs[0].Size != 100 || segs[1].Start != 164 || segs[1].Size != 10 {
+		t.Fatalf("segments %+v", segs)
+	}
+	if _, err := fs.Stat("d/" + Name(164, ".log") + ".tmp"); err == nil {
+		t.Fatal("leftover temporary file not removed")
+	}
+	write(Name(200, ".log"), 1) // a gap: 164+10 = 174
+	if _, err := List(fs, "d", ".log", ".log.tmp"); err == nil {
+		t.Fatal("a gap between segments was accepted")
+	}
+}

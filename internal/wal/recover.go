@@ -1,55 +1,25 @@
 package wal
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
 	"strata/internal/redo"
+	"strata/internal/segfile"
 )
 
 // recover lists the segments, checks that they are contiguous, cuts the last one after its
 // last complete group and opens it for writing. With no segments it creates the first one at
 // redo.StartLSN.
 func (l *Log) recover() error {
-	names, err := l.fs.List(l.dir)
+	segs, err := segfile.List(l.fs, l.dir, segmentSuffix, segmentSuffix+tmpSuffix)
 	if err != nil {
-		return fmt.Errorf("wal: list %s: %w", l.dir, err)
+		return fmt.Errorf("wal: %w", err)
 	}
-	type found struct {
-		seg  *segment
-		size int64
-	}
-	var segs []found
-	for _, name := range names {
-		path := l.fs.PathJoin(l.dir, name)
-		if strings.HasSuffix(name, segmentSuffix+tmpSuffix) {
-			if err := l.fs.Remove(path); err != nil {
-				return fmt.Errorf("wal: remove leftover %s: %w", path, err)
-			}
-			continue
-		}
-		start, ok := parseSegmentName(name)
-		if !ok {
-			continue
-		}
-		fi, err := l.fs.Stat(path)
-		if err != nil {
-			return fmt.Errorf("wal: stat segment: %w", err)
-		}
-		if fi.IsDir() {
-			return fmt.Errorf("wal: segment %s is a directory", path)
-		}
-		segs = append(segs, found{&segment{start: start, path: path}, fi.Size()})
-	}
-	slices.SortFunc(segs, func(a, b found) int { return cmp.Compare(a.seg.start, b.seg.start) })
-
 	if len(segs) == 0 {
 		s, f, err := createSegment(l.fs, l.dir, redo.StartLSN)
 		if err != nil {
@@ -61,37 +31,26 @@ func (l *Log) recover() error {
 		l.setRecovered(redo.StartLSN, redo.StartLSN)
 		return nil
 	}
-	for i, f := range segs {
-		if uint64(f.size) > math.MaxUint64-uint64(f.seg.start) {
-			return fmt.Errorf("wal: segment %s: size %d overflows the LSN space", f.seg.path, f.size)
-		}
-		if i > 0 {
-			prev := segs[i-1]
-			if want := prev.seg.start + page.LSN(prev.size); f.seg.start != want {
-				return fmt.Errorf("wal: segment %s does not follow %s (%d bytes): want a segment starting at LSN %d",
-					f.seg.path, prev.seg.path, prev.size, uint64(want))
-			}
-		}
-		l.segs = append(l.segs, f.seg)
+	for _, f := range segs {
+		l.segs = append(l.segs, &segment{start: f.Start, path: f.Path})
 	}
-
-	last := segs[len(segs)-1]
-	keep, err := l.recoverLast(last.seg, last.size)
+	last := l.segs[len(l.segs)-1]
+	keep, err := l.recoverLast(last, segs[len(segs)-1].Size)
 	if err != nil {
 		return err
 	}
-	f, err := l.fs.OpenReadWrite(last.seg.path, vfs.WriteCategoryUnspecified)
+	f, err := l.fs.OpenReadWrite(last.path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return fmt.Errorf("wal: open segment for writing: %w", err)
 	}
-	l.w = writer{f: f, seg: last.seg, off: keep, dirty: true}
+	l.w = writer{f: f, seg: last, off: keep, dirty: true}
 	// The bytes may have reached the file but not the disk before a crash of the process: make
 	// them durable before calling them so.
 	if err := l.sync(); err != nil {
 		return err
 	}
-	end := last.seg.start + page.LSN(keep)
-	l.setRecovered(end, last.seg.start)
+	end := last.start + page.LSN(keep)
+	l.setRecovered(end, last.start)
 	if keep >= l.segSize {
 		l.rolls = []page.LSN{end}
 		l.segStart = end
