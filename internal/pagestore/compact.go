@@ -71,12 +71,14 @@ func (s *Store) Compact(ctx context.Context) error {
 			}
 			return err
 		}
-		n, err := s.compactPage(next, h)
-		if err != nil {
-			return fmt.Errorf("pagestore: compact page %d to %d: %w", next, h, err)
+		if s.own.Load().serves(next) { // a page being copied has no base image yet
+			n, err := s.compactPage(next, h)
+			if err != nil {
+				return fmt.Errorf("pagestore: compact page %d to %d: %w", next, h, err)
+			}
+			pages++
+			removed += n
 		}
-		pages++
-		removed += n
 		if next == math.MaxUint64 {
 			return nil
 		}

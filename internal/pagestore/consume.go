@@ -97,6 +97,10 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 	var corrupt error
 	key := make([]byte, 0, versionKeyLen)
 	off := 0
+	// The batch is built with the ownership of now, and committed only if it is still the
+	// store's ownership then (see SetOwnership); else it is built again.
+	own := s.own.Load()
+retry:
 	for off < len(buf) {
 		r, n, err := redo.Decode(buf[off:])
 		if errors.Is(err, redo.ErrShort) {
@@ -107,7 +111,7 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 			corrupt = fmt.Errorf("pagestore: log at lsn %d: %w", lsn, err)
 			break
 		}
-		if !r.Type.PageLess() && s.segs.owns(r.Page) {
+		if !r.Type.PageLess() && own.keeps(r.Page) {
 			key = appendVersionKey(key[:0], kindDelta, r.Page, lsn)
 			if err := b.Set(key, buf[off:off+n], nil); err != nil {
 				return 0, err
@@ -131,6 +135,13 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 	if err := ctx.Err(); err != nil { // stopped: TruncateAfter may be about to run
 		s.writeMu.Unlock()
 		return 0, err
+	}
+	if now := s.own.Load(); now != own {
+		s.writeMu.Unlock()
+		b.Reset()
+		clear(touched)
+		records, corrupt, off, own = 0, nil, 0, now
+		goto retry
 	}
 	// No sync: the log is this store's WAL (see Open); syncLoop flushes.
 	if err := b.Commit(pebble.NoSync); err != nil {

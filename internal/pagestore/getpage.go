@@ -22,8 +22,12 @@ func (s *Store) GetPage(ctx context.Context, id page.ID, lsn page.LSN, dst *page
 	if id == page.Invalid {
 		return fmt.Errorf("pagestore: page %d: %w", id, storage.ErrPageNotFound)
 	}
-	if !s.segs.owns(id) {
+	own := s.own.Load()
+	if !own.serves(id) {
 		return s.notOwned(id)
+	}
+	if f := own.floorOf(id); lsn < f {
+		return fmt.Errorf("pagestore: page %d at lsn %d (its segment was copied as of %d): %w", id, lsn, f, ErrCompacted)
 	}
 	if err := s.damaged(); err != nil {
 		return err

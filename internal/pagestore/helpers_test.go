@@ -27,6 +27,7 @@ type fakeLog struct {
 	mu      sync.Mutex
 	data    []byte
 	durable page.LSN
+	first   page.LSN      // reads below it fail: the log was truncated (0: none)
 	changed chan struct{} // closed and replaced when durable moves
 }
 
@@ -39,7 +40,7 @@ func newFakeLog() *fakeLog {
 func (l *fakeLog) Read(ctx context.Context, from page.LSN, max int) ([]byte, error) {
 	for {
 		l.mu.Lock()
-		if from < redo.StartLSN || from > page.LSN(len(l.data)) {
+		if from < redo.StartLSN || from < l.first || from > page.LSN(len(l.data)) {
 			l.mu.Unlock()
 			return nil, fmt.Errorf("fakelog: read at %d outside [%d, %d]", from, redo.StartLSN, len(l.data))
 		}

@@ -43,6 +43,9 @@ func (s *Store) popHot() (page.ID, bool) {
 
 // materialise stores an image of page id as of its newest persisted delta.
 func (s *Store) materialise(id page.ID) error {
+	if !s.own.Load().serves(id) {
+		return nil // being copied (no base image yet) or dropped
+	}
 	var p page.Page
 	applied, err := s.build(id, 0, s.Consumed(), &p)
 	if errors.Is(err, storage.ErrPageNotFound) || errors.Is(err, storage.ErrClosed) || errors.Is(err, ErrCompacted) {

@@ -106,6 +106,8 @@ func (s *Store) rebuildLoop() {
 // rebuild replaces the damaged pebble store by an empty one and consumes the log again from
 // Options.Start.
 func (s *Store) rebuild() error {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	wasRunning := s.running
@@ -115,13 +117,13 @@ func (s *Store) rebuild() error {
 			s.startLocked()
 		}
 	}()
-	// The log must still hold everything from Start: wiping the store otherwise loses it for
-	// good.
+	// The log must still hold everything from Start, or peers must be there to copy from:
+	// wiping the store otherwise loses it for good.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	_, err := s.opts.Log.Read(ctx, s.opts.Start, 1)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("pagestore: the log cannot be read from %d again: %w", s.opts.Start, err)
+	if _, ok := s.opts.Log.(durableLog); err != nil && (!ok || s.opts.Source == nil) {
+		return fmt.Errorf("pagestore: the log cannot be read from %d again and no peer can be copied from: %w", s.opts.Start, err)
 	}
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
@@ -157,16 +159,30 @@ func (s *Store) rebuild() error {
 	s.db = db
 	s.cache.reset()
 	s.floor.Store(0)
-	s.consumedTo.Store(uint64(s.opts.Start))
-	s.synced.Store(uint64(s.opts.Start))
+	want := s.own.Load().Ownership
+	pos, err := s.startEmpty(ctx, want)
+	if err != nil {
+		s.closed = true
+		close(s.closedCh)
+		s.log.Error("pagestore: rebuild failed; the store is closed", "err", err)
+		return fmt.Errorf("pagestore: rebuild: %w", err)
+	}
+	s.consumedTo.Store(uint64(pos))
+	s.synced.Store(uint64(pos))
 	s.mu.Lock()
-	s.stateBase = s.opts.Start
+	s.stateBase = pos
+	clear(s.progress)
 	clear(s.pages)
 	clear(s.hot)
 	s.consumed = nil
 	s.damage = nil
 	s.mu.Unlock()
 	s.rebuilds.Add(1)
-	s.log.Warn("pagestore: damaged store wiped; consuming the log again", "from", s.opts.Start)
+	if st := s.own.Load(); len(st.Incoming) > 0 || st.RestIncoming != 0 {
+		s.log.Warn("pagestore: damaged store wiped; copying its segments from peers", "from", pos)
+		s.kickCopy()
+	} else {
+		s.log.Warn("pagestore: damaged store wiped; consuming the log again", "from", pos)
+	}
 	return nil
 }

@@ -64,6 +64,14 @@ type Options struct {
 	// them with ErrNotOwned. Zero keeps every page.
 	SegmentPages uint64
 	Segments     []uint64
+	// Ownership, when set, is what a new store keeps instead of SegmentPages and Segments. A
+	// store that has data keeps what it kept; SetOwnership changes it.
+	Ownership *Ownership
+
+	// Source copies segments from peer replicas: the segments SetOwnership adds, and every
+	// segment of a new or wiped store when the log no longer holds its beginning. Without it
+	// such a store cannot fill itself.
+	Source SegmentSource
 }
 
 // Defaults.
@@ -85,11 +93,15 @@ var ErrRunning = errors.New("pagestore: store is running")
 
 // Store is a Page Store. It is safe for concurrent use.
 //
-// Lock order: runMu, compactMu, dbmu, writeMu, mu; cache.mu is a leaf.
+// Lock order: ownMu, runMu, compactMu, dbmu, writeMu, mu; cache.mu is a leaf.
 type Store struct {
 	opts Options
 	log  *slog.Logger
-	segs segments // the pages this store keeps
+	own  atomic.Pointer[ownState] // what the store keeps and serves (see ownership.go)
+
+	// ownMu serialises changes of the ownership.
+	ownMu    sync.Mutex
+	copyKick chan struct{} // buffered 1: a segment is incoming
 
 	// dbmu guards db against Close: every use of db holds it for reading and checks closed.
 	dbmu   sync.RWMutex
@@ -108,11 +120,12 @@ type Store struct {
 	horizon    atomic.Uint64 // set by SetHorizon
 
 	mu        sync.Mutex
-	advanced  chan struct{}         // closed and replaced whenever persisted moves
-	pages     map[page.ID]pageState // per-page tracking of the deltas at or above stateBase
-	hot       map[page.ID]struct{}  // pages waiting for an image
-	stateBase page.LSN              // the position pages started tracking at (Open)
-	consumed  error                 // why consuming stopped, if it did
+	advanced  chan struct{}           // closed and replaced whenever persisted moves
+	pages     map[page.ID]pageState   // per-page tracking of the deltas at or above stateBase
+	hot       map[page.ID]struct{}    // pages waiting for an image
+	stateBase page.LSN                // the position pages started tracking at (Open)
+	consumed  error                   // why consuming stopped, if it did
+	progress  map[uint64]CopyProgress // copies from peers under way (Copied, Total)
 
 	closedCh chan struct{} // closed by Close
 	wake     chan struct{} // wakes the materialiser (buffered 1)
@@ -175,15 +188,19 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.CompactInterval == 0 {
 		opts.CompactInterval = DefaultCompactInterval
 	}
-	segs, err := newSegments(opts.SegmentPages, opts.Segments)
+	initial, err := ownershipOf(opts.SegmentPages, opts.Segments)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Ownership != nil {
+		initial = opts.Ownership.normal()
 	}
 	log := opts.Logger.With("component", "pagestore", "dir", opts.Dir)
 	s := &Store{
 		opts:        opts,
 		log:         log,
-		segs:        segs,
+		copyKick:    make(chan struct{}, 1),
+		progress:    make(map[uint64]CopyProgress),
 		advanced:    make(chan struct{}),
 		pages:       make(map[page.ID]pageState),
 		hot:         make(map[page.ID]struct{}),
@@ -218,12 +235,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.db = db
 	s.cache.init(opts.CachePages)
-	pos, err := s.readPosition(persistedKey, opts.Start)
-	if err == nil {
-		var floor page.LSN
-		floor, err = s.readPosition(floorKey, 0)
-		s.floor.Store(uint64(floor))
-	}
+	pos, err := s.openState(ctx, initial)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -232,9 +244,103 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.synced.Store(uint64(pos))
 	s.stateBase = pos
 	go s.rebuildLoop()
-	log.Info("pagestore: opened", "persisted", pos, "floor", s.floor.Load(),
-		"segment_pages", segs.pages, "segments", segs.list)
+	go s.copyLoop()
+	st := s.own.Load()
+	if len(st.Incoming) > 0 || st.RestIncoming != 0 {
+		s.kickCopy()
+	}
+	log.Info("pagestore: opened", "persisted", pos, "floor", s.floor.Load(), "keeps", st.Ownership.String(),
+		"copying", len(st.Incoming), "copying_rest", st.RestIncoming != 0)
 	return s, nil
+}
+
+// openState reads the persisted position, floor and ownership; a new store starts with
+// initial (see startEmpty).
+func (s *Store) openState(ctx context.Context, initial Ownership) (page.LSN, error) {
+	floor, err := s.readPosition(floorKey, 0)
+	if err != nil {
+		return 0, err
+	}
+	s.floor.Store(uint64(floor))
+	v, closer, err := s.db.Get(ownKey)
+	switch {
+	case err == nil:
+		st, derr := decodeOwnState(v)
+		closer.Close()
+		if derr != nil {
+			return 0, derr
+		}
+		s.own.Store(st)
+	case errors.Is(err, pebble.ErrNotFound):
+		if ok, err := s.has(persistedKey); err != nil || !ok {
+			if err != nil {
+				return 0, err
+			}
+			return s.startEmpty(ctx, initial) // a new store
+		}
+		// A store from before ownership was persisted: it kept what the options say.
+		s.own.Store(&ownState{Ownership: initial})
+	default:
+		return 0, fmt.Errorf("pagestore: read the ownership: %w", err)
+	}
+	return s.readPosition(persistedKey, s.opts.Start)
+}
+
+func (s *Store) has(key []byte) (bool, error) {
+	_, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("pagestore: read %q: %w", key, err)
+	}
+	closer.Close()
+	return true, nil
+}
+
+// durableLog is a log that knows its committed end.
+type durableLog interface{ Durable() page.LSN }
+
+// startEmpty sets up an empty store that is to keep want, and returns where it starts
+// consuming. When the log still holds everything from Options.Start, the store consumes it all
+// from there. Otherwise (the log was truncated) it starts at the log's committed end and copies
+// every segment it keeps from peers as of there (Options.Source).
+func (s *Store) startEmpty(ctx context.Context, want Ownership) (page.LSN, error) {
+	st := &ownState{Ownership: want}
+	pos := s.opts.Start
+	if dl, ok := s.opts.Log.(durableLog); ok && s.opts.Source != nil && dl.Durable() > pos {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := s.opts.Log.Read(rctx, pos, 1)
+		cancel()
+		if err != nil {
+			pos = dl.Durable()
+			st = st.clone()
+			for _, seg := range want.Listed() {
+				st.Incoming[seg] = pos
+			}
+			if want.Rest {
+				st.RestIncoming = pos
+			}
+			s.log.Warn("pagestore: the log no longer holds its beginning; copying the segments from peers",
+				"from", pos, "log_err", err)
+		}
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := putOwnState(b, st); err != nil {
+		return 0, err
+	}
+	if err := b.Set(persistedKey, encodeLSN(pos), nil); err != nil {
+		return 0, err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return 0, fmt.Errorf("pagestore: initialise: %w", err)
+	}
+	if err := s.db.Flush(); err != nil {
+		return 0, fmt.Errorf("pagestore: initialise: %w", err)
+	}
+	s.own.Store(st)
+	return pos, nil
 }
 
 func (s *Store) readPosition(key []byte, def page.LSN) (page.LSN, error) {

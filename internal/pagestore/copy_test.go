@@ -1,0 +1,159 @@
+package pagestore
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"strata/internal/page"
+	"strata/internal/redo"
+	"strata/internal/storage"
+)
+
+// peerSource is a SegmentSource over a store in the same process.
+type peerSource struct {
+	mu    sync.Mutex
+	peer  *Store
+	calls int
+}
+
+func (p *peerSource) CopySegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(int), emit func(*page.Page) error) error {
+	p.mu.Lock()
+	p.calls++
+	peer := p.peer
+	p.mu.Unlock()
+	return peer.ScanSegment(ctx, seg, lsn, pages, emit)
+}
+
+func (p *peerSource) UsedSegments(context.Context) ([]uint64, error) { return p.peer.UsedSegments() }
+
+// TestMoveSegment gives a running store a segment it never kept, while the log goes on: the
+// store copies it from a peer, then serves it exactly as the RW view has it at every position
+// from the copy on (and ErrCompacted below). Taking the segment away deletes its versions.
+func TestMoveSegment(t *testing.T) {
+	log := newFakeLog()
+	w := newWorkload(t, 7, log, 11) // pages 1..11: segments 0 (1-3), 1 (4-7), 2 (8-11)
+	w.groups(200)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log.feed(ctx, rand.New(rand.NewPCG(3, 4)))
+	all := Ownership{SegmentPages: 4, Rest: true}
+	a := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.Ownership = 4, &all })
+	a.Start()
+	src := &peerSource{peer: a}
+	none := Ownership{SegmentPages: 4}
+	bfs := vfs.NewMem()
+	b := openStore(t, bfs, log, func(o *Options) { o.ImageEvery, o.Ownership, o.Source = 4, &none, src })
+	b.Start()
+	waitPersisted(t, b, log.end())
+	if b.Owns(5) || countKeys(t, b, 5, 0) != 0 {
+		t.Fatal("a store keeping nothing holds page 5")
+	}
+	if err := b.SetOwnership(Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: true}}); err != nil {
+		t.Fatal(err)
+	}
+	from := b.own.Load().Incoming[1]
+	if from == 0 || b.Owns(5) {
+		t.Fatalf("segment 1 not incoming (from %d) or already served", from)
+	}
+	var p page.Page
+	if err := b.GetPage(ctx, 5, log.end(), &p); !errors.Is(err, ErrNotOwned) {
+		t.Fatalf("GetPage of a segment being copied = %v, want ErrNotOwned", err)
+	}
+	// The log goes on while the copy runs.
+	w.groups(200)
+	log.feed(ctx, rand.New(rand.NewPCG(5, 6)))
+	waitFor(t, 30*time.Second, "the copy", func() bool { return b.Owns(5) && len(b.Copying()) == 0 })
+	end := log.end()
+	waitPersisted(t, b, end)
+	if n, segs := b.Segments(); n != 4 || len(segs) != 1 || segs[0] != 1 {
+		t.Fatalf("Segments() = %d, %v", n, segs)
+	}
+	for _, lsn := range w.lsns(80, redo.StartLSN, end) {
+		for _, id := range w.allIDs() {
+			err := w.checkOne(ctx, b, id, lsn)
+			switch {
+			case SegmentOf(id, 4) != 1:
+				if gerr := b.GetPage(ctx, id, lsn, &p); !errors.Is(gerr, ErrNotOwned) {
+					t.Fatalf("GetPage(%d) of an unowned segment = %v", id, gerr)
+				}
+			case lsn < from:
+				if !errors.Is(err, ErrCompacted) {
+					t.Fatalf("GetPage(%d, %d) below the copy position %d = %v, want ErrCompacted", id, lsn, from, err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			}
+		}
+	}
+	// Reopened, it still serves the segment, with the same floor.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openStore(t, bfs, log, func(o *Options) { o.ImageEvery, o.Source = 4, src })
+	b.Start()
+	if !b.Owns(5) || b.own.Load().Floors[1] != from {
+		t.Fatalf("reopened: serves page 5 %v, floor %d", b.Owns(5), b.own.Load().Floors[1])
+	}
+	for _, lsn := range w.lsns(20, from, end) {
+		for id := page.ID(4); id <= 7; id++ {
+			if err := w.checkOne(ctx, b, id, lsn); err != nil {
+				t.Fatalf("reopened: %v", err)
+			}
+		}
+	}
+	// Taken away: the versions go.
+	if err := b.SetOwnership(none); err != nil {
+		t.Fatal(err)
+	}
+	for id := page.ID(4); id <= 7; id++ {
+		if n := countKeys(t, b, id, 0); n != 0 || b.Owns(id) {
+			t.Fatalf("page %d of a dropped segment: %d versions, owned %v", id, n, b.Owns(id))
+		}
+	}
+	if err := b.SetOwnership(Ownership{SegmentPages: 8, Rest: true}); !errors.Is(err, ErrOwnership) {
+		t.Fatalf("changing the segment size of a partial store = %v, want ErrOwnership", err)
+	}
+}
+
+// TestNewStoreCopiesFromPeers opens an empty store after the log was truncated: it starts at
+// the log's end, copies every segment from a peer, and then answers like the peer from there
+// on, while the log goes on.
+func TestNewStoreCopiesFromPeers(t *testing.T) {
+	log := newFakeLog()
+	w := newWorkload(t, 9, log, 11)
+	w.groups(300)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log.feed(ctx, rand.New(rand.NewPCG(7, 8)))
+	a := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.SegmentPages, o.Segments = 4, 0, nil })
+	a.Start()
+	waitPersisted(t, a, log.end())
+	log.mu.Lock()
+	log.first = log.durable // truncated: nothing before the end can be read
+	log.mu.Unlock()
+	fresh := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.Source = 4, &peerSource{peer: a} })
+	from := fresh.own.Load().RestIncoming
+	if from != log.Durable() || fresh.Owns(3) {
+		t.Fatalf("new store after truncation: copying from %d (log end %d), serving %v", from, log.Durable(), fresh.Owns(3))
+	}
+	fresh.Start()
+	w.groups(200)
+	log.feed(ctx, rand.New(rand.NewPCG(9, 10)))
+	waitFor(t, 30*time.Second, "the copy", func() bool { return !fresh.CopyingRest() })
+	end := log.end()
+	waitPersisted(t, fresh, end)
+	if fresh.Floor() != from {
+		t.Fatalf("floor %d, want the copy position %d", fresh.Floor(), from)
+	}
+	w.check(t, fresh, w.lsns(60, from, end), false)
+	var p page.Page
+	if err := fresh.GetPage(ctx, 3, from-1, &p); !errors.Is(err, ErrCompacted) && !errors.Is(err, storage.ErrPageNotFound) {
+		t.Fatalf("GetPage below the copy position = %v, want ErrCompacted", err)
+	}
+}
