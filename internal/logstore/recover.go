@@ -1,6 +1,7 @@
 package logstore
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -42,7 +43,7 @@ func (s *Store) recover() error {
 		s.segs = append(s.segs, &segment{start: f.Start, path: f.Path, index: []page.LSN{f.Start}})
 	}
 	last := s.segs[len(s.segs)-1]
-	keep, bad, err := s.recoverLast(last, segs[len(segs)-1].Size, st.Synced)
+	keep, alloc, bad, err := s.recoverLast(last, segs[len(segs)-1].Size, st.Synced)
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func (s *Store) recover() error {
 	}
 	// The bytes may have reached the file but not the disk before a crash of the process:
 	// sync them before calling them durable.
-	s.w = writer{f: f, seg: last, off: keep, dirty: true}
+	s.w = writer{f: f, seg: last, off: keep, alloc: alloc, dirty: true}
 	if err := s.w.sync(); err != nil {
 		return err
 	}
@@ -79,35 +80,41 @@ func (s *Store) recover() error {
 	return nil
 }
 
-// recoverLast scans the last segment, checking every record, and returns the size to keep and
-// the LSN of the first damaged record kept (the end of the kept bytes if none). Whatever follows
-// the last whole valid record is a torn tail if it lies beyond synced, what the state file says
-// was synced: it is cut, and the writer refills the store from its peers. A damaged record below
+// recoverLast scans the last segment, checking every record, and returns the size to keep, the
+// file's size afterwards and the LSN of the first damaged record kept (the end of the kept bytes
+// if none). The segment being written is preallocated: zeros from the last whole valid record to
+// the end of the file are its clean end, and they stay. Whatever else follows the last whole
+// valid record is a torn tail if it lies beyond synced, what the state file says was synced: it
+// is cut (so that no stale record can follow the bytes written next), and the writer refills the
+// store from its peers. A damaged record below
 // synced cannot be a torn write: it is bit rot in bytes this store may have acknowledged, so the
 // segment is kept up to synced (the records after the damage cannot be found without the
 // damaged one's length, so nothing beyond synced is kept) and the damaged range is repaired from
 // a peer. Damage is logged with the file and offset either way.
-func (s *Store) recoverLast(seg *segment, size int64, synced page.LSN) (int64, page.LSN, error) {
+func (s *Store) recoverLast(seg *segment, size int64, synced page.LSN) (keep, alloc int64, bad page.LSN, err error) {
 	if size > math.MaxInt32*4 {
-		return 0, 0, fmt.Errorf("logstore: segment %s: size %d too large", seg.path, size)
+		return 0, 0, 0, fmt.Errorf("logstore: segment %s: size %d too large", seg.path, size)
 	}
 	data := make([]byte, size)
 	if size > 0 {
 		if err := seg.readAt(s.fs, data, 0); err != nil {
 			_ = seg.closeReader()
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
 	if err := seg.closeReader(); err != nil {
-		return 0, 0, fmt.Errorf("logstore: close %s: %w", seg.path, err)
+		return 0, 0, 0, fmt.Errorf("logstore: close %s: %w", seg.path, err)
 	}
 	starts, _, n, err := scanRecords(data)
 	for _, o := range starts {
 		seg.addStarts([]page.LSN{seg.start + page.LSN(o)})
 	}
 	seg.indexed = true
-	keep := int64(n)
-	bad := seg.start + page.LSN(n)
+	if err != nil && allZero(data[n:]) {
+		err = nil // the preallocated zeros after the last record
+	}
+	keep = int64(n)
+	bad = seg.start + page.LSN(n)
 	rot := synced > bad && synced <= seg.start+page.LSN(size)
 	switch {
 	case rot:
@@ -117,13 +124,30 @@ func (s *Store) recoverLast(seg *segment, size int64, synced page.LSN) (int64, p
 	case err != nil:
 		s.logger.Error("logstore: corrupt record in the unsynced tail of the last segment; cutting the log before it (the writer refills it)",
 			"file", seg.path, "offset", n, "lsn", uint64(bad), "synced", uint64(synced), "err", err)
-	case int64(n) < size:
+	case !allZero(data[n:]):
 		s.logger.Info("logstore: cutting an incomplete record off the last segment", "file", seg.path, "size", size, "cut", n)
 	}
-	if keep < size {
-		if err := cutFile(s.fs, s.dir, seg.path, keep); err != nil {
-			return 0, 0, err
+	if allZero(data[keep:]) {
+		return keep, size, bad, nil
+	}
+	if err := cutFile(s.fs, s.dir, seg.path, keep); err != nil {
+		return 0, 0, 0, err
+	}
+	return keep, keep, bad, nil
+}
+
+// allZero reports whether b holds only zero bytes.
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
 		}
 	}
-	return keep, bad, nil
+	return true
 }

@@ -178,10 +178,74 @@ func scanRecords(b []byte) (starts []int, groupEnd, n int, err error) {
 
 // writer is the flusher's handle on the segment being written.
 type writer struct {
-	f     vfs.File
-	seg   *segment
-	off   int64
+	f   vfs.File
+	seg *segment
+	off int64
+	// alloc is the file's size: the bytes [off, alloc) are zeros, preallocated so that the
+	// sync after an append does not also have to write the file's new size (and, for an
+	// append of new blocks, their allocation) to the file system's journal.
+	alloc int64
 	dirty bool
+}
+
+// preallocStep is how far ahead of the log's end a segment file is preallocated, at most.
+const preallocStep = 1 << 20
+
+// zeros is what preallocation writes.
+var zeros = make([]byte, preallocStep)
+
+// preallocate makes the file at least need bytes long, writing zeros up to the next multiple of
+// step (not past limit unless need is), so that the following appends and their syncs change no
+// file metadata. The bytes after the log's end in the segment being written are zeros, which
+// recovery recognises as its end (recoverLast). Zeros are written rather than allocated with
+// fallocate(2): writing into allocated but unwritten blocks still makes each sync update the
+// file system's extent tree (measured on ext4: no faster than appending for 64 KiB appends).
+func (w *writer) preallocate(need, step, limit int64) error {
+	if need <= w.alloc {
+		return nil
+	}
+	target := (need + step - 1) / step * step
+	if target > limit {
+		target = max(limit, need)
+	}
+	// The batch about to be written covers [off, need): zeros only from there on.
+	for off := max(w.alloc, need); off < target; {
+		n, err := w.f.WriteAt(zeros[:min(int64(len(zeros)), target-off)], off)
+		off += int64(n)
+		if err != nil {
+			return fmt.Errorf("logstore: preallocate %s to %d bytes: %w", w.seg.path, target, err)
+		}
+	}
+	w.alloc = target
+	w.dirty = true
+	return nil
+}
+
+// trim cuts the preallocated zeros off the file, durably, so that the file's size is the end
+// of its last record: a closed segment's size says where the next one starts (segfile.List).
+func (w *writer) trim(fs vfs.FS, dir string) error {
+	if w.alloc <= w.off {
+		return nil
+	}
+	if t, ok := w.f.(interface{ Truncate(int64) error }); ok {
+		err := t.Truncate(w.off)
+		if err == nil {
+			err = w.f.Sync()
+		}
+		if err != nil {
+			return fmt.Errorf("logstore: cut %s at %d: %w", w.seg.path, w.off, err)
+		}
+		w.alloc = w.off
+		return nil
+	}
+	if err := w.close(); err != nil {
+		return fmt.Errorf("logstore: close %s: %w", w.seg.path, err)
+	}
+	if err := cutFile(fs, dir, w.seg.path, w.off); err != nil {
+		return err
+	}
+	w.alloc = w.off
+	return nil
 }
 
 func (w *writer) write(p []byte) error {

@@ -496,6 +496,9 @@ func (s *Store) writeBatch(from page.LSN, buf []byte, starts []page.LSN) error {
 	if s.w.seg.start+page.LSN(s.w.off) != from {
 		return fmt.Errorf("logstore: internal error: batch at %d, segment %s at %d", from, s.w.seg.path, s.w.seg.start+page.LSN(s.w.off))
 	}
+	if err := s.w.preallocate(s.w.off+int64(len(buf)), min(preallocStep, s.segSize), s.segSize); err != nil {
+		return err
+	}
 	if err := s.w.write(buf); err != nil {
 		return err
 	}
@@ -510,7 +513,12 @@ func (s *Store) writeBatch(from page.LSN, buf []byte, starts []page.LSN) error {
 }
 
 // roll closes the segment being written and starts a new one at start. s.ioMu must be held.
+// The closed segment loses its preallocated zeros before the next one exists, so that only the
+// last segment can have them.
 func (s *Store) roll(start page.LSN) error {
+	if err := s.w.trim(s.fs, s.dir); err != nil {
+		return err
+	}
 	if err := s.w.close(); err != nil {
 		return fmt.Errorf("logstore: close %s: %w", s.w.seg.path, err)
 	}
@@ -566,7 +574,7 @@ func (s *Store) cut(at page.LSN) (page.LSN, error) {
 	if err != nil {
 		return 0, fmt.Errorf("logstore: open segment for writing: %w", err)
 	}
-	s.w = writer{f: f, seg: keep, off: int64(at - keep.start)}
+	s.w = writer{f: f, seg: keep, off: int64(at - keep.start), alloc: int64(at - keep.start)}
 	ge, err := s.lastGroupEnd(at)
 	if err != nil {
 		// Damage below at hides the last group end; the repair finds it.
