@@ -63,9 +63,7 @@ func BenchmarkCommit(b *testing.B) {
 	// The three stores of this benchmark share one disk: the fair floor is three files synced
 	// at once, waiting for the second.
 	b.Run("baseline=3-local-fsyncs-second", func(b *testing.B) { threeSyncs(b, group) })
-	b.Run("quorum-2of3", func(b *testing.B) {
-		l, stop := benchLogN(b, 3)
-		defer stop()
+	commits := func(b *testing.B, l *Log) {
 		ctx := context.Background()
 		lat := make([]time.Duration, 0, b.N)
 		b.SetBytes(int64(len(group)))
@@ -83,6 +81,30 @@ func BenchmarkCommit(b *testing.B) {
 		}
 		b.StopTimer()
 		reportLatency(b, lat)
+	}
+	b.Run("quorum-2of3", func(b *testing.B) {
+		l, stop := benchLogN(b, 3)
+		defer stop()
+		commits(b, l)
+	})
+	// The same with each store in its own process, as deployed: in one process the stores'
+	// goroutines share the writer's two Ps, and a P stays with a goroutine blocked in fdatasync
+	// until the runtime's monitor takes it back.
+	b.Run("quorum-2of3-processes", func(b *testing.B) {
+		var addrs []string
+		for i := 0; i < 3; i++ {
+			addr, stop := startStoreProcess(b)
+			defer stop()
+			addrs = append(addrs, addr)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		l, err := Recover(ctx, Options{Addrs: addrs, Secret: secret, Epoch: 1, Logger: quiet()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		commits(b, l)
 	})
 	// Throughput: 32 committers (group commit on both sides) and 64 KiB appends; one store
 	// alone (quorum 1 of 1) shows the cost of a replica without the shared disk.
