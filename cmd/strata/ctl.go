@@ -41,7 +41,7 @@ func readClusterInfo(dir string) (clusterInfo, error) {
 
 func newCtlCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "ctl", Short: "Inspect and operate a running cluster"}
-	cmd.AddCommand(newCtlStatusCmd())
+	cmd.AddCommand(newCtlStatusCmd(), newCtlAddPageStoreCmd())
 	return cmd
 }
 
@@ -56,13 +56,9 @@ status nodes publish. The control plane is found with --etcd, or from the cluste
 'strata up' writes in --data. With --json it prints one object with a "nodes" array.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			eps := splitEndpoints(etcd)
-			if len(eps) == 0 {
-				ci, err := readClusterInfo(dir)
-				if err != nil {
-					return fmt.Errorf("no --etcd given and no cluster found in %s: %w", dir, err)
-				}
-				eps = ci.Etcd
+			eps, err := findEtcd(dir, etcd)
+			if err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 			defer cancel()

@@ -35,7 +35,9 @@ func newPageStoreCmd() *cobra.Command {
 versions of the pages of its segments (--segments, of --segment-pages pages each; every page
 without them) in pebble under --data, and serves GetPage(page, lsn) over gRPC. Every call must
 carry the cluster secret read from --secret-file. With --etcd it publishes its status (address,
-consumed and persisted log positions) to the control plane as --id. When ready it prints one
+consumed and persisted log positions) to the control plane as --id and, without --segments,
+keeps the segments the control plane's placement gives it: segments it gains are copied from
+the other Page Stores while it serves, segments it loses are deleted. When ready it prints one
 line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -64,12 +66,35 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			if err != nil {
 				return err
 			}
-			st, err := pagestore.Open(ctx, pagestore.Options{Dir: dir, Log: reader, Logger: lg,
-				SegmentPages: segPages, Segments: owned, FlushInterval: flushEvery})
+			opts := pagestore.Options{Dir: dir, Log: reader, Logger: lg,
+				SegmentPages: segPages, Segments: owned, FlushInterval: flushEvery}
+			// Without --segments, a store of a cluster keeps the segments the placement in the
+			// control plane gives it, and follows its changes.
+			var follow *placementFollower
+			if eps := splitEndpoints(etcd); len(eps) > 0 && len(owned) == 0 {
+				mc, err := meta.Dial(ctx, meta.ClientOptions{Endpoints: eps, Logger: lg})
+				if err != nil {
+					return errors.Join(err, reader.Close())
+				}
+				defer mc.Close()
+				var o *pagestore.Ownership
+				follow, o, err = newPlacementFollower(ctx, mc, id, secret, lg)
+				if err != nil {
+					return errors.Join(err, reader.Close())
+				}
+				if follow != nil {
+					defer follow.Close()
+					opts.Ownership, opts.Source = o, follow.Source()
+				}
+			}
+			st, err := pagestore.Open(ctx, opts)
 			if err != nil {
 				return errors.Join(err, reader.Close())
 			}
 			st.Start()
+			if follow != nil {
+				go follow.run(ctx, st)
+			}
 			srv, err := pageserver.Listen(ctx, st, pageserver.Options{Addr: listen, Secret: secret, Logger: lg})
 			if err != nil {
 				return errors.Join(err, st.Close(), reader.Close())

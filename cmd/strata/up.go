@@ -18,7 +18,7 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var dir, host, cpuprofile string
-	var port, poolMB int
+	var port, poolMB, segMB int
 	var stall time.Duration
 	var single bool
 	var sec securityFlags
@@ -52,7 +52,10 @@ runs everything in one process instead.`,
 			if single {
 				return runUp(ctx, cmd, dir, host, port, poolMB, sec)
 			}
-			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, sec)
+			if segMB <= 0 {
+				return fmt.Errorf("--segment-mb must be positive")
+			}
+			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, uint64(segMB)*64, sec)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory")
@@ -60,6 +63,7 @@ runs everything in one process instead.`,
 	cmd.Flags().IntVar(&port, "port", 3306, "MySQL port (0: any free port)")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 0, "how long a commit waits for a Log Store quorum before failing (0: the compute node's default, 10s)")
+	cmd.Flags().IntVar(&segMB, "segment-mb", 64, "size of a Page Store segment, the unit of placement and of moves, in MiB (a new cluster's)")
 	cmd.Flags().BoolVar(&single, "single", false, "run everything in one process (the log and page store as libraries) instead of a cluster")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&sec.rootPassword, "root-password", "", "password for root (default $STRATA_ROOT_PASSWORD; required unless listening on loopback)")

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ const (
 
 // runCluster starts the whole local cluster and supervises it until ctx ends.
 // A positive stall is passed to the compute node as its --stall-timeout.
-func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, sec securityFlags) error {
+func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, sec securityFlags) error {
 	lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -117,14 +118,26 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 			return err
 		}
 	}
-	var pageAddrs []string
+	// The three first Page Stores, and any added since (`strata ctl add-pagestore`).
+	pageStores := []string{}
 	for i := 1; i <= clusterPageStores; i++ {
-		name := fmt.Sprintf("pagestore-%d", i)
+		pageStores = append(pageStores, fmt.Sprintf("pagestore-%d", i))
+	}
+	if err := ensurePlacement(ctx, mc, segPages, slices.Clone(pageStores), lg); err != nil {
+		return err
+	}
+	added, err := addedPageStores(ctx, mc, pageStores)
+	if err != nil {
+		return err
+	}
+	pageStores = append(pageStores, added...)
+	pageAddrs := map[string]string{}
+	for _, name := range pageStores {
 		addr, err := listen(name)
 		if err != nil {
 			return err
 		}
-		pageAddrs = append(pageAddrs, addr)
+		pageAddrs[name] = addr
 		if err := mc.PutMember(ctx, meta.Member{Role: meta.RolePageStore, ID: name, Addr: addr}); err != nil {
 			return err
 		}
@@ -147,12 +160,14 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 			return err
 		}
 	}
-	for i, addr := range pageAddrs {
-		name := fmt.Sprintf("pagestore-%d", i+1)
+	startPageStore := func(name string) error {
 		c := &child{name: name, ready: "strata: page store serving on ",
-			args: []string{"pagestore", "--data", filepath.Join(dir, name), "--listen", addr,
+			args: []string{"pagestore", "--data", filepath.Join(dir, name), "--listen", pageAddrs[name],
 				"--secret-file", secretFile, "--log", strings.Join(logAddrs, ","), "--etcd", etcd, "--id", name}}
-		if err := sup.start(ctx, c); err != nil {
+		return sup.start(ctx, c)
+	}
+	for _, name := range pageStores {
+		if err := startPageStore(name); err != nil {
 			return err
 		}
 	}
@@ -191,10 +206,85 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	}
 	started = true
 	fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster in %s: 1 meta, %d log stores, %d page stores, 1 compute)\n",
-		rw.address(), dir, clusterLogStores, clusterPageStores)
+		rw.address(), dir, clusterLogStores, len(pageStores))
+	// Page Stores added while the cluster runs (`strata ctl add-pagestore` records a member)
+	// are started here too.
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			added, err := addedPageStores(ctx, mc, pageStores)
+			if err != nil {
+				continue
+			}
+			for _, name := range added {
+				addr, err := listen(name)
+				if err == nil {
+					pageAddrs[name] = addr
+					err = writeClusterInfo(dir, ci)
+				}
+				if err == nil {
+					err = mc.PutMember(ctx, meta.Member{Role: meta.RolePageStore, ID: name, Addr: addr})
+				}
+				if err == nil {
+					err = startPageStore(name)
+				}
+				if err != nil {
+					if ctx.Err() == nil {
+						lg.Error("strata: cannot start an added page store", "node", name, "err", err)
+					}
+					continue
+				}
+				pageStores = append(pageStores, name)
+				lg.Info("strata: started an added page store", "node", name, "addr", addr)
+			}
+		}
+	}()
 	<-ctx.Done()
+	<-watched
 	lg.Info("strata: stopping the cluster")
 	return sup.stop(15 * time.Second)
+}
+
+// ensurePlacement records the segment placement of a new cluster: segments of segPages pages,
+// every one on the given Page Stores. A cluster that has one keeps it.
+func ensurePlacement(ctx context.Context, mc *meta.Client, segPages uint64, stores []string, lg *slog.Logger) error {
+	p, err := mc.UpdatePlacement(ctx, func(p *meta.Placement, ok bool) error {
+		if !ok {
+			*p = meta.Placement{SegmentPages: segPages, Default: stores, Segments: map[uint64][]string{}}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if p.SegmentPages != segPages {
+		lg.Warn("strata: the cluster keeps its segment size", "segment_pages", p.SegmentPages, "asked", segPages)
+	}
+	return nil
+}
+
+// addedPageStores returns the Page Store members of the control plane not in known, sorted.
+func addedPageStores(ctx context.Context, mc *meta.Client, known []string) ([]string, error) {
+	nodes, err := mc.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range nodes {
+		if n.Role == meta.RolePageStore && !slices.Contains(known, n.ID) && !slices.Contains(out, n.ID) {
+			out = append(out, n.ID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // ensureSecret creates the cluster secret file (random, readable by the owner only) if it

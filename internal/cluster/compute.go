@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,7 +119,7 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	}
 	c.reg = reg
 	c.wg.Add(1)
-	go c.maintain(epoch)
+	go c.maintain(epoch, segPages)
 	return c, nil
 }
 
@@ -129,37 +130,41 @@ func Topology(ctx context.Context, mc *meta.Client) (logAddrs []string, pl pagec
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	byID := map[string]string{}
-	var pageAddrs []string
 	for _, n := range nodes {
-		switch n.Role {
-		case meta.RoleLogStore:
+		if n.Role == meta.RoleLogStore {
 			logAddrs = append(logAddrs, n.Addr)
-		case meta.RolePageStore:
-			pageAddrs = append(pageAddrs, n.Addr)
-			byID[n.ID] = n.Addr
 		}
 	}
-	if len(logAddrs) == 0 || len(pageAddrs) == 0 {
-		return nil, nil, 0, fmt.Errorf("%w: %d log stores, %d page stores", ErrNoStores, len(logAddrs), len(pageAddrs))
-	}
-	p, ok, err := mc.Placement(ctx)
+	p, ok, addrOf, err := LoadPlacement(ctx, mc)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	static := pageclient.Static{Default: pageAddrs}
-	if ok {
-		segPages = p.SegmentPages
-		static.Segments = map[uint64][]string{}
-		for seg, ids := range p.Segments {
-			for _, id := range ids {
-				if a, ok := byID[id]; ok {
-					static.Segments[seg] = append(static.Segments[seg], a)
-				}
-			}
-		}
+	if len(logAddrs) == 0 || len(addrOf) == 0 {
+		return nil, nil, 0, fmt.Errorf("%w: %d log stores, %d page stores", ErrNoStores, len(logAddrs), len(addrOf))
 	}
-	return logAddrs, static, segPages, nil
+	if !ok {
+		var all []string
+		for _, a := range addrOf {
+			all = append(all, a)
+		}
+		slices.Sort(all)
+		return logAddrs, pageclient.Static{Default: all}, 0, nil
+	}
+	return logAddrs, ClientPlacement(p, addrOf), p.SegmentPages, nil
+}
+
+// refreshPlacement follows moves of segments: the page client reads from the replicas the
+// control plane lists now.
+func (c *Compute) refreshPlacement(ctx context.Context, segPages uint64) error {
+	p, ok, addrOf, err := LoadPlacement(ctx, c.opts.Meta)
+	if err != nil || !ok {
+		return err
+	}
+	if p.SegmentPages != segPages {
+		return fmt.Errorf("cluster: the placement's segment size is %d pages, this node started with %d: restart it", p.SegmentPages, segPages)
+	}
+	c.Pages.SetPlacement(ClientPlacement(p, addrOf))
+	return nil
 }
 
 // SetAddr sets the MySQL address the node publishes in its status.
@@ -174,9 +179,9 @@ func (c *Compute) status(epoch uint64) meta.Node {
 		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN())}
 }
 
-// maintain moves the Page Stores' horizon with the engine's oldest snapshot, truncates the
+// maintain follows the placement, moves the Page Stores' horizon with the engine's oldest snapshot, truncates the
 // log below what every Page Store has persisted, and publishes the node's status.
-func (c *Compute) maintain(epoch uint64) {
+func (c *Compute) maintain(epoch, segPages uint64) {
 	defer c.wg.Done()
 	lg := c.opts.Logger.With("component", "compute")
 	t := time.NewTicker(c.opts.MaintainInterval)
@@ -188,6 +193,9 @@ func (c *Compute) maintain(epoch uint64) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
+		if err := c.refreshPlacement(ctx, segPages); err != nil {
+			lg.Warn("compute: follow the placement", "err", err)
+		}
 		if err := c.Pages.SetHorizon(ctx, c.Horizon()); err != nil {
 			lg.Debug("compute: set horizon", "err", err)
 		}

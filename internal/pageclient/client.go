@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -49,10 +50,25 @@ type Client struct {
 	dial  []grpc.DialOption
 	codec *pageserver.Codec // decodes answers into recycled pages
 
+	placement atomic.Pointer[placementBox] // see SetPlacement
+
 	mu     sync.Mutex
 	reps   map[string]*replica
 	closed bool
 }
+
+type placementBox struct{ p Placement }
+
+// SetPlacement replaces the placement (the segments moved); calls already under way finish
+// with the replicas they chose.
+func (c *Client) SetPlacement(p Placement) {
+	if p != nil {
+		c.placement.Store(&placementBox{p})
+	}
+}
+
+// Placement returns the placement in use.
+func (c *Client) Placement() Placement { return c.placement.Load().p }
 
 var _ storage.PageSource = (*Client)(nil)
 
@@ -84,8 +100,10 @@ func New(opts Options) (*Client, error) {
 	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), cred, codec.DialOption()},
 		pageserver.DialOptions()...)
 	dial = append(dial, opts.DialOptions...)
-	return &Client{opts: opts, log: opts.Logger.With("component", "pageclient"), dial: dial, codec: codec,
-		reps: make(map[string]*replica)}, nil
+	c := &Client{opts: opts, log: opts.Logger.With("component", "pageclient"), dial: dial, codec: codec,
+		reps: make(map[string]*replica)}
+	c.SetPlacement(opts.Placement)
+	return c, nil
 }
 
 // Close closes every connection; later calls return storage.ErrClosed.
@@ -131,7 +149,7 @@ func (c *Client) segment(id page.ID) uint64 { return pagestore.SegmentOf(id, c.o
 // position chosen by the page (so that the replicas share the reads and each page's versions
 // stay warm in one replica's cache), replicas being avoided last.
 func (c *Client) order(id page.ID) ([]*replica, error) {
-	addrs := c.opts.Placement.Replicas(c.segment(id))
+	addrs := c.Placement().Replicas(c.segment(id))
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("pageclient: no replica holds segment %d (page %d)", c.segment(id), id)
 	}

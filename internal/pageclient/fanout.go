@@ -8,6 +8,7 @@ import (
 
 	"strata/internal/page"
 	"strata/internal/pageserver/pageserverpb"
+	"strata/internal/pagestore"
 )
 
 // Status is one Page Store's answer to Status.
@@ -17,13 +18,17 @@ type Status struct {
 	Persisted    page.LSN
 	Floor        page.LSN
 	SegmentPages uint64
-	Segments     []uint64
+	Segments     []uint64 // listed segments it serves
+	Rest         bool     // keeps every unlisted segment
+	Excluded     []uint64 // listed segments it does not keep
+	Copying      []pagestore.CopyProgress
+	CopyingRest  bool  // every unlisted segment is being copied from peers
 	Err          error // the call failed; the other fields are zero
 }
 
 // Status asks every Page Store of the placement for its positions, in parallel.
 func (c *Client) Status(ctx context.Context) []Status {
-	addrs := c.opts.Placement.Addrs()
+	addrs := c.Placement().Addrs()
 	out := make([]Status, len(addrs))
 	c.each(addrs, func(i int, r *replica) error {
 		st, err := r.pb.Status(ctx, &pageserverpb.StatusRequest{})
@@ -31,7 +36,12 @@ func (c *Client) Status(ctx context.Context) []Status {
 			return err
 		}
 		out[i] = Status{Addr: r.addr, Consumed: page.LSN(st.GetConsumed()), Persisted: page.LSN(st.GetPersisted()),
-			Floor: page.LSN(st.GetFloor()), SegmentPages: st.GetSegmentPages(), Segments: st.GetSegments()}
+			Floor: page.LSN(st.GetFloor()), SegmentPages: st.GetSegmentPages(), Segments: st.GetSegments(),
+			Rest: st.GetRest(), Excluded: st.GetExcluded(), CopyingRest: st.GetCopyingRest()}
+		for _, c := range st.GetCopying() {
+			out[i].Copying = append(out[i].Copying, pagestore.CopyProgress{Segment: c.GetSegment(),
+				From: page.LSN(c.GetFrom()), Copied: int(c.GetCopied()), Total: int(c.GetTotal())})
+		}
 		return nil
 	}, func(i int, addr string, err error) { out[i] = Status{Addr: addr, Err: err} })
 	return out
@@ -55,7 +65,7 @@ func (c *Client) MinPersisted(ctx context.Context) (page.LSN, error) {
 // SetHorizon tells every Page Store of the placement that no reader will ask below lsn any
 // more. It returns the stores' errors joined; the others have the horizon.
 func (c *Client) SetHorizon(ctx context.Context, lsn page.LSN) error {
-	addrs := c.opts.Placement.Addrs()
+	addrs := c.Placement().Addrs()
 	errs := make([]error, len(addrs))
 	c.each(addrs, func(_ int, r *replica) error {
 		_, err := r.pb.SetHorizon(ctx, &pageserverpb.SetHorizonRequest{Lsn: uint64(lsn)})

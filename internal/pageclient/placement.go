@@ -12,10 +12,12 @@ type Placement interface {
 }
 
 // Static is a fixed placement: Segments lists the replicas of each segment, and a segment not
-// listed is on Default.
+// listed is on Default. Others are stores that serve no segment yet (one being filled by a
+// move): they are asked for their status and given the horizon like the rest.
 type Static struct {
 	Segments map[uint64][]string
 	Default  []string
+	Others   []string
 }
 
 // Replicas implements Placement.
@@ -28,7 +30,7 @@ func (s Static) Replicas(seg uint64) []string {
 
 // Addrs implements Placement: every address, sorted, without duplicates.
 func (s Static) Addrs() []string {
-	all := slices.Clone(s.Default)
+	all := append(slices.Clone(s.Default), s.Others...)
 	for _, r := range s.Segments {
 		all = append(all, r...)
 	}

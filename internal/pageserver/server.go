@@ -32,6 +32,11 @@ type Store interface {
 	Segments() (pagesPerSegment uint64, owned []uint64)
 	Owns(id page.ID) bool
 	SetHorizon(lsn page.LSN)
+	Ownership() pagestore.Ownership
+	Copying() []pagestore.CopyProgress
+	CopyingRest() bool
+	UsedSegments() ([]uint64, error)
+	ScanSegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(n int), emit func(p *page.Page) error) error
 }
 
 var _ Store = (*pagestore.Store)(nil)
@@ -124,15 +129,70 @@ func (s *Service) statusOf(ctx context.Context, what string, err error) error {
 }
 
 // Status implements pageserverpb.PageStoreServer.
-func (s *Service) Status(context.Context, *pageserverpb.StatusRequest) (*pageserverpb.StatusResponse, error) {
+func (s *Service) Status(ctx context.Context, req *pageserverpb.StatusRequest) (*pageserverpb.StatusResponse, error) {
 	n, owned := s.store.Segments()
-	return &pageserverpb.StatusResponse{
+	o := s.store.Ownership()
+	resp := &pageserverpb.StatusResponse{
 		Consumed:     uint64(s.store.Consumed()),
 		Persisted:    uint64(s.store.Persisted()),
 		Floor:        uint64(s.store.Floor()),
 		SegmentPages: n,
 		Segments:     owned,
-	}, nil
+		Rest:         o.Rest,
+		Excluded:     o.Excluded(),
+		CopyingRest:  s.store.CopyingRest(),
+	}
+	for _, c := range s.store.Copying() {
+		resp.Copying = append(resp.Copying, &pageserverpb.SegmentCopy{Segment: c.Segment, From: uint64(c.From),
+			Copied: uint64(c.Copied), Total: uint64(c.Total)})
+	}
+	if req.GetUsedSegments() {
+		used, err := s.store.UsedSegments()
+		if err != nil {
+			return nil, s.statusOf(ctx, "Status", err)
+		}
+		resp.UsedSegments = used
+	}
+	return resp, nil
+}
+
+// copyChunkPages is how many pages a CopySegment message carries.
+const copyChunkPages = 16
+
+// CopySegment implements pageserverpb.PageStoreServer.
+func (s *Service) CopySegment(req *pageserverpb.CopySegmentRequest, stream pageserverpb.PageStore_CopySegmentServer) error {
+	seg, lsn := req.GetSegment(), page.LSN(req.GetLsn())
+	what := fmt.Sprintf("CopySegment(segment %d, lsn %d)", seg, lsn)
+	if lsn == 0 {
+		return status.Errorf(codes.InvalidArgument, "pageserver: %s: lsn must be positive", what)
+	}
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+	chunk := &pageserverpb.CopySegmentChunk{}
+	send := func() error {
+		err := stream.Send(chunk)
+		chunk.Total, chunk.Pages = 0, chunk.Pages[:0]
+		return err
+	}
+	err := s.store.ScanSegment(ctx, seg, lsn, func(n int) { chunk.Total = uint64(n) }, func(p *page.Page) error {
+		chunk.Pages = append(chunk.Pages, append([]byte(nil), p[:]...))
+		if len(chunk.Pages) < copyChunkPages {
+			return nil
+		}
+		return send()
+	})
+	if err == nil && (len(chunk.Pages) > 0 || chunk.Total > 0) {
+		err = send()
+	}
+	if err != nil {
+		if _, ok := status.FromError(err); ok && status.Code(err) != codes.Unknown {
+			return err
+		}
+		return s.statusOf(ctx, what, err)
+	}
+	return nil
 }
 
 // SetHorizon implements pageserverpb.PageStoreServer.

@@ -22,9 +22,10 @@ import (
 const _ = grpc.SupportPackageIsVersion7
 
 const (
-	PageStore_GetPage_FullMethodName    = "/strata.pageserver.PageStore/GetPage"
-	PageStore_Status_FullMethodName     = "/strata.pageserver.PageStore/Status"
-	PageStore_SetHorizon_FullMethodName = "/strata.pageserver.PageStore/SetHorizon"
+	PageStore_GetPage_FullMethodName     = "/strata.pageserver.PageStore/GetPage"
+	PageStore_Status_FullMethodName      = "/strata.pageserver.PageStore/Status"
+	PageStore_SetHorizon_FullMethodName  = "/strata.pageserver.PageStore/SetHorizon"
+	PageStore_CopySegment_FullMethodName = "/strata.pageserver.PageStore/CopySegment"
 )
 
 // PageStoreClient is the client API for PageStore service.
@@ -42,6 +43,11 @@ type PageStoreClient interface {
 	// SetHorizon says that no reader will ask below lsn any more: versions needed only there may
 	// be compacted away.
 	SetHorizon(ctx context.Context, in *SetHorizonRequest, opts ...grpc.CallOption) (*SetHorizonResponse, error)
+	// CopySegment streams every page of a segment as of lsn, for a replica that gains the
+	// segment: first a message with the number of pages (at most) to come, then the pages, each
+	// sealed, several per message. Errors as GetPage's (FailedPrecondition: the store does not
+	// serve the segment; OutOfRange: its history at lsn is not here any more).
+	CopySegment(ctx context.Context, in *CopySegmentRequest, opts ...grpc.CallOption) (PageStore_CopySegmentClient, error)
 }
 
 type pageStoreClient struct {
@@ -79,6 +85,38 @@ func (c *pageStoreClient) SetHorizon(ctx context.Context, in *SetHorizonRequest,
 	return out, nil
 }
 
+func (c *pageStoreClient) CopySegment(ctx context.Context, in *CopySegmentRequest, opts ...grpc.CallOption) (PageStore_CopySegmentClient, error) {
+	stream, err := c.cc.NewStream(ctx, &PageStore_ServiceDesc.Streams[0], PageStore_CopySegment_FullMethodName, opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &pageStoreCopySegmentClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type PageStore_CopySegmentClient interface {
+	Recv() (*CopySegmentChunk, error)
+	grpc.ClientStream
+}
+
+type pageStoreCopySegmentClient struct {
+	grpc.ClientStream
+}
+
+func (x *pageStoreCopySegmentClient) Recv() (*CopySegmentChunk, error) {
+	m := new(CopySegmentChunk)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // PageStoreServer is the server API for PageStore service.
 // All implementations must embed UnimplementedPageStoreServer
 // for forward compatibility
@@ -94,6 +132,11 @@ type PageStoreServer interface {
 	// SetHorizon says that no reader will ask below lsn any more: versions needed only there may
 	// be compacted away.
 	SetHorizon(context.Context, *SetHorizonRequest) (*SetHorizonResponse, error)
+	// CopySegment streams every page of a segment as of lsn, for a replica that gains the
+	// segment: first a message with the number of pages (at most) to come, then the pages, each
+	// sealed, several per message. Errors as GetPage's (FailedPrecondition: the store does not
+	// serve the segment; OutOfRange: its history at lsn is not here any more).
+	CopySegment(*CopySegmentRequest, PageStore_CopySegmentServer) error
 	mustEmbedUnimplementedPageStoreServer()
 }
 
@@ -109,6 +152,9 @@ func (UnimplementedPageStoreServer) Status(context.Context, *StatusRequest) (*St
 }
 func (UnimplementedPageStoreServer) SetHorizon(context.Context, *SetHorizonRequest) (*SetHorizonResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetHorizon not implemented")
+}
+func (UnimplementedPageStoreServer) CopySegment(*CopySegmentRequest, PageStore_CopySegmentServer) error {
+	return status.Errorf(codes.Unimplemented, "method CopySegment not implemented")
 }
 func (UnimplementedPageStoreServer) mustEmbedUnimplementedPageStoreServer() {}
 
@@ -177,6 +223,27 @@ func _PageStore_SetHorizon_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PageStore_CopySegment_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CopySegmentRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PageStoreServer).CopySegment(m, &pageStoreCopySegmentServer{stream})
+}
+
+type PageStore_CopySegmentServer interface {
+	Send(*CopySegmentChunk) error
+	grpc.ServerStream
+}
+
+type pageStoreCopySegmentServer struct {
+	grpc.ServerStream
+}
+
+func (x *pageStoreCopySegmentServer) Send(m *CopySegmentChunk) error {
+	return x.ServerStream.SendMsg(m)
+}
+
 // PageStore_ServiceDesc is the grpc.ServiceDesc for PageStore service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -197,6 +264,12 @@ var PageStore_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _PageStore_SetHorizon_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "CopySegment",
+			Handler:       _PageStore_CopySegment_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "pageserver.proto",
 }
