@@ -3,8 +3,10 @@
 // answers with a page that does not verify, or is slower than its recent 99th percentile plus
 // a margin, the next replica is asked as well (a hedged request), and the first good answer
 // wins. A replica that failed or lost a hedge is tried last for a while, so a replica that is
-// down costs at most one fast retry. Answers that hold on every replica (page not found,
-// position compacted) come back as storage.ErrPageNotFound and storage.ErrCompacted.
+// down costs at most one fast retry. A page not found comes back as storage.ErrPageNotFound
+// at once (it holds on every replica); a position compacted away is asked of the other
+// replicas (one copied from a peer lacks older history) and comes back as
+// storage.ErrCompacted when none has it.
 package pageclient
 
 import (

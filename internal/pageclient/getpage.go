@@ -51,7 +51,9 @@ func (c *Client) GetPage(ctx context.Context, id page.ID, lsn page.LSN, dst *pag
 				return fmt.Errorf("pageclient: page %d at lsn %d: %w (%w)", id, lsn, ctx.Err(), errors.Join(append(errs, res.err)...))
 			}
 			errs = append(errs, res.err)
-			res.r.avoid(c.opts.AvoidFor)
+			if !errors.Is(res.err, storage.ErrCompacted) { // a sound replica without that history
+				res.r.avoid(c.opts.AvoidFor)
+			}
 			c.log.Debug("pageclient: replica failed", "addr", res.r.addr, "page", id, "lsn", lsn, "err", res.err)
 			if next < len(reps) {
 				hedge.Reset(launch())

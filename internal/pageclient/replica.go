@@ -73,8 +73,9 @@ func (r *replica) getPage(ctx context.Context, id page.ID, lsn page.LSN) result 
 	return result{r: r, p: p}
 }
 
-// failed turns a call error into a result: NotFound and OutOfRange are answers about the log,
-// the same on every replica, and come back as storage.ErrPageNotFound and storage.ErrCompacted.
+// failed turns a call error into a result: NotFound is an answer about the log, the same on
+// every replica, and comes back as storage.ErrPageNotFound; OutOfRange comes back as
+// storage.ErrCompacted once every replica has said it.
 func (r *replica) failed(id page.ID, lsn page.LSN, err error) result {
 	s := status.Convert(err)
 	at := fmt.Sprintf("pageclient: page %d at lsn %d from %s", id, lsn, r.addr)
@@ -82,7 +83,9 @@ func (r *replica) failed(id page.ID, lsn page.LSN, err error) result {
 	case codes.NotFound:
 		return result{r: r, final: true, err: fmt.Errorf("%s: %s: %w", at, s.Message(), storage.ErrPageNotFound)}
 	case codes.OutOfRange:
-		return result{r: r, final: true, err: fmt.Errorf("%s: %s: %w", at, s.Message(), storage.ErrCompacted)}
+		// Not final: a replica that was copied from a peer lacks the history below the copy,
+		// which the others may still have.
+		return result{r: r, err: fmt.Errorf("%s: %s: %w", at, s.Message(), storage.ErrCompacted)}
 	}
 	if errors.Is(err, context.Canceled) {
 		return result{r: r, err: fmt.Errorf("%s: %w", at, context.Canceled)}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"strata/internal/pageserver/pstest"
 	"strata/internal/pagestore"
 	"strata/internal/storage"
+	"strata/internal/storage/memstore"
 )
 
 type syncBuffer struct {
@@ -36,11 +38,32 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
+// truncatedLog is a log of which nothing below first can be read any more.
+type truncatedLog struct {
+	*memstore.Log
+	first page.LSN
+}
+
+func (l truncatedLog) Read(ctx context.Context, from page.LSN, max int) ([]byte, error) {
+	if from < l.first {
+		return nil, fmt.Errorf("read from %d: the log starts at %d", from, l.first)
+	}
+	return l.Log.Read(ctx, from, max)
+}
+
 // TestDamagedSSTable flips a byte in the middle of the largest sstable of one of three
 // replicas and restarts it: its reads fail (never a wrong page) and name the file in its log,
 // the client answers every read correctly from the others, and the replica rebuilds itself
 // from the log and then answers correctly too.
-func TestDamagedSSTable(t *testing.T) {
+func TestDamagedSSTable(t *testing.T) { testDamagedSSTable(t, false) }
+
+// TestDamagedSSTableLogTruncated is TestDamagedSSTable when the log no longer holds its
+// beginning: the damaged replica fills itself from its peers instead, and then answers like
+// them from the position it copied at (below it, ErrCompacted, and the client reads the
+// others).
+func TestDamagedSSTableLogTruncated(t *testing.T) { testDamagedSSTable(t, true) }
+
+func testDamagedSSTable(t *testing.T, truncated bool) {
 	w := newWorkload(t, 1500)
 	end := w.Log.End()
 	dir := t.TempDir()
@@ -74,14 +97,27 @@ func TestDamagedSSTable(t *testing.T) {
 	}
 
 	var logs syncBuffer
-	damaged := pstest.StartReplica(t, w.Log, secret, func(o *pagestore.Options) {
-		o.Dir, o.ImageEvery = dir, 8
-		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	})
 	a := pstest.StartReplica(t, w.Log, secret, nil)
 	c := pstest.StartReplica(t, w.Log, secret, nil)
 	a.WaitConsumed(t, end)
 	c.WaitConsumed(t, end)
+	var damagedLog storage.LogReader = w.Log
+	var source pagestore.SegmentSource
+	if truncated {
+		damagedLog = truncatedLog{Log: w.Log, first: end}
+		peers, err := pageclient.New(pageclient.Options{Placement: pageclient.Static{}, Secret: secret, Logger: pstest.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer peers.Close()
+		both := func(context.Context) ([]string, error) { return []string{a.Addr, c.Addr}, nil }
+		source = pageclient.Peers{Client: peers, Rest: both,
+			Replicas: func(ctx context.Context, _ uint64) ([]string, error) { return both(ctx) }}
+	}
+	damaged := pstest.StartReplica(t, damagedLog, secret, func(o *pagestore.Options) {
+		o.Dir, o.ImageEvery, o.Source = dir, 8, source
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
 	ref := a.Store
 	lsns := w.LSNs(15)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -143,9 +179,9 @@ func TestDamagedSSTable(t *testing.T) {
 	}
 	readAll()
 
-	// The replica rebuilds from the log, then serves every page right.
+	// The replica rebuilds from the log (or its peers), then serves every page right.
 	deadline := time.Now().Add(30 * time.Second)
-	for damaged.Store.Rebuilds() == 0 || damaged.Store.Consumed() < end {
+	for damaged.Store.Rebuilds() == 0 || damaged.Store.Consumed() < end || damaged.Store.CopyingRest() {
 		if time.Now().After(deadline) {
 			t.Fatalf("no rebuild: rebuilds %d, consumed %d of %d, damage %v; logs:\n%s",
 				damaged.Store.Rebuilds(), damaged.Store.Consumed(), end, damaged.Store.Damaged(), logs.String())
@@ -160,10 +196,44 @@ func TestDamagedSSTable(t *testing.T) {
 			if errors.Is(werr, storage.ErrPageNotFound) && errors.Is(err, storage.ErrPageNotFound) {
 				continue
 			}
+			if truncated && lsn < end {
+				if !errors.Is(err, storage.ErrCompacted) {
+					t.Fatalf("after filling from peers as of %d, GetPage(%d, %d) = %v, want ErrCompacted", end, id, lsn, err)
+				}
+				continue
+			}
 			if err != nil || werr != nil || got != want {
 				t.Fatalf("after the rebuild, GetPage(%d, %d): %v (reference %v), same page %v", id, lsn, err, werr, got == want)
 			}
 		}
 	}
 	readAll()
+	if !truncated {
+		return
+	}
+	// The log goes on: the filled replica applies it on top of the copied pages.
+	if err := w.Groups(300); err != nil {
+		t.Fatal(err)
+	}
+	newEnd := w.Log.End()
+	a.WaitConsumed(t, newEnd)
+	damaged.WaitConsumed(t, newEnd)
+	checked := 0
+	for _, lsn := range w.LSNs(200) {
+		if lsn <= end {
+			continue
+		}
+		checked++
+		for _, id := range w.IDs {
+			var want, got page.Page
+			werr := ref.GetPage(ctx, id, lsn, &want)
+			err := damaged.Store.GetPage(ctx, id, lsn, &got)
+			if err != nil || werr != nil || got != want {
+				t.Fatalf("after more log, GetPage(%d, %d): %v (reference %v), same page %v", id, lsn, err, werr, got == want)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no position after the copy was checked")
+	}
 }
