@@ -37,32 +37,37 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 func BenchmarkCommit(b *testing.B) {
 	const size = 200
 	group := logtest.Group(1, 1, size-2*18-8-4) // about 200 bytes of redo
-	b.Run("baseline=local-fsync", func(b *testing.B) {
-		fs := vfs.Default
-		f, err := fs.Create(filepath.Join(b.TempDir(), "floor"), vfs.WriteCategoryUnspecified)
-		if err != nil {
-			b.Fatal(err)
+	// The floor: one file, append and fdatasync. The -preallocated variants write into zeros
+	// written and synced beforehand, as a Log Store does (no file size to commit at each sync).
+	for _, prealloc := range []bool{false, true} {
+		name := "baseline=local-fsync"
+		if prealloc {
+			name += "-preallocated"
 		}
-		defer f.Close()
-		lat := make([]time.Duration, 0, b.N)
-		b.SetBytes(int64(len(group)))
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			t0 := time.Now()
-			if _, err := f.Write(group); err != nil {
-				b.Fatal(err)
+		b.Run(name, func(b *testing.B) {
+			f := floorFile(b, b.TempDir(), "floor", prealloc, int64(b.N*len(group)))
+			defer f.Close()
+			lat := make([]time.Duration, 0, b.N)
+			b.SetBytes(int64(len(group)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				if _, err := f.WriteAt(group, int64(i*len(group))); err != nil {
+					b.Fatal(err)
+				}
+				if err := f.SyncData(); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
 			}
-			if err := f.SyncData(); err != nil {
-				b.Fatal(err)
-			}
-			lat = append(lat, time.Since(t0))
-		}
-		b.StopTimer()
-		reportLatency(b, lat)
-	})
+			b.StopTimer()
+			reportLatency(b, lat)
+		})
+	}
 	// The three stores of this benchmark share one disk: the fair floor is three files synced
 	// at once, waiting for the second.
-	b.Run("baseline=3-local-fsyncs-second", func(b *testing.B) { threeSyncs(b, group) })
+	b.Run("baseline=3-local-fsyncs-second", func(b *testing.B) { threeSyncs(b, group, false) })
+	b.Run("baseline=3-local-fsyncs-second-preallocated", func(b *testing.B) { threeSyncs(b, group, true) })
 	commits := func(b *testing.B, l *Log) {
 		ctx := context.Background()
 		lat := make([]time.Duration, 0, b.N)
@@ -155,7 +160,7 @@ func BenchmarkCommit(b *testing.B) {
 			wg.Wait()
 		})
 	}
-	b.Run("baseline=3-local-fsyncs-second-64KiB", func(b *testing.B) { threeSyncs(b, logtest.Group(1, 1, 60<<10)) })
+	b.Run("baseline=3-local-fsyncs-second-64KiB", func(b *testing.B) { threeSyncs(b, logtest.Group(1, 1, 60<<10), false) })
 	b.Run("baseline=local-fsync-64KiB", func(b *testing.B) {
 		f, err := vfs.Default.Create(filepath.Join(b.TempDir(), "floor"), vfs.WriteCategoryUnspecified)
 		if err != nil {
@@ -202,16 +207,35 @@ func benchLogN(b *testing.B, n int) (*Log, func()) {
 	}
 }
 
+// floorFile creates a file for a floor baseline; with prealloc, its first size bytes are zeros,
+// written and synced.
+func floorFile(b *testing.B, dir, name string, prealloc bool, size int64) vfs.File {
+	f, err := vfs.Default.Create(filepath.Join(dir, name), vfs.WriteCategoryUnspecified)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if prealloc {
+		zeros := make([]byte, 1<<20)
+		for off := int64(0); off < size; off += int64(len(zeros)) {
+			if _, err := f.WriteAt(zeros, off); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return f
+}
+
 // threeSyncs writes and syncs data to three files in a temp dir at once, as three stores
-// sharing a disk do, and reports when the second sync returns.
-func threeSyncs(b *testing.B, data []byte) {
+// sharing a disk do, and reports when the second sync returns. With prealloc the files are
+// zeros beforehand.
+func threeSyncs(b *testing.B, data []byte, prealloc bool) {
 	dir := b.TempDir()
 	var files []vfs.File
 	for i := 0; i < 3; i++ {
-		f, err := vfs.Default.Create(filepath.Join(dir, fmt.Sprint(i)), vfs.WriteCategoryUnspecified)
-		if err != nil {
-			b.Fatal(err)
-		}
+		f := floorFile(b, dir, fmt.Sprint(i), prealloc, int64(b.N*len(data)))
 		defer f.Close()
 		files = append(files, f)
 	}
@@ -221,9 +245,10 @@ func threeSyncs(b *testing.B, data []byte) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
+		off := int64(i * len(data))
 		for _, f := range files {
 			go func() {
-				_, err := f.Write(data)
+				_, err := f.WriteAt(data, off)
 				if err == nil {
 					err = f.SyncData()
 				}
