@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/cluster"
-	"strata/internal/meta"
 	"strata/internal/rpcauth"
 )
 
@@ -48,7 +47,7 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			mc, err := meta.Dial(ctx, meta.ClientOptions{Endpoints: eps, Logger: lg})
+			mc, err := dialMeta(ctx, eps, secret, lg, 0)
 			if err != nil {
 				return err
 			}

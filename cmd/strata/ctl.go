@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/meta"
+	"strata/internal/rpcauth"
 )
 
 // clusterFile is the file in a cluster's data directory that says where its control plane is.
@@ -45,8 +48,20 @@ func newCtlCmd() *cobra.Command {
 	return cmd
 }
 
+// ctlSecret reads the cluster secret for a ctl command: from secretFile, or else from DATA/secret
+// when it exists ("" when it does not: a control plane without authentication).
+func ctlSecret(dir, secretFile string) (string, error) {
+	if secretFile == "" {
+		secretFile = filepath.Join(dir, "secret")
+		if _, err := os.Stat(secretFile); errors.Is(err, fs.ErrNotExist) {
+			return "", nil
+		}
+	}
+	return rpcauth.ReadSecretFile(secretFile)
+}
+
 func newCtlStatusCmd() *cobra.Command {
-	var dir, etcd string
+	var dir, etcd, secretFile string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -62,8 +77,11 @@ status nodes publish. The control plane is found with --etcd, or from the cluste
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 			defer cancel()
-			mc, err := meta.Dial(ctx, meta.ClientOptions{Endpoints: eps, DialTimeout: 3 * time.Second,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			secret, err := ctlSecret(dir, secretFile)
+			if err != nil {
+				return err
+			}
+			mc, err := dialMeta(ctx, eps, secret, slog.New(slog.NewTextHandler(io.Discard, nil)), 3*time.Second)
 			if err != nil {
 				return err
 			}
@@ -82,6 +100,7 @@ status nodes publish. The control plane is found with --etcd, or from the cluste
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory of a cluster started with 'strata up'")
 	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (default DATA/secret, if it exists)")
 	return cmd
 }
 

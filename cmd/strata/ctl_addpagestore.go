@@ -48,8 +48,7 @@ already recorded.`,
 				return fmt.Errorf("the cluster secret (--secret-file): %w", err)
 			}
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			mc, err := meta.Dial(dctx, meta.ClientOptions{Endpoints: eps, DialTimeout: 3 * time.Second,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			mc, err := dialMeta(dctx, eps, secret, slog.New(slog.NewTextHandler(io.Discard, nil)), 3*time.Second)
 			cancel()
 			if err != nil {
 				return err

@@ -63,7 +63,7 @@ is only reported and refused.`,
 			go func() { served <- srv.Serve(lis) }()
 			st := store.Status()
 			lg.Info("log store ready", "addr", lis.Addr().String(), "dir", dir, "epoch", st.Promised, "end", uint64(st.End))
-			unpublish := publish(ctx, splitEndpoints(etcd), lg, func() meta.Node {
+			unpublish := publish(ctx, splitEndpoints(etcd), secret, lg, func() meta.Node {
 				st := store.Status()
 				return meta.Node{Role: meta.RoleLogStore, ID: id, Addr: lis.Addr().String(), PID: os.Getpid(),
 					State: meta.StateUp, Epoch: st.Promised, Durable: uint64(st.Durable), Applied: uint64(st.Committed)}

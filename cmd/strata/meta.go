@@ -10,16 +10,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/meta"
+	"strata/internal/rpcauth"
 )
 
 // newMetaCmd runs the control plane's etcd, embedded, in the foreground.
 func newMetaCmd() *cobra.Command {
-	var dir, listen, peer, id string
+	var dir, listen, peer, id, secretFile string
 	cmd := &cobra.Command{
 		Use:   "meta",
 		Short: "Run the control plane (an embedded etcd) in the foreground",
 		Long: `Run the control plane: an embedded single-member etcd holding the cluster's writer epoch,
-members, live node status and Page Store placement. When ready it prints one line:
+members, live node status and Page Store placement. With --secret-file, etcd requires the
+user "root" with a password derived from the cluster secret, which every node has. When ready
+it prints one line:
 "strata: meta serving on ADDR". SIGINT or SIGTERM stops it. Clusters may instead point
 their nodes at an external etcd with --etcd.`,
 		Args: cobra.NoArgs,
@@ -27,13 +30,24 @@ their nodes at an external etcd with --etcd.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			srv, err := meta.StartServer(ctx, meta.ServerOptions{Dir: dir, ClientAddr: listen, PeerAddr: peer, Logger: lg})
+			secret := ""
+			if secretFile != "" {
+				var err error
+				if secret, err = rpcauth.ReadSecretFile(secretFile); err != nil {
+					return err
+				}
+			}
+			opts := meta.ServerOptions{Dir: dir, ClientAddr: listen, PeerAddr: peer, Logger: lg}
+			if secret != "" {
+				opts.Password = meta.PasswordFromSecret(secret)
+			}
+			srv, err := meta.StartServer(ctx, opts)
 			if err != nil {
 				return err
 			}
 			defer srv.Close()
 			eps := srv.Endpoints()
-			unpublish := publish(ctx, eps, lg, func() meta.Node {
+			unpublish := publish(ctx, eps, secret, lg, func() meta.Node {
 				return meta.Node{Role: meta.RoleMeta, ID: id, Addr: eps[0], PID: os.Getpid(), State: meta.StateUp}
 			})
 			defer unpublish()
@@ -50,5 +64,6 @@ their nodes at an external etcd with --etcd.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:2379", "client address (port 0: any free port)")
 	cmd.Flags().StringVar(&peer, "listen-peer", "127.0.0.1:0", "peer (raft) address")
 	cmd.Flags().StringVar(&id, "id", "meta", "this node's ID in the control plane")
+	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret: etcd then requires the password derived from it")
 	return cmd
 }

@@ -21,14 +21,24 @@ func splitEndpoints(s string) []string {
 	return out
 }
 
+// dialMeta connects to the control plane with the password derived from the cluster secret
+// (none when secret is empty).
+func dialMeta(ctx context.Context, endpoints []string, secret string, lg *slog.Logger, timeout time.Duration) (*meta.Client, error) {
+	opts := meta.ClientOptions{Endpoints: endpoints, Logger: lg, DialTimeout: timeout}
+	if secret != "" {
+		opts.Password = meta.PasswordFromSecret(secret)
+	}
+	return meta.Dial(ctx, opts)
+}
+
 // publish registers a node with the control plane at endpoints and republishes status() every
 // second until the returned stop is called. Without endpoints it does nothing: the node runs
 // on its own. A control plane that does not answer is logged, not fatal.
-func publish(ctx context.Context, endpoints []string, lg *slog.Logger, status func() meta.Node) (stop func()) {
+func publish(ctx context.Context, endpoints []string, secret string, lg *slog.Logger, status func() meta.Node) (stop func()) {
 	if len(endpoints) == 0 {
 		return func() {}
 	}
-	mc, err := meta.Dial(ctx, meta.ClientOptions{Endpoints: endpoints, Logger: lg})
+	mc, err := dialMeta(ctx, endpoints, secret, lg, 0)
 	if err != nil {
 		lg.Warn("cannot reach the control plane; running without publishing status", "err", err)
 		return func() {}

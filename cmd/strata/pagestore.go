@@ -72,7 +72,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			// control plane gives it, and follows its changes.
 			var follow *placementFollower
 			if eps := splitEndpoints(etcd); len(eps) > 0 && len(owned) == 0 {
-				mc, err := meta.Dial(ctx, meta.ClientOptions{Endpoints: eps, Logger: lg})
+				mc, err := dialMeta(ctx, eps, secret, lg, 0)
 				if err != nil {
 					return errors.Join(err, reader.Close())
 				}
@@ -99,7 +99,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			if err != nil {
 				return errors.Join(err, st.Close(), reader.Close())
 			}
-			unregister := publish(ctx, splitEndpoints(etcd), lg, func() meta.Node {
+			unregister := publish(ctx, splitEndpoints(etcd), secret, lg, func() meta.Node {
 				return meta.Node{Role: meta.RolePageStore, ID: id, Addr: srv.Addr(), PID: os.Getpid(), State: meta.StateUp,
 					Durable: uint64(reader.Durable()), Applied: uint64(st.Consumed()), Persisted: uint64(st.Persisted())}
 			})

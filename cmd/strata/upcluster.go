@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/meta"
+	"strata/internal/rpcauth"
 )
 
 // Cluster layout of `strata up`: one control plane, three Log Stores, three Page Stores and
@@ -91,7 +92,7 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 		return err
 	}
 	m := &child{name: "meta", ready: "strata: meta serving on ",
-		args: []string{"meta", "--data", filepath.Join(dir, "meta"), "--listen", metaAddr}}
+		args: []string{"meta", "--data", filepath.Join(dir, "meta"), "--listen", metaAddr, "--secret-file", secretFile}}
 	if err := sup.start(ctx, m); err != nil {
 		return err
 	}
@@ -100,7 +101,11 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 		return err
 	}
 	etcd := strings.Join(ci.Etcd, ",")
-	mc, err := meta.Dial(ctx, meta.ClientOptions{Endpoints: ci.Etcd, Logger: lg})
+	secret, err := rpcauth.ReadSecretFile(secretFile)
+	if err != nil {
+		return err
+	}
+	mc, err := dialMeta(ctx, ci.Etcd, secret, lg, 0)
 	if err != nil {
 		return err
 	}

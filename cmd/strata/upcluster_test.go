@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -147,6 +148,17 @@ func TestUpCluster(t *testing.T) {
 	}
 	if roles[meta.RoleMeta] != 1 || roles[meta.RoleLogStore] != 3 || roles[meta.RolePageStore] != 3 || roles[meta.RoleRW] != 1 {
 		t.Fatalf("roles %v", roles)
+	}
+	// The control plane refuses a client without the cluster secret.
+	for _, n := range nodes {
+		if n.Role == meta.RoleMeta {
+			mc, err := meta.Dial(context.Background(), meta.ClientOptions{Endpoints: []string{n.Addr}, DialTimeout: 2 * time.Second})
+			if err == nil {
+				_, berr := mc.BumpEpoch(context.Background())
+				mc.Close()
+				t.Fatalf("etcd at %s accepted a client without the secret (BumpEpoch: %v)", n.Addr, berr)
+			}
+		}
 	}
 	// Kill a Log Store while writing: every insert succeeds.
 	for i := 0; i < 200; i++ {

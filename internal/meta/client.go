@@ -2,10 +2,12 @@ package meta
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
@@ -16,6 +18,8 @@ type ClientOptions struct {
 	Prefix      string   // key prefix of the cluster (default DefaultPrefix)
 	DialTimeout time.Duration
 	Logger      *slog.Logger
+	// Password of RootUser (see PasswordFromSecret); empty: connect without credentials.
+	Password string
 }
 
 // Client reads and writes the control plane's keys.
@@ -36,8 +40,14 @@ func Dial(ctx context.Context, opts ClientOptions) (*Client, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	c, err := clientv3.New(clientv3.Config{Endpoints: opts.Endpoints, DialTimeout: opts.DialTimeout,
-		Logger: zap.NewNop()})
+	cfg := clientv3.Config{Endpoints: opts.Endpoints, DialTimeout: opts.DialTimeout, Logger: zap.NewNop()}
+	if opts.Password != "" {
+		cfg.Username, cfg.Password = RootUser, opts.Password
+	}
+	c, err := clientv3.New(cfg)
+	if errors.Is(err, rpctypes.ErrAuthFailed) {
+		return nil, fmt.Errorf("%w (etcd %v)", ErrWrongPassword, opts.Endpoints)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("meta: connect to etcd %v: %w", opts.Endpoints, err)
 	}

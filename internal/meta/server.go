@@ -24,6 +24,9 @@ type ServerOptions struct {
 	Logger   *slog.Logger
 	// ReadyTimeout bounds the wait for the server to serve (default 30 s).
 	ReadyTimeout time.Duration
+	// Password, when set, makes etcd require RootUser with it (see PasswordFromSecret); it
+	// is enabled on the first start and checked on the next ones.
+	Password string
 }
 
 // Server is an embedded single-member etcd.
@@ -91,7 +94,13 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 		return nil, ctx.Err()
 	}
 	s := &Server{e: e, log: opts.Logger}
-	s.log.Info("meta: etcd serving", "endpoints", s.Endpoints(), "dir", opts.Dir)
+	if opts.Password != "" {
+		if err := enableAuth(ctx, s.Endpoints(), opts.Password); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	s.log.Info("meta: etcd serving", "endpoints", s.Endpoints(), "dir", opts.Dir, "auth", opts.Password != "")
 	return s, nil
 }
 
