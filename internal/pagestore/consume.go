@@ -80,96 +80,214 @@ type touch struct {
 	last  page.LSN
 }
 
+// batch is the records of one persistRecords call, built under one ownership.
+type batch struct {
+	b        *pebble.Batch
+	touched  map[page.ID]touch
+	records  uint64
+	off      int      // bytes of buf the batch covers
+	groupEnd page.LSN // the position after the last group end in it (0: none)
+	abort    bool     // buf[off:] starts with an abort record
+	corrupt  error    // buf[off:] starts with bytes that are not a record
+}
+
+// build adds to bt the complete records at the start of buf (which starts at log position
+// pos) that own keeps, stopping before an abort record.
+func (bt *batch) build(pos page.LSN, buf []byte, own *ownState) error {
+	key := make([]byte, 0, versionKeyLen)
+	for bt.off < len(buf) {
+		r, n, err := redo.Decode(buf[bt.off:])
+		if errors.Is(err, redo.ErrShort) {
+			break
+		}
+		lsn := pos + page.LSN(bt.off)
+		if err != nil {
+			bt.corrupt = fmt.Errorf("pagestore: log at lsn %d: %w", lsn, err)
+			break
+		}
+		if r.Type == redo.TAbort {
+			bt.abort = true
+			break
+		}
+		if !r.Type.PageLess() && own.keeps(r.Page) {
+			key = appendVersionKey(key[:0], kindDelta, r.Page, lsn)
+			if err := bt.b.Set(key, buf[bt.off:bt.off+n], nil); err != nil {
+				return err
+			}
+			t := bt.touched[r.Page]
+			t.count++
+			t.last = lsn
+			bt.touched[r.Page] = t
+			bt.records++
+		}
+		bt.off += n
+		if r.GroupEnd() {
+			bt.groupEnd = pos + page.LSN(bt.off)
+		}
+	}
+	return nil
+}
+
 // persistRecords persists the complete records at the start of buf, which starts at log
-// position pos, in one synced batch with the new consume position, and returns how many bytes
-// they take. It returns a redo.ErrCorrupt error (after persisting the records before it) for
-// bytes that are not a record.
+// position pos, in one batch with the new consume position, and returns how many bytes they
+// take. It returns a redo.ErrCorrupt error (after persisting the records before it) for
+// bytes that are not a record. An abort record is handled alone (see discard).
 func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (int, error) {
 	s.dbmu.RLock()
 	defer s.dbmu.RUnlock()
 	if s.closed {
 		return 0, storage.ErrClosed
 	}
-	b := s.db.NewBatch()
-	defer b.Close()
-	touched := make(map[page.ID]touch)
-	var records uint64
-	var corrupt error
-	key := make([]byte, 0, versionKeyLen)
-	off := 0
-	// The batch is built with the ownership of now, and committed only if it is still the
-	// store's ownership then (see SetOwnership); else it is built again.
-	own := s.own.Load()
-retry:
-	for off < len(buf) {
-		r, n, err := redo.Decode(buf[off:])
-		if errors.Is(err, redo.ErrShort) {
-			break
+	bt := batch{b: s.db.NewBatch(), touched: make(map[page.ID]touch)}
+	defer bt.b.Close()
+	for {
+		// The batch is built with the ownership of now, and committed only if it is still
+		// the store's ownership then (see SetOwnership); else it is built again.
+		own := s.own.Load()
+		if err := bt.build(pos, buf, own); err != nil {
+			return 0, err
 		}
-		lsn := pos + page.LSN(off)
-		if err != nil {
-			corrupt = fmt.Errorf("pagestore: log at lsn %d: %w", lsn, err)
-			break
+		if bt.off == 0 {
+			if bt.abort {
+				return s.discard(ctx, pos, buf)
+			}
+			return 0, bt.corrupt
 		}
-		if !r.Type.PageLess() && own.keeps(r.Page) {
-			key = appendVersionKey(key[:0], kindDelta, r.Page, lsn)
-			if err := b.Set(key, buf[off:off+n], nil); err != nil {
+		end := pos + page.LSN(bt.off)
+		if err := bt.b.Set(persistedKey, encodeLSN(end), nil); err != nil {
+			return 0, err
+		}
+		if bt.groupEnd != 0 {
+			if err := bt.b.Set(groupEndKey, encodeLSN(bt.groupEnd), nil); err != nil {
 				return 0, err
 			}
-			t := touched[r.Page]
-			t.count++
-			t.last = lsn
-			touched[r.Page] = t
-			records++
 		}
-		off += n
-	}
-	if off == 0 {
-		return 0, corrupt
-	}
-	end := pos + page.LSN(off)
-	if err := b.Set(persistedKey, encodeLSN(end), nil); err != nil {
-		return 0, err
-	}
-	s.writeMu.Lock()
-	if err := ctx.Err(); err != nil { // stopped: TruncateAfter may be about to run
-		s.writeMu.Unlock()
-		return 0, err
-	}
-	if now := s.own.Load(); now != own {
-		s.writeMu.Unlock()
-		b.Reset()
-		clear(touched)
-		records, corrupt, off, own = 0, nil, 0, now
-		goto retry
-	}
-	// No sync: the log is this store's WAL (see Open); syncLoop flushes.
-	if err := b.Commit(pebble.NoSync); err != nil {
-		s.writeMu.Unlock()
-		return 0, fmt.Errorf("pagestore: commit records [%d, %d): %w", pos, end, err)
-	}
-	s.stats.records.Add(records)
-	wake := false
-	s.mu.Lock()
-	for id, t := range touched {
-		st := s.pages[id]
-		st.pending += t.count
-		st.last = t.last
-		s.pages[id] = st
-		if st.pending >= s.opts.ImageEvery {
-			s.hot[id] = struct{}{}
-			wake = true
+		s.writeMu.Lock()
+		if err := ctx.Err(); err != nil { // stopped: TruncateAfter may be about to run
+			s.writeMu.Unlock()
+			return 0, err
 		}
+		if s.own.Load() != own {
+			s.writeMu.Unlock()
+			bt.b.Reset()
+			bt = batch{b: bt.b, touched: make(map[page.ID]touch)}
+			continue
+		}
+		// No sync: the log is this store's WAL (see Open); syncLoop flushes.
+		if err := bt.b.Commit(pebble.NoSync); err != nil {
+			s.writeMu.Unlock()
+			return 0, fmt.Errorf("pagestore: commit records [%d, %d): %w", pos, end, err)
+		}
+		s.stats.records.Add(bt.records)
+		wake := false
+		s.mu.Lock()
+		for id, t := range bt.touched {
+			st := s.pages[id]
+			st.pending += t.count
+			st.last = t.last
+			s.pages[id] = st
+			if st.pending >= s.opts.ImageEvery {
+				s.hot[id] = struct{}{}
+				wake = true
+			}
+		}
+		s.advanceConsumed(end, bt.groupEnd)
+		s.mu.Unlock()
+		s.writeMu.Unlock()
+		if wake {
+			s.wakeMaterialiser()
+		}
+		return bt.off, bt.corrupt
+	}
+}
+
+// advanceConsumed moves the consume position to end (and the last group end to groupEnd when
+// nonzero) and wakes the waiters. s.mu and s.writeMu must be held.
+func (s *Store) advanceConsumed(end, groupEnd page.LSN) {
+	if groupEnd != 0 {
+		s.groupEnd.Store(uint64(groupEnd))
 	}
 	s.consumedTo.Store(uint64(end))
 	close(s.advanced)
 	s.advanced = make(chan struct{})
-	s.mu.Unlock()
-	s.writeMu.Unlock()
-	if wake {
-		s.wakeMaterialiser()
+}
+
+// discard handles the abort record at the start of buf (at log position pos): the records of
+// the void group it names, from its start to pos, are deleted from every page, with the
+// images made from them, as if they had never been consumed. s.dbmu is held for reading.
+func (s *Store) discard(ctx context.Context, pos page.LSN, buf []byte) (int, error) {
+	r, n, err := redo.Decode(buf)
+	if err != nil {
+		return 0, err
 	}
-	return off, corrupt
+	from, err := redo.AbortFrom(r)
+	if err == nil && (from > pos || from < page.LSN(s.groupEnd.Load())) {
+		err = fmt.Errorf("%w: abort at lsn %d of a group from %d, but the last group ended at %d",
+			redo.ErrCorrupt, pos, from, s.groupEnd.Load())
+	}
+	if err != nil {
+		return 0, fmt.Errorf("pagestore: log at lsn %d: %w", pos, err)
+	}
+	end := pos + page.LSN(n)
+	b := s.db.NewBatch()
+	defer b.Close()
+	pages := 0
+	if from < pos {
+		for _, kind := range []byte{kindDelta, kindImage} {
+			k, err := s.deleteVersionsIn(b, kind, from, pos)
+			if err != nil {
+				return 0, err
+			}
+			pages += k
+		}
+	}
+	if err := b.Set(persistedKey, encodeLSN(end), nil); err != nil {
+		return 0, err
+	}
+	if err := b.Set(groupEndKey, encodeLSN(end), nil); err != nil {
+		return 0, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return 0, fmt.Errorf("pagestore: discard the void group [%d, %d): %w", from, pos, err)
+	}
+	s.cache.reset()
+	s.mu.Lock()
+	s.advanceConsumed(end, end)
+	s.mu.Unlock()
+	s.log.Warn("pagestore: discarded a void group (its writer failed before ending it)",
+		"from", from, "to", pos, "versions_of_pages", pages)
+	return n, nil
+}
+
+// deleteVersionsIn adds to b the deletion of every version of kind at LSNs in [from, to), and
+// returns how many pages had some.
+func (s *Store) deleteVersionsIn(b *pebble.Batch, kind byte, from, to page.LSN) (int, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kind}, UpperBound: []byte{kind + 1}})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	n := 0
+	for valid := it.First(); valid; {
+		_, id, _, err := parseVersionKey(it.Key())
+		if err != nil {
+			return 0, err
+		}
+		lo, hi := versionKey(kind, id, from), versionKey(kind, id, to)
+		if it.SeekGE(lo) && string(it.Key()) < string(hi) {
+			if err := b.DeleteRange(lo, hi, nil); err != nil {
+				return 0, err
+			}
+			n++
+		}
+		valid = it.SeekGE(pageUpper(kind, id))
+	}
+	return n, it.Error()
 }
 
 func (s *Store) wakeMaterialiser() {

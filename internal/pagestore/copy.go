@@ -130,7 +130,9 @@ func (s *Store) SetOwnership(o Ownership) error {
 				return err
 			}
 		}
-		s.writeMu.Lock()
+		if err := s.lockAtGroupEnd(len(adds) > 0); err != nil {
+			return err
+		}
 		defer s.writeMu.Unlock()
 		for _, seg := range adds {
 			next.Incoming[seg] = s.Consumed()
@@ -425,7 +427,9 @@ func (s *Store) restartCopy(seg uint64, from page.LSN) error {
 		if err := deleteSegment(b, seg, next.SegmentPages); err != nil {
 			return err
 		}
-		s.writeMu.Lock()
+		if err := s.lockAtGroupEnd(true); err != nil {
+			return err
+		}
 		defer s.writeMu.Unlock()
 		next.Incoming[seg] = s.Consumed()
 		if err := putOwnState(b, next); err != nil {
@@ -461,6 +465,31 @@ func (s *Store) storeOwnState(st *ownState) error {
 		s.own.Store(st)
 		return nil
 	})
+}
+
+// groupEndWait bounds how long a copy waits for the consumer to stop at a group end.
+const groupEndWait = 10 * time.Second
+
+// ErrMidGroup is returned (wrapped) when a segment cannot start copying because the store has
+// consumed part of a group for a long time (a very large transaction is being written).
+var ErrMidGroup = errors.New("pagestore: the consumed log ends inside a group")
+
+// lockAtGroupEnd takes writeMu; with atEnd, at a moment when the consume position is at a
+// group end, so that a copy's position is a consistent state (a void group, redo.TAbort,
+// never starts before it).
+func (s *Store) lockAtGroupEnd(atEnd bool) error {
+	deadline := time.Now().Add(groupEndWait)
+	for {
+		s.writeMu.Lock()
+		if !atEnd || s.groupEnd.Load() == s.consumedTo.Load() {
+			return nil
+		}
+		s.writeMu.Unlock()
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w at %d (last group end %d)", ErrMidGroup, s.Consumed(), s.groupEnd.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // setProgress records a copy's progress; a negative total leaves it as it is.

@@ -31,6 +31,9 @@ var (
 	// floorKey holds the compaction floor: the highest horizon a compaction has started with.
 	// Versions needed only below it may be gone, so GetPage refuses positions below it.
 	floorKey = []byte{kindMeta, 'f', 'l', 'o', 'o', 'r'}
+	// groupEndKey holds the position after the last group-end record consumed: a void group
+	// (redo.TAbort) cannot start before it, and segments are copied as of such a position.
+	groupEndKey = []byte{kindMeta, 'g', 'r', 'o', 'u', 'p'}
 )
 
 var be = binary.BigEndian

@@ -114,6 +114,7 @@ type Store struct {
 	compactMu sync.Mutex
 
 	consumedTo atomic.Uint64 // every record below it is in pebble and readable by GetPage
+	groupEnd   atomic.Uint64 // the position after the last group end consumed (see groupEndKey)
 	synced     atomic.Uint64 // every record below it is synced to disk in pebble
 	lastSync   atomic.Int64  // unix nanoseconds of the last synced batch
 	floor      atomic.Uint64 // compaction floor (see floorKey)
@@ -240,6 +241,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	ge, err := s.readPosition(groupEndKey, pos)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.groupEnd.Store(uint64(ge))
 	s.consumedTo.Store(uint64(pos))
 	s.synced.Store(uint64(pos))
 	s.stateBase = pos
@@ -331,6 +338,9 @@ func (s *Store) startEmpty(ctx context.Context, want Ownership) (page.LSN, error
 		return 0, err
 	}
 	if err := b.Set(persistedKey, encodeLSN(pos), nil); err != nil {
+		return 0, err
+	}
+	if err := b.Set(groupEndKey, encodeLSN(pos), nil); err != nil {
 		return 0, err
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -555,6 +565,9 @@ func (s *Store) TruncateAfter(lsn page.LSN) error {
 	if err := b.Set(persistedKey, encodeLSN(lsn), nil); err != nil {
 		return err
 	}
+	if err := b.Set(groupEndKey, encodeLSN(lsn), nil); err != nil {
+		return err
+	}
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("pagestore: TruncateAfter(%d): %w", lsn, err)
 	}
@@ -565,6 +578,7 @@ func (s *Store) TruncateAfter(lsn page.LSN) error {
 	s.mu.Lock()
 	old := s.Consumed()
 	s.consumedTo.Store(uint64(lsn))
+	s.groupEnd.Store(uint64(lsn))
 	s.synced.Store(uint64(lsn))
 	clear(s.hot)
 	for id, st := range s.pages {

@@ -158,6 +158,21 @@ func (g *Group) End() Record {
 	return g.record()
 }
 
+// Abort records that the incomplete group starting at from is void (see TAbort).
+func (g *Group) Abort(from page.LSN) Record {
+	p := g.add(TAbort, page.Invalid, 8)
+	le.PutUint64(p, uint64(from))
+	return g.record()
+}
+
+// AbortFrom returns where the void group of an abort record starts.
+func AbortFrom(r Record) (page.LSN, error) {
+	if r.Type != TAbort || len(r.Payload) != 8 {
+		return 0, fmt.Errorf("%w: not an abort record: %s", ErrCorrupt, r)
+	}
+	return page.LSN(le.Uint64(r.Payload)), nil
+}
+
 // Bytes seals the group, marking its last record as the group end and computing every
 // record's CRC, and returns its encoding. The group must not be empty.
 func (g *Group) Bytes() []byte {

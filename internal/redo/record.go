@@ -31,11 +31,16 @@ const (
 	TFree     Type = 11 // initialise a free page on the free list
 	TCommit   Type = 12 // a transaction commits (no page)
 	TEnd      Type = 13 // ends a group whose other records were appended earlier (no page)
-	maxType        = TEnd
+	// TAbort voids an incomplete group: its writer failed before ending it, and a new writer
+	// recovering the log kept its records (they may have been consumed) and appended this
+	// record, naming the LSN where the void group starts. Every record from there to the
+	// abort record is as if it had never been written. No page.
+	TAbort  Type = 14
+	maxType      = TAbort
 )
 
 var typeNames = [...]string{"", "init", "insert", "delete", "replace", "truncate", "append",
-	"links", "next", "meta", "overflow", "free", "commit", "end"}
+	"links", "next", "meta", "overflow", "free", "commit", "end", "abort"}
 
 func (t Type) String() string {
 	if t >= 1 && t <= maxType {
@@ -161,4 +166,4 @@ func putLength(b []byte, n int) {
 func recordLen(b []byte) int { return int(le.Uint16(b)) }
 
 // PageLess reports whether records of type t name no page (and so change none).
-func (t Type) PageLess() bool { return t == TCommit || t == TEnd }
+func (t Type) PageLess() bool { return t == TCommit || t == TEnd || t == TAbort }

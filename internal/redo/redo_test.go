@@ -55,6 +55,7 @@ func everyType(g *Group) []Record {
 		copyRecord(g.Free(9, 7)),
 		copyRecord(g.Commit(12345)),
 		copyRecord(g.End()),
+		copyRecord(g.Abort(4096)),
 	}
 }
 
@@ -129,8 +130,14 @@ func TestRoundTripEveryType(t *testing.T) {
 		}
 		off += n
 	}
-	if txn, err := CommitTxn(got[len(got)-2]); err != nil || txn != 12345 {
+	if txn, err := CommitTxn(got[len(got)-3]); err != nil || txn != 12345 {
 		t.Errorf("CommitTxn = %d, %v", txn, err)
+	}
+	if from, err := AbortFrom(got[len(got)-1]); err != nil || from != 4096 {
+		t.Errorf("AbortFrom = %d, %v", from, err)
+	}
+	if _, err := AbortFrom(got[0]); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("AbortFrom of an init record: %v", err)
 	}
 	if _, err := CommitTxn(got[0]); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("CommitTxn of an init record: %v", err)
@@ -272,7 +279,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad crc", func() []byte { b := bytes.Clone(good); b[4] ^= 1; return b }(), ErrCorrupt},
 		{"flipped payload", func() []byte { b := bytes.Clone(good); b[len(b)-1] ^= 0x80; return b }(), ErrCorrupt},
 		{"type 0", rawRecord(0, 0, 5, nil), ErrCorrupt},
-		{"type 13", rawRecord(maxType+1, 0, 5, nil), ErrCorrupt},
+		{"type 15", rawRecord(maxType+1, 0, 5, nil), ErrCorrupt},
 		{"type 255", rawRecord(255, 0, 5, nil), ErrCorrupt},
 		{"flags 2", rawRecord(TInsert, 2, 5, nil), ErrCorrupt},
 		{"flags 0x81", rawRecord(TInsert, 0x81, 5, nil), ErrCorrupt},
