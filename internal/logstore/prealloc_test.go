@@ -116,3 +116,53 @@ func TestPreallocatedSegment(t *testing.T) {
 		t.Fatal("log differs after refilling the gap")
 	}
 }
+
+// TestPreallocatedRollTrims reopens a store whose preallocated segment is longer than the new
+// segment size: the next append rolls, and the closed segment must lose its zeros, so that the
+// segments stay contiguous. On MemFS the file cannot be truncated and is cut by copying; on
+// the operating system's file system it is truncated.
+func TestPreallocatedRollTrims(t *testing.T) {
+	t.Run("mem", func(t *testing.T) { testRollTrims(t, vfs.NewMem(), "ls") })
+	t.Run("os", func(t *testing.T) { testRollTrims(t, vfs.Default, t.TempDir()) })
+}
+
+func testRollTrims(t *testing.T, fs vfs.FS, dir string) {
+	openSeg := func(segSize int64) *Store {
+		s, err := Open(Options{FS: fs, Dir: dir, SegmentSize: segSize, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	list := func() []segfile.Found {
+		segs, err := segfile.List(fs, dir, segmentSuffix, ".tmp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return segs
+	}
+	s := openSeg(8 << 10)
+	adopt(t, s, 1, []quorum.Term{{Epoch: 1, Start: redo.StartLSN}})
+	data := appendGroups(t, s, 1, 1, 10, 100)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if segs := list(); len(segs) != 1 || segs[0].Size != 8<<10 {
+		t.Fatalf("want one segment preallocated to 8 KiB, have %+v", segs)
+	}
+	s = openSeg(1 << 10)
+	data = append(data, appendGroups(t, s, 1, 20, 3, 100)...)
+	end := s.Status().End
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs := list()
+	if len(segs) < 2 || segs[0].Size != int64(segs[1].Start-segs[0].Start) {
+		t.Fatalf("the rolled segment kept its zeros: %+v", segs)
+	}
+	s = openSeg(1 << 10)
+	defer s.Close()
+	if got := readAll(t, s, redo.StartLSN, end); !bytes.Equal(got, data) || s.Status().End != end {
+		t.Fatalf("log differs after the roll (end %d, want %d)", s.Status().End, end)
+	}
+}
