@@ -221,7 +221,7 @@ func (s *Store) discard(ctx context.Context, pos page.LSN, buf []byte) (int, err
 		return 0, err
 	}
 	from, err := redo.AbortFrom(r)
-	if err == nil && (from > pos || from < page.LSN(s.groupEnd.Load())) {
+	if ge := page.LSN(s.groupEnd.Load()); err == nil && (from > pos || ge != 0 && from < ge) {
 		err = fmt.Errorf("%w: abort at lsn %d of a group from %d, but the last group ended at %d",
 			redo.ErrCorrupt, pos, from, s.groupEnd.Load())
 	}

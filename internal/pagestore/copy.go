@@ -247,7 +247,9 @@ func (s *Store) copyLoop() {
 				break
 			}
 			var err error
-			if len(st.Incoming) > 0 {
+			if st.Rebase {
+				err = s.rebase()
+			} else if len(st.Incoming) > 0 {
 				seg := slices.Min(slices.Collect(maps.Keys(st.Incoming)))
 				err = s.copyIncoming(ctx, seg, st.Incoming[seg])
 			} else {
@@ -448,6 +450,45 @@ func (s *Store) restartCopy(seg uint64, from page.LSN) error {
 	return s.syncNow()
 }
 
+// rebase moves every copy position to the consume position once it is at a group end (see
+// ownState.Rebase).
+func (s *Store) rebase() error {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	next := s.own.Load().clone()
+	if !next.Rebase {
+		return nil
+	}
+	err := s.withDB(func(db *pebble.DB) error {
+		if err := s.lockAtGroupEnd(true); err != nil {
+			return err
+		}
+		defer s.writeMu.Unlock()
+		pos := s.Consumed()
+		for seg := range next.Incoming {
+			next.Incoming[seg] = pos
+		}
+		if next.RestIncoming != 0 {
+			next.RestIncoming = pos
+		}
+		next.Rebase = false
+		b := db.NewBatch()
+		defer b.Close()
+		if err := putOwnState(b, next); err != nil {
+			return err
+		}
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return err
+		}
+		s.own.Store(next)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pagestore: start copying at a group end: %w", err)
+	}
+	return s.syncNow()
+}
+
 // storeOwnState persists st and publishes it, under writeMu so that no batch of records built
 // with the previous state commits after it.
 func (s *Store) storeOwnState(st *ownState) error {
@@ -481,7 +522,7 @@ func (s *Store) lockAtGroupEnd(atEnd bool) error {
 	deadline := time.Now().Add(groupEndWait)
 	for {
 		s.writeMu.Lock()
-		if !atEnd || s.groupEnd.Load() == s.consumedTo.Load() {
+		if ge := s.groupEnd.Load(); !atEnd || ge != 0 && ge == s.consumedTo.Load() {
 			return nil
 		}
 		s.writeMu.Unlock()

@@ -137,6 +137,9 @@ type ownState struct {
 	// Floors are segments copied from a peer at a position: their history below it is not
 	// here, and reads below it answer ErrCompacted.
 	Floors map[uint64]page.LSN `json:"floors,omitempty"`
+	// Rebase: the copy positions above are where an empty store started, which may be inside
+	// a group; they move to the first group end the store consumes before any copy starts.
+	Rebase bool `json:"rebase,omitempty"`
 }
 
 // keeps reports whether the store stores the records of page id.

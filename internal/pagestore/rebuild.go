@@ -168,7 +168,6 @@ func (s *Store) rebuild() error {
 		return fmt.Errorf("pagestore: rebuild: %w", err)
 	}
 	s.consumedTo.Store(uint64(pos))
-	s.groupEnd.Store(uint64(pos))
 	s.synced.Store(uint64(pos))
 	s.mu.Lock()
 	s.stateBase = pos

@@ -305,28 +305,41 @@ func (s *Store) has(key []byte) (bool, error) {
 	return true, nil
 }
 
-// durableLog is a log that knows its committed end.
+// durableLog is a log that knows how far it may be read.
 type durableLog interface{ Durable() page.LSN }
+
+// groupEndLog is a log that knows the end of the last complete group it may be read to.
+type groupEndLog interface{ GroupEnd() page.LSN }
 
 // startEmpty sets up an empty store that is to keep want, and returns where it starts
 // consuming. When the log still holds everything from Options.Start, the store consumes it all
-// from there. Otherwise (the log was truncated) it starts at the log's committed end and copies
-// every segment it keeps from peers as of there (Options.Source).
+// from there. Otherwise (the log was truncated) it starts at the log's readable end and copies
+// every segment it keeps from peers as of the first group end it reaches (Options.Source).
 func (s *Store) startEmpty(ctx context.Context, want Ownership) (page.LSN, error) {
 	st := &ownState{Ownership: want}
 	pos := s.opts.Start
+	groupEnd := pos
 	if dl, ok := s.opts.Log.(durableLog); ok && s.opts.Source != nil && dl.Durable() > pos {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := s.opts.Log.Read(rctx, pos, 1)
 		cancel()
 		if err != nil {
 			pos = dl.Durable()
+			ge, known := s.opts.Log.(groupEndLog)
+			if known {
+				pos = ge.GroupEnd()
+			}
 			st = st.clone()
 			for _, seg := range want.Listed() {
 				st.Incoming[seg] = pos
 			}
 			if want.Rest {
 				st.RestIncoming = pos
+			}
+			groupEnd = pos
+			if !known {
+				// pos may be inside a group: the copies start at the first group end consumed.
+				st.Rebase, groupEnd = true, 0
 			}
 			s.log.Warn("pagestore: the log no longer holds its beginning; copying the segments from peers",
 				"from", pos, "log_err", err)
@@ -340,7 +353,7 @@ func (s *Store) startEmpty(ctx context.Context, want Ownership) (page.LSN, error
 	if err := b.Set(persistedKey, encodeLSN(pos), nil); err != nil {
 		return 0, err
 	}
-	if err := b.Set(groupEndKey, encodeLSN(pos), nil); err != nil {
+	if err := b.Set(groupEndKey, encodeLSN(groupEnd), nil); err != nil {
 		return 0, err
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -350,6 +363,7 @@ func (s *Store) startEmpty(ctx context.Context, want Ownership) (page.LSN, error
 		return 0, fmt.Errorf("pagestore: initialise: %w", err)
 	}
 	s.own.Store(st)
+	s.groupEnd.Store(uint64(groupEnd))
 	return pos, nil
 }
 

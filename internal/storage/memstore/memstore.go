@@ -20,7 +20,8 @@ type Log struct {
 	mu      sync.Mutex
 	buf     []byte // bytes from redo.StartLSN
 	durable page.LSN
-	hold    bool // when set, appends are not durable until Release
+	ends    []page.LSN // ends of complete groups, ascending
+	hold    bool       // when set, appends are not durable until Release
 	changed chan struct{}
 	closed  bool
 }
@@ -37,6 +38,9 @@ func FromBytes(b []byte) *Log {
 	l := NewLog()
 	l.buf = append([]byte(nil), b...)
 	l.durable = redo.StartLSN + page.LSN(len(b))
+	if end, _ := redo.Scan(b, nil); end > 0 {
+		l.ends = append(l.ends, redo.StartLSN+page.LSN(end))
+	}
 	return l
 }
 
@@ -54,6 +58,9 @@ func (l *Log) Append(b []byte, complete bool) (page.LSN, page.LSN, error) {
 	}
 	start := l.end()
 	l.buf = append(l.buf, b...)
+	if complete {
+		l.ends = append(l.ends, l.end())
+	}
 	if !l.hold {
 		l.durable = l.end()
 		l.notify()
@@ -68,6 +75,18 @@ func (l *Log) End() page.LSN {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.end()
+}
+
+// GroupEnd returns the end of the last complete group below the durable LSN (redo.StartLSN
+// when there is none).
+func (l *Log) GroupEnd() page.LSN {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i := sort.Search(len(l.ends), func(i int) bool { return l.ends[i] > l.durable })
+	if i == 0 {
+		return redo.StartLSN
+	}
+	return l.ends[i-1]
 }
 
 // Durable implements storage.LogReader.
