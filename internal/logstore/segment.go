@@ -191,8 +191,9 @@ type writer struct {
 // preallocStep is how far ahead of the log's end a segment file is preallocated, at most.
 const preallocStep = 1 << 20
 
-// zeros is what preallocation writes.
-var zeros = make([]byte, preallocStep)
+// zeros returns what preallocation writes, allocated on first use (the package is also linked
+// into processes that never write a segment).
+var zeros = sync.OnceValue(func() []byte { return make([]byte, preallocStep) })
 
 // preallocate makes the file at least need bytes long, writing zeros up to the next multiple of
 // step (not past limit unless need is), so that the following appends and their syncs change no
@@ -210,7 +211,8 @@ func (w *writer) preallocate(need, step, limit int64) error {
 	}
 	// The batch about to be written covers [off, need): zeros only from there on.
 	for off := max(w.alloc, need); off < target; {
-		n, err := w.f.WriteAt(zeros[:min(int64(len(zeros)), target-off)], off)
+		z := zeros()
+		n, err := w.f.WriteAt(z[:min(int64(len(z)), target-off)], off)
 		off += int64(n)
 		if err != nil {
 			return fmt.Errorf("logstore: preallocate %s to %d bytes: %w", w.seg.path, target, err)
