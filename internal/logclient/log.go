@@ -85,6 +85,10 @@ type Log struct {
 	// takes back anything a follower read.
 	groupEnds []page.LSN
 	committed page.LSN
+	// commitTimer wakes the senders commitDelay after the committed LSN moved, so that a store
+	// hears it without an append (armed while commitArmed).
+	commitTimer *time.Timer
+	commitArmed bool
 }
 
 var _ storage.Log = (*Log)(nil)
@@ -310,9 +314,29 @@ func (l *Log) recompute() {
 			k++
 		}
 		l.groupEnds = l.groupEnds[k:]
-		l.notify()
+		// Only the waiters: waking the senders at every commit would put three goroutines
+		// on the path of the next one. A new committed LSN rides on the next append; the
+		// timer tells the stores if none comes.
+		l.notifyDurable()
+		if k > 0 && !l.commitArmed {
+			l.commitArmed = true
+			if l.commitTimer == nil {
+				l.commitTimer = time.AfterFunc(commitDelay, l.commitTick)
+			} else {
+				l.commitTimer.Reset(commitDelay)
+			}
+		}
 	}
 	l.trim()
+}
+
+// commitTick wakes the senders, which send the committed LSN to every store that has not heard
+// it.
+func (l *Log) commitTick() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.commitArmed = false
+	l.notifyData()
 }
 
 // trim drops buffered bytes every store has, or, beyond MaxBuffer, those a quorum has (a
@@ -458,6 +482,9 @@ func (l *Log) Close() error {
 	l.mu.Lock()
 	l.closed = true
 	l.notify()
+	if l.commitTimer != nil {
+		l.commitTimer.Stop()
+	}
 	l.mu.Unlock()
 	l.cancel()
 	l.wg.Wait()
@@ -487,6 +514,9 @@ func (l *Log) abort() {
 	l.mu.Lock()
 	l.closed = true
 	l.notify()
+	if l.commitTimer != nil {
+		l.commitTimer.Stop()
+	}
 	l.mu.Unlock()
 	l.cancel()
 	l.wg.Wait()

@@ -111,31 +111,24 @@ func (l *Log) session(r *replica) error {
 		}
 	}()
 	next, committed := at, page.LSN(0)
-	var tell <-chan time.Time // when to tell the store a new durable LSN without data
 	for {
 		data, complete, sendCommitted, wait, err := l.nextChunk(ctx, r, next, committed)
 		if err != nil {
 			return err
 		}
-		if data == nil {
-			// Nothing to send. A new durable LSN rides on the next append; without one
-			// within commitDelay, send it alone so that followers see it.
-			if sendCommitted == committed {
-				tell = nil
-			} else if tell == nil {
-				tell = time.After(commitDelay)
-			}
+		if data == nil && sendCommitted == committed {
 			select {
 			case <-wait:
 				continue
-			case <-tell:
-				tell = nil
 			case err := <-errc:
 				return err
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
+		// Data, or a new committed LSN alone: a new committed LSN rides on the next append,
+		// and the senders are woken for it without one only commitDelay after it moved
+		// (Log.commitTick), so that followers see it.
 		req := &logstorepb.AppendRequest{Epoch: l.opts.Epoch, Start: uint64(next), Data: data, Complete: complete, Committed: uint64(sendCommitted)}
 		if err := stream.Send(req); err != nil {
 			if errors.Is(err, io.EOF) {
