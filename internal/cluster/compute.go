@@ -101,11 +101,11 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	if frames <= 0 {
 		frames = engine.DefaultPoolFrames
 	}
+	// Page Stores consume every durable record, the part of a group still being written
+	// included, so a changed page may leave the pool once its record is durable (the engine's
+	// default) and a commit larger than the pool spills.
 	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: pages, PoolFrames: frames,
-		LockWaitTimeout: opts.LockWaitTimeout, Evictable: log.Committed,
-		// Page Stores read only complete groups, so a commit cannot spill: it must fit a
-		// quarter of the pool (its pages are written at about half fill, plus the indexes).
-		MaxCommitBytes: frames * page.Size / 4, Logger: opts.Logger})
+		LockWaitTimeout: opts.LockWaitTimeout, Logger: opts.Logger})
 	if err != nil {
 		_ = pages.Close()
 		_ = log.Close()

@@ -15,6 +15,7 @@ import (
 	"strata/internal/logstore"
 	"strata/internal/logstore/logstorepb"
 	"strata/internal/logstore/logtest"
+	"strata/internal/page"
 	"strata/internal/redo"
 )
 
@@ -117,10 +118,11 @@ func TestReadAroundCorruption(t *testing.T) {
 	}
 }
 
-// TestFollowerSeesWholeGroups: durable bytes of a group that goes on (a spilled large
-// transaction) are not shown to followers until the group ends, so a recovery that cuts an
-// unfinished group never takes back what a follower read.
-func TestFollowerSeesWholeGroups(t *testing.T) {
+// TestFollowerSeesDurablePartOfGroup: the durable bytes of a group that goes on (a spilled
+// large transaction) are shown to followers as soon as a quorum holds them, so that the Page
+// Stores consume them and the buffer pool can evict the group's pages; what a follower reads
+// is never taken back (a recovery keeps it and voids the group, TestRecoveryAfterCrash).
+func TestFollowerSeesDurablePartOfGroup(t *testing.T) {
 	c := newCluster(t)
 	l := c.mustOpen(1, nil)
 	defer l.Close()
@@ -140,19 +142,79 @@ func TestFollowerSeesWholeGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := c.nodes[0].store
-	waitFor(t, 5*time.Second, "committed at the first group", func() bool { return st.Status().Committed == first })
-	time.Sleep(20 * time.Millisecond)
-	if got := st.Status().Committed; got != first {
-		t.Fatalf("committed %d moved into the unfinished group (first group ends at %d)", got, first)
-	}
-	rctx, rcancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	waitFor(t, 5*time.Second, "committed at the durable end of the unfinished group", func() bool { return st.Status().Committed == end })
+	rctx, rcancel := context.WithTimeout(ctx, time.Second)
 	defer rcancel()
-	if _, err := st.Read(rctx, first, 100, 0); err == nil {
-		t.Fatal("a follower read bytes of an unfinished group")
+	if b, err := st.Read(rctx, first, len(part), 0); err != nil || !bytes.Equal(b, part) {
+		t.Fatalf("a follower cannot read the durable part of an unfinished group: %d bytes, %v", len(b), err)
 	}
 	w.data = append(w.data, part...)
 	if err := w.commit(ctx, logtest.Group(1, 2, 10)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "committed at the group end", func() bool { return st.Status().Committed == l.End() })
+}
+
+// TestFollowerReadsThroughVoidedGroup: a writer fails while appending a large group whose
+// durable part followers read; the next writer keeps it and appends an abort record, and a
+// follower reads on through the abort record to what the new writer writes.
+func TestFollowerReadsThroughVoidedGroup(t *testing.T) {
+	c := newCluster(t)
+	l := c.mustOpen(1, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	w := newWriter(l)
+	if err := w.commit(ctx, logtest.Group(1, 1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	from := l.End()
+	part := logtest.Partial(1, 2, 2000)
+	_, end, err := l.Append(part, false)
+	if err == nil {
+		err = l.WaitDurable(ctx, end)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(ctx, ReaderOptions{Addrs: c.addrs(), Secret: secret, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	read := func(upTo page.LSN) []byte {
+		t.Helper()
+		var got []byte
+		for pos := redo.StartLSN; pos < upTo; {
+			b, err := r.Read(ctx, pos, 1<<20)
+			if err != nil {
+				t.Fatalf("follower read at %d (want up to %d): %v", pos, upTo, err)
+			}
+			got = append(got, b...)
+			pos += page.LSN(len(b))
+		}
+		return got
+	}
+	w.data = append(w.data, part...)
+	if got := read(end); !bytes.Equal(got, w.data) {
+		t.Fatal("the follower read other bytes of the unfinished group")
+	}
+	l.abort() // the writer fails
+	nl := c.mustOpen(2, nil)
+	defer nl.Close()
+	abort := redo.NewGroup()
+	abort.Abort(from)
+	w.data = append(w.data, abort.Bytes()...)
+	if want := w.base + page.LSN(len(w.data)); nl.Recovered() != want {
+		t.Fatalf("recovered %d, want %d", nl.Recovered(), want)
+	}
+	w2 := &writer{l: nl, base: w.base, data: w.data}
+	if got := read(nl.Recovered()); !bytes.Equal(got, w2.data) {
+		t.Fatal("the follower did not read the abort record")
+	}
+	if err := w2.commit(ctx, logtest.Group(2, 1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(nl.End()); !bytes.Equal(got, w2.data) {
+		t.Fatal("the follower did not read on after the abort record")
+	}
 }

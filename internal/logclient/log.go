@@ -80,11 +80,15 @@ type Log struct {
 	closed    bool
 
 	// groupEnds are the ends of complete groups above committed, ascending; committed is the
-	// last group end below the durable LSN: what the stores may let followers read. A
-	// follower never sees part of a group, so a recovery that cuts an unfinished group never
-	// takes back anything a follower read.
+	// last group end below the durable LSN.
 	groupEnds []page.LSN
 	committed page.LSN
+	// told is the durable LSN as the stores are told it: followers may read below it, the
+	// part of a group still being written included (the Page Stores must consume it for the
+	// buffer pool to evict its pages). A recovering writer keeps every durable byte and voids
+	// an unfinished group with an abort record (redo.TAbort) instead of cutting it, so no
+	// byte a follower read is ever taken back.
+	told page.LSN
 	// commitTimer wakes the senders commitDelay after the committed LSN moved, so that a store
 	// hears it without an append (armed while commitArmed).
 	commitTimer *time.Timer
@@ -308,6 +312,7 @@ func (l *Log) recompute() {
 	}
 	if nd := quorum.DurableLSN(acks, l.q); uint64(nd) > l.durable.Load() {
 		l.durable.Store(uint64(nd))
+		l.told = nd
 		k := 0
 		for k < len(l.groupEnds) && l.groupEnds[k] <= nd {
 			l.committed = l.groupEnds[k]
@@ -318,7 +323,7 @@ func (l *Log) recompute() {
 		// on the path of the next one. A new committed LSN rides on the next append; the
 		// timer tells the stores if none comes.
 		l.notifyDurable()
-		if k > 0 && !l.commitArmed {
+		if !l.commitArmed {
 			l.commitArmed = true
 			if l.commitTimer == nil {
 				l.commitTimer = time.AfterFunc(commitDelay, l.commitTick)

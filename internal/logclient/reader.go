@@ -80,7 +80,9 @@ func (o *ReaderOptions) fill() error {
 
 // Reader is a follower's storage.LogReader over the Log Stores: Page Stores and read-only
 // nodes consume the log through it. It follows one store with a streaming Read (which serves
-// only committed bytes: whole groups a quorum holds), checks every record it hands out (length
+// only committed bytes: whole records a quorum holds, the durable part of a group still being
+// written included; a consumer handles redo.TAbort, which voids a group whose writer failed,
+// and a read-only node exposes only group ends), checks every record it hands out (length
 // and CRC), and moves to another store, from exactly the next byte, when the one it follows
 // fails, sends damaged records, or stalls while another store has more. It is safe for
 // concurrent use, though a log is normally consumed by one goroutine.
@@ -117,10 +119,11 @@ type source struct {
 	conn   *grpc.ClientConn
 	client logstorepb.LogStoreClient
 
-	committed  page.LSN // from its last status
-	statusOK   bool     // its last status call succeeded
-	lastErr    error
-	avoidUntil time.Time // stalled or damaged: tried last until then
+	committed   page.LSN // from its last status
+	completeEnd page.LSN // its last group end among synced bytes, from its last status
+	statusOK    bool     // its last status call succeeded
+	lastErr     error
+	avoidUntil  time.Time // stalled or damaged: tried last until then
 }
 
 // NewReader connects to the Log Stores and returns a Reader. It fails if no store answers a
@@ -186,6 +189,21 @@ func (r *Reader) Durable() page.LSN {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return max(r.known, r.end())
+}
+
+// GroupEnd returns the highest group end a store reported that is also readable there (0 when
+// none is known): where a follower that must start at a group end can start. Followers read
+// the durable part of a group still being written, so Durable may lie inside a group.
+func (r *Reader) GroupEnd() page.LSN {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var best page.LSN
+	for _, s := range r.srcs {
+		if s.statusOK && s.completeEnd <= s.committed && s.completeEnd > best {
+			best = s.completeEnd
+		}
+	}
+	return best
 }
 
 // Read returns committed log bytes from from on, at most max of them, blocking until at least

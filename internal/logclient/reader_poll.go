@@ -30,8 +30,8 @@ func (r *Reader) pollLoop() {
 // whether any store answered.
 func (r *Reader) poll(ctx context.Context) bool {
 	type answer struct {
-		committed page.LSN
-		err       error
+		committed, completeEnd page.LSN
+		err                    error
 	}
 	answers := make([]answer, len(r.srcs))
 	var wg sync.WaitGroup
@@ -40,7 +40,7 @@ func (r *Reader) poll(ctx context.Context) bool {
 			cctx, cancel := context.WithTimeout(ctx, r.opts.RPCTimeout)
 			defer cancel()
 			st, err := s.client.GetStatus(cctx, &logstorepb.StatusRequest{})
-			answers[i] = answer{page.LSN(st.GetCommitted()), err}
+			answers[i] = answer{page.LSN(st.GetCommitted()), page.LSN(st.GetCompleteEnd()), err}
 		})
 	}
 	wg.Wait()
@@ -55,7 +55,7 @@ func (r *Reader) poll(ctx context.Context) bool {
 			continue
 		}
 		ok = true
-		s.committed = a.committed
+		s.committed, s.completeEnd = a.committed, a.completeEnd
 		r.known = max(r.known, a.committed)
 	}
 	if ok {

@@ -17,16 +17,19 @@ import (
 // quorum must answer; a store that has seen a newer epoch means this writer is deposed), keeps
 // the log of the store whose last byte has the newest epoch, the longest of those (every record
 // that may have been acknowledged is on a quorum, so any quorum of answers includes a store
-// holding it, and that store's log contains it), cuts it at its last complete group, makes that
-// store adopt it, and waits until a quorum holds it: the others are cut where they disagree and
-// filled from it. Stores that did not answer are reconciled when they do. The returned Log
-// appends from Recovered().
+// holding it, and that store's log contains it), makes that store adopt it, and waits until a
+// quorum holds it: the others are cut where they disagree and filled from it. Stores that did
+// not answer are reconciled when they do. When the kept log ends inside a group (its writer
+// failed while appending a large one, whose durable part followers may have read), the group
+// is voided with an abort record (redo.TAbort) rather than cut. The returned Log appends from
+// Recovered().
 func Recover(ctx context.Context, opts Options) (*Log, error) {
 	l, err := newLog(opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := l.recover(ctx); err != nil {
+	open, err := l.recover(ctx)
+	if err != nil {
 		l.cancel()
 		l.closeConns()
 		return nil, err
@@ -34,6 +37,17 @@ func Recover(ctx context.Context, opts Options) (*Log, error) {
 	for _, r := range l.reps {
 		l.wg.Add(1)
 		go l.run(r)
+	}
+	if open != 0 {
+		g := redo.NewGroup()
+		g.Abort(open)
+		_, end, err := l.Append(g.Bytes(), true)
+		if err != nil {
+			_ = l.Close()
+			return nil, fmt.Errorf("logclient: void the unfinished group from %d: %w", open, err)
+		}
+		l.logger.Warn("logclient: the recovered log ends inside a group; voided it", "from", uint64(open), "to", uint64(l.recovered))
+		l.recovered = end
 	}
 	if err := l.WaitDurable(ctx, l.recovered); err != nil {
 		_ = l.Close()
@@ -43,8 +57,9 @@ func Recover(ctx context.Context, opts Options) (*Log, error) {
 	return l, nil
 }
 
-// recover seals a quorum, chooses the log to keep and has its store adopt it.
-func (l *Log) recover(ctx context.Context) error {
+// recover seals a quorum, chooses the log to keep and has its store adopt it. It returns where
+// the unfinished group at the end of the kept log starts (0: it ends at a group end).
+func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 	type answer struct {
 		st  logstore.Status
 		err error
@@ -65,7 +80,7 @@ func (l *Log) recover(ctx context.Context) error {
 	var errs []error
 	for i, a := range answers {
 		if errors.Is(a.err, ErrDeposed) {
-			return a.err
+			return 0, a.err
 		}
 		if a.err != nil {
 			errs = append(errs, a.err)
@@ -75,17 +90,24 @@ func (l *Log) recover(ctx context.Context) error {
 		idx = append(idx, i)
 	}
 	if len(rs) < l.q {
-		return fmt.Errorf("%w: %d of %d stores answered the seal, %d needed: %w", ErrNoQuorum, len(rs), len(l.reps), l.q, errors.Join(errs...))
+		return 0, fmt.Errorf("%w: %d of %d stores answered the seal, %d needed: %w", ErrNoQuorum, len(rs), len(l.reps), l.q, errors.Join(errs...))
 	}
 	k := quorum.Choose(rs)
 	donor, st := l.reps[idx[k]], answers[idx[k]].st
-	kept := st.CompleteEnd
+	// Every durable byte is kept, the end of a group still being written included: followers
+	// may have read it. Its group is voided after (see Recover).
+	kept, open := st.Durable, page.LSN(0)
+	if st.CompleteEnd < kept {
+		open = st.CompleteEnd
+	}
+	// The unfinished group may start below the first retained LSN (the Page Stores consumed
+	// and persisted its beginning): the abort record only names it.
 	if kept < st.First {
-		return fmt.Errorf("logclient: the chosen log on %s ends its last complete group at %d, below its first retained LSN %d", donor.addr, kept, st.First)
+		return 0, fmt.Errorf("logclient: the chosen log on %s ends at %d, below its first retained LSN %d", donor.addr, kept, st.First)
 	}
 	h := quorum.Cut(st.History, kept, l.opts.Epoch)
 	if err := quorum.Validate(h); err != nil {
-		return fmt.Errorf("logclient: recovered history: %w", err)
+		return 0, fmt.Errorf("logclient: recovered history: %w", err)
 	}
 	actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
 	defer cancel()
@@ -93,15 +115,17 @@ func (l *Log) recover(ctx context.Context) error {
 		// Not committed yet: a follower may read the kept bytes only once a quorum holds them
 		// (the senders tell the stores then), or a second crash could lose what it read.
 		History: logstore.TermsToPB(h)}); err != nil {
-		return fmt.Errorf("logclient: adopt on %s: %w", donor.addr, err)
+		return 0, fmt.Errorf("logclient: adopt on %s: %w", donor.addr, err)
 	}
 	l.history, l.end, l.bufStart = h, kept, kept
-	l.groupEnds = []page.LSN{kept} // committed once a quorum holds the kept log
+	if open == 0 {
+		l.groupEnds = []page.LSN{kept} // committed once a quorum holds the kept log
+	}
 	l.recovered = kept
 	donor.acked, donor.adopted = kept, true
 	l.logger.Info("logclient: recovery chose a log", "store", donor.addr, "end", uint64(st.Durable), "kept", uint64(kept),
-		"epoch", l.opts.Epoch, "answered", len(rs))
-	return nil
+		"epoch", l.opts.Epoch, "answered", len(rs), "unfinished_group_from", uint64(open))
+	return open, nil
 }
 
 // Acked returns what each store has acknowledged, in Options.Addrs order (for status and tests).

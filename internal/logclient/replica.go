@@ -151,7 +151,7 @@ func (l *Log) session(r *replica) error {
 // read from a peer.
 func (l *Log) nextChunk(ctx context.Context, r *replica, next, committed page.LSN) (data []byte, complete bool, durable page.LSN, wait <-chan struct{}, err error) {
 	l.mu.Lock()
-	durable = l.committed
+	durable = l.told
 	wait = l.dataCh
 	if next >= l.end {
 		l.mu.Unlock()
@@ -198,7 +198,7 @@ func (l *Log) reconcile(ctx context.Context, r *replica) (page.LSN, error) {
 	actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
 	defer cancel()
 	if _, err := r.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(at),
-		History: logstore.TermsToPB(h), Committed: uint64(l.committedLSN())}); err != nil {
+		History: logstore.TermsToPB(h), Committed: uint64(l.Durable())}); err != nil {
 		if status.Code(err) == codes.FailedPrecondition {
 			return 0, fmt.Errorf("%w: adopt on %s: %w", ErrDeposed, r.addr, err)
 		}

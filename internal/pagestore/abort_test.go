@@ -83,6 +83,14 @@ func TestVoidGroup(t *testing.T) {
 		}
 	}
 	w.check(t, s, w.lsns(150, redo.StartLSN, end), false)
+
+	// A void group and its abort record read at once, with nothing after them: the abort is
+	// handled without waiting for more log (a recovering writer waits for it).
+	from2 := w.voidGroup(20)
+	w.abort(from2)
+	log.makeDurable()
+	waitPersisted(t, s, log.end())
+	w.check(t, s, w.lsns(50, from2, log.end()), false)
 }
 
 // countVersionsIn counts the versions (deltas and images) of page id at LSNs in [from, to).

@@ -40,6 +40,13 @@ func (s *Store) consume(ctx context.Context) {
 		}
 		buf = append(buf, b...)
 		n, err := s.persistRecords(ctx, pos, buf)
+		// An abort record is persisted alone: what follows it may already be here, and no
+		// more log may come until it is handled (a recovering writer waits for it).
+		for err == nil && n > 0 && n < len(buf) {
+			pos += page.LSN(n)
+			buf = append(buf[:0], buf[n:]...)
+			n, err = s.persistRecords(ctx, pos, buf)
+		}
 		pos += page.LSN(n)
 		buf = append(buf[:0], buf[n:]...)
 		switch {

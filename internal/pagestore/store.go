@@ -308,7 +308,8 @@ func (s *Store) has(key []byte) (bool, error) {
 // durableLog is a log that knows how far it may be read.
 type durableLog interface{ Durable() page.LSN }
 
-// groupEndLog is a log that knows the end of the last complete group it may be read to.
+// groupEndLog is a log that knows the end of the last complete group it may be read to (0:
+// not known now).
 type groupEndLog interface{ GroupEnd() page.LSN }
 
 // startEmpty sets up an empty store that is to keep want, and returns where it starts
@@ -325,9 +326,11 @@ func (s *Store) startEmpty(ctx context.Context, want Ownership) (page.LSN, error
 		cancel()
 		if err != nil {
 			pos = dl.Durable()
-			ge, known := s.opts.Log.(groupEndLog)
-			if known {
-				pos = ge.GroupEnd()
+			known := false
+			if gl, ok := s.opts.Log.(groupEndLog); ok {
+				if ge := gl.GroupEnd(); ge != 0 {
+					pos, known = ge, true
+				}
 			}
 			st = st.clone()
 			for _, seg := range want.Listed() {
