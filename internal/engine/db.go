@@ -39,15 +39,7 @@ type Options struct {
 	LockWaitTimeout time.Duration
 	// PurgeInterval is how often the background purge runs (default 1 s; negative: never).
 	PurgeInterval time.Duration
-	// Evictable returns the position below which a changed page may leave the buffer pool:
-	// where the page source can rebuild it (default Log.Durable). A page source that reads
-	// only complete groups (the Page Store service) needs the log's committed position.
-	Evictable func() page.LSN
-	// MaxCommitBytes, when positive, makes Commit refuse (ErrTxnTooLarge) a write set larger
-	// than this many bytes. A node whose page source cannot serve spilled, incomplete groups
-	// (see Evictable) sets it, since such a commit's pages must all fit the pool at once.
-	MaxCommitBytes int
-	Logger         *slog.Logger
+	Logger        *slog.Logger
 }
 
 // DefaultPoolFrames is the buffer pool size when Options.PoolFrames is 0 (64 MiB).
@@ -121,10 +113,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		remote: map[string]page.LSN{},
 		stopBg: make(chan struct{}),
 	}
-	if opts.Evictable == nil {
-		opts.Evictable = opts.Log.Durable
-	}
-	db.pool = bufpool.New(bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Evictable}, end)
+	db.pool = bufpool.New(bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Log.Durable}, end)
 	db.visible.Store(uint64(end))
 	db.txnSeq.Store(uint64(end))
 	if end == redo.StartLSN {

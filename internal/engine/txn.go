@@ -365,17 +365,6 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	if len(t.ws) == 0 {
 		return t.db.VisibleLSN(), nil
 	}
-	if limit := t.db.opts.MaxCommitBytes; limit > 0 {
-		// Without spilling, every page the commit changes must stay in the pool until its
-		// group is complete: refuse, before touching a page, a write set that could fill it.
-		n := 0
-		for _, e := range t.ws {
-			n += len(e.key) + len(e.val) + 32
-		}
-		if n > limit {
-			return 0, fmt.Errorf("%w: %d bytes to write, the limit is %d", ErrTxnTooLarge, n, limit)
-		}
-	}
 	entries := t.sortedEntries()
 	horizon := t.db.Horizon()
 	db := t.db
@@ -434,10 +423,6 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	db.writes.Add(uint64(len(entries)))
 	return end, nil
 }
-
-// ErrTxnTooLarge is returned by Commit for a write set larger than Options.MaxCommitBytes;
-// the transaction is rolled back.
-var ErrTxnTooLarge = errors.New("engine: transaction too large for the buffer pool")
 
 // ErrCommitInDoubt is returned by Commit when the log stalled before the commit's group
 // became durable (storage.ErrStalled): the group stays in the log and the commit takes effect

@@ -6,13 +6,11 @@ import (
 
 	"github.com/dolthub/vitess/go/mysql"
 
-	"strata/internal/engine"
 	"strata/internal/lock"
 )
 
 // sqlError maps engine errors to the errors GMS turns into MySQL codes: a lock wait timeout
-// to 1205, a deadlock to 1213, a transaction too large for the pool to 1197. Others pass
-// through.
+// to 1205, a deadlock to 1213. Others pass through.
 func sqlError(err error) error {
 	switch {
 	case err == nil:
@@ -21,9 +19,6 @@ func sqlError(err error) error {
 		return mysql.NewSQLError(mysql.ERLockWaitTimeout, mysql.SSUnknownSQLState, "Lock wait timeout exceeded; try restarting transaction")
 	case errors.Is(err, lock.ErrDeadlock):
 		return mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock, "Deadlock found when trying to get lock; try restarting transaction")
-	case errors.Is(err, engine.ErrTxnTooLarge):
-		// MySQL's error for a transaction that outgrows its cache (ER_TRANS_CACHE_FULL).
-		return mysql.NewSQLError(1197, mysql.SSUnknownSQLState, "Multi-statement transaction required more storage than the buffer pool allows; the transaction was rolled back: %v", err)
 	}
 	return err
 }
