@@ -147,7 +147,7 @@ func (s *Store) SetOwnership(o Ownership) error {
 		return nil
 	})
 	if err == nil {
-		err = s.syncNow() // the ownership, and everything consumed, durable
+		err = s.flushAll() // the ownership, and everything consumed, durable
 	}
 	if err != nil {
 		return fmt.Errorf("pagestore: set ownership %s: %w", o, err)
@@ -411,7 +411,7 @@ func (s *Store) finishCopy(change func(*ownState) (bool, error)) error {
 	if err := s.storeOwnState(next); err != nil {
 		return err
 	}
-	return s.syncNow()
+	return s.flushAll()
 }
 
 // restartCopy deletes what was copied of segment seg as of from and starts again from the
@@ -447,7 +447,7 @@ func (s *Store) restartCopy(seg uint64, from page.LSN) error {
 		return err
 	}
 	s.cache.reset()
-	return s.syncNow()
+	return s.flushAll()
 }
 
 // rebase moves every copy position to the consume position once it is at a group end (see
@@ -486,7 +486,7 @@ func (s *Store) rebase() error {
 	if err != nil {
 		return fmt.Errorf("pagestore: start copying at a group end: %w", err)
 	}
-	return s.syncNow()
+	return s.flushAll()
 }
 
 // storeOwnState persists st and publishes it, under writeMu so that no batch of records built

@@ -160,3 +160,78 @@ func TestNewStoreCopiesFromPeers(t *testing.T) {
 		t.Fatalf("below the copy position: %v", err)
 	}
 }
+
+// blockingSource sends at most limit pages, then waits until ctx ends (a peer stuck mid-copy).
+type blockingSource struct {
+	peer  *Store
+	limit int
+	sent  chan struct{} // closed once limit pages were sent
+}
+
+func (b *blockingSource) CopySegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(int), emit func(*page.Page) error) error {
+	n := 0
+	err := b.peer.ScanSegment(ctx, seg, lsn, pages, func(p *page.Page) error {
+		if n == b.limit {
+			close(b.sent)
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		n++
+		return emit(p)
+	})
+	return err
+}
+
+func (b *blockingSource) UsedSegments(context.Context) ([]uint64, error) { return b.peer.UsedSegments() }
+
+// TestCopyResumesAfterRestart closes a store in the middle of copying a segment: reopened, it
+// copies the segment again as of the same position and then serves it right.
+func TestCopyResumesAfterRestart(t *testing.T) {
+	log := newFakeLog()
+	w := newWorkload(t, 13, log, 11)
+	w.groups(300)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log.feed(ctx, rand.New(rand.NewPCG(5, 5)))
+	all := Ownership{SegmentPages: 4, Rest: true}
+	a := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.Ownership = 4, &all })
+	a.Start()
+	none := Ownership{SegmentPages: 4}
+	fs := vfs.NewMem()
+	stuck := &blockingSource{peer: a, limit: 2, sent: make(chan struct{})}
+	b := openStore(t, fs, log, func(o *Options) { o.ImageEvery, o.Ownership, o.Source = 4, &none, stuck })
+	b.Start()
+	waitPersisted(t, b, log.end())
+	if err := b.SetOwnership(Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: true}}); err != nil {
+		t.Fatal(err)
+	}
+	from := b.own.Load().Incoming[1]
+	select {
+	case <-stuck.sent:
+	case <-ctx.Done():
+		t.Fatal("the copy did not start")
+	}
+	if got := b.Copying(); len(got) != 1 || got[0].Segment != 1 || got[0].Total == 0 {
+		t.Fatalf("Copying() = %+v", got)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openStore(t, fs, log, func(o *Options) { o.ImageEvery, o.Source = 4, &peerSource{peer: a} })
+	if got := b.own.Load().Incoming[1]; got != from {
+		t.Fatalf("reopened: copying segment 1 as of %d, want %d", got, from)
+	}
+	b.Start()
+	w.groups(100)
+	log.feed(ctx, rand.New(rand.NewPCG(6, 6)))
+	waitFor(t, 30*time.Second, "the copy", func() bool { return b.Owns(5) })
+	end := log.end()
+	waitPersisted(t, b, end)
+	for _, lsn := range w.lsns(40, from, end) {
+		for id := page.ID(4); id <= 7; id++ {
+			if err := w.checkOne(ctx, b, id, lsn); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

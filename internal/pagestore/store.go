@@ -441,7 +441,7 @@ func (s *Store) Close() error {
 	s.runMu.Lock()
 	s.stopLocked()
 	s.runMu.Unlock()
-	if err := s.syncNow(); err != nil && !errors.Is(err, storage.ErrClosed) {
+	if err := s.flushAll(); err != nil && !errors.Is(err, storage.ErrClosed) {
 		s.log.Error("pagestore: final sync", "err", err)
 	}
 	s.dbmu.Lock()
@@ -483,6 +483,23 @@ func (s *Store) syncNow() error {
 	if c <= s.Persisted() {
 		return nil
 	}
+	if err := s.db.Flush(); err != nil {
+		return fmt.Errorf("pagestore: flush: %w", err)
+	}
+	s.lastSync.Store(time.Now().UnixNano())
+	advanceTo(&s.synced, uint64(c))
+	return nil
+}
+
+// flushAll flushes pebble's memtables whatever they hold (the ownership, images, and the
+// consumed records: pebble writes no WAL here) and advances Persisted.
+func (s *Store) flushAll() error {
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
+	if s.closed {
+		return storage.ErrClosed
+	}
+	c := s.Consumed()
 	if err := s.db.Flush(); err != nil {
 		return fmt.Errorf("pagestore: flush: %w", err)
 	}
