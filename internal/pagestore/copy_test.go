@@ -182,7 +182,9 @@ func (b *blockingSource) CopySegment(ctx context.Context, seg uint64, lsn page.L
 	return err
 }
 
-func (b *blockingSource) UsedSegments(context.Context) ([]uint64, error) { return b.peer.UsedSegments() }
+func (b *blockingSource) UsedSegments(context.Context) ([]uint64, error) {
+	return b.peer.UsedSegments()
+}
 
 // TestCopyResumesAfterRestart closes a store in the middle of copying a segment: reopened, it
 // copies the segment again as of the same position and then serves it right.
