@@ -122,33 +122,17 @@ func (s *Store) SetOwnership(o Ownership) error {
 			return fmt.Errorf("pagestore: cannot drop segment %d of %d pages: %w", seg, o.SegmentPages, ErrOwnership)
 		}
 	}
-	err := s.withDB(func(db *pebble.DB) error {
-		b := db.NewBatch()
-		defer b.Close()
+	err := s.commitOwnState(next, len(adds) > 0, func(b *pebble.Batch, pos page.LSN) error {
 		for _, seg := range drops {
 			if err := deleteSegment(b, seg, o.SegmentPages); err != nil {
 				return err
 			}
 		}
-		if err := s.lockAtGroupEnd(len(adds) > 0); err != nil {
-			return err
-		}
-		defer s.writeMu.Unlock()
 		for _, seg := range adds {
-			next.Incoming[seg] = s.Consumed()
+			next.Incoming[seg] = pos
 		}
-		if err := putOwnState(b, next); err != nil {
-			return err
-		}
-		if err := b.Commit(pebble.NoSync); err != nil {
-			return err
-		}
-		s.own.Store(next)
 		return nil
 	})
-	if err == nil {
-		err = s.flushAll() // the ownership, and everything consumed, durable
-	}
 	if err != nil {
 		return fmt.Errorf("pagestore: set ownership %s: %w", o, err)
 	}
@@ -408,10 +392,7 @@ func (s *Store) finishCopy(change func(*ownState) (bool, error)) error {
 	if err != nil || !ok {
 		return err
 	}
-	if err := s.storeOwnState(next); err != nil {
-		return err
-	}
-	return s.flushAll()
+	return s.commitOwnState(next, false, nil)
 }
 
 // restartCopy deletes what was copied of segment seg as of from and starts again from the
@@ -423,17 +404,56 @@ func (s *Store) restartCopy(seg uint64, from page.LSN) error {
 	if next.Incoming[seg] != from {
 		return nil
 	}
+	err := s.commitOwnState(next, true, func(b *pebble.Batch, pos page.LSN) error {
+		next.Incoming[seg] = pos
+		return deleteSegment(b, seg, next.SegmentPages)
+	})
+	s.cache.reset()
+	return err
+}
+
+// rebase moves every copy position to the consume position once it is at a group end (see
+// ownState.Rebase).
+func (s *Store) rebase() error {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	next := s.own.Load().clone()
+	if !next.Rebase {
+		return nil
+	}
+	err := s.commitOwnState(next, true, func(_ *pebble.Batch, pos page.LSN) error {
+		for seg := range next.Incoming {
+			next.Incoming[seg] = pos
+		}
+		if next.RestIncoming != 0 {
+			next.RestIncoming = pos
+		}
+		next.Rebase = false
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pagestore: start copying at a group end: %w", err)
+	}
+	return nil
+}
+
+// commitOwnState persists next and publishes it, in one batch with what prepare adds, under
+// writeMu (so that no batch of records built with the previous state commits after it; with
+// atGroupEnd, at a moment when the consume position is a group end), then flushes. prepare,
+// when set, gets the consume position and may still change next.
+func (s *Store) commitOwnState(next *ownState, atGroupEnd bool, prepare func(b *pebble.Batch, pos page.LSN) error) error {
 	err := s.withDB(func(db *pebble.DB) error {
 		b := db.NewBatch()
 		defer b.Close()
-		if err := deleteSegment(b, seg, next.SegmentPages); err != nil {
-			return err
-		}
-		if err := s.lockAtGroupEnd(true); err != nil {
+		if err := s.lockAtGroupEnd(atGroupEnd); err != nil {
 			return err
 		}
 		defer s.writeMu.Unlock()
-		next.Incoming[seg] = s.Consumed()
+		if prepare != nil {
+			if err := prepare(b, s.Consumed()); err != nil {
+				return err
+			}
+		}
 		if err := putOwnState(b, next); err != nil {
 			return err
 		}
@@ -446,66 +466,7 @@ func (s *Store) restartCopy(seg uint64, from page.LSN) error {
 	if err != nil {
 		return err
 	}
-	s.cache.reset()
-	return s.flushAll()
-}
-
-// rebase moves every copy position to the consume position once it is at a group end (see
-// ownState.Rebase).
-func (s *Store) rebase() error {
-	s.ownMu.Lock()
-	defer s.ownMu.Unlock()
-	next := s.own.Load().clone()
-	if !next.Rebase {
-		return nil
-	}
-	err := s.withDB(func(db *pebble.DB) error {
-		if err := s.lockAtGroupEnd(true); err != nil {
-			return err
-		}
-		defer s.writeMu.Unlock()
-		pos := s.Consumed()
-		for seg := range next.Incoming {
-			next.Incoming[seg] = pos
-		}
-		if next.RestIncoming != 0 {
-			next.RestIncoming = pos
-		}
-		next.Rebase = false
-		b := db.NewBatch()
-		defer b.Close()
-		if err := putOwnState(b, next); err != nil {
-			return err
-		}
-		if err := b.Commit(pebble.NoSync); err != nil {
-			return err
-		}
-		s.own.Store(next)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("pagestore: start copying at a group end: %w", err)
-	}
-	return s.flushAll()
-}
-
-// storeOwnState persists st and publishes it, under writeMu so that no batch of records built
-// with the previous state commits after it.
-func (s *Store) storeOwnState(st *ownState) error {
-	return s.withDB(func(db *pebble.DB) error {
-		b := db.NewBatch()
-		defer b.Close()
-		if err := putOwnState(b, st); err != nil {
-			return err
-		}
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
-		if err := b.Commit(pebble.NoSync); err != nil {
-			return err
-		}
-		s.own.Store(st)
-		return nil
-	})
+	return s.flushAll() // the ownership, and everything consumed, durable
 }
 
 // groupEndWait bounds how long a copy waits for the consumer to stop at a group end.
