@@ -5,14 +5,45 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	stop := profileTo(os.Getenv("STRATA_CPUPROFILE_DIR"))
+	err := newRoot().Execute()
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "strata:", err)
 		os.Exit(1)
+	}
+}
+
+// profileTo writes a CPU profile of this process, until the returned stop, to
+// DIR/<subcommand>-<pid>.pprof when dir is set: with `strata up`, every node of the cluster
+// inherits the variable and profiles itself (bench/sysbench.sh, STRATA_CPUPROFILE_DIR).
+func profileTo(dir string) (stop func()) {
+	if dir == "" {
+		return func() {}
+	}
+	name := "strata"
+	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
+		name = os.Args[1]
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, os.Getpid())))
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "strata: STRATA_CPUPROFILE_DIR:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 

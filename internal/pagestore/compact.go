@@ -59,31 +59,40 @@ func (s *Store) Compact(ctx context.Context) error {
 	start := time.Now()
 	var pages int
 	var removed uint64
-	for id := page.Invalid; ; {
-		if err := ctx.Err(); err != nil {
+	// One iterator for the whole pass (a snapshot: the versions below h do not change but for
+	// what this pass deletes), repositioned for each page.
+	err := s.withDB(func(db *pebble.DB) error {
+		it, err := db.NewIter(nil)
+		if err != nil {
 			return err
 		}
-		next, ok, err := s.nextPage(id)
-		if err != nil || !ok {
-			if err == nil {
-				s.log.Debug("pagestore: compacted", "horizon", h, "pages", pages, "removed", removed,
-					"took", time.Since(start))
+		defer it.Close()
+		for id := page.Invalid; ; {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			return err
-		}
-		if s.own.Load().serves(next) { // a page being copied has no base image yet
-			n, err := s.compactPage(next, h)
-			if err != nil {
-				return fmt.Errorf("pagestore: compact page %d to %d: %w", next, h, err)
+			next, ok, err := nextPage(it, id)
+			if err != nil || !ok {
+				return err
 			}
-			pages++
-			removed += n
+			if s.own.Load().serves(next) { // a page being copied has no base image yet
+				n, err := s.compactPage(db, it, next, h)
+				if err != nil {
+					return fmt.Errorf("pagestore: compact page %d to %d: %w", next, h, err)
+				}
+				pages++
+				removed += n
+			}
+			if next == math.MaxUint64 {
+				return nil
+			}
+			id = next
 		}
-		if next == math.MaxUint64 {
-			return nil
-		}
-		id = next
+	})
+	if err == nil {
+		s.log.Debug("pagestore: compacted", "horizon", h, "pages", pages, "removed", removed, "took", time.Since(start))
 	}
+	return err
 }
 
 func (s *Store) withDB(fn func(db *pebble.DB) error) error {
@@ -95,49 +104,35 @@ func (s *Store) withDB(fn func(db *pebble.DB) error) error {
 	return fn(s.db)
 }
 
-// nextPage returns the first page after id that has a delta or an image.
-func (s *Store) nextPage(id page.ID) (page.ID, bool, error) {
+// nextPage returns the first page after id that has a delta or an image, positioning it.
+func nextPage(it *pebble.Iterator, id page.ID) (page.ID, bool, error) {
 	var next page.ID
 	var ok bool
-	err := s.withDB(func(db *pebble.DB) error {
-		for _, kind := range []byte{kindDelta, kindImage} {
-			it, err := db.NewIter(&pebble.IterOptions{
-				LowerBound: versionKey(kind, id+1, 0),
-				UpperBound: []byte{kind + 1},
-			})
+	for _, kind := range []byte{kindDelta, kindImage} {
+		it.SetBounds(versionKey(kind, id+1, 0), []byte{kind + 1})
+		if it.First() {
+			_, n, _, err := parseVersionKey(it.Key())
 			if err != nil {
-				return err
+				return 0, false, err
 			}
-			if it.First() {
-				_, n, _, err := parseVersionKey(it.Key())
-				if err != nil {
-					it.Close()
-					return err
-				}
-				if !ok || n < next {
-					next, ok = n, true
-				}
+			if !ok || n < next {
+				next, ok = n, true
 			}
-			if err := it.Close(); err != nil {
-				return err
-			}
+		} else if err := it.Error(); err != nil {
+			return 0, false, err
 		}
-		return nil
-	})
-	return next, ok, err
+	}
+	return next, ok, nil
 }
 
-// compactPage compacts page id to horizon h and returns how many versions it removed.
-func (s *Store) compactPage(id page.ID, h page.LSN) (uint64, error) {
+// compactPage compacts page id to horizon h with iterator it over db, and returns how many
+// versions it removed.
+func (s *Store) compactPage(db *pebble.DB, it *pebble.Iterator, id page.ID, h page.LSN) (uint64, error) {
 	var removed uint64
-	err := s.withDB(func(db *pebble.DB) error {
-		it, err := db.NewIter(nil)
-		if err != nil {
-			return err
-		}
-		defer it.Close()
+	err := func() error {
 		var images, deltas uint64
-		var image, delta page.LSN // newest of each below h
+		var image, delta page.LSN       // newest of each below h
+		var imageAt, deltaAt []page.LSN // every one below h
 		for _, kind := range []byte{kindImage, kindDelta} {
 			it.SetBounds(versionKey(kind, id, 0), versionKey(kind, id, h))
 			for valid := it.First(); valid; valid = it.Next() {
@@ -147,8 +142,10 @@ func (s *Store) compactPage(id page.ID, h page.LSN) (uint64, error) {
 				}
 				if kind == kindImage {
 					images, image = images+1, at
+					imageAt = append(imageAt, at)
 				} else {
 					deltas, delta = deltas+1, at
+					deltaAt = append(deltaAt, at)
 				}
 			}
 			if err := it.Error(); err != nil {
@@ -173,11 +170,20 @@ func (s *Store) compactPage(id page.ID, h page.LSN) (uint64, error) {
 			}
 			s.stats.images.Add(1)
 		}
-		if err := b.DeleteRange(versionKey(kindImage, id, 0), versionKey(kindImage, id, keep), nil); err != nil {
-			return err
+		// Point deletions: a page has a few hundred versions at most, and range deletions, one
+		// pair per page, cost pebble more to fragment at every flush than they save.
+		key := make([]byte, 0, versionKeyLen)
+		for _, at := range imageAt {
+			if at < keep {
+				if err := b.Delete(appendVersionKey(key[:0], kindImage, id, at), nil); err != nil {
+					return err
+				}
+			}
 		}
-		if err := b.DeleteRange(versionKey(kindDelta, id, 0), versionKey(kindDelta, id, keep+1), nil); err != nil {
-			return err
+		for _, at := range deltaAt { // every delta below h is at or below keep
+			if err := b.Delete(appendVersionKey(key[:0], kindDelta, id, at), nil); err != nil {
+				return err
+			}
 		}
 		if err := b.Commit(pebble.NoSync); err != nil {
 			return err
@@ -187,7 +193,7 @@ func (s *Store) compactPage(id page.ID, h page.LSN) (uint64, error) {
 			removed-- // ...but the kept image, unless it is new
 		}
 		return nil
-	})
+	}()
 	s.stats.compacted.Add(removed)
 	return removed, err
 }
