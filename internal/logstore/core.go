@@ -43,7 +43,7 @@ func (e *RefusedError) Unwrap() error { return e.Reason }
 type Status struct {
 	Promised    uint64        // highest epoch seen; older ones are refused
 	History     []quorum.Term // epochs of the log's bytes
-	Start       page.LSN      // where every log begins (redo.StartLSN)
+	Start       page.LSN      // where this log begins: redo.StartLSN, or where StartAt restarted it
 	First       page.LSN      // first retained LSN
 	End         page.LSN      // end of the accepted bytes
 	Durable     page.LSN      // end of the synced bytes
@@ -185,12 +185,67 @@ func (c *core) checkAdopt(epoch uint64, at page.LSN, h []quorum.Term) error {
 // the end of the last complete group at or below at.
 func (c *core) adopt(epoch uint64, at page.LSN, h []quorum.Term, completeEnd, committed page.LSN) {
 	c.promised = epoch
-	c.history = slices.Clone(h)
+	// A log restarted at start (StartAt) keeps a history of its own bytes only.
+	c.history = quorum.From(h, c.start)
 	c.end, c.durable = at, at
 	c.completeEnd, c.syncedGroup = completeEnd, completeEnd
 	c.groupEnds = nil
 	c.committed = min(max(c.committed, committed), at)
 	c.clipDamaged()
+}
+
+// checkStartAt decides whether the writer of epoch may restart the log at at with history h
+// (StartAt): the store drops every byte it holds and its log starts at at, empty. The writer
+// asks for it when the store's log ends below the first LSN any peer still holds: at is a peer's
+// first retained LSN, a record boundary, and every byte before it was truncated on the peers,
+// which a caller only does once the Page Stores persisted them. The store refuses unless its
+// whole log lies below at (an empty log included), so it never drops a byte at or after at that
+// it could be the only one to hold; bytes after a point the writer's log disagrees with are cut
+// by Adopt first. at must not exceed committed, the writer's quorum-durable LSN (or the end of
+// the log its recovery kept, if higher): no recovery cuts below it, so at is a record boundary of
+// every later writer's log and the store's log restarted there is a suffix of theirs. h must
+// give at an epoch.
+func (c *core) checkStartAt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) error {
+	if epoch < c.promised {
+		return c.refuse(ErrStaleEpoch, epoch, "start at %d", at)
+	}
+	if epoch == 0 {
+		return errors.New("logstore: start with epoch 0")
+	}
+	if err := quorum.Validate(h); err != nil {
+		return err
+	}
+	if len(h) == 0 || h[len(h)-1].Epoch != epoch {
+		return fmt.Errorf("logstore: start by epoch %d with a history that does not end with it", epoch)
+	}
+	if quorum.EpochAt(h, at) == 0 {
+		return fmt.Errorf("logstore: start at %d with a history that begins at %d", at, h[0].Start)
+	}
+	if at > committed {
+		return fmt.Errorf("logstore: start at %d beyond the writer's committed LSN %d", at, committed)
+	}
+	if c.end != c.durable {
+		return fmt.Errorf("logstore: start at %d with unsynced bytes up to %d", at, c.end)
+	}
+	if c.durable > at {
+		return fmt.Errorf("logstore: start at %d, but the log holds bytes up to %d (only a log wholly below the new start may be dropped)", at, c.durable)
+	}
+	return nil
+}
+
+// startAt applies a restart checked by checkStartAt: the log is empty and starts at at, with the
+// part of h that describes it.
+func (c *core) startAt(epoch uint64, at page.LSN, h []quorum.Term) {
+	c.promised = epoch
+	c.start, c.first, c.end, c.durable = at, at, at, at
+	c.history = quorum.From(h, at)
+	// at may lie inside a group; as after a truncation, the log's first LSN stands for the
+	// last group end when the log holds none.
+	c.completeEnd, c.syncedGroup = at, at
+	c.groupEnds = nil
+	c.committed = at
+	c.damaged = nil
+	c.groupUnsure = false
 }
 
 // readable returns the end of what a reader may read: the synced bytes, and, for a reader that

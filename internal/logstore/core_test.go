@@ -167,3 +167,84 @@ func TestCoreDamage(t *testing.T) {
 		t.Fatalf("strict seal while the last group end is unknown: %v", err)
 	}
 }
+
+func TestCoreStartAt(t *testing.T) {
+	writer := []quorum.Term{{Epoch: 1, Start: 64}, {Epoch: 3, Start: 5000}, {Epoch: 4, Start: 9000}}
+	for _, tc := range []struct {
+		name      string
+		promised  uint64
+		first     page.LSN
+		durable   page.LSN
+		epoch     uint64
+		at        page.LSN
+		h         []quorum.Term
+		committed page.LSN
+		reason    error // a refusal, or nil
+		ok        bool
+	}{
+		{"empty store", 0, 64, 64, 4, 6000, writer, 9500, nil, true},
+		{"log wholly below", 3, 64, 2000, 4, 6000, writer, 9500, nil, true},
+		{"log ends at the new start", 3, 1000, 6000, 4, 6000, writer, 9500, nil, true},
+		{"store holds bytes at the new start", 3, 1000, 6001, 4, 6000, writer, 9500, nil, false},
+		{"store holds bytes beyond it", 3, 5500, 7000, 4, 6000, writer, 9500, nil, false},
+		{"beyond the writer's committed LSN", 0, 64, 64, 4, 6000, writer, 5999, nil, false},
+		{"stale epoch", 5, 64, 64, 4, 6000, writer, 9500, ErrStaleEpoch, false},
+		{"history not ending with the epoch", 0, 64, 64, 4, 6000, writer[:2], 9500, nil, false},
+		{"history without the new start", 0, 64, 64, 4, 6000, []quorum.Term{{Epoch: 4, Start: 7000}}, 9500, nil, false},
+		{"bad history", 0, 64, 64, 4, 6000, []quorum.Term{{Epoch: 4, Start: 64}, {Epoch: 4, Start: 100}}, 9500, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := core{promised: tc.promised, history: []quorum.Term{{Epoch: 1, Start: 64}, {Epoch: 2, Start: 1000}},
+				start: 64, first: tc.first, end: tc.durable, durable: tc.durable, committed: 1500}
+			if tc.durable == 64 {
+				c.history = nil
+			}
+			c.markDamaged(Span{tc.first, tc.durable})
+			err := c.checkStartAt(tc.epoch, tc.at, tc.h, tc.committed)
+			if (err == nil) != tc.ok || (tc.reason != nil && !errors.Is(err, tc.reason)) {
+				t.Fatalf("checkStartAt: %v, want ok=%v (%v)", err, tc.ok, tc.reason)
+			}
+			if err != nil {
+				return
+			}
+			c.startAt(tc.epoch, tc.at, tc.h)
+			st := c.status()
+			if st.Start != tc.at || st.First != tc.at || st.End != tc.at || st.Durable != tc.at || st.CompleteEnd != tc.at ||
+				st.Committed != tc.at || st.Promised != tc.epoch || len(st.Damaged) != 0 {
+				t.Fatalf("after startAt: %+v", st)
+			}
+			// The history describes the bytes from at on only, with the writer's epochs.
+			if want := []quorum.Term{{Epoch: 3, Start: 6000}, {Epoch: 4, Start: 9000}}; !slices.Equal(st.History, want) {
+				t.Fatalf("history %v, want %v", st.History, want)
+			}
+			if err := c.checkAppend(tc.epoch, tc.at, 10); err != nil {
+				t.Fatalf("append at the new start: %v", err)
+			}
+			c.accept(100, 0)
+			c.synced(tc.at + 100)
+			// The writer (or a later one) can reconcile the restarted log: its histories agree
+			// with the store's from the start on, at the start itself included.
+			if err := c.checkAdopt(tc.epoch, tc.at+100, writer); err != nil {
+				t.Fatalf("adopt after the restart: %v", err)
+			}
+			if err := c.checkAdopt(tc.epoch, tc.at, writer); err != nil {
+				t.Fatalf("adopt at the new start: %v", err)
+			}
+			if err := c.checkAdopt(tc.epoch, tc.at-1, writer); err == nil {
+				t.Fatal("adopt below the new start accepted")
+			}
+			later := quorum.Cut(writer, tc.at+50, 7)
+			if err := c.checkAdopt(7, tc.at+50, later); err != nil {
+				t.Fatalf("a new writer's cut: %v", err)
+			}
+			c.adopt(7, tc.at+50, later, tc.at, 0)
+			if want := []quorum.Term{{Epoch: 3, Start: 6000}, {Epoch: 7, Start: tc.at + 50}}; !slices.Equal(c.history, want) {
+				t.Fatalf("history after a later adopt %v, want %v", c.history, want)
+			}
+			// A second restart needs a log wholly below its LSN again.
+			if err := c.checkStartAt(7, tc.at+10, later, 20000); err == nil {
+				t.Fatal("restart below the store's end accepted")
+			}
+		})
+	}
+}

@@ -14,31 +14,39 @@ import (
 
 // recover reads the state file, lists the segments, checks that they are contiguous, cuts the
 // last one after its last whole valid record and opens it for writing. With no segments it
-// creates the first one at redo.StartLSN.
+// creates the first one at the log's start: redo.StartLSN, or where StartAt restarted the log.
+// Segments below that start are what an interrupted StartAt had not removed yet: they go now.
 func (s *Store) recover() error {
 	st, err := readState(s.fs, s.dir)
 	if err != nil {
 		return err
 	}
-	s.c = core{promised: st.Promised, history: st.History, committed: st.Committed, start: redo.StartLSN}
+	start := redo.StartLSN
+	if st.Start > start {
+		start = st.Start
+	}
+	s.c = core{promised: st.Promised, history: st.History, committed: st.Committed, start: start}
 	segs, err := segfile.List(s.fs, s.dir, segmentSuffix, ".tmp")
 	if err != nil {
 		return fmt.Errorf("logstore: %w", err)
 	}
+	if segs, err = s.removeBelow(segs, start); err != nil {
+		return err
+	}
 	if len(segs) == 0 {
-		seg, f, err := createSegment(s.fs, s.dir, redo.StartLSN)
+		seg, f, err := createSegment(s.fs, s.dir, start)
 		if err != nil {
 			return err
 		}
 		s.segs = []*segment{seg}
 		s.w = writer{f: f, seg: seg}
-		s.c.first, s.c.end, s.c.durable = redo.StartLSN, redo.StartLSN, redo.StartLSN
-		s.c.completeEnd, s.c.syncedGroup = redo.StartLSN, redo.StartLSN
+		s.c.first, s.c.end, s.c.durable = start, start, start
+		s.c.completeEnd, s.c.syncedGroup = start, start
 		return nil
 	}
 	for _, f := range segs {
-		if f.Start < redo.StartLSN {
-			return fmt.Errorf("logstore: segment %s starts at %d, before the log's start", f.Path, f.Start)
+		if f.Start < start {
+			return fmt.Errorf("logstore: segment %s starts at %d, before the log's start %d", f.Path, f.Start, start)
 		}
 		s.segs = append(s.segs, &segment{start: f.Start, path: f.Path, index: []page.LSN{f.Start}})
 	}
@@ -73,11 +81,36 @@ func (s *Store) recover() error {
 	}
 	if st.Synced != end {
 		// Everything up to end is synced now (the sync above): later damage below it is rot.
-		if err := writeState(s.fs, s.dir, persisted{Promised: st.Promised, Committed: st.Committed, History: st.History, Synced: end}); err != nil {
+		st.Synced = end
+		if err := writeState(s.fs, s.dir, st); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// removeBelow removes the segments that start before start, left by a StartAt that a crash
+// interrupted after it wrote the state file: the log they held lay wholly below start (StartAt
+// refuses otherwise). It returns the other segments.
+func (s *Store) removeBelow(segs []segfile.Found, start page.LSN) ([]segfile.Found, error) {
+	k := 0
+	for k < len(segs) && segs[k].Start < start {
+		k++
+	}
+	if k == 0 {
+		return segs, nil
+	}
+	for _, f := range segs[:k] {
+		if err := s.fs.Remove(f.Path); err != nil {
+			return nil, fmt.Errorf("logstore: remove segment %s below the log's start %d: %w", f.Path, uint64(start), err)
+		}
+	}
+	if err := syncDir(s.fs, s.dir); err != nil {
+		return nil, err
+	}
+	s.logger.Info("logstore: removed the segments below the log's start, left by an interrupted restart of the log",
+		"dir", s.dir, "start", uint64(start), "segments", k)
+	return segs[k:], nil
 }
 
 // recoverLast scans the last segment, checking every record, and returns the size to keep, the

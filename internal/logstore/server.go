@@ -263,6 +263,18 @@ func (s *Server) Adopt(_ context.Context, req *logstorepb.AdoptRequest) (*logsto
 	return StatusToPB(st), nil
 }
 
+// StartAt restarts a log wholly below an LSN at that LSN for the writer.
+func (s *Server) StartAt(_ context.Context, req *logstorepb.StartAtRequest) (*logstorepb.Status, error) {
+	if len(req.GetHistory()) > 1<<16 {
+		return nil, status.Error(codes.InvalidArgument, "logstore: history too long")
+	}
+	st, err := s.store.StartAt(req.GetEpoch(), page.LSN(req.GetAt()), TermsFromPB(req.GetHistory()), page.LSN(req.GetCommitted()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return StatusToPB(st), nil
+}
+
 // GetStatus returns the store's state.
 func (s *Server) GetStatus(context.Context, *logstorepb.StatusRequest) (*logstorepb.Status, error) {
 	return StatusToPB(s.store.Status()), nil

@@ -12,6 +12,7 @@ import (
 
 	"strata/internal/page"
 	"strata/internal/quorum"
+	"strata/internal/redo"
 	"strata/internal/segfile"
 )
 
@@ -29,15 +30,18 @@ type persisted struct {
 	// Synced is an LSN below which every byte of the log was synced when the file was written
 	// (0: unknown). At open, damage below it is bit rot to repair, not a torn tail to cut.
 	Synced page.LSN
+	// Start is where the log begins when StartAt restarted it (0: redo.StartLSN). Segments
+	// below it are leftovers of an interrupted restart, removed at open.
+	Start page.LSN
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // encode returns the file image: magic u32, crc32c u32 of the rest, promised u64, committed
-// u64, term count u32, then epoch u64 and start u64 per term, then synced u64 (absent in files
-// written before it existed).
+// u64, term count u32, then epoch u64 and start u64 per term, then synced u64 and start u64
+// (each absent in files written before it existed; start is written only when set).
 func (p persisted) encode() []byte {
-	b := make([]byte, 8, 36+16*len(p.History))
+	b := make([]byte, 8, 44+16*len(p.History))
 	b = binary.LittleEndian.AppendUint64(b, p.Promised)
 	b = binary.LittleEndian.AppendUint64(b, uint64(p.Committed))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(p.History)))
@@ -46,6 +50,9 @@ func (p persisted) encode() []byte {
 		b = binary.LittleEndian.AppendUint64(b, uint64(t.Start))
 	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(p.Synced))
+	if p.Start != 0 {
+		b = binary.LittleEndian.AppendUint64(b, uint64(p.Start))
+	}
 	binary.LittleEndian.PutUint32(b, stateMagic)
 	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], castagnoli))
 	return b
@@ -67,6 +74,9 @@ func decodeState(b []byte) (persisted, error) {
 	case size:
 	case size + 8:
 		p.Synced = page.LSN(binary.LittleEndian.Uint64(b[size:]))
+	case size + 16:
+		p.Synced = page.LSN(binary.LittleEndian.Uint64(b[size:]))
+		p.Start = page.LSN(binary.LittleEndian.Uint64(b[size+8:]))
 	default:
 		return p, fmt.Errorf("logstore: state file: %d terms in %d bytes", n, len(b))
 	}
@@ -81,6 +91,16 @@ func decodeState(b []byte) (persisted, error) {
 		return p, fmt.Errorf("logstore: state file: %w", err)
 	}
 	return p, nil
+}
+
+// state returns what the state file must hold for c: durable is always synced, so it is a valid
+// Synced mark whenever the state is written.
+func (c *core) state() persisted {
+	p := persisted{Promised: c.promised, Committed: c.committed, History: c.history, Synced: c.durable}
+	if c.start != redo.StartLSN {
+		p.Start = c.start
+	}
+	return p
 }
 
 // readState reads the state file in dir; a missing file is the zero state.

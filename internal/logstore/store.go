@@ -311,8 +311,7 @@ func (s *Store) Seal(epoch uint64, newEpoch bool) (Status, error) {
 
 // persist writes the durable protocol state. s.mu must be held.
 func (s *Store) persist() error {
-	// durable is always synced, so it is a valid Synced mark whenever the state is written.
-	err := writeState(s.fs, s.dir, persisted{Promised: s.c.promised, Committed: s.c.committed, History: s.c.history, Synced: s.c.durable})
+	err := writeState(s.fs, s.dir, s.c.state())
 	if err != nil {
 		s.fail(err)
 	}
@@ -375,6 +374,98 @@ func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page
 	return s.c.status(), nil
 }
 
+// StartAt lets the writer of epoch restart the log at at: the store drops its log, which must
+// lie wholly below at (see core.checkStartAt), takes the part of the writer's history h from at
+// on, and its log then starts at at, empty; the writer fills it from there (copying from a peer).
+// The writer uses it for a store whose log ends below the first LSN any peer still holds, such as
+// a new, empty store replacing a lost one after the log was truncated. committed is the writer's
+// quorum-durable LSN (or the end of the log its recovery kept, if higher); at must not exceed it.
+//
+// The state file, saying that the log starts at at, is written first; then the old segments are
+// removed and the first segment at at is created. A crash before the state file is replaced
+// leaves the old log and state; a crash after it leaves the new state, and the next open removes
+// whatever old segments remain below at and creates the segment at at.
+func (s *Store) StartAt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return Status{}, err
+	}
+	changed, err := s.c.seal(epoch, false)
+	if err != nil {
+		return s.c.status(), err
+	}
+	s.notify()
+	if err := s.drain(); err != nil {
+		return Status{}, err
+	}
+	if err := s.c.checkStartAt(epoch, at, h, committed); err != nil {
+		if changed {
+			if perr := s.persist(); perr != nil {
+				return Status{}, perr
+			}
+		}
+		return s.c.status(), fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	was := s.c.status()
+	next := s.c
+	next.startAt(epoch, at, h)
+	if err := writeState(s.fs, s.dir, next.state()); err != nil {
+		s.fail(err)
+		return Status{}, err
+	}
+	s.c = next
+	if err := s.restartFiles(at); err != nil {
+		s.fail(err)
+		return Status{}, err
+	}
+	s.logger.Info("logstore: log restarted by the writer at a peer's first retained LSN; dropped the log below it",
+		"dir", s.dir, "epoch", epoch, "at", uint64(at), "was_first", uint64(was.First), "was_end", uint64(was.Durable))
+	s.notify()
+	return s.c.status(), nil
+}
+
+// restartFiles replaces the segments with one empty segment at at, for StartAt once the state
+// file says the log starts there. The old segments are removed in order, so that those left by a
+// crash are still contiguous for the next open, which removes them. The flusher must be idle
+// (drained) and s.mu held.
+func (s *Store) restartFiles(at page.LSN) error {
+	s.ioMu.Lock()
+	defer s.ioMu.Unlock()
+	if err := s.w.close(); err != nil {
+		return fmt.Errorf("logstore: close %s: %w", s.w.seg.path, err)
+	}
+	s.segMu.Lock()
+	old := s.segs
+	s.segs = nil
+	s.segMu.Unlock()
+	var errs []error
+	for _, seg := range old {
+		errs = append(errs, seg.closeReader())
+		if seg.start == at {
+			continue // an empty segment rolled at at: created afresh below
+		}
+		if err := s.fs.Remove(seg.path); err != nil {
+			errs = append(errs, fmt.Errorf("logstore: remove segment: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := syncDir(s.fs, s.dir); err != nil {
+		return err
+	}
+	seg, f, err := createSegment(s.fs, s.dir, at)
+	if err != nil {
+		return err
+	}
+	s.segMu.Lock()
+	s.segs = []*segment{seg}
+	s.segMu.Unlock()
+	s.w = writer{f: f, seg: seg}
+	return nil
+}
+
 // Truncate deletes the segment files that end at or below before. The segment being written
 // is never deleted.
 func (s *Store) Truncate(before page.LSN) error {
@@ -432,8 +523,7 @@ func (s *Store) Close() error {
 	if s.err == nil {
 		// Record how far the log is synced, so that the next open tells damage below it from a
 		// torn tail.
-		errs = append(errs, writeState(s.fs, s.dir, persisted{Promised: s.c.promised, Committed: s.c.committed,
-			History: s.c.history, Synced: s.c.durable}))
+		errs = append(errs, writeState(s.fs, s.dir, s.c.state()))
 	}
 	s.mu.Unlock()
 	closePeers(s.peers)

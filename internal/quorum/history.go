@@ -102,6 +102,25 @@ func Cut(h []Term, end page.LSN, epoch uint64) []Term {
 	return append(out, Term{Epoch: epoch, Start: end})
 }
 
+// From returns the part of h that describes a log from lsn on, for a replica whose log starts
+// at lsn (the bytes before it are gone everywhere): the term holding lsn, moved to start at lsn,
+// then the later terms. Epochs of bytes at or after lsn are unchanged; bytes before lsn have none.
+// When lsn is at or before h's first term, h is returned as is.
+func From(h []Term, lsn page.LSN) []Term {
+	if len(h) == 0 || lsn <= h[0].Start {
+		return append([]Term(nil), h...)
+	}
+	var out []Term
+	for _, t := range h {
+		if t.Start <= lsn {
+			out = []Term{{Epoch: t.Epoch, Start: lsn}}
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
 // Replica is what recovery learns from one replica.
 type Replica struct {
 	History     []Term

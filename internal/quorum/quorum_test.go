@@ -159,3 +159,37 @@ func TestDataDriven(t *testing.T) {
 		})
 	})
 }
+
+func TestFrom(t *testing.T) {
+	h := []Term{{Epoch: 1, Start: 64}, {Epoch: 3, Start: 500}, {Epoch: 4, Start: 900}, {Epoch: 6, Start: 900}}
+	for _, tc := range []struct {
+		lsn  page.LSN
+		want []Term
+	}{
+		{64, h},
+		{10, h},
+		{100, []Term{{1, 100}, {3, 500}, {4, 900}, {6, 900}}},
+		{500, []Term{{3, 500}, {4, 900}, {6, 900}}},
+		{700, []Term{{3, 700}, {4, 900}, {6, 900}}},
+		{900, []Term{{6, 900}}},
+		{2000, []Term{{6, 2000}}},
+	} {
+		got := From(h, tc.lsn)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("From(%d) = %v, want %v", tc.lsn, got, tc.want)
+			continue
+		}
+		if err := Validate(got); err != nil {
+			t.Errorf("From(%d): %v", tc.lsn, err)
+		}
+		// Every byte at or after lsn keeps its epoch.
+		for x := max(tc.lsn, 64); x < 2100; x += 50 {
+			if EpochAt(got, x) != EpochAt(h, x) {
+				t.Errorf("From(%d): epoch at %d is %d, was %d", tc.lsn, x, EpochAt(got, x), EpochAt(h, x))
+			}
+		}
+	}
+	if From(nil, 100) != nil {
+		t.Error("From(nil)")
+	}
+}

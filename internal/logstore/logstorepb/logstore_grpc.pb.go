@@ -26,6 +26,7 @@ const (
 	LogStore_Read_FullMethodName      = "/strata.logstore.v1.LogStore/Read"
 	LogStore_Seal_FullMethodName      = "/strata.logstore.v1.LogStore/Seal"
 	LogStore_Adopt_FullMethodName     = "/strata.logstore.v1.LogStore/Adopt"
+	LogStore_StartAt_FullMethodName   = "/strata.logstore.v1.LogStore/StartAt"
 	LogStore_GetStatus_FullMethodName = "/strata.logstore.v1.LogStore/GetStatus"
 	LogStore_Truncate_FullMethodName  = "/strata.logstore.v1.LogStore/Truncate"
 )
@@ -43,6 +44,11 @@ type LogStoreClient interface {
 	Seal(ctx context.Context, in *SealRequest, opts ...grpc.CallOption) (*Status, error)
 	// Adopt cuts the log where the writer's log agrees with it and takes the writer's history.
 	Adopt(ctx context.Context, in *AdoptRequest, opts ...grpc.CallOption) (*Status, error)
+	// StartAt restarts a log that lies wholly below an LSN (an empty one included) at that LSN:
+	// the store drops it and takes the writer's history from there. The writer uses it for a
+	// store whose log ends below the first LSN any peer still holds (e.g. a new, empty store
+	// replacing a lost one after the log was truncated), then fills it from there.
+	StartAt(ctx context.Context, in *StartAtRequest, opts ...grpc.CallOption) (*Status, error)
 	// GetStatus returns the store's protocol state.
 	GetStatus(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*Status, error)
 	// Truncate discards the segments wholly below an LSN.
@@ -138,6 +144,15 @@ func (c *logStoreClient) Adopt(ctx context.Context, in *AdoptRequest, opts ...gr
 	return out, nil
 }
 
+func (c *logStoreClient) StartAt(ctx context.Context, in *StartAtRequest, opts ...grpc.CallOption) (*Status, error) {
+	out := new(Status)
+	err := c.cc.Invoke(ctx, LogStore_StartAt_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *logStoreClient) GetStatus(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*Status, error) {
 	out := new(Status)
 	err := c.cc.Invoke(ctx, LogStore_GetStatus_FullMethodName, in, out, opts...)
@@ -169,6 +184,11 @@ type LogStoreServer interface {
 	Seal(context.Context, *SealRequest) (*Status, error)
 	// Adopt cuts the log where the writer's log agrees with it and takes the writer's history.
 	Adopt(context.Context, *AdoptRequest) (*Status, error)
+	// StartAt restarts a log that lies wholly below an LSN (an empty one included) at that LSN:
+	// the store drops it and takes the writer's history from there. The writer uses it for a
+	// store whose log ends below the first LSN any peer still holds (e.g. a new, empty store
+	// replacing a lost one after the log was truncated), then fills it from there.
+	StartAt(context.Context, *StartAtRequest) (*Status, error)
 	// GetStatus returns the store's protocol state.
 	GetStatus(context.Context, *StatusRequest) (*Status, error)
 	// Truncate discards the segments wholly below an LSN.
@@ -191,6 +211,9 @@ func (UnimplementedLogStoreServer) Seal(context.Context, *SealRequest) (*Status,
 }
 func (UnimplementedLogStoreServer) Adopt(context.Context, *AdoptRequest) (*Status, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Adopt not implemented")
+}
+func (UnimplementedLogStoreServer) StartAt(context.Context, *StartAtRequest) (*Status, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StartAt not implemented")
 }
 func (UnimplementedLogStoreServer) GetStatus(context.Context, *StatusRequest) (*Status, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetStatus not implemented")
@@ -294,6 +317,24 @@ func _LogStore_Adopt_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LogStore_StartAt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartAtRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LogStoreServer).StartAt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LogStore_StartAt_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LogStoreServer).StartAt(ctx, req.(*StartAtRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _LogStore_GetStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(StatusRequest)
 	if err := dec(in); err != nil {
@@ -344,6 +385,10 @@ var LogStore_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Adopt",
 			Handler:    _LogStore_Adopt_Handler,
+		},
+		{
+			MethodName: "StartAt",
+			Handler:    _LogStore_StartAt_Handler,
 		},
 		{
 			MethodName: "GetStatus",
