@@ -67,8 +67,9 @@ func newCtlStatusCmd() *cobra.Command {
 		Use:   "status",
 		Short: "Print every node of the cluster: role, address, process, state and log positions",
 		Long: `Print every node the control plane knows: members the cluster should have and the live
-status nodes publish. The control plane is found with --etcd, or from the cluster file that
-'strata up' writes in --data. With --json it prints one object with a "nodes" array.`,
+status nodes publish, and for each Page Store the segments the placement gives it. The control
+plane is found with --etcd, or from the cluster file that 'strata up' writes in --data. With
+--json it prints one object with a "nodes" array and a "placement" object.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			eps, err := findEtcd(dir, etcd)
@@ -94,7 +95,11 @@ status nodes publish. The control plane is found with --etcd, or from the cluste
 			if err != nil {
 				return err
 			}
-			return printStatus(cmd.OutOrStdout(), eps, epoch, nodes, asJSON)
+			pl, _, err := mc.Placement(ctx)
+			if err != nil {
+				return err
+			}
+			return printStatus(cmd.OutOrStdout(), eps, epoch, nodes, placementSummary(pl), asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory of a cluster started with 'strata up'")
@@ -105,23 +110,80 @@ status nodes publish. The control plane is found with --etcd, or from the cluste
 }
 
 type statusOut struct {
-	Etcd  []string    `json:"etcd"`
-	Epoch uint64      `json:"epoch"`
-	Nodes []meta.Node `json:"nodes"`
+	Etcd      []string                 `json:"etcd"`
+	Epoch     uint64                   `json:"epoch"`
+	Nodes     []meta.Node              `json:"nodes"`
+	Placement map[string]storeSegments `json:"placement,omitempty"` // Page Store ID → its segments
 }
 
-func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, asJSON bool) error {
+// storeSegments is what the placement gives one Page Store.
+type storeSegments struct {
+	SegmentPages uint64 `json:"segment_pages"`
+	Default      bool   `json:"default"`   // it holds every segment not listed
+	Listed       int    `json:"listed"`    // listed segments it serves
+	MovingIn     int    `json:"moving_in"` // segments being moved to it
+	MovingOut    int    `json:"moving_out"`
+}
+
+func (s storeSegments) String() string {
+	out := strconv.Itoa(s.Listed)
+	if s.Default {
+		out = "default+" + out
+	}
+	if s.MovingIn > 0 {
+		out += fmt.Sprintf(" (+%d moving in)", s.MovingIn)
+	}
+	if s.MovingOut > 0 {
+		out += fmt.Sprintf(" (-%d moving out)", s.MovingOut)
+	}
+	return out
+}
+
+// placementSummary counts, per Page Store, the segments the placement gives it.
+func placementSummary(p meta.Placement) map[string]storeSegments {
+	if p.SegmentPages == 0 {
+		return nil
+	}
+	out := map[string]storeSegments{}
+	get := func(id string) storeSegments {
+		s := out[id]
+		s.SegmentPages = p.SegmentPages
+		return s
+	}
+	for _, id := range p.Default {
+		s := get(id)
+		s.Default = true
+		out[id] = s
+	}
+	for _, r := range p.Segments {
+		for _, id := range r {
+			s := get(id)
+			s.Listed++
+			out[id] = s
+		}
+	}
+	for _, m := range p.Moving {
+		in, outS := get(m.To), get(m.From)
+		in.MovingIn++
+		out[m.To] = in
+		outS.MovingOut++
+		out[m.From] = outS
+	}
+	return out
+}
+
+func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, segs map[string]storeSegments, asJSON bool) error {
 	if nodes == nil {
 		nodes = []meta.Node{}
 	}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(statusOut{Etcd: eps, Epoch: epoch, Nodes: nodes})
+		return enc.Encode(statusOut{Etcd: eps, Epoch: epoch, Nodes: nodes, Placement: segs})
 	}
 	fmt.Fprintf(w, "control plane %v, writer epoch %d\n", eps, epoch)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED")
+	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED\tSEGMENTS")
 	num := func(v uint64) string {
 		if v == 0 {
 			return "-"
@@ -133,8 +195,12 @@ func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, asJ
 		if n.PID != 0 {
 			pid = strconv.Itoa(n.PID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Role, n.ID, n.Addr, pid, n.State,
-			num(n.Epoch), num(n.Durable), num(n.Applied), num(n.Persisted))
+		seg := "-"
+		if s, ok := segs[n.ID]; ok && n.Role == meta.RolePageStore {
+			seg = s.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Role, n.ID, n.Addr, pid, n.State,
+			num(n.Epoch), num(n.Durable), num(n.Applied), num(n.Persisted), seg)
 	}
 	return tw.Flush()
 }

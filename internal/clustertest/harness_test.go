@@ -74,8 +74,14 @@ type node struct {
 }
 
 type statusOut struct {
-	Epoch uint64 `json:"epoch"`
-	Nodes []node `json:"nodes"`
+	Epoch     uint64 `json:"epoch"`
+	Nodes     []node `json:"nodes"`
+	Placement map[string]struct {
+		Default   bool `json:"default"`
+		Listed    int  `json:"listed"`
+		MovingIn  int  `json:"moving_in"`
+		MovingOut int  `json:"moving_out"`
+	} `json:"placement"`
 }
 
 // cluster is a running `strata up`.

@@ -88,6 +88,9 @@ func TestAddPageStore(t *testing.T) {
 	if addr["pagestore-4"] == "" {
 		t.Fatalf("pagestore-4 not in the status: %+v", st.Nodes)
 	}
+	if p := st.Placement["pagestore-4"]; p.Listed != len(moved) || p.Default || p.MovingIn != 0 {
+		t.Fatalf("ctl status: pagestore-4 has %+v, want %d listed segments and no move under way", p, len(moved))
+	}
 	secret, err := rpcauth.ReadSecretFile(filepath.Join(c.dir, "secret"))
 	if err != nil {
 		t.Fatal(err)
