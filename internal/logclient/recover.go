@@ -86,7 +86,7 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 			errs = append(errs, a.err)
 			continue
 		}
-		rs = append(rs, quorum.Replica{History: a.st.History, Start: redo.StartLSN, End: a.st.Durable, CompleteEnd: a.st.CompleteEnd})
+		rs = append(rs, quorum.Replica{History: a.st.History, Start: max(a.st.Start, redo.StartLSN), End: a.st.Durable, CompleteEnd: a.st.CompleteEnd})
 		idx = append(idx, i)
 	}
 	if len(rs) < l.q {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -181,39 +182,144 @@ func (l *Log) nextChunk(ctx context.Context, r *replica, next, committed page.LS
 }
 
 // reconcile seals store r with the writer's epoch, finds where its log agrees with the
-// writer's, and has it adopt the writer's history from there, cutting what follows. It
-// returns where the writer resumes sending.
+// writer's, and has it adopt the writer's history from there, cutting what follows. When
+// neither the writer's buffer nor any peer still holds the bytes from there (the log was
+// truncated while the store was away, or the store is a new, empty one replacing a lost one),
+// the store's log is restarted (StartAt) at the first LSN a peer still holds, beyond all of it.
+// It returns where the writer resumes sending.
 func (l *Log) reconcile(ctx context.Context, r *replica) (page.LSN, error) {
 	st, err := seal(ctx, r, l.opts.Epoch, false, l.opts.RPCTimeout)
 	if err != nil {
 		return 0, err
 	}
 	l.mu.Lock()
-	h, end := l.history, l.end
+	h, end, bufStart := l.history, l.end, l.bufStart
 	l.mu.Unlock()
-	at := quorum.Agree(st.History, st.Durable, h, end, redo.StartLSN)
-	if at < st.First {
-		return 0, fmt.Errorf("logclient: %s agrees with this log only up to %d, below its first retained LSN %d", r.addr, at, st.First)
+	at := quorum.Agree(st.History, st.Durable, h, end, max(st.Start, redo.StartLSN))
+	from, restart := at, false
+	if at < bufStart {
+		from, restart = fillFrom(at, bufStart, st, h, l.sources(ctx, r))
 	}
-	actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
-	defer cancel()
-	if _, err := r.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(at),
-		History: logstore.TermsToPB(h), Committed: uint64(l.Durable())}); err != nil {
-		if status.Code(err) == codes.FailedPrecondition {
-			return 0, fmt.Errorf("%w: adopt on %s: %w", ErrDeposed, r.addr, err)
+	if !restart || st.Durable > from {
+		// The store keeps its log up to at (a restart then drops what is left).
+		if at < st.First {
+			return 0, fmt.Errorf("logclient: %s agrees with this log only up to %d, below its first retained LSN %d", r.addr, at, st.First)
 		}
-		return 0, fmt.Errorf("logclient: adopt on %s: %w", r.addr, err)
+		actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
+		_, err := r.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(at),
+			History: logstore.TermsToPB(h), Committed: uint64(l.Durable())})
+		cancel()
+		if err != nil {
+			if status.Code(err) == codes.FailedPrecondition {
+				return 0, fmt.Errorf("%w: adopt on %s: %w", ErrDeposed, r.addr, err)
+			}
+			return 0, fmt.Errorf("logclient: adopt on %s: %w", r.addr, err)
+		}
+		if at < st.Durable {
+			l.logger.Info("logclient: cut a store's tail that is not in this log", "store", r.addr, "at", uint64(at), "was", uint64(st.Durable))
+		}
 	}
-	if at < st.Durable {
-		l.logger.Info("logclient: cut a store's tail that is not in this log", "store", r.addr, "at", uint64(at), "was", uint64(st.Durable))
+	if restart {
+		// from is a peer's first retained LSN: every byte before it was truncated, which the
+		// caller does only once the Page Stores persisted it, and the store's log lies wholly
+		// below it (checked again by the store).
+		actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
+		_, err := r.client.StartAt(actx, &logstorepb.StartAtRequest{Epoch: l.opts.Epoch, At: uint64(from),
+			History: logstore.TermsToPB(h), Committed: uint64(max(l.Durable(), l.recovered))})
+		cancel()
+		if err != nil {
+			if status.Code(err) == codes.FailedPrecondition {
+				return 0, fmt.Errorf("%w: start the log on %s at %d: %w", ErrDeposed, r.addr, from, err)
+			}
+			return 0, fmt.Errorf("logclient: start the log on %s at %d: %w", r.addr, from, err)
+		}
+		l.logger.Warn("logclient: a store's log ends below what any peer still holds; restarted it at a peer's first retained LSN and filling it from there",
+			"store", r.addr, "at", uint64(from), "store_first", uint64(st.First), "store_end", uint64(st.Durable), "agreed", uint64(at))
 	}
 	l.mu.Lock()
-	r.acked = at // it may be lower than before: a store that lost its tail is refilled
+	r.acked = from // it may be lower than before: a store that lost its tail is refilled
 	r.adopted = true
 	r.lastErr = nil
 	l.recompute()
 	l.mu.Unlock()
-	return at, nil
+	return from, nil
+}
+
+// held is what a peer holds of the writer's log: [first, acked).
+type held struct{ first, acked page.LSN }
+
+// sources asks the peers of r that hold part of this writer's log for their first retained LSN.
+// A peer that does not answer is left out.
+func (l *Log) sources(ctx context.Context, r *replica) []held {
+	l.mu.Lock()
+	var peers []*replica
+	var acked []page.LSN
+	for _, p := range l.reps {
+		if p != r && p.adopted && p.acked > 0 {
+			peers = append(peers, p)
+			acked = append(acked, p.acked)
+		}
+	}
+	l.mu.Unlock()
+	out := make([]held, len(peers))
+	ok := make([]bool, len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sctx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
+			defer cancel()
+			st, err := p.client.GetStatus(sctx, &logstorepb.StatusRequest{})
+			if err != nil {
+				l.logger.Debug("logclient: status of a peer", "store", p.addr, "err", err)
+				return
+			}
+			out[i], ok[i] = held{first: page.LSN(st.GetFirst()), acked: min(acked[i], page.LSN(st.GetDurable()))}, true
+		}()
+	}
+	wg.Wait()
+	var res []held
+	for i := range out {
+		if ok[i] {
+			res = append(res, out[i])
+		}
+	}
+	return res
+}
+
+// fillFrom decides where a store whose log (st) agrees with the writer's up to at is filled
+// from, when the writer's buffer starts at bufStart and the peers hold peers. It is at when the
+// buffer or a peer holds the bytes from at on. Otherwise the store's log must restart (StartAt)
+// at the lowest first retained LSN of a peer holding bytes of the log after it (a segment start,
+// so a record boundary): above at, where the store's log is cut first, or, when at is below the
+// store's first retained LSN and the log cannot be cut there, at or above the store's end, so
+// that the store drops nothing it holds at or after the new start. The new start must have an
+// epoch in the writer's history h. With no such peer it is at: the catch-up then fails and is
+// retried.
+func fillFrom(at, bufStart page.LSN, st logstore.Status, h []quorum.Term, peers []held) (from page.LSN, restart bool) {
+	if at >= bufStart {
+		return at, false
+	}
+	for _, p := range peers {
+		if p.first <= at && at < p.acked {
+			return at, false
+		}
+	}
+	low := at + 1
+	if at < st.First {
+		low = max(low, st.Durable)
+	}
+	found := false
+	for _, p := range peers {
+		if p.first >= low && p.first < p.acked && quorum.EpochAt(h, p.first) != 0 && (!found || p.first < from) {
+			from, found = p.first, true
+		}
+	}
+	if !found {
+		return at, false
+	}
+	return from, true
 }
 
 // seal promises epoch on r and returns its state; a store that promised a newer epoch (or,
