@@ -78,6 +78,16 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 	var rs []quorum.Replica
 	var idx []int
 	var errs []error
+	// A store that lost its log does not vote: one whose log restarted at a peer's first
+	// retained LSN and is not filled yet, or one without a history (never adopted: a new,
+	// empty store) while another store has one. It may lack records it acknowledged before,
+	// and the quorum of answers must include a store holding every acknowledged record.
+	logExists := false
+	for _, a := range answers {
+		if a.err == nil && len(a.st.History) > 0 {
+			logExists = true
+		}
+	}
 	for i, a := range answers {
 		if errors.Is(a.err, ErrDeposed) {
 			return 0, a.err
@@ -86,11 +96,15 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 			errs = append(errs, a.err)
 			continue
 		}
+		if lost := lostLog(a.st, logExists); lost != "" {
+			errs = append(errs, fmt.Errorf("logclient: %s does not count for recovery: %s", l.reps[i].addr, lost))
+			continue
+		}
 		rs = append(rs, quorum.Replica{History: a.st.History, Start: max(a.st.Start, redo.StartLSN), End: a.st.Durable, CompleteEnd: a.st.CompleteEnd})
 		idx = append(idx, i)
 	}
 	if len(rs) < l.q {
-		return 0, fmt.Errorf("%w: %d of %d stores answered the seal, %d needed: %w", ErrNoQuorum, len(rs), len(l.reps), l.q, errors.Join(errs...))
+		return 0, fmt.Errorf("%w: %d of %d stores answered the seal holding their log, %d needed: %w", ErrNoQuorum, len(rs), len(l.reps), l.q, errors.Join(errs...))
 	}
 	k := quorum.Choose(rs)
 	donor, st := l.reps[idx[k]], answers[idx[k]].st
@@ -126,6 +140,20 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 	l.logger.Info("logclient: recovery chose a log", "store", donor.addr, "end", uint64(st.Durable), "kept", uint64(kept),
 		"epoch", l.opts.Epoch, "answered", len(rs), "unfinished_group_from", uint64(open))
 	return open, nil
+}
+
+// lostLog says why a store's seal answer st cannot count towards recovery's quorum ("" if it
+// can): its log was restarted (StartAt) and is still being filled, or it has no history while
+// some store has one (logExists), as a new store replacing a lost one has until its first
+// session with a writer.
+func lostLog(st logstore.Status, logExists bool) string {
+	if st.FillTo > st.Durable {
+		return fmt.Sprintf("its log restarted at %d is filled only to %d of %d", st.Start, st.Durable, st.FillTo)
+	}
+	if logExists && len(st.History) == 0 {
+		return "it holds no log (a new, empty store) while other stores do"
+	}
+	return ""
 }
 
 // Acked returns what each store has acknowledged, in Options.Addrs order (for status and tests).

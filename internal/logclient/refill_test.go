@@ -171,3 +171,63 @@ func TestRefillEmptyStore(t *testing.T) {
 	checkStore(t, c.nodes[0], w2)
 	checkStore(t, lost, w2)
 }
+
+func TestLostLog(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		st        logstore.Status
+		logExists bool
+		lost      bool
+	}{
+		{"a store with a log", logstore.Status{History: []quorum.Term{{Epoch: 1, Start: 64}}, Durable: 500}, true, false},
+		{"a new cluster's empty store", logstore.Status{Durable: 64}, false, false},
+		{"an empty store beside stores with a log", logstore.Status{Durable: 64}, true, true},
+		{"a restarted log being filled", logstore.Status{History: []quorum.Term{{Epoch: 1, Start: 900}}, Start: 900, Durable: 950, FillTo: 1000}, true, true},
+		{"a restarted log filled", logstore.Status{History: []quorum.Term{{Epoch: 1, Start: 900}}, Start: 900, Durable: 1000, FillTo: 1000}, true, false},
+	} {
+		if got := lostLog(tc.st, tc.logExists); (got != "") != tc.lost {
+			t.Errorf("%s: lostLog = %q, want lost=%v", tc.name, got, tc.lost)
+		}
+	}
+}
+
+// TestLostStoreDoesNotVote: a store that lost its disk comes back empty while the writer is
+// down. A new writer's recovery must not count it: with it and only one store holding the log,
+// recovery fails for want of a quorum instead of trusting that store alone, which may lack
+// records acknowledged by the lost store and the third one. Once the third store answers, the
+// log is recovered whole, and the empty store is filled.
+func TestLostStoreDoesNotVote(t *testing.T) {
+	c := newCluster(t)
+	l := c.mustOpen(1, nil)
+	w := newWriter(l)
+	ctx := context.Background()
+	for i := 0; i < 200; i++ {
+		if err := w.commit(ctx, logtest.Group(1, uint64(i), 300)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := l.End()
+	l.abort()
+	lost := c.nodes[2]
+	lost.stop()
+	if err := os.RemoveAll(lost.dir); err != nil {
+		t.Fatal(err)
+	}
+	lost.start(t)
+	c.nodes[1].stop()
+	if l2, err := c.open(2, func(o *Options) { o.StallTimeout = time.Second }); !errors.Is(err, ErrNoQuorum) {
+		if err == nil {
+			l2.abort()
+		}
+		t.Fatalf("recovery with one store holding the log and an empty one: %v", err)
+	} else {
+		t.Logf("refused: %v", err)
+	}
+	c.nodes[1].start(t)
+	l3 := c.mustOpen(3, nil)
+	defer l3.Close()
+	if l3.Recovered() != end {
+		t.Fatalf("recovered %d, the log ended at %d", l3.Recovered(), end)
+	}
+	checkStore(t, lost, w)
+}

@@ -49,7 +49,11 @@ type Status struct {
 	Durable     page.LSN      // end of the synced bytes
 	CompleteEnd page.LSN      // end of the last complete group among the synced bytes
 	Committed   page.LSN      // the writer's quorum-durable LSN as last told to this store
-	Damaged     []Span        // ranges refused until repaired from a peer (not sent over gRPC)
+	// FillTo is nonzero while a log restarted by StartAt is being filled: until Durable
+	// reaches it the store may lack bytes it acknowledged before it lost its log, so a new
+	// writer's recovery does not count it.
+	FillTo  page.LSN
+	Damaged []Span // ranges refused until repaired from a peer (not sent over gRPC)
 }
 
 // core is the store's protocol state machine: every decision (epoch checks, position checks,
@@ -71,6 +75,9 @@ type core struct {
 	// up to it (it could cut acknowledged groups): a strict seal is refused until the repair
 	// finds the group end again.
 	groupUnsure bool
+	// fillTo: the writer's committed LSN when StartAt restarted the log, until durable
+	// reaches it (then 0). See Status.FillTo.
+	fillTo page.LSN
 }
 
 func (c *core) refuse(reason error, epoch uint64, format string, args ...any) error {
@@ -127,6 +134,9 @@ func (c *core) synced(to page.LSN) {
 		k++
 	}
 	c.groupEnds = slices.Delete(c.groupEnds, 0, k)
+	if c.fillTo != 0 && to >= c.fillTo {
+		c.fillTo = 0 // filled: written with the state next time
+	}
 }
 
 // commit raises the committed LSN told by the writer of epoch (already checked).
@@ -234,8 +244,8 @@ func (c *core) checkStartAt(epoch uint64, at page.LSN, h []quorum.Term, committe
 }
 
 // startAt applies a restart checked by checkStartAt: the log is empty and starts at at, with the
-// part of h that describes it.
-func (c *core) startAt(epoch uint64, at page.LSN, h []quorum.Term) {
+// part of h that describes it, and is being filled up to committed.
+func (c *core) startAt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) {
 	c.promised = epoch
 	c.start, c.first, c.end, c.durable = at, at, at, at
 	c.history = quorum.From(h, at)
@@ -246,6 +256,9 @@ func (c *core) startAt(epoch uint64, at page.LSN, h []quorum.Term) {
 	c.committed = at
 	c.damaged = nil
 	c.groupUnsure = false
+	// Until the log reaches what the writer had made durable, this store may lack bytes it
+	// acknowledged before it lost its log.
+	c.fillTo = committed
 }
 
 // readable returns the end of what a reader may read: the synced bytes, and, for a reader that
@@ -267,6 +280,7 @@ func (c *core) status() Status {
 		Durable:     c.durable,
 		CompleteEnd: c.syncedGroup,
 		Committed:   c.committed,
+		FillTo:      c.fillTo,
 		Damaged:     slices.Clone(c.damaged),
 	}
 }

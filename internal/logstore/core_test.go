@@ -207,8 +207,11 @@ func TestCoreStartAt(t *testing.T) {
 			if err != nil {
 				return
 			}
-			c.startAt(tc.epoch, tc.at, tc.h)
+			c.startAt(tc.epoch, tc.at, tc.h, tc.committed)
 			st := c.status()
+			if st.FillTo != tc.committed {
+				t.Fatalf("fill target %d, want the writer's committed LSN %d", st.FillTo, tc.committed)
+			}
 			if st.Start != tc.at || st.First != tc.at || st.End != tc.at || st.Durable != tc.at || st.CompleteEnd != tc.at ||
 				st.Committed != tc.at || st.Promised != tc.epoch || len(st.Damaged) != 0 {
 				t.Fatalf("after startAt: %+v", st)
@@ -222,6 +225,15 @@ func TestCoreStartAt(t *testing.T) {
 			}
 			c.accept(100, 0)
 			c.synced(tc.at + 100)
+			if c.fillTo != tc.committed {
+				t.Fatal("filled before reaching the target")
+			}
+			c.accept(int(tc.committed-tc.at), 0)
+			c.synced(tc.committed + 100)
+			if c.fillTo != 0 {
+				t.Fatal("still filling after reaching the target")
+			}
+			c.end, c.durable = tc.at+100, tc.at+100
 			// The writer (or a later one) can reconcile the restarted log: its histories agree
 			// with the store's from the start on, at the start itself included.
 			if err := c.checkAdopt(tc.epoch, tc.at+100, writer); err != nil {

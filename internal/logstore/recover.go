@@ -25,7 +25,7 @@ func (s *Store) recover() error {
 	if st.Start > start {
 		start = st.Start
 	}
-	s.c = core{promised: st.Promised, history: st.History, committed: st.Committed, start: start}
+	s.c = core{promised: st.Promised, history: st.History, committed: st.Committed, start: start, fillTo: st.FillTo}
 	segs, err := segfile.List(s.fs, s.dir, segmentSuffix, ".tmp")
 	if err != nil {
 		return fmt.Errorf("logstore: %w", err)
@@ -67,6 +67,10 @@ func (s *Store) recover() error {
 	}
 	end := last.start + page.LSN(keep)
 	s.c.first, s.c.end, s.c.durable = segs[0].Start, end, end
+	rewrite := st.Synced != end
+	if s.c.fillTo != 0 && end >= s.c.fillTo {
+		s.c.fillTo, st.FillTo, rewrite = 0, 0, true // filled before the restart
+	}
 	ge, err := s.lastGroupEnd(end)
 	if err != nil {
 		// Damage hides the last group end: recovery must not rely on this store's complete end
@@ -79,7 +83,7 @@ func (s *Store) recover() error {
 		s.c.markDamaged(Span{bad, end})
 		last.addBoundary(end) // appends and reads go on from the end, past the damage
 	}
-	if st.Synced != end {
+	if rewrite {
 		// Everything up to end is synced now (the sync above): later damage below it is rot.
 		st.Synced = end
 		if err := writeState(s.fs, s.dir, st); err != nil {

@@ -88,7 +88,7 @@ func StatusToPB(st Status) *logstorepb.Status {
 	return &logstorepb.Status{
 		Promised: st.Promised, History: TermsToPB(st.History), Start: uint64(st.Start),
 		First: uint64(st.First), End: uint64(st.End), Durable: uint64(st.Durable),
-		CompleteEnd: uint64(st.CompleteEnd), Committed: uint64(st.Committed),
+		CompleteEnd: uint64(st.CompleteEnd), Committed: uint64(st.Committed), FillTo: uint64(st.FillTo),
 	}
 }
 
@@ -97,7 +97,7 @@ func StatusFromPB(p *logstorepb.Status) Status {
 	return Status{
 		Promised: p.GetPromised(), History: TermsFromPB(p.GetHistory()), Start: page.LSN(p.GetStart()),
 		First: page.LSN(p.GetFirst()), End: page.LSN(p.GetEnd()), Durable: page.LSN(p.GetDurable()),
-		CompleteEnd: page.LSN(p.GetCompleteEnd()), Committed: page.LSN(p.GetCommitted()),
+		CompleteEnd: page.LSN(p.GetCompleteEnd()), Committed: page.LSN(p.GetCommitted()), FillTo: page.LSN(p.GetFillTo()),
 	}
 }
 

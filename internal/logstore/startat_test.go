@@ -66,8 +66,23 @@ func TestStartAt(t *testing.T) {
 	}) {
 		t.Fatalf("old segments left: %v", names)
 	}
+	if st.FillTo != at {
+		t.Fatalf("fill target %d, want %d", st.FillTo, at)
+	}
+	// Restarted again, further (the peers truncated more meanwhile), with a higher target.
+	at += 1000
+	if _, err := s.StartAt(3, at, writer, at+1500); err != nil {
+		t.Fatal(err)
+	}
+	want = []quorum.Term{{Epoch: 2, Start: at}, {Epoch: 3, Start: at + 1000}}
+	if st := s.Status(); st.FillTo != at+1500 || st.Start != at || !slices.Equal(st.History, want) {
+		t.Fatalf("after a second StartAt: %+v", st)
+	}
 	more := appendGroups(t, s, 3, 100, 30, 100)
 	end2 := s.Status().End
+	if st := s.Status(); st.FillTo != 0 || end2 < at+1500 {
+		t.Fatalf("filled to %d, still filling to %d", end2, st.FillTo)
+	}
 	if got := readAll(t, s, at, end2); !bytes.Equal(got, more) {
 		t.Fatal("bytes after the new start differ")
 	}

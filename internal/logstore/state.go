@@ -33,15 +33,20 @@ type persisted struct {
 	// Start is where the log begins when StartAt restarted it (0: redo.StartLSN). Segments
 	// below it are leftovers of an interrupted restart, removed at open.
 	Start page.LSN
+	// FillTo: after StartAt, the writer's committed LSN then; until the log's durable end
+	// reaches it the store may lack bytes it acknowledged before it lost its log, and a new
+	// writer's recovery does not count it (0: not filling).
+	FillTo page.LSN
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // encode returns the file image: magic u32, crc32c u32 of the rest, promised u64, committed
-// u64, term count u32, then epoch u64 and start u64 per term, then synced u64 and start u64
-// (each absent in files written before it existed; start is written only when set).
+// u64, term count u32, then epoch u64 and start u64 per term, then synced u64, then start u64
+// and fill-to u64 (absent in files written before they existed, and written only when one of
+// them is set).
 func (p persisted) encode() []byte {
-	b := make([]byte, 8, 44+16*len(p.History))
+	b := make([]byte, 8, 52+16*len(p.History))
 	b = binary.LittleEndian.AppendUint64(b, p.Promised)
 	b = binary.LittleEndian.AppendUint64(b, uint64(p.Committed))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(p.History)))
@@ -50,8 +55,9 @@ func (p persisted) encode() []byte {
 		b = binary.LittleEndian.AppendUint64(b, uint64(t.Start))
 	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(p.Synced))
-	if p.Start != 0 {
+	if p.Start != 0 || p.FillTo != 0 {
 		b = binary.LittleEndian.AppendUint64(b, uint64(p.Start))
+		b = binary.LittleEndian.AppendUint64(b, uint64(p.FillTo))
 	}
 	binary.LittleEndian.PutUint32(b, stateMagic)
 	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], castagnoli))
@@ -74,9 +80,10 @@ func decodeState(b []byte) (persisted, error) {
 	case size:
 	case size + 8:
 		p.Synced = page.LSN(binary.LittleEndian.Uint64(b[size:]))
-	case size + 16:
+	case size + 24:
 		p.Synced = page.LSN(binary.LittleEndian.Uint64(b[size:]))
 		p.Start = page.LSN(binary.LittleEndian.Uint64(b[size+8:]))
+		p.FillTo = page.LSN(binary.LittleEndian.Uint64(b[size+16:]))
 	default:
 		return p, fmt.Errorf("logstore: state file: %d terms in %d bytes", n, len(b))
 	}
@@ -96,7 +103,7 @@ func decodeState(b []byte) (persisted, error) {
 // state returns what the state file must hold for c: durable is always synced, so it is a valid
 // Synced mark whenever the state is written.
 func (c *core) state() persisted {
-	p := persisted{Promised: c.promised, Committed: c.committed, History: c.history, Synced: c.durable}
+	p := persisted{Promised: c.promised, Committed: c.committed, History: c.history, Synced: c.durable, FillTo: c.fillTo}
 	if c.start != redo.StartLSN {
 		p.Start = c.start
 	}

@@ -409,7 +409,7 @@ func (s *Store) StartAt(epoch uint64, at page.LSN, h []quorum.Term, committed pa
 	}
 	was := s.c.status()
 	next := s.c
-	next.startAt(epoch, at, h)
+	next.startAt(epoch, at, h, committed)
 	if err := writeState(s.fs, s.dir, next.state()); err != nil {
 		s.fail(err)
 		return Status{}, err
