@@ -48,9 +48,11 @@ type Options struct {
 	Quorum       int           // stores that must sync a byte; default a majority of Addrs
 	StallTimeout time.Duration // WaitDurable gives up after this without a quorum; default 10 s
 	RPCTimeout   time.Duration // seal, adopt, status, truncate; default 3 s
-	MaxBuffer    int           // bytes kept for lagging stores beyond the durable LSN; default 64 MiB
-	Logger       *slog.Logger
-	DialOptions  []grpc.DialOption // added to the defaults
+	// MaxBuffer bounds the bytes queued beyond the durable LSN (Append waits for room, then
+	// fails after StallTimeout) and those kept for lagging stores; default 64 MiB.
+	MaxBuffer   int
+	Logger      *slog.Logger
+	DialOptions []grpc.DialOption // added to the defaults
 }
 
 // chunk bounds the bytes of one append sent to a store.
@@ -204,23 +206,53 @@ func (l *Log) End() page.LSN {
 func (l *Log) Durable() page.LSN { return page.LSN(l.durable.Load()) }
 
 // Append adds sealed records at the end of the log and returns their LSN range. It does no
-// I/O: the replica senders ship the bytes; WaitDurable waits for a quorum.
+// I/O: the replica senders ship the bytes; WaitDurable waits for a quorum. The bytes queued
+// beyond the durable LSN are bounded by MaxBuffer: while adding b would exceed it, Append waits
+// for the durable LSN to move, and after the stall timeout without room it fails with an error
+// wrapping storage.ErrStalled and ErrNoQuorum (nothing is appended). An append larger than
+// MaxBuffer on its own is taken once everything before it is durable.
 func (l *Log) Append(b []byte, complete bool) (start, end page.LSN, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return 0, 0, storage.ErrClosed
+	if len(b) > 0 {
+		if n, last := wholeRecords(b); n != len(b) || last != complete {
+			return 0, 0, fmt.Errorf("logclient: append at %d: %d bytes are not whole records ending as complete=%v says (%d whole, group end %v)",
+				l.end, len(b), complete, n, last)
+		}
 	}
-	if l.err != nil {
-		return 0, 0, l.err
+	var timer *time.Timer
+	for {
+		if l.closed {
+			return 0, 0, storage.ErrClosed
+		}
+		if l.err != nil {
+			return 0, 0, l.err
+		}
+		queued := l.queued()
+		if len(b) == 0 || queued == 0 || queued+uint64(len(b)) <= uint64(l.opts.MaxBuffer) {
+			break
+		}
+		// The buffer is full of bytes that are not durable: wait for room.
+		if timer == nil {
+			timer = time.NewTimer(l.opts.StallTimeout)
+			defer timer.Stop()
+		}
+		ch := l.durableCh
+		l.mu.Unlock()
+		select {
+		case <-ch:
+			l.mu.Lock()
+		case <-timer.C:
+			desc := l.describe()
+			l.mu.Lock()
+			return 0, 0, fmt.Errorf("%w: %w: append of %d bytes at %d: %d bytes beyond the durable LSN %d already queued (at most %d) after %v (quorum %d of %d; %s)",
+				storage.ErrStalled, ErrNoQuorum, len(b), l.end, l.queued(), l.durable.Load(), l.opts.MaxBuffer,
+				l.opts.StallTimeout, l.q, len(l.reps), desc)
+		}
 	}
 	start = l.end
 	if len(b) == 0 {
 		return start, start, nil
-	}
-	if n, last := wholeRecords(b); n != len(b) || last != complete {
-		return 0, 0, fmt.Errorf("logclient: append at %d: %d bytes are not whole records ending as complete=%v says (%d whole, group end %v)",
-			start, len(b), complete, n, last)
 	}
 	l.buf = append(l.buf, b...)
 	l.end += page.LSN(len(b))
@@ -229,6 +261,12 @@ func (l *Log) Append(b []byte, complete bool) (start, end page.LSN, err error) {
 	}
 	l.notifyData()
 	return start, l.end, nil
+}
+
+// queued returns the bytes appended by this writer that are not durable yet (the log it
+// recovered is not its to queue). l.mu must be held.
+func (l *Log) queued() uint64 {
+	return uint64(l.end) - max(l.durable.Load(), uint64(l.bufStart))
 }
 
 // WaitDurable blocks until every byte below lsn is on a quorum of stores. Without a quorum it

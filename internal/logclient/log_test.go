@@ -17,6 +17,7 @@ import (
 	"strata/internal/logstore/logtest"
 	"strata/internal/page"
 	"strata/internal/redo"
+	"strata/internal/storage"
 )
 
 func TestConcurrentAppendsDurable(t *testing.T) {
@@ -314,4 +315,83 @@ func TestTruncate(t *testing.T) {
 	if got := readLog(t, l, first, l.End()); !bytes.Equal(got, w.data[first-redo.StartLSN:]) {
 		t.Fatal("read after truncate differs")
 	}
+}
+
+// TestBufferBounded: with two stores down, Append takes at most MaxBuffer bytes beyond the
+// durable LSN, then waits, and fails after the stall timeout with ErrStalled and ErrNoQuorum,
+// appending nothing. An Append waiting for room goes on when a store returns. A group larger
+// than MaxBuffer alone (a large transaction's) is taken once everything before it is durable.
+func TestBufferBounded(t *testing.T) {
+	c := newCluster(t)
+	const maxBuf = 64 << 10
+	l := c.mustOpen(1, func(o *Options) { o.MaxBuffer = maxBuf; o.StallTimeout = 3 * time.Second })
+	defer l.Close()
+	ctx := context.Background()
+	big := bigGroup(3 * maxBuf)
+	_, end, err := l.Append(big, true)
+	if err != nil {
+		t.Fatalf("a group of %d bytes, more than MaxBuffer, with nothing queued: %v", len(big), err)
+	}
+	if err := l.WaitDurable(ctx, end); err != nil {
+		t.Fatal(err)
+	}
+
+	c.nodes[0].stop()
+	c.nodes[1].stop()
+	var appended int
+	var stallErr error
+	began := time.Now()
+	for i := 0; time.Since(began) < 10*time.Second; i++ {
+		g := logtest.Group(2, uint64(i), 1000)
+		if _, _, err := l.Append(g, true); err != nil {
+			stallErr = err
+			break
+		}
+		appended += len(g)
+	}
+	if !errors.Is(stallErr, storage.ErrStalled) || !errors.Is(stallErr, ErrNoQuorum) {
+		t.Fatalf("append beyond MaxBuffer without a quorum: %v", stallErr)
+	}
+	if appended > maxBuf || appended < maxBuf-4<<10 {
+		t.Fatalf("%d bytes queued beyond the durable LSN, MaxBuffer %d", appended, maxBuf)
+	}
+	if q := l.End() - l.Durable(); int(q) != appended {
+		t.Fatalf("a failed append changed the log: %d bytes queued, %d appended", q, appended)
+	}
+	t.Logf("%d bytes queued, then: %v", appended, stallErr)
+
+	// An append waiting for room goes on once a store is back.
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := l.Append(logtest.Group(2, 1<<20, 1000), true)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("append without room returned at once: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	c.nodes[1].start(t)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("append after a store returned: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("append still waiting 15s after a store returned")
+	}
+	end = l.End()
+	if err := l.WaitDurable(ctx, end); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bigGroup returns one complete group of at least n bytes.
+func bigGroup(n int) []byte {
+	g := redo.NewGroup()
+	pad := bytes.Repeat([]byte{7}, 1000)
+	for i := 0; i <= n/len(pad); i++ {
+		g.Append(page.ID(i%50+2), [][]byte{pad})
+	}
+	return g.Bytes()
 }
