@@ -29,10 +29,14 @@ func (w *workload) voidGroup(records int) page.LSN {
 
 // abort appends the abort record of the void group from, as a recovering writer does, and
 // takes the group out of the RW view.
-func (w *workload) abort(from page.LSN) {
+func (w *workload) abort(from page.LSN) { w.abortNaming(from, from) }
+
+// abortNaming is abort with a record that names another start for the group (a recovering
+// writer that kept a log restarted inside the group names the log's start).
+func (w *workload) abortNaming(from, named page.LSN) {
 	w.cut(from)
 	g := redo.NewGroup()
-	g.Abort(from)
+	g.Abort(named)
 	w.log.appendPending(g.Bytes())
 	w.ends = append(w.ends, w.log.end())
 }
@@ -91,6 +95,26 @@ func TestVoidGroup(t *testing.T) {
 	log.makeDurable()
 	waitPersisted(t, s, log.end())
 	w.check(t, s, w.lsns(50, from2, log.end()), false)
+
+	// An abort record naming a later start than the group's: the store discards the whole
+	// group it consumed since its last group end.
+	w.groups(20)
+	from3 := w.voidGroup(40)
+	named := from3
+	for _, r := range w.recs {
+		if r > from3 {
+			named = r // the group's second record
+			break
+		}
+	}
+	if named == from3 {
+		t.Fatal("the void group has one record")
+	}
+	w.abortNaming(from3, named)
+	w.groups(20)
+	log.makeDurable()
+	waitPersisted(t, s, log.end())
+	w.check(t, s, w.lsns(80, from3, log.end()), false)
 }
 
 // countVersionsIn counts the versions (deltas and images) of page id at LSNs in [from, to).

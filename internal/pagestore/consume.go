@@ -220,8 +220,9 @@ func (s *Store) advanceConsumed(end, groupEnd page.LSN) {
 }
 
 // discard handles the abort record at the start of buf (at log position pos): the records of
-// the void group it names, from its start to pos, are deleted from every page, with the
-// images made from them, as if they had never been consumed. s.dbmu is held for reading.
+// the void group, from the last group end the store consumed (or, when it does not know it,
+// the start the record names) to pos, are deleted from every page, with the images made from
+// them, as if they had never been consumed. s.dbmu is held for reading.
 func (s *Store) discard(ctx context.Context, pos page.LSN, buf []byte) (int, error) {
 	r, n, err := redo.Decode(buf)
 	if err != nil {
@@ -235,7 +236,17 @@ func (s *Store) discard(ctx context.Context, pos page.LSN, buf []byte) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("pagestore: log at lsn %d: %w", pos, err)
 	}
+	// The void group is the one this store has consumed since its last group end: the abort
+	// record's start may be later when the recovering writer kept a log restarted after the
+	// group began (docs/logstore.md), never earlier (checked above).
+	if ge := page.LSN(s.groupEnd.Load()); ge != 0 {
+		from = ge
+	}
 	end := pos + page.LSN(n)
+	// Under writeMu from the scan to the commit: an image the materialiser stores meanwhile
+	// is either seen by the scan (and deleted) or refused after it (see putImage).
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	b := s.db.NewBatch()
 	defer b.Close()
 	pages := 0
@@ -254,14 +265,13 @@ func (s *Store) discard(ctx context.Context, pos page.LSN, buf []byte) (int, err
 	if err := b.Set(groupEndKey, encodeLSN(end), nil); err != nil {
 		return 0, err
 	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return 0, fmt.Errorf("pagestore: discard the void group [%d, %d): %w", from, pos, err)
 	}
+	s.discards.Add(1)
 	s.cache.reset()
 	s.mu.Lock()
 	s.advanceConsumed(end, end)

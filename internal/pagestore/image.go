@@ -46,6 +46,7 @@ func (s *Store) materialise(id page.ID) error {
 	if !s.own.Load().serves(id) {
 		return nil // being copied (no base image yet) or dropped
 	}
+	discards := s.discards.Load()
 	var p page.Page
 	applied, err := s.build(id, 0, s.Consumed(), &p)
 	if errors.Is(err, storage.ErrPageNotFound) || errors.Is(err, storage.ErrClosed) || errors.Is(err, ErrCompacted) {
@@ -56,7 +57,7 @@ func (s *Store) materialise(id page.ID) error {
 	}
 	if applied > 0 { // else the newest version already is an image
 		p.Seal()
-		if err := s.putImage(id, &p); err != nil {
+		if err := s.putImage(id, &p, discards); err != nil {
 			return err
 		}
 	}
@@ -69,13 +70,19 @@ func (s *Store) materialise(id page.ID) error {
 	return nil
 }
 
-// putImage stores the sealed image p under its own LSN. Images are derived data: they are not
-// synced, and one lost in a crash is simply built again.
-func (s *Store) putImage(id page.ID, p *page.Page) error {
+// putImage stores the sealed image p under its own LSN, unless a void group was discarded since
+// the discards count was read (the image may hold its records). Images are derived data: they
+// are not synced, and one lost in a crash is simply built again.
+func (s *Store) putImage(id page.ID, p *page.Page, discards uint64) error {
 	s.dbmu.RLock()
 	defer s.dbmu.RUnlock()
 	if s.closed {
 		return storage.ErrClosed
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.discards.Load() != discards {
+		return nil
 	}
 	if err := s.db.Set(versionKey(kindImage, id, p.LSN()), p[:], pebble.NoSync); err != nil {
 		return err

@@ -115,6 +115,7 @@ type Store struct {
 
 	consumedTo atomic.Uint64 // every record below it is in pebble and readable by GetPage
 	groupEnd   atomic.Uint64 // the position after the last group end consumed (see groupEndKey)
+	discards   atomic.Uint64 // void groups discarded (under writeMu); images built before one are dropped
 	synced     atomic.Uint64 // every record below it is synced to disk in pebble
 	lastSync   atomic.Int64  // unix nanoseconds of the last synced batch
 	floor      atomic.Uint64 // compaction floor (see floorKey)
