@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,10 +62,25 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 				return err
 			}
 			defer c.Close()
-			return serveSQL(ctx, c.DB, lg, dir, host, port, sec, func(addr net.Addr) {
+			// A failed engine refuses every change: stop, so that the supervisor starts a new
+			// node, which recovers from the stores.
+			sctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				select {
+				case <-c.Failed():
+					cancel()
+				case <-sctx.Done():
+				}
+			}()
+			err = serveSQL(sctx, c.DB, lg, dir, host, port, sec, func(addr net.Addr) {
 				c.SetAddr(addr.String())
 				fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster %s)\n", addr, etcd)
 			})
+			if ferr := c.DB.Failure(); ferr != nil && ctx.Err() == nil {
+				return fmt.Errorf("stopping: %w", ferr)
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data/compute", "directory for the node's local files (TLS certificate)")

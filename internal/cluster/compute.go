@@ -47,12 +47,13 @@ type Compute struct {
 	Log   *logclient.Log
 	Pages *pageclient.Client
 
-	opts ComputeOptions
-	addr atomic.Value // string: the MySQL address, once serving
-	reg  *meta.Registration
-	stop chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	opts   ComputeOptions
+	addr   atomic.Value  // string: the MySQL address, once serving
+	failed chan struct{} // closed when the engine failed (see Failed)
+	reg    *meta.Registration
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
 }
 
 // ErrNoStores is returned when the control plane lists no Log Stores or no Page Stores.
@@ -111,7 +112,7 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		_ = log.Close()
 		return nil, fmt.Errorf("cluster: open the engine at %d: %w", log.Recovered(), err)
 	}
-	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, stop: make(chan struct{})}
+	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, stop: make(chan struct{}), failed: make(chan struct{})}
 	lg.Info("compute: open", "epoch", epoch, "end", uint64(log.Recovered()), "took", time.Since(start))
 	reg, err := opts.Meta.Register(ctx, c.status(epoch), 5*time.Second)
 	if err != nil {
@@ -167,6 +168,11 @@ func (c *Compute) refreshPlacement(ctx context.Context, segPages uint64) error {
 	return nil
 }
 
+// Failed is closed, within MaintainInterval, once the engine has failed (engine.ErrFailed:
+// its pages no longer match the log, for instance after the log refused an append). The node
+// must then stop and start again: a new node recovers from the Log and Page Stores.
+func (c *Compute) Failed() <-chan struct{} { return c.failed }
+
 // SetAddr sets the MySQL address the node publishes in its status.
 func (c *Compute) SetAddr(addr string) { c.addr.Store(addr) }
 
@@ -191,6 +197,11 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 		case <-c.stop:
 			return
 		case <-t.C:
+		}
+		if err := c.DB.Failure(); err != nil {
+			lg.Error("compute: the engine failed; this node must restart", "err", err)
+			close(c.failed)
+			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
 		if err := c.refreshPlacement(ctx, segPages); err != nil {

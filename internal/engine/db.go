@@ -222,6 +222,10 @@ func (db *DB) fail(err error) {
 	}
 }
 
+// Failure returns why the engine failed (wrapping ErrFailed), or nil: a failed engine refuses
+// every change until it is reopened, so a node that sees it should restart.
+func (db *DB) Failure() error { return db.failure() }
+
 func (db *DB) failure() error {
 	if p := db.failed.Load(); p != nil {
 		return *p

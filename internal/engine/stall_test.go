@@ -96,3 +96,39 @@ func TestCommitStalled(t *testing.T) {
 	}
 	f.Rollback()
 }
+
+// TestFailure: a commit whose group the log refuses after the commit changed pages fails the
+// engine; Failure then says so (a cluster node restarts on it), and every later commit is
+// refused.
+func TestFailure(t *testing.T) {
+	ctx := context.Background()
+	ml := memstore.NewLog()
+	db, err := Open(ctx, Options{Log: ml, Pages: memstore.NewPages(ml), PoolFrames: 64, PurgeInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tr := mustTree(t, db, "t")
+	if db.Failure() != nil {
+		t.Fatalf("a new engine reports %v", db.Failure())
+	}
+	a := begin(t, db, TxnOptions{})
+	if err := a.Put(ctx, tr, []byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ml.Close(); err != nil { // the log refuses every append from now on
+		t.Fatal(err)
+	}
+	if _, err := a.Commit(ctx); err == nil {
+		t.Fatal("a commit the log refused succeeded")
+	}
+	if err := db.Failure(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Failure() = %v, want ErrFailed", err)
+	}
+	b := begin(t, db, TxnOptions{})
+	if err := b.Put(ctx, tr, []byte("k2"), []byte("v")); err == nil {
+		if _, err := b.Commit(ctx); !errors.Is(err, ErrFailed) {
+			t.Fatalf("a commit on a failed engine: %v, want ErrFailed", err)
+		}
+	}
+}
