@@ -328,13 +328,11 @@ func (s *Store) fail(err error) {
 	s.notify()
 }
 
-// Adopt lets the writer of epoch take over the log: the store cuts it at at (where the writer
-// found that their logs agree; see quorum.Agree) and takes the writer's history h, which must
-// end with the writer's own term. committed is the writer's quorum-durable LSN. The writer
-// then appends from at.
-func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (Status, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// sealAndCheck is how a writer's Adopt or StartAt begins, with s.mu held: it seals the log for
+// epoch, writes out the pending appends, then asks check whether the change is valid. A refused
+// change still persists the seal (it may have raised the promised epoch) and is returned as an
+// error wrapping ErrInvalid, with the store's status.
+func (s *Store) sealAndCheck(epoch uint64, check func() error) (Status, error) {
 	if err := s.usable(); err != nil {
 		return Status{}, err
 	}
@@ -346,13 +344,26 @@ func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page
 	if err := s.drain(); err != nil {
 		return Status{}, err
 	}
-	if err := s.c.checkAdopt(epoch, at, h); err != nil {
+	if err := check(); err != nil {
 		if changed {
 			if perr := s.persist(); perr != nil {
 				return Status{}, perr
 			}
 		}
 		return s.c.status(), fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return Status{}, nil
+}
+
+// Adopt lets the writer of epoch take over the log: the store cuts it at at (where the writer
+// found that their logs agree; see quorum.Agree) and takes the writer's history h, which must
+// end with the writer's own term. committed is the writer's quorum-durable LSN. The writer
+// then appends from at.
+func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, err := s.sealAndCheck(epoch, func() error { return s.c.checkAdopt(epoch, at, h) }); err != nil {
+		return st, err
 	}
 	// Cut first, then write the state: a crash in between leaves a shorter log with the old
 	// history, which is still true of it; the reverse order could label old bytes with the
@@ -388,24 +399,8 @@ func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page
 func (s *Store) StartAt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return Status{}, err
-	}
-	changed, err := s.c.seal(epoch, false)
-	if err != nil {
-		return s.c.status(), err
-	}
-	s.notify()
-	if err := s.drain(); err != nil {
-		return Status{}, err
-	}
-	if err := s.c.checkStartAt(epoch, at, h, committed); err != nil {
-		if changed {
-			if perr := s.persist(); perr != nil {
-				return Status{}, perr
-			}
-		}
-		return s.c.status(), fmt.Errorf("%w: %w", ErrInvalid, err)
+	if st, err := s.sealAndCheck(epoch, func() error { return s.c.checkStartAt(epoch, at, h, committed) }); err != nil {
+		return st, err
 	}
 	was := s.c.status()
 	next := s.c

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,18 +15,10 @@ import (
 )
 
 // peerSource is a SegmentSource over a store in the same process.
-type peerSource struct {
-	mu    sync.Mutex
-	peer  *Store
-	calls int
-}
+type peerSource struct{ peer *Store }
 
 func (p *peerSource) CopySegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(int), emit func(*page.Page) error) error {
-	p.mu.Lock()
-	p.calls++
-	peer := p.peer
-	p.mu.Unlock()
-	return peer.ScanSegment(ctx, seg, lsn, pages, emit)
+	return p.peer.ScanSegment(ctx, seg, lsn, pages, emit)
 }
 
 func (p *peerSource) UsedSegments(context.Context) ([]uint64, error) { return p.peer.UsedSegments() }

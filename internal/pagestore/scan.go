@@ -78,9 +78,23 @@ func segmentBounds(seg, pages uint64) (lo, hi page.ID, err error) {
 
 // pagesIn returns the pages in [lo, hi) (hi 0: no bound) that have a delta or an image.
 func (s *Store) pagesIn(lo, hi page.ID) ([]page.ID, error) {
-	var ids []page.ID
-	err := s.withDB(func(db *pebble.DB) error {
-		seen := map[page.ID]struct{}{}
+	seen := map[page.ID]struct{}{}
+	err := s.skipScan(lo, hi, func(id page.ID) (page.ID, bool) {
+		seen[id] = struct{}{}
+		return id + 1, id != math.MaxUint64
+	})
+	ids := make([]page.ID, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, err
+}
+
+// skipScan calls visit with the page of the first delta and of the first image at or after
+// lo, then after each page visit returns (more false: stop), below hi (0: no bound).
+func (s *Store) skipScan(lo, hi page.ID, visit func(id page.ID) (next page.ID, more bool)) error {
+	return s.withDB(func(db *pebble.DB) error {
 		for _, kind := range []byte{kindDelta, kindImage} {
 			upper := []byte{kind + 1}
 			if hi != 0 {
@@ -96,11 +110,11 @@ func (s *Store) pagesIn(lo, hi page.ID) ([]page.ID, error) {
 					it.Close()
 					return err
 				}
-				if _, ok := seen[id]; !ok {
-					seen[id] = struct{}{}
-					ids = append(ids, id)
+				next, more := visit(id)
+				if !more {
+					break
 				}
-				valid = it.SeekGE(pageUpper(kind, id))
+				valid = it.SeekGE(versionKey(kind, next, 0))
 			}
 			if err := it.Close(); err != nil {
 				return err
@@ -108,8 +122,6 @@ func (s *Store) pagesIn(lo, hi page.ID) ([]page.ID, error) {
 		}
 		return nil
 	})
-	slices.Sort(ids)
-	return ids, err
 }
 
 // UsedSegments returns the segments the store holds versions of, sorted.
@@ -119,30 +131,10 @@ func (s *Store) UsedSegments() ([]uint64, error) {
 		return []uint64{0}, nil
 	}
 	found := map[uint64]struct{}{}
-	err := s.withDB(func(db *pebble.DB) error {
-		for _, kind := range []byte{kindDelta, kindImage} {
-			it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{kind}, UpperBound: []byte{kind + 1}})
-			if err != nil {
-				return err
-			}
-			for valid := it.First(); valid; {
-				_, id, _, err := parseVersionKey(it.Key())
-				if err != nil {
-					it.Close()
-					return err
-				}
-				seg := SegmentOf(id, pages)
-				found[seg] = struct{}{}
-				if seg > math.MaxUint64/pages-1 {
-					break
-				}
-				valid = it.SeekGE(versionKey(kind, page.ID((seg+1)*pages), 0))
-			}
-			if err := it.Close(); err != nil {
-				return err
-			}
-		}
-		return nil
+	err := s.skipScan(0, 0, func(id page.ID) (page.ID, bool) {
+		seg := SegmentOf(id, pages)
+		found[seg] = struct{}{}
+		return page.ID((seg + 1) * pages), seg <= math.MaxUint64/pages-1
 	})
 	out := make([]uint64, 0, len(found))
 	for seg := range found {
