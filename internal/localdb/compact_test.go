@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -44,8 +45,16 @@ func TestReadAfterCompaction(t *testing.T) {
 	if db.Pool().Stats().Evictions == 0 {
 		t.Fatal("expected evictions")
 	}
-	// Fold all history below the current end into one image per page.
-	db.Pages.SetHorizon(db.VisibleLSN())
+	// Fold all history below the current end into one image per page. Compaction stops at what
+	// the page store has consumed, which follows the log in the background: wait for it.
+	end := db.VisibleLSN()
+	for deadline := time.Now().Add(10 * time.Second); db.Pages.Consumed() < end; {
+		if time.Now().After(deadline) {
+			t.Fatalf("page store consumed %d, log visible to %d", db.Pages.Consumed(), end)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	db.Pages.SetHorizon(end)
 	if err := db.Pages.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
