@@ -152,9 +152,22 @@ func TestDeposedWriter(t *testing.T) {
 	if nl.Recovered() != old.End() {
 		t.Fatalf("new writer recovered %d, the old one had %d durable", nl.Recovered(), old.End())
 	}
+	// A store that lagged the old writer's quorum is caught up by the new writer in the
+	// background: wait for it, so that what follows counts only the deposed writer's appends.
 	ends := make([]page.LSN, 3)
-	for i, n := range c.nodes {
-		ends[i] = n.store.Status().End
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		behind := false
+		for i, n := range c.nodes {
+			ends[i] = n.store.Status().End
+			behind = behind || ends[i] < nl.End()
+		}
+		if !behind {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stores' ends %v, the new writer's log ends at %d", ends, nl.End())
+		}
+		time.Sleep(time.Millisecond)
 	}
 	err := w.commit(ctx, logtest.Group(1, 99, 50))
 	if !errors.Is(err, ErrDeposed) {
