@@ -254,7 +254,7 @@ func (s *Store) applyRepair(sp Span, data []byte, epoch uint64, from string) err
 	if e := quorum.EpochAt(s.c.history, sp.Hi-1); e != epoch {
 		return fmt.Errorf("this store's history changed (epoch %d, now %d)", epoch, e)
 	}
-	s.ioMu.Lock() // lock order: mu, then ioMu, as Truncate and cut
+	s.ioMu.Lock() // lock order: mu, then ioMu, as StartAt and cut
 	defer s.ioMu.Unlock()
 	s.segMu.RLock()
 	segs := slices.Clone(s.segs)

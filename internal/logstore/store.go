@@ -83,8 +83,11 @@ type Store struct {
 	fsyncs   uint64
 	batches  uint64
 
-	ioMu sync.Mutex // held for file changes: the flusher's batch, Adopt's cut, Truncate
-	w    writer
+	// truncMu serialises the file changes that remove whole segments outside mu (Truncate) with
+	// those that replace them (StartAt) and with Close.
+	truncMu sync.Mutex
+	ioMu    sync.Mutex // held for file changes: the flusher's batch, Adopt's cut, StartAt
+	w       writer
 
 	segMu sync.RWMutex // guards segs; held shared while reading
 	segs  []*segment
@@ -397,6 +400,8 @@ func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page
 // leaves the old log and state; a crash after it leaves the new state, and the next open removes
 // whatever old segments remain below at and creates the segment at at.
 func (s *Store) StartAt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (Status, error) {
+	s.truncMu.Lock()
+	defer s.truncMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, err := s.sealAndCheck(epoch, func() error { return s.c.checkStartAt(epoch, at, h, committed) }); err != nil {
@@ -462,15 +467,16 @@ func (s *Store) restartFiles(at page.LSN) error {
 }
 
 // Truncate deletes the segment files that end at or below before. The segment being written
-// is never deleted.
+// is never deleted. The store stops serving them at once; the files are removed afterwards,
+// outside s.mu, so that appends and status calls do not wait for the file system.
 func (s *Store) Truncate(before page.LSN) error {
+	s.truncMu.Lock() // lock order: truncMu, then mu
+	defer s.truncMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
+		s.mu.Unlock()
 		return err
 	}
-	s.ioMu.Lock() // lock order: mu, then ioMu (the flusher never takes mu while holding ioMu)
-	defer s.ioMu.Unlock()
 	s.segMu.Lock()
 	k := 0
 	for k+1 < len(s.segs) && s.segs[k+1].start <= before {
@@ -480,11 +486,16 @@ func (s *Store) Truncate(before page.LSN) error {
 	s.segs = slices.Clone(s.segs[k:])
 	first := s.segs[0].start
 	s.segMu.Unlock()
+	if len(removed) > 0 {
+		s.c.first = first
+		s.c.clipDamaged()
+	}
+	s.mu.Unlock()
 	if len(removed) == 0 {
 		return nil
 	}
-	s.c.first = first
-	s.c.clipDamaged()
+	// In order, so that a crash leaves the segments still on disk contiguous; the next open
+	// starts the log at the first of them, which is all the store promised to keep.
 	var errs []error
 	for _, seg := range removed {
 		errs = append(errs, seg.closeReader())
@@ -499,6 +510,8 @@ func (s *Store) Truncate(before page.LSN) error {
 
 // Close syncs what was accepted, stops the flusher and closes the files.
 func (s *Store) Close() error {
+	s.truncMu.Lock()
+	defer s.truncMu.Unlock()
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -267,7 +267,7 @@ func TestCorruptionDetected(t *testing.T) {
 	_, _ = f.WriteAt(b, off)
 	_ = f.Close()
 
-	var logs bytes.Buffer
+	var logs syncBuffer // the repair loop logs while the test reads
 	s = open(t, fs, 2<<10, slog.New(slog.NewTextHandler(&logs, nil)))
 	defer s.Close()
 	start2, _ := parseSegmentName(segs[1])

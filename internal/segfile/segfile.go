@@ -48,36 +48,43 @@ func ParseName(name, suffix string) (page.LSN, bool) {
 }
 
 // ReadHandle is a file's read handle, opened on first use and kept until Close. It is safe
-// for concurrent use.
+// for concurrent use: reads share it, and Close waits for the reads in flight.
 type ReadHandle struct {
-	mu sync.Mutex
+	mu sync.RWMutex // held shared for a read, exclusively to open or close
 	f  vfs.File
 }
 
 // ReadAt fills p from the file at path, at offset off; a short file is io.ErrUnexpectedEOF.
 func (h *ReadHandle) ReadAt(fs vfs.FS, path string, p []byte, off int64) error {
-	h.mu.Lock()
-	if h.f == nil {
-		f, err := fs.Open(path)
-		if err != nil {
-			h.mu.Unlock()
-			return fmt.Errorf("open %s for reading: %w", path, err)
+	for {
+		h.mu.RLock()
+		if f := h.f; f != nil {
+			n, err := f.ReadAt(p, off)
+			h.mu.RUnlock()
+			if n == len(p) {
+				return nil
+			}
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("read %s at offset %d: %w", path, off, err)
 		}
-		h.f = f
+		h.mu.RUnlock()
+		h.mu.Lock()
+		if h.f == nil {
+			f, err := fs.Open(path)
+			if err != nil {
+				h.mu.Unlock()
+				return fmt.Errorf("open %s for reading: %w", path, err)
+			}
+			h.f = f
+		}
+		h.mu.Unlock()
 	}
-	f := h.f
-	h.mu.Unlock()
-	n, err := f.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("read %s at offset %d: %w", path, off, err)
 }
 
-// Close closes the handle if it is open; a later ReadAt opens it again.
+// Close closes the handle if it is open, once the reads in flight are done; a later ReadAt
+// opens it again.
 func (h *ReadHandle) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
