@@ -58,7 +58,7 @@ func TestLargeTransaction(t *testing.T) {
 		stores = append(stores, logStoreClient(t, c, id))
 	}
 	logEnd := func() uint64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		var end uint64
 		for _, s := range stores {

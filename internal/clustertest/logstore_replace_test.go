@@ -45,7 +45,7 @@ func TestLogStoreReplaced(t *testing.T) {
 	t.Logf("loaded 40000 rows of 1 KB in %v", time.Since(loaded).Round(time.Millisecond))
 
 	status := func(id string) (*logstorepb.Status, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return logStoreClient(t, c, id).GetStatus(ctx, &logstorepb.StatusRequest{})
 	}
