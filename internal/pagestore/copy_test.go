@@ -177,6 +177,23 @@ func (b *blockingSource) UsedSegments(context.Context) ([]uint64, error) {
 	return b.peer.UsedSegments()
 }
 
+// gatedSource copies from peer once open is closed.
+type gatedSource struct {
+	peer *Store
+	open chan struct{}
+}
+
+func (g *gatedSource) CopySegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(int), emit func(*page.Page) error) error {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.peer.ScanSegment(ctx, seg, lsn, pages, emit)
+}
+
+func (g *gatedSource) UsedSegments(context.Context) ([]uint64, error) { return g.peer.UsedSegments() }
+
 // TestCopyResumesAfterRestart closes a store in the middle of copying a segment: reopened, it
 // copies the segment again as of the same position and then serves it right.
 func TestCopyResumesAfterRestart(t *testing.T) {
@@ -210,10 +227,13 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b = openStore(t, fs, log, func(o *Options) { o.ImageEvery, o.Source = 4, &peerSource{peer: a} })
+	// The reopened store starts copying at once: hold the copy until its state was checked.
+	gate := &gatedSource{peer: a, open: make(chan struct{})}
+	b = openStore(t, fs, log, func(o *Options) { o.ImageEvery, o.Source = 4, gate })
 	if got := b.own.Load().Incoming[1]; got != from {
 		t.Fatalf("reopened: copying segment 1 as of %d, want %d", got, from)
 	}
+	close(gate.open)
 	b.Start()
 	w.groups(100)
 	log.feed(ctx, rand.New(rand.NewPCG(6, 6)))
