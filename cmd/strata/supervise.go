@@ -58,11 +58,34 @@ func newSupervisor(logDir string, lg *slog.Logger) (*supervisor, error) {
 	return &supervisor{exe: exe, logDir: logDir, lg: lg}, nil
 }
 
+// errExitedEarly is a child process that exited before printing its ready line.
+var errExitedEarly = errors.New("exited before it was ready")
+
+// startAttempts bounds how many times start runs a child that exits before it is ready: a
+// cause can be brief (its port, kept from an earlier start, held for a moment by another
+// process's connection), but one that lasts is reported.
+const startAttempts = 4
+
 // start starts c and waits until it prints its ready line (or ctx ends), then keeps it
 // running until stop.
 func (s *supervisor) start(ctx context.Context, c *child) error {
-	if err := s.spawn(ctx, c); err != nil {
-		return err
+	backoff := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.spawn(ctx, c)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errExitedEarly) || attempt == startAttempts {
+			return err
+		}
+		s.lg.Warn("node exited before it was ready; starting it again", "node", c.name, "attempt", attempt,
+			"err", err, "after", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		backoff *= 2
 	}
 	s.mu.Lock()
 	s.children = append(s.children, c)
@@ -133,7 +156,7 @@ func (s *supervisor) spawn(ctx context.Context, c *child) error {
 		s.lg.Info("started", "node", c.name, "pid", cmd.Process.Pid, "addr", addr)
 		return nil
 	case <-exited:
-		return fmt.Errorf("%s exited before it was ready; see %s", c.name, filepath.Join(s.logDir, c.name+".log"))
+		return fmt.Errorf("%s %w; see %s", c.name, errExitedEarly, filepath.Join(s.logDir, c.name+".log"))
 	case <-t.C:
 		_ = cmd.Process.Kill()
 		return fmt.Errorf("%s not ready after 2m; see %s", c.name, filepath.Join(s.logDir, c.name+".log"))

@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -81,5 +83,51 @@ func TestSupervisorHold(t *testing.T) {
 	}
 	if alive(c.pid()) {
 		t.Fatalf("pid %d alive after stop", c.pid())
+	}
+}
+
+// TestSupervisorStartRetries starts a node whose port is held by another socket for a moment:
+// the node exits, and the supervisor starts it again until it serves.
+func TestSupervisorStartRetries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	t.Setenv("STRATA_TEST_MAIN", "1")
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sup, err := newSupervisor(filepath.Join(dir, "logs"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := taken.Addr().String()
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(time.Second)
+		taken.Close()
+	}()
+	defer func() { <-released }()
+	c := &child{name: "logstore-1", ready: "strata: log store serving on ",
+		args: []string{"logstore", "--data", filepath.Join(dir, "ls"), "--listen", addr, "--secret-file", secret}}
+	if err := sup.start(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	defer sup.stop(10 * time.Second)
+	if c.address() != addr {
+		t.Fatalf("node serves on %s, want %s", c.address(), addr)
+	}
+	log, err := os.ReadFile(filepath.Join(dir, "logs", "logstore-1.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "address already in use") {
+		t.Fatalf("the first start did not fail on the held port:\n%s", log)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,11 +62,26 @@ func startUp(t *testing.T, dir string) *upProc {
 		}
 		p.addr = strings.Fields(rest)[0]
 	case <-p.exited:
-		t.Fatalf("strata up exited:\n%s", stderr.String())
+		t.Fatalf("strata up exited:\n%s%s", stderr.String(), nodeLogs(dir))
 	case <-time.After(90 * time.Second):
-		t.Fatalf("strata up not ready:\n%s", stderr.String())
+		t.Fatalf("strata up not ready:\n%s%s", stderr.String(), nodeLogs(dir))
 	}
 	return p
+}
+
+// nodeLogs returns the last lines of every node's log under dir, for a failure message.
+func nodeLogs(dir string) string {
+	paths, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+	var b strings.Builder
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		fmt.Fprintf(&b, "--- %s (last lines):\n%s\n", filepath.Base(path), strings.Join(lines[max(0, len(lines)-15):], "\n"))
+	}
+	return b.String()
 }
 
 func (p *upProc) kill() {
