@@ -164,7 +164,7 @@ func TestLocks(t *testing.T) {
 	a2 := begin(t, db, TxnOptions{LockWaitTimeout: 5 * time.Second})
 	errc := make(chan error, 1)
 	go func() { errc <- a2.Lock(ctx, tr, []byte("missing"), lock.Exclusive) }()
-	time.Sleep(20 * time.Millisecond)
+	waitWaiting(t, db.Locks(), 1)
 	b2err := b.Lock(ctx, tr, []byte("x"), lock.Exclusive)
 	if !errors.Is(b2err, lock.ErrLockWaitTimeout) && !errors.Is(b2err, lock.ErrDeadlock) {
 		t.Fatalf("b: %v", b2err)
@@ -184,6 +184,17 @@ func TestLocks(t *testing.T) {
 	c.Rollback()
 }
 
+// waitWaiting polls until n lock requests are queued in m, so that a test orders its requests.
+func waitWaiting(t *testing.T, m *lock.Manager, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); m.Stats().Waiting != n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lock requests waiting, want %d", m.Stats().Waiting, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestDeadlockVictim(t *testing.T) {
 	ctx := context.Background()
 	db := openMem(t, &memEnv{}, 64)
@@ -198,7 +209,7 @@ func TestDeadlockVictim(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.Put(ctx, tr, []byte("2"), nil) }()
-	time.Sleep(20 * time.Millisecond)
+	waitWaiting(t, db.Locks(), 1)
 	if err := b.Put(ctx, tr, []byte("1"), nil); !errors.Is(err, lock.ErrDeadlock) {
 		t.Fatalf("want deadlock, got %v", err)
 	}

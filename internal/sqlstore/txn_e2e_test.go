@@ -53,7 +53,12 @@ func TestLockWaitAndDeadlock(t *testing.T) {
 		_, err := a.ExecContext(context.Background(), "UPDATE acct SET bal = bal + 1 WHERE id = 2")
 		errc <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); n.db.Locks().Stats().Waiting != 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("a's update is not waiting for row 2")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	_, errB := b.ExecContext(context.Background(), "UPDATE acct SET bal = bal + 1 WHERE id = 1")
 	if mysqlCode(errB) != 1213 {
 		t.Fatalf("want 1213 for the second waiter, got %v", errB)
