@@ -7,6 +7,7 @@ import (
 
 	"strata/internal/page"
 	"strata/internal/redo"
+	"strata/internal/segfile"
 )
 
 // Read returns synced bytes starting at from, at most max of them, blocking until at least one
@@ -90,6 +91,10 @@ func (s *Store) readRange(from, upTo page.LSN, max int) ([]byte, error) {
 	readEnd := min(hi, lim+redo.MaxRecord)
 	buf := make([]byte, readEnd-rs)
 	if err := seg.readAt(s.fs, buf, int64(rs-seg.start)); err != nil {
+		if errors.Is(err, segfile.ErrRetired) {
+			// Truncated (or cut, or restarted) since the segment was looked up.
+			return nil, fmt.Errorf("%w: read from %d: %w", ErrTruncated, from, err)
+		}
 		return nil, err
 	}
 	off := 0

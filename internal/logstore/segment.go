@@ -94,6 +94,10 @@ func (s *segment) readAt(fs vfs.FS, p []byte, off int64) error {
 
 func (s *segment) closeReader() error { return s.h.Close() }
 
+// retireReader closes the read handle for good before the segment's file is removed: a reader
+// that found the segment before it was dropped gets segfile.ErrRetired, not a reopened file.
+func (s *segment) retireReader() error { return s.h.Retire() }
+
 // damageError is a record of a segment that failed its check. It wraps ErrCorrupt.
 type damageError struct {
 	path string

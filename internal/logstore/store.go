@@ -441,7 +441,7 @@ func (s *Store) restartFiles(at page.LSN) error {
 	s.segMu.Unlock()
 	var errs []error
 	for _, seg := range old {
-		errs = append(errs, seg.closeReader())
+		errs = append(errs, seg.retireReader())
 		if seg.start == at {
 			continue // an empty segment rolled at at: created afresh below
 		}
@@ -498,7 +498,7 @@ func (s *Store) Truncate(before page.LSN) error {
 	// starts the log at the first of them, which is all the store promised to keep.
 	var errs []error
 	for _, seg := range removed {
-		errs = append(errs, seg.closeReader())
+		errs = append(errs, seg.retireReader())
 		if err := s.fs.Remove(seg.path); err != nil {
 			errs = append(errs, fmt.Errorf("logstore: remove segment: %w", err))
 		}
@@ -648,8 +648,11 @@ func (s *Store) cut(at page.LSN) (page.LSN, error) {
 	keep, removed := s.segs[k], slices.Clone(s.segs[k+1:])
 	s.segs = s.segs[:k+1]
 	s.segMu.Unlock()
-	for _, seg := range append([]*segment{keep}, removed...) {
-		if err := seg.closeReader(); err != nil {
+	if err := keep.closeReader(); err != nil {
+		return 0, err
+	}
+	for _, seg := range removed {
+		if err := seg.retireReader(); err != nil {
 			return 0, err
 		}
 	}

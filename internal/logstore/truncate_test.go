@@ -10,6 +10,7 @@ import (
 
 	"strata/internal/quorum"
 	"strata/internal/redo"
+	"strata/internal/segfile"
 )
 
 // blockingRemoveFS is a file system whose Remove waits until release is closed, after saying
@@ -88,5 +89,28 @@ func TestTruncateDoesNotStallAppends(t *testing.T) {
 	}
 	if st := s.Status(); st.Durable <= end {
 		t.Fatalf("after truncate: %+v", st)
+	}
+}
+
+// TestTruncateRetiresReaders: a reader that looked a segment up before Truncate dropped it does
+// not open the removed file again (which would keep its blocks until the process exits); Read
+// answers ErrTruncated.
+func TestTruncateRetiresReaders(t *testing.T) {
+	s := open(t, vfs.NewMem(), 1<<10, nil)
+	defer s.Close()
+	adopt(t, s, 1, []quorum.Term{{Epoch: 1, Start: redo.StartLSN}})
+	appendGroups(t, s, 1, 1, 30, 150)
+	s.segMu.RLock()
+	first := s.segs[0]
+	s.segMu.RUnlock()
+	p := make([]byte, 8)
+	if err := first.readAt(s.fs, p, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Truncate(s.Status().End - 200); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.readAt(s.fs, p, 0); !errors.Is(err, segfile.ErrRetired) {
+		t.Fatalf("read of a truncated segment found before the truncation: %v", err)
 	}
 }

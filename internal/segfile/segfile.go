@@ -47,11 +47,15 @@ func ParseName(name, suffix string) (page.LSN, bool) {
 	return page.LSN(n), true
 }
 
+// ErrRetired is a read of a file whose handle was retired: the file is being removed.
+var ErrRetired = errors.New("the file was removed")
+
 // ReadHandle is a file's read handle, opened on first use and kept until Close. It is safe
 // for concurrent use: reads share it, and Close waits for the reads in flight.
 type ReadHandle struct {
-	mu sync.RWMutex // held shared for a read, exclusively to open or close
-	f  vfs.File
+	mu      sync.RWMutex // held shared for a read, exclusively to open or close
+	f       vfs.File
+	retired bool
 }
 
 // ReadAt fills p from the file at path, at offset off; a short file is io.ErrUnexpectedEOF.
@@ -71,6 +75,10 @@ func (h *ReadHandle) ReadAt(fs vfs.FS, path string, p []byte, off int64) error {
 		}
 		h.mu.RUnlock()
 		h.mu.Lock()
+		if h.retired {
+			h.mu.Unlock()
+			return fmt.Errorf("read %s: %w", path, ErrRetired)
+		}
 		if h.f == nil {
 			f, err := fs.Open(path)
 			if err != nil {
@@ -88,6 +96,20 @@ func (h *ReadHandle) ReadAt(fs vfs.FS, path string, p []byte, off int64) error {
 func (h *ReadHandle) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.closeLocked()
+}
+
+// Retire closes the handle for good, before its file is removed: a later ReadAt fails with
+// ErrRetired instead of opening the file again (which would keep a removed file's blocks
+// allocated until the process exits).
+func (h *ReadHandle) Retire() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.retired = true
+	return h.closeLocked()
+}
+
+func (h *ReadHandle) closeLocked() error {
 	if h.f == nil {
 		return nil
 	}

@@ -67,6 +67,17 @@ func TestReadHandle(t *testing.T) {
 	if err := h.ReadAt(fs, "d/missing", p, 0); err == nil {
 		t.Fatal("read of a missing file succeeded")
 	}
+	// A retired handle does not open its file again.
+	var r ReadHandle
+	if err := r.ReadAt(fs, "d/x", p, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Retire(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ReadAt(fs, "d/x", p, 0); !errors.Is(err, ErrRetired) {
+		t.Fatalf("ReadAt after Retire: %v", err)
+	}
 }
 
 func TestList(t *testing.T) {
