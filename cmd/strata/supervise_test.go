@@ -13,6 +13,22 @@ import (
 	"time"
 )
 
+// testSupervisor returns a supervisor with its logs under dir, and a cluster secret file there.
+func testSupervisor(t *testing.T, dir string) (sup *supervisor, secretFile string) {
+	t.Helper()
+	// The supervisor runs os.Executable(), this test binary: make it run strata's main.
+	t.Setenv("STRATA_TEST_MAIN", "1")
+	secretFile = filepath.Join(dir, "secret")
+	if err := os.WriteFile(secretFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sup, err := newSupervisor(filepath.Join(dir, "logs"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sup, secretFile
+}
+
 // TestSupervisorHold kills a supervised node while its hold file exists: the supervisor
 // keeps it down until the file is removed, then restarts it at once.
 func TestSupervisorHold(t *testing.T) {
@@ -20,16 +36,7 @@ func TestSupervisorHold(t *testing.T) {
 		t.Skip("runs processes")
 	}
 	dir := t.TempDir()
-	// The supervisor runs os.Executable(), this test binary: make it run strata's main.
-	t.Setenv("STRATA_TEST_MAIN", "1")
-	secret := filepath.Join(dir, "secret")
-	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sup, err := newSupervisor(filepath.Join(dir, "logs"), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sup, secret := testSupervisor(t, dir)
 	sup.holdDir = filepath.Join(dir, "hold")
 	if err := os.MkdirAll(sup.holdDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -93,15 +100,7 @@ func TestSupervisorStartRetries(t *testing.T) {
 		t.Skip("runs processes")
 	}
 	dir := t.TempDir()
-	t.Setenv("STRATA_TEST_MAIN", "1")
-	secret := filepath.Join(dir, "secret")
-	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sup, err := newSupervisor(filepath.Join(dir, "logs"), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sup, secret := testSupervisor(t, dir)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
