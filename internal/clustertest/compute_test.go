@@ -77,21 +77,13 @@ func killComputeAndTime(t *testing.T, c *cluster) restartTiming {
 // server.
 func TestComputeKilled(t *testing.T) {
 	c := startCluster(t)
-	db := c.db("")
-	c.exec(db, "CREATE DATABASE d")
-	db = c.db("d")
-	db.SetMaxOpenConns(8)
-	c.exec(db, "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
-	c.exec(db, "CREATE TABLE r (id INT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(1000) NOT NULL)")
+	db := c.newDatabase(8)
+	c.exec(db, "CREATE TABLE t "+ledgerSchema)
+	c.exec(db, "CREATE TABLE r "+rowsSchema)
 
 	led, ops := newLedger(), &opLog{}
 	stopLoad := startWriters(db, 4, led, ops)
-	stopped := false
-	defer func() {
-		if !stopped {
-			stopLoad()
-		}
-	}()
+	defer stopLoad() // stopping twice is harmless
 	time.Sleep(2 * time.Second)
 	first := killComputeAndTime(t, c)
 	c.waitAllUp(30 * time.Second)
@@ -131,7 +123,6 @@ func TestComputeKilled(t *testing.T) {
 	c.waitAllUp(30 * time.Second)
 	time.Sleep(time.Second)
 	stopLoad()
-	stopped = true
 	for _, rt := range []restartTiming{first, second} {
 		// Aim: under 1 s; the bound leaves room for a loaded 2-core machine.
 		if rt.startToServing > 5*time.Second {

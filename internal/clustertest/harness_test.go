@@ -327,6 +327,23 @@ func (c *cluster) db(database string) *sql.DB {
 	return db
 }
 
+// Schemas of the tables the fault tests share: rowsSchema for loadRows' 1 KB rows (table r and
+// its copies), ledgerSchema for the writers' table t.
+const (
+	rowsSchema   = "(id INT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(1000) NOT NULL)"
+	ledgerSchema = "(id BIGINT PRIMARY KEY, v BIGINT NOT NULL)"
+)
+
+// newDatabase creates database d and returns a pool of at most conns connections to it (0: no
+// limit).
+func (c *cluster) newDatabase(conns int) *sql.DB {
+	c.t.Helper()
+	c.exec(c.db(""), "CREATE DATABASE d")
+	db := c.db("d")
+	db.SetMaxOpenConns(conns)
+	return db
+}
+
 func (c *cluster) exec(db *sql.DB, q string, args ...any) {
 	c.t.Helper()
 	if _, err := db.Exec(q, args...); err != nil {

@@ -27,14 +27,11 @@ import (
 // acknowledged small write present.
 func TestLargeTransaction(t *testing.T) {
 	c := startCluster(t, "--buffer-pool-mb", "8")
-	db := c.db("")
-	c.exec(db, "CREATE DATABASE d")
-	db = c.db("d")
-	db.SetMaxOpenConns(8)
-	c.exec(db, "CREATE TABLE r (id INT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(1000) NOT NULL)")
-	c.exec(db, "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+	db := c.newDatabase(8)
+	c.exec(db, "CREATE TABLE r "+rowsSchema)
+	c.exec(db, "CREATE TABLE t "+ledgerSchema)
 	for _, name := range []string{"r2", "r3"} {
-		c.exec(db, "CREATE TABLE "+name+" (id INT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(1000) NOT NULL)")
+		c.exec(db, "CREATE TABLE "+name+" "+rowsSchema)
 	}
 	const rows = 24000 // about 24 MB of rows, three times the pool
 	loadRows(t, db, rows, 250)

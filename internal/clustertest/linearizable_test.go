@@ -181,9 +181,7 @@ func TestLinearizable(t *testing.T) {
 		dur = 3 * time.Minute
 	}
 	c := startCluster(t)
-	db := c.db("")
-	c.exec(db, "CREATE DATABASE d")
-	db = c.db("d")
+	db := c.newDatabase(0)
 	c.exec(db, "CREATE TABLE reg (k INT PRIMARY KEY, v BIGINT NOT NULL)")
 	for k := 0; k < keys; k++ {
 		c.exec(db, "INSERT INTO reg VALUES (?, 0)", k)

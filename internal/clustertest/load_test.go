@@ -192,7 +192,7 @@ func writer(ctx context.Context, db *sql.DB, worker int, led *ledger, ops *opLog
 	}
 }
 
-// startWriters runs n writers until the returned stop is called.
+// startWriters runs n writers until the returned stop is called; stop may be called again.
 func startWriters(db *sql.DB, n int, led *ledger, ops *opLog) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -28,22 +28,14 @@ import (
 // error, and at the end every acknowledged write is in the table.
 func TestLogStoreReplaced(t *testing.T) {
 	c := startCluster(t)
-	db := c.db("")
-	c.exec(db, "CREATE DATABASE d")
-	db = c.db("d")
-	db.SetMaxOpenConns(8)
-	c.exec(db, "CREATE TABLE r (id INT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(1000) NOT NULL)")
-	c.exec(db, "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+	db := c.newDatabase(8)
+	c.exec(db, "CREATE TABLE r "+rowsSchema)
+	c.exec(db, "CREATE TABLE t "+ledgerSchema)
 	rw := c.node("rw")
 
 	led, ops := newLedger(), &opLog{}
 	stopLoad := startWriters(db, 4, led, ops)
-	stopped := false
-	defer func() {
-		if !stopped {
-			stopLoad()
-		}
-	}()
+	defer stopLoad() // stopping twice is harmless
 	t0 := time.Now()
 	loaded := time.Now()
 	loadRows(t, db, 40000, 250)
@@ -178,7 +170,6 @@ func TestLogStoreReplaced(t *testing.T) {
 	c.waitAllUp(30 * time.Second)
 	time.Sleep(time.Second)
 	stopLoad()
-	stopped = true
 	okAll, failedAll := ops.between(t0, time.Now())
 	if len(failedAll) > 0 {
 		t.Errorf("%d client errors in all:\n%s", len(failedAll), describe(failedAll, 10))

@@ -17,21 +17,13 @@ import (
 func TestLogStoreFaults(t *testing.T) {
 	const stall = 3 * time.Second
 	c := startCluster(t, "--stall-timeout", stall.String())
-	db := c.db("")
-	c.exec(db, "CREATE DATABASE d")
-	db = c.db("d")
-	db.SetMaxOpenConns(8)
-	c.exec(db, "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+	db := c.newDatabase(8)
+	c.exec(db, "CREATE TABLE t "+ledgerSchema)
 	rw := c.node("rw")
 
 	led, ops := newLedger(), &opLog{}
 	stopLoad := startWriters(db, 4, led, ops)
-	stopped := false
-	defer func() {
-		if !stopped {
-			stopLoad()
-		}
-	}()
+	defer stopLoad() // stopping twice is harmless
 	t0 := time.Now()
 	time.Sleep(2 * time.Second)
 
@@ -136,7 +128,6 @@ func TestLogStoreFaults(t *testing.T) {
 	c.waitAllUp(30 * time.Second)
 	time.Sleep(time.Second)
 	stopLoad()
-	stopped = true
 	okC, failedC := ops.between(resumed, time.Now())
 	if len(failedC) > 0 {
 		t.Errorf("%d client errors after writes resumed:\n%s", len(failedC), describe(failedC, 10))

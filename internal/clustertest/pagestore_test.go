@@ -95,11 +95,8 @@ func reader(ctx context.Context, db *sql.DB, worker, n int, ops *opLog, points, 
 // Stores): every read answers, and answers right.
 func TestPageStoreKilledUnderReads(t *testing.T) {
 	c := startCluster(t)
-	db := c.db("")
-	c.exec(db, "CREATE DATABASE d")
-	db = c.db("d")
-	db.SetMaxOpenConns(8)
-	c.exec(db, "CREATE TABLE r (id INT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(1000) NOT NULL)")
+	db := c.newDatabase(8)
+	c.exec(db, "CREATE TABLE r "+rowsSchema)
 	const rows = 64000 // about 64 MB of rows: twice the buffer pool
 	start := time.Now()
 	loadRows(t, db, rows, 250)

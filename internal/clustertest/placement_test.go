@@ -29,12 +29,9 @@ var movedLine = regexp.MustCompile(`segment (\d+) moved from (\S+) to (\S+)`)
 // placement) every acknowledged write is there and every read answers right.
 func TestAddPageStore(t *testing.T) {
 	c := startCluster(t, "--segment-mb", "1")
-	db := c.db("")
-	c.exec(db, "CREATE DATABASE d")
-	db = c.db("d")
-	db.SetMaxOpenConns(12)
-	c.exec(db, "CREATE TABLE r (id INT PRIMARY KEY, v BIGINT NOT NULL, pad VARCHAR(1000) NOT NULL)")
-	c.exec(db, "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+	db := c.newDatabase(12)
+	c.exec(db, "CREATE TABLE r "+rowsSchema)
+	c.exec(db, "CREATE TABLE t "+ledgerSchema)
 	const rows = 48000 // about 48 MB of rows: more than the 32 MiB pool, in dozens of segments
 	loadRows(t, db, rows, 250)
 
