@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"time"
 
 	"strata/internal/cluster"
@@ -96,26 +94,7 @@ func (f *placementFollower) apply(ctx context.Context, st *pagestore.Store) erro
 	if p.SegmentPages != f.pages {
 		return fmt.Errorf("the placement's segment size changed from %d to %d pages", f.pages, p.SegmentPages)
 	}
-	want := cluster.OwnershipOf(p, f.id)
-	if sameOwnership(want, st.Ownership()) {
-		return nil
-	}
-	return st.SetOwnership(want)
-}
-
-// sameOwnership reports whether a and b keep the same segments.
-func sameOwnership(a, b pagestore.Ownership) bool {
-	if a.SegmentPages != b.SegmentPages || a.Rest != b.Rest {
-		return false
-	}
-	segs := slices.Collect(maps.Keys(a.Segments))
-	segs = append(segs, slices.Collect(maps.Keys(b.Segments))...)
-	for _, seg := range segs {
-		if a.Keeps(seg) != b.Keeps(seg) {
-			return false
-		}
-	}
-	return true
+	return st.SetOwnership(cluster.OwnershipOf(p, f.id)) // a no-op when nothing changed
 }
 
 func (f *placementFollower) Close() error { return f.client.Close() }

@@ -87,6 +87,9 @@ func (s *Store) SetOwnership(o Ownership) error {
 	s.ownMu.Lock()
 	defer s.ownMu.Unlock()
 	cur := s.own.Load()
+	if cur.Ownership.normal().equal(o) {
+		return nil // the same segments: nothing to persist (callers apply the placement every second)
+	}
 	next := cur.clone()
 	if cur.SegmentPages != o.SegmentPages {
 		if !cur.everything() || len(cur.Incoming) > 0 || cur.RestIncoming != 0 {

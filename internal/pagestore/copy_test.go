@@ -12,6 +12,7 @@ import (
 
 	"strata/internal/page"
 	"strata/internal/redo"
+	"strata/internal/storage"
 )
 
 // peerSource is a SegmentSource over a store in the same process.
@@ -109,6 +110,17 @@ func TestMoveSegment(t *testing.T) {
 	}
 	if err := b.SetOwnership(Ownership{SegmentPages: 8, Rest: true}); !errors.Is(err, ErrOwnership) {
 		t.Fatalf("changing the segment size of a partial store = %v, want ErrOwnership", err)
+	}
+	// The same ownership again writes nothing (the placement is applied every second): even a
+	// closed store takes it, while a change needs a write and is refused.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetOwnership(Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: false}}); err != nil {
+		t.Fatalf("the same ownership again on a closed store: %v", err)
+	}
+	if err := b.SetOwnership(Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: true}}); !errors.Is(err, storage.ErrClosed) {
+		t.Fatalf("a new ownership on a closed store: %v, want ErrClosed", err)
 	}
 }
 

@@ -86,6 +86,11 @@ func (o Ownership) normal() Ownership {
 	return n
 }
 
+// equal reports whether two normal ownerships are the same.
+func (o Ownership) equal(p Ownership) bool {
+	return o.SegmentPages == p.SegmentPages && o.Rest == p.Rest && maps.Equal(o.Segments, p.Segments)
+}
+
 func (o Ownership) String() string {
 	if o.everything() {
 		return "every page"
