@@ -60,6 +60,19 @@ func ctlSecret(dir, secretFile string) (string, error) {
 	return rpcauth.ReadSecretFile(secretFile)
 }
 
+// ctlDial connects a ctl command to the control plane found with etcd or in dir (see findEtcd),
+// within 10 s, and returns the endpoints it used.
+func ctlDial(ctx context.Context, dir, etcd, secret string) (*meta.Client, []string, error) {
+	eps, err := findEtcd(dir, etcd)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	mc, err := dialMeta(ctx, eps, secret, slog.New(slog.NewTextHandler(io.Discard, nil)), 3*time.Second)
+	return mc, eps, err
+}
+
 func newCtlStatusCmd() *cobra.Command {
 	var dir, etcd, secretFile string
 	var asJSON bool
@@ -72,17 +85,13 @@ plane is found with --etcd, or from the cluster file that 'strata up' writes in 
 --json it prints one object with a "nodes" array and a "placement" object.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			eps, err := findEtcd(dir, etcd)
-			if err != nil {
-				return err
-			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 			defer cancel()
 			secret, err := ctlSecret(dir, secretFile)
 			if err != nil {
 				return err
 			}
-			mc, err := dialMeta(ctx, eps, secret, slog.New(slog.NewTextHandler(io.Discard, nil)), 3*time.Second)
+			mc, eps, err := ctlDial(ctx, dir, etcd, secret)
 			if err != nil {
 				return err
 			}

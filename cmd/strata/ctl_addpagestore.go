@@ -36,10 +36,6 @@ already recorded.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			eps, err := findEtcd(dir, etcd)
-			if err != nil {
-				return err
-			}
 			if secretFile == "" {
 				secretFile = filepath.Join(dir, "secret")
 			}
@@ -47,9 +43,7 @@ already recorded.`,
 			if err != nil {
 				return fmt.Errorf("the cluster secret (--secret-file): %w", err)
 			}
-			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			mc, err := dialMeta(dctx, eps, secret, slog.New(slog.NewTextHandler(io.Discard, nil)), 3*time.Second)
-			cancel()
+			mc, _, err := ctlDial(ctx, dir, etcd, secret)
 			if err != nil {
 				return err
 			}
