@@ -482,7 +482,7 @@ func (s *Store) Truncate(before page.LSN) error {
 	for k+1 < len(s.segs) && s.segs[k+1].start <= before {
 		k++
 	}
-	removed := slices.Clone(s.segs[:k])
+	removed := s.segs[:k] // the old array: s.segs gets a new one
 	s.segs = slices.Clone(s.segs[k:])
 	first := s.segs[0].start
 	s.segMu.Unlock()
