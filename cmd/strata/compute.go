@@ -91,9 +91,6 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 	cmd.Flags().StringVar(&id, "id", "rw", "this node's ID in the control plane")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 10*time.Second, "how long a commit waits for a Log Store quorum before failing")
-	cmd.Flags().StringVar(&sec.rootPassword, "root-password", "", "password for root (default $STRATA_ROOT_PASSWORD; required unless listening on loopback)")
-	cmd.Flags().StringVar(&sec.tlsCert, "tls-cert", "", "TLS certificate file (default: a self-signed one generated into --data)")
-	cmd.Flags().StringVar(&sec.tlsKey, "tls-key", "", "TLS key file")
-	cmd.Flags().BoolVar(&sec.requireTLS, "require-secure-transport", false, "refuse connections without TLS")
+	addSecurityFlags(cmd.Flags(), &sec, "--data")
 	return cmd
 }

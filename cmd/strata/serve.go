@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 
 	"github.com/sirupsen/logrus"
+	"github.com/spf13/pflag"
 
 	"strata/internal/engine"
 	"strata/internal/sqlstore"
@@ -16,6 +18,17 @@ import (
 type securityFlags struct {
 	rootPassword, tlsCert, tlsKey string
 	requireTLS                    bool
+	secureFilePriv                string
+}
+
+// addSecurityFlags registers the MySQL security flags that every SQL-serving command shares;
+// where names the data directory in their help.
+func addSecurityFlags(fs *pflag.FlagSet, sec *securityFlags, where string) {
+	fs.StringVar(&sec.rootPassword, "root-password", "", "password for root (default $STRATA_ROOT_PASSWORD; required unless listening on loopback)")
+	fs.StringVar(&sec.tlsCert, "tls-cert", "", "TLS certificate file (default: a self-signed one generated into "+where+")")
+	fs.StringVar(&sec.tlsKey, "tls-key", "", "TLS key file")
+	fs.BoolVar(&sec.requireTLS, "require-secure-transport", false, "refuse connections without TLS")
+	fs.StringVar(&sec.secureFilePriv, "secure-file-priv", "", "the only directory LOAD_FILE, SELECT … INTO OUTFILE and LOAD DATA INFILE may use, for users with the FILE privilege; NULL disables them (default: files/ in "+where+")")
 }
 
 // serveSQL serves MySQL for the engine on host:port until ctx ends. tlsDir holds the
@@ -30,7 +43,11 @@ func serveSQL(ctx context.Context, db *engine.DB, lg *slog.Logger, tlsDir, host 
 	if err != nil {
 		return err
 	}
-	eng, err := st.NewSQLEngine(ctx)
+	files := sec.secureFilePriv
+	if files == "" {
+		files = filepath.Join(tlsDir, "files")
+	}
+	eng, err := st.NewSQLEngineWith(ctx, sqlstore.EngineOptions{SecureFilePriv: files})
 	if err != nil {
 		return err
 	}

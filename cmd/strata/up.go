@@ -66,10 +66,7 @@ runs everything in one process instead.`,
 	cmd.Flags().IntVar(&segMB, "segment-mb", 64, "size of a Page Store segment, the unit of placement and of moves, in MiB (a new cluster's)")
 	cmd.Flags().BoolVar(&single, "single", false, "run everything in one process (the log and page store as libraries) instead of a cluster")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
-	cmd.Flags().StringVar(&sec.rootPassword, "root-password", "", "password for root (default $STRATA_ROOT_PASSWORD; required unless listening on loopback)")
-	cmd.Flags().StringVar(&sec.tlsCert, "tls-cert", "", "TLS certificate file (default: a self-signed one generated into the data directory)")
-	cmd.Flags().StringVar(&sec.tlsKey, "tls-key", "", "TLS key file")
-	cmd.Flags().BoolVar(&sec.requireTLS, "require-secure-transport", false, "refuse connections without TLS")
+	addSecurityFlags(cmd.Flags(), &sec, "the data directory")
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,11 @@ func TestUp(t *testing.T) {
 		db, err := sql.Open("mysql", "root@tcp("+addr+")/?timeout=5s")
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Server-side file access is confined to DATA/files by default.
+		var files string
+		if err := db.QueryRow("SELECT @@secure_file_priv").Scan(&files); err != nil || files != filepath.Join(dir, "files")+"/" {
+			t.Fatalf("@@secure_file_priv = %q, %v; want %s/files/", files, err, dir)
 		}
 		if round == 0 {
 			if _, err := db.Exec("CREATE DATABASE kept"); err != nil {

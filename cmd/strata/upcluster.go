@@ -185,6 +185,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if sec.tlsCert != "" {
 		computeArgs = append(computeArgs, "--tls-cert", sec.tlsCert, "--tls-key", sec.tlsKey)
 	}
+	if sec.secureFilePriv != "" {
+		computeArgs = append(computeArgs, "--secure-file-priv", sec.secureFilePriv)
+	}
 	if sec.requireTLS {
 		computeArgs = append(computeArgs, "--require-secure-transport")
 	}

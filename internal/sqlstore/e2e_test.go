@@ -29,6 +29,11 @@ func startNode(t *testing.T, dir string) *node { return startNodeWith(t, dir, 0)
 
 func startNodeWith(t *testing.T, dir string, frames int) *node {
 	t.Helper()
+	return startNodeEngine(t, dir, frames, EngineOptions{})
+}
+
+func startNodeEngine(t *testing.T, dir string, frames int, o EngineOptions) *node {
+	t.Helper()
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, Logger: quiet, LockWaitTimeout: 2 * time.Second, PoolFrames: frames})
@@ -39,7 +44,7 @@ func startNodeWith(t *testing.T, dir string, frames int) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := st.NewSQLEngine(ctx)
+	eng, err := st.NewSQLEngineWith(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

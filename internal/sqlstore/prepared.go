@@ -13,7 +13,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
-	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
@@ -286,7 +285,7 @@ func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, qu
 // installPreparedPlans returns the handler wrapper that adds the plan cache, and installs
 // its guard in eng's exec builder.
 func (s *Store) installPreparedPlans(eng *sqle.Engine, sm func() *server.SessionManager) server.HandlerWrapper {
-	eng.Analyzer.ExecBuilder = rowexec.NewOverrideBuilder(&planGuard{s: s, eng: eng})
+	installExecGuards(eng, s.files.Load(), &planGuard{s: s, eng: eng})
 	return func(h mysql.Handler) (mysql.Handler, error) {
 		gh, ok := h.(*server.Handler)
 		if !ok {

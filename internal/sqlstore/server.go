@@ -33,12 +33,37 @@ func registerVariables() {
 	})
 }
 
+// EngineOptions configure a GMS engine over the store.
+type EngineOptions struct {
+	// SecureFilePriv confines server-side file access (LOAD_FILE, INTO OUTFILE/DUMPFILE,
+	// LOAD DATA INFILE) to a directory, created if missing; "" or FilesDisabled ("NULL")
+	// refuses it. It is fixed for the engine's life, as MySQL's --secure-file-priv.
+	SecureFilePriv string
+}
+
 // NewSQLEngine returns a GMS engine over the store, with users and grants persisted in the
-// catalog. A new database gets root@localhost with no password.
+// catalog and server-side file access disabled. A new database gets root@localhost with no
+// password.
 func (s *Store) NewSQLEngine(ctx context.Context) (*sqle.Engine, error) {
+	return s.NewSQLEngineWith(ctx, EngineOptions{})
+}
+
+// NewSQLEngineWith is NewSQLEngine with options.
+func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.Engine, error) {
 	registerVariables()
 	eng := sqle.NewDefault(s)
 	mdb := eng.Analyzer.Catalog.MySQLDb
+	files, err := newFilePolicy(o.SecureFilePriv, mdb)
+	if err != nil {
+		return nil, err
+	}
+	// GMS keeps system variables per process; the value shown is the last engine's, while
+	// each engine enforces its own policy.
+	if err := sql.SystemVariables.AssignValues(map[string]any{"secure_file_priv": files.value()}); err != nil {
+		return nil, fmt.Errorf("sqlstore: secure_file_priv: %w", err)
+	}
+	s.files.Store(files)
+	installExecGuards(eng, files)
 	mdb.SetPersister(&usersPersister{s: s})
 	blob, err := s.loadUsers(ctx)
 	if err != nil {

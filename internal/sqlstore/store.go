@@ -47,6 +47,9 @@ type Store struct {
 	catalogBusy atomic.Int64
 	catalogLSN  atomic.Uint64
 	prep        preparedCounters
+
+	// files is the file policy (secure_file_priv) of the newest engine over the store.
+	files atomic.Pointer[filePolicy]
 }
 
 // commitCatalog commits kv, which wrote the catalog, so that prepared plan templates notice.
