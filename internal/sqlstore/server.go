@@ -64,6 +64,8 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	}
 	s.files.Store(files)
 	installExecGuards(eng, files)
+	eng.Parser = checkedParser{eng.Parser}
+	eng.Analyzer.Parser = eng.Parser
 	mdb.SetPersister(&usersPersister{s: s})
 	blob, err := s.loadUsers(ctx)
 	if err != nil {

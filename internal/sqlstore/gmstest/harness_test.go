@@ -126,7 +126,13 @@ func (h *Harness) NewEngine(t *testing.T) (enginetest.QueryEngine, error) {
 		t = h.t
 	}
 	st, db := h.newStore(t)
-	eng, err := st.NewSQLEngine(context.Background())
+	// GMS's suites confine server-side files to the working directory (their
+	// setSecureFilePriv); so does the harness.
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	eng, err := st.NewSQLEngineWith(context.Background(), sqlstore.EngineOptions{SecureFilePriv: wd})
 	if err != nil {
 		return nil, err
 	}
