@@ -32,8 +32,8 @@ func installExecGuards(eng *sqle.Engine, p *filePolicy, guards ...sql.NodeExecBu
 }
 
 // privilegeGuard refuses, when the statement runs, what GMS lets any user do: SET GLOBAL
-// (MySQL: SUPER or SYSTEM_VARIABLES_ADMIN, error 1227) and server-side file access (the FILE
-// privilege, error 1045, and secure_file_priv, error 1290).
+// (MySQL: SUPER or SYSTEM_VARIABLES_ADMIN, error 1227) and server-side file access (the FILE privilege, error 1045, and
+// secure_file_priv, error 1290).
 type privilegeGuard struct{ p *filePolicy }
 
 // Build implements sql.NodeExecBuilder.
@@ -41,6 +41,8 @@ func (g *privilegeGuard) Build(ctx *sql.Context, n sql.Node, _ sql.Row) (sql.Row
 	switch n := n.(type) {
 	case *plan.Set:
 		return nil, g.checkSet(ctx, n)
+	case *plan.Kill:
+		return nil, g.checkKill(ctx, n)
 	case *plan.Into:
 		if n.Outfile == "" && n.Dumpfile == "" {
 			return nil, nil
@@ -69,6 +71,18 @@ func (g *privilegeGuard) Build(ctx *sql.Context, n sql.Node, _ sql.Row) (sql.Row
 		return nil, err
 	}
 	return nil, nil
+}
+
+// checkKill reports an unknown connection (1094) instead of succeeding silently. (GMS's
+// planner lets only SUPER run KILL at all, stricter than MySQL, where a user may kill its own
+// account's connections.)
+func (g *privilegeGuard) checkKill(ctx *sql.Context, n *plan.Kill) error {
+	for _, p := range ctx.ProcessList.Processes() {
+		if p.Connection == n.ConnID {
+			return nil
+		}
+	}
+	return mysql.NewSQLError(mysql.ERNoSuchThread, mysql.SSUnknownSQLState, "Unknown thread id: %d", n.ConnID)
 }
 
 // checkSet refuses a SET of a global (or persisted) system variable without SUPER. GMS

@@ -153,6 +153,7 @@ func TestSetGlobalNeedsSuper(t *testing.T) {
 		"SET @@global.innodb_lock_wait_timeout = 7",
 		"SET PERSIST innodb_lock_wait_timeout = 7",
 		"SET innodb_lock_wait_timeout = 3, GLOBAL max_connections = 10",
+		"SET GLOBAL TRANSACTION ISOLATION LEVEL READ COMMITTED",
 	} {
 		_, err := u.Exec(q)
 		if mysqlCode(err) != 1227 || !strings.Contains(err.Error(), "SUPER or SYSTEM_VARIABLES_ADMIN") {
@@ -169,4 +170,39 @@ func TestSetGlobalNeedsSuper(t *testing.T) {
 		t.Fatalf("root's SET GLOBAL: %s", got)
 	}
 	mustExec(t, root, "SET GLOBAL innodb_lock_wait_timeout = 50")
+}
+
+// connID returns the connection ID of c's one connection.
+func connID(t *testing.T, c *sql.DB) int64 {
+	t.Helper()
+	var id int64
+	if err := c.QueryRow("SELECT CONNECTION_ID()").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestKillNeedsSuper(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	root := n.userConn(t, "root", "", "")
+	mustExec(t, root, "CREATE USER 'u'@'%' IDENTIFIED BY 'pw'")
+	mustExec(t, root, "CREATE USER 'v'@'%' IDENTIFIED BY 'pw'")
+	u := n.userConn(t, "u", "pw", "")
+	v := n.userConn(t, "v", "pw", "")
+	rootID, vID := connID(t, root), connID(t, v)
+	for _, q := range []string{"KILL %d", "KILL QUERY %d", "KILL CONNECTION %d"} {
+		if _, err := u.Exec(fmt.Sprintf(q, rootID)); err == nil {
+			t.Fatalf("u: "+q+" succeeded", rootID)
+		}
+	}
+	if got := queryRows(t, root, "SELECT 1"); got != "1" {
+		t.Fatalf("root's connection after u's KILL: %q", got)
+	}
+	if _, err := root.Exec("KILL 999999"); mysqlCode(err) != 1094 {
+		t.Fatalf("KILL of an unknown thread: want 1094, got %v", err)
+	}
+	mustExec(t, root, fmt.Sprintf("KILL %d", vID))
+	if err := v.QueryRow("SELECT 1").Scan(new(int)); err == nil && connID(t, v) == vID {
+		t.Fatal("v's connection survived root's KILL")
+	}
 }
