@@ -1,0 +1,360 @@
+package sqlstore
+
+import (
+	"crypto/tls"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dolthub/vitess/go/mysql"
+)
+
+// guardConn is a client connection as vitess sees it. It closes the connection when the
+// client has not authenticated within connect_timeout, and, as long as the connection is not
+// TLS, reads the packet framing of what the client sends before vitess does:
+//
+//   - a packet longer than max_allowed_packet (as it was when the connection was accepted)
+//     is answered with error 1153 and the connection is closed, before vitess allocates a
+//     buffer for it (it allocates the length the header announces);
+//   - after authentication, commands that make vitess panic (and so drop the connection and
+//     log a stack) are answered here as MySQL answers them: an empty packet (1047), a
+//     COM_STMT_RESET of an unknown statement (1243) or a short one (1835), a malformed
+//     COM_REGISTER_REPLICA (1835), and COM_BINLOG_DUMP_GTID (1835 when malformed, 1236
+//     otherwise: there is no binary log; then the connection is closed, as MySQL ends a
+//     dump's session).
+//
+// A TLS connection's commands reach vitess unread (its packets are encrypted below vitess);
+// guardHandler and vitessLogHook cover what they can for it.
+//
+// Only vitess's connection goroutine reads; it writes between reads only, so the error
+// packets written from Read do not interleave with vitess's.
+type guardConn struct {
+	net.Conn
+	l         *guardListener
+	maxPacket int64
+	timer     *time.Timer
+	authed    atomic.Bool
+	closeOnce sync.Once
+	closing   atomic.Bool // close after the next write (guardHandler's 1153)
+
+	mc *mysql.Conn // vitess's connection, once authenticated
+
+	// Read side.
+	raw       bool   // TLS: bytes pass unread
+	rawNext   bool   // the packet being passed asks for TLS: raw after it
+	first     bool   // the next packet is the client's first
+	buf       []byte // bytes read and not yet passed on: buf[start:end]
+	start     int
+	end       int
+	remaining int   // bytes of the current packet (header included) still to pass on
+	skip      int   // bytes of a dropped packet still to discard
+	logical   int64 // length of the multi-packet command the next packet continues
+	cont      bool  // the next packet continues a packet of 2^24-1 bytes
+	err       error // returned once nothing is left to pass on
+}
+
+const (
+	maxChunk        = 1<<24 - 1
+	clientSSL       = 0x800
+	inspectLimit    = 1 << 16 // commands parsed here are buffered up to this length
+	erUnknownCom    = 1047
+	erNetTooLarge   = 1153
+	erUnknownStmt   = 1243
+	erMalformed     = 1835
+	erBinlogFatal   = 1236
+	comStmtReset    = 0x1a
+	comRegisterRepl = 0x15
+	comBinlogDumpG  = 0x1e
+)
+
+func newGuardConn(c net.Conn, l *guardListener) *guardConn {
+	g := &guardConn{Conn: c, l: l, first: true, buf: make([]byte, 16<<10),
+		maxPacket: globalInt("max_allowed_packet", defaultMaxAllowedPacket)}
+	timeout := time.Duration(globalInt("connect_timeout", 10)) * time.Second
+	g.timer = time.AfterFunc(timeout, func() {
+		if !g.authed.Load() {
+			l.lg.Debug("sqlstore: connect_timeout: closing an unauthenticated connection", "remote", c.RemoteAddr())
+			_ = g.Conn.Close()
+		}
+	})
+	return g
+}
+
+// guardOf returns the guardConn under a vitess connection, or nil.
+func guardOf(c *mysql.Conn) *guardConn {
+	nc := c.Conn
+	if t, ok := nc.(*tls.Conn); ok {
+		nc = t.NetConn()
+	}
+	g, _ := nc.(*guardConn)
+	return g
+}
+
+// authenticated is called from the auth server once the client has authenticated.
+func (g *guardConn) authenticated(c *mysql.Conn) {
+	g.mc = c
+	g.authed.Store(true)
+	g.timer.Stop()
+}
+
+// Close implements net.Conn.
+func (g *guardConn) Close() error {
+	err := net.ErrClosed
+	g.closeOnce.Do(func() {
+		g.timer.Stop()
+		g.l.open.Add(-1)
+		err = g.Conn.Close()
+	})
+	return err
+}
+
+// Write implements net.Conn.
+func (g *guardConn) Write(p []byte) (int, error) {
+	n, err := g.Conn.Write(p)
+	if g.closing.Load() {
+		_ = g.Conn.Close()
+	}
+	return n, err
+}
+
+// fail answers with an error packet, closes the connection and makes reads end.
+func (g *guardConn) fail(seq byte, code uint16, state, msg string) {
+	g.reply(seq, code, state, msg)
+	_ = g.Conn.Close()
+	g.err = io.EOF
+}
+
+// reply writes an error packet.
+func (g *guardConn) reply(seq byte, code uint16, state, msg string) {
+	_ = g.Conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := g.Conn.Write(errorPacket(seq, code, state, msg)); err != nil {
+		g.err = io.EOF
+	}
+	_ = g.Conn.SetWriteDeadline(time.Time{})
+}
+
+// fill reads until n bytes are buffered; false if the connection ended first.
+func (g *guardConn) fill(n int) bool {
+	for g.end-g.start < n {
+		if g.err != nil {
+			return false
+		}
+		if g.start > 0 {
+			g.end = copy(g.buf, g.buf[g.start:g.end])
+			g.start = 0
+		}
+		if n > len(g.buf) {
+			nb := make([]byte, n)
+			copy(nb, g.buf[:g.end])
+			g.buf = nb
+		}
+		m, err := g.Conn.Read(g.buf[g.end:])
+		g.end += m
+		if err != nil {
+			g.err = readErr(err)
+		}
+	}
+	return true
+}
+
+// readErr keeps io.EOF (vitess does not log it) and passes other errors on.
+func readErr(err error) error {
+	if err == io.EOF {
+		return io.EOF
+	}
+	return err
+}
+
+// Read implements net.Conn. It hands on at most one packet per call.
+func (g *guardConn) Read(p []byte) (int, error) {
+	for {
+		if g.remaining > 0 || g.raw {
+			if g.end > g.start {
+				n := g.end - g.start
+				if !g.raw && n > g.remaining {
+					n = g.remaining
+				}
+				n = copy(p, g.buf[g.start:g.start+n])
+				g.start += n
+				if !g.raw {
+					g.remaining -= n
+				}
+				return n, nil
+			}
+			if g.err != nil {
+				return 0, g.err
+			}
+			q := p
+			if !g.raw && len(q) > g.remaining {
+				q = q[:g.remaining]
+			}
+			n, err := g.Conn.Read(q)
+			if !g.raw {
+				g.remaining -= n
+			}
+			if err != nil && n == 0 {
+				return 0, readErr(err)
+			}
+			return n, nil
+		}
+		if g.skip > 0 {
+			if g.end == g.start && !g.fill(1) {
+				return 0, g.err
+			}
+			d := min(g.skip, g.end-g.start)
+			g.start += d
+			g.skip -= d
+			continue
+		}
+		if g.rawNext {
+			g.raw = true
+			continue
+		}
+		if g.err != nil && g.end == g.start {
+			return 0, g.err
+		}
+		if !g.fill(4) {
+			if g.end > g.start {
+				// A torn header: let vitess read it and fail.
+				g.remaining = g.end - g.start
+				continue
+			}
+			return 0, g.err
+		}
+		g.nextPacket()
+	}
+}
+
+// nextPacket looks at the packet whose header is buffered, and either sets it to be passed
+// on or answers and drops it.
+func (g *guardConn) nextPacket() {
+	h := g.buf[g.start : g.start+4]
+	length := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
+	seq := h[3]
+	if total := g.logical + int64(length); total > g.maxPacket {
+		g.l.lg.Info("sqlstore: packet bigger than max_allowed_packet; closing the connection",
+			"remote", g.RemoteAddr(), "max_allowed_packet", g.maxPacket)
+		g.start, g.end = 0, 0
+		g.fail(seq+1, erNetTooLarge, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes")
+		return
+	}
+	cont := g.cont
+	g.cont = length == maxChunk
+	if g.cont {
+		g.logical += int64(length)
+	} else {
+		g.logical = 0
+	}
+	switch {
+	case g.first:
+		g.first = false
+		if g.l.tls && length >= 4 {
+			if !g.fill(8) {
+				break
+			}
+			if binary.LittleEndian.Uint32(g.buf[g.start+4:])&clientSSL != 0 {
+				g.rawNext = true // TLS follows this packet
+			}
+		}
+	case cont || !g.authed.Load():
+	case length == 0:
+		// MySQL reads an empty command as COM_SLEEP, which clients may not send.
+		g.drop(0, seq, erUnknownCom, "08S01", "Unknown command")
+		return
+	default:
+		if !g.fill(5) {
+			break
+		}
+		if g.command(length, seq) {
+			return
+		}
+	}
+	g.remaining = 4 + length
+}
+
+// drop discards the current packet (its header is buffered) and answers it.
+func (g *guardConn) drop(length int, seq byte, code uint16, state, msg string) {
+	g.start += 4
+	g.skip = length
+	g.reply(seq+1, code, state, msg)
+}
+
+// command answers the commands that vitess cannot take; false passes the packet on.
+func (g *guardConn) command(length int, seq byte) bool {
+	switch g.buf[g.start+4] {
+	case comStmtReset:
+		if length < 5 {
+			g.drop(length, seq, erMalformed, "HY000", "Malformed communication packet.")
+			return true
+		}
+		if !g.fill(9) {
+			return false
+		}
+		id := binary.LittleEndian.Uint32(g.buf[g.start+5:])
+		if _, ok := g.mc.PrepareData[id]; !ok {
+			g.drop(length, seq, erUnknownStmt, "HY000",
+				fmt.Sprintf("Unknown prepared statement handler (%d) given to mysqld_stmt_reset", id))
+			return true
+		}
+	case comRegisterRepl:
+		if length > inspectLimit || !g.fill(4+length) || !validRegisterReplica(g.buf[g.start+4:g.start+4+length]) {
+			g.drop(length, seq, erMalformed, "HY000", "Malformed communication packet.")
+			return true
+		}
+	case comBinlogDumpG:
+		if length > inspectLimit || !g.fill(4+length) || !validBinlogDumpGTID(g.buf[g.start+4:g.start+4+length]) {
+			g.drop(length, seq, erMalformed, "HY000", "Malformed communication packet.")
+		} else {
+			g.drop(length, seq, erBinlogFatal, "HY000", "Binary log is not open")
+		}
+		// MySQL ends the session of a binary log dump.
+		_ = g.Conn.Close()
+		g.err = io.EOF
+		return true
+	}
+	return false
+}
+
+// validRegisterReplica reports whether a COM_REGISTER_REPLICA packet is well formed: command,
+// server id, three length-prefixed strings, port, and at least what vitess reads after them.
+func validRegisterReplica(d []byte) bool {
+	pos := 5
+	for range 3 {
+		if pos >= len(d) {
+			return false
+		}
+		pos += 1 + int(d[pos])
+	}
+	return pos+2 <= len(d)
+}
+
+// validBinlogDumpGTID reports whether a COM_BINLOG_DUMP_GTID packet is well formed: command,
+// flags, server id, file name, position, and the GTID set's length when the flags announce
+// one (the set itself is not parsed: it is refused anyway).
+func validBinlogDumpGTID(d []byte) bool {
+	pos := 1 + 2 + 4
+	if pos+4 > len(d) {
+		return false
+	}
+	flags := binary.LittleEndian.Uint16(d[1:])
+	n := int64(binary.LittleEndian.Uint32(d[pos:]))
+	pos += 4
+	if int64(pos)+n+8 > int64(len(d)) {
+		return false
+	}
+	pos += int(n) + 8
+	if flags&mysql.BinlogThroughGTID != 0 {
+		if pos+4 > len(d) {
+			return false
+		}
+		m := int64(binary.LittleEndian.Uint32(d[pos:]))
+		if int64(pos)+4+m > int64(len(d)) {
+			return false
+		}
+	}
+	return true
+}
