@@ -95,13 +95,19 @@ func (r *rawClient) mustRead() packet {
 // write sends one packet with the next sequence number.
 func (r *rawClient) write(payload []byte) {
 	r.t.Helper()
+	if err := r.tryWrite(payload); err != nil {
+		r.t.Fatalf("write: %v", err)
+	}
+}
+
+// tryWrite is write, returning the error.
+func (r *rawClient) tryWrite(payload []byte) error {
 	n := len(payload)
 	b := append([]byte{byte(n), byte(n >> 8), byte(n >> 16), r.seq}, payload...)
 	r.seq++
 	_ = r.c.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	if _, err := r.c.Write(b); err != nil {
-		r.t.Fatalf("write: %v", err)
-	}
+	_, err := r.c.Write(b)
+	return err
 }
 
 // command sends a command (sequence 0) and returns the first packet of the answer.
