@@ -38,6 +38,7 @@ type guardConn struct {
 	maxPacket int64
 	timer     *time.Timer
 	authed    atomic.Bool
+	timedOut  atomic.Bool // closed by connect_timeout
 	closeOnce sync.Once
 	closing   atomic.Bool // close after the next write (guardHandler's 1153)
 
@@ -77,6 +78,7 @@ func newGuardConn(c net.Conn, l *guardListener) *guardConn {
 	timeout := time.Duration(globalInt("connect_timeout", 10)) * time.Second
 	g.timer = time.AfterFunc(timeout, func() {
 		if !g.authed.Load() {
+			g.timedOut.Store(true)
 			l.lg.Debug("sqlstore: connect_timeout: closing an unauthenticated connection", "remote", c.RemoteAddr())
 			_ = g.Conn.Close()
 		}
@@ -155,15 +157,16 @@ func (g *guardConn) fill(n int) bool {
 		m, err := g.Conn.Read(g.buf[g.end:])
 		g.end += m
 		if err != nil {
-			g.err = readErr(err)
+			g.err = g.readErr(err)
 		}
 	}
 	return true
 }
 
-// readErr keeps io.EOF (vitess does not log it) and passes other errors on.
-func readErr(err error) error {
-	if err == io.EOF {
+// readErr is io.EOF (which vitess does not log) for a connection closed by connect_timeout,
+// else err.
+func (g *guardConn) readErr(err error) error {
+	if g.timedOut.Load() {
 		return io.EOF
 	}
 	return err
@@ -197,7 +200,7 @@ func (g *guardConn) Read(p []byte) (int, error) {
 				g.remaining -= n
 			}
 			if err != nil && n == 0 {
-				return 0, readErr(err)
+				return 0, g.readErr(err)
 			}
 			return n, nil
 		}
