@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 )
 
 // guardConn is a client connection as vitess sees it. It closes the connection when the
@@ -25,7 +26,9 @@ import (
 //     COM_STMT_RESET of an unknown statement (1243) or a short one (1835), a malformed
 //     COM_REGISTER_REPLICA (1835), and COM_BINLOG_DUMP_GTID (1835 when malformed, 1236
 //     otherwise: there is no binary log; then the connection is closed, as MySQL ends a
-//     dump's session).
+//     dump's session);
+//   - long data (COM_STMT_SEND_LONG_DATA) for a parameter beyond max_allowed_packet is
+//     dropped, and the statement's next execution gets MySQL's error for it (1105).
 //
 // A TLS connection's commands reach vitess unread (its packets are encrypted below vitess);
 // guardHandler and vitessLogHook cover what they can for it.
@@ -43,6 +46,10 @@ type guardConn struct {
 	closing   atomic.Bool // close after the next write (guardHandler's 1153)
 
 	mc *mysql.Conn // vitess's connection, once authenticated
+
+	// COM_STMT_SEND_LONG_DATA bytes per statement and parameter since the statement's last
+	// execution (vitess appends them without a limit); -1: over max_allowed_packet.
+	longData map[uint64]int64
 
 	// Read side.
 	raw       bool   // TLS: bytes pass unread
@@ -68,6 +75,10 @@ const (
 	erMalformed     = 1835
 	erBinlogFatal   = 1236
 	comStmtReset    = 0x1a
+	comStmtExecute  = 0x17
+	comStmtLongData = 0x18
+	comStmtClose    = 0x19
+	erUnknown       = 1105
 	comRegisterRepl = 0x15
 	comBinlogDumpG  = 0x1e
 )
@@ -288,7 +299,42 @@ func (g *guardConn) drop(length int, seq byte, code uint16, state, msg string) {
 
 // command answers the commands that vitess cannot take; false passes the packet on.
 func (g *guardConn) command(length int, seq byte) bool {
-	switch g.buf[g.start+4] {
+	cmd := g.buf[g.start+4]
+	switch cmd {
+	case comStmtExecute, comStmtClose:
+		if g.longData == nil || length < 5 || !g.fill(9) {
+			return false
+		}
+		id := binary.LittleEndian.Uint32(g.buf[g.start+5:])
+		over := g.forgetLongData(id)
+		if over && cmd == comStmtExecute {
+			if p := g.mc.PrepareData[id]; p != nil {
+				p.BindVars = make(map[string]*querypb.BindVariable, p.ParamsCount) // what vitess would have kept
+			}
+			g.drop(length, seq, erUnknown, "HY000",
+				"Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes")
+			return true
+		}
+	case comStmtLongData:
+		if length < 7 || !g.fill(11) {
+			return false
+		}
+		id := binary.LittleEndian.Uint32(g.buf[g.start+5:])
+		if _, ok := g.mc.PrepareData[id]; !ok {
+			return false // vitess refuses it
+		}
+		key := uint64(id)<<16 | uint64(binary.LittleEndian.Uint16(g.buf[g.start+9:]))
+		if g.longData == nil {
+			g.longData = map[uint64]int64{}
+		}
+		if n := g.longData[key]; n >= 0 && n+int64(length-7) <= g.maxPacket {
+			g.longData[key] = n + int64(length-7)
+			return false
+		}
+		g.longData[key] = -1
+		g.start += 4 // dropped; the command has no answer
+		g.skip = length
+		return true
 	case comStmtReset:
 		if length < 5 {
 			g.drop(length, seq, erMalformed, "HY000", "Malformed communication packet.")
@@ -298,10 +344,17 @@ func (g *guardConn) command(length int, seq byte) bool {
 			return false
 		}
 		id := binary.LittleEndian.Uint32(g.buf[g.start+5:])
-		if _, ok := g.mc.PrepareData[id]; !ok {
+		g.forgetLongData(id)
+		p, ok := g.mc.PrepareData[id]
+		if !ok {
 			g.drop(length, seq, erUnknownStmt, "HY000",
 				fmt.Sprintf("Unknown prepared statement handler (%d) given to mysqld_stmt_reset", id))
 			return true
+		}
+		// vitess's reset sets each bound value to nil and keeps the keys; long data sent
+		// next would be appended to a nil value. Reset empties the map instead.
+		if p.BindVars != nil {
+			p.BindVars = make(map[string]*querypb.BindVariable, p.ParamsCount)
 		}
 	case comRegisterRepl:
 		if length > inspectLimit || !g.fill(4+length) || !validRegisterReplica(g.buf[g.start+4:g.start+4+length]) {
@@ -320,6 +373,18 @@ func (g *guardConn) command(length int, seq byte) bool {
 		return true
 	}
 	return false
+}
+
+// forgetLongData forgets the long data counted for statement id, and reports whether some of
+// it was over max_allowed_packet.
+func (g *guardConn) forgetLongData(id uint32) (over bool) {
+	for k, n := range g.longData {
+		if uint32(k>>16) == id {
+			over = over || n < 0
+			delete(g.longData, k)
+		}
+	}
+	return over
 }
 
 // validRegisterReplica reports whether a COM_REGISTER_REPLICA packet is well formed: command,

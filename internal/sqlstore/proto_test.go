@@ -405,3 +405,77 @@ func TestMaxConnections(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// prepare prepares q on c and returns its statement id, having read the whole answer.
+func (c *rawClient) prepare(q string) uint32 {
+	c.t.Helper()
+	p, err := c.command(append([]byte{0x16}, q...))
+	if err != nil || !p.isOK() {
+		c.t.Fatalf("prepare %q: %v %q %v", q, p, p.errText(), err)
+	}
+	cols, params := binary.LittleEndian.Uint16(p.payload[5:]), binary.LittleEndian.Uint16(p.payload[7:])
+	for _, n := range []uint16{params, cols} {
+		for range n + min(n, 1) {
+			c.mustRead()
+		}
+	}
+	return binary.LittleEndian.Uint32(p.payload[1:])
+}
+
+// TestLongDataLimit: COM_STMT_SEND_LONG_DATA, which vitess appends without a limit, is held
+// to max_allowed_packet per parameter: the execution gets MySQL's error, and the connection
+// and the statement stay usable. A reset between long data does not panic.
+func TestLongDataLimit(t *testing.T) {
+	s := startGuarded(t, ServeOptions{})
+	before := caughtPanics.Load()
+	root := openDB(t, fmt.Sprintf("root@tcp(%s)/?timeout=5s", s.addr))
+	setGlobal(t, root, "max_allowed_packet", 1<<20)
+	c := dialRaw(t, s.addr)
+	c.mustLogin("root", "")
+	id := c.prepare("SELECT LENGTH(?)")
+	long := func(n int) {
+		c.seq = 0
+		c.write(append(binary.LittleEndian.AppendUint32([]byte{0x18}, id), append([]byte{0, 0}, make([]byte, n)...)...))
+	}
+	// Execute with the parameter bound (type VARCHAR), its value from long data.
+	execute := func() packet {
+		p, err := c.command(append(binary.LittleEndian.AppendUint32([]byte{0x17}, id), 0, 1, 0, 0, 0, 0, 1, 0x0f, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.isErr(0) || p.payload[0] == 0xff || p.isOK() {
+			return p
+		}
+		// A result set: column definitions and an EOF, rows and an EOF.
+		for eofs := 0; eofs < 2; {
+			q := c.mustRead()
+			if len(q.payload) > 0 && q.payload[0] == 0xfe && len(q.payload) < 9 {
+				eofs++
+			}
+		}
+		return p
+	}
+	for range 3 {
+		long(400 << 10)
+	}
+	if p := execute(); !p.isErr(1105) || !strings.Contains(p.errText(), "max_allowed_packet") {
+		t.Fatalf("1.2 MiB of long data: want 1105, got %v %q", p, p.errText())
+	}
+	long(100 << 10)
+	if p := execute(); p.payload[0] == 0xff {
+		t.Fatalf("100 KiB of long data: %q", p.errText())
+	}
+	// Long data, reset, long data again.
+	long(10)
+	if p, err := c.command(binary.LittleEndian.AppendUint32([]byte{0x1a}, id)); err != nil || !p.isOK() {
+		t.Fatalf("reset: %v %v", p, err)
+	}
+	long(10)
+	if p := execute(); p.payload[0] == 0xff {
+		t.Fatalf("after a reset: %q", p.errText())
+	}
+	if p, err := c.command([]byte{0x0e}); err != nil || !p.isOK() {
+		t.Fatalf("ping: %v %v", p, err)
+	}
+	noPanics(t, s, before)
+}
