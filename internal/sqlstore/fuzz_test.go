@@ -51,10 +51,11 @@ func FuzzCommand(f *testing.F) {
 		seq(exec(2, 0)),          // no bound-parameters flag
 		seq(exec(1)),             // no null bitmap
 		seq(exec(9, 0, 1, 0x08)), // unknown statement
-		seq(cat([]byte{0x17}, u32(1), []byte{1}, u32(1), []byte{0, 1}, long8, val8), cat([]byte{0x1c}, u32(1), u32(1))), // cursor, fetch
-		seq(cat([]byte{0x18}, u32(1), []byte{0, 0}, []byte("long data")), exec(1, 0, 0)),                                // send long data, execute
-		seq(cat([]byte{0x18}, u32(2), []byte{5, 0}, []byte("bad param"))),                                               // send long data, bad param
-		seq(cat([]byte{0x19}, u32(1)), exec(1, 0, 1, 0x08, 0x00, 1, 0, 0, 0, 0, 0, 0, 0)),                               // close, execute
+		seq(cat([]byte{0x17}, u32(1), []byte{1}, u32(1), []byte{0, 1}, long8, val8), cat([]byte{0x1c}, u32(1), u32(1))),                                           // cursor, fetch
+		seq(cat([]byte{0x18}, u32(1), []byte{0, 0}, []byte("long data")), exec(1, 0, 0)),                                                                          // send long data, execute
+		seq(cat([]byte{0x18}, u32(2), []byte{5, 0}, []byte("bad param"))),                                                                                         // send long data, bad param
+		seq(cat([]byte{0x18}, u32(1), []byte{0, 0}, []byte("x")), cat([]byte{0x1a}, u32(1)), cat([]byte{0x18}, u32(1), []byte{0, 0}, []byte("y")), exec(1, 0, 0)), // long data, reset, long data
+		seq(cat([]byte{0x19}, u32(1)), exec(1, 0, 1, 0x08, 0x00, 1, 0, 0, 0, 0, 0, 0, 0)),                                                                         // close, execute
 		seq([]byte{0x04, 't', 0}),             // COM_FIELD_LIST
 		seq([]byte{0x04}),                     // COM_FIELD_LIST, short
 		seq(append([]byte{0x02}, "mysql"...)), // COM_INIT_DB
