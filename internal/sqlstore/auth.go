@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"net"
 
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/vitess/go/mysql"
 )
 
@@ -16,13 +18,19 @@ import (
 // on this connection) goes through mysql_native_password, the default plugin, exactly as a
 // known user of that plugin with a wrong password does: the same auth switch, then the same
 // 1045 "Access denied for user 'u'@'host' (using password: YES|NO)" as MySQL words it.
+//
+// It also keeps, as MySQL does, the connection beyond max_connections (guardListener lets
+// max_connections + 1 in) for a user with SUPER or CONNECTION_ADMIN: anyone else gets 1040
+// once authenticated.
 type authServer struct {
 	mysql.AuthServer
+	mdb     *mysql_db.MySQLDb // nil: no reserved connection
 	methods []mysql.AuthMethod
 }
 
 func newAuthServer(inner mysql.AuthServer) *authServer {
 	s := &authServer{AuthServer: inner}
+	s.mdb, _ = inner.(*mysql_db.MySQLDb)
 	def := inner.DefaultAuthMethodDescription()
 	for _, m := range inner.AuthMethods() {
 		s.methods = append(s.methods, &authMethod{AuthMethod: m, s: s, fallback: m.Name() == def})
@@ -65,9 +73,24 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 		return nil, accessDenied(user, remote, len(clientData) > 0 && !(len(clientData) == 1 && clientData[0] == 0))
 	}
 	if g := guardOf(c); g != nil {
+		if g.l.open.Load() > globalInt("max_connections", 151) && !m.s.connectionAdmin(ud) {
+			return nil, mysql.NewSQLError(erConCount, "08004", "Too many connections")
+		}
 		g.authenticated(c)
 	}
 	return ud, nil
+}
+
+// connectionAdmin reports whether the authenticated user may take the reserved connection.
+func (s *authServer) connectionAdmin(ud mysql.Getter) bool {
+	cu, ok := ud.(sql.MysqlConnectionUser)
+	if !ok || s.mdb == nil {
+		return false
+	}
+	rd := s.mdb.Reader()
+	defer rd.Close()
+	u := s.mdb.GetUser(rd, cu.User, cu.Host, false)
+	return u != nil && (u.PrivilegeSet.Has(sql.PrivilegeType_Super) || u.PrivilegeSet.HasDynamic("CONNECTION_ADMIN"))
 }
 
 // accessDenied is MySQL's error for a failed login.

@@ -20,7 +20,7 @@ import (
 // net.Listener, it never times out a handshake, and its own connection limit makes clients
 // wait instead of refusing them. So the net.Listener it gets is a guardListener: its Accept
 // retries every error but the listener's closing (backing off like net/http's Server), refuses
-// a connection beyond max_connections with error 1040, and gives each connection
+// a connection beyond max_connections (+1, see authServer) with error 1040, and gives each connection
 // connect_timeout seconds to authenticate (see guardConn).
 
 const (
@@ -96,7 +96,8 @@ func (l *guardListener) Accept() (net.Conn, error) {
 			l.lg.Info("sqlstore: accepting again", "after", time.Since(time.Unix(0, since)).Round(time.Millisecond))
 		}
 		delay = 0
-		if n := l.open.Load(); n >= globalInt("max_connections", 151) {
+		// One more than max_connections, kept for SUPER or CONNECTION_ADMIN (authServer).
+		if n := l.open.Load(); n > globalInt("max_connections", 151) {
 			refuse(c, erConCount, "08004", "Too many connections")
 			continue
 		}
