@@ -61,12 +61,14 @@ type guardConn struct {
 	logical   int64 // length of the multi-packet command the next packet continues
 	cont      bool  // the next packet continues a packet of 2^24-1 bytes
 	err       error // returned once nothing is left to pass on
+	preAuth   int   // bytes handed on before authentication
 }
 
 const (
 	maxChunk        = 1<<24 - 1
 	clientSSL       = 0x800
 	inspectLimit    = 1 << 16 // commands parsed here are buffered up to this length
+	preAuthLimit    = 1 << 20 // bytes a client may send before it has authenticated
 	erUnknownCom    = 1047
 	erNetTooLarge   = 1153
 	erUnknownStmt   = 1243
@@ -181,8 +183,24 @@ func (g *guardConn) readErr(err error) error {
 	return err
 }
 
-// Read implements net.Conn. It hands on at most one packet per call.
+// Read implements net.Conn. Before authentication it hands on at most preAuthLimit bytes
+// in all (TLS handshake included): vitess would buffer a handshake packet of any size over
+// TLS, where guardConn cannot see packets.
 func (g *guardConn) Read(p []byte) (int, error) {
+	n, err := g.read(p)
+	if n > 0 && !g.authed.Load() {
+		if g.preAuth += n; g.preAuth > preAuthLimit {
+			g.l.lg.Info("sqlstore: an unauthenticated client sent too much; closing its connection", "remote", g.RemoteAddr())
+			_ = g.Conn.Close()
+			g.err = io.EOF
+			return 0, io.EOF
+		}
+	}
+	return n, err
+}
+
+// read hands on at most one packet per call.
+func (g *guardConn) read(p []byte) (int, error) {
 	for {
 		if g.remaining > 0 || g.raw {
 			if g.end > g.start {

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"crypto/tls"
 	"database/sql"
 	"encoding/binary"
 	"errors"
@@ -497,4 +498,49 @@ func TestLongDataLimit(t *testing.T) {
 		t.Fatalf("ping: %v %v", p, err)
 	}
 	noPanics(t, s, before)
+}
+
+// TestPreAuthLimit: before authentication a client may send at most 1 MiB, TLS or not
+// (vitess would buffer a TLS handshake packet of any size).
+func TestPreAuthLimit(t *testing.T) {
+	tlsCfg, err := LoadOrCreateTLS(t.TempDir(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startGuarded(t, ServeOptions{TLS: tlsCfg})
+	// Only the limit, not connect_timeout, may end the connection within the test's bounds.
+	setGlobal(t, openDB(t, fmt.Sprintf("root@tcp(%s)/?timeout=5s", s.addr)), "connect_timeout", 600)
+	c := dialRaw(t, s.addr)
+	c.useTLS = true
+	c.greeting()
+	b := binary.LittleEndian.AppendUint32(nil, capProtocol41|capSecureConn|capPluginAuth|clientSSL)
+	b = binary.LittleEndian.AppendUint32(b, 1<<24)
+	b = append(b, 33)
+	c.write(append(b, make([]byte, 23)...))
+	tc := tls.Client(c.c, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	// A handshake response of 2 MiB + 1 in chunks of 2^24-1: vitess reads it whole.
+	chunk := make([]byte, 1<<20)
+	_ = tc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	n := 1<<24 - 1
+	if _, err := tc.Write([]byte{byte(n), byte(n >> 8), byte(n >> 16), 2}); err != nil {
+		t.Fatal(err)
+	}
+	var werr error
+	for i := 0; i < 16 && werr == nil; i++ {
+		_, werr = tc.Write(chunk)
+	}
+	if werr == nil {
+		_ = tc.SetReadDeadline(time.Now().Add(60 * time.Second))
+		_, werr = tc.Read(make([]byte, 1))
+	}
+	var ne net.Error
+	if werr == nil || errors.As(werr, &ne) && ne.Timeout() {
+		t.Fatalf("16 MiB before authentication were taken: %v", werr)
+	}
+	if err := openDB(t, fmt.Sprintf("root@tcp(%s)/?timeout=5s&tls=skip-verify", s.addr)).Ping(); err != nil {
+		t.Fatal(err)
+	}
 }
