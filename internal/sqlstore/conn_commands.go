@@ -16,6 +16,7 @@ func (g *guardConn) drop(length int, seq byte, code uint16, state, msg string) {
 	g.start += 4
 	g.skip = length
 	g.reply(seq+1, code, state, msg)
+	g.l.lg.Debug("sqlstore: command refused", "remote", g.RemoteAddr(), "code", code, "msg", msg)
 }
 
 // command answers the commands that vitess cannot take; false passes the packet on.
