@@ -33,8 +33,8 @@ func addSecurityFlags(fs *pflag.FlagSet, sec *securityFlags, where string) {
 
 // serveSQL serves MySQL for the engine on host:port until ctx ends. tlsDir holds the
 // self-signed certificate when none is given. ready is called with the address once clients
-// can connect.
-func serveSQL(ctx context.Context, db *engine.DB, lg *slog.Logger, tlsDir, host string, port int, sec securityFlags, ready func(addr net.Addr)) error {
+// can connect, and with the server's health check (sqlstore.ServerHealth).
+func serveSQL(ctx context.Context, db *engine.DB, lg *slog.Logger, tlsDir, host string, port int, sec securityFlags, ready func(addr net.Addr, health func() error)) error {
 	if !sqlstore.IsLoopback(host) && sec.rootPassword == "" {
 		return fmt.Errorf("refusing to listen on %s with a root account that has no password: give --root-password (or $STRATA_ROOT_PASSWORD)", host)
 	}
@@ -72,7 +72,7 @@ func serveSQL(ctx context.Context, db *engine.DB, lg *slog.Logger, tlsDir, host 
 		l.Close()
 		return err
 	}
-	ready(l.Addr())
+	ready(l.Addr(), func() error { return sqlstore.ServerHealth(srv) })
 	<-ctx.Done()
 	lg.Info("strata: shutting down")
 	return srv.Close()

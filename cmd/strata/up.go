@@ -77,7 +77,7 @@ func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, pool
 		return err
 	}
 	defer db.Close()
-	return serveSQL(ctx, db.DB, lg, dir, host, port, sec, func(addr net.Addr) {
+	return serveSQL(ctx, db.DB, lg, dir, host, port, sec, func(addr net.Addr, _ func() error) {
 		fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (data %s)\n", addr, dir)
 	})
 }

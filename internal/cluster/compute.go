@@ -48,7 +48,8 @@ type Compute struct {
 	Pages *pageclient.Client
 
 	opts   ComputeOptions
-	addr   atomic.Value  // string: the MySQL address, once serving
+	addr   atomic.Value // string: the MySQL address, once serving
+	health atomic.Pointer[func() error]
 	failed chan struct{} // closed when the engine failed (see Failed)
 	reg    *meta.Registration
 	stop   chan struct{}
@@ -176,12 +177,20 @@ func (c *Compute) Failed() <-chan struct{} { return c.failed }
 // SetAddr sets the MySQL address the node publishes in its status.
 func (c *Compute) SetAddr(addr string) { c.addr.Store(addr) }
 
+// SetHealth sets how the node checks that it serves clients: while f returns an error, the
+// node publishes the state "unhealthy" instead of "up".
+func (c *Compute) SetHealth(f func() error) { c.health.Store(&f) }
+
 func (c *Compute) status(epoch uint64) meta.Node {
 	addr, _ := c.addr.Load().(string)
 	if addr == "" {
 		addr = c.opts.Addr
 	}
-	return meta.Node{Role: meta.RoleRW, ID: c.opts.ID, Addr: addr, PID: os.Getpid(), State: meta.StateUp,
+	state := meta.StateUp
+	if f := c.health.Load(); f != nil && (*f)() != nil {
+		state = meta.StateUnhealthy
+	}
+	return meta.Node{Role: meta.RoleRW, ID: c.opts.ID, Addr: addr, PID: os.Getpid(), State: state,
 		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN())}
 }
 

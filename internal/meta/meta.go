@@ -36,6 +36,8 @@ const (
 	StateUp       = "up"
 	StateDown     = "down"
 	StateStarting = "starting"
+	// StateUnhealthy: the node runs but does not serve (e.g. it cannot accept connections).
+	StateUnhealthy = "unhealthy"
 )
 
 // DefaultPrefix is the key prefix of a cluster's keys.

@@ -89,11 +89,11 @@ func (p *filePolicy) checkPrivilege(ctx *sql.Context) error {
 	if p.mdb.UserActivePrivilegeSet(ctx).Has(sql.PrivilegeType_File) {
 		return nil
 	}
-	return accessDenied(ctx, p.mdb)
+	return fileAccessDenied(ctx, p.mdb)
 }
 
-// accessDenied is MySQL's 1045 for the session's account.
-func accessDenied(ctx *sql.Context, mdb *mysql_db.MySQLDb) error {
+// fileAccessDenied is MySQL's 1045 for the session's account, as MySQL answers a missing FILE privilege.
+func fileAccessDenied(ctx *sql.Context, mdb *mysql_db.MySQLDb) error {
 	c := ctx.Session.Client()
 	using := "NO"
 	rd := mdb.Reader()

@@ -1,0 +1,215 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+)
+
+// The listener handed to vitess.
+//
+// Vitess's accept loop (mysql.Listener.Accept) returns for good on the first error of the
+// net.Listener, it never times out a handshake, and its own connection limit makes clients
+// wait instead of refusing them. So the net.Listener it gets is a guardListener: its Accept
+// retries every error but the listener's closing (backing off like net/http's Server), refuses
+// a connection beyond max_connections (+1, see authServer) with error 1040, and gives each connection
+// connect_timeout seconds to authenticate (see guardConn).
+
+const (
+	erConCount        = 1040 // ER_CON_COUNT_ERROR
+	acceptBackoffMin  = 5 * time.Millisecond
+	acceptBackoffMax  = time.Second
+	acceptFailingLong = 2 * time.Second // accept errors for this long make the server unhealthy
+)
+
+// guardListener is the net.Listener vitess accepts from.
+type guardListener struct {
+	net.Listener
+	lg    *slog.Logger
+	tls   bool // the server offers TLS: the framing of a connection that asks for it is not read
+	done  chan struct{}
+	close sync.Once
+
+	unhealthyAfter time.Duration // accept errors for this long make the server unhealthy
+
+	open         atomic.Int64 // accepted connections not yet closed
+	failingSince atomic.Int64 // UnixNano of the first of the current run of accept errors; 0: none
+	lastErr      atomic.Value // error: the last accept error
+}
+
+func newGuardListener(l net.Listener, tls bool, lg *slog.Logger) *guardListener {
+	return &guardListener{Listener: l, lg: lg, tls: tls, done: make(chan struct{}), unhealthyAfter: acceptFailingLong}
+}
+
+// Close implements net.Listener.
+func (l *guardListener) Close() error {
+	err := net.ErrClosed
+	l.close.Do(func() {
+		close(l.done)
+		err = l.Listener.Close()
+	})
+	return err
+}
+
+// Accept implements net.Listener: it returns an error only once the listener is closed.
+func (l *guardListener) Accept() (net.Conn, error) {
+	var delay time.Duration
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			select {
+			case <-l.done:
+				return nil, err
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return nil, err
+			}
+			// EMFILE, ENFILE, ECONNABORTED...: wait and try again.
+			if delay == 0 {
+				delay = acceptBackoffMin
+			} else if delay *= 2; delay > acceptBackoffMax {
+				delay = acceptBackoffMax
+			}
+			if l.failingSince.CompareAndSwap(0, time.Now().UnixNano()) {
+				l.lg.Warn("sqlstore: accept failed; retrying", "err", err)
+			}
+			l.lastErr.Store(err)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-l.done:
+				t.Stop()
+				return nil, net.ErrClosed
+			}
+			continue
+		}
+		if since := l.failingSince.Swap(0); since != 0 {
+			l.lg.Info("sqlstore: accepting again", "after", time.Since(time.Unix(0, since)).Round(time.Millisecond))
+		}
+		delay = 0
+		// One more than max_connections, kept for SUPER or CONNECTION_ADMIN (authServer).
+		if n := l.open.Load(); n > globalInt("max_connections", 151) {
+			refuse(c, erConCount, "08004", "Too many connections")
+			continue
+		}
+		l.open.Add(1)
+		return newGuardConn(c, l), nil
+	}
+}
+
+// refuse answers a connection with an error packet instead of the server greeting, as MySQL
+// does, and closes it.
+func refuse(c net.Conn, code uint16, state, msg string) {
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.Write(errorPacket(0, code, state, msg))
+	_ = c.Close()
+}
+
+// errorPacket is a MySQL ERR packet (protocol 4.1) with sequence number seq.
+func errorPacket(seq byte, code uint16, state, msg string) []byte {
+	n := 1 + 2 + 1 + 5 + len(msg)
+	b := make([]byte, 0, 4+n)
+	b = append(b, byte(n), byte(n>>8), byte(n>>16), seq, 0xff, byte(code), byte(code>>8), '#')
+	b = append(b, state...)
+	return append(b, msg...)
+}
+
+// globalInt returns a global system variable as an integer, or def.
+func globalInt(name string, def int64) int64 {
+	_, v, ok := sql.SystemVariables.GetGlobal(name)
+	if !ok {
+		return def
+	}
+	switch v := v.(type) {
+	case int64:
+		return v
+	case uint64:
+		return int64(v)
+	case int:
+		return int64(v)
+	case int32:
+		return int64(v)
+	case uint32:
+		return int64(v)
+	case int8:
+		return int64(v)
+	}
+	return def
+}
+
+// protocolListener is vitess's listener, watched: it knows whether the accept loop runs.
+type protocolListener struct {
+	server.ProtocolListener
+	gl    *guardListener
+	state atomic.Int32 // 0: not started, 1: accepting, 2: stopped
+}
+
+// Accept implements server.ProtocolListener: it runs vitess's accept loop.
+func (p *protocolListener) Accept() {
+	p.state.Store(1)
+	defer p.state.Store(2)
+	p.ProtocolListener.Accept()
+}
+
+// health reports why the server does not accept connections, or nil.
+func (p *protocolListener) health() error {
+	if p.state.Load() == 2 {
+		return errors.New("sqlstore: the MySQL accept loop has stopped")
+	}
+	if since := p.gl.failingSince.Load(); since != 0 {
+		if d := time.Since(time.Unix(0, since)); d >= p.gl.unhealthyAfter {
+			err, _ := p.gl.lastErr.Load().(error)
+			return fmt.Errorf("sqlstore: accepting MySQL connections has failed for %v: %w", d.Round(time.Second), err)
+		}
+	}
+	return nil
+}
+
+// ServerHealth reports why srv, a server from Serve, does not accept connections (its accept
+// loop ended, or accepting has failed for a while, for instance for lack of file
+// descriptors), or nil when it does.
+func ServerHealth(srv *server.Server) error {
+	p, ok := srv.Listener.(*protocolListener)
+	if !ok {
+		return errors.New("sqlstore: not a server from Serve")
+	}
+	return p.health()
+}
+
+// protocolListenerFactory makes GMS build vitess's listener over gl, with our auth server.
+func protocolListenerFactory(gl *guardListener) server.ProtocolListenerFunc {
+	return func(cfg server.Config, lc mysql.ListenerConfig, sel server.ServerEventListener) (server.ProtocolListener, error) {
+		lc.Listener = gl
+		lc.AuthServer = newAuthServer(lc.AuthServer)
+		lc.MaxConns = 0 // the guard refuses what is beyond max_connections
+		pl, err := server.MySQLProtocolListenerFactory(cfg, lc, sel)
+		if err != nil {
+			return nil, err
+		}
+		return &protocolListener{ProtocolListener: pl, gl: gl}, nil
+	}
+}
+
+// guardProtocol returns the handler wrapper and the listener factory that put the guards
+// (guardListener, guardConn, authServer, guardHandler) around GMS's server on l.
+func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bool) (server.HandlerWrapper, server.ProtocolListenerFunc) {
+	registerPacketVariable()
+	panicLogger.Store(s.lg)
+	guarded := func(h mysql.Handler) (mysql.Handler, error) {
+		h, err := wrap(h)
+		if err != nil {
+			return nil, err
+		}
+		return &guardHandler{Handler: h}, nil
+	}
+	return guarded, protocolListenerFactory(newGuardListener(l, tls, s.lg))
+}
