@@ -24,6 +24,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/privfs"
 	"strata/internal/quorum"
 	"strata/internal/storage"
 )
@@ -106,6 +107,7 @@ func Open(opts Options) (*Store, error) {
 	if opts.FS == nil {
 		opts.FS = vfs.Default
 	}
+	opts.FS = privfs.Wrap(opts.FS) // the log holds every row: owner only
 	if opts.Dir == "" {
 		return nil, errors.New("logstore: Options.Dir is empty")
 	}
@@ -124,6 +126,9 @@ func Open(opts Options) (*Store, error) {
 	s.cond.L = &s.mu
 	if err := mkdirDurable(s.fs, s.dir); err != nil {
 		return nil, err
+	}
+	if err := privfs.Tighten(s.fs, s.dir); err != nil {
+		return nil, fmt.Errorf("logstore: %w", err)
 	}
 	lock, err := s.fs.Lock(s.fs.PathJoin(s.dir, "LOCK"))
 	if err != nil {
@@ -735,7 +740,7 @@ func mkdirDurable(fs vfs.FS, dir string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
+	if err := fs.MkdirAll(dir, privfs.DirMode); err != nil {
 		return fmt.Errorf("logstore: create %s: %w", dir, err)
 	}
 	for i := len(missing) - 1; i >= 0; i-- {

@@ -24,6 +24,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/privfs"
 	"strata/internal/redo"
 	"strata/internal/storage"
 )
@@ -169,6 +170,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.FS == nil {
 		opts.FS = vfs.Default
 	}
+	opts.FS = privfs.Wrap(opts.FS) // pages hold every row: owner only
 	if opts.ImageEvery <= 0 {
 		opts.ImageEvery = DefaultImageEvery
 	}
@@ -234,6 +236,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db, err := pebble.Open(opts.Dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("pagestore: open %s: %w", opts.Dir, err)
+	}
+	if err := privfs.Tighten(opts.FS, opts.Dir); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("pagestore: %w", err)
 	}
 	s.db = db
 	s.cache.init(opts.CachePages)
