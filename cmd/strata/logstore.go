@@ -72,7 +72,7 @@ acknowledged; it starts once the cause is gone.`,
 				st := store.Status()
 				state := meta.StateUp
 				if store.Err() != nil {
-					state = meta.StateDown
+					state = meta.StateFailing
 				}
 				return meta.Node{Role: meta.RoleLogStore, ID: id, Addr: lis.Addr().String(), PID: os.Getpid(),
 					State: state, Epoch: st.Promised, Durable: uint64(st.Durable), Applied: uint64(st.Committed)}

@@ -36,6 +36,9 @@ const (
 	StateUp       = "up"
 	StateDown     = "down"
 	StateStarting = "starting"
+	// StateFailing: the process runs but cannot write its disk (e.g. it is full). A Page Store
+	// heals by itself once it can; a Log Store exits to be restarted.
+	StateFailing = "failing"
 )
 
 // DefaultPrefix is the key prefix of a cluster's keys.
