@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -194,4 +195,99 @@ func TestLogStoreDiskFull(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestUpDiskFull runs `strata up` with its data directory on a small tmpfs and fills it under
+// inserts: commits fail (their outcome unknown) while the disk is full, and once space is freed
+// the cluster serves again by itself, with every acknowledged row, without anyone killing a node.
+func TestUpDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	mountTmpfs(t, dir, 256<<20)
+	up := startUp(t, dir, "--stall-timeout", "3s")
+	defer up.kill()
+	db, err := sql.Open("mysql", "root@tcp("+up.addr+")/?timeout=5s&readTimeout=30s&writeTimeout=30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{"CREATE DATABASE d", "CREATE TABLE d.t (id INT PRIMARY KEY, v LONGBLOB)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	waitNodes(t, dir, 8)
+	val := bytes.Repeat([]byte("x"), 8<<10)
+	var acked []int
+	id := 0
+	insert := func() error {
+		id++
+		_, err := db.Exec("INSERT INTO d.t VALUES (?, ?)", id, val)
+		if err == nil {
+			acked = append(acked, id)
+		}
+		return err
+	}
+	for range 20 {
+		if err := insert(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filler := fill(t, dir)
+	// Insert until the full disk stops the commits.
+	deadline := time.Now().Add(90 * time.Second)
+	var ferr error
+	for ferr == nil {
+		ferr = insert()
+		if time.Now().After(deadline) {
+			t.Fatal("inserts still succeed on a full disk")
+		}
+	}
+	t.Logf("full after %d rows: %v", len(acked), ferr)
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	deadline = time.Now().Add(120 * time.Second)
+	for {
+		err := insert()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cluster does not serve again after space was freed: %v\n%s", err, nodeLogs(dir))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("serving again %v after space was freed", time.Since(start).Round(time.Second))
+	for range 20 {
+		if err := insert(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := db.Query("SELECT id FROM d.t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[int]bool{}
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			t.Fatal(err)
+		}
+		have[i] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range acked {
+		if !have[i] {
+			t.Fatalf("acknowledged row %d lost", i)
+		}
+	}
+	db.Close()
+	up.kill()
 }
