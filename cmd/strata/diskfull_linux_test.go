@@ -291,3 +291,72 @@ func TestUpDiskFull(t *testing.T) {
 	db.Close()
 	up.kill()
 }
+
+// TestUpSingleDiskFull: `strata up --single` on a tmpfs filled under inserts stops with an error
+// instead of serving on while refusing every change; started again once space is freed, it
+// holds every acknowledged row.
+func TestUpSingleDiskFull(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	mountTmpfs(t, dir, 64<<20)
+	up := startUp(t, dir, "--single")
+	defer up.kill()
+	db, err := sql.Open("mysql", "root@tcp("+up.addr+")/?timeout=5s&readTimeout=30s&writeTimeout=30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{"CREATE DATABASE d", "CREATE TABLE d.t (id INT PRIMARY KEY, v LONGBLOB)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	val := bytes.Repeat([]byte("x"), 8<<10)
+	var acked []int
+	for id := 1; id <= 20; id++ {
+		if _, err := db.Exec("INSERT INTO d.t VALUES (?, ?)", id, val); err != nil {
+			t.Fatal(err)
+		}
+		acked = append(acked, id)
+	}
+	filler := fill(t, dir)
+	for id := 21; ; id++ {
+		if _, err := db.Exec("INSERT INTO d.t VALUES (?, ?)", id, val); err != nil {
+			break
+		}
+		acked = append(acked, id)
+		if id > 20000 {
+			t.Fatal("inserts still succeed on a full disk")
+		}
+	}
+	select {
+	case <-up.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("strata up --single still runs with a failed engine")
+	}
+	if up.cmd.ProcessState.Success() {
+		t.Fatal("strata up --single exited cleanly after its engine failed")
+	}
+	db.Close()
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	up = startUp(t, dir, "--single")
+	db2, err := sql.Open("mysql", "root@tcp("+up.addr+")/?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	var n int
+	if err := db2.QueryRow("SELECT count(*) FROM d.t WHERE id <= ?", acked[len(acked)-1]).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n < len(acked) {
+		t.Fatalf("%d rows after the restart, %d acknowledged", n, len(acked))
+	}
+	if _, err := db2.Exec("INSERT INTO d.t VALUES (?, ?)", 1<<30, val); err != nil {
+		t.Fatal(err)
+	}
+	db2.Close()
+	up.kill()
+}
