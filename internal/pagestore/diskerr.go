@@ -1,8 +1,10 @@
 package pagestore
 
 import (
+	"errors"
 	"fmt"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -23,6 +25,9 @@ type diskHealth struct {
 	fails   int       // consecutive background errors
 	logged  time.Time // when an error was last logged
 	skipped int       // errors not logged since
+
+	otherLogged  time.Time // when another background error was last logged
+	otherSkipped int       // other background errors not logged since
 }
 
 // Pacing of pebble's retries after consecutive background errors, and of their logging.
@@ -47,10 +52,18 @@ func (s *Store) listenDisk(l *pebble.EventListener) {
 	}
 }
 
-// backgroundError is pebble's BackgroundError listener. Pebble calls it (with its own mutex
-// held) before it retries; the pause it makes, doubling from retryFirst to retryMax, paces the
-// retries. Writes into pebble wait as long, which they would anyway once the memtables are full.
+// backgroundError is pebble's BackgroundError listener. An error of the system (ENOSPC, EIO:
+// a flush or compaction could not write) makes the store failing; pebble calls the listener
+// (with its own mutex held) before it retries, and the pause made here, doubling from
+// retryFirst to retryMax, paces the retries. Writes into pebble wait as long, which they would
+// anyway once the memtables are full. Other errors (a damaged file found while collecting table
+// statistics: see the DataCorruption listener) are only logged, at the same pace.
 func (s *Store) backgroundError(err error) {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		s.logLimited(err)
+		return
+	}
 	h := &s.health
 	h.mu.Lock()
 	h.err = err
@@ -68,6 +81,23 @@ func (s *Store) backgroundError(err error) {
 			"err", err, "consecutive", fails, "not_logged", skipped)
 	}
 	time.Sleep(min(retryFirst<<min(fails-1, 10), retryMax))
+}
+
+// logLimited logs a background error that is not a failed write, at most every logEvery.
+func (s *Store) logLimited(err error) {
+	h := &s.health
+	h.mu.Lock()
+	logNow := time.Since(h.otherLogged) >= logEvery
+	skipped := h.otherSkipped
+	if logNow {
+		h.otherLogged, h.otherSkipped = time.Now(), 0
+	} else {
+		h.otherSkipped++
+	}
+	h.mu.Unlock()
+	if logNow {
+		s.log.Error("pagestore: pebble background error", "err", err, "not_logged", skipped)
+	}
 }
 
 // diskWritten records a successful flush or compaction.
