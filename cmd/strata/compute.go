@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/cluster"
+	"strata/internal/privfs"
 	"strata/internal/rpcauth"
 )
 
@@ -53,7 +54,7 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 				return err
 			}
 			defer mc.Close()
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := privfs.MkdirAll(dir); err != nil { // the TLS key: owner only
 				return err
 			}
 			c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: id, Secret: secret,

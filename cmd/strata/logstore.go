@@ -30,7 +30,12 @@ call must carry the cluster secret read from --secret-file. When ready it prints
 With --peers (the other Log Stores' addresses) a damaged range of this store's segments (a
 record failing its CRC, found at open, by the background check of every segment after open, or
 by a read) is copied back from a peer whose log agrees with this one there; without it damage
-is only reported and refused.`,
+is only reported and refused.
+
+A store whose write or sync fails (a full disk, an I/O error) exits with an error: after such a
+failure what its files hold past the synced end is unknown, so it is started again (by
+'strata up', or your supervisor) and recovers from its files, which keep every byte it
+acknowledged; it starts once the cause is gone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if secretFile == "" {
@@ -65,14 +70,22 @@ is only reported and refused.`,
 			lg.Info("log store ready", "addr", lis.Addr().String(), "dir", dir, "epoch", st.Promised, "end", uint64(st.End))
 			unpublish := publish(ctx, splitEndpoints(etcd), secret, lg, func() meta.Node {
 				st := store.Status()
+				state := meta.StateUp
+				if store.Err() != nil {
+					state = meta.StateFailing
+				}
 				return meta.Node{Role: meta.RoleLogStore, ID: id, Addr: lis.Addr().String(), PID: os.Getpid(),
-					State: meta.StateUp, Epoch: st.Promised, Durable: uint64(st.Durable), Applied: uint64(st.Committed)}
+					State: state, Epoch: st.Promised, Durable: uint64(st.Durable), Applied: uint64(st.Committed)}
 			})
 			defer unpublish()
 			fmt.Fprintf(cmd.OutOrStdout(), "strata: log store serving on %s\n", lis.Addr())
 			select {
 			case <-ctx.Done():
 			case err = <-served:
+			case <-store.Failed():
+				// A failed store refuses everything and does not heal in place: exit, so that
+				// the supervisor starts it again and it recovers from its files.
+				err = fmt.Errorf("stopping, to be started again: %w", store.Err())
 			}
 			srv.Stop()
 			return errors.Join(err, store.Close())

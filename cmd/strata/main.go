@@ -13,6 +13,7 @@ import (
 )
 
 func main() {
+	privateUmask()
 	stop := profileTo(os.Getenv("STRATA_CPUPROFILE_DIR"))
 	err := newRoot().Execute()
 	stop()

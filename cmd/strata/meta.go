@@ -62,7 +62,7 @@ their nodes at an external etcd with --etcd.`,
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data/meta", "etcd data directory")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:2379", "client address (port 0: any free port)")
-	cmd.Flags().StringVar(&peer, "listen-peer", "127.0.0.1:0", "peer (raft) address")
+	cmd.Flags().StringVar(&peer, "listen-peer", "127.0.0.1:0", "peer (raft) address: loopback only, since this single member never dials it and etcd serves it without authentication")
 	cmd.Flags().StringVar(&id, "id", "meta", "this node's ID in the control plane")
 	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret: etcd then requires the password derived from it")
 	return cmd

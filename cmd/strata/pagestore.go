@@ -100,7 +100,11 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 				return errors.Join(err, st.Close(), reader.Close())
 			}
 			unregister := publish(ctx, splitEndpoints(etcd), secret, lg, func() meta.Node {
-				return meta.Node{Role: meta.RolePageStore, ID: id, Addr: srv.Addr(), PID: os.Getpid(), State: meta.StateUp,
+				state := meta.StateUp
+				if st.DiskErr() != nil { // a full disk: it serves, but persists nothing until space is back
+					state = meta.StateFailing
+				}
+				return meta.Node{Role: meta.RolePageStore, ID: id, Addr: srv.Addr(), PID: os.Getpid(), State: state,
 					Durable: uint64(reader.Durable()), Applied: uint64(st.Consumed()), Persisted: uint64(st.Persisted())}
 			})
 			lg.Info("page store ready", "addr", srv.Addr(), "dir", dir, "consumed", uint64(st.Consumed()))

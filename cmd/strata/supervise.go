@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"strata/internal/privfs"
 )
 
 // child is one process the supervisor runs and keeps running.
@@ -52,7 +54,8 @@ func newSupervisor(logDir string, lg *slog.Logger) (*supervisor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the strata binary: %w", err)
 	}
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	// Node logs name files, addresses and errors: owner only.
+	if err := privfs.MkdirAll(logDir); err != nil {
 		return nil, err
 	}
 	return &supervisor{exe: exe, logDir: logDir, lg: lg}, nil
@@ -97,7 +100,7 @@ func (s *supervisor) start(ctx context.Context, c *child) error {
 
 // spawn runs one process of c and waits for its ready line.
 func (s *supervisor) spawn(ctx context.Context, c *child) error {
-	logf, err := os.OpenFile(filepath.Join(s.logDir, c.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(filepath.Join(s.logDir, c.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, privfs.FileMode)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,27 @@ func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, pool
 		return err
 	}
 	defer db.Close()
-	return serveSQL(ctx, db.DB, lg, dir, host, port, sec, func(addr net.Addr, _ func() error) {
+	// A failed engine (its log could not be written: a full disk) refuses every change until
+	// it is opened again: stop with an error rather than serve on, refusing, as if up.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for db.Failure() == nil {
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		cancel()
+	}()
+	err = serveSQL(sctx, db.DB, lg, dir, host, port, sec, func(addr net.Addr, _ func() error) {
 		fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (data %s)\n", addr, dir)
 	})
+	if ferr := db.Failure(); ferr != nil && ctx.Err() == nil {
+		return fmt.Errorf("stopping; start again to recover from the data directory: %w", ferr)
+	}
+	return err
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/meta"
+	"strata/internal/privfs"
 	"strata/internal/rpcauth"
 )
 
@@ -35,7 +36,9 @@ const (
 // A positive stall is passed to the compute node as its --stall-timeout.
 func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, sec securityFlags) error {
 	lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Owner only, and tightened if an older build made it 0755: it holds the secret, the
+	// nodes' data and their logs.
+	if err := privfs.MkdirAll(dir); err != nil {
 		return err
 	}
 	abs, err := filepath.Abs(dir)
@@ -77,7 +80,7 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	}
 	// A file DATA/hold/<node> keeps that node down (see supervisor).
 	sup.holdDir = filepath.Join(dir, "hold")
-	if err := os.MkdirAll(sup.holdDir, 0o755); err != nil {
+	if err := privfs.MkdirAll(sup.holdDir); err != nil {
 		return err
 	}
 	started := false
@@ -299,6 +302,10 @@ func addedPageStores(ctx context.Context, mc *meta.Client, known []string) ([]st
 // does not exist, and returns its path.
 func ensureSecret(path string) (string, error) {
 	if _, err := os.Stat(path); err == nil {
+		// An older build, or a hand, may have left it readable by others.
+		if err := os.Chmod(path, privfs.FileMode); err != nil {
+			return "", fmt.Errorf("the cluster secret: %w", err)
+		}
 		return path, nil
 	}
 	b := make([]byte, 32)
@@ -317,7 +324,7 @@ func writeClusterInfo(dir string, ci clusterInfo) error {
 		return err
 	}
 	tmp := filepath.Join(dir, clusterFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, append(b, '\n'), privfs.FileMode); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, clusterFile))

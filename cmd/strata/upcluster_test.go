@@ -27,10 +27,10 @@ type upProc struct {
 	exited chan struct{}
 }
 
-func startUp(t *testing.T, dir string) *upProc {
+func startUp(t *testing.T, dir string, extra ...string) *upProc {
 	t.Helper()
 	p := &upProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], "up", "--data", dir, "--port", "0", "--buffer-pool-mb", "16")
+	p.cmd = exec.Command(os.Args[0], append([]string{"up", "--data", dir, "--port", "0", "--buffer-pool-mb", "16"}, extra...)...)
 	p.cmd.Env = append(os.Environ(), "STRATA_TEST_MAIN=1")
 	var stderr bytes.Buffer
 	p.cmd.Stderr = &stderr

@@ -16,6 +16,7 @@ import (
 	"strata/internal/engine"
 	"strata/internal/page"
 	"strata/internal/pagestore"
+	"strata/internal/privfs"
 	"strata/internal/segfile"
 	"strata/internal/wal"
 )
@@ -71,8 +72,13 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		log.Close()
 		return nil, err
 	}
-	// Make the page store directory's own creation durable.
-	if err := syncDir(opts.FS, opts.Dir); err != nil {
+	// Make the page store directory's own creation durable, and the data directory private
+	// (an older build made it 0755).
+	err = syncDir(opts.FS, opts.Dir)
+	if err == nil {
+		err = privfs.Tighten(opts.FS, opts.Dir)
+	}
+	if err != nil {
 		ps.Close()
 		log.Close()
 		return nil, err

@@ -190,6 +190,9 @@ type writer struct {
 	// append of new blocks, their allocation) to the file system's journal.
 	alloc int64
 	dirty bool
+	// noPrealloc: preallocation failed in this segment (the disk is full, most likely); the
+	// segment grows with its appends only.
+	noPrealloc bool
 }
 
 // preallocStep is how far ahead of the log's end a segment file is preallocated, at most.
@@ -205,8 +208,13 @@ var zeros = sync.OnceValue(func() []byte { return make([]byte, preallocStep) })
 // recovery recognises as its end (recoverLast). Zeros are written rather than allocated with
 // fallocate(2): writing into allocated but unwritten blocks still makes each sync update the
 // file system's extent tree (measured on ext4: no faster than appending for 64 KiB appends).
+//
+// Preallocation only saves work: when it fails (a full disk: it asks up to a whole step more
+// than the appends), the error is returned for the caller to log and the writer stops
+// preallocating this segment; the appends go on without it. Whatever zeros it wrote stay, as
+// the clean end of the log.
 func (w *writer) preallocate(need, step, limit int64) error {
-	if need <= w.alloc {
+	if need <= w.alloc || w.noPrealloc {
 		return nil
 	}
 	target := (need + step - 1) / step * step
@@ -219,6 +227,11 @@ func (w *writer) preallocate(need, step, limit int64) error {
 		n, err := w.f.WriteAt(z[:min(int64(len(z)), target-off)], off)
 		off += int64(n)
 		if err != nil {
+			w.noPrealloc = true
+			if off > need {
+				w.alloc = max(w.alloc, off)
+				w.dirty = true
+			}
 			return fmt.Errorf("logstore: preallocate %s to %d bytes: %w", w.seg.path, target, err)
 		}
 	}

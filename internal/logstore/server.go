@@ -65,6 +65,8 @@ func toStatus(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ErrFailed):
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.As(err, &r):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, ErrInvalid):
@@ -275,8 +277,11 @@ func (s *Server) StartAt(_ context.Context, req *logstorepb.StartAtRequest) (*lo
 	return StatusToPB(st), nil
 }
 
-// GetStatus returns the store's state.
+// GetStatus returns the store's state; a failed store answers unavailable.
 func (s *Server) GetStatus(context.Context, *logstorepb.StatusRequest) (*logstorepb.Status, error) {
+	if err := s.store.Err(); err != nil {
+		return nil, toStatus(err)
+	}
 	return StatusToPB(s.store.Status()), nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/privfs"
 	"strata/internal/quorum"
 	"strata/internal/storage"
 )
@@ -40,6 +41,10 @@ var ErrTruncated = errors.New("logstore: LSN below the first retained LSN")
 // ErrCorrupt is returned (wrapped) for a read that found a damaged record. The store refuses to
 // serve that range; read it from another replica.
 var ErrCorrupt = errors.New("logstore: corrupt record")
+
+// ErrFailed is returned (wrapped) by every call to a store whose write, sync or state change
+// failed (see Store.Failed); the server reports it as unavailable.
+var ErrFailed = errors.New("logstore: store failed")
 
 // ErrInvalid is returned (wrapped) for a malformed request.
 var ErrInvalid = errors.New("logstore: invalid request")
@@ -76,7 +81,8 @@ type Store struct {
 	flushing bool       // the flusher is writing a batch
 	cond     sync.Cond  // signalled when a batch is done or pending grows
 	changed  chan struct{}
-	err      error // sticky: a write or sync failed
+	err      error         // sticky: a write or sync failed
+	failed   chan struct{} // closed when err is set
 	closing  bool
 	closed   bool
 	done     chan struct{}
@@ -106,6 +112,7 @@ func Open(opts Options) (*Store, error) {
 	if opts.FS == nil {
 		opts.FS = vfs.Default
 	}
+	opts.FS = privfs.Wrap(opts.FS) // the log holds every row: owner only
 	if opts.Dir == "" {
 		return nil, errors.New("logstore: Options.Dir is empty")
 	}
@@ -119,11 +126,14 @@ func Open(opts Options) (*Store, error) {
 		opts.RepairInterval = 200 * time.Millisecond
 	}
 	s := &Store{fs: opts.FS, dir: opts.Dir, segSize: opts.SegmentSize, logger: opts.Logger,
-		changed: make(chan struct{}), done: make(chan struct{}),
+		changed: make(chan struct{}), done: make(chan struct{}), failed: make(chan struct{}),
 		repairEvery: opts.RepairInterval, repairWake: make(chan struct{}, 1), repairDone: make(chan struct{})}
 	s.cond.L = &s.mu
 	if err := mkdirDurable(s.fs, s.dir); err != nil {
 		return nil, err
+	}
+	if err := privfs.Tighten(s.fs, s.dir); err != nil {
+		return nil, fmt.Errorf("logstore: %w", err)
 	}
 	lock, err := s.fs.Lock(s.fs.PathJoin(s.dir, "LOCK"))
 	if err != nil {
@@ -322,13 +332,33 @@ func (s *Store) persist() error {
 }
 
 // fail makes the store refuse everything from now on. s.mu must be held.
+//
+// A failed store does not try again: after a failed write or sync (a full disk, an I/O error)
+// what the file holds beyond the durable end is unknown, and so is, after a failed sync, what
+// the kernel will still write of it. The process that runs the store is meant to stop (see
+// Failed) and be started again: Open recovers the log from what the files hold, and the writer
+// refills what this store lacks from its peers.
 func (s *Store) fail(err error) {
 	if s.err == nil {
-		s.err = fmt.Errorf("logstore: store failed, durable up to LSN %d: %w", s.c.durable, err)
-		s.logger.Error("logstore: store failed", "dir", s.dir, "durable", uint64(s.c.durable), "err", err)
+		s.err = fmt.Errorf("%w, durable up to LSN %d: %w", ErrFailed, s.c.durable, err)
+		s.logger.Error("logstore: store failed; it refuses every call until it is opened again", "dir", s.dir,
+			"durable", uint64(s.c.durable), "err", err)
+		close(s.failed)
 	}
 	s.cond.Broadcast()
 	s.notify()
+}
+
+// Failed returns a channel closed when the store fails: a write, sync or state change failed
+// and the store refuses every call from then on. The caller should close the store and open it
+// again, in a new process (cmd/strata's logstore exits), once the cause is gone.
+func (s *Store) Failed() <-chan struct{} { return s.failed }
+
+// Err returns the store's failure, nil while it works (or once it is closed without one).
+func (s *Store) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 // sealAndCheck is how a writer's Adopt or StartAt begins, with s.mu held: it seals the log for
@@ -570,6 +600,9 @@ func (s *Store) run() {
 
 		s.ioMu.Lock()
 		err := s.writeBatch(from, buf, starts)
+		if err != nil {
+			s.dropUnsynced(from)
+		}
 		s.ioMu.Unlock()
 
 		s.mu.Lock()
@@ -588,6 +621,35 @@ func (s *Store) run() {
 	}
 }
 
+// dropUnsynced cuts the segment being written back to durable, the end of what its last
+// successful sync covered, after a batch failed. The bytes after it were never synced, and
+// after a failed sync the kernel may keep them cached as if written (a later sync then reports
+// success without writing them): cut, they cannot be read back as part of the log when the store
+// is opened again. Cutting needs no space, and it also frees the preallocated zeros. It is best
+// effort: where the file cannot be cut here, recovery at the next open cuts what it finds
+// invalid. s.ioMu must be held.
+func (s *Store) dropUnsynced(durable page.LSN) {
+	w := &s.w
+	if w.f == nil || durable < w.seg.start {
+		return
+	}
+	t, ok := w.f.(interface{ Truncate(int64) error })
+	if !ok {
+		return
+	}
+	keep := int64(durable - w.seg.start)
+	err := t.Truncate(keep)
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if err != nil {
+		s.logger.Warn("logstore: cannot cut the unsynced bytes off the segment after a failed write; the next open recovers it",
+			"file", w.seg.path, "at", keep, "err", err)
+		return
+	}
+	w.off, w.alloc = keep, keep
+}
+
 // writeBatch writes buf (the bytes from from, records starting at starts) to the segment being
 // written, syncs, and rolls to a new segment when this one is full. s.ioMu must be held.
 func (s *Store) writeBatch(from page.LSN, buf []byte, starts []page.LSN) error {
@@ -595,7 +657,8 @@ func (s *Store) writeBatch(from page.LSN, buf []byte, starts []page.LSN) error {
 		return fmt.Errorf("logstore: internal error: batch at %d, segment %s at %d", from, s.w.seg.path, s.w.seg.start+page.LSN(s.w.off))
 	}
 	if err := s.w.preallocate(s.w.off+int64(len(buf)), min(preallocStep, s.segSize), s.segSize); err != nil {
-		return err
+		// Not fatal: the batch is written without it (and fails by itself if the disk is full).
+		s.logger.Warn("logstore: preallocation failed; appending to this segment without it", "err", err)
 	}
 	if err := s.w.write(buf); err != nil {
 		return err
@@ -735,7 +798,7 @@ func mkdirDurable(fs vfs.FS, dir string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
+	if err := fs.MkdirAll(dir, privfs.DirMode); err != nil {
 		return fmt.Errorf("logstore: create %s: %w", dir, err)
 	}
 	for i := len(missing) - 1; i >= 0; i-- {

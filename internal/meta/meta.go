@@ -38,6 +38,9 @@ const (
 	StateStarting = "starting"
 	// StateUnhealthy: the node runs but does not serve (e.g. it cannot accept connections).
 	StateUnhealthy = "unhealthy"
+	// StateFailing: the process runs but cannot write its disk (e.g. it is full). A Page Store
+	// heals by itself once it can; a Log Store exits to be restarted.
+	StateFailing = "failing"
 )
 
 // DefaultPrefix is the key prefix of a cluster's keys.

@@ -24,6 +24,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/privfs"
 	"strata/internal/redo"
 	"strata/internal/storage"
 )
@@ -144,6 +145,9 @@ type Store struct {
 	damage      error           // under mu: why the store refuses reads (wraps ErrDamaged), nil when sound
 	rebuilds    atomic.Uint64   // rebuilds completed since Open
 	rebuildKick chan struct{}   // buffered 1: damage was noted
+
+	health  diskHealth  // pebble's background writes (diskerr.go)
+	closing atomic.Bool // Close has begun
 }
 
 // pageState is what the store tracks in memory about a page's deltas.
@@ -169,6 +173,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.FS == nil {
 		opts.FS = vfs.Default
 	}
+	opts.FS = privfs.Wrap(opts.FS) // pages hold every row: owner only
 	if opts.ImageEvery <= 0 {
 		opts.ImageEvery = DefaultImageEvery
 	}
@@ -225,6 +230,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// compacts) less often, and the fastest compression keeps compaction CPU low on a
 		// node that also runs the engine.
 		MemTableSize: 32 << 20}
+	s.listenDisk(popts.EventListener)
 	popts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
 	s.popts = popts
 	// A rebuild interrupted by a crash leaves the damaged store under its old name: remove it.
@@ -234,6 +240,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db, err := pebble.Open(opts.Dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("pagestore: open %s: %w", opts.Dir, err)
+	}
+	if err := privfs.Tighten(opts.FS, opts.Dir); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("pagestore: %w", err)
 	}
 	s.db = db
 	s.cache.init(opts.CachePages)
@@ -439,6 +449,7 @@ func (s *Store) stopLocked() {
 // Close stops the goroutines and closes pebble. GetPage calls waiting on the log return
 // storage.ErrClosed.
 func (s *Store) Close() error {
+	s.closing.Store(true)
 	s.runMu.Lock()
 	s.stopLocked()
 	s.runMu.Unlock()
@@ -484,7 +495,7 @@ func (s *Store) syncNow() error {
 	if c <= s.Persisted() {
 		return nil
 	}
-	if err := s.db.Flush(); err != nil {
+	if err := s.flushWait(); err != nil {
 		return fmt.Errorf("pagestore: flush: %w", err)
 	}
 	s.lastSync.Store(time.Now().UnixNano())
@@ -501,7 +512,7 @@ func (s *Store) flushAll() error {
 		return storage.ErrClosed
 	}
 	c := s.Consumed()
-	if err := s.db.Flush(); err != nil {
+	if err := s.flushWait(); err != nil {
 		return fmt.Errorf("pagestore: flush: %w", err)
 	}
 	s.lastSync.Store(time.Now().UnixNano())

@@ -23,6 +23,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/privfs"
 	"strata/internal/storage"
 )
 
@@ -104,6 +105,7 @@ func Open(opts Options) (*Log, error) {
 	if opts.FS == nil {
 		opts.FS = vfs.Default
 	}
+	opts.FS = privfs.Wrap(opts.FS) // the log holds every row: owner only
 	if opts.Dir == "" {
 		return nil, errors.New("wal: Options.Dir is empty")
 	}
@@ -124,6 +126,9 @@ func Open(opts Options) (*Log, error) {
 	l.kick.L = &l.mu
 	if err := l.mkdir(); err != nil {
 		return nil, err
+	}
+	if err := privfs.Tighten(l.fs, l.dir); err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
 	}
 	lock, err := l.fs.Lock(l.fs.PathJoin(l.dir, "LOCK"))
 	if err != nil {
@@ -156,7 +161,7 @@ func (l *Log) mkdir() error {
 	if len(missing) == 0 {
 		return nil
 	}
-	if err := l.fs.MkdirAll(l.dir, 0o755); err != nil {
+	if err := l.fs.MkdirAll(l.dir, privfs.DirMode); err != nil {
 		return fmt.Errorf("wal: create directory: %w", err)
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
