@@ -286,7 +286,7 @@ func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, qu
 // installPreparedPlans returns the handler wrapper that adds the plan cache, and installs
 // its guard in eng's exec builder.
 func (s *Store) installPreparedPlans(eng *sqle.Engine, sm func() *server.SessionManager) server.HandlerWrapper {
-	eng.Analyzer.ExecBuilder = rowexec.NewOverrideBuilder(&planGuard{s: s, eng: eng})
+	eng.Analyzer.ExecBuilder = rowexec.NewOverrideBuilder(execOverrides{&planGuard{s: s, eng: eng}, procRecursion})
 	return func(h mysql.Handler) (mysql.Handler, error) {
 		gh, ok := h.(*server.Handler)
 		if !ok {

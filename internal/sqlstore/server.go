@@ -38,6 +38,7 @@ func registerVariables() {
 func (s *Store) NewSQLEngine(ctx context.Context) (*sqle.Engine, error) {
 	registerVariables()
 	eng := sqle.NewDefault(s)
+	installLimits(eng)
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	mdb.SetPersister(&usersPersister{s: s})
 	blob, err := s.loadUsers(ctx)
