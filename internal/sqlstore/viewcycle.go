@@ -139,4 +139,3 @@ func viewRefsOf(ctx *sql.Context, db string, def sql.ViewDefinition) []viewRef {
 	viewRefs.Unlock()
 	return refs
 }
-
