@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"sync"
+
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
@@ -19,18 +21,23 @@ import (
 // the index coster, and the filter evaluates it with a hash set (GMS's HashInTuple).
 const maxINRanges = 2048
 
-// installINListRule adds the rule before GMS's join and index planning.
+// installINListRule adds the rule before GMS's join and index planning, and to the rules
+// GMS runs for single-table UPDATE and DELETE (analyzer.AlwaysBeforeDefault, read when such
+// a statement is analysed; changed once per process).
 func installINListRule(eng *sqle.Engine) {
+	rule := analyzer.Rule{Id: analyzer.RuleId(-15), Apply: hideLongINLists}
+	alwaysBeforeOnce.Do(func() { analyzer.AlwaysBeforeDefault = append(analyzer.AlwaysBeforeDefault, rule) })
 	for _, b := range eng.Analyzer.Batches {
 		for i, r := range b.Rules {
 			if r.Id.String() == "optimizeJoins" {
-				rule := analyzer.Rule{Id: analyzer.RuleId(-15), Apply: hideLongINLists}
 				b.Rules = append(b.Rules[:i], append([]analyzer.Rule{rule}, b.Rules[i:]...)...)
 				return
 			}
 		}
 	}
 }
+
+var alwaysBeforeOnce sync.Once
 
 // hideLongINLists wraps the long IN lists of filters in longINList.
 func hideLongINLists(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
@@ -39,21 +46,44 @@ func hideLongINLists(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan
 		if !ok {
 			return n, transform.SameTree, nil
 		}
-		e, same, err := transform.Expr(f.Expression, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
-			in, ok := e.(*expression.InTuple)
-			if !ok {
-				return e, transform.SameTree, nil
-			}
-			if tup, ok := in.Right().(expression.Tuple); !ok || len(tup) <= maxINRanges {
-				return e, transform.SameTree, nil
-			}
-			return &longINList{in}, transform.NewTree, nil
-		})
-		if err != nil || same {
+		e, changed, err := wrapLongINLists(f.Expression)
+		if err != nil || !changed {
 			return n, transform.SameTree, err
 		}
 		return plan.NewFilter(e, f.Child), transform.NewTree, nil
 	})
+}
+
+// wrapLongINLists wraps the long IN lists in e that are not wrapped yet.
+func wrapLongINLists(e sql.Expression) (sql.Expression, bool, error) {
+	switch e := e.(type) {
+	case *longINList:
+		return e, false, nil
+	case *expression.InTuple:
+		if tup, ok := e.Right().(expression.Tuple); ok && len(tup) > maxINRanges {
+			return &longINList{e}, true, nil
+		}
+		return e, false, nil
+	}
+	children := e.Children()
+	var out []sql.Expression
+	for i, c := range children {
+		nc, changed, err := wrapLongINLists(c)
+		if err != nil {
+			return nil, false, err
+		}
+		if changed && out == nil {
+			out = append([]sql.Expression(nil), children...)
+		}
+		if out != nil {
+			out[i] = nc
+		}
+	}
+	if out == nil {
+		return e, false, nil
+	}
+	ne, err := e.WithChildren(out...)
+	return ne, err == nil, err
 }
 
 // longINList is an IN predicate that index planning does not see: it only evaluates its
