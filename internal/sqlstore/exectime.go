@@ -21,7 +21,7 @@ import (
 type limitProcessList struct {
 	sql.ProcessList
 	mu      sync.Mutex
-	running map[uint32]runningStmt // connection ID -> its statement's cancellation
+	running map[uint32]map[uint64]runningStmt // connection ID -> query pid -> cancellation
 }
 
 type runningStmt struct {
@@ -35,7 +35,7 @@ var (
 )
 
 func newLimitProcessList(pl sql.ProcessList) *limitProcessList {
-	return &limitProcessList{ProcessList: pl, running: map[uint32]runningStmt{}}
+	return &limitProcessList{ProcessList: pl, running: map[uint32]map[uint64]runningStmt{}}
 }
 
 // BeginQuery implements sql.ProcessList.
@@ -53,11 +53,12 @@ func (pl *limitProcessList) BeginQuery(ctx *sql.Context, query string) (*sql.Con
 	if d := maxExecutionTime(ctx, query); d > 0 {
 		r.timer = time.AfterFunc(d, func() { cancel(errQueryTimeout) })
 	}
+	id := ctx.Session.ID()
 	pl.mu.Lock()
-	if old, ok := pl.running[ctx.Session.ID()]; ok {
-		old.stop()
+	if pl.running[id] == nil {
+		pl.running[id] = map[uint64]runningStmt{}
 	}
-	pl.running[ctx.Session.ID()] = r
+	pl.running[id][out.Pid()] = r
 	pl.mu.Unlock()
 	return out, nil
 }
@@ -75,9 +76,13 @@ func (pl *limitProcessList) EndQuery(ctx *sql.Context) {
 	if ctx.IsInterpreted() {
 		return
 	}
+	id := ctx.Session.ID()
 	pl.mu.Lock()
-	r, ok := pl.running[ctx.Session.ID()]
-	delete(pl.running, ctx.Session.ID())
+	r, ok := pl.running[id][ctx.Pid()]
+	delete(pl.running[id], ctx.Pid())
+	if len(pl.running[id]) == 0 {
+		delete(pl.running, id)
+	}
 	pl.mu.Unlock()
 	if ok {
 		r.stop()
@@ -87,21 +92,20 @@ func (pl *limitProcessList) EndQuery(ctx *sql.Context) {
 // Kill implements sql.ProcessList.
 func (pl *limitProcessList) Kill(connID uint32) {
 	pl.mu.Lock()
-	r, ok := pl.running[connID]
-	pl.mu.Unlock()
-	if ok {
+	for _, r := range pl.running[connID] {
 		r.cancel(errQueryInterrupted)
 	}
+	pl.mu.Unlock()
 	pl.ProcessList.Kill(connID)
 }
 
 // RemoveConnection implements sql.ProcessList.
 func (pl *limitProcessList) RemoveConnection(connID uint32) {
 	pl.mu.Lock()
-	r, ok := pl.running[connID]
+	rs := pl.running[connID]
 	delete(pl.running, connID)
 	pl.mu.Unlock()
-	if ok {
+	for _, r := range rs {
 		r.stop()
 	}
 	pl.ProcessList.RemoveConnection(connID)

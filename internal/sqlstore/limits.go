@@ -91,7 +91,13 @@ func (p limitParser) ParseOneWithOptions(ctx context.Context, query string, o as
 // checkShape returns stmt, or a SIGNAL of the limit it exceeds. Short statements with few
 // parentheses cannot exceed a limit and are not walked: this is all the normal path pays.
 func checkShape(query string, stmt ast.Statement) ast.Statement {
-	if stmt == nil || len(query) < shortQuery && strings.Count(query, "(") < maxSelectListNesting {
+	if stmt == nil {
+		return stmt
+	}
+	if fkSetDefault(stmt) {
+		return refusal(errnoFKSetDefault, "")
+	}
+	if len(query) < shortQuery && strings.Count(query, "(") < maxSelectListNesting {
 		return stmt
 	}
 	w := shapeWalker{}
@@ -100,6 +106,53 @@ func checkShape(query string, stmt ast.Statement) ast.Statement {
 		return stmt
 	}
 	return refusal(w.errno, w.msg)
+}
+
+// errnoFKSetDefault makes refusal fail with GMS's sql.ErrForeignKeySetDefault.
+const errnoFKSetDefault = -1
+
+var fkDefType = reflect.TypeOf(ast.ForeignKeyDefinition{})
+
+// fkSetDefault reports whether stmt declares a foreign key with ON DELETE or ON UPDATE SET
+// DEFAULT, which MySQL parses but refuses. GMS's plan builder refuses it only when its
+// parser is a *sql.MysqlParser (validateOnUpdateOnDeleteRefActions), which limitParser
+// is not, so limitParser refuses it instead.
+func fkSetDefault(stmt ast.Statement) bool {
+	switch stmt.(type) {
+	case *ast.DDL, *ast.AlterTable:
+	default:
+		return false
+	}
+	var find func(v reflect.Value, depth int) bool
+	find = func(v reflect.Value, depth int) bool {
+		if depth > maxASTDepth {
+			return false
+		}
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			return !v.IsNil() && find(v.Elem(), depth+1)
+		case reflect.Struct:
+			if v.Type() == fkDefType {
+				fk := v.Interface().(ast.ForeignKeyDefinition)
+				return fk.OnDelete == ast.SetDefault || fk.OnUpdate == ast.SetDefault
+			}
+			for _, i := range structFields(v.Type()) {
+				if find(v.Field(i), depth) {
+					return true
+				}
+			}
+		case reflect.Slice, reflect.Array:
+			if mayHoldPointers(v.Type().Elem()) {
+				for i := 0; i < v.Len(); i++ {
+					if find(v.Index(i), depth) {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	return find(reflect.ValueOf(stmt), 0)
 }
 
 // refusedFunc is the function through which a statement over a limit fails: binding a call
@@ -122,6 +175,9 @@ func newRefused(args ...sql.Expression) (sql.Expression, error) {
 		errno, _ := args[0].Eval(nil, nil)
 		msg, _ := args[1].Eval(nil, nil)
 		if n, ok := types.CoalesceInt(errno); ok {
+			if n == errnoFKSetDefault {
+				return nil, sql.ErrForeignKeySetDefault.New()
+			}
 			if m, ok := msg.(string); ok {
 				return nil, mysql.NewSQLError(n, mysql.SSUnknownSQLState, "%s", m)
 			}
