@@ -32,6 +32,9 @@ const (
 	// maxSelectListNesting bounds scalar subqueries nested in select lists, where GMS's
 	// planning time doubles with each level (10 levels: about a quarter of a second).
 	maxSelectListNesting = 10
+	// maxSelectListCost bounds the sum, over the scalar subqueries in select lists, of 2 to
+	// the power of their nesting level (GMS's planning time): four chains nested 10 deep.
+	maxSelectListCost = 1 << 13
 	// shortQuery is the length under which a statement cannot be deeper than maxASTDepth
 	// (each level takes at least one byte), so only longer ones are walked.
 	shortQuery = 1000
@@ -207,6 +210,7 @@ var (
 type shapeWalker struct {
 	errno int
 	msg   string
+	cost  int // see maxSelectListCost
 }
 
 func (w *shapeWalker) walk(v reflect.Value, depth, nesting int, inSelectList bool) {
@@ -230,7 +234,8 @@ func (w *shapeWalker) walk(v reflect.Value, depth, nesting int, inSelectList boo
 	case reflect.Struct:
 		t := v.Type()
 		if t == subqueryType && inSelectList {
-			if nesting++; nesting > maxSelectListNesting {
+			nesting++
+			if w.cost += 1 << nesting; nesting > maxSelectListNesting || w.cost > maxSelectListCost {
 				w.errno, w.msg = erTooHighNestLevel, "Too high level of nesting for select"
 				return
 			}

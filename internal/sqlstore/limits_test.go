@@ -87,6 +87,12 @@ func TestDeepStatementsRefused(t *testing.T) {
 	if msg := expectCode(t, c, erTooHighNestLevel, nested); msg != "Too high level of nesting for select" {
 		t.Fatalf("message: %q", msg)
 	}
+	// Many chains of nested scalar subqueries: their planning times add up.
+	var chains []string
+	for i := 0; i < 20; i++ {
+		chains = append(chains, strings.Repeat("(SELECT ", 10)+"1"+strings.Repeat(")", 10))
+	}
+	expectCode(t, c, erTooHighNestLevel, "SELECT "+strings.Join(chains, ", "))
 	// A deep expression in a procedure body is refused when the procedure is created.
 	expectCode(t, c, erStackOverrun, "CREATE PROCEDURE deep() SELECT "+chain("1", "+1", 5000))
 	alive(t, c)
@@ -102,7 +108,7 @@ func TestDeepStatementsRefused(t *testing.T) {
 	if got := queryRows(t, c, chain("SELECT count(*) FROM t WHERE v < 0", " AND v < 0", 500)); got != "5000" {
 		t.Fatalf("count: %q", got)
 	}
-	if got := queryRows(t, c, "SELECT "+strings.Repeat("(SELECT ", 8)+"2"+strings.Repeat(")", 8)); got != "2" {
+	if got := queryRows(t, c, "SELECT "+strings.Repeat("(SELECT ", 8)+"2"+strings.Repeat(")", 8)+", "+strings.Repeat("(SELECT 3), ", 500)+"4"); got != "2,"+strings.Repeat("3,", 500)+"4" {
 		t.Fatalf("nested: %q", got)
 	}
 }
