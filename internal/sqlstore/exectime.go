@@ -16,12 +16,14 @@ import (
 //
 // GMS's process list gives each statement a context that KILL cancels. limitProcessList
 // wraps it so that the cancellation carries MySQL's error as its cause (1317 for KILL,
-// 3024 when max_execution_time or the MAX_EXECUTION_TIME hint runs out for a SELECT), which
-// GMS's handler returns through context.Cause.
+// 3024 when max_execution_time or the MAX_EXECUTION_TIME hint runs out for a SELECT), and
+// remembers it per connection: GMS's iterators return the bare context error, which
+// interruptHandler (interrupts.go) replaces by the cause.
 type limitProcessList struct {
 	sql.ProcessList
 	mu      sync.Mutex
 	running map[uint32]map[uint64]runningStmt // connection ID -> query pid -> cancellation
+	causes  map[uint32]error                  // connection ID -> why its statement was stopped
 }
 
 type runningStmt struct {
@@ -35,7 +37,7 @@ var (
 )
 
 func newLimitProcessList(pl sql.ProcessList) *limitProcessList {
-	return &limitProcessList{ProcessList: pl, running: map[uint32]map[uint64]runningStmt{}}
+	return &limitProcessList{ProcessList: pl, running: map[uint32]map[uint64]runningStmt{}, causes: map[uint32]error{}}
 }
 
 // BeginQuery implements sql.ProcessList.
@@ -49,12 +51,13 @@ func (pl *limitProcessList) BeginQuery(ctx *sql.Context, query string) (*sql.Con
 		cancel(nil)
 		return nil, err
 	}
+	id := ctx.Session.ID()
 	r := runningStmt{cancel: cancel}
 	if d := maxExecutionTime(ctx, query); d > 0 {
-		r.timer = time.AfterFunc(d, func() { cancel(errQueryTimeout) })
+		r.timer = time.AfterFunc(d, func() { pl.interrupt(id, cancel, errQueryTimeout) })
 	}
-	id := ctx.Session.ID()
 	pl.mu.Lock()
+	delete(pl.causes, id)
 	if pl.running[id] == nil {
 		pl.running[id] = map[uint64]runningStmt{}
 	}
@@ -92,11 +95,29 @@ func (pl *limitProcessList) EndQuery(ctx *sql.Context) {
 // Kill implements sql.ProcessList.
 func (pl *limitProcessList) Kill(connID uint32) {
 	pl.mu.Lock()
-	for _, r := range pl.running[connID] {
-		r.cancel(errQueryInterrupted)
-	}
+	running := pl.running[connID]
 	pl.mu.Unlock()
+	for _, r := range running {
+		pl.interrupt(connID, r.cancel, errQueryInterrupted)
+	}
 	pl.ProcessList.Kill(connID)
+}
+
+// interrupt cancels a statement of connection id with cause, and records the cause.
+func (pl *limitProcessList) interrupt(id uint32, cancel context.CancelCauseFunc, cause error) {
+	pl.mu.Lock()
+	pl.causes[id] = cause
+	pl.mu.Unlock()
+	cancel(cause)
+}
+
+// takeCause returns and forgets why connection id's statement was stopped, if it was.
+func (pl *limitProcessList) takeCause(id uint32) error {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	err := pl.causes[id]
+	delete(pl.causes, id)
+	return err
 }
 
 // RemoveConnection implements sql.ProcessList.
@@ -104,6 +125,7 @@ func (pl *limitProcessList) RemoveConnection(connID uint32) {
 	pl.mu.Lock()
 	rs := pl.running[connID]
 	delete(pl.running, connID)
+	delete(pl.causes, connID)
 	pl.mu.Unlock()
 	for _, r := range rs {
 		r.stop()

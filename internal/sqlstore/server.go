@@ -122,6 +122,7 @@ func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*se
 	if !o.NoPlanCache && os.Getenv("STRATA_PLAN_CACHE") != "off" {
 		wrap = s.installPreparedPlans(eng, func() *server.SessionManager { return srv.SessionManager() })
 	}
+	wrap = withInterruptErrors(eng, wrap)
 	srv, err := server.NewServerWithHandler(cfg, eng, sql.NewContext, s.SessionBuilder(), nil, wrap)
 	if err != nil {
 		return nil, err
