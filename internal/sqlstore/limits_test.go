@@ -255,6 +255,39 @@ func TestStopStatements(t *testing.T) {
 	}
 	mustExec(t, victim, "SET max_execution_time = 0")
 	expectCode(t, victim, 3024, "SELECT /*+ MAX_EXECUTION_TIME(200) */ count(*) FROM t a, t b, t c WHERE a.id + b.id + c.id = -1")
+
+	// A client that goes away: the statement stops too.
+	gone, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goneID int64
+	if err := gone.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&goneID); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancelClient := context.WithCancel(ctx)
+	go func() {
+		_, err := gone.ExecContext(cctx, slow)
+		done <- err
+	}()
+	waitRunning(t, db, goneID, slow)
+	cancelClient() // the driver closes the connection
+	<-done
+	gone.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM information_schema.processlist WHERE id = ? AND info = ?", goneID, slow).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the statement of a closed connection still runs")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	alive(t, db)
 }
 
