@@ -91,7 +91,7 @@ func (p limitParser) ParseOneWithOptions(ctx context.Context, query string, o as
 	return checkShape(query, stmt), n, err
 }
 
-// checkShape returns stmt, or a SIGNAL of the limit it exceeds. Short statements with few
+// checkShape returns stmt, or a refusal of the limit it exceeds. Short statements with few
 // parentheses cannot exceed a limit and are not walked: this is all the normal path pays.
 func checkShape(query string, stmt ast.Statement) ast.Statement {
 	if stmt == nil {
@@ -135,9 +135,8 @@ func fkSetDefault(stmt ast.Statement) bool {
 		case reflect.Pointer, reflect.Interface:
 			return !v.IsNil() && find(v.Elem(), depth+1)
 		case reflect.Struct:
-			if v.Type() == fkDefType {
-				fk := v.Interface().(ast.ForeignKeyDefinition)
-				return fk.OnDelete == ast.SetDefault || fk.OnUpdate == ast.SetDefault
+			if v.Type() == fkDefType { // (read by field: v may come through unexported fields)
+				return v.FieldByName("OnDelete").Int() == int64(ast.SetDefault) || v.FieldByName("OnUpdate").Int() == int64(ast.SetDefault)
 			}
 			for _, i := range structFields(v.Type()) {
 				if find(v.Field(i), depth) {
