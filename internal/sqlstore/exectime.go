@@ -15,20 +15,22 @@ import (
 // Stopping statements: KILL QUERY and max_execution_time.
 //
 // GMS's process list gives each statement a context that KILL cancels. limitProcessList
-// wraps it so that the cancellation carries MySQL's error as its cause (1317 for KILL,
-// 3024 when max_execution_time or the MAX_EXECUTION_TIME hint runs out for a SELECT), and
-// remembers it per connection: GMS's iterators return the bare context error, which
-// interruptHandler (interrupts.go) replaces by the cause.
+// wraps it: it records per connection why a statement was stopped (1317 for KILL, 3024 when
+// max_execution_time or the MAX_EXECUTION_TIME hint runs out for a SELECT), which
+// interruptHandler (interrupts.go) gives the client instead of GMS's bare context error;
+// and it gives a SELECT with a time limit a context that a timer cancels. A statement
+// without a time limit costs a lock and a map deletion more than in GMS.
 type limitProcessList struct {
 	sql.ProcessList
-	mu      sync.Mutex
-	running map[uint32]map[uint64]runningStmt // connection ID -> query pid -> cancellation
-	causes  map[uint32]error                  // connection ID -> why its statement was stopped
+	mu     sync.Mutex
+	timed  map[uint64]timedStmt // query pid -> the time limit of a running statement
+	causes map[uint32]error     // connection ID -> why its statement was stopped
 }
 
-type runningStmt struct {
+// timedStmt is a running statement with a time limit.
+type timedStmt struct {
 	cancel context.CancelCauseFunc
-	timer  *time.Timer // nil without a time limit
+	timer  *time.Timer
 }
 
 var (
@@ -37,12 +39,20 @@ var (
 )
 
 func newLimitProcessList(pl sql.ProcessList) *limitProcessList {
-	return &limitProcessList{ProcessList: pl, running: map[uint32]map[uint64]runningStmt{}, causes: map[uint32]error{}}
+	return &limitProcessList{ProcessList: pl, timed: map[uint64]timedStmt{}, causes: map[uint32]error{}}
 }
 
 // BeginQuery implements sql.ProcessList.
 func (pl *limitProcessList) BeginQuery(ctx *sql.Context, query string) (*sql.Context, error) {
 	if ctx.IsInterpreted() {
+		return pl.ProcessList.BeginQuery(ctx, query)
+	}
+	id := ctx.Session.ID()
+	pl.mu.Lock()
+	delete(pl.causes, id)
+	pl.mu.Unlock()
+	d := maxExecutionTime(ctx, query)
+	if d <= 0 {
 		return pl.ProcessList.BeginQuery(ctx, query)
 	}
 	cctx, cancel := context.WithCancelCause(ctx.Context)
@@ -51,26 +61,12 @@ func (pl *limitProcessList) BeginQuery(ctx *sql.Context, query string) (*sql.Con
 		cancel(nil)
 		return nil, err
 	}
-	id := ctx.Session.ID()
-	r := runningStmt{cancel: cancel}
-	if d := maxExecutionTime(ctx, query); d > 0 {
-		r.timer = time.AfterFunc(d, func() { pl.interrupt(id, cancel, errQueryTimeout) })
-	}
+	t := timedStmt{cancel: cancel}
+	t.timer = time.AfterFunc(d, func() { pl.interrupt(id, cancel, errQueryTimeout) })
 	pl.mu.Lock()
-	delete(pl.causes, id)
-	if pl.running[id] == nil {
-		pl.running[id] = map[uint64]runningStmt{}
-	}
-	pl.running[id][out.Pid()] = r
+	pl.timed[out.Pid()] = t
 	pl.mu.Unlock()
 	return out, nil
-}
-
-func (r runningStmt) stop() {
-	if r.timer != nil {
-		r.timer.Stop()
-	}
-	r.cancel(nil)
 }
 
 // EndQuery implements sql.ProcessList.
@@ -79,27 +75,22 @@ func (pl *limitProcessList) EndQuery(ctx *sql.Context) {
 	if ctx.IsInterpreted() {
 		return
 	}
-	id := ctx.Session.ID()
 	pl.mu.Lock()
-	r, ok := pl.running[id][ctx.Pid()]
-	delete(pl.running[id], ctx.Pid())
-	if len(pl.running[id]) == 0 {
-		delete(pl.running, id)
-	}
+	t, ok := pl.timed[ctx.Pid()]
+	delete(pl.timed, ctx.Pid())
 	pl.mu.Unlock()
 	if ok {
-		r.stop()
+		t.timer.Stop()
+		t.cancel(nil)
 	}
 }
 
-// Kill implements sql.ProcessList.
+// Kill implements sql.ProcessList: GMS cancels the connection's statement, and the cause
+// is recorded for interruptHandler.
 func (pl *limitProcessList) Kill(connID uint32) {
 	pl.mu.Lock()
-	running := pl.running[connID]
+	pl.causes[connID] = errQueryInterrupted
 	pl.mu.Unlock()
-	for _, r := range running {
-		pl.interrupt(connID, r.cancel, errQueryInterrupted)
-	}
 	pl.ProcessList.Kill(connID)
 }
 
@@ -123,13 +114,8 @@ func (pl *limitProcessList) takeCause(id uint32) error {
 // RemoveConnection implements sql.ProcessList.
 func (pl *limitProcessList) RemoveConnection(connID uint32) {
 	pl.mu.Lock()
-	rs := pl.running[connID]
-	delete(pl.running, connID)
 	delete(pl.causes, connID)
 	pl.mu.Unlock()
-	for _, r := range rs {
-		r.stop()
-	}
 	pl.ProcessList.RemoveConnection(connID)
 }
 
