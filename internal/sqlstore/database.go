@@ -239,6 +239,9 @@ func (d *Database) CreateView(ctx *sql.Context, name string, selectStatement, cr
 	mode, _ := ctx.GetSessionVariable(ctx, "sql_mode")
 	modeStr, _ := mode.(string)
 	def := sql.ViewDefinition{Name: name, TextDefinition: selectStatement, CreateViewStatement: createViewStmt, SqlMode: modeStr}
+	if err := d.s.checkViewCycle(ctx, d.rec.Name, name, def); err != nil {
+		return err
+	}
 	return d.createDef(ctx, "V", name, def, func() error { return sql.ErrExistingView.New(d.rec.Name, name) })
 }
 
@@ -251,6 +254,9 @@ func (d *Database) DropView(ctx *sql.Context, name string) error {
 func (d *Database) GetViewDefinition(ctx *sql.Context, name string) (sql.ViewDefinition, bool, error) {
 	var v sql.ViewDefinition
 	ok, err := getDef(d, ctx, "V", name, &v)
+	if ok && err == nil {
+		err = d.s.checkViewCycle(ctx, d.rec.Name, name, v) // one stored before cycles were refused
+	}
 	return v, ok, err
 }
 

@@ -91,11 +91,6 @@ func (t *Table) AddForeignKey(ctx *sql.Context, fk sql.ForeignKeyConstraint) err
 	if err := checkName(fk.Name); err != nil {
 		return err
 	}
-	// MySQL parses SET DEFAULT but does not support it. (GMS's planbuilder refuses it only
-	// when its parser is exactly GMS's MySQL parser type, which Strata's wrapper is not.)
-	if fk.OnDelete == sql.ForeignKeyReferentialAction_SetDefault || fk.OnUpdate == sql.ForeignKeyReferentialAction_SetDefault {
-		return sql.ErrForeignKeySetDefault.New()
-	}
 	all, err := t.allForeignKeys(ctx)
 	if err != nil {
 		return err

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
 	vtlog "github.com/dolthub/vitess/go/vt/log"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 )
@@ -56,6 +58,8 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 	if err := checkPacket(c, len(query)); err != nil {
 		return err
 	}
+	ctx, stop := watchPeer(ctx, c)
+	defer stop()
 	return h.Handler.ComQuery(ctx, c, query, callback)
 }
 
@@ -64,7 +68,52 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 	if err := checkPacket(c, len(query)); err != nil {
 		return "", err
 	}
+	ctx, stop := watchPeer(ctx, c)
+	defer stop()
 	return h.Handler.ComMultiQuery(ctx, c, query, callback)
+}
+
+// ComStmtExecute implements mysql.Handler.
+func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	ctx, stop := watchPeer(ctx, c)
+	defer stop()
+	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
+}
+
+// peerPollInterval is how often a running statement's client is checked for having gone.
+const peerPollInterval = 500 * time.Millisecond
+
+// watchPeer returns ctx, canceled when the client closes the connection while the statement
+// runs, so that the statement stops. GMS polls for this itself only on a bare *net.TCPConn,
+// which guardConn hides from it. A statement that ends within the first interval costs one
+// timer and no goroutine.
+func watchPeer(ctx context.Context, c *mysql.Conn) (context.Context, func()) {
+	g := guardOf(c)
+	if g == nil {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	t = time.AfterFunc(peerPollInterval, func() {
+		if g.peerClosed() {
+			cancel()
+			return
+		}
+		mu.Lock()
+		if !stopped {
+			t.Reset(peerPollInterval)
+		}
+		mu.Unlock()
+	})
+	return ctx, func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+		cancel()
+	}
 }
 
 // ComPrepare implements mysql.Handler.

@@ -9,26 +9,12 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 )
 
-// execGuards is consulted by GMS's exec builder for every node it builds, so that its checks
-// hold however the plan was made (a query, a cached prepared plan, a procedure or trigger
-// body). The privilege guard always runs; the prepared-plan guard when the plan cache is on.
-type execGuards []sql.NodeExecBuilder
-
-// Build implements sql.NodeExecBuilder: the first guard that answers wins; nil, nil lets
-// GMS build the node as usual.
-func (g execGuards) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
-	for _, b := range g {
-		if it, err := b.Build(ctx, n, r); it != nil || err != nil {
-			return it, err
-		}
-	}
-	return nil, nil
-}
-
-// installExecGuards makes the privilege guard under policy p, then guards, the engine's exec
-// builder hooks.
+// installExecGuards makes the engine's exec builder consult, for every node it builds, the
+// privilege guard under policy p, the procedure recursion guard (sprecursion.go), then
+// guards (the prepared-plan guard when the plan cache is on). The guards' checks thus hold
+// however the plan was made: a query, a cached prepared plan, a trigger or procedure body.
 func installExecGuards(eng *sqle.Engine, p *filePolicy, guards ...sql.NodeExecBuilder) {
-	eng.Analyzer.ExecBuilder = rowexec.NewOverrideBuilder(append(execGuards{&privilegeGuard{p: p}}, guards...))
+	eng.Analyzer.ExecBuilder = rowexec.NewOverrideBuilder(append(execOverrides{&privilegeGuard{p: p}, procRecursion}, guards...))
 }
 
 // privilegeGuard refuses, when the statement runs, what GMS lets any user do: SET GLOBAL

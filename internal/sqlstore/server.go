@@ -52,6 +52,7 @@ func (s *Store) NewSQLEngine(ctx context.Context) (*sqle.Engine, error) {
 func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.Engine, error) {
 	registerVariables()
 	eng := sqle.NewDefault(s)
+	installLimits(eng) // limits.go: wraps the parser
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
@@ -64,8 +65,6 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	}
 	s.files.Store(files)
 	installExecGuards(eng, files)
-	eng.Parser = checkedParser{eng.Parser}
-	eng.Analyzer.Parser = eng.Parser
 	mdb.SetPersister(&usersPersister{s: s})
 	blob, err := s.loadUsers(ctx)
 	if err != nil {
@@ -148,6 +147,7 @@ func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*se
 	if !o.NoPlanCache && os.Getenv("STRATA_PLAN_CACHE") != "off" {
 		wrap = s.installPreparedPlans(eng, func() *server.SessionManager { return srv.SessionManager() })
 	}
+	wrap = withInterruptErrors(eng, wrap)                                      // interrupts.go
 	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil) // listener.go
 	srv, err := server.NewServerWithHandler(cfg, eng, sql.NewContext, s.SessionBuilder(), nil, wrap)
 	if err != nil {
