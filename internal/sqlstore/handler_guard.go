@@ -39,6 +39,7 @@ func registerPacketVariable() {
 // or not answer at all.
 type guardHandler struct {
 	mysql.Handler
+	kill func(connID uint32) // stops the connection's running statement
 }
 
 var _ mysql.BinlogReplicaHandler = (*guardHandler)(nil)
@@ -58,8 +59,7 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 	if err := checkPacket(c, len(query)); err != nil {
 		return err
 	}
-	ctx, stop := watchPeer(ctx, c)
-	defer stop()
+	defer h.watchPeer(c)()
 	return h.Handler.ComQuery(ctx, c, query, callback)
 }
 
@@ -68,51 +68,48 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 	if err := checkPacket(c, len(query)); err != nil {
 		return "", err
 	}
-	ctx, stop := watchPeer(ctx, c)
-	defer stop()
+	defer h.watchPeer(c)()
 	return h.Handler.ComMultiQuery(ctx, c, query, callback)
 }
 
 // ComStmtExecute implements mysql.Handler.
 func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	ctx, stop := watchPeer(ctx, c)
-	defer stop()
+	defer h.watchPeer(c)()
 	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
 }
 
 // peerPollInterval is how often a running statement's client is checked for having gone.
 const peerPollInterval = 500 * time.Millisecond
 
-// watchPeer returns ctx, canceled when the client closes the connection while the statement
-// runs, so that the statement stops. GMS polls for this itself only on a bare *net.TCPConn,
-// which guardConn hides from it. A statement that ends within the first interval costs one
-// timer and no goroutine.
-func watchPeer(ctx context.Context, c *mysql.Conn) (context.Context, func()) {
+// watchPeer stops the connection's statement, until the returned function is called, when
+// the client closes the connection meanwhile. GMS polls for this itself only on a bare
+// *net.TCPConn, which guardConn hides from it. A statement that ends within the first
+// interval costs one timer.
+func (h *guardHandler) watchPeer(c *mysql.Conn) func() {
 	g := guardOf(c)
-	if g == nil {
-		return ctx, func() {}
+	if g == nil || h.kill == nil {
+		return func() {}
 	}
-	ctx, cancel := context.WithCancel(ctx)
 	var mu sync.Mutex
 	stopped := false
 	var t *time.Timer
 	t = time.AfterFunc(peerPollInterval, func() {
-		if g.peerClosed() {
-			cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
 			return
 		}
-		mu.Lock()
-		if !stopped {
-			t.Reset(peerPollInterval)
+		if g.peerClosed() {
+			h.kill(c.ConnectionID)
+			return
 		}
-		mu.Unlock()
+		t.Reset(peerPollInterval)
 	})
-	return ctx, func() {
+	return func() {
 		mu.Lock()
 		stopped = true
 		t.Stop()
 		mu.Unlock()
-		cancel()
 	}
 }
 

@@ -201,7 +201,7 @@ func protocolListenerFactory(gl *guardListener) server.ProtocolListenerFunc {
 
 // guardProtocol returns the handler wrapper and the listener factory that put the guards
 // (guardListener, guardConn, authServer, guardHandler) around GMS's server on l.
-func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bool) (server.HandlerWrapper, server.ProtocolListenerFunc) {
+func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bool, kill func(connID uint32)) (server.HandlerWrapper, server.ProtocolListenerFunc) {
 	registerPacketVariable()
 	panicLogger.Store(s.lg)
 	guarded := func(h mysql.Handler) (mysql.Handler, error) {
@@ -209,7 +209,7 @@ func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bo
 		if err != nil {
 			return nil, err
 		}
-		return &guardHandler{Handler: h}, nil
+		return &guardHandler{Handler: h, kill: kill}, nil
 	}
 	return guarded, protocolListenerFactory(newGuardListener(l, tls, s.lg))
 }

@@ -147,8 +147,8 @@ func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*se
 	if !o.NoPlanCache && os.Getenv("STRATA_PLAN_CACHE") != "off" {
 		wrap = s.installPreparedPlans(eng, func() *server.SessionManager { return srv.SessionManager() })
 	}
-	wrap = withInterruptErrors(eng, wrap)                                      // interrupts.go
-	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil) // listener.go
+	wrap = withInterruptErrors(eng, wrap)                                                            // interrupts.go
+	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil, eng.ProcessList.Kill) // listener.go
 	srv, err := server.NewServerWithHandler(cfg, eng, sql.NewContext, s.SessionBuilder(), nil, wrap)
 	if err != nil {
 		return nil, err
