@@ -7,12 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
-	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 )
 
@@ -21,22 +19,6 @@ import (
 // require the FILE privilege and are confined to the secure_file_priv directory; with
 // secure_file_priv NULL they are refused. LOAD DATA LOCAL INFILE reads the client's file and
 // needs neither.
-
-var registerFilesOnce sync.Once
-
-// registerFileVariable redefines secure_file_priv so that it can be NULL, as in MySQL (GMS's
-// is a string that shows NULL as an empty string). It stays read-only at run time.
-func registerFileVariable() {
-	registerFilesOnce.Do(func() {
-		sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{&sql.MysqlSystemVariable{
-			Name:    "secure_file_priv",
-			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
-			Dynamic: false,
-			Type:    types.LongText,
-			Default: nil,
-		}})
-	})
-}
 
 // FilesDisabled is the secure_file_priv value that disables server-side file access.
 const FilesDisabled = "NULL"
@@ -51,7 +33,6 @@ type filePolicy struct {
 // newFilePolicy prepares secure_file_priv: FilesDisabled (or "") refuses all server-side file
 // access; a directory is created (0700) if missing and confines it.
 func newFilePolicy(dir string, mdb *mysql_db.MySQLDb) (*filePolicy, error) {
-	registerFileVariable()
 	p := &filePolicy{mdb: mdb}
 	if dir == "" || strings.EqualFold(dir, FilesDisabled) {
 		return p, nil

@@ -9,31 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	vtlog "github.com/dolthub/vitess/go/vt/log"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 )
-
-// defaultMaxAllowedPacket is MySQL 8's default max_allowed_packet (GMS's is 1 GiB).
-const defaultMaxAllowedPacket = 64 << 20
-
-var packetVarOnce sync.Once
-
-// registerPacketVariable gives max_allowed_packet MySQL's default.
-func registerPacketVariable() {
-	packetVarOnce.Do(func() {
-		sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{&sql.MysqlSystemVariable{
-			Name:    "max_allowed_packet",
-			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
-			Dynamic: true,
-			Type:    types.NewSystemUintType("max_allowed_packet", 1024, 1073741824),
-			Default: int64(defaultMaxAllowedPacket),
-		}})
-	})
-}
 
 // guardHandler is the outermost mysql.Handler: it answers what GMS's handler would panic on
 // or not answer at all.

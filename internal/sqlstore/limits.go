@@ -41,7 +41,6 @@ const (
 
 // installLimits bounds what the engine accepts (see above and limitParser).
 func installLimits(eng *sqle.Engine) {
-	registerLimitVariables()
 	installINListRule(eng)
 	eng.ProcessList = newLimitProcessList(eng.ProcessList)
 	eng.Analyzer.Catalog.RegisterFunction(nil, sql.FunctionN{Name: refusedFunc, Fn: newRefused})

@@ -202,7 +202,7 @@ func protocolListenerFactory(gl *guardListener) server.ProtocolListenerFunc {
 // guardProtocol returns the handler wrapper and the listener factory that put the guards
 // (guardListener, guardConn, authServer, guardHandler) around GMS's server on l.
 func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bool, kill func(connID uint32)) (server.HandlerWrapper, server.ProtocolListenerFunc) {
-	registerPacketVariable()
+	registerVariables()
 	panicLogger.Store(s.lg)
 	guarded := func(h mysql.Handler) (mysql.Handler, error) {
 		h, err := wrap(h)

@@ -6,32 +6,14 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sync"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
 	"strata/internal/engine"
 )
-
-var registerOnce sync.Once
-
-// registerVariables makes innodb_lock_wait_timeout a session variable with MySQL's range
-// and default (GMS registers it as a global fixed at 1).
-func registerVariables() {
-	registerOnce.Do(func() {
-		sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{&sql.MysqlSystemVariable{
-			Name:    "innodb_lock_wait_timeout",
-			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
-			Dynamic: true,
-			Type:    types.NewSystemIntType("innodb_lock_wait_timeout", 1, 1073741824, false),
-			Default: int64(50),
-		}})
-	})
-}
 
 // EngineOptions configure a GMS engine over the store.
 type EngineOptions struct {

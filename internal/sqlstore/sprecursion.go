@@ -21,25 +21,10 @@ import (
 // while the outer one is being built) and refuses one beyond max_sp_recursion_depth with
 // MySQL's error 1456.
 
-// registerLimitVariables gives max_sp_recursion_depth MySQL's range (GMS accepts negatives).
-func registerLimitVariables() {
-	limitVarsOnce.Do(func() {
-		sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{&sql.MysqlSystemVariable{
-			Name:    "max_sp_recursion_depth",
-			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
-			Dynamic: true,
-			Type:    types.NewSystemIntType("max_sp_recursion_depth", 0, 255, false),
-			Default: int64(0),
-		}})
-	})
-}
-
-var limitVarsOnce sync.Once
-
 // recursionGuard implements sql.NodeExecBuilder for plan.Call nodes; it returns no iterator
 // for other nodes, which GMS's builder then builds itself.
 // There is one for the process (sessions are told apart by identity, so several engines can
-// share it): the plan cache's exec builder (prepared.go) chains it too.
+// share it): installExecGuards (privileges.go) chains it into every engine's exec builder.
 type recursionGuard struct {
 	mu     sync.Mutex
 	active map[sql.Session]map[string]int // session -> db.procedure -> invocations in progress
