@@ -93,8 +93,8 @@ func TestSupervisorHold(t *testing.T) {
 	}
 }
 
-// TestSupervisorStartRetries starts a node whose port is held by another socket for a moment:
-// the node exits, and the supervisor starts it again until it serves.
+// TestSupervisorStartRetries starts a node whose port is held by another socket until the node
+// has failed on it: the node exits, and the supervisor starts it again until it serves.
 func TestSupervisorStartRetries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes")
@@ -106,11 +106,19 @@ func TestSupervisorStartRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := taken.Addr().String()
+	// Hold the port until the node has failed on it once (however long its start takes on a
+	// loaded machine), then free it for the retry.
 	released := make(chan struct{})
 	go func() {
 		defer close(released)
-		time.Sleep(time.Second)
-		taken.Close()
+		defer taken.Close()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, _ := os.ReadFile(filepath.Join(dir, "logs", "logstore-1.log")); strings.Contains(string(b), "address already in use") {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}()
 	defer func() { <-released }()
 	c := &child{name: "logstore-1", ready: "strata: log store serving on ",
