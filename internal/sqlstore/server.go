@@ -122,7 +122,7 @@ func (s *Store) Serve(eng *sqle.Engine, l net.Listener) (*server.Server, error) 
 
 // ServeWith is Serve with options.
 func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*server.Server, error) {
-	cfg := server.Config{Protocol: "tcp", Address: l.Addr().String(), Listener: l, Version: "8.0.33-strata",
+	cfg := server.Config{Protocol: "tcp", Address: l.Addr().String(), Listener: l, Version: ServerVersion,
 		TLSConfig: o.TLS, RequireSecureTransport: o.RequireTLS}
 	wrap := func(h mysql.Handler) (mysql.Handler, error) { return h, nil }
 	var srv *server.Server

@@ -7,6 +7,14 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
+// ServerVersion is the version Strata reports: in the handshake, VERSION() and @@version.
+// Drivers read the MySQL version from it, so it starts with the MySQL version Strata
+// follows.
+const ServerVersion = "8.0.33-strata"
+
+// versionComment is @@version_comment (what the mysql client prints after connecting).
+const versionComment = "Strata"
+
 // defaultMaxAllowedPacket is MySQL 8's default max_allowed_packet (GMS's is 1 GiB).
 const defaultMaxAllowedPacket = 64 << 20
 
@@ -40,6 +48,21 @@ func registerVariables() {
 				Dynamic: true,
 				Type:    types.NewSystemIntType("max_sp_recursion_depth", 0, 255, false),
 				Default: int64(0),
+			},
+			// GMS: 8.0.31 and "Dolt", while the handshake said ServerVersion.
+			&sql.MysqlSystemVariable{
+				Name:    "version",
+				Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+				Dynamic: false,
+				Type:    types.NewSystemStringType("version"),
+				Default: ServerVersion,
+			},
+			&sql.MysqlSystemVariable{
+				Name:    "version_comment",
+				Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+				Dynamic: false,
+				Type:    types.NewSystemStringType("version_comment"),
+				Default: versionComment,
 			},
 			// GMS: a string that shows NULL as an empty string; read-only at run time
 			// (files.go sets it from the engine's options).
