@@ -166,31 +166,8 @@ func TestLogStoreDiskFull(t *testing.T) {
 	}
 	defer conn.Close()
 	client := logstorepb.NewLogStoreClient(conn)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st, err := client.GetStatus(ctx, &logstorepb.StatusRequest{})
-		if err == nil && st.GetDurable() >= uint64(end) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the store did not catch up to %d after space was freed: %v %v", end, st, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	stream, err := client.Read(ctx, &logstorepb.ReadRequest{From: 64, Limit: uint64(end), Follow: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []byte
-	for len(got) < len(data) {
-		resp, err := stream.Recv()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, resp.GetData()...)
-	}
-	if !bytes.Equal(got, data) {
-		t.Fatal("the store holds other bytes than were committed")
+	if err := awaitLog(ctx, client, end, data, 30*time.Second); err != nil {
+		t.Fatalf("after space was freed: %v", err)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -193,31 +194,8 @@ func TestLogStoreProcesses(t *testing.T) {
 	}
 	defer conn.Close()
 	client := logstorepb.NewLogStoreClient(conn)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st, err := client.GetStatus(ctx, &logstorepb.StatusRequest{})
-		if err == nil && st.GetDurable() >= uint64(end) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("restarted log store did not catch up to %d: %v %v\n%s", end, st, err, procs[1].stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	stream, err := client.Read(ctx, &logstorepb.ReadRequest{From: 64, Limit: uint64(end), Follow: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []byte
-	for len(got) < len(data) {
-		resp, err := stream.Recv()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, resp.GetData()...)
-	}
-	if !bytes.Equal(got, data) {
-		t.Fatal("the restarted store holds other bytes than were written")
+	if err := awaitLog(ctx, client, end, data, 20*time.Second); err != nil {
+		t.Fatalf("restarted log store: %v\n%s", err, procs[1].stderr.String())
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -239,3 +217,35 @@ func TestLogStoreNeedsSecret(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// awaitLog waits (up to wait) until the store behind client is durable to end, then reads
+// the log from its start (LSN 64) and compares it with data.
+func awaitLog(ctx context.Context, client logstorepb.LogStoreClient, end page.LSN, data []byte, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		st, err := client.GetStatus(ctx, &logstorepb.StatusRequest{})
+		if err == nil && st.GetDurable() >= uint64(end) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("did not catch up to %d: %v %v", end, st, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stream, err := client.Read(ctx, &logstorepb.ReadRequest{From: 64, Limit: uint64(end), Follow: true})
+	if err != nil {
+		return err
+	}
+	var got []byte
+	for len(got) < len(data) {
+		resp, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		got = append(got, resp.GetData()...)
+	}
+	if !bytes.Equal(got, data) {
+		return errors.New("the store holds other bytes than were written")
+	}
+	return nil
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,29 +15,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"strata/internal/faultfs"
 	"strata/internal/logstore/logstorepb"
 	"strata/internal/logstore/logtest"
 	"strata/internal/quorum"
 	"strata/internal/redo"
 	"strata/internal/segfile"
 )
-
-// diskFull is an errorfs injector: while on, every write and sync fails with ENOSPC.
-type diskFull struct{ on atomic.Bool }
-
-func (d *diskFull) String() string { return "disk full" }
-
-func (d *diskFull) MaybeError(op errorfs.Op) error {
-	if !d.on.Load() {
-		return nil
-	}
-	switch op.Kind {
-	case errorfs.OpFileWrite, errorfs.OpFileWriteAt, errorfs.OpFileSync, errorfs.OpFileSyncData,
-		errorfs.OpFileSyncTo, errorfs.OpFilePreallocate:
-		return &os.PathError{Op: "write", Path: op.Path, Err: syscall.ENOSPC}
-	}
-	return nil
-}
 
 // tryAppend appends one group at the store's end and waits until it is durable.
 func tryAppend(s *Store, epoch, txn uint64, pad int) ([]byte, error) {
@@ -60,7 +43,7 @@ func TestDiskFullThenReopen(t *testing.T) {
 	for _, fail := range []string{"write", "sync"} {
 		t.Run(fail, func(t *testing.T) {
 			mem := vfs.NewMem()
-			full := &diskFull{}
+			full := &faultfs.DiskFull{}
 			inj := errorfs.Injector(full)
 			if fail == "sync" { // the writes reach the file; the sync fails
 				inj = errorfs.InjectorFunc(func(op errorfs.Op) error {
@@ -76,7 +59,7 @@ func TestDiskFullThenReopen(t *testing.T) {
 			acked := appendGroups(t, s, 1, 1, 40, 700) // several segments
 			ackedEnd := s.Status().Durable
 
-			full.on.Store(true)
+			full.On.Store(true)
 			var failed error
 			for i := 0; i < 100 && failed == nil; i++ { // the preallocated zeros take a few
 				g, err := tryAppend(s, 1, uint64(100+i), 700)
@@ -118,7 +101,7 @@ func TestDiskFullThenReopen(t *testing.T) {
 				_ = s2.Close()
 			}
 
-			full.on.Store(false) // space is back
+			full.On.Store(false) // space is back
 			s3 := open(t, fs, 16<<10, nil)
 			defer s3.Close()
 			st := s3.Status()

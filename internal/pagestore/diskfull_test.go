@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -14,25 +12,9 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
+	"strata/internal/faultfs"
 	"strata/internal/redo"
 )
-
-// diskFull is an errorfs injector: while on, every write and sync fails with ENOSPC.
-type diskFull struct{ on atomic.Bool }
-
-func (d *diskFull) String() string { return "disk full" }
-
-func (d *diskFull) MaybeError(op errorfs.Op) error {
-	if !d.on.Load() {
-		return nil
-	}
-	switch op.Kind {
-	case errorfs.OpFileWrite, errorfs.OpFileWriteAt, errorfs.OpFileSync, errorfs.OpFileSyncData,
-		errorfs.OpFileSyncTo, errorfs.OpFilePreallocate:
-		return &os.PathError{Op: "write", Path: op.Path, Err: syscall.ENOSPC}
-	}
-	return nil
-}
 
 // waitFails waits until pebble has failed n background writes in a row.
 func waitFails(t *testing.T, s *Store, n int) {
@@ -49,7 +31,7 @@ func waitFails(t *testing.T, s *Store, n int) {
 // advance Persisted, paces pebble's retries and logs them once (not thousands of lines a
 // second); once space is back it persists everything and reports itself sound again.
 func TestDiskFullHealsInPlace(t *testing.T) {
-	full := &diskFull{}
+	full := &faultfs.DiskFull{}
 	fs := errorfs.Wrap(vfs.NewMem(), full)
 	log := newFakeLog()
 	w := newWorkload(t, 1, log, 20)
@@ -61,7 +43,7 @@ func TestDiskFullHealsInPlace(t *testing.T) {
 	waitPersisted(t, s, log.end())
 	before := s.Persisted()
 
-	full.on.Store(true)
+	full.On.Store(true)
 	w.groups(50)
 	log.makeDurable()
 	waitFor(t, 30*time.Second, "consumed", func() bool { return s.Consumed() >= log.end() })
@@ -77,7 +59,7 @@ func TestDiskFullHealsInPlace(t *testing.T) {
 	}
 	w.check(t, s, w.lsns(20, redo.StartLSN, log.end()), false) // served from memory
 
-	full.on.Store(false)
+	full.On.Store(false)
 	waitPersisted(t, s, log.end())
 	waitFor(t, 30*time.Second, "DiskErr cleared", func() bool { return s.DiskErr() == nil })
 	w.check(t, s, w.lsns(20, redo.StartLSN, log.end()), false)
@@ -87,7 +69,7 @@ func TestDiskFullHealsInPlace(t *testing.T) {
 // cannot happen), and opened again once space is back it consumes again what it had not
 // persisted.
 func TestDiskFullClose(t *testing.T) {
-	full := &diskFull{}
+	full := &faultfs.DiskFull{}
 	fs := errorfs.Wrap(vfs.NewMem(), full)
 	log := newFakeLog()
 	w := newWorkload(t, 2, log, 20)
@@ -100,7 +82,7 @@ func TestDiskFullClose(t *testing.T) {
 	w.groups(30)
 	log.makeDurable()
 	waitPersisted(t, s, log.end())
-	full.on.Store(true)
+	full.On.Store(true)
 	w.groups(30)
 	log.makeDurable()
 	waitFor(t, 30*time.Second, "consumed", func() bool { return s.Consumed() >= log.end() })
@@ -112,7 +94,7 @@ func TestDiskFullClose(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("Close on a full disk did not return")
 	}
-	full.on.Store(false)
+	full.On.Store(false)
 	s2 := openStore(t, fs, log, nil)
 	s2.Start()
 	waitPersisted(t, s2, log.end())
