@@ -90,7 +90,7 @@ func indexTreeNames(ixs []indexRecord) []string {
 
 // RewriteInserter implements sql.RewritableTable.
 func (t *Table) RewriteInserter(ctx *sql.Context, oldSchema, newSchema sql.PrimaryKeySchema, oldColumn, newColumn *sql.Column, idxCols []sql.IndexColumn) (sql.RowInserter, error) {
-	if err := checkSchema(newSchema.Schema); err != nil {
+	if err := checkColumns(newSchema.Schema); err != nil {
 		return nil, err
 	}
 	if err := t.reload(ctx); err != nil {

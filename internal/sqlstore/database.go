@@ -91,10 +91,7 @@ func (d *Database) GetTableNames(ctx *sql.Context) ([]string, error) {
 
 // CreateTable implements sql.TableCreator.
 func (d *Database) CreateTable(ctx *sql.Context, name string, schema sql.PrimaryKeySchema, collation sql.CollationID, comment string) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
-	if err := checkSchema(schema.Schema); err != nil {
+	if err := checkColumns(schema.Schema); err != nil {
 		return err
 	}
 	t, err := d.s.writeTxn(ctx)
@@ -163,9 +160,6 @@ func (d *Database) DropTable(ctx *sql.Context, name string) error {
 
 // RenameTable implements sql.TableRenamer.
 func (d *Database) RenameTable(ctx *sql.Context, oldName, newName string) error {
-	if err := checkName(newName); err != nil {
-		return err
-	}
 	t, err := d.s.writeTxn(ctx)
 	if err != nil {
 		return err
@@ -198,9 +192,6 @@ func (d *Database) RenameTable(ctx *sql.Context, oldName, newName string) error 
 // createDef stores definition v of the given kind under name, failing with exists() if a
 // definition of that name is there.
 func (d *Database) createDef(ctx *sql.Context, kind, name string, v any, exists func() error) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
 	t, err := d.s.writeTxn(ctx)
 	if err != nil {
 		return err

@@ -88,9 +88,6 @@ func (t *Table) GetReferencedForeignKeys(ctx *sql.Context) ([]sql.ForeignKeyCons
 
 // AddForeignKey implements sql.ForeignKeyTable; names are unique in a database.
 func (t *Table) AddForeignKey(ctx *sql.Context, fk sql.ForeignKeyConstraint) error {
-	if err := checkName(fk.Name); err != nil {
-		return err
-	}
 	all, err := t.allForeignKeys(ctx)
 	if err != nil {
 		return err

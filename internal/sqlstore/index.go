@@ -486,9 +486,6 @@ func (l *lookupIter) Close(*sql.Context) error {
 // CreateIndex implements sql.IndexAlterableTable: the index is built from the table's rows in
 // the transaction, and a unique index fails on existing duplicates.
 func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
-	if err := checkName(def.Name); err != nil {
-		return err
-	}
 	if def.IsFullText() || def.IsSpatial() || def.IsVector() {
 		return errNotSupported("FULLTEXT, SPATIAL and VECTOR indexes")
 	}
@@ -576,9 +573,6 @@ func (t *Table) DropIndex(ctx *sql.Context, name string) error {
 
 // RenameIndex implements sql.IndexAlterableTable.
 func (t *Table) RenameIndex(ctx *sql.Context, from, to string) error {
-	if err := checkName(to); err != nil {
-		return err
-	}
 	if err := t.reload(ctx); err != nil {
 		return err
 	}

@@ -17,7 +17,9 @@ const erInvalidCharacterString = 1300
 
 // checkName refuses an identifier that is not valid UTF-8: catalog keys hold names
 // lower-cased, and lower-casing replaces each invalid byte with U+FFFD, so two different
-// names would become one. MySQL refuses them too (1300).
+// names would become one. MySQL refuses them too (1300). checkIdentifiers (parser.go) applies
+// it to every identifier of a statement, when the statement is parsed: GMS lower-cases some
+// names (databases, views) before they reach the backend.
 func checkName(name string) error {
 	if utf8.ValidString(name) {
 		return nil
@@ -35,15 +37,12 @@ func checkName(name string) error {
 	return mysql.NewSQLError(erInvalidCharacterString, mysql.SSUnknownSQLState, "Invalid utf8mb4 character string: '%s'", b.String())
 }
 
-// checkSchema checks a table's column names and count (1117 Too many columns).
-func checkSchema(sch sql.Schema) error {
+// checkColumns refuses a table of more than maxColumns columns, as MySQL does (1117).
+// (Column names, like every identifier, are checked by checkIdentifiers when the statement
+// is parsed.)
+func checkColumns(sch sql.Schema) error {
 	if len(sch) > maxColumns {
 		return mysql.NewSQLError(mysql.ERTooManyFields, mysql.SSUnknownSQLState, "Too many columns")
-	}
-	for _, c := range sch {
-		if err := checkName(c.Name); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -190,9 +190,6 @@ func (s *Store) AllDatabases(ctx *sql.Context) []sql.Database {
 
 // CreateDatabase implements sql.MutableDatabaseProvider.
 func (s *Store) CreateDatabase(ctx *sql.Context, name string) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
 	return s.CreateCollatedDatabase(ctx, name, sql.Collation_Default)
 }
 

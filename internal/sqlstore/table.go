@@ -378,9 +378,6 @@ func (t *Table) GetChecks(*sql.Context) ([]sql.CheckDefinition, error) { return 
 
 // CreateCheck implements sql.CheckAlterableTable.
 func (t *Table) CreateCheck(ctx *sql.Context, check *sql.CheckDefinition) error {
-	if err := checkName(check.Name); err != nil {
-		return err
-	}
 	if err := t.reload(ctx); err != nil {
 		return err
 	}
