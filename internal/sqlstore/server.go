@@ -35,6 +35,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	registerVariables()
 	eng := sqle.NewDefault(s)
 	installLimits(eng) // limits.go: wraps the parser
+	installNumericAggRule(eng)
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {

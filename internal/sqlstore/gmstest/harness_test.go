@@ -81,6 +81,9 @@ func newHarness(t *testing.T, suite string) *Harness {
 	for _, s := range Skips[suite] {
 		h.skips[strings.ToLower(s.Query)] = s.Reason
 	}
+	for _, q := range SumAvgSkips[suite] {
+		h.skips[strings.ToLower(q)] = sumAvgDecimal
+	}
 	return h
 }
 
