@@ -21,6 +21,11 @@ type EngineOptions struct {
 	// LOAD DATA INFILE) to a directory, created if missing; "" or FilesDisabled ("NULL")
 	// refuses it. It is fixed for the engine's life, as MySQL's --secure-file-priv.
 	SecureFilePriv string
+	// DefaultCollation is the default of collation_server, collation_database and
+	// collation_connection, and so the collation of a database created without one;
+	// Collation_Unspecified means DefaultCollation (MySQL's utf8mb4_0900_ai_ci). GMS keeps
+	// system variables per process: the first engine's choice holds for the process.
+	DefaultCollation sql.CollationID
 }
 
 // NewSQLEngine returns a GMS engine over the store, with users and grants persisted in the
@@ -33,9 +38,14 @@ func (s *Store) NewSQLEngine(ctx context.Context) (*sqle.Engine, error) {
 // NewSQLEngineWith is NewSQLEngine with options.
 func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.Engine, error) {
 	registerVariables()
+	if o.DefaultCollation == sql.Collation_Unspecified {
+		o.DefaultCollation = DefaultCollation
+	}
+	registerDefaultCollation(o.DefaultCollation)
 	eng := sqle.NewDefault(s)
 	installLimits(eng) // limits.go: wraps the parser
 	installNumericAggRule(eng)
+	installDatabaseCollationRule(eng)
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
@@ -102,7 +112,11 @@ func (s *Store) SessionBuilder() server.SessionBuilder {
 			host, user = u.Host, u.User
 		}
 		client := sql.Client{Address: host, User: user, Capabilities: c.Capabilities}
-		return s.NewSession(sql.NewBaseSessionWithClientServer(addr, client, c.ConnectionID)), nil
+		sess := s.NewSession(sql.NewBaseSessionWithClientServer(addr, client, c.ConnectionID))
+		if err := applyHandshakeCollation(sess, c); err != nil {
+			return nil, err
+		}
+		return sess, nil
 	}
 }
 

@@ -135,7 +135,10 @@ func (h *Harness) NewEngine(t *testing.T) (enginetest.QueryEngine, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := st.NewSQLEngineWith(context.Background(), sqlstore.EngineOptions{SecureFilePriv: wd})
+	// GMS's expected results (SHOW CREATE TABLE, information_schema, comparisons of string
+	// literals) assume its default collation, utf8mb4_0900_bin; Strata's is MySQL's
+	// utf8mb4_0900_ai_ci, so the harness names GMS's.
+	eng, err := st.NewSQLEngineWith(context.Background(), sqlstore.EngineOptions{SecureFilePriv: wd, DefaultCollation: sql.Collation_utf8mb4_0900_bin})
 	if err != nil {
 		return nil, err
 	}
