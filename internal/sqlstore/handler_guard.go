@@ -98,6 +98,9 @@ func (h *guardHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query stri
 	if err := checkPacket(c, len(query)); err != nil {
 		return nil, err
 	}
+	if err := checkPlaceholders(query); err != nil {
+		return nil, err
+	}
 	return h.Handler.ComPrepare(ctx, c, query, prepare)
 }
 
