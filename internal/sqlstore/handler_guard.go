@@ -40,7 +40,7 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 		return err
 	}
 	defer h.watchPeer(c)()
-	return h.Handler.ComQuery(ctx, c, query, callback)
+	return h.Handler.ComQuery(ctx, c, query, padOKInfo(callback))
 }
 
 // ComMultiQuery implements mysql.Handler.
@@ -49,7 +49,7 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 		return "", err
 	}
 	defer h.watchPeer(c)()
-	return h.Handler.ComMultiQuery(ctx, c, query, callback)
+	return h.Handler.ComMultiQuery(ctx, c, query, padOKInfo(callback))
 }
 
 // ComStmtExecute implements mysql.Handler.
