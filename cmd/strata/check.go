@@ -12,10 +12,13 @@ func newCheckCmd() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Open a data directory and verify every B+tree's invariants",
+		Short: "Open a --single data directory and verify every B+tree's invariants",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := singleDataDir(dir); err != nil {
+				return fmt.Errorf("strata check: %w", err)
+			}
 			db, err := localdb.Open(ctx, localdb.Options{Dir: dir})
 			if err != nil {
 				return err

@@ -24,6 +24,9 @@ func newLogCmd() *cobra.Command {
 		Short: "Print the redo records of the local log, one per line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := singleDataDir(dir); err != nil {
+				return fmt.Errorf("strata log dump: %w", err)
+			}
 			return dumpLog(cmd.Context(), cmd.OutOrStdout(), filepath.Join(dir, "wal"), page.LSN(from), limit)
 		},
 	}
