@@ -42,6 +42,7 @@ const (
 // installLimits bounds what the engine accepts (see above and limitParser).
 func installLimits(eng *sqle.Engine) {
 	installINListRule(eng)
+	installDo(eng)
 	eng.ProcessList = newLimitProcessList(eng.ProcessList)
 	eng.Analyzer.Catalog.RegisterFunction(nil, sql.FunctionN{Name: refusedFunc, Fn: newRefused})
 	eng.Parser = limitParser{eng.Parser}
@@ -64,24 +65,61 @@ var _ sql.Parser = limitParser{}
 // ParseSimple implements sql.Parser.
 func (p limitParser) ParseSimple(query string) (ast.Statement, error) {
 	stmt, err := p.Parser.ParseSimple(query)
+	if err != nil {
+		if do := parseDo(query, p.Parser.ParseSimple); do != nil {
+			stmt, err = do, nil
+		}
+	}
 	return checkStatement(context.Background(), query, stmt), err
 }
 
 // Parse implements sql.Parser.
 func (p limitParser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statement, string, string, error) {
 	stmt, parsed, rest, err := p.Parser.Parse(ctx, query, multi)
+	if err != nil {
+		var doParsed, doRest string
+		if do := parseDo(query, func(q string) (ast.Statement, error) {
+			var st ast.Statement
+			var e error
+			st, doParsed, doRest, e = p.Parser.Parse(ctx, q, multi)
+			return st, e
+		}); do != nil {
+			stmt, parsed, rest, err = do, doParsed, doRest, nil
+		}
+	}
 	return checkStatement(ctx, parsed, stmt), parsed, rest, err
 }
 
 // ParseWithOptions implements sql.Parser.
 func (p limitParser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, o ast.ParserOptions) (ast.Statement, string, string, error) {
 	stmt, parsed, rest, err := p.Parser.ParseWithOptions(ctx, query, delimiter, multi, o)
+	if err != nil {
+		var doParsed, doRest string
+		if do := parseDo(query, func(q string) (ast.Statement, error) {
+			var st ast.Statement
+			var e error
+			st, doParsed, doRest, e = p.Parser.ParseWithOptions(ctx, q, delimiter, multi, o)
+			return st, e
+		}); do != nil {
+			stmt, parsed, rest, err = do, doParsed, doRest, nil
+		}
+	}
 	return checkStatement(ctx, parsed, stmt), parsed, rest, err
 }
 
 // ParseOneWithOptions implements sql.Parser.
 func (p limitParser) ParseOneWithOptions(ctx context.Context, query string, o ast.ParserOptions) (ast.Statement, int, error) {
 	stmt, n, err := p.Parser.ParseOneWithOptions(ctx, query, o)
+	if err != nil {
+		doN := 0
+		if do := parseDo(query, func(q string) (ast.Statement, error) {
+			st, m, e := p.Parser.ParseOneWithOptions(ctx, q, o)
+			doN = m - len(q) + len(query) // the rewrite made the text 4 bytes longer
+			return st, e
+		}); do != nil {
+			stmt, n, err = do, doN, nil
+		}
+	}
 	if n > 0 && n <= len(query) {
 		return checkStatement(ctx, query[:n], stmt), n, err
 	}
