@@ -66,7 +66,7 @@ var _ sql.Parser = limitParser{}
 func (p limitParser) ParseSimple(query string) (ast.Statement, error) {
 	stmt, err := p.Parser.ParseSimple(query)
 	if err != nil {
-		if do := parseDo(query, p.Parser.ParseSimple); do != nil {
+		if do := reparse(query, p.Parser.ParseSimple); do != nil {
 			stmt, err = do, nil
 		}
 	}
@@ -78,7 +78,7 @@ func (p limitParser) Parse(ctx *sql.Context, query string, multi bool) (ast.Stat
 	stmt, parsed, rest, err := p.Parser.Parse(ctx, query, multi)
 	if err != nil {
 		var doParsed, doRest string
-		if do := parseDo(query, func(q string) (ast.Statement, error) {
+		if do := reparse(query, func(q string) (ast.Statement, error) {
 			var st ast.Statement
 			var e error
 			st, doParsed, doRest, e = p.Parser.Parse(ctx, q, multi)
@@ -95,7 +95,7 @@ func (p limitParser) ParseWithOptions(ctx context.Context, query string, delimit
 	stmt, parsed, rest, err := p.Parser.ParseWithOptions(ctx, query, delimiter, multi, o)
 	if err != nil {
 		var doParsed, doRest string
-		if do := parseDo(query, func(q string) (ast.Statement, error) {
+		if do := reparse(query, func(q string) (ast.Statement, error) {
 			var st ast.Statement
 			var e error
 			st, doParsed, doRest, e = p.Parser.ParseWithOptions(ctx, q, delimiter, multi, o)
@@ -112,7 +112,7 @@ func (p limitParser) ParseOneWithOptions(ctx context.Context, query string, o as
 	stmt, n, err := p.Parser.ParseOneWithOptions(ctx, query, o)
 	if err != nil {
 		doN := 0
-		if do := parseDo(query, func(q string) (ast.Statement, error) {
+		if do := reparse(query, func(q string) (ast.Statement, error) {
 			st, m, e := p.Parser.ParseOneWithOptions(ctx, q, o)
 			doN = m - len(q) + len(query) // the rewrite made the text 4 bytes longer
 			return st, e
