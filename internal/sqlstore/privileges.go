@@ -14,7 +14,7 @@ import (
 // guards (the prepared-plan guard when the plan cache is on). The guards' checks thus hold
 // however the plan was made: a query, a cached prepared plan, a trigger or procedure body.
 func installExecGuards(eng *sqle.Engine, p *filePolicy, guards ...sql.NodeExecBuilder) {
-	eng.Analyzer.ExecBuilder = rowexec.NewOverrideBuilder(append(execOverrides{&privilegeGuard{p: p}, procRecursion}, guards...))
+	eng.Analyzer.ExecBuilder = rowexec.NewOverrideBuilder(append(execOverrides{&privilegeGuard{p: p}, procRecursion, explainGuard{}}, guards...))
 }
 
 // privilegeGuard refuses, when the statement runs, what GMS lets any user do: SET GLOBAL
