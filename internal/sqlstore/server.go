@@ -46,6 +46,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installLimits(eng) // limits.go: wraps the parser
 	installNumericAggRule(eng)
 	installDatabaseCollationRule(eng)
+	installHelpTablesRule(eng)
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
