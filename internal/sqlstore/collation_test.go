@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -82,14 +81,14 @@ func TestHandshakeCollation(t *testing.T) {
 		{"utf8mb4_0900_ai_ci", "utf8mb4,utf8mb4,utf8mb4,utf8mb4_0900_ai_ci"},
 		{"utf8mb4_bin", "utf8mb4,utf8mb4,utf8mb4,utf8mb4_bin"},
 	} {
-		db := openDSN(t, fmt.Sprintf("root@tcp(%s)/?collation=%s&timeout=5s", n.addr, c.coll))
+		db := openDB(t, fmt.Sprintf("root@tcp(%s)/?collation=%s&timeout=5s", n.addr, c.coll))
 		q := "SELECT @@character_set_client, @@character_set_connection, @@character_set_results, @@collation_connection"
 		if got := queryRows(t, db, q); got != c.want {
 			t.Errorf("collation=%s: %s = %s, want %s", c.coll, q, got, c.want)
 		}
 	}
 	// A binary connection collation compares literals by bytes.
-	db := openDSN(t, fmt.Sprintf("root@tcp(%s)/?collation=utf8mb4_bin&timeout=5s", n.addr))
+	db := openDB(t, fmt.Sprintf("root@tcp(%s)/?collation=utf8mb4_bin&timeout=5s", n.addr))
 	if got := queryRows(t, db, "SELECT 'a' = 'A'"); got != "0" {
 		t.Errorf("utf8mb4_bin: 'a' = 'A' is %s, want 0", got)
 	}
@@ -98,15 +97,4 @@ func TestHandshakeCollation(t *testing.T) {
 	if !strings.Contains(out, "latin1\tlatin1_swedish_ci") {
 		t.Errorf("mysql --default-character-set=latin1: %q", out)
 	}
-}
-
-// openDSN opens go-sql-driver on dsn, closed when t ends.
-func openDSN(t *testing.T, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }

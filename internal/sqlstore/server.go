@@ -117,6 +117,9 @@ func (s *Store) SessionBuilder() server.SessionBuilder {
 		if err := applyHandshakeCollation(sess, c); err != nil {
 			return nil, err
 		}
+		if err := applyTLSStatus(sess, c); err != nil {
+			return nil, err
+		}
 		return sess, nil
 	}
 }
