@@ -34,7 +34,8 @@ func (s *Store) NewSQLEngine(ctx context.Context) (*sqle.Engine, error) {
 func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.Engine, error) {
 	registerVariables()
 	eng := sqle.NewDefault(s)
-	installLimits(eng) // limits.go: wraps the parser
+	installLimits(eng)    // limits.go: wraps the parser
+	installPlanRules(eng) // planrules.go: index use GMS misses
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
