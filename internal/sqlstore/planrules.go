@@ -12,10 +12,11 @@ import (
 )
 
 // installPlanRules adds Strata's analyzer rules that make plans use the indexes where GMS's
-// own planning does not (tuplein.go), and one that keeps EXPLAIN working on the plans that
+// own planning does not (tuplein.go, indexorder.go), and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
+	installIndexOrderRule(eng)
 	installAfterAll(eng, analyzer.Rule{Id: analyzer.RuleId(-17), Apply: explainNotMax1Row})
 }
 

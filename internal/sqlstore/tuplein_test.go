@@ -179,6 +179,7 @@ func TestRowINLocksOnlyItsRows(t *testing.T) {
 		return cn
 	}
 	a, b := conn(), conn()
+	mustExec(t, b, "SET innodb_lock_wait_timeout = 1")
 	for _, holder := range []string{
 		"SELECT q FROM s WHERE (w, i) IN ((1,2),(2,1)) FOR UPDATE",
 		"UPDATE s SET q = q + 1 WHERE (w, i) IN ((1,2),(2,1))",
