@@ -43,7 +43,8 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	}
 	registerDefaultCollation(o.DefaultCollation)
 	eng := sqle.NewDefault(s)
-	installLimits(eng) // limits.go: wraps the parser
+	installLimits(eng)    // limits.go: wraps the parser
+	installPlanRules(eng) // planrules.go: index use GMS misses
 	installNumericAggRule(eng)
 	installDatabaseCollationRule(eng)
 	installHelpTablesRule(eng)

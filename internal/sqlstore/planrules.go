@@ -1,0 +1,75 @@
+package sqlstore
+
+import (
+	"strings"
+	"sync"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+)
+
+// installPlanRules adds Strata's analyzer rules that make plans use the indexes where GMS's
+// own planning does not (tuplein.go, indexorder.go), and one that keeps EXPLAIN working on the plans that
+// use them.
+func installPlanRules(eng *sqle.Engine) {
+	installTupleRule(eng)
+	installIndexOrderRule(eng)
+	installAfterAll(eng, analyzer.Rule{Id: analyzer.RuleId(-17), Apply: explainNotMax1Row})
+}
+
+// installAfterAll adds rule to the rules GMS runs last: the engine's "after-all" batch and,
+// once per process, analyzer.OnceAfterAll, which GMS reads when it analyses a simple INSERT,
+// UPDATE or DELETE.
+func installAfterAll(eng *sqle.Engine, rule analyzer.Rule) {
+	afterAllMu.Lock()
+	defer afterAllMu.Unlock()
+	if !hasRule(analyzer.OnceAfterAll, rule.Id) {
+		analyzer.OnceAfterAll = append(analyzer.OnceAfterAll[:len(analyzer.OnceAfterAll):len(analyzer.OnceAfterAll)], rule)
+	}
+	for _, b := range eng.Analyzer.Batches {
+		if b.Desc == "after-all" && !hasRule(b.Rules, rule.Id) {
+			b.Rules = append(b.Rules[:len(b.Rules):len(b.Rules)], rule)
+		}
+	}
+}
+
+var afterAllMu sync.Mutex
+
+func hasRule(rules []analyzer.Rule, id analyzer.RuleId) bool {
+	for _, r := range rules {
+		if r.Id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// explainNotMax1Row clears GMS's "at most one row" flag for EXPLAIN. GMS sets it when a
+// statement reads one row by a unique key, and its handler then fails when the statement
+// returns more than one row, as EXPLAIN's plan lines do ("result max1Row iterator returned
+// more than one row"; go-mysql-server server/handler.go:490). The analyser never shows the
+// rules the DESCRIBE node (Analyzer.Analyze analyses the query under it alone), so the
+// statement text tells, as for locking reads (locking.go).
+func explainNotMax1Row(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, qFlags *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	if qFlags != nil && qFlags.IsSet(sql.QFlagMax1Row) && isExplain(ctx.Query()) {
+		qFlags.Unset(sql.QFlagMax1Row)
+	}
+	return n, transform.SameTree, nil
+}
+
+// isExplain reports whether q is an EXPLAIN, DESCRIBE or DESC statement.
+func isExplain(q string) bool {
+	q = strings.TrimLeft(q, " \t\r\n(")
+	for _, kw := range []string{"explain", "describe", "desc"} {
+		if len(q) > len(kw) && strings.EqualFold(q[:len(kw)], kw) {
+			switch q[len(kw)] {
+			case ' ', '\t', '\r', '\n':
+				return true
+			}
+		}
+	}
+	return false
+}
