@@ -40,7 +40,7 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 		return err
 	}
 	defer h.watchPeer(c)()
-	return h.Handler.ComQuery(ctx, c, query, callback)
+	return clientError(h.Handler.ComQuery(ctx, c, query, callback))
 }
 
 // ComMultiQuery implements mysql.Handler.
@@ -49,13 +49,14 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 		return "", err
 	}
 	defer h.watchPeer(c)()
-	return h.Handler.ComMultiQuery(ctx, c, query, callback)
+	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
+	return rest, clientError(err)
 }
 
 // ComStmtExecute implements mysql.Handler.
 func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.watchPeer(c)()
-	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
+	return clientError(h.Handler.ComStmtExecute(ctx, c, prepare, callback))
 }
 
 // peerPollInterval is how often a running statement's client is checked for having gone.

@@ -141,7 +141,7 @@ func (s *Session) StartTransaction(ctx *sql.Context, char sql.TransactionCharact
 	if err != nil {
 		return nil, err
 	}
-	t := &Transaction{sess: s, kv: kv, ro: char == sql.ReadOnly, autocommit: autocommit && !ctx.GetIgnoreAutoCommit(), opts: opts}
+	t := &Transaction{sess: s, kv: kv, ro: char == sql.ReadOnly || sessionReadOnly(ctx), autocommit: autocommit && !ctx.GetIgnoreAutoCommit(), opts: opts}
 	s.cur = t
 	return t, nil
 }
