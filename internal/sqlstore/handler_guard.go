@@ -56,7 +56,7 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 // ComStmtExecute implements mysql.Handler.
 func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.watchPeer(c)()
-	return clientError(h.Handler.ComStmtExecute(ctx, c, prepare, callback))
+	return clientError(h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback)))
 }
 
 // peerPollInterval is how often a running statement's client is checked for having gone.
