@@ -40,6 +40,7 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 		return err
 	}
 	defer h.watchPeer(c)()
+	defer endInfile(c)
 	return clientError(h.Handler.ComQuery(ctx, c, query, callback))
 }
 
@@ -49,6 +50,7 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 		return "", err
 	}
 	defer h.watchPeer(c)()
+	defer endInfile(c)
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
 	return rest, clientError(err)
 }
@@ -57,6 +59,14 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.watchPeer(c)()
 	return clientError(h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback)))
+}
+
+// endInfile ends, after a statement, the file transfer a LOAD DATA LOCAL announced to the
+// connection's guardConn, should the statement have failed before it asked for the file.
+func endInfile(c *mysql.Conn) {
+	if g := guardOf(c); g != nil {
+		g.infile.Store(false)
+	}
 }
 
 // peerPollInterval is how often a running statement's client is checked for having gone.

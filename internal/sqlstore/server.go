@@ -101,7 +101,9 @@ func (s *Store) SessionBuilder() server.SessionBuilder {
 			host, user = u.Host, u.User
 		}
 		client := sql.Client{Address: host, User: user, Capabilities: c.Capabilities}
-		return s.NewSession(sql.NewBaseSessionWithClientServer(addr, client, c.ConnectionID)), nil
+		sess := s.NewSession(sql.NewBaseSessionWithClientServer(addr, client, c.ConnectionID))
+		sess.guard = guardOf(c)
+		return sess, nil
 	}
 }
 

@@ -71,6 +71,7 @@ type Session struct {
 	store *Store
 	cur   *Transaction
 	temp  map[tempKey]*tableRecord // temporary tables
+	guard *guardConn               // the connection's, or nil (LOAD DATA LOCAL, loaddata.go)
 
 	// planGen changes whenever something a prepared plan template depends on changes in the
 	// session: variables, the current database, temporary tables, the user.
