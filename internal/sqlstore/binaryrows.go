@@ -14,13 +14,13 @@ import (
 // zero dates are given to it empty.
 
 // binaryRowsCallback returns callback with the values of res's rows made as MySQL sends
-// them over the binary protocol.
+// them over the binary protocol, and its column definitions too (fields.go).
 func binaryRowsCallback(callback func(*sqltypes.Result) error) func(*sqltypes.Result) error {
 	return func(res *sqltypes.Result) error {
 		if res != nil {
 			emptyZeroDates(res)
 		}
-		return callback(res)
+		return callback(withMySQLFields(res))
 	}
 }
 

@@ -41,7 +41,7 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 	}
 	defer h.watchPeer(c)()
 	defer endInfile(c)
-	return clientError(h.Handler.ComQuery(ctx, c, query, callback))
+	return clientError(h.Handler.ComQuery(ctx, c, query, textRowsCallback(callback)))
 }
 
 // ComMultiQuery implements mysql.Handler.
@@ -51,7 +51,7 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 	}
 	defer h.watchPeer(c)()
 	defer endInfile(c)
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
+	rest, err := h.Handler.ComMultiQuery(ctx, c, query, textRowsCallback(callback))
 	return rest, clientError(err)
 }
 
@@ -109,7 +109,9 @@ func (h *guardHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query stri
 	if err := checkPacket(c, len(query)); err != nil {
 		return nil, err
 	}
-	return h.Handler.ComPrepare(ctx, c, query, prepare)
+	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
+	fields, _ = mysqlFields(fields)
+	return fields, err
 }
 
 // checkPacket enforces max_allowed_packet on a TLS connection, whose packets guardConn
