@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
@@ -73,7 +74,8 @@ func queryColumns(t *testing.T, addr, q string) []columnDef {
 // TestColumnMetadata: result-set column definitions carry what MySQL 8 sends for numeric
 // and temporal columns: the binary character set (63), decimals 31 for FLOAT and DOUBLE,
 // UNSIGNED ZEROFILL for YEAR, BINARY for TIMESTAMP (as for the other temporal types), and the display lengths of DATETIME, TIMESTAMP and TIME.
-// go-sql-driver thus scans a BIT as bytes and reports a FLOAT's scale as not fixed.
+// go-sql-driver thus scans a BIT as bytes and reports a FLOAT's scale as not fixed. A
+// TINYINT(1) has length 1.
 func TestColumnMetadata(t *testing.T) {
 	n := startNode(t, t.TempDir())
 	db := n.connect(t, "")
@@ -110,6 +112,27 @@ func TestColumnMetadata(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("column definitions:\n got %+v\nwant %+v", got, want)
+	}
+
+	// TINYINT(1) and BOOL have length 1, as drivers expect of a boolean; TINYINT keeps 4, and
+	// so does a TINYINT(1) column changed to TINYINT.
+	mustExec(t, db, "CREATE TABLE md.b (id INT PRIMARY KEY, f TINYINT(1), g BOOL, h TINYINT, i TINYINT(1))")
+	mustExec(t, db, "INSERT INTO md.b VALUES (1, 1, true, 5, 0)")
+	mustExec(t, db, "ALTER TABLE md.b MODIFY i TINYINT")
+	const typeTiny = 1
+	// (Not through a table alias: GMS gives the alias as the column's original table.)
+	for _, q := range []string{"SELECT f, g, h, i FROM md.b", "SELECT f, g, h, i FROM md.b WHERE id = 1"} {
+		got = queryColumns(t, n.addr, q)
+		var lengths []uint32
+		for _, c := range got {
+			if c.typ != typeTiny {
+				t.Fatalf("%s: %+v", q, c)
+			}
+			lengths = append(lengths, c.length)
+		}
+		if fmt.Sprint(lengths) != "[1 1 4 4]" {
+			t.Errorf("%s: lengths %v, want [1 1 4 4]", q, lengths)
+		}
 	}
 
 	for _, q := range []string{"SELECT d, a FROM md.t", "SELECT d, a FROM md.t WHERE 1 = ?"} {

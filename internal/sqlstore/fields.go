@@ -75,13 +75,14 @@ func timeLength(base, decimals uint32) uint32 {
 }
 
 // withMySQLFields returns res with its column definitions as MySQL sends them (a shallow
-// copy when they change).
-func withMySQLFields(res *sqltypes.Result) *sqltypes.Result {
+// copy when they change), TINYINT(1) lengths from w (tinyint1.go).
+func withMySQLFields(res *sqltypes.Result, w *tinyintWidths) *sqltypes.Result {
 	if res == nil || len(res.Fields) == 0 {
 		return res
 	}
 	fields, changed := mysqlFields(res.Fields)
-	if !changed {
+	fields, widths := w.tinyintLengths(fields)
+	if !changed && !widths {
 		return res
 	}
 	cp := *res
@@ -90,8 +91,8 @@ func withMySQLFields(res *sqltypes.Result) *sqltypes.Result {
 }
 
 // textRowsCallback returns callback with res's column definitions as MySQL sends them.
-func textRowsCallback(callback mysql.ResultSpoolFn) mysql.ResultSpoolFn {
+func textRowsCallback(callback mysql.ResultSpoolFn, w *tinyintWidths) mysql.ResultSpoolFn {
 	return func(res *sqltypes.Result, more bool) error {
-		return callback(withMySQLFields(res), more)
+		return callback(withMySQLFields(res, w), more)
 	}
 }

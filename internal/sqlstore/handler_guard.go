@@ -19,7 +19,8 @@ import (
 // or not answer at all.
 type guardHandler struct {
 	mysql.Handler
-	kill func(connID uint32) // stops the connection's running statement
+	kill   func(connID uint32) // stops the connection's running statement
+	widths *tinyintWidths      // TINYINT(1) columns, for result metadata (tinyint1.go)
 }
 
 var _ mysql.BinlogReplicaHandler = (*guardHandler)(nil)
@@ -41,7 +42,7 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 	}
 	defer h.watchPeer(c)()
 	defer endInfile(c)
-	return clientError(h.Handler.ComQuery(ctx, c, query, textRowsCallback(callback)))
+	return clientError(h.Handler.ComQuery(ctx, c, query, textRowsCallback(callback, h.widths)))
 }
 
 // ComMultiQuery implements mysql.Handler.
@@ -51,14 +52,14 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 	}
 	defer h.watchPeer(c)()
 	defer endInfile(c)
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, textRowsCallback(callback))
+	rest, err := h.Handler.ComMultiQuery(ctx, c, query, textRowsCallback(callback, h.widths))
 	return rest, clientError(err)
 }
 
 // ComStmtExecute implements mysql.Handler.
 func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.watchPeer(c)()
-	return clientError(h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback)))
+	return clientError(h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback, h.widths)))
 }
 
 // endInfile ends, after a statement, the file transfer a LOAD DATA LOCAL announced to the
@@ -111,6 +112,7 @@ func (h *guardHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query stri
 	}
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	fields, _ = mysqlFields(fields)
+	fields, _ = h.widths.tinyintLengths(fields)
 	return fields, err
 }
 
