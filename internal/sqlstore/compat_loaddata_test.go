@@ -49,4 +49,12 @@ func TestLoadDataLocalEscapes(t *testing.T) {
 		`1,a,b,null 2,say "hi",null 3,x"y,NULL`; got != want {
 		t.Fatalf("CSV:\n got %s\nwant %s", got, want)
 	}
+	mustExec(t, root, "SET GLOBAL local_infile = 0")
+	_, err := db.Exec("LOAD DATA LOCAL INFILE 'Reader::compat_tsv' INTO TABLE t")
+	if code, msg := mysqlErr(err); code != 3948 || msg != "Loading local data is disabled; this must be enabled on both the client and server sides" {
+		t.Fatalf("LOAD DATA LOCAL with local_infile off: want 3948, got %v", err)
+	}
+	if got := queryRows(t, db, "SELECT count(*) FROM t"); got != "5" {
+		t.Fatalf("rows after the refused load: %s", got)
+	}
 }
