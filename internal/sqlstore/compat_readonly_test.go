@@ -75,9 +75,27 @@ func TestReadOnlyTransactions(t *testing.T) {
 	ok("SET @@session.transaction_read_only = 1")
 	refused("UPDATE t SET v = 0 WHERE id = 3")
 	ok("SET @@transaction_read_only = 0")
+	// SET TRANSACTION without SESSION is for the next transaction only: an autocommit
+	// statement, or a transaction begun with START TRANSACTION.
 	ok("SET TRANSACTION READ ONLY")
 	refused("INSERT INTO t VALUES (6, 6)")
-	ok("SET SESSION TRANSACTION READ WRITE")
+	ok("INSERT INTO t VALUES (6, 6)")
+	ok("SET TRANSACTION READ ONLY")
+	ok("START TRANSACTION")
+	refused("INSERT INTO t VALUES (7, 7)")
+	ok("COMMIT")
+	ok("DELETE FROM t WHERE id = 6")
+	if got := queryRows(t, c, "SELECT @@transaction_read_only"); got != "0" {
+		t.Fatalf("@@transaction_read_only after the one-shot transaction: %s", got)
+	}
+	// Two in a row: the second is for the next transaction.
+	ok("SET TRANSACTION READ ONLY")
+	ok("SET TRANSACTION READ WRITE")
+	ok("INSERT INTO t VALUES (8, 8)")
+	ok("SET TRANSACTION READ WRITE")
+	ok("SET TRANSACTION READ ONLY")
+	refused("INSERT INTO t VALUES (9, 9)")
+	ok("DELETE FROM t WHERE id = 8")
 
 	// START TRANSACTION READ ONLY: the same for row changes; a DDL statement commits it and
 	// runs under the session's (read-write) mode.

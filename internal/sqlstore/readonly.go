@@ -1,11 +1,14 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/vitess/go/mysql"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
 // Read-only transactions as MySQL 8 has them.
@@ -22,10 +25,11 @@ import (
 //     MySQL, so what decides is the session's access mode; CREATE and DROP of temporary
 //     tables commit nothing, so the open transaction's mode decides too.
 //
-// Not as MySQL: SET TRANSACTION READ ONLY without SESSION is kept for the session, not for
-// the next transaction only (GMS's plan builder makes it a session SET), and START
-// TRANSACTION READ WRITE under a read-only session gives a read-only transaction (GMS passes
-// the same characteristic for it and for a plain START TRANSACTION).
+// SET TRANSACTION READ ONLY without SESSION applies to the next transaction only
+// (noteOneShot, below). Not as MySQL: START TRANSACTION READ WRITE under a read-only session
+// gives a read-only transaction (GMS passes the same characteristic for it and for a plain
+// START TRANSACTION), and SET @@transaction_read_only is for the session (MySQL: the next
+// transaction).
 
 // erReadOnlyTransaction is MySQL's ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION.
 const erReadOnlyTransaction = 1792
@@ -135,4 +139,73 @@ func isTempTableNode(n sql.Node) bool {
 		}
 	}
 	return false
+}
+
+// oneShot is what SET TRANSACTION without GLOBAL or SESSION changed, for the next
+// transaction only: the session variables' values before it, the statement that set them
+// (its process id), whose own transaction is not the next one, and the statement that
+// began the next one (START TRANSACTION begins two: GMS's for the statement, then its own).
+type oneShot struct {
+	pid  uint64
+	used uint64
+	prev map[string]any
+}
+
+// noteOneShot remembers, when stmt is a SET TRANSACTION without GLOBAL or SESSION, the
+// session's transaction_read_only and transaction_isolation before it: MySQL applies it to
+// the next transaction only, GMS's plan builder makes it a session SET, and the session puts
+// the values back once the next transaction has begun (Session.StartTransaction).
+func noteOneShot(ctx context.Context, stmt ast.Statement) {
+	set, ok := stmt.(*ast.Set)
+	if !ok {
+		return
+	}
+	sctx, ok := ctx.(*sql.Context)
+	if !ok {
+		return
+	}
+	s := sessionOf(sctx)
+	if s == nil {
+		return
+	}
+	for _, e := range set.Exprs {
+		if e.Scope != ast.SetScope_None || e.Name == nil || !strings.EqualFold(e.Name.String(), "transaction") {
+			continue
+		}
+		name := "transaction_isolation"
+		if v, ok := e.Expr.(*ast.SQLVal); ok && strings.HasPrefix(strings.ToLower(string(v.Val)), "read ") {
+			name = "transaction_read_only"
+		}
+		prev, err := sctx.GetSessionVariable(sctx, name)
+		if err != nil {
+			continue
+		}
+		if s.oneShot == nil {
+			s.oneShot = &oneShot{prev: map[string]any{}}
+		}
+		s.oneShot.pid, s.oneShot.used = sctx.Pid(), 0
+		if _, ok := s.oneShot.prev[name]; !ok {
+			s.oneShot.prev[name] = prev
+		}
+	}
+}
+
+// beginOneShot is called as a transaction begins, before its characteristics are read: once
+// the transaction a SET TRANSACTION without scope was for has begun, the next one puts the
+// session variables back.
+func (s *Session) beginOneShot(ctx *sql.Context) {
+	o := s.oneShot
+	if o == nil {
+		return
+	}
+	switch pid := ctx.Pid(); {
+	case pid == o.pid:
+	case o.used == 0:
+		o.used = pid
+	case pid != o.used:
+		s.oneShot = nil
+		for name, v := range o.prev {
+			_ = s.SetSessionVariable(ctx, name, v)
+		}
+	}
 }

@@ -72,6 +72,9 @@ type Session struct {
 	cur   *Transaction
 	temp  map[tempKey]*tableRecord // temporary tables
 	guard *guardConn               // the connection's, or nil (LOAD DATA LOCAL, loaddata.go)
+	// oneShot holds what a SET TRANSACTION without scope changed for the next transaction
+	// only (readonly.go).
+	oneShot *oneShot
 
 	// planGen changes whenever something a prepared plan template depends on changes in the
 	// session: variables, the current database, temporary tables, the user.
@@ -137,6 +140,7 @@ func (s *Session) StartTransaction(ctx *sql.Context, char sql.TransactionCharact
 		}
 		s.cur.rollback() // left by a statement that failed before it ran
 	}
+	s.beginOneShot(ctx) // readonly.go
 	opts := engine.TxnOptions{Isolation: isolationOf(ctx), LockWaitTimeout: lockWaitOf(ctx)}
 	kv, err := s.store.db.Begin(opts)
 	if err != nil {
