@@ -70,6 +70,14 @@ func TestReadOnlyTransactions(t *testing.T) {
 	ok("ROLLBACK")
 	ok("SET autocommit = 1")
 
+	// START TRANSACTION READ WRITE overrides the session's mode.
+	ok("START TRANSACTION READ WRITE")
+	ok("INSERT INTO t VALUES (3, 3)")
+	ok("ROLLBACK")
+	ok("START TRANSACTION")
+	refused("INSERT INTO t VALUES (3, 3)")
+	ok("ROLLBACK")
+
 	ok("SET SESSION TRANSACTION READ WRITE")
 	ok("INSERT INTO t VALUES (3, 3)")
 	ok("SET @@session.transaction_read_only = 1")

@@ -25,10 +25,9 @@ import (
 //     MySQL, so what decides is the session's access mode; CREATE and DROP of temporary
 //     tables commit nothing, so the open transaction's mode decides too.
 //
-// SET TRANSACTION READ ONLY without SESSION applies to the next transaction only
-// (noteOneShot, below). Not as MySQL: START TRANSACTION READ WRITE under a read-only session
-// gives a read-only transaction (GMS passes the same characteristic for it and for a plain
-// START TRANSACTION), and SET @@transaction_read_only is for the session (MySQL: the next
+// SET TRANSACTION READ ONLY without SESSION applies to the next transaction only, and START
+// TRANSACTION READ WRITE begins a read-write transaction in a read-only session (noteOneShot,
+// below). Not as MySQL: SET @@transaction_read_only is for the session (MySQL: the next
 // transaction).
 
 // erReadOnlyTransaction is MySQL's ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION.
@@ -151,21 +150,36 @@ type oneShot struct {
 	prev map[string]any
 }
 
-// noteOneShot remembers, when stmt is a SET TRANSACTION without GLOBAL or SESSION, the
+// readOnlyTxn reports whether a transaction begun with char in ctx's statement is read-only:
+// READ ONLY, or the session's mode unless the statement is START TRANSACTION READ WRITE.
+func (s *Session) readOnlyTxn(ctx *sql.Context, char sql.TransactionCharacteristic) bool {
+	if char == sql.ReadOnly {
+		return true
+	}
+	return sessionReadOnly(ctx) && (s.readWritePid == 0 || s.readWritePid != ctx.Pid())
+}
+
+// noteOneShot notes START TRANSACTION READ WRITE (for readOnlyTxn), and remembers, when stmt
+// is a SET TRANSACTION without GLOBAL or SESSION, the
 // session's transaction_read_only and transaction_isolation before it: MySQL applies it to
 // the next transaction only, GMS's plan builder makes it a session SET, and the session puts
 // the values back once the next transaction has begun (Session.StartTransaction).
 func noteOneShot(ctx context.Context, stmt ast.Statement) {
-	set, ok := stmt.(*ast.Set)
-	if !ok {
-		return
-	}
 	sctx, ok := ctx.(*sql.Context)
 	if !ok {
 		return
 	}
 	s := sessionOf(sctx)
 	if s == nil {
+		return
+	}
+	if b, ok := stmt.(*ast.Begin); ok && b.TransactionCharacteristic == ast.TxReadWrite {
+		// START TRANSACTION READ WRITE: GMS passes it on as a plain START TRANSACTION.
+		s.readWritePid = sctx.Pid()
+		return
+	}
+	set, ok := stmt.(*ast.Set)
+	if !ok {
 		return
 	}
 	for _, e := range set.Exprs {

@@ -75,6 +75,8 @@ type Session struct {
 	// oneShot holds what a SET TRANSACTION without scope changed for the next transaction
 	// only (readonly.go).
 	oneShot *oneShot
+	// readWritePid is the statement (process id) of the last START TRANSACTION READ WRITE.
+	readWritePid uint64
 
 	// planGen changes whenever something a prepared plan template depends on changes in the
 	// session: variables, the current database, temporary tables, the user.
@@ -146,7 +148,7 @@ func (s *Session) StartTransaction(ctx *sql.Context, char sql.TransactionCharact
 	if err != nil {
 		return nil, err
 	}
-	t := &Transaction{sess: s, kv: kv, ro: char == sql.ReadOnly || sessionReadOnly(ctx), autocommit: autocommit && !ctx.GetIgnoreAutoCommit(), opts: opts}
+	t := &Transaction{sess: s, kv: kv, ro: s.readOnlyTxn(ctx, char), autocommit: autocommit && !ctx.GetIgnoreAutoCommit(), opts: opts}
 	s.cur = t
 	return t, nil
 }
