@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"strings"
+
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
@@ -9,7 +11,7 @@ import (
 )
 
 // showCreateGuard makes SHOW CREATE TABLE print the default of an ENUM or SET column as its
-// label, as MySQL does. GMS prints the value the default converts to, the element's index
+// label, and its labels as SQL strings, as MySQL does. GMS prints the value the default converts to, the element's index
 // or the set's bits (rowexec/show_iters.go, convertColumnDefaultToString): ENUM('new','old')
 // DEFAULT 'new' came out as DEFAULT '1', which neither MySQL nor MariaDB loads back as it
 // was. The node is built with those defaults as string literals.
@@ -33,10 +35,21 @@ func (showCreateGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.Row
 }
 
 // labelledDefaults returns sch with the literal defaults of its ENUM and SET columns made
-// string literals of their labels, and whether there were any.
+// string literals of their labels, and their labels quoted (quotedEnumSet), and whether
+// there were any.
 func labelledDefaults(ctx *sql.Context, sch sql.Schema) (sql.Schema, bool, error) {
 	var out sql.Schema
 	for i, col := range sch {
+		if needsQuoting(col.Type) {
+			if tc, ok := col.Type.(collatedType); ok {
+				if out == nil {
+					out = sch.Copy()
+				}
+				c := *out[i]
+				c.Type = quotedEnumSet{tc}
+				out[i] = &c
+			}
+		}
 		if col.Default == nil || !col.Default.IsLiteral() {
 			continue
 		}
@@ -60,6 +73,7 @@ func labelledDefaults(ctx *sql.Context, sch sql.Schema) (sql.Schema, bool, error
 			out = sch.Copy()
 		}
 		c := *out[i]
+		c.Type = out[i].Type
 		c.Default = &sql.ColumnDefaultValue{
 			Expr:      expression.NewLiteral(label, types.LongText),
 			OutType:   types.LongText,
@@ -88,4 +102,76 @@ func enumSetLabel(t sql.Type, v any) (string, bool) {
 		return label, err == nil
 	}
 	return "", false
+}
+
+// enumSetSQL returns the SQL text of an ENUM or SET type t (as GMS's
+// StringWithTableCollation does for tableColl) with its labels quoted as SQL strings: GMS
+// joins them between quotes as they are, so a label with a quote made a definition that
+// did not parse (SHOW CREATE TABLE's, and the one the catalog keeps). ok is false for
+// other types.
+func enumSetSQL(t sql.Type, tableColl sql.CollationID) (s string, ok bool) {
+	var kind string
+	var vals []string
+	switch t := t.(type) {
+	case types.EnumType:
+		kind, vals, s = "enum", t.Values(), t.StringWithTableCollation(tableColl)
+	case types.SetType:
+		kind, vals, s = "set", t.Values(), t.StringWithTableCollation(tableColl)
+	default:
+		return "", false
+	}
+	raw := kind + "('" + strings.Join(vals, "','") + "')"
+	if !strings.HasPrefix(s, raw) {
+		return s, true
+	}
+	quoted := make([]string, len(vals))
+	for i, v := range vals {
+		quoted[i] = expression.NewLiteral(v, types.LongText).String()
+	}
+	return kind + "(" + strings.Join(quoted, ",") + ")" + s[len(raw):], true
+}
+
+// needsQuoting reports whether an ENUM or SET type has a label GMS prints unquoted.
+func needsQuoting(t sql.Type) bool {
+	var vals []string
+	switch t := t.(type) {
+	case types.EnumType:
+		vals = t.Values()
+	case types.SetType:
+		vals = t.Values()
+	}
+	for _, v := range vals {
+		if strings.ContainsAny(v, `'\`) {
+			return true
+		}
+	}
+	return false
+}
+
+// collatedType is a type with a collation.
+type collatedType interface {
+	sql.Type
+	sql.TypeWithCollation
+}
+
+// quotedEnumSet is an ENUM or SET type that SHOW CREATE TABLE prints with quoted labels.
+type quotedEnumSet struct{ collatedType }
+
+// String implements sql.Type.
+func (q quotedEnumSet) String() string {
+	return q.StringWithTableCollation(sql.Collation_Default)
+}
+
+// StringWithTableCollation implements sql.TypeWithCollation.
+func (q quotedEnumSet) StringWithTableCollation(c sql.CollationID) string {
+	s, _ := enumSetSQL(q.collatedType, c)
+	return s
+}
+
+// sqlTypeString is t's SQL text, with ENUM and SET labels quoted.
+func sqlTypeString(t sql.Type) string {
+	if s, ok := enumSetSQL(t, sql.Collation_Default); ok {
+		return s
+	}
+	return t.String()
 }
