@@ -47,6 +47,9 @@ func TestReadOnlyTransactions(t *testing.T) {
 	refused("INSERT INTO t SELECT id + 10, v FROM t")
 	// DDL commits first, then runs in a transaction of the session's mode.
 	refused("CREATE TABLE u (i INT)")
+	refused("CREATE TABLE u AS SELECT * FROM t")
+	refused("DROP TEMPORARY TABLE tmp")
+	refused("ALTER TABLE tmp ADD COLUMN w INT")
 	refused("ALTER TABLE t ADD COLUMN w INT")
 	refused("CREATE INDEX iv ON t (v)")
 	refused("TRUNCATE TABLE t")
