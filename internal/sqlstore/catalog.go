@@ -212,7 +212,7 @@ func columnRecord(c *sql.Column) colRecord {
 // typeString is a type's SQL text with its collation spelled out: GMS leaves the table's
 // default collation implicit, and a type parsed back without it has none.
 func typeString(t sql.Type) string {
-	s := t.String()
+	s := sqlTypeString(t) // showcreate.go
 	if strings.Contains(strings.ToLower(s), " collate ") {
 		return s
 	}

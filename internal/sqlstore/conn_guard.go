@@ -42,6 +42,7 @@ type guardConn struct {
 	timedOut  atomic.Bool // closed by connect_timeout
 	closeOnce sync.Once
 	closing   atomic.Bool // close after the next write (guardHandler's 1153)
+	infile    atomic.Bool // the client sends a file (LOAD DATA LOCAL) up to an empty packet
 
 	mc *mysql.Conn // vitess's connection, once authenticated
 
@@ -96,6 +97,10 @@ func newGuardConn(c net.Conn, l *guardListener) *guardConn {
 	})
 	return g
 }
+
+// expectInfile makes the packets the client sends next, up to an empty one, pass as the
+// contents of a file (LOAD DATA LOCAL, loaddata.go) rather than as commands.
+func (g *guardConn) expectInfile() { g.infile.Store(true) }
 
 // guardOf returns the guardConn under a vitess connection, or nil.
 func guardOf(c *mysql.Conn) *guardConn {
@@ -291,6 +296,10 @@ func (g *guardConn) nextPacket() {
 			}
 		}
 	case cont || !g.authed.Load():
+	case g.infile.Load():
+		if length == 0 {
+			g.infile.Store(false) // the end of the file
+		}
 	case length == 0:
 		// MySQL reads an empty command as COM_SLEEP, which clients may not send.
 		g.drop(0, seq, erUnknownCom, "08S01", "Unknown command")

@@ -84,6 +84,9 @@ func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
 	if err != nil {
 		return err
 	}
+	if err := checkWritable(tx, e.t); err != nil {
+		return err
+	}
 	return tx.sqlErr(e.t.insertRow(ctx, tx, row))
 }
 
@@ -279,6 +282,9 @@ func (e *editor) Delete(ctx *sql.Context, row sql.Row) error {
 	if err != nil {
 		return err
 	}
+	if err := checkWritable(tx, e.t); err != nil {
+		return err
+	}
 	return tx.sqlErr(e.t.deleteRow(ctx, tx, row))
 }
 
@@ -306,6 +312,9 @@ func (t *Table) deleteRow(ctx *sql.Context, tx *Transaction, row sql.Row) error 
 func (e *editor) Update(ctx *sql.Context, old, new sql.Row) error {
 	tx, err := e.txn(ctx)
 	if err != nil {
+		return err
+	}
+	if err := checkWritable(tx, e.t); err != nil {
 		return err
 	}
 	return tx.sqlErr(e.t.updateRow(ctx, tx, old, new))

@@ -19,7 +19,8 @@ import (
 // or not answer at all.
 type guardHandler struct {
 	mysql.Handler
-	kill func(connID uint32) // stops the connection's running statement
+	kill   func(connID uint32) // stops the connection's running statement
+	widths *tinyintWidths      // TINYINT(1) columns, for result metadata (tinyint1.go)
 }
 
 var _ mysql.BinlogReplicaHandler = (*guardHandler)(nil)
@@ -40,7 +41,8 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 		return err
 	}
 	defer h.watchPeer(c)()
-	return h.Handler.ComQuery(ctx, c, query, padOKInfo(callback))
+	defer endInfile(c)
+	return clientError(h.Handler.ComQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths)))
 }
 
 // ComMultiQuery implements mysql.Handler.
@@ -49,13 +51,23 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 		return "", err
 	}
 	defer h.watchPeer(c)()
-	return h.Handler.ComMultiQuery(ctx, c, query, padOKInfo(callback))
+	defer endInfile(c)
+	rest, err := h.Handler.ComMultiQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths))
+	return rest, clientError(err)
 }
 
 // ComStmtExecute implements mysql.Handler.
 func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.watchPeer(c)()
-	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
+	return clientError(h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback, h.widths)))
+}
+
+// endInfile ends, after a statement, the file transfer a LOAD DATA LOCAL announced to the
+// connection's guardConn, should the statement have failed before it asked for the file.
+func endInfile(c *mysql.Conn) {
+	if g := guardOf(c); g != nil {
+		g.infile.Store(false)
+	}
 }
 
 // peerPollInterval is how often a running statement's client is checked for having gone.
@@ -101,7 +113,10 @@ func (h *guardHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query stri
 	if err := checkPlaceholders(query); err != nil {
 		return nil, err
 	}
-	return h.Handler.ComPrepare(ctx, c, query, prepare)
+	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
+	fields, _ = mysqlFields(fields)
+	fields, _ = h.widths.tinyintLengths(fields)
+	return fields, err
 }
 
 // checkPacket enforces max_allowed_packet on a TLS connection, whose packets guardConn

@@ -209,7 +209,7 @@ func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bo
 		if err != nil {
 			return nil, err
 		}
-		return &guardHandler{Handler: h, kill: kill}, nil
+		return &guardHandler{Handler: h, kill: kill, widths: newTinyintWidths(s)}, nil
 	}
 	return guarded, protocolListenerFactory(newGuardListener(l, tls, s.lg))
 }

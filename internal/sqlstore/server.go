@@ -121,6 +121,7 @@ func (s *Store) SessionBuilder() server.SessionBuilder {
 		if err := applyTLSStatus(sess, c); err != nil {
 			return nil, err
 		}
+		sess.guard = guardOf(c)
 		return sess, nil
 	}
 }

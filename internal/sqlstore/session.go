@@ -71,6 +71,12 @@ type Session struct {
 	store *Store
 	cur   *Transaction
 	temp  map[tempKey]*tableRecord // temporary tables
+	guard *guardConn               // the connection's, or nil (LOAD DATA LOCAL, loaddata.go)
+	// oneShot holds what a SET TRANSACTION without scope changed for the next transaction
+	// only (readonly.go).
+	oneShot *oneShot
+	// readWritePid is the statement (process id) of the last START TRANSACTION READ WRITE.
+	readWritePid uint64
 
 	// planGen changes whenever something a prepared plan template depends on changes in the
 	// session: variables, the current database, temporary tables, the user.
@@ -136,12 +142,13 @@ func (s *Session) StartTransaction(ctx *sql.Context, char sql.TransactionCharact
 		}
 		s.cur.rollback() // left by a statement that failed before it ran
 	}
+	s.beginOneShot(ctx) // readonly.go
 	opts := engine.TxnOptions{Isolation: isolationOf(ctx), LockWaitTimeout: lockWaitOf(ctx)}
 	kv, err := s.store.db.Begin(opts)
 	if err != nil {
 		return nil, err
 	}
-	t := &Transaction{sess: s, kv: kv, ro: char == sql.ReadOnly, autocommit: autocommit && !ctx.GetIgnoreAutoCommit(), opts: opts}
+	t := &Transaction{sess: s, kv: kv, ro: s.readOnlyTxn(ctx, char), autocommit: autocommit && !ctx.GetIgnoreAutoCommit(), opts: opts}
 	s.cur = t
 	return t, nil
 }

@@ -1,0 +1,177 @@
+package sqlstore
+
+import (
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/dolthub/go-mysql-server/sql/types"
+)
+
+// showCreateGuard makes SHOW CREATE TABLE print the default of an ENUM or SET column as its
+// label, and its labels as SQL strings, as MySQL does. GMS prints the value the default converts to, the element's index
+// or the set's bits (rowexec/show_iters.go, convertColumnDefaultToString): ENUM('new','old')
+// DEFAULT 'new' came out as DEFAULT '1', which neither MySQL nor MariaDB loads back as it
+// was. The node is built with those defaults as string literals.
+type showCreateGuard struct{}
+
+// Build implements sql.NodeExecBuilder.
+func (showCreateGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+	sc, ok := n.(*plan.ShowCreateTable)
+	if !ok || sc.IsView {
+		return nil, nil
+	}
+	sch, changed, err := labelledDefaults(ctx, sc.TargetSchema())
+	if err != nil || !changed {
+		return nil, err
+	}
+	nn, err := sc.WithTargetSchema(sch)
+	if err != nil {
+		return nil, err
+	}
+	return rowexec.DefaultBuilder.Build(ctx, nn, row)
+}
+
+// labelledDefaults returns sch with the literal defaults of its ENUM and SET columns made
+// string literals of their labels, and their labels quoted (quotedEnumSet), and whether
+// there were any.
+func labelledDefaults(ctx *sql.Context, sch sql.Schema) (sql.Schema, bool, error) {
+	var out sql.Schema
+	for i, col := range sch {
+		if needsQuoting(col.Type) {
+			if tc, ok := col.Type.(collatedType); ok {
+				if out == nil {
+					out = sch.Copy()
+				}
+				c := *out[i]
+				c.Type = quotedEnumSet{tc}
+				out[i] = &c
+			}
+		}
+		if col.Default == nil || !col.Default.IsLiteral() {
+			continue
+		}
+		_, isEnum := col.Type.(sql.EnumType)
+		_, isSet := col.Type.(sql.SetType)
+		if !isEnum && !isSet {
+			continue
+		}
+		v, err := col.Default.Eval(ctx, nil)
+		if err != nil {
+			return nil, false, err
+		}
+		if v == nil {
+			continue
+		}
+		label, ok := enumSetLabel(col.Type, v)
+		if !ok {
+			return nil, false, sql.ErrInvalidColumnDefaultValue.New(col.Name)
+		}
+		if out == nil {
+			out = sch.Copy()
+		}
+		c := *out[i]
+		c.Type = out[i].Type
+		c.Default = &sql.ColumnDefaultValue{
+			Expr:      expression.NewLiteral(label, types.LongText),
+			OutType:   types.LongText,
+			Literal:   true,
+			ReturnNil: col.Default.ReturnNil,
+		}
+		out[i] = &c
+	}
+	return out, out != nil, nil
+}
+
+// enumSetLabel returns the label of v, a value of the ENUM or SET type t (an index or bits).
+func enumSetLabel(t sql.Type, v any) (string, bool) {
+	if s, ok := v.(string); ok {
+		return s, true
+	}
+	n, ok := toUint(v)
+	if !ok {
+		return "", false
+	}
+	switch t := t.(type) {
+	case sql.EnumType:
+		return t.At(int(n))
+	case sql.SetType:
+		label, err := t.BitsToString(n)
+		return label, err == nil
+	}
+	return "", false
+}
+
+// enumSetSQL returns the SQL text of an ENUM or SET type t (as GMS's
+// StringWithTableCollation does for tableColl) with its labels quoted as SQL strings: GMS
+// joins them between quotes as they are, so a label with a quote made a definition that
+// did not parse (SHOW CREATE TABLE's, and the one the catalog keeps). ok is false for
+// other types.
+func enumSetSQL(t sql.Type, tableColl sql.CollationID) (s string, ok bool) {
+	var kind string
+	var vals []string
+	switch t := t.(type) {
+	case types.EnumType:
+		kind, vals, s = "enum", t.Values(), t.StringWithTableCollation(tableColl)
+	case types.SetType:
+		kind, vals, s = "set", t.Values(), t.StringWithTableCollation(tableColl)
+	default:
+		return "", false
+	}
+	raw := kind + "('" + strings.Join(vals, "','") + "')"
+	if !strings.HasPrefix(s, raw) {
+		return s, true
+	}
+	quoted := make([]string, len(vals))
+	for i, v := range vals {
+		quoted[i] = expression.NewLiteral(v, types.LongText).String()
+	}
+	return kind + "(" + strings.Join(quoted, ",") + ")" + s[len(raw):], true
+}
+
+// needsQuoting reports whether an ENUM or SET type has a label GMS prints unquoted.
+func needsQuoting(t sql.Type) bool {
+	var vals []string
+	switch t := t.(type) {
+	case types.EnumType:
+		vals = t.Values()
+	case types.SetType:
+		vals = t.Values()
+	}
+	for _, v := range vals {
+		if strings.ContainsAny(v, `'\`) {
+			return true
+		}
+	}
+	return false
+}
+
+// collatedType is a type with a collation.
+type collatedType interface {
+	sql.Type
+	sql.TypeWithCollation
+}
+
+// quotedEnumSet is an ENUM or SET type that SHOW CREATE TABLE prints with quoted labels.
+type quotedEnumSet struct{ collatedType }
+
+// String implements sql.Type.
+func (q quotedEnumSet) String() string {
+	return q.StringWithTableCollation(sql.Collation_Default)
+}
+
+// StringWithTableCollation implements sql.TypeWithCollation.
+func (q quotedEnumSet) StringWithTableCollation(c sql.CollationID) string {
+	s, _ := enumSetSQL(q.collatedType, c)
+	return s
+}
+
+// sqlTypeString is t's SQL text, with ENUM and SET labels quoted.
+func sqlTypeString(t sql.Type) string {
+	if s, ok := enumSetSQL(t, sql.Collation_Default); ok {
+		return s
+	}
+	return t.String()
+}
