@@ -131,6 +131,7 @@ func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*se
 		wrap = s.installPreparedPlans(eng, func() *server.SessionManager { return srv.SessionManager() })
 	}
 	wrap = withInterruptErrors(eng, wrap)                                                            // interrupts.go
+	wrap = s.withErrorCodes(eng, wrap, &srv)                                                         // errcodes.go
 	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil, eng.ProcessList.Kill) // listener.go
 	srv, err := server.NewServerWithHandler(cfg, eng, sql.NewContext, s.SessionBuilder(), nil, wrap)
 	if err != nil {
