@@ -140,7 +140,7 @@ func (h *errorCodeHandler) translate(c *mysql.Conn, query string, err error) err
 	if err == nil || !errors.As(err, &se) {
 		return err
 	}
-	ec := errContext{query: query, s: h.s}
+	ec := errContext{query: query, s: h.s, host: clientHost(c.RemoteAddr())}
 	if h.srv != nil && *h.srv != nil {
 		ec.db = (*h.srv).SessionManager().GetCurrentDB(c)
 	}
@@ -163,6 +163,7 @@ func (h *errorCodeHandler) translate(c *mysql.Conn, query string, err error) err
 type errContext struct {
 	query string
 	db    string
+	host  string // the client's host, as MySQL names it
 	s     *Store
 }
 
@@ -178,6 +179,7 @@ var (
 	reDBExists      = regexp.MustCompile(`(?s)^can't create database (.*); database exists$`)
 	reNonNullable   = regexp.MustCompile(`(?s)^column name '(.*)' is non-nullable but attempted to set a value of null$`)
 	reFKViolation   = regexp.MustCompile("(?s)^cannot (?:add or update a child|delete or update a parent) row - Foreign key violation on fk: `(.*)`, table: `(.*)`, referenced table: `(.*)`, key: `.*`$")
+	reTableDenied   = regexp.MustCompile(`(?s)^(.* command denied to user '.*'@)'.*'( for table '.*')$`)
 	reDBDenied      = regexp.MustCompile(`(?s)^Access denied for user (.*) to database '(.*)'$`)
 )
 
@@ -246,6 +248,10 @@ func (ec errContext) rewrite(num int, msg string) (int, string) {
 	case erRowIsReferenced2, erNoReferencedRow2:
 		if m := reFKViolation.FindStringSubmatch(msg); m != nil {
 			return num, ec.foreignKeyMessage(num, m[1], m[2])
+		}
+	case erTableAccessDenied:
+		if m := reTableDenied.FindStringSubmatch(msg); m != nil && ec.host != "" {
+			return num, m[1] + "'" + ec.host + "'" + m[2]
 		}
 	case erReadOnlyTransaction:
 		return num, "Cannot execute statement in a READ ONLY transaction."

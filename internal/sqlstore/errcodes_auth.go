@@ -128,24 +128,25 @@ func authCommand(authType string) string {
 	return strings.ReplaceAll(authType, "_", " ")
 }
 
-// clientAccount is 'user'@'host' for the session's client as MySQL's table-level denials
-// print it: the host the client connects from, loopback shown as localhost.
+// clientAccount is 'user'@'host' for the session's client. MySQL's table-level denials
+// name the host the client connects from, which the session does not know: errcodes.go
+// puts the connection's in (clientHost).
 func clientAccount(ctx *sql.Context) string {
 	c := ctx.Session.Client()
-	host := c.Address
-	if ctx.ProcessList != nil {
-		for _, p := range ctx.ProcessList.Processes() {
-			if p.Connection == ctx.Session.ID() {
-				host = p.Host
-				break
-			}
-		}
+	return fmt.Sprintf("'%s'@'%s'", c.User, c.Address)
+}
+
+// clientHost is the host of a client's address as MySQL names it, loopback as localhost.
+func clientHost(addr net.Addr) string {
+	if addr == nil {
+		return ""
 	}
+	host := addr.String()
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() || host == "" {
-		host = "localhost"
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return "localhost"
 	}
-	return fmt.Sprintf("'%s'@'%s'", c.User, host)
+	return host
 }
