@@ -118,6 +118,12 @@ func (h *errorCodeHandler) ComInitDB(c *mysql.Conn, schemaName string) error {
 	return h.translate(c, "", h.Handler.ComInitDB(c, schemaName))
 }
 
+// ConnectionClosed implements mysql.Handler.
+func (h *errorCodeHandler) ConnectionClosed(c *mysql.Conn) {
+	h.s.dataErrs.forget(c.ConnectionID)
+	h.Handler.ConnectionClosed(c)
+}
+
 // ComRegisterReplica implements mysql.BinlogReplicaHandler, as the wrapped handler does.
 func (h *errorCodeHandler) ComRegisterReplica(c *mysql.Conn, host string, port uint16, user, password string) error {
 	if b, ok := h.Handler.(mysql.BinlogReplicaHandler); ok {
@@ -144,7 +150,10 @@ func (h *errorCodeHandler) translate(c *mysql.Conn, query string, err error) err
 	if h.srv != nil && *h.srv != nil {
 		ec.db = (*h.srv).SessionManager().GetCurrentDB(c)
 	}
-	num, msg := ec.rewrite(se.Num, se.Message)
+	num, msg, ok := h.s.dataErrs.translate(c.ConnectionID, se)
+	if !ok {
+		num, msg = ec.rewrite(se.Num, se.Message)
+	}
 	state := se.State
 	if num != se.Num || state == "" || state == mysql.SSUnknownSQLState {
 		if st, ok := sqlStates[num]; ok {
@@ -180,6 +189,9 @@ var (
 	reNonNullable   = regexp.MustCompile(`(?s)^column name '(.*)' is non-nullable but attempted to set a value of null$`)
 	reFKViolation   = regexp.MustCompile("(?s)^cannot (?:add or update a child|delete or update a parent) row - Foreign key violation on fk: `(.*)`, table: `(.*)`, referenced table: `(.*)`, key: `.*`$")
 	reTableDenied   = regexp.MustCompile(`(?s)^(.* command denied to user '.*'@)'.*'( for table '.*')$`)
+	reTooLong       = regexp.MustCompile(`(?s)^string '.*' is too large for column '.*'$`)
+	reOutOfRange    = regexp.MustCompile(`(?s)^(?:.* out of range for .*|Out of range value for column .*)$`)
+	reBadTime       = regexp.MustCompile(`(?s)^Incorrect (?:datetime|date|time|timestamp) value: '.*'$`)
 	reDBDenied      = regexp.MustCompile(`(?s)^Access denied for user (.*) to database '(.*)'$`)
 )
 
@@ -214,6 +226,16 @@ func (ec errContext) rewrite(num int, msg string) (int, string) {
 		}
 		if m := reDBDenied.FindStringSubmatch(msg); m != nil {
 			return erDBAccessDenied, msg
+		}
+		// Data errors that errcodes_data.go did not word (no column or row known): MySQL's
+		// numbers, GMS's texts.
+		switch {
+		case reTooLong.MatchString(msg):
+			return erDataTooLong, msg
+		case reOutOfRange.MatchString(msg):
+			return erWarnDataOutOfRange, msg
+		case reBadTime.MatchString(msg):
+			return erTruncatedWrongValue, msg
 		}
 	case erBadField:
 		if m := reUnknownCol.FindStringSubmatch(msg); m != nil && !mysqlClauses[m[2]] {

@@ -8,6 +8,7 @@ import (
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
@@ -22,12 +23,15 @@ func installAuthErrors(eng *sqle.Engine) {
 		return
 	}
 	if _, done := cat.AuthHandler.(mysqlAuthHandler); !done {
-		cat.AuthHandler = mysqlAuthHandler{cat.AuthHandler}
+		cat.AuthHandler = mysqlAuthHandler{AuthorizationHandler: cat.AuthHandler, mdb: cat.MySQLDb}
 	}
 }
 
 // mysqlAuthHandler is GMS's authorization handler with MySQL's errors.
-type mysqlAuthHandler struct{ sql.AuthorizationHandler }
+type mysqlAuthHandler struct {
+	sql.AuthorizationHandler
+	mdb *mysql_db.MySQLDb
+}
 
 var reDeniedUser = regexp.MustCompile(`(?s)^(?:command denied to user|Access denied for user) ('.*'@'.*?')(?: to (?:table|database) '.*')?$`)
 
@@ -65,6 +69,9 @@ func (h mysqlAuthHandler) HandleAuth(ctx *sql.Context, aqs sql.AuthorizationQuer
 			}
 		}
 	case ast.AuthTargetType_Global:
+		if auth.AuthType == ast.AuthType_FILE && h.mdb != nil {
+			return fileAccessDenied(ctx, h.mdb) // MySQL's answer to a missing FILE privilege
+		}
 		switch w := leadingWords(ctx.Query(), 2); w {
 		case "CREATE DATABASE", "CREATE SCHEMA", "DROP DATABASE", "DROP SCHEMA", "ALTER DATABASE", "ALTER SCHEMA":
 			if db := objectName(ctx.Query(), "DATABASE", "SCHEMA"); db != "" && account != "" {

@@ -29,7 +29,7 @@ func TestErrorCodes(t *testing.T) {
 	root := n.connect(t, "")
 	for _, q := range []string{
 		"CREATE DATABASE d", "USE d",
-		"CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(5) NOT NULL, n TINYINT, UNIQUE KEY idx_name(name))",
+		"CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(5) NOT NULL, n TINYINT, dt DATE, dc DECIMAL(5,2), UNIQUE KEY idx_name(name))",
 		"CREATE TABLE c2 (a INT, b VARCHAR(10), PRIMARY KEY (a, b))",
 		"CREATE TABLE parent (id INT PRIMARY KEY)",
 		"CREATE TABLE child (id INT PRIMARY KEY, pid INT, CONSTRAINT fk FOREIGN KEY (pid) REFERENCES parent (id))",
@@ -70,6 +70,14 @@ func TestErrorCodes(t *testing.T) {
 		{"root", "INSERT INTO child VALUES (2, 9)", nil, 1452, "23000", "Cannot add or update a child row: a foreign key constraint fails (`d`.`child`, CONSTRAINT `fk` FOREIGN KEY (`pid`) REFERENCES `parent` (`id`))"},
 		{"root", "DELETE FROM parent", nil, 1451, "23000", "Cannot delete or update a parent row: a foreign key constraint fails (`d`.`child`, CONSTRAINT `fk` FOREIGN KEY (`pid`) REFERENCES `parent` (`id`))"},
 		{"root", "INSERT INTO t (id, name) VALUES (3, NULL)", nil, 1048, "23000", "Column 'name' cannot be null"},
+		{"root", "INSERT INTO t (id, name, n) VALUES (3, 'c', 300)", nil, 1264, "22003", "Out of range value for column 'n' at row 1"},
+		{"root", "INSERT INTO t (id, name, n) VALUES (3, 'c', 1), (4, 'd', 300)", nil, 1264, "22003", "Out of range value for column 'n' at row 2"},
+		{"root", "INSERT INTO t (id, name, n) VALUES (?, ?, ?)", []any{3, "c", 300}, 1264, "22003", "Out of range value for column 'n' at row 1"},
+		{"root", "INSERT INTO t (id, name, dc) VALUES (3, 'c', 12345)", nil, 1264, "22003", "Out of range value for column 'dc' at row 1"},
+		{"root", "INSERT INTO t (id, name, dt) VALUES (3, 'c', 'abc')", nil, 1292, "22007", "Incorrect date value: 'abc' for column 'dt' at row 1"},
+		{"root", "INSERT INTO t (id, name, n) VALUES (3, 'c', 'abc')", nil, 1366, "HY000", "Incorrect integer value: 'abc' for column 'n' at row 1"},
+		{"root", "INSERT INTO t (id, name) VALUES (3, 'toolong')", nil, 1406, "22001", "Data too long for column 'name' at row 1"},
+		{"root", "UPDATE t SET name = 'toolong'", nil, 1406, "22001", "Data too long for column 'name' at row 1"},
 		{"u", "SELECT * FROM t", nil, 1142, "42000", "SELECT command denied to user 'u'@'localhost' for table 't'"},
 		{"u", "INSERT INTO parent VALUES (?)", []any{7}, 1142, "42000", "INSERT command denied to user 'u'@'localhost' for table 'parent'"},
 		{"u", "SELECT * FROM parent JOIN t", nil, 1142, "42000", "SELECT command denied to user 'u'@'localhost' for table 't'"},
@@ -150,6 +158,8 @@ func TestErrorCodes(t *testing.T) {
 	t.Run("duplicates still ignored and updated", func(t *testing.T) {
 		db := conns["root"]
 		mustExec(t, db, "INSERT IGNORE INTO t (id, name) VALUES (1, 'b'), (2, 'a'), (3, 'c')")
+		mustExec(t, db, "INSERT IGNORE INTO t (id, name, n) VALUES (4, 'd', 300)")
+		mustExec(t, db, "DELETE FROM t WHERE id = 4")
 		mustExec(t, db, "INSERT INTO t (id, name) VALUES (1, 'x') ON DUPLICATE KEY UPDATE n = 5")
 		mustExec(t, db, "INSERT INTO c2 VALUES (1, 'abc') ON DUPLICATE KEY UPDATE b = 'abd'")
 		if got := queryRows(t, db, "SELECT id, name, n FROM t ORDER BY id"); got != "1,a,5 3,c,NULL" {
