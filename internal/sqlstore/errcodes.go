@@ -93,11 +93,13 @@ type errorCodeHandler struct {
 
 // ComQuery implements mysql.Handler.
 func (h *errorCodeHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
+	h.s.dataErrs.begin(c.ConnectionID)
 	return h.translate(c, query, h.Handler.ComQuery(ctx, c, query, callback))
 }
 
 // ComMultiQuery implements mysql.Handler.
 func (h *errorCodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
+	h.s.dataErrs.begin(c.ConnectionID)
 	rest, err := h.Handler.ComMultiQuery(ctx, c, query, callback)
 	return rest, h.translate(c, query, err)
 }
@@ -110,6 +112,7 @@ func (h *errorCodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query 
 
 // ComStmtExecute implements mysql.Handler.
 func (h *errorCodeHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	h.s.dataErrs.begin(c.ConnectionID)
 	return h.translate(c, prepare.PrepareStmt, h.Handler.ComStmtExecute(ctx, c, prepare, callback))
 }
 

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -23,10 +25,23 @@ import (
 // handler gives it to the client in place of GMS's. The error itself passes through
 // unchanged, so GMS (INSERT IGNORE, handlers in procedures) sees its own kinds.
 
-// dataErrors holds, per connection, MySQL's wording of the connection's last data error.
+// dataErrors holds, per connection, MySQL's wording of the connection's last data error,
+// and whether the connection's statement has yet to build its root.
 type dataErrors struct {
-	mu   sync.Mutex
-	last map[uint32]dataError
+	mu    sync.Mutex
+	last  map[uint32]dataError
+	fresh sync.Map // connection ID -> struct{}: its statement has built no node yet
+}
+
+// begin marks the start of a client's statement: the next node built for the connection is
+// its root.
+func (d *dataErrors) begin(conn uint32) { d.fresh.Store(conn, struct{}{}) }
+
+// isRoot reports whether the connection's statement has built no node yet, and notes that
+// it now has. (Lock-free once the connection has run a statement.)
+func (d *dataErrors) isRoot(conn uint32) bool {
+	_, ok := d.fresh.LoadAndDelete(conn)
+	return ok
 }
 
 // dataError is MySQL's error for a GMS error text.
@@ -62,6 +77,7 @@ func (d *dataErrors) forget(conn uint32) {
 	d.mu.Lock()
 	delete(d.last, conn)
 	d.mu.Unlock()
+	d.fresh.Delete(conn)
 }
 
 // dataErrorGuard returns the exec override that notes MySQL's data errors for eng's
@@ -77,8 +93,9 @@ func (s *Store) dataErrorGuard(eng *sqle.Engine) sql.NodeExecBuilder {
 type dataErrorGuard struct {
 	errs     *dataErrors
 	build    func() sql.NodeExecBuilder
-	building sync.Map // buildKey -> struct{}: nodes being built by the guard
-	sources  sync.Map // buildKey -> *dataErrorIter: sources whose rows the iterator counts
+	building sync.Map     // buildKey -> struct{}: nodes being built by the guard
+	sources  sync.Map     // buildKey -> *dataErrorIter: sources whose rows the iterator counts
+	active   atomic.Int64 // entries in sources
 }
 
 // buildKey is a node built for a session (GMS builds children with derived contexts).
@@ -92,6 +109,7 @@ func (g *dataErrorGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.R
 	if ctx.Session == nil || g.build == nil {
 		return nil, nil
 	}
+	root := g.errs.isRoot(ctx.Session.ID())
 	w := &dataErrorIter{g: g, rows: new(int)}
 	var source sql.Node
 	switch n := n.(type) {
@@ -106,6 +124,9 @@ func (g *dataErrorGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.R
 			source = us.Child
 		}
 	default:
+		if g.active.Load() == 0 || reflect.ValueOf(n).Kind() != reflect.Pointer {
+			return nil, nil // only pointers are sources (and hashable: some nodes are slices)
+		}
 		if v, ok := g.sources.Load(buildKey{ctx.Session.ID(), n}); ok {
 			iter, err := g.buildOnce(ctx, n, row)
 			if err != nil || iter == nil {
@@ -115,12 +136,18 @@ func (g *dataErrorGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.R
 		}
 		return nil, nil
 	}
-	if _, nested := g.building.Load(buildKey{ctx.Session.ID(), n}); nested {
+	if !root {
+		// Only a client statement's root is wrapped: GMS looks for its own iterator types
+		// below a trigger, a block or a projection, which a wrapper would hide.
 		return nil, nil
 	}
-	if source != nil {
+	if source != nil && reflect.ValueOf(source).Kind() == reflect.Pointer {
 		g.sources.Store(buildKey{ctx.Session.ID(), source}, w)
-		defer g.sources.Delete(buildKey{ctx.Session.ID(), source})
+		g.active.Add(1)
+		defer func() {
+			g.sources.Delete(buildKey{ctx.Session.ID(), source})
+			g.active.Add(-1)
+		}()
 	}
 	iter, err := g.buildOnce(ctx, n, row)
 	if err != nil || iter == nil {
