@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"bytes"
-	"fmt"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -110,7 +109,7 @@ func (t *Table) insertRow(ctx *sql.Context, tx *Transaction, row sql.Row) error 
 			if err != nil {
 				return err
 			}
-			return sql.NewUniqueKeyErr(t.keyString(row, t.sch.PkOrdinals), true, old)
+			return sql.NewUniqueKeyErr(t.dupEntry(ctx, row, t.sch.PkOrdinals, "PRIMARY"), true, old)
 		}
 	}
 	for _, ix := range t.idx {
@@ -132,14 +131,6 @@ func (t *Table) insertRow(ctx *sql.Context, tx *Transaction, row sql.Row) error 
 	}
 	t.countRows(1)
 	return nil
-}
-
-func (t *Table) keyString(row sql.Row, ords []int) string {
-	vals := make([]any, len(ords))
-	for i, o := range ords {
-		vals[i] = row[o]
-	}
-	return fmt.Sprint(vals)
 }
 
 // checkUnique fails if a unique index already holds row's values for a row other than pk. It
@@ -173,7 +164,7 @@ func (t *Table) checkUnique(ctx *sql.Context, tx *Transaction, ix *Index, row sq
 				return err
 			}
 		}
-		return sql.NewUniqueKeyErr(t.keyString(row, ix.cols), false, existing)
+		return sql.NewUniqueKeyErr(t.dupEntry(ctx, row, ix.cols, ix.rec.Name), false, existing)
 	}
 	return sqlError(it.Err())
 }

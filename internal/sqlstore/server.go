@@ -59,7 +59,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 		return nil, fmt.Errorf("sqlstore: secure_file_priv: %w", err)
 	}
 	s.files.Store(files)
-	installExecGuards(eng, files)
+	installExecGuards(eng, files, s.dataErrorGuard(eng))
 	mdb.SetPersister(&usersPersister{s: s})
 	blob, err := s.loadUsers(ctx)
 	if err != nil {
@@ -151,6 +151,7 @@ func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*se
 		wrap = s.installPreparedPlans(eng, func() *server.SessionManager { return srv.SessionManager() })
 	}
 	wrap = withInterruptErrors(eng, wrap)                                                            // interrupts.go
+	wrap = s.withErrorCodes(eng, wrap, &srv)                                                         // errcodes.go
 	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil, eng.ProcessList.Kill) // listener.go
 	srv, err := server.NewServerWithHandler(cfg, eng, sql.NewContext, s.SessionBuilder(), nil, wrap)
 	if err != nil {

@@ -50,6 +50,8 @@ type Store struct {
 
 	// files is the file policy (secure_file_priv) of the newest engine over the store.
 	files atomic.Pointer[filePolicy]
+
+	dataErrs dataErrors // MySQL's wording of each connection's last data error (errcodes_data.go)
 }
 
 // commitCatalog commits kv, which wrote the catalog, so that prepared plan templates notice.

@@ -84,6 +84,9 @@ func newHarness(t *testing.T, suite string) *Harness {
 	for _, q := range SumAvgSkips[suite] {
 		h.skips[strings.ToLower(q)] = sumAvgDecimal
 	}
+	for _, q := range ErrCodeSkips[suite] {
+		h.skips[strings.ToLower(q)] = mysqlDupEntry
+	}
 	return h
 }
 
