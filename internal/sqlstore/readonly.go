@@ -30,9 +30,6 @@ import (
 // below). Not as MySQL: SET @@transaction_read_only is for the session (MySQL: the next
 // transaction).
 
-// erReadOnlyTransaction is MySQL's ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION.
-const erReadOnlyTransaction = 1792
-
 // errReadOnlyTransaction returns MySQL's error for a write in a read-only transaction.
 func errReadOnlyTransaction() error {
 	return mysql.NewSQLError(erReadOnlyTransaction, "25006", "Cannot execute statement in a READ ONLY transaction.")
