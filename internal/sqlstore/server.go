@@ -48,6 +48,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installNumericAggRule(eng)
 	installDatabaseCollationRule(eng)
 	installHelpTablesRule(eng)
+	installTimeCastRule(eng)
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
