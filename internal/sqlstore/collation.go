@@ -59,13 +59,7 @@ func registerDefaultCollation(coll sql.CollationID) {
 // installDatabaseCollationRule makes a CREATE DATABASE that names no collation take the
 // session's @@collation_server (GMS would give it utf8mb4_0900_bin).
 func installDatabaseCollationRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: analyzer.RuleId(-17), Apply: databaseCollation}
-	for _, b := range eng.Analyzer.Batches {
-		if b.Desc == "once-before" {
-			b.Rules = append([]analyzer.Rule{rule}, b.Rules...)
-			return
-		}
-	}
+	installFirst(eng, "once-before", analyzer.Rule{Id: ruleDatabaseCollation, Apply: databaseCollation})
 }
 
 // databaseCollation is the analyzer rule of installDatabaseCollationRule. It also gives

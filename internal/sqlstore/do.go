@@ -92,13 +92,7 @@ func installDo(eng *sqle.Engine) {
 	eng.Analyzer.Catalog.RegisterFunction(nil, sql.FunctionN{Name: doFunc, Fn: func(args ...sql.Expression) (sql.Expression, error) {
 		return &doCall{args: args}, nil
 	}})
-	rule := analyzer.Rule{Id: analyzer.RuleId(-18), Apply: doStatement}
-	for _, b := range eng.Analyzer.Batches {
-		if b.Desc == "once-before" {
-			b.Rules = append([]analyzer.Rule{rule}, b.Rules...)
-			return
-		}
-	}
+	installFirst(eng, "once-before", analyzer.Rule{Id: ruleDo, Apply: doStatement})
 }
 
 // doStatement is the rule: a Project of one strata_do call becomes a doNode.

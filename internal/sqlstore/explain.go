@@ -53,22 +53,15 @@ func (explainGuard) Build(ctx *sql.Context, n sql.Node, _ sql.Row) (sql.RowIter,
 // unions.
 func topSelectType(n sql.Node) string {
 	complexQuery := false
-	_, _, _ = transform.NodeWithOpaque(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+	inspectPlan(n, func(e sql.Expression) {
+		if _, ok := e.(*plan.Subquery); ok {
+			complexQuery = true
+		}
+	}, func(n sql.Node) {
 		switch n.(type) {
 		case *plan.SubqueryAlias, *plan.SetOp:
 			complexQuery = true
 		}
-		if ex, ok := n.(sql.Expressioner); ok {
-			for _, x := range ex.Expressions() {
-				transform.InspectExpr(x, func(x sql.Expression) bool {
-					if _, ok := x.(*plan.Subquery); ok {
-						complexQuery = true
-					}
-					return false
-				})
-			}
-		}
-		return n, transform.SameTree, nil
 	})
 	if complexQuery {
 		return "PRIMARY"

@@ -42,7 +42,7 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 	}
 	defer h.watchPeer(c)()
 	defer endInfile(c)
-	return clientError(h.Handler.ComQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths)))
+	return h.Handler.ComQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths))
 }
 
 // ComMultiQuery implements mysql.Handler.
@@ -52,14 +52,13 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 	}
 	defer h.watchPeer(c)()
 	defer endInfile(c)
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths))
-	return rest, clientError(err)
+	return h.Handler.ComMultiQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths))
 }
 
 // ComStmtExecute implements mysql.Handler.
 func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.watchPeer(c)()
-	return clientError(h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback, h.widths)))
+	return h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback, h.widths))
 }
 
 // endInfile ends, after a statement, the file transfer a LOAD DATA LOCAL announced to the

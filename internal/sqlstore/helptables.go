@@ -20,13 +20,7 @@ import (
 
 // installHelpTablesRule puts helpTables first in GMS's once-before batch.
 func installHelpTablesRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: analyzer.RuleId(-19), Apply: helpTables}
-	for _, b := range eng.Analyzer.Batches {
-		if b.Desc == "once-before" {
-			b.Rules = append([]analyzer.Rule{rule}, b.Rules...)
-			return
-		}
-	}
+	installFirst(eng, "once-before", analyzer.Rule{Id: ruleHelpTables, Apply: helpTables})
 }
 
 // helpTables replaces a scan of a mysql.help_* table by an empty table of its schema.

@@ -26,15 +26,7 @@ import (
 // installIndexOrderRule adds the rule before GMS's replaceIdxSort (after join and index
 // planning, before the sort becomes a TopN).
 func installIndexOrderRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: analyzer.RuleId(-18), Apply: sortFromIndexSuffix}
-	for _, b := range eng.Analyzer.Batches {
-		for i, r := range b.Rules {
-			if r.Id.String() == "replaceIdxSort" {
-				b.Rules = append(b.Rules[:i], append([]analyzer.Rule{rule}, b.Rules[i:]...)...)
-				return
-			}
-		}
-	}
+	installBefore(eng, "replaceIdxSort", analyzer.Rule{Id: ruleIndexOrder, Apply: sortFromIndexSuffix})
 }
 
 func sortFromIndexSuffix(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {

@@ -1,8 +1,6 @@
 package sqlstore
 
 import (
-	"sync"
-
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
@@ -25,19 +23,10 @@ const maxINRanges = 2048
 // GMS runs for single-table UPDATE and DELETE (analyzer.AlwaysBeforeDefault, read when such
 // a statement is analysed; changed once per process).
 func installINListRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: analyzer.RuleId(-15), Apply: hideLongINLists}
-	alwaysBeforeOnce.Do(func() { analyzer.AlwaysBeforeDefault = append(analyzer.AlwaysBeforeDefault, rule) })
-	for _, b := range eng.Analyzer.Batches {
-		for i, r := range b.Rules {
-			if r.Id.String() == "optimizeJoins" {
-				b.Rules = append(b.Rules[:i], append([]analyzer.Rule{rule}, b.Rules[i:]...)...)
-				return
-			}
-		}
-	}
+	rule := analyzer.Rule{Id: ruleLongINLists, Apply: hideLongINLists}
+	installAlwaysBefore(rule, false)
+	installBefore(eng, "optimizeJoins", rule)
 }
-
-var alwaysBeforeOnce sync.Once
 
 // hideLongINLists wraps the long IN lists of filters in longINList.
 func hideLongINLists(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {

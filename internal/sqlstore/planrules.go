@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"strings"
-	"sync"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -17,34 +16,7 @@ import (
 func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
 	installIndexOrderRule(eng)
-	installAfterAll(eng, analyzer.Rule{Id: analyzer.RuleId(-17), Apply: explainNotMax1Row})
-}
-
-// installAfterAll adds rule to the rules GMS runs last: the engine's "after-all" batch and,
-// once per process, analyzer.OnceAfterAll, which GMS reads when it analyses a simple INSERT,
-// UPDATE or DELETE.
-func installAfterAll(eng *sqle.Engine, rule analyzer.Rule) {
-	afterAllMu.Lock()
-	defer afterAllMu.Unlock()
-	if !hasRule(analyzer.OnceAfterAll, rule.Id) {
-		analyzer.OnceAfterAll = append(analyzer.OnceAfterAll[:len(analyzer.OnceAfterAll):len(analyzer.OnceAfterAll)], rule)
-	}
-	for _, b := range eng.Analyzer.Batches {
-		if b.Desc == "after-all" && !hasRule(b.Rules, rule.Id) {
-			b.Rules = append(b.Rules[:len(b.Rules):len(b.Rules)], rule)
-		}
-	}
-}
-
-var afterAllMu sync.Mutex
-
-func hasRule(rules []analyzer.Rule, id analyzer.RuleId) bool {
-	for _, r := range rules {
-		if r.Id == id {
-			return true
-		}
-	}
-	return false
+	installAfterAll(eng, analyzer.Rule{Id: ruleExplainNotMax1Row, Apply: explainNotMax1Row})
 }
 
 // explainNotMax1Row clears GMS's "at most one row" flag for EXPLAIN. GMS sets it when a

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -19,7 +18,7 @@ import (
 // SET @@transaction_read_only = 1): see Session.StartTransaction. In such a transaction
 //   - a row change to a table that is not temporary fails with 1792 (editor.go calls
 //     checkWritable; GMS's validateReadOnlyTransaction refuses most of them earlier, with its
-//     own message, which guardHandler rewrites through readOnlyError);
+//     own message, which errcodes.go rewrites to MySQL's SQLSTATE and text);
 //   - the DDL statements MySQL marks CF_DISALLOW_IN_RO_TRANS (sql_parse.cc) fail with 1792,
 //     checked by readOnlyGuard when they run. They commit the open transaction first, as in
 //     MySQL, so what decides is the session's access mode; CREATE and DROP of temporary
@@ -33,16 +32,6 @@ import (
 // errReadOnlyTransaction returns MySQL's error for a write in a read-only transaction.
 func errReadOnlyTransaction() error {
 	return mysql.NewSQLError(erReadOnlyTransaction, "25006", "Cannot execute statement in a READ ONLY transaction.")
-}
-
-// readOnlyError gives GMS's own read-only transaction error (code 1792, SQLSTATE HY000, a
-// lower-case message) MySQL's SQLSTATE and message. Other errors pass through.
-func readOnlyError(err error) error {
-	var se *mysql.SQLError
-	if errors.As(err, &se) && se.Num == erReadOnlyTransaction && se.State != "25006" {
-		return errReadOnlyTransaction()
-	}
-	return err
 }
 
 // sessionReadOnly reports whether the session's transactions are read-only by default.

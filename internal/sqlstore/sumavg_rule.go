@@ -1,8 +1,6 @@
 package sqlstore
 
 import (
-	"sync"
-
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
@@ -26,17 +24,10 @@ const maxRetypePasses = 8
 // the rules GMS runs for simple UPDATE and DELETE statements (analyzer.AlwaysBeforeDefault,
 // changed once per process).
 func installNumericAggRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: analyzer.RuleId(-16), Apply: retypeNumericAggs}
-	numericAggOnce.Do(func() { analyzer.AlwaysBeforeDefault = append(analyzer.AlwaysBeforeDefault, rule) })
-	for _, b := range eng.Analyzer.Batches {
-		if b.Desc == "once-before" {
-			b.Rules = append([]analyzer.Rule{rule}, b.Rules...)
-			return
-		}
-	}
+	rule := analyzer.Rule{Id: ruleNumericAggs, Apply: retypeNumericAggs}
+	installAlwaysBefore(rule, false)
+	installFirst(eng, "once-before", rule)
 }
-
-var numericAggOnce sync.Once
 
 // retypeNumericAggs is the analyzer rule: see above.
 func retypeNumericAggs(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {

@@ -26,13 +26,7 @@ var datetimeText = regexp.MustCompile(`^\s*\d{4}-\d{1,2}-\d{1,2}[ T]\d`)
 
 // installTimeCastRule puts castDatetimeToTime first in GMS's once-before batch.
 func installTimeCastRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: analyzer.RuleId(-20), Apply: castDatetimeToTime}
-	for _, b := range eng.Analyzer.Batches {
-		if b.Desc == "once-before" {
-			b.Rules = append([]analyzer.Rule{rule}, b.Rules...)
-			return
-		}
-	}
+	installFirst(eng, "once-before", analyzer.Rule{Id: ruleTimeCast, Apply: castDatetimeToTime})
 }
 
 // castDatetimeToTime wraps every CAST to TIME in a timeCast.

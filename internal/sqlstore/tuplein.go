@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"strings"
-	"sync"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -34,21 +33,10 @@ const maxTupleINRows = 512
 // installTupleRule adds the rule before GMS's join and index planning, and to the rules GMS
 // runs for single-table UPDATE and DELETE (see installINListRule).
 func installTupleRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: analyzer.RuleId(-16), Apply: expandRowComparisons}
-	tupleRuleOnce.Do(func() {
-		analyzer.AlwaysBeforeDefault = append([]analyzer.Rule{rule}, analyzer.AlwaysBeforeDefault...)
-	})
-	for _, b := range eng.Analyzer.Batches {
-		for i, r := range b.Rules {
-			if r.Id.String() == "optimizeJoins" {
-				b.Rules = append(b.Rules[:i], append([]analyzer.Rule{rule}, b.Rules[i:]...)...)
-				return
-			}
-		}
-	}
+	rule := analyzer.Rule{Id: ruleRowComparisons, Apply: expandRowComparisons}
+	installAlwaysBefore(rule, true)
+	installBefore(eng, "optimizeJoins", rule)
 }
-
-var tupleRuleOnce sync.Once
 
 // expandRowComparisons rewrites the row comparisons of filters and join conditions.
 func expandRowComparisons(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
