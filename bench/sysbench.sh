@@ -27,21 +27,13 @@ KEEP=${KEEP:-0}
 STRATA_CPUPROFILE=${STRATA_CPUPROFILE:-}
 STRATA_MODE=${STRATA_MODE:-single}
 
-log() { echo "# $*" >&2; }
-die() { echo "sysbench.sh: $*" >&2; exit 1; }
+NAME=sysbench.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # --- MariaDB server binaries ---------------------------------------------------------------
-find_bin() { # first of the names found in PATH or /usr/sbin, /usr/bin
-	local n
-	for n in "$@"; do
-		if command -v "$n" >/dev/null 2>&1; then command -v "$n"; return 0; fi
-		if [[ -x /usr/sbin/$n ]]; then echo "/usr/sbin/$n"; return 0; fi
-		if [[ -x /usr/bin/$n ]]; then echo "/usr/bin/$n"; return 0; fi
-	done
-	return 1
-}
 if ! find_bin mariadbd >/dev/null || ! find_bin mariadb-install-db >/dev/null; then
 	log "mariadb-server is not installed: apt-get update && apt-get install -y mariadb-server"
 	as_root apt-get update
@@ -57,19 +49,6 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/strata-sysbench.XXXXXX")
 MARIADB_PID=""
 STRATA_PID=""
 
-stop_pid() { # pid name: SIGTERM, wait up to 30 s, then SIGKILL
-	local pid=$1 name=$2 i
-	[[ -n $pid ]] || return 0
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-		sleep 0.1
-	done
-	log "$name (pid $pid) did not stop in 30 s: SIGKILL"
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
@@ -86,39 +65,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# A TCP port on 127.0.0.1 that nothing listens on (a connection to it is refused).
-used_ports=" "
-free_port() {
-	local p i
-	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + RANDOM % 40000))
-		[[ $used_ports == *" $p "* ]] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			used_ports+="$p "
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
-
-# wait_sql name pid port: until `SELECT 1` succeeds (120 s), or the process exits.
-wait_sql() {
-	local name=$1 pid=$2 port=$3 i
-	for ((i = 0; i < 1200; i++)); do
-		kill -0 "$pid" 2>/dev/null || die "$name exited while starting; see $WORK/$name.log:
-$(tail -n 20 "$WORK/$name.log")"
-		if "$CLIENT" --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" -u root -e 'SELECT 1' >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	die "$name did not accept connections in 120 s; see $WORK/$name.log"
-}
-sql() { # port statement
-	"$CLIENT" --no-defaults --protocol=tcp -h 127.0.0.1 -P "$1" -u root -e "$2"
-}
 
 REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]] && REV+=" + uncommitted changes"

@@ -28,18 +28,9 @@ CHECK_TIMEOUT=${CHECK_TIMEOUT:-900}
 GO_TPC_VERSION=${GO_TPC_VERSION:-v1.0.7}
 KEEP=${KEEP:-0}
 
-log() { echo "# $*" >&2; }
-die() { echo "tpcc.sh: $*" >&2; exit 1; }
-
-find_bin() { # first of the names found in PATH or /usr/sbin, /usr/bin
-	local n
-	for n in "$@"; do
-		if command -v "$n" >/dev/null 2>&1; then command -v "$n"; return 0; fi
-		if [[ -x /usr/sbin/$n ]]; then echo "/usr/sbin/$n"; return 0; fi
-		if [[ -x /usr/bin/$n ]]; then echo "/usr/bin/$n"; return 0; fi
-	done
-	return 1
-}
+NAME=tpcc.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 MARIADBD=$(find_bin mariadbd) || die "mariadbd not found (apt-get install -y mariadb-server)"
 INSTALL_DB=$(find_bin mariadb-install-db) || die "mariadb-install-db not found"
 CLIENT=$(find_bin mariadb mysql) || die "mariadb client not found"
@@ -47,19 +38,6 @@ CLIENT=$(find_bin mariadb mysql) || die "mariadb client not found"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/strata-tpcc.XXXXXX")
 SERVER_PID=""
 
-stop_pid() { # pid name: SIGTERM, wait up to 30 s, then SIGKILL
-	local pid=$1 name=$2 i
-	[[ -n $pid ]] || return 0
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-		sleep 0.1
-	done
-	log "$name (pid $pid) did not stop in 30 s: SIGKILL"
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
@@ -89,33 +67,6 @@ if [[ -z ${GO_TPC:-} ]]; then
 	fi
 fi
 
-used_ports=" "
-free_port() {
-	local p i
-	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + RANDOM % 40000))
-		[[ $used_ports == *" $p "* ]] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			used_ports+="$p "
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
-wait_sql() { # name pid port: until `SELECT 1` succeeds (120 s), or the process exits
-	local name=$1 pid=$2 port=$3 i
-	for ((i = 0; i < 1200; i++)); do
-		kill -0 "$pid" 2>/dev/null || die "$name exited while starting; see $WORK/$name.log:
-$(tail -n 20 "$WORK/$name.log")"
-		if "$CLIENT" --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" -u root -e 'SELECT 1' >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	die "$name did not accept connections in 120 s; see $WORK/$name.log"
-}
-sql() { "$CLIENT" --no-defaults --protocol=tcp -h 127.0.0.1 -P "$1" -u root -e "$2"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 user_opt=()
