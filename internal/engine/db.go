@@ -85,6 +85,8 @@ type DB struct {
 	purgeQ  []purgeItem // keys to prune once the horizon passes their commit, in commit order
 	stopBg  chan struct{}
 	bgDone  sync.WaitGroup
+	bgMu    sync.Mutex // orders Go's bgDone.Add before Close's Wait
+	closed  bool       // under bgMu
 	closeMu sync.Once
 }
 
@@ -361,10 +363,29 @@ func (db *DB) Locks() *lock.Manager { return db.locks }
 // Close stops background work. It does not close the log or the page source.
 func (db *DB) Close() error {
 	db.closeMu.Do(func() {
+		db.bgMu.Lock()
+		db.closed = true
+		db.bgMu.Unlock()
 		close(db.stopBg)
 		db.bgDone.Wait()
 	})
 	return nil
+}
+
+// Go runs f in a goroutine of its own as background work of the database: Close closes
+// stop and waits for f to return. It reports false, and does not run f, once Close has begun.
+func (db *DB) Go(f func(stop <-chan struct{})) bool {
+	db.bgMu.Lock()
+	defer db.bgMu.Unlock()
+	if db.closed {
+		return false
+	}
+	db.bgDone.Add(1)
+	go func() {
+		defer db.bgDone.Done()
+		f(db.stopBg)
+	}()
+	return true
 }
 
 // hasTree reports whether root is a tree in the catalog.

@@ -340,3 +340,28 @@ func TestCommitAfterDrop(t *testing.T) {
 		t.Fatalf("kept tree: %q", got)
 	}
 }
+
+// TestGoStopsWithClose checks that Close stops and waits for background work started with
+// Go, and that Go refuses work once Close has begun.
+func TestGoStopsWithClose(t *testing.T) {
+	db := openMem(t, &memEnv{}, 64)
+	stopped := make(chan struct{})
+	if !db.Go(func(stop <-chan struct{}) {
+		<-stop
+		time.Sleep(20 * time.Millisecond)
+		close(stopped)
+	}) {
+		t.Fatal("Go refused work on an open database")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stopped:
+	default:
+		t.Fatal("Close returned before the background work")
+	}
+	if db.Go(func(<-chan struct{}) { t.Error("ran after Close") }) {
+		t.Fatal("Go accepted work after Close")
+	}
+}

@@ -26,8 +26,17 @@ var _ sql.IndexSearchableTable = (*Table)(nil)
 // LookupForExpressions leaves to it.
 func (t *Table) SkipIndexCosting() bool { return false }
 
-// LookupForExpressions implements sql.IndexSearchable (see above).
+// LookupForExpressions implements sql.IndexSearchable (see above). When it leaves the choice
+// to GMS, GMS's index coster asks for the table's statistics next (stats.go).
 func (t *Table) LookupForExpressions(ctx *sql.Context, exprs ...sql.Expression) (sql.IndexLookup, *sql.FuncDepSet, sql.Expression, bool, error) {
+	lookup, fds, rest, ok, err := t.lookupForExpressions(ctx, exprs...)
+	if err == nil && !ok {
+		t.s.stats.costing(ctx, t, exprs)
+	}
+	return lookup, fds, rest, ok, err
+}
+
+func (t *Table) lookupForExpressions(ctx *sql.Context, exprs ...sql.Expression) (sql.IndexLookup, *sql.FuncDepSet, sql.Expression, bool, error) {
 	eqs := map[string]int{} // lower-case column name -> index of its equality in exprs
 	for i, e := range exprs {
 		op, left, right, ok := analyzer.IndexLeafChildren(e)

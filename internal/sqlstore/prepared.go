@@ -90,20 +90,21 @@ type stmtPlans struct {
 
 // planTemplate is an analysed plan for one statement, session state and parameter types.
 type planTemplate struct {
-	sess     *Session
-	sessGen  uint64
-	priv     uint64
-	catLSN   page.LSN
-	params   []*expression.Literal // the bound literal of each parameter, in order
-	derived  map[*expression.Literal]derivation
-	plan     sql.Node
-	recipes  map[*plan.IndexedTableAccess]*lookupRecipe
-	tables   []sql.Table // for the statistics check
-	dbs      []string
-	isSelect bool
-	okResult bool             // the plan returns an OK result (DML)
-	max1Row  bool             // the analyser found that it returns at most one row
-	fields   []*querypb.Field // its result columns, from its first execution
+	sess      *Session
+	sessGen   uint64
+	priv      uint64
+	catLSN    page.LSN
+	params    []*expression.Literal // the bound literal of each parameter, in order
+	derived   map[*expression.Literal]derivation
+	plan      sql.Node
+	recipes   map[*plan.IndexedTableAccess]*lookupRecipe
+	tables    []sql.Table // for the statistics check
+	statsGens []uint64    // generation of each table's statistics when the plan was made
+	dbs       []string
+	isSelect  bool
+	okResult  bool             // the plan returns an OK result (DML)
+	max1Row   bool             // the analyser found that it returns at most one row
+	fields    []*querypb.Field // its result columns, from its first execution
 }
 
 // derivation says how the binder made a literal from a parameter: comparing a column with a

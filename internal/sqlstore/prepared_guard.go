@@ -82,8 +82,7 @@ func (g *planGuard) templateValid(ctx *sql.Context, sess *Session, t *planTempla
 		return false
 	}
 	for i, tbl := range t.tables {
-		st, err := g.eng.Analyzer.Catalog.GetTableStats(ctx, t.dbs[i], tbl)
-		if err != nil || len(st) > 0 {
+		if g.s.stats.generation(tbl) != t.statsGens[i] {
 			return false
 		}
 	}

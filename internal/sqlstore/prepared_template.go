@@ -155,11 +155,10 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 	if err := t.check(ctx, filters); err != nil {
 		return nil, err
 	}
-	for i, tbl := range t.tables {
-		st, err := p.eng.Analyzer.Catalog.GetTableStats(ctx, t.dbs[i], tbl)
-		if err != nil || len(st) > 0 {
-			return nil, errors.New("sqlstore: table has statistics")
-		}
+	// The plan was costed with the tables' statistics as they are now: it is reused until
+	// one of them is rebuilt (stats.go).
+	for _, tbl := range t.tables {
+		t.statsGens = append(t.statsGens, p.s.stats.generation(tbl))
 	}
 	return t, nil
 }

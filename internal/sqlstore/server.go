@@ -43,8 +43,9 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	}
 	registerDefaultCollation(o.DefaultCollation)
 	eng := sqle.NewDefault(s)
-	installLimits(eng)    // limits.go: wraps the parser
-	installPlanRules(eng) // planrules.go: index use GMS misses
+	eng.Analyzer.Catalog.StatsProvider = s.stats // stats.go: index histograms for the coster
+	installLimits(eng)                           // limits.go: wraps the parser
+	installPlanRules(eng)                        // planrules.go: index use GMS misses
 	installNumericAggRule(eng)
 	installDatabaseCollationRule(eng)
 	installHelpTablesRule(eng)

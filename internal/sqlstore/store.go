@@ -52,6 +52,8 @@ type Store struct {
 	files atomic.Pointer[filePolicy]
 
 	dataErrs dataErrors // MySQL's wording of each connection's last data error (errcodes_data.go)
+
+	stats *statsProvider // index statistics for the optimiser (stats.go)
 }
 
 // commitCatalog commits kv, which wrote the catalog, so that prepared plan templates notice.
@@ -81,6 +83,7 @@ func Open(ctx context.Context, db *engine.DB, lg *slog.Logger) (*Store, error) {
 		lg = slog.Default()
 	}
 	s := &Store{db: db, lg: lg, counters: map[uint64]*counter{}}
+	s.stats = newStatsProvider(s)
 	var err error
 	if s.sys, err = s.tree(ctx, sysTree); err != nil {
 		return nil, err

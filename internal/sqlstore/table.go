@@ -441,6 +441,7 @@ func (s *Store) dropCounter(id uint64) {
 	s.countersMu.Lock()
 	delete(s.counters, id)
 	s.countersMu.Unlock()
+	s.stats.drop(id)
 }
 
 func (t *Table) autoIncCol() int {
