@@ -50,6 +50,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installDatabaseCollationRule(eng)
 	installHelpTablesRule(eng)
 	installTimeCastRule(eng)
+	installCorrelatedLookups(eng) // correlated.go: subqueries read by the outer row's keys
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {

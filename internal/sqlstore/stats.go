@@ -109,6 +109,8 @@ func ourTable(table sql.Table) *Table {
 				return nil
 			}
 			return t
+		case *IndexedTable:
+			table = t.Table
 		case sql.TableWrapper:
 			table = t.Underlying()
 		default:
