@@ -49,6 +49,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installDatabaseCollationRule(eng)
 	installHelpTablesRule(eng)
 	installTimeCastRule(eng)
+	s.installInfoSchema(eng) // infoschema.go
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {

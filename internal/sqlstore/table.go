@@ -25,6 +25,8 @@ type Table struct {
 	sch  sql.PrimaryKeySchema
 	data page.ID
 	idx  []*Index
+	// declared are the columns whose declared type says more than GMS's (declared.go).
+	declared []declaredCol
 }
 
 var (
@@ -106,7 +108,7 @@ func (s *Store) openTableWith(ctx context.Context, d *Database, rec *tableRecord
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: table %s: %w", rec.Name, err)
 	}
-	t := &Table{s: s, db: d, rec: rec, sch: sch, data: data}
+	t := &Table{s: s, db: d, rec: rec, sch: sch, data: data, declared: declaredCols(rec)}
 	for i := range rec.Indexes {
 		ix := &rec.Indexes[i]
 		root, err := s.db.Tree(ix.Tree)
