@@ -20,6 +20,7 @@ const (
 	ruleRowComparisons
 	ruleIndexOrder
 	ruleExplainNotMax1Row
+	ruleIntArith
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

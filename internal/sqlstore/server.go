@@ -50,6 +50,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installHelpTablesRule(eng)
 	installTimeCastRule(eng)
 	s.installInfoSchema(eng) // infoschema.go
+	installIntArithRule(eng) // arith.go
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
