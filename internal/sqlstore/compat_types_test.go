@@ -209,3 +209,57 @@ func TestInfoSchemaSchemata(t *testing.T) {
 		t.Errorf("user u: schemata %q, SHOW DATABASES %q", got, show)
 	}
 }
+
+// TestIntegerOutOfRange: integer +, - and * are computed in BIGINT, UNSIGNED when either
+// operand is, and a result out of range is MySQL's 1690, worded as MySQL words it.
+func TestIntegerOutOfRange(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	db := n.connect(t, "")
+	mustExec(t, db, "CREATE DATABASE ar")
+	db = n.connect(t, "ar")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, u INT UNSIGNED, b BIGINT)")
+	mustExec(t, db, "INSERT INTO t VALUES (1, 0, 9223372036854775807), (2, 5, 0)")
+	ctx := context.Background()
+	for _, c := range []struct{ q, msg string }{
+		{"SELECT CAST(0 AS UNSIGNED) - 1", "BIGINT UNSIGNED value is out of range in '(cast(0 as unsigned) - 1)'"},
+		{"SELECT 9223372036854775807 + 1", "BIGINT value is out of range in '(9223372036854775807 + 1)'"},
+		{"SELECT -9223372036854775807 - 2", "BIGINT value is out of range in '(-9223372036854775807 - 2)'"},
+		{"SELECT 4294967296 * 4294967296", "BIGINT value is out of range in '(4294967296 * 4294967296)'"},
+		{"SELECT 18446744073709551615 + 1", "BIGINT UNSIGNED value is out of range in '(18446744073709551615 + 1)'"},
+		{"SELECT (SELECT CAST(0 AS UNSIGNED) - 1)", "BIGINT UNSIGNED value is out of range in '(cast(0 as unsigned) - 1)'"},
+		{"SELECT b + 1 FROM t WHERE id = 1", "BIGINT value is out of range in '(`ar`.`t`.`b` + 1)'"},
+		{"UPDATE t SET u = u - 1", "BIGINT UNSIGNED value is out of range in '(`ar`.`t`.`u` - 1)'"},
+		{"INSERT INTO t SELECT 3, u - 1, 0 FROM t WHERE id = 1", "BIGINT UNSIGNED value is out of range in '(`ar`.`t`.`u` - 1)'"},
+		{"INSERT INTO t VALUES (1, 0, 0) ON DUPLICATE KEY UPDATE u = u - 1", "BIGINT UNSIGNED value is out of range in '(`ar`.`t`.`u` - 1)'"},
+	} {
+		_, err := db.ExecContext(ctx, c.q)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1690 || string(me.SQLState[:]) != "22003" || me.Message != c.msg {
+			t.Errorf("%s: %v, want 1690 (22003) %s", c.q, err, c.msg)
+		}
+	}
+	// Through a prepared statement too.
+	if _, err := db.ExecContext(ctx, "SELECT ? - CAST(1 AS UNSIGNED)", 0); mysqlCode(err) != 1690 {
+		t.Errorf("prepared: %v, want 1690", err)
+	}
+	// In range, mixed signs work as in MySQL, and the result of an unsigned operand is unsigned.
+	if got := queryRows(t, db, "SELECT CAST(5 AS UNSIGNED) + (-1), 2 * 3 - 10, 9223372036854775807 + 0, "+
+		"CAST(9223372036854775807 AS UNSIGNED) + 1, -9223372036854775807 - 1, u - 0 FROM t WHERE id = 2"); got !=
+		"4,-4,9223372036854775807,9223372036854775808,-9223372036854775808,5" {
+		t.Errorf("in range: %s", got)
+	}
+	meta := queryColumns(t, n.addr, "SELECT u + 1, b + 1, 1 + 1 FROM ar.t WHERE id = 2")
+	if meta[0].flags&32 == 0 || meta[1].flags&32 != 0 || meta[2].flags&32 != 0 {
+		t.Errorf("UNSIGNED flags: %+v", meta)
+	}
+	// Nothing changed.
+	if got := queryRows(t, db, "SELECT id, u, b FROM t ORDER BY id"); got != "1,0,9223372036854775807 2,5,0" {
+		t.Errorf("rows: %s", got)
+	}
+	// In a trigger, as MySQL prints its row.
+	mustExec(t, db, "CREATE TRIGGER trg BEFORE UPDATE ON t FOR EACH ROW SET NEW.b = NEW.u - 1")
+	if _, err := db.ExecContext(ctx, "UPDATE t SET b = 1 WHERE id = 1"); err == nil ||
+		err.(*mysql.MySQLError).Message != "BIGINT UNSIGNED value is out of range in '(`new`.`u` - 1)'" {
+		t.Errorf("trigger: %v", err)
+	}
+}
