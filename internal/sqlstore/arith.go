@@ -32,15 +32,84 @@ func installIntArithRule(eng *sqle.Engine) {
 	installAfterAll(eng, analyzer.Rule{Id: ruleIntArith, Apply: checkIntArith})
 }
 
-// checkIntArith is the analyzer rule: see above.
+// checkIntArith is the analyzer rule: see above, and rangeChecked below.
 func checkIntArith(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
 	return transform.NodeExprsWithOpaque(n, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
-		a, ok := e.(*expression.Arithmetic)
-		if !ok || !isIntArith(a) {
-			return e, transform.SameTree, nil
+		switch x := e.(type) {
+		case *expression.Arithmetic:
+			if isIntArith(x) {
+				return &intArith{Arithmetic: x}, transform.NewTree, nil
+			}
+		case *expression.SetField:
+			if nx, ok := checkSetField(x); ok {
+				return nx, transform.NewTree, nil
+			}
 		}
-		return &intArith{Arithmetic: a}, transform.NewTree, nil
+		return e, transform.SameTree, nil
 	})
+}
+
+// An UPDATE's SET (also ON DUPLICATE KEY UPDATE, a trigger's SET NEW.c) converts the value
+// to the column's type without looking at whether it fits (expression/set.go, SetField.Eval
+// drops Convert's in-range result): SET u = -1 stored 4294967295 in an INT UNSIGNED, and SET
+// i = 2147483648 stored 2147483647 in an INT, where MySQL's strict mode refuses both with
+// 1264. GMS looks for its own *SetField type in many places, so the rule wraps the value
+// instead: rangeChecked fails as GMS's INSERT does for a value out of its column's range
+// (errcodes_data.go words it as MySQL: Out of range value for column 'u' at row 1). Outside
+// strict mode a negative value for an UNSIGNED column is 0, as in MySQL.
+
+// checkSetField returns sf with its value range-checked, when it sets an integer column.
+func checkSetField(sf *expression.SetField) (sql.Expression, bool) {
+	gf, ok := sf.LeftChild.(*expression.GetField)
+	if !ok || !types.IsInteger(gf.Type()) || types.IsBoolean(gf.Type()) {
+		return nil, false
+	}
+	switch sf.RightChild.(type) {
+	case *rangeChecked, *expression.Wrapper, *sql.ColumnDefaultValue, plan.ColDefaultExpression:
+		return nil, false // DEFAULT and generated values are GMS's to find
+	}
+	return expression.NewSetField(gf, &rangeChecked{Expression: sf.RightChild, col: gf}), true
+}
+
+// rangeChecked is a value set into column col, refused when out of its range.
+type rangeChecked struct {
+	sql.Expression
+	col *expression.GetField
+}
+
+// Children implements sql.Expression.
+func (r *rangeChecked) Children() []sql.Expression { return []sql.Expression{r.Expression} }
+
+// WithChildren implements sql.Expression.
+func (r *rangeChecked) WithChildren(children ...sql.Expression) (sql.Expression, error) {
+	if len(children) != 1 {
+		return nil, sql.ErrInvalidChildrenNumber.New(r, len(children), 1)
+	}
+	return &rangeChecked{Expression: children[0], col: r.col}, nil
+}
+
+// String implements sql.Expression.
+func (r *rangeChecked) String() string { return r.Expression.String() }
+
+// Eval implements sql.Expression.
+func (r *rangeChecked) Eval(ctx *sql.Context, row sql.Row) (any, error) {
+	v, err := r.Expression.Eval(ctx, row)
+	if err != nil || v == nil {
+		return v, err
+	}
+	typ := r.col.Type()
+	if _, inRange, err := typ.Convert(ctx, v); err != nil || inRange == sql.InRange {
+		return v, nil // SetField reports a conversion error
+	}
+	if strictMode(ctx) {
+		return nil, sql.NewWrappedTypeConversionError(v, r.col.Index(), sql.ErrValueOutOfRange.New(v, typ))
+	}
+	if types.IsUnsigned(typ) {
+		if f, _, err := types.Float64.Convert(ctx, v); err == nil && f != nil && f.(float64) < 0 {
+			return typ.Zero(), nil
+		}
+	}
+	return v, nil
 }
 
 // isIntArith reports whether a is a +, - or * of two integers.

@@ -263,3 +263,45 @@ func TestIntegerOutOfRange(t *testing.T) {
 		t.Errorf("trigger: %v", err)
 	}
 }
+
+// TestUpdateOutOfRange: UPDATE … SET of a value out of an integer column's range is 1264 in
+// strict mode, as INSERT's is, where GMS stored it wrapped or clamped; outside strict mode a
+// negative value for an UNSIGNED column is 0.
+func TestUpdateOutOfRange(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	db := n.connect(t, "")
+	mustExec(t, db, "CREATE DATABASE uo")
+	db = n.connect(t, "uo")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, u INT UNSIGNED, i INT, ti TINYINT)")
+	mustExec(t, db, "INSERT INTO t VALUES (1, 1, 1, 1), (2, 2, 2, 2)")
+	ctx := context.Background()
+	for _, c := range []struct{ q, msg string }{
+		{"UPDATE t SET u = -1", "Out of range value for column 'u' at row 1"},
+		{"UPDATE t SET i = 2147483648 WHERE id = 2", "Out of range value for column 'i' at row 1"},
+		{"UPDATE t SET ti = ti + 200 ORDER BY id", "Out of range value for column 'ti' at row 1"},
+		{"INSERT INTO t VALUES (1, 0, 0, 0) ON DUPLICATE KEY UPDATE u = -3", "Out of range value for column 'u' at row 1"},
+	} {
+		_, err := db.ExecContext(ctx, c.q)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1264 || string(me.SQLState[:]) != "22003" || me.Message != c.msg {
+			t.Errorf("%s: %v, want 1264 (22003) %s", c.q, err, c.msg)
+		}
+	}
+	if got := queryRows(t, db, "SELECT id, u, i, ti FROM t ORDER BY id"); got != "1,1,1,1 2,2,2,2" {
+		t.Errorf("rows: %s", got)
+	}
+	mustExec(t, db, "UPDATE t SET u = u + 1, i = i * 2, ti = DEFAULT WHERE id = 1")
+	if got := queryRows(t, db, "SELECT id, u, i, ti FROM t ORDER BY id"); got != "1,2,2,NULL 2,2,2,2" {
+		t.Errorf("rows after an update in range: %s", got)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	mustExec(t, conn, "SET sql_mode = ''")
+	mustExec(t, conn, "UPDATE t SET u = -1 WHERE id = 2")
+	if got := queryRows(t, conn, "SELECT u FROM t WHERE id = 2"); got != "0" {
+		t.Errorf("not strict: u = %s, want 0", got)
+	}
+}
