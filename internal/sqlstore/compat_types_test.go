@@ -128,6 +128,17 @@ func TestUnsignedReals(t *testing.T) {
 	if got := queryRows(t, conn, "SELECT f FROM t WHERE id = 5"); got != "0" {
 		t.Errorf("clipped: %s", got)
 	}
+	mustExec(t, conn, "SET sql_mode = DEFAULT")
+	// INSERT IGNORE and UPDATE IGNORE: 0 and a warning, in strict mode too.
+	mustExec(t, conn, "INSERT IGNORE INTO t (id, f) VALUES (6, 1), (7, -3)")
+	if got := queryRows(t, conn, "SHOW WARNINGS"); got != "Warning,1264,Out of range value for column 'f' at row 2" {
+		t.Errorf("INSERT IGNORE warnings: %s", got)
+	}
+	mustExec(t, conn, "UPDATE IGNORE t SET f = f - 2 WHERE id = 6")
+	if got := queryRows(t, conn, "SELECT id, f FROM t WHERE id >= 5 ORDER BY id"); got != "5,0 6,0 7,0" {
+		t.Errorf("IGNORE rows: %s", got)
+	}
+	mustExec(t, conn, "DELETE FROM t WHERE id >= 5")
 	conn.Close()
 
 	// ALTER TABLE keeps the columns it does not change, and RENAME COLUMN the renamed one; a

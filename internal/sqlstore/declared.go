@@ -224,7 +224,8 @@ func (e *outOfRangeError) Error() string {
 	return fmt.Sprintf("Out of range value for column '%s' at row %d", e.col, e.row)
 }
 
-// checkUnsigned refuses or clips (to 0, with MySQL's warning, when sql_mode is not strict)
+// checkUnsigned refuses or clips (to 0, with MySQL's warning, when sql_mode is not strict or
+// the statement is an INSERT IGNORE or UPDATE IGNORE)
 // the negative values of row in the table's UNSIGNED FLOAT, DOUBLE and DECIMAL columns.
 // n is the row's number among the statement's rows (1-based).
 func (t *Table) checkUnsigned(ctx *sql.Context, row sql.Row, n int) error {
@@ -232,7 +233,7 @@ func (t *Table) checkUnsigned(ctx *sql.Context, row sql.Row, n int) error {
 		if !c.decl.unsigned || c.idx >= len(row) || !isNegative(row[c.idx]) {
 			continue
 		}
-		if strictMode(ctx) {
+		if strictMode(ctx) && !ignoring(ctx) {
 			return &outOfRangeError{col: c.name, row: n}
 		}
 		row[c.idx] = t.sch.Schema[c.idx].Type.Zero()
