@@ -163,6 +163,20 @@ func TestUnsignedReals(t *testing.T) {
 	}
 	mustExec(t, db, "ALTER TABLE t MODIFY s FLOAT")
 
+	// CREATE TABLE … LIKE and … AS SELECT copy the declared types.
+	mustExec(t, db, "CREATE TABLE tl LIKE t")
+	if got := queryRows(t, db, "SHOW CREATE TABLE tl"); !strings.Contains(got, strings.Replace(wantShow, "`t`", "`tl`", 1)) {
+		t.Errorf("LIKE: %s", got)
+	}
+	mustExec(t, db, "CREATE TABLE ts AS SELECT f, x, g, s FROM t")
+	if got := queryRows(t, db, "SHOW CREATE TABLE ts"); !strings.Contains(got,
+		"`f` float unsigned,\n  `x` decimal(5,2) unsigned,\n  `g` float(7,4),\n  `s` float\n") {
+		t.Errorf("AS SELECT: %s", got)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO ts (f) VALUES (-1)"); mysqlCode(err) != 1264 {
+		t.Errorf("AS SELECT copy: %v, want 1264", err)
+	}
+
 	// FLOAT(M,D) with D > M is MySQL's 1427.
 	if _, err := db.ExecContext(ctx, "CREATE TABLE bad (f FLOAT(3,5))"); mysqlCode(err) != 1427 {
 		t.Errorf("FLOAT(3,5): %v, want 1427", err)

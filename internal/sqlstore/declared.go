@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
@@ -184,6 +185,7 @@ type declaredCol struct {
 	name string
 	text string
 	decl realDecl
+	gms  sql.Type // GMS's type of the column (set by copyDeclaredGuard.declaredOf)
 }
 
 // declaredCols lists rec's columns whose declared type says more than GMS's.
@@ -288,4 +290,97 @@ func (t *Table) withDeclared(old string, col *sql.Column) {
 			return
 		}
 	}
+}
+
+// copyDeclaredGuard gives CREATE TABLE … LIKE and CREATE TABLE … AS SELECT the declared types
+// of the columns they copy: GMS's plan copies the columns' GMS types (planbuilder/ddl.go,
+// buildCreateTableLike; a SELECT's schema), which lost them. It changes the plan's columns
+// and lets GMS build it.
+type copyDeclaredGuard struct{ s *Store }
+
+// Build implements sql.NodeExecBuilder.
+func (g copyDeclaredGuard) Build(ctx *sql.Context, n sql.Node, _ sql.Row) (sql.RowIter, error) {
+	var sel sql.Node
+	if tc, ok := n.(*plan.TableCopier); ok { // CREATE TABLE … AS SELECT, as analysed
+		n, sel = tc.Destination, tc.Source
+	}
+	ct, ok := n.(*plan.CreateTable)
+	if !ok {
+		return nil, nil
+	}
+	cols := ct.PkSchema().Schema
+	if sel == nil {
+		sel = ct.Select()
+	}
+	if sel != nil {
+		ssch := sel.Schema()
+		if len(ssch) != len(cols) {
+			return nil, nil // the statement declares columns of its own too
+		}
+		for i, sc := range ssch {
+			if sc.Source == "" || !strings.EqualFold(sc.Name, cols[i].Name) {
+				continue // an expression or an alias: a type of its own
+			}
+			db := sc.DatabaseSource
+			if db == "" {
+				db = ctx.GetCurrentDatabase()
+			}
+			if c, ok := g.declaredOf(ctx, db, sc.Source, sc.Name); ok {
+				setDeclared(cols[i], c)
+			}
+		}
+		return nil, nil
+	}
+	stmt, err := ast.Parse(ctx.Query())
+	if err != nil {
+		return nil, nil
+	}
+	ddl, ok := stmt.(*ast.DDL)
+	if !ok || ddl.OptLike == nil {
+		return nil, nil
+	}
+	for _, lt := range ddl.OptLike.LikeTables {
+		db := lt.DbQualifier.String()
+		if db == "" {
+			db = ctx.GetCurrentDatabase()
+		}
+		for _, col := range cols {
+			if c, ok := g.declaredOf(ctx, db, lt.Name.String(), col.Name); ok {
+				setDeclared(col, c)
+			}
+		}
+	}
+	return nil, nil
+}
+
+// declaredOf returns the declared type of column col of Strata's table db.table, if it says
+// more than GMS's.
+func (g copyDeclaredGuard) declaredOf(ctx *sql.Context, db, table, col string) (declaredCol, bool) {
+	d, err := g.s.Database(ctx, db)
+	if err != nil {
+		return declaredCol{}, false
+	}
+	st, ok, err := d.GetTableInsensitive(ctx, table)
+	if err != nil || !ok {
+		return declaredCol{}, false
+	}
+	t, ok := st.(*Table)
+	if !ok {
+		return declaredCol{}, false
+	}
+	for _, c := range t.declared {
+		if strings.EqualFold(c.name, col) {
+			c.gms = t.sch.Schema[c.idx].Type
+			return c, true
+		}
+	}
+	return declaredCol{}, false
+}
+
+// setDeclared gives col the declared type c when its GMS type is c's.
+func setDeclared(col *sql.Column, c declaredCol) {
+	if _, ok := col.Type.(declaredType); ok || c.gms == nil || !c.gms.Equals(col.Type) {
+		return
+	}
+	col.Type = declaredType{gmsType: col.Type, text: c.text, decl: c.decl}
 }

@@ -62,7 +62,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 		return nil, fmt.Errorf("sqlstore: secure_file_priv: %w", err)
 	}
 	s.files.Store(files)
-	installExecGuards(eng, files, s.dataErrorGuard(eng))
+	installExecGuards(eng, files, copyDeclaredGuard{s: s}, s.dataErrorGuard(eng))
 	mdb.SetPersister(&usersPersister{s: s})
 	blob, err := s.loadUsers(ctx)
 	if err != nil {
