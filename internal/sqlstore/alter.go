@@ -30,6 +30,7 @@ func (t *Table) newVersion(ctx *sql.Context, tx *Transaction, newSchema sql.Prim
 	for _, col := range newSchema.Schema {
 		rec.Columns = append(rec.Columns, columnRecord(col))
 	}
+	keepDeclared(&rec, t, newColumn) // declared.go
 	rec.PK = append([]int(nil), newSchema.PkOrdinals...)
 	for i := range rec.Columns {
 		rec.Columns[i].PrimaryKey = false
@@ -276,6 +277,7 @@ func (t *Table) ModifyColumn(ctx *sql.Context, name string, column *sql.Column, 
 	old := t.sch.Schema[i]
 	col := column.Copy()
 	col.Source = t.Name()
+	t.withDeclared(name, col) // declared.go
 	rest := append(append(sql.Schema{}, t.sch.Schema[:i]...), t.sch.Schema[i+1:]...)
 	if order == nil {
 		order = &sql.ColumnOrder{}

@@ -19,6 +19,7 @@ type editor struct {
 	tx    *Transaction
 	kv    *engine.Txn // the engine transaction sp belongs to (a deadlock replaces it)
 	begun bool
+	rows  int // rows inserted or updated by the statement so far
 }
 
 // Inserter implements sql.InsertableTable.
@@ -84,6 +85,10 @@ func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
 		return err
 	}
 	if err := checkWritable(tx, e.t); err != nil {
+		return err
+	}
+	e.rows++
+	if err := e.t.checkUnsigned(ctx, row, e.rows); err != nil {
 		return err
 	}
 	return tx.sqlErr(e.t.insertRow(ctx, tx, row))
@@ -306,6 +311,10 @@ func (e *editor) Update(ctx *sql.Context, old, new sql.Row) error {
 		return err
 	}
 	if err := checkWritable(tx, e.t); err != nil {
+		return err
+	}
+	e.rows++
+	if err := e.t.checkUnsigned(ctx, new, e.rows); err != nil {
 		return err
 	}
 	return tx.sqlErr(e.t.updateRow(ctx, tx, old, new))

@@ -118,7 +118,9 @@ func (g *dataErrorGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.R
 			return nil, nil
 		}
 		w.sch, source = n.Destination.Schema(), n.Source
+		noteIgnore(ctx, root && n.Ignore)
 	case *plan.Update:
+		noteIgnore(ctx, root && n.Ignore)
 		w.sch = n.Child.Schema()
 		if us, ok := n.Child.(*plan.UpdateSource); ok {
 			source = us.Child
@@ -155,6 +157,19 @@ func (g *dataErrorGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.R
 	}
 	w.RowIter = iter
 	return w, nil
+}
+
+// noteIgnore notes for the session that its statement is an INSERT IGNORE or UPDATE IGNORE.
+func noteIgnore(ctx *sql.Context, ignore bool) {
+	if s := sessionOf(ctx); ignore && s != nil && ctx.Pid() != 0 {
+		s.ignorePid.Store(ctx.Pid())
+	}
+}
+
+// ignoring reports whether ctx's statement is an INSERT IGNORE or UPDATE IGNORE.
+func ignoring(ctx *sql.Context) bool {
+	s := sessionOf(ctx)
+	return s != nil && ctx.Pid() != 0 && s.ignorePid.Load() == ctx.Pid()
 }
 
 // buildOnce builds n with the whole builder, leaving the nested call for n to the default.

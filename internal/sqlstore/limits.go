@@ -140,8 +140,8 @@ func checkStatement(ctx context.Context, query string, stmt ast.Statement) ast.S
 		return refusal(erInvalidCharacterString, err.Message)
 	}
 	keepDelete(ctx, stmt)
-	noteOneShot(ctx, stmt) // readonly.go
-	return stmt
+	noteOneShot(ctx, stmt)          // readonly.go
+	return declareColumnTypes(stmt) // declared.go
 }
 
 // checkShape returns a refusal of the limit stmt exceeds, or nil. Short statements with few

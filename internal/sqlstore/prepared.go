@@ -286,7 +286,7 @@ func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, qu
 // installPreparedPlans returns the handler wrapper that adds the plan cache, and installs
 // its guard in eng's exec builder.
 func (s *Store) installPreparedPlans(eng *sqle.Engine, sm func() *server.SessionManager) server.HandlerWrapper {
-	installExecGuards(eng, s.files.Load(), &planGuard{s: s, eng: eng}, s.dataErrorGuard(eng))
+	installExecGuards(eng, s.files.Load(), copyDeclaredGuard{s: s}, &planGuard{s: s, eng: eng}, s.dataErrorGuard(eng))
 	return func(h mysql.Handler) (mysql.Handler, error) {
 		gh, ok := h.(*server.Handler)
 		if !ok {

@@ -21,6 +21,7 @@ const (
 	ruleIndexOrder
 	ruleExplainNotMax1Row
 	ruleCorrelatedLookups
+	ruleIntArith
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

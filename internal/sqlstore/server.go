@@ -51,6 +51,8 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installHelpTablesRule(eng)
 	installTimeCastRule(eng)
 	installCorrelatedLookups(eng) // correlated.go: subqueries read by the outer row's keys
+	s.installInfoSchema(eng) // infoschema.go
+	installIntArithRule(eng) // arith.go
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
@@ -62,7 +64,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 		return nil, fmt.Errorf("sqlstore: secure_file_priv: %w", err)
 	}
 	s.files.Store(files)
-	installExecGuards(eng, files, s.dataErrorGuard(eng))
+	installExecGuards(eng, files, copyDeclaredGuard{s: s}, s.dataErrorGuard(eng))
 	mdb.SetPersister(&usersPersister{s: s})
 	blob, err := s.loadUsers(ctx)
 	if err != nil {

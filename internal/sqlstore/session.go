@@ -82,6 +82,9 @@ type Session struct {
 	// session: variables, the current database, temporary tables, the user.
 	planGen atomic.Uint64
 	pending atomic.Pointer[pendingPlan] // a template plan about to run (prepared.go)
+	// ignorePid is the statement (process id) of the last INSERT IGNORE or UPDATE IGNORE
+	// (errcodes_data.go notes it; declared.go reads it).
+	ignorePid atomic.Uint64
 }
 
 // SetSessionVariable implements sql.Session.

@@ -17,15 +17,33 @@ import (
 // was. The node is built with those defaults as string literals.
 type showCreateGuard struct{}
 
+// It also prints the FLOAT, DOUBLE and DECIMAL columns whose declared type GMS's type does not
+// hold (UNSIGNED, FLOAT(M,D)) as declared, in SHOW CREATE TABLE and SHOW COLUMNS (declared.go).
+//
 // Build implements sql.NodeExecBuilder.
 func (showCreateGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+	if sc, ok := n.(*plan.ShowColumns); ok {
+		sch, changed := declaredSchema(sc.Child, sc.TargetSchema())
+		if !changed {
+			return nil, nil
+		}
+		nn, err := sc.WithTargetSchema(sch)
+		if err != nil {
+			return nil, err
+		}
+		return rowexec.DefaultBuilder.Build(ctx, nn, row)
+	}
 	sc, ok := n.(*plan.ShowCreateTable)
 	if !ok || sc.IsView {
 		return nil, nil
 	}
-	sch, changed, err := labelledDefaults(ctx, sc.TargetSchema())
-	if err != nil || !changed {
+	sch, declared := declaredSchema(sc.Child, sc.TargetSchema())
+	labelled, changed, err := labelledDefaults(ctx, sch)
+	if err != nil || !changed && !declared {
 		return nil, err
+	}
+	if changed {
+		sch = labelled
 	}
 	nn, err := sc.WithTargetSchema(sch)
 	if err != nil {
@@ -174,4 +192,52 @@ func sqlTypeString(t sql.Type) string {
 		return s
 	}
 	return t.String()
+}
+
+// declaredSchema returns sch, the schema of the table child reads, with the columns whose
+// declared type says more than GMS's of that type (a copy), and whether there were any.
+func declaredSchema(child sql.Node, sch sql.Schema) (sql.Schema, bool) {
+	t := strataTable(child)
+	if t == nil || len(t.declared) == 0 {
+		return sch, false
+	}
+	var out sql.Schema
+	for _, c := range t.declared {
+		i := sch.IndexOfColName(c.name)
+		if i < 0 || !sch[i].Type.Equals(t.sch.Schema[c.idx].Type) {
+			continue
+		}
+		if out == nil {
+			out = sch.Copy()
+		}
+		out[i].Type = declaredType{gmsType: sch[i].Type, text: c.text, decl: c.decl}
+	}
+	return orSchema(out, sch), out != nil
+}
+
+func orSchema(a, b sql.Schema) sql.Schema {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// strataTable is the Strata table n reads, if it reads one.
+func strataTable(n sql.Node) *Table {
+	rt, ok := n.(*plan.ResolvedTable)
+	if !ok {
+		return nil
+	}
+	var t sql.Table = rt.Table
+	for range 8 {
+		switch x := t.(type) {
+		case *Table:
+			return x
+		case sql.TableWrapper:
+			t = x.Underlying()
+		default:
+			return nil
+		}
+	}
+	return nil
 }

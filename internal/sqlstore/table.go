@@ -25,6 +25,8 @@ type Table struct {
 	sch  sql.PrimaryKeySchema
 	data page.ID
 	idx  []*Index
+	// declared are the columns whose declared type says more than GMS's (declared.go).
+	declared []declaredCol
 }
 
 var (
@@ -53,7 +55,7 @@ func (s *Store) tableFromRecord(ctx context.Context, d *Database, raw []byte) (*
 	if v, ok := s.schemas.Load(string(raw)); ok {
 		c := v.(*cachedSchema)
 		rec := c.rec.clone()
-		return s.openTableWith(ctx, d, &rec, c.sch)
+		return s.openTableWith(ctx, d, &rec, c.sch, c.declared)
 	}
 	var rec tableRecord
 	if err := jsonUnmarshal(raw, &rec); err != nil {
@@ -67,15 +69,17 @@ func (s *Store) tableFromRecord(ctx context.Context, d *Database, raw []byte) (*
 		s.schemas.Clear()
 		s.schemaCount.Store(0)
 	}
-	s.schemas.Store(string(raw), &cachedSchema{rec: rec.clone(), sch: sch})
-	return s.openTableWith(ctx, d, &rec, sch)
+	declared := declaredCols(&rec)
+	s.schemas.Store(string(raw), &cachedSchema{rec: rec.clone(), sch: sch, declared: declared})
+	return s.openTableWith(ctx, d, &rec, sch, declared)
 }
 
 const maxCachedSchemas = 10000
 
 type cachedSchema struct {
-	rec tableRecord
-	sch sql.PrimaryKeySchema
+	rec      tableRecord
+	sch      sql.PrimaryKeySchema
+	declared []declaredCol // declared.go
 }
 
 func (r tableRecord) clone() tableRecord {
@@ -98,15 +102,15 @@ func (s *Store) openTable(ctx context.Context, d *Database, rec *tableRecord) (*
 	if err != nil {
 		return nil, err
 	}
-	return s.openTableWith(ctx, d, rec, sch)
+	return s.openTableWith(ctx, d, rec, sch, declaredCols(rec))
 }
 
-func (s *Store) openTableWith(ctx context.Context, d *Database, rec *tableRecord, sch sql.PrimaryKeySchema) (*Table, error) {
+func (s *Store) openTableWith(ctx context.Context, d *Database, rec *tableRecord, sch sql.PrimaryKeySchema, declared []declaredCol) (*Table, error) {
 	data, err := s.db.Tree(rec.Tree)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: table %s: %w", rec.Name, err)
 	}
-	t := &Table{s: s, db: d, rec: rec, sch: sch, data: data}
+	t := &Table{s: s, db: d, rec: rec, sch: sch, data: data, declared: declared}
 	for i := range rec.Indexes {
 		ix := &rec.Indexes[i]
 		root, err := s.db.Tree(ix.Tree)

@@ -19,29 +19,41 @@ import (
 // schemaToFields), so a TINYINT column of a table gets its length from the table's
 // definition here: tinyintWidths remembers, per table, which columns are TINYINT(1), read
 // from the catalog once per catalog change.
+//
+// The same goes for the FLOAT, DOUBLE and DECIMAL columns whose declared type GMS's does not
+// hold (declared.go): MySQL flags an UNSIGNED one UNSIGNED, and gives FLOAT(M,D) and
+// DOUBLE(M,D) length M and D decimals (go-sql-driver's DecimalSize reads the scale from
+// them); GMS's types have neither, so they come from the table's definition here too.
 
-// tinyintWidths knows which columns of the Store's tables are TINYINT(1).
+// tinyintWidths knows which columns of the Store's tables are TINYINT(1), and which have a
+// declared type that says more than GMS's.
 type tinyintWidths struct {
 	s      *Store
 	mu     sync.Mutex
-	gen    uint64                     // s.catalogWrites when tables was filled
-	tables map[string]map[string]bool // "db\x00table" -> lower-case TINYINT(1) column names
+	gen    uint64                         // s.catalogWrites when tables was filled
+	tables map[string]map[string]colShape // "db\x00table" -> lower-case column names
+}
+
+// colShape is what a column's definition adds to GMS's result-set metadata.
+type colShape struct {
+	tinyint1 bool
+	real     realDecl // declared.go
 }
 
 func newTinyintWidths(s *Store) *tinyintWidths {
-	return &tinyintWidths{s: s, tables: map[string]map[string]bool{}}
+	return &tinyintWidths{s: s, tables: map[string]map[string]colShape{}}
 }
 
-// isTinyint1 reports whether column col of table db.table is a TINYINT(1).
-func (w *tinyintWidths) isTinyint1(db, table, col string) bool {
+// shape returns what column col of table db.table adds to GMS's metadata.
+func (w *tinyintWidths) shape(db, table, col string) colShape {
 	if w == nil || w.s == nil || db == "" || table == "" || col == "" {
-		return false
+		return colShape{}
 	}
 	key := strings.ToLower(db) + "\x00" + strings.ToLower(table)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if gen := w.s.catalogWrites.Load(); gen != w.gen {
-		w.gen, w.tables = gen, map[string]map[string]bool{}
+		w.gen, w.tables = gen, map[string]map[string]colShape{}
 	}
 	cols, ok := w.tables[key]
 	if !ok {
@@ -51,8 +63,9 @@ func (w *tinyintWidths) isTinyint1(db, table, col string) bool {
 	return cols[strings.ToLower(col)]
 }
 
-// load reads the TINYINT(1) columns of db.table from the catalog (none when it cannot).
-func (w *tinyintWidths) load(db, table string) map[string]bool {
+// load reads the TINYINT(1) and declared columns of db.table from the catalog (none when
+// it cannot).
+func (w *tinyintWidths) load(db, table string) map[string]colShape {
 	txn, err := w.s.db.Begin(engine.TxnOptions{ReadOnly: true})
 	if err != nil {
 		return nil
@@ -63,35 +76,65 @@ func (w *tinyintWidths) load(db, table string) map[string]bool {
 	if err != nil || !ok {
 		return nil
 	}
-	var cols map[string]bool
+	var cols map[string]colShape
 	for _, c := range rec.Columns {
+		var sh colShape
 		if strings.HasPrefix(strings.ToLower(c.Type), "tinyint(1)") {
-			if cols == nil {
-				cols = map[string]bool{}
-			}
-			cols[strings.ToLower(c.Name)] = true
+			sh.tinyint1 = true
+		} else if d, ok := parseRealDecl(c.Type); ok {
+			sh.real = d
+		} else {
+			continue
 		}
+		if cols == nil {
+			cols = map[string]colShape{}
+		}
+		cols[strings.ToLower(c.Name)] = sh
 	}
 	return cols
 }
 
-// tinyintLengths gives the TINYINT(1) columns of fields length 1, copying fields when one
-// changes.
+// tinyintLengths gives the TINYINT(1) columns of fields length 1, and the declared FLOAT,
+// DOUBLE and DECIMAL columns their UNSIGNED flag and (M,D), copying fields when one changes.
 func (w *tinyintWidths) tinyintLengths(fields []*querypb.Field) ([]*querypb.Field, bool) {
 	if w == nil {
 		return fields, false
 	}
 	var out []*querypb.Field
 	for i, f := range fields {
-		if f.Type != sqltypes.Int8 || f.ColumnLength == 1 || !w.isTinyint1(f.Database, f.OrgTable, f.OrgName) {
+		length, decimals, flags := f.ColumnLength, f.Decimals, f.Flags
+		switch f.Type {
+		case sqltypes.Int8:
+			if f.ColumnLength == 1 || !w.shape(f.Database, f.OrgTable, f.OrgName).tinyint1 {
+				continue
+			}
+			length = 1
+		case sqltypes.Float32, sqltypes.Float64, sqltypes.Decimal:
+			if f.OrgTable == "" {
+				continue
+			}
+			d := w.shape(f.Database, f.OrgTable, f.OrgName).real
+			if d.unsigned {
+				flags |= uint32(querypb.MySqlFlag_UNSIGNED_FLAG)
+				if f.Type == sqltypes.Decimal && length > 1 {
+					length-- // no room for a sign
+				}
+			}
+			if d.m > 0 {
+				length, decimals = uint32(d.m), uint32(d.d)
+			}
+			if length == f.ColumnLength && decimals == f.Decimals && flags == f.Flags {
+				continue
+			}
+		default:
 			continue
 		}
 		if out == nil {
 			out = append([]*querypb.Field(nil), fields...)
 		}
 		out[i] = &querypb.Field{Name: f.Name, Type: f.Type, Table: f.Table, OrgTable: f.OrgTable,
-			Database: f.Database, OrgName: f.OrgName, ColumnLength: 1,
-			Charset: f.Charset, Decimals: f.Decimals, Flags: f.Flags}
+			Database: f.Database, OrgName: f.OrgName, ColumnLength: length,
+			Charset: f.Charset, Decimals: decimals, Flags: flags}
 	}
 	if out == nil {
 		return fields, false

@@ -87,6 +87,9 @@ func newHarness(t *testing.T, suite string) *Harness {
 	for _, q := range ErrCodeSkips[suite] {
 		h.skips[strings.ToLower(q)] = mysqlDupEntry
 	}
+	for _, s := range TypesSkips[suite] {
+		h.skips[strings.ToLower(s.Query)] = s.Reason
+	}
 	return h
 }
 
