@@ -75,14 +75,16 @@ func timeLength(base, decimals uint32) uint32 {
 }
 
 // withMySQLFields returns res with its column definitions as MySQL sends them (a shallow
-// copy when they change), TINYINT(1) lengths from w (tinyint1.go).
-func withMySQLFields(res *sqltypes.Result, w *tinyintWidths) *sqltypes.Result {
+// copy when they change), TINYINT(1) lengths from w (tinyint1.go), tables as the statement
+// spells them from sp (tablenames.go).
+func withMySQLFields(res *sqltypes.Result, w *tinyintWidths, sp *tableSpellings) *sqltypes.Result {
 	if res == nil || len(res.Fields) == 0 {
 		return res
 	}
 	fields, changed := mysqlFields(res.Fields)
 	fields, widths := w.tinyintLengths(fields)
-	if !changed && !widths {
+	fields, spelled := sp.fix(fields)
+	if !changed && !widths && !spelled {
 		return res
 	}
 	cp := *res
@@ -91,8 +93,8 @@ func withMySQLFields(res *sqltypes.Result, w *tinyintWidths) *sqltypes.Result {
 }
 
 // textRowsCallback returns callback with res's column definitions as MySQL sends them.
-func textRowsCallback(callback mysql.ResultSpoolFn, w *tinyintWidths) mysql.ResultSpoolFn {
+func textRowsCallback(callback mysql.ResultSpoolFn, w *tinyintWidths, sp *tableSpellings) mysql.ResultSpoolFn {
 	return func(res *sqltypes.Result, more bool) error {
-		return callback(withMySQLFields(res, w), more)
+		return callback(withMySQLFields(res, w, sp), more)
 	}
 }
