@@ -58,9 +58,9 @@ func (s *tableSpellings) fix(fields []*querypb.Field) ([]*querypb.Field, bool) {
 		if out == nil {
 			out = append([]*querypb.Field(nil), fields...)
 		}
-		cp := *f
-		cp.Table, cp.OrgTable = written, orgTable
-		out[i] = &cp
+		out[i] = &querypb.Field{Name: f.Name, Type: f.Type, Table: written, OrgTable: orgTable,
+			Database: f.Database, OrgName: f.OrgName, ColumnLength: f.ColumnLength,
+			Charset: f.Charset, Decimals: f.Decimals, Flags: f.Flags}
 	}
 	if out == nil {
 		return fields, false
