@@ -140,7 +140,8 @@ func checkStatement(ctx context.Context, query string, stmt ast.Statement) ast.S
 		return refusal(erInvalidCharacterString, err.Message)
 	}
 	keepDelete(ctx, stmt)
-	noteOneShot(ctx, stmt) // readonly.go
+	logTableRefs(ctx, query, stmt) // logtables.go
+	noteOneShot(ctx, stmt)         // readonly.go
 	return stmt
 }
 
