@@ -19,6 +19,14 @@ type showCreateGuard struct{}
 
 // Build implements sql.NodeExecBuilder.
 func (showCreateGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+	switch n := n.(type) {
+	case *plan.ShowCreateTrigger:
+		return withDatabaseCollation(ctx, n, n.Database(), row)
+	case *plan.ShowTriggers:
+		return withDatabaseCollation(ctx, n, n.Database(), row)
+	case *plan.ShowCreateProcedure:
+		return withDatabaseCollation(ctx, n, n.Database(), row)
+	}
 	sc, ok := n.(*plan.ShowCreateTable)
 	if !ok || sc.IsView {
 		return nil, nil
@@ -174,4 +182,43 @@ func sqlTypeString(t sql.Type) string {
 		return s
 	}
 	return t.String()
+}
+
+// withDatabaseCollation runs n (SHOW CREATE TRIGGER, SHOW TRIGGERS, SHOW CREATE PROCEDURE)
+// with its "Database Collation" column the collation of db, as in MySQL. GMS gives
+// collation_server (rowexec/show.go), so a trigger of a utf8mb4_general_ci database was
+// dumped by mysqldump with utf8mb4_0900_ai_ci as its database's collation, and MariaDB's
+// mysqldump, which does not know that collation, stopped there (switch_db_collation).
+func withDatabaseCollation(ctx *sql.Context, n sql.Node, db sql.Database, row sql.Row) (sql.RowIter, error) {
+	cdb, ok := db.(sql.CollatedDatabase)
+	if !ok {
+		return nil, nil
+	}
+	col := n.Schema().IndexOfColName("Database Collation")
+	if col < 0 {
+		return nil, nil
+	}
+	iter, err := rowexec.DefaultBuilder.Build(ctx, n, row)
+	if err != nil {
+		return nil, err
+	}
+	return &collationIter{RowIter: iter, col: col, name: cdb.GetCollation(ctx).Name()}, nil
+}
+
+// collationIter sets column col of its rows to name.
+type collationIter struct {
+	sql.RowIter
+	col  int
+	name string
+}
+
+// Next implements sql.RowIter.
+func (c *collationIter) Next(ctx *sql.Context) (sql.Row, error) {
+	r, err := c.RowIter.Next(ctx)
+	if err != nil || c.col >= len(r) {
+		return r, err
+	}
+	r = append(sql.Row(nil), r...)
+	r[c.col] = c.name
+	return r, nil
 }
