@@ -21,11 +21,11 @@ type showCreateGuard struct{}
 func (showCreateGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
 	switch n := n.(type) {
 	case *plan.ShowCreateTrigger:
-		return withDatabaseCollation(ctx, n, n.Database(), row)
+		return withDatabaseCollation(ctx, n, n.Database(), row, unqualifyTriggerTable)
 	case *plan.ShowTriggers:
-		return withDatabaseCollation(ctx, n, n.Database(), row)
+		return withDatabaseCollation(ctx, n, n.Database(), row, nil)
 	case *plan.ShowCreateProcedure:
-		return withDatabaseCollation(ctx, n, n.Database(), row)
+		return withDatabaseCollation(ctx, n, n.Database(), row, nil)
 	}
 	sc, ok := n.(*plan.ShowCreateTable)
 	if !ok || sc.IsView {
@@ -189,7 +189,9 @@ func sqlTypeString(t sql.Type) string {
 // collation_server (rowexec/show.go), so a trigger of a utf8mb4_general_ci database was
 // dumped by mysqldump with utf8mb4_0900_ai_ci as its database's collation, and MariaDB's
 // mysqldump, which does not know that collation, stopped there (switch_db_collation).
-func withDatabaseCollation(ctx *sql.Context, n sql.Node, db sql.Database, row sql.Row) (sql.RowIter, error) {
+// SHOW CREATE TRIGGER's statement is given as stored, without the qualification
+// GetTriggers adds (unqualify, see qualifyTriggerTable in database.go).
+func withDatabaseCollation(ctx *sql.Context, n sql.Node, db sql.Database, row sql.Row, unqualify func(stmt, db string) string) (sql.RowIter, error) {
 	cdb, ok := db.(sql.CollatedDatabase)
 	if !ok {
 		return nil, nil
@@ -202,14 +204,23 @@ func withDatabaseCollation(ctx *sql.Context, n sql.Node, db sql.Database, row sq
 	if err != nil {
 		return nil, err
 	}
-	return &collationIter{RowIter: iter, col: col, name: cdb.GetCollation(ctx).Name()}, nil
+	stmtCol := -1
+	if unqualify != nil {
+		stmtCol = n.Schema().IndexOfColName("SQL Original Statement")
+	}
+	return &collationIter{RowIter: iter, col: col, name: cdb.GetCollation(ctx).Name(),
+		stmtCol: stmtCol, db: db.Name(), unqualify: unqualify}, nil
 }
 
-// collationIter sets column col of its rows to name.
+// collationIter sets column col of its rows to name, and unqualifies the statement in
+// column stmtCol, if any.
 type collationIter struct {
 	sql.RowIter
-	col  int
-	name string
+	col       int
+	name      string
+	stmtCol   int
+	db        string
+	unqualify func(stmt, db string) string
 }
 
 // Next implements sql.RowIter.
@@ -220,5 +231,10 @@ func (c *collationIter) Next(ctx *sql.Context) (sql.Row, error) {
 	}
 	r = append(sql.Row(nil), r...)
 	r[c.col] = c.name
+	if c.stmtCol >= 0 && c.stmtCol < len(r) {
+		if s, ok := r[c.stmtCol].(string); ok {
+			r[c.stmtCol] = c.unqualify(s, c.db)
+		}
+	}
 	return r, nil
 }
