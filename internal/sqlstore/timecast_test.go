@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"database/sql"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,5 +42,33 @@ func TestCastZeroTimeParamToTime(t *testing.T) {
 		if got != want {
 			t.Errorf("CAST(%v AS TIME) = %s, want %s", v, got, want)
 		}
+	}
+}
+
+// TestFractionalSecondsPadded: a DATETIME(3), TIMESTAMP(2) or TIME value is written with
+// its column's fractional digits, as in MySQL (GMS trimmed trailing zeros), in the text and
+// the binary protocol.
+func TestFractionalSecondsPadded(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	db := n.connect(t, "")
+	for _, q := range []string{"CREATE DATABASE f", "CREATE TABLE f.t (id INT PRIMARY KEY, d DATETIME(3), s TIMESTAMP(2), p DATETIME)",
+		"INSERT INTO f.t VALUES (1, '2025-06-07 08:09:10', '2025-06-07 08:09:10.5', '2025-06-07 08:09:10'), (2, NULL, NULL, NULL)"} {
+		mustExec(t, db, q)
+	}
+	want := "1 2025-06-07 08:09:10.000 2025-06-07 08:09:10.50 2025-06-07 08:09:10\n2 NULL NULL NULL"
+	if got := mysqlCLI(t, n, "SELECT id, d, s, p FROM f.t ORDER BY id", "-N"); strings.ReplaceAll(strings.TrimSpace(got), "\t", " ") != want {
+		t.Errorf("text protocol: %q, want %q", got, want)
+	}
+	raw, err := sql.Open("mysql", "root@tcp("+n.addr+")/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var bd, bs string
+	if err := raw.QueryRow("SELECT d, s FROM t WHERE id = ?", 1).Scan(&bd, &bs); err != nil {
+		t.Fatal(err)
+	}
+	if bd != "2025-06-07 08:09:10.000" || bs != "2025-06-07 08:09:10.50" {
+		t.Errorf("binary protocol: %q %q", bd, bs)
 	}
 }
