@@ -96,7 +96,7 @@ func TestDumpAllDatabases(t *testing.T) {
 	}
 
 	host, port, _ := net.SplitHostPort(src.addr)
-	cmd := exec.Command(dumpBin, "-h"+host, "-P"+port, "-uroot", "--all-databases", "--routines", "--triggers")
+	cmd := exec.Command(dumpBin, "-h"+host, "-P"+port, "-uroot", "--all-databases", "--routines", "--triggers", "--events")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
