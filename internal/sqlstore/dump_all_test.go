@@ -10,7 +10,8 @@ import (
 )
 
 // dumpSetup is a user database with the objects mysqldump dumps: tables of several types
-// (one with a foreign key), a view, a trigger and a procedure. The collation is one MariaDB
+// (one with a foreign key, one named as a log table of the mysql database), a view, a
+// trigger and a procedure. The collation is one MariaDB
 // knows too (it has no utf8mb4_0900_ai_ci), so that the dump also loads into MariaDB.
 const dumpSetup = `
 CREATE DATABASE u1 CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;
@@ -24,6 +25,8 @@ INSERT INTO child VALUES (1, 1), (2, 2);
 CREATE VIEW v AS SELECT id, name FROM t WHERE id < 3;
 CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.name = UPPER(NEW.name);
 CREATE PROCEDURE p() SELECT COUNT(*) FROM t;
+CREATE TABLE general_log (a INT PRIMARY KEY);
+INSERT INTO general_log VALUES (7);
 `
 
 // dumpCheck reads back what dumpSetup made, the trigger and procedure included.
@@ -35,6 +38,8 @@ SELECT * FROM v ORDER BY id;
 INSERT INTO t (name) VALUES ('lower');
 SELECT name FROM t WHERE id = 4;
 CALL p();
+SELECT a FROM general_log;
+SELECT a FROM u1.general_log;
 `
 
 // grantTables are GMS's grant tables (and its help tables and replica table) in the mysql
