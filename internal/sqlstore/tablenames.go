@@ -68,13 +68,31 @@ func (s *tableSpellings) fix(fields []*querypb.Field) ([]*querypb.Field, bool) {
 	return out, true
 }
 
-// respelled reports whether the query holds name in another case but not as is: only then
-// can the statement spell the table otherwise (a cheap test before parsing).
+// respelled reports whether the query holds name, as a whole word, in another case: only
+// then can the statement spell the table otherwise (a cheap test before parsing).
 func (s *tableSpellings) respelled(name string) bool {
-	if strings.Contains(s.query, name) {
-		return false
+	lower := strings.ToLower(s.query)
+	if len(lower) != len(s.query) {
+		return true // case mapping changed lengths: let the parser decide
 	}
-	return strings.Contains(strings.ToLower(s.query), name)
+	for from := 0; ; {
+		i := strings.Index(lower[from:], name)
+		if i < 0 {
+			return false
+		}
+		i += from
+		end := i + len(name)
+		if (i == 0 || !identByte(lower[i-1])) && (end == len(lower) || !identByte(lower[end])) &&
+			s.query[i:end] != name {
+			return true
+		}
+		from = i + 1
+	}
+}
+
+// identByte reports whether b can be part of an unquoted identifier.
+func identByte(b byte) bool {
+	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
 }
 
 // parse reads the aliases and table names of the query's first statement, once.

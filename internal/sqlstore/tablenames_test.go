@@ -30,6 +30,7 @@ func TestColumnTableAsWritten(t *testing.T) {
 		{"SELECT * FROM (SELECT 1 AS one) AS A", nil, []string{"A.one"}},
 		{"SELECT X.a, y.b FROM Tbl AS X JOIN Tbl y ON X.a = y.a", nil, []string{"X.a", "y.b"}},
 		{"SELECT a FROM Tbl", nil, []string{"Tbl.a"}},
+		{"SELECT name FROM (SELECT a AS name FROM Tbl) AS A", nil, []string{"A.name"}},
 		{"SELECT Q.a FROM Tbl Q WHERE Q.a = ?", []any{1}, []string{"Q.a"}}, // prepared
 	} {
 		rows, err := db.Query(c.q, c.args...)
