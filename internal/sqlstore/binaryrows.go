@@ -15,12 +15,12 @@ import (
 
 // binaryRowsCallback returns callback with the values of res's rows made as MySQL sends
 // them over the binary protocol, and its column definitions too (fields.go).
-func binaryRowsCallback(callback func(*sqltypes.Result) error, w *tinyintWidths) func(*sqltypes.Result) error {
+func binaryRowsCallback(callback func(*sqltypes.Result) error, w *tinyintWidths, sp *tableSpellings) func(*sqltypes.Result) error {
 	return func(res *sqltypes.Result) error {
 		if res != nil {
 			emptyZeroDates(res)
 		}
-		return callback(withMySQLFields(res, w))
+		return callback(withMySQLFields(res, w, sp))
 	}
 }
 

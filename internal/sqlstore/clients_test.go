@@ -12,7 +12,13 @@ import (
 // the client is not installed (.ci/run installs it).
 func mysqlCLI(t *testing.T, n *node, stdin string, args ...string) string {
 	t.Helper()
-	host, port, _ := net.SplitHostPort(n.addr)
+	return mysqlCLIAt(t, n.addr, stdin, args...)
+}
+
+// mysqlCLIAt is mysqlCLI against the server at addr.
+func mysqlCLIAt(t *testing.T, addr, stdin string, args ...string) string {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
 	bin, err := exec.LookPath("mysql")
 	if err != nil {
 		t.Skip("mysql client not installed")

@@ -17,6 +17,13 @@ import (
 // MariaDB is not installed.
 func startMariaDB(t *testing.T) *sql.DB {
 	t.Helper()
+	db, _ := startMariaDBAt(t)
+	return db
+}
+
+// startMariaDBAt is startMariaDB that also returns the server's address.
+func startMariaDBAt(t *testing.T) (*sql.DB, string) {
+	t.Helper()
 	mariadbd, err := exec.LookPath("mariadbd")
 	if err != nil {
 		t.Skip("mariadbd is not installed")
@@ -61,14 +68,15 @@ func startMariaDB(t *testing.T) *sql.DB {
 		_ = cmd.Process.Kill()
 		<-exited
 	})
-	db, err := sql.Open("mysql", fmt.Sprintf("root@tcp(127.0.0.1:%d)/?timeout=2s", port))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	db, err := sql.Open("mysql", fmt.Sprintf("root@tcp(%s)/?timeout=2s", addr))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	for {
 		if err := db.PingContext(ctx); err == nil {
-			return db
+			return db, addr
 		}
 		select {
 		case <-exited:

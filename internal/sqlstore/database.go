@@ -2,11 +2,13 @@ package sqlstore
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
 // Database is one SQL database (schema).
@@ -288,6 +290,7 @@ func (d *Database) GetTriggers(ctx *sql.Context) ([]sql.TriggerDefinition, error
 	err := listDefs(d, ctx, "R", func(b []byte) error {
 		var v sql.TriggerDefinition
 		err := jsonUnmarshal(b, &v)
+		v.CreateStatement = qualifyTriggerTable(v.CreateStatement, d.rec.Name)
 		out = append(out, v)
 		return err
 	})
@@ -335,4 +338,37 @@ func (d *Database) SaveStoredProcedure(ctx *sql.Context, spd sql.StoredProcedure
 // DropStoredProcedure implements sql.StoredProcedureDatabase.
 func (d *Database) DropStoredProcedure(ctx *sql.Context, name string) error {
 	return d.dropDef(ctx, "P", name, func() error { return sql.ErrStoredProcedureDoesNotExist.New(name) })
+}
+
+// triggerTable finds the table of a CREATE TRIGGER statement: the identifier after
+// {BEFORE|AFTER} {INSERT|UPDATE|DELETE} ON, and whether a '.' (a qualified name) follows.
+var triggerTable = regexp.MustCompile("(?is)^.*?\\b(?:BEFORE|AFTER)\\s+(?:INSERT|UPDATE|DELETE)\\s+ON\\s+(`(?:[^`]|``)+`|[\\w$]+)(\\s*\\.)?")
+
+// qualifyTriggerTable returns a trigger's CREATE statement with its table qualified by db,
+// the trigger's database. GMS parses a trigger's statement, to fire it or to list it in
+// information_schema.TRIGGERS, in the session's current database (analyzer/triggers.go,
+// information_schema.go triggersRowIter), so with another current database the table was
+// not found: an INSERT INTO u1.t from another database failed with 1146 (or 1046 with none),
+// and so did mysqldump, which reads information_schema.TRIGGERS with the mysql database
+// current. The stored statement is kept as written.
+func qualifyTriggerTable(stmt, db string) string {
+	m := triggerTable.FindStringSubmatchIndex(stmt)
+	if m == nil || m[4] >= 0 {
+		return stmt
+	}
+	q := stmt[:m[2]] + "`" + strings.ReplaceAll(db, "`", "``") + "`." + stmt[m[2]:]
+	if _, err := ast.Parse(q); err != nil {
+		return stmt
+	}
+	return q
+}
+
+// unqualifyTriggerTable undoes qualifyTriggerTable: SHOW CREATE TRIGGER gives the statement
+// as written, so that a dump loads into a database of another name, as MySQL's does.
+func unqualifyTriggerTable(stmt, db string) string {
+	m := triggerTable.FindStringSubmatchIndex(stmt)
+	if m == nil || m[4] < 0 || stmt[m[2]:m[3]] != "`"+strings.ReplaceAll(db, "`", "``")+"`" {
+		return stmt
+	}
+	return stmt[:m[2]] + stmt[m[5]:]
 }

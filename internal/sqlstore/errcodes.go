@@ -51,7 +51,11 @@ const (
 	erCantDropFieldOrKey      = 1091
 	erKeyColumnDoesNotExist   = 1072
 	erMixOfGroupFuncAndFields = 1140
+	erEventDoesNotExist       = 1539
 )
+
+// reNoEvent is GMS's sql.ErrEventDoesNotExist.
+var reNoEvent = regexp.MustCompile(`^Event '(.*)' does not exist$`)
 
 // sqlStates are MySQL 8's SQLSTATEs for the errors GMS gives the generic HY000.
 var sqlStates = map[int]string{
@@ -226,6 +230,9 @@ func (ec errContext) rewrite(num int, msg string) (int, string) {
 		}
 		if strings.EqualFold(msg, "no database selected") {
 			return erNoDB, "No database selected"
+		}
+		if m := reNoEvent.FindStringSubmatch(msg); m != nil {
+			return erEventDoesNotExist, fmt.Sprintf("Unknown event '%s'", m[1]) // events.go
 		}
 		if m := reDBDenied.FindStringSubmatch(msg); m != nil {
 			return erDBAccessDenied, msg

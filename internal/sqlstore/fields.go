@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"bytes"
+
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
@@ -75,14 +77,17 @@ func timeLength(base, decimals uint32) uint32 {
 }
 
 // withMySQLFields returns res with its column definitions as MySQL sends them (a shallow
-// copy when they change), TINYINT(1) lengths from w (tinyint1.go).
-func withMySQLFields(res *sqltypes.Result, w *tinyintWidths) *sqltypes.Result {
+// copy when they change), TINYINT(1) lengths from w (tinyint1.go), tables as the statement
+// spells them from sp (tablenames.go).
+func withMySQLFields(res *sqltypes.Result, w *tinyintWidths, sp *tableSpellings) *sqltypes.Result {
 	if res == nil || len(res.Fields) == 0 {
 		return res
 	}
 	fields, changed := mysqlFields(res.Fields)
 	fields, widths := w.tinyintLengths(fields)
-	if !changed && !widths {
+	fields, spelled := sp.fix(fields)
+	padFractions(fields, res.Rows)
+	if !changed && !widths && !spelled {
 		return res
 	}
 	cp := *res
@@ -91,8 +96,53 @@ func withMySQLFields(res *sqltypes.Result, w *tinyintWidths) *sqltypes.Result {
 }
 
 // textRowsCallback returns callback with res's column definitions as MySQL sends them.
-func textRowsCallback(callback mysql.ResultSpoolFn, w *tinyintWidths) mysql.ResultSpoolFn {
+func textRowsCallback(callback mysql.ResultSpoolFn, w *tinyintWidths, sp *tableSpellings) mysql.ResultSpoolFn {
 	return func(res *sqltypes.Result, more bool) error {
-		return callback(withMySQLFields(res, w), more)
+		return callback(withMySQLFields(res, w, sp), more)
+	}
+}
+
+// padFractions writes the DATETIME, TIMESTAMP and TIME values of rows with as many fractional
+// digits as their column has (its decimals), as MySQL does: a DATETIME(3) of a whole second
+// is '2025-06-07 08:09:10.000'. GMS trims trailing zeros (types/datetime.go, SQL:
+// TimestampDatetimeLayout), so '08:09:10.500' came out as '08:09:10.5'. The rows are
+// changed in place, as GMS made them for this result.
+func padFractions(fields []*querypb.Field, rows [][]sqltypes.Value) {
+	for col, f := range fields {
+		if f.Decimals == 0 || f.Decimals > 6 {
+			continue
+		}
+		switch f.Type {
+		case sqltypes.Datetime, sqltypes.Timestamp, sqltypes.Time:
+		default:
+			continue
+		}
+		want := int(f.Decimals)
+		for _, row := range rows {
+			if col >= len(row) || row[col].IsNull() {
+				continue
+			}
+			raw := row[col].Raw()
+			if len(raw) == 0 {
+				continue
+			}
+			digits := -1
+			if dot := bytes.IndexByte(raw, '.'); dot >= 0 {
+				digits = len(raw) - dot - 1
+			}
+			if digits >= want {
+				continue
+			}
+			padded := make([]byte, 0, len(raw)+want+1)
+			padded = append(padded, raw...)
+			if digits < 0 {
+				padded = append(padded, '.')
+				digits = 0
+			}
+			for ; digits < want; digits++ {
+				padded = append(padded, '0')
+			}
+			row[col] = sqltypes.MakeTrusted(row[col].Type(), padded)
+		}
 	}
 }

@@ -42,7 +42,7 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 	}
 	defer h.watchPeer(c)()
 	defer endInfile(c)
-	return h.Handler.ComQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths))
+	return h.Handler.ComQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths, newTableSpellings(query)))
 }
 
 // ComMultiQuery implements mysql.Handler.
@@ -52,13 +52,13 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 	}
 	defer h.watchPeer(c)()
 	defer endInfile(c)
-	return h.Handler.ComMultiQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths))
+	return h.Handler.ComMultiQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths, newTableSpellings(query)))
 }
 
 // ComStmtExecute implements mysql.Handler.
 func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	defer h.watchPeer(c)()
-	return h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback, h.widths))
+	return h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback, h.widths, newTableSpellings(prepare.PrepareStmt)))
 }
 
 // endInfile ends, after a statement, the file transfer a LOAD DATA LOCAL announced to the
@@ -115,6 +115,7 @@ func (h *guardHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query stri
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	fields, _ = mysqlFields(fields)
 	fields, _ = h.widths.tinyintLengths(fields)
+	fields, _ = newTableSpellings(query).fix(fields)
 	return fields, err
 }
 

@@ -25,6 +25,18 @@ func installHelpTablesRule(eng *sqle.Engine) {
 
 // helpTables replaces a scan of a mysql.help_* table by an empty table of its schema.
 func helpTables(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	showCreate := false
+	transform.Inspect(n, func(n sql.Node) bool {
+		if _, ok := n.(*plan.ShowCreateTable); ok {
+			showCreate = true
+		}
+		return !showCreate
+	})
+	if showCreate {
+		// SHOW CREATE TABLE reads the table's definition, not its rows (and takes only a
+		// table: mysqldump of the mysql database failed with 1105).
+		return n, transform.SameTree, nil
+	}
 	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 		rt, ok := n.(*plan.ResolvedTable)
 		if !ok || rt.Database() == nil || !strings.EqualFold(rt.Database().Name(), "mysql") {

@@ -140,6 +140,7 @@ func checkStatement(ctx context.Context, query string, stmt ast.Statement) ast.S
 		return refusal(erInvalidCharacterString, err.Message)
 	}
 	keepDelete(ctx, stmt)
+	logTableRefs(ctx, query, stmt)  // logtables.go
 	noteOneShot(ctx, stmt)          // readonly.go
 	return declareColumnTypes(stmt) // declared.go
 }

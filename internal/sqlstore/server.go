@@ -51,8 +51,8 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installHelpTablesRule(eng)
 	installTimeCastRule(eng)
 	installCorrelatedLookups(eng) // correlated.go: subqueries read by the outer row's keys
-	s.installInfoSchema(eng) // infoschema.go
-	installIntArithRule(eng) // arith.go
+	s.installInfoSchema(eng)      // infoschema.go
+	installIntArithRule(eng)      // arith.go
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {

@@ -22,12 +22,19 @@ type showCreateGuard struct{}
 //
 // Build implements sql.NodeExecBuilder.
 func (showCreateGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
-	if sc, ok := n.(*plan.ShowColumns); ok {
-		sch, changed := declaredSchema(sc.Child, sc.TargetSchema())
+	switch n := n.(type) {
+	case *plan.ShowCreateTrigger:
+		return withDatabaseCollation(ctx, n, n.Database(), row, unqualifyTriggerTable)
+	case *plan.ShowTriggers:
+		return withDatabaseCollation(ctx, n, n.Database(), row, nil)
+	case *plan.ShowCreateProcedure:
+		return withDatabaseCollation(ctx, n, n.Database(), row, nil)
+	case *plan.ShowColumns:
+		sch, changed := declaredSchema(n.Child, n.TargetSchema())
 		if !changed {
 			return nil, nil
 		}
-		nn, err := sc.WithTargetSchema(sch)
+		nn, err := n.WithTargetSchema(sch)
 		if err != nil {
 			return nil, err
 		}
@@ -240,4 +247,59 @@ func strataTable(n sql.Node) *Table {
 		}
 	}
 	return nil
+}
+
+// withDatabaseCollation runs n (SHOW CREATE TRIGGER, SHOW TRIGGERS, SHOW CREATE PROCEDURE)
+// with its "Database Collation" column the collation of db, as in MySQL. GMS gives
+// collation_server (rowexec/show.go), so a trigger of a utf8mb4_general_ci database was
+// dumped by mysqldump with utf8mb4_0900_ai_ci as its database's collation, and MariaDB's
+// mysqldump, which does not know that collation, stopped there (switch_db_collation).
+// SHOW CREATE TRIGGER's statement is given as stored, without the qualification
+// GetTriggers adds (unqualify, see qualifyTriggerTable in database.go).
+func withDatabaseCollation(ctx *sql.Context, n sql.Node, db sql.Database, row sql.Row, unqualify func(stmt, db string) string) (sql.RowIter, error) {
+	cdb, ok := db.(sql.CollatedDatabase)
+	if !ok {
+		return nil, nil
+	}
+	col := n.Schema().IndexOfColName("Database Collation")
+	if col < 0 {
+		return nil, nil
+	}
+	iter, err := rowexec.DefaultBuilder.Build(ctx, n, row)
+	if err != nil {
+		return nil, err
+	}
+	stmtCol := -1
+	if unqualify != nil {
+		stmtCol = n.Schema().IndexOfColName("SQL Original Statement")
+	}
+	return &collationIter{RowIter: iter, col: col, name: cdb.GetCollation(ctx).Name(),
+		stmtCol: stmtCol, db: db.Name(), unqualify: unqualify}, nil
+}
+
+// collationIter sets column col of its rows to name, and unqualifies the statement in
+// column stmtCol, if any.
+type collationIter struct {
+	sql.RowIter
+	col       int
+	name      string
+	stmtCol   int
+	db        string
+	unqualify func(stmt, db string) string
+}
+
+// Next implements sql.RowIter.
+func (c *collationIter) Next(ctx *sql.Context) (sql.Row, error) {
+	r, err := c.RowIter.Next(ctx)
+	if err != nil || c.col >= len(r) {
+		return r, err
+	}
+	r = append(sql.Row(nil), r...)
+	r[c.col] = c.name
+	if c.stmtCol >= 0 && c.stmtCol < len(r) {
+		if s, ok := r[c.stmtCol].(string); ok {
+			r[c.stmtCol] = c.unqualify(s, c.db)
+		}
+	}
+	return r, nil
 }

@@ -151,6 +151,9 @@ func (s *Store) cat(t *Transaction) catalog { return catalog{store: s, txn: t.kv
 
 // Database implements sql.DatabaseProvider.
 func (s *Store) Database(ctx *sql.Context, name string) (sql.Database, error) {
+	if name == logTablesDB {
+		return logDatabase{}, nil // mysql.general_log and slow_log (logtables.go)
+	}
 	t, done, err := s.txnOf(ctx)
 	if err != nil {
 		return nil, err

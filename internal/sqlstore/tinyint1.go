@@ -24,6 +24,11 @@ import (
 // hold (declared.go): MySQL flags an UNSIGNED one UNSIGNED, and gives FLOAT(M,D) and
 // DOUBLE(M,D) length M and D decimals (go-sql-driver's DecimalSize reads the scale from
 // them); GMS's types have neither, so they come from the table's definition here too.
+//
+// The same goes for the fractional digits of a TIMESTAMP(n) column: GMS sends decimals only
+// for DATETIME (types.IsDatetimeType is false for TIMESTAMP), so a TIMESTAMP(2) came with 0,
+// and drivers that format binary values by the decimals (go-sql-driver) dropped the
+// fraction. tinyintWidths remembers those too.
 
 // tinyintWidths knows which columns of the Store's tables are TINYINT(1), and which have a
 // declared type that says more than GMS's.
@@ -38,6 +43,7 @@ type tinyintWidths struct {
 type colShape struct {
 	tinyint1 bool
 	real     realDecl // declared.go
+	fsp      uint8    // fractional digits of a TIMESTAMP(n)
 }
 
 func newTinyintWidths(s *Store) *tinyintWidths {
@@ -79,10 +85,14 @@ func (w *tinyintWidths) load(db, table string) map[string]colShape {
 	var cols map[string]colShape
 	for _, c := range rec.Columns {
 		var sh colShape
-		if strings.HasPrefix(strings.ToLower(c.Type), "tinyint(1)") {
+		typ := strings.ToLower(c.Type)
+		if strings.HasPrefix(typ, "tinyint(1)") {
 			sh.tinyint1 = true
 		} else if d, ok := parseRealDecl(c.Type); ok {
 			sh.real = d
+		} else if len(typ) >= len("timestamp(n)") && strings.HasPrefix(typ, "timestamp(") && typ[11] == ')' &&
+			typ[10] >= '1' && typ[10] <= '6' {
+			sh.fsp = typ[10] - '0'
 		} else {
 			continue
 		}
@@ -126,6 +136,16 @@ func (w *tinyintWidths) tinyintLengths(fields []*querypb.Field) ([]*querypb.Fiel
 			if length == f.ColumnLength && decimals == f.Decimals && flags == f.Flags {
 				continue
 			}
+		case sqltypes.Timestamp:
+			if f.Decimals != 0 {
+				continue
+			}
+			fsp := w.shape(f.Database, f.OrgTable, f.OrgName).fsp
+			if fsp == 0 {
+				continue
+			}
+			decimals = uint32(fsp)
+			length = timeLength(19, decimals)
 		default:
 			continue
 		}
