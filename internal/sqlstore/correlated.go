@@ -31,7 +31,9 @@ import (
 // through a static index range, collects the equalities on that table's columns whose other
 // side is the outer row's columns or constants (the filter's conjuncts, and the point prefix
 // of the static range), and when some index has a longer prefix bound by them than the
-// static range, reads the table through that index instead, keyed by those expressions. The
+// static range, reads the table through that index instead, keyed by those expressions. A
+// static range is only replaced when it is points and whole columns, every point among the
+// new keys: a range it consumed (i > 1) would be lost. The
 // filter stays as it is: the lookup only narrows what it reads. Restricting a join's left
 // input by conjuncts of a filter above the join, on that input's columns alone and
 // null-rejecting (equalities), keeps the join's result for every join type.
@@ -159,6 +161,7 @@ func outerKeyedTable(ctx *sql.Context, n sql.Node, name string, conj []sql.Expre
 		return n, true, nil
 	}
 	staticLen := 0
+	var staticCols []string // the static range's point columns, all to be keys of the lookup
 	if static != nil {
 		ix, ok := static.Index().(*Index)
 		if !ok {
@@ -173,14 +176,25 @@ func outerKeyedTable(ctx *sql.Context, n sql.Node, name string, conj []sql.Expre
 			return n, true, nil
 		}
 		for i, ce := range rc[0] {
-			if i >= len(ix.cols) || !isPoint(ctx, ce) {
-				break
+			if i >= len(ix.cols) {
+				return n, true, nil
 			}
-			col := strings.ToLower(t.sch.Schema[ix.cols[i]].Name)
-			if _, ok := keys[col]; !ok {
-				keys[col] = expression.NewLiteral(ce.LowerBound.(sql.Below).Key, t.sch.Schema[ix.cols[i]].Type)
+			if staticLen == i && isPoint(ctx, ce) {
+				col := strings.ToLower(t.sch.Schema[ix.cols[i]].Name)
+				if _, ok := keys[col]; !ok {
+					keys[col] = expression.NewLiteral(ce.LowerBound.(sql.Below).Key, t.sch.Schema[ix.cols[i]].Type)
+				}
+				staticCols = append(staticCols, col)
+				staticLen++
+				continue
 			}
-			staticLen++
+			// The new lookup replaces the static range: it may only hold points (which
+			// become keys) and whole columns.
+			_, below := ce.LowerBound.(sql.BelowNull)
+			_, above := ce.UpperBound.(sql.AboveAll)
+			if !below || !above {
+				return n, true, nil
+			}
 		}
 	}
 
@@ -206,7 +220,7 @@ func outerKeyedTable(ctx *sql.Context, n sql.Node, name string, conj []sql.Expre
 			}
 			l++
 		}
-		if l > bestLen && outerCols > 0 {
+		if l > bestLen && outerCols > 0 && covers(t, ix.cols[:l], staticCols) {
 			best, bestLen = ix, l
 		}
 	}
@@ -256,4 +270,20 @@ func sameKind(col, key sql.Type) bool {
 		return types.IsSigned(col) == types.IsSigned(key)
 	}
 	return col.Equals(key)
+}
+
+// covers reports whether the columns cols of t include every column named in names.
+func covers(t *Table, cols []int, names []string) bool {
+	for _, name := range names {
+		found := false
+		for _, c := range cols {
+			if strings.EqualFold(t.sch.Schema[c].Name, name) {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }

@@ -56,7 +56,9 @@ func TestCorrelatedSubqueryLookup(t *testing.T) {
 	q := `SELECT c.c_w_id, c.c_d_id, c.c_id, c.c_balance, (SELECT SUM(ol_amount) FROM orders%[1]s STRAIGHT_JOIN order_line%[1]s
 		WHERE ol_w_id = o_w_id AND ol_d_id = o_d_id AND ol_o_id = o_id AND ol_delivery_d IS NOT NULL
 		AND o_w_id = %[2]d AND o_d_id = c.c_d_id AND o_c_id = c.c_id) sm,
-		(SELECT COUNT(*) FROM orders%[1]s WHERE o_w_id = %[2]d AND o_d_id = c.c_d_id AND o_c_id = c.c_id) n
+		(SELECT COUNT(*) FROM orders%[1]s WHERE o_w_id = %[2]d AND o_d_id = c.c_d_id AND o_c_id = c.c_id) n,
+		(SELECT COUNT(*) FROM orders%[1]s WHERE o_w_id = %[2]d AND o_d_id > 1 AND o_c_id = c.c_id) n2,
+		(SELECT MAX(o_id) FROM orders%[1]s WHERE o_w_id = c.c_w_id AND o_d_id = c.c_d_id AND o_id > 30) n3
 		FROM customer%[1]s c WHERE c.c_w_id = %[2]d ORDER BY 1, 2, 3`
 	p := explainTree(t, c, fmt.Sprintf(q, "", 1))
 	if strings.Count(p, "keys: 1, c.c_d_id, c.c_id") < 2 {
