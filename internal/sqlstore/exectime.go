@@ -25,6 +25,11 @@ type limitProcessList struct {
 	mu     sync.Mutex
 	timed  map[uint64]timedStmt // query pid -> the time limit of a running statement
 	causes map[uint32]error     // connection ID -> why its statement was stopped
+	// users holds the account of each connection that has run a statement: GMS's list
+	// names a connection "unauthenticated user" until a database is selected
+	// (ProcessList.ConnectionReady is called only from SessionManager.SetDB), so SHOW
+	// PROCESSLIST showed a client connected without a database so.
+	users map[uint32]string
 }
 
 // timedStmt is a running statement with a time limit.
@@ -39,7 +44,7 @@ var (
 )
 
 func newLimitProcessList(pl sql.ProcessList) *limitProcessList {
-	return &limitProcessList{ProcessList: pl, timed: map[uint64]timedStmt{}, causes: map[uint32]error{}}
+	return &limitProcessList{ProcessList: pl, timed: map[uint64]timedStmt{}, causes: map[uint32]error{}, users: map[uint32]string{}}
 }
 
 // BeginQuery implements sql.ProcessList.
@@ -50,6 +55,9 @@ func (pl *limitProcessList) BeginQuery(ctx *sql.Context, query string) (*sql.Con
 	id := ctx.Session.ID()
 	pl.mu.Lock()
 	delete(pl.causes, id)
+	if _, ok := pl.users[id]; !ok {
+		pl.users[id] = ctx.Session.Client().User
+	}
 	pl.mu.Unlock()
 	d := maxExecutionTime(ctx, query)
 	if d <= 0 {
@@ -115,9 +123,26 @@ func (pl *limitProcessList) takeCause(id uint32) error {
 func (pl *limitProcessList) RemoveConnection(connID uint32) {
 	pl.mu.Lock()
 	delete(pl.causes, connID)
+	delete(pl.users, connID)
 	pl.mu.Unlock()
 	pl.ProcessList.RemoveConnection(connID)
 }
+
+// Processes implements sql.ProcessList, with each connection's account once known.
+func (pl *limitProcessList) Processes() []sql.Process {
+	procs := pl.ProcessList.Processes()
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for i := range procs {
+		if u, ok := pl.users[procs[i].Connection]; ok && u != "" && procs[i].User == unauthenticatedUser {
+			procs[i].User = u
+		}
+	}
+	return procs
+}
+
+// unauthenticatedUser is how GMS's process list names a connection it takes as not ready.
+const unauthenticatedUser = "unauthenticated user"
 
 // maxExecutionTime is the time limit of query: MySQL applies max_execution_time, or a
 // MAX_EXECUTION_TIME(ms) optimizer hint, to top-level SELECT statements only.
