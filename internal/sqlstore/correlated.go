@@ -33,10 +33,10 @@ import (
 // of the static range), and when some index has a longer prefix bound by them than the
 // static range, reads the table through that index instead, keyed by those expressions. A
 // static range is only replaced when it is points and whole columns, every point among the
-// new keys: a range it consumed (i > 1) would be lost. The
-// filter stays as it is: the lookup only narrows what it reads. Restricting a join's left
-// input by conjuncts of a filter above the join, on that input's columns alone and
-// null-rejecting (equalities), keeps the join's result for every join type.
+// new keys: a range it consumed (i > 1) would be lost. The filter stays as it is: the lookup
+// only narrows what it reads. Restricting a join's left input by conjuncts of a filter above
+// the join, on that input's columns alone and null-rejecting (equalities), keeps the join's
+// result for every join type.
 
 func installCorrelatedLookups(eng *sqle.Engine) {
 	installBefore(eng, "applyIndexesFromOuterScope", analyzer.Rule{Id: ruleCorrelatedLookups, Apply: correlatedLookups})
@@ -67,19 +67,13 @@ func correlatedLookups(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, scope
 // outerKeyedInput rewrites the table at the end of n's chain of left inputs (see above).
 func outerKeyedInput(ctx *sql.Context, n sql.Node, conj []sql.Expression, outer sql.ColSet) (sql.Node, bool, error) {
 	switch n := n.(type) {
-	case *plan.JoinNode:
-		left, same, err := outerKeyedInput(ctx, n.Left(), conj, outer)
+	case *plan.JoinNode, *plan.Filter: // the left input, or the filtered one
+		kids := n.Children()
+		first, same, err := outerKeyedInput(ctx, kids[0], conj, outer)
 		if err != nil || same {
 			return n, true, err
 		}
-		nn, err := n.WithChildren(left, n.Right())
-		return nn, false, err
-	case *plan.Filter:
-		child, same, err := outerKeyedInput(ctx, n.Child, conj, outer)
-		if err != nil || same {
-			return n, true, err
-		}
-		nn, err := n.WithChildren(child)
+		nn, err := n.WithChildren(append([]sql.Node{first}, kids[1:]...)...)
 		return nn, false, err
 	case *plan.TableAlias:
 		child, same, err := outerKeyedTable(ctx, n.Child, n.Name(), conj, outer)
@@ -116,12 +110,11 @@ func outerKeyedTable(ctx *sql.Context, n sql.Node, name string, conj []sql.Expre
 	default:
 		return n, true, nil
 	}
-	var t *Table
-	switch ut := rt.UnderlyingTable().(type) {
-	case *Table:
-		t = ut
-	case *IndexedTable: // the table of a static index access
-		t = ut.Table
+	t := storeTable(rt.UnderlyingTable())
+	if t == nil {
+		return n, true, nil
+	}
+	if _, indexed := rt.UnderlyingTable().(*IndexedTable); indexed { // a static access's table
 		nrt, err := rt.WithTable(t)
 		if err != nil {
 			return n, true, err
@@ -129,8 +122,6 @@ func outerKeyedTable(ctx *sql.Context, n sql.Node, name string, conj []sql.Expre
 		if rt, ok = nrt.(*plan.ResolvedTable); !ok {
 			return n, true, nil
 		}
-	default:
-		return n, true, nil
 	}
 	name = strings.ToLower(name)
 
@@ -143,7 +134,11 @@ func outerKeyedTable(ctx *sql.Context, n sql.Node, name string, conj []sql.Expre
 		}
 		for _, side := range [][2]sql.Expression{{eq.Left(), eq.Right()}, {eq.Right(), eq.Left()}} {
 			gf, ok := side[0].(*expression.GetField)
-			if !ok || strings.ToLower(gf.Table()) != name || !outerOrConstant(side[1], outer) {
+			if !ok || strings.ToLower(gf.Table()) != name {
+				continue
+			}
+			usable, readsOuter := outerOrConstant(side[1], outer)
+			if !usable {
 				continue
 			}
 			col := strings.ToLower(gf.Name())
@@ -153,11 +148,11 @@ func outerKeyedTable(ctx *sql.Context, n sql.Node, name string, conj []sql.Expre
 			}
 			if _, dup := keys[col]; !dup {
 				keys[col] = side[1]
-				byOuter[col] = true
+				byOuter[col] = readsOuter
 			}
 		}
 	}
-	if len(byOuter) == 0 {
+	if !anyTrue(byOuter) {
 		return n, true, nil
 	}
 	staticLen := 0
@@ -246,12 +241,14 @@ func outerKeyedTable(ctx *sql.Context, n sql.Node, name string, conj []sql.Expre
 }
 
 // outerOrConstant reports whether e depends only on the outer row's columns in outer and on
-// constants: no column of this scope, no subquery, no non-deterministic function.
-func outerOrConstant(e sql.Expression, outer sql.ColSet) bool {
-	ok := true
+// constants (no column of this scope, no subquery, no non-deterministic function), and
+// whether it reads the outer row at all.
+func outerOrConstant(e sql.Expression, outer sql.ColSet) (ok, readsOuter bool) {
+	ok = true
 	transform.InspectExpr(e, func(e sql.Expression) bool {
 		switch e := e.(type) {
 		case *expression.GetField:
+			readsOuter = true
 			if !outer.Contains(e.Id()) {
 				ok = false
 			}
@@ -260,7 +257,16 @@ func outerOrConstant(e sql.Expression, outer sql.ColSet) bool {
 		}
 		return !ok
 	})
-	return ok
+	return ok, readsOuter
+}
+
+func anyTrue(m map[string]bool) bool {
+	for _, v := range m {
+		if v {
+			return true
+		}
+	}
+	return false
 }
 
 // sameKind reports whether a key of type key looks up a column of type col with the

@@ -100,7 +100,6 @@ type planTemplate struct {
 	recipes   map[*plan.IndexedTableAccess]*lookupRecipe
 	tables    []sql.Table // for the statistics check
 	statsGens []uint64    // generation of each table's statistics when the plan was made
-	dbs       []string
 	isSelect  bool
 	okResult  bool             // the plan returns an OK result (DML)
 	max1Row   bool             // the analyser found that it returns at most one row

@@ -271,11 +271,6 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 
 func (t *planTemplate) addTable(rt *plan.ResolvedTable) {
 	t.tables = append(t.tables, rt.UnderlyingTable())
-	db := ""
-	if rt.SqlDatabase != nil {
-		db = strings.ToLower(rt.SqlDatabase.Name())
-	}
-	t.dbs = append(t.dbs, db)
 }
 
 // inRecipes reports whether parameter i (or a literal derived from it) makes a lookup.

@@ -231,20 +231,8 @@ func orSchema(a, b sql.Schema) sql.Schema {
 
 // strataTable is the Strata table n reads, if it reads one.
 func strataTable(n sql.Node) *Table {
-	rt, ok := n.(*plan.ResolvedTable)
-	if !ok {
-		return nil
-	}
-	var t sql.Table = rt.Table
-	for range 8 {
-		switch x := t.(type) {
-		case *Table:
-			return x
-		case sql.TableWrapper:
-			t = x.Underlying()
-		default:
-			return nil
-		}
+	if rt, ok := n.(*plan.ResolvedTable); ok {
+		return storeTable(rt.Table)
 	}
 	return nil
 }

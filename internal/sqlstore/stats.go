@@ -102,21 +102,10 @@ func (p *statsProvider) costing(ctx *sql.Context, t *Table, filters []sql.Expres
 
 // ourTable returns table as a non-temporary table of the store, or nil.
 func ourTable(table sql.Table) *Table {
-	for {
-		switch t := table.(type) {
-		case *Table:
-			if t.rec.Temporary {
-				return nil
-			}
-			return t
-		case *IndexedTable:
-			table = t.Table
-		case sql.TableWrapper:
-			table = t.Underlying()
-		default:
-			return nil
-		}
+	if t := storeTable(table); t != nil && !t.rec.Temporary {
+		return t
 	}
+	return nil
 }
 
 // statsSignature names t's indexes and their columns: statistics built for another set are

@@ -298,6 +298,24 @@ func (r *rowIter) Close(*sql.Context) error {
 	return nil
 }
 
+// storeTable returns the Store table that table is or wraps (a GMS table wrapper, an
+// index access), or nil.
+func storeTable(table sql.Table) *Table {
+	for range 8 {
+		switch t := table.(type) {
+		case *Table:
+			return t
+		case *IndexedTable:
+			return t.Table
+		case sql.TableWrapper:
+			table = t.Underlying()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
 // DataLength implements sql.StatisticsTable (an estimate).
 func (t *Table) DataLength(ctx *sql.Context) (uint64, error) {
 	n, _, err := t.RowCount(ctx)
