@@ -118,6 +118,9 @@ type derivation struct {
 type lookupRecipe struct {
 	lookup sql.IndexLookup // the analysed one
 	leaves []recipeLeaf
+	// alts, when set, are the rows of one IN list or the disjuncts of one OR: the lookup is
+	// the union of the ranges of leaves plus each alternative in turn.
+	alts [][]recipeLeaf
 }
 
 type recipeLeaf struct {
@@ -266,6 +269,7 @@ func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, qu
 	gen, catLSN := sess.planGen.Load(), page.LSN(p.s.catalogLSN.Load())
 	t, err := p.buildTemplate(ctx, sess, query, lits)
 	if err != nil {
+		p.s.lg.Debug("sqlstore: prepared statement planned per execution", "query", query, "reason", err)
 		if !errors.Is(err, errCatalogBusy) {
 			// Remember the failure for these types (until the session state changes).
 			if len(sp.failed) >= maxFailures {

@@ -13,22 +13,23 @@ import (
 )
 
 // newRecipe finds the WHERE conjuncts that can make ita's lookup and checks that they make
-// exactly it for the bound values.
+// exactly it for the bound values. The lookup may be one range made of comparisons, or
+// the union of the ranges of one IN list's rows (a column's or a row constructor's) or of
+// one OR's disjuncts, each with the comparisons of the other conjuncts.
 func newRecipe(ctx *sql.Context, ita *plan.IndexedTableAccess, filters []sql.Expression) (*lookupRecipe, error) {
 	lookup, err := ita.GetLookup(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	ranges, isMySQL := lookup.Ranges.(sql.MySQLRangeCollection)
-	if !isMySQL || lookup.Index == nil || lookup.IsEmptyRange || lookup.IsSpatialLookup || len(ranges) != 1 ||
-		lookup.Index.IsSpatial() || lookup.Index.IsFullText() {
-		return nil, fmt.Errorf("sqlstore: plan not cached: lookup kind %s %v %v", lookup.Ranges, lookup.IsEmptyRange, lookup.IsSpatialLookup)
+	if !isMySQL || lookup.Index == nil || lookup.IsEmptyRange || lookup.IsSpatialLookup || len(ranges) == 0 ||
+		len(ranges) > maxRecipeRanges || lookup.Index.IsSpatial() || lookup.Index.IsFullText() {
+		return nil, fmt.Errorf("sqlstore: plan not cached: lookup kind %v %v (%d ranges)", lookup.IsEmptyRange, lookup.IsSpatialLookup, len(ranges))
 	}
-	cols := map[string]bool{}
+	rc := recipeCols{table: strings.ToLower(ita.Name()), cols: map[string]bool{}}
 	for _, cet := range lookup.Index.ColumnExpressionTypes() {
-		cols[strings.ToLower(cet.Expression)] = true
+		rc.cols[strings.ToLower(cet.Expression)] = true
 	}
-	table := strings.ToLower(ita.Name())
 	r := &lookupRecipe{lookup: lookup}
 	var leaves []sql.Expression
 	for _, f := range filters {
@@ -39,101 +40,250 @@ func newRecipe(ctx *sql.Context, ita *plan.IndexedTableAccess, filters []sql.Exp
 		}
 		leaves = append(leaves, f)
 	}
+	var disjunctive [][][]recipeLeaf // the alternatives of each IN list or OR on the index
 	for _, f := range leaves {
-		op, left, right, ok := analyzer.IndexLeafChildren(f)
-		if !ok {
+		if alts := rc.alternatives(f); alts != nil {
+			disjunctive = append(disjunctive, alts)
 			continue
 		}
-		gf, isGF := left.(*expression.GetField)
-		if !isGF {
-			left, right = right, left
-			op = op.Swap()
-			gf, isGF = left.(*expression.GetField)
+		lf, ok, err := rc.leaf(f)
+		if err != nil {
+			return nil, err
 		}
-		if !isGF || !strings.EqualFold(gf.Table(), ita.Name()) {
-			continue
-		}
-		name := table + "." + strings.ToLower(gf.Name())
-		if !cols[name] {
-			continue
-		}
-		switch op {
-		case analyzer.IndexScanOpIsNull, analyzer.IndexScanOpIsNotNull:
-			r.leaves = append(r.leaves, recipeLeaf{name: name, op: op})
-		case analyzer.IndexScanOpEq, analyzer.IndexScanOpNullSafeEq, analyzer.IndexScanOpGt,
-			analyzer.IndexScanOpGte, analyzer.IndexScanOpLt, analyzer.IndexScanOpLte:
-			if right == nil || !evaluable(right) {
-				continue
-			}
-			r.leaves = append(r.leaves, recipeLeaf{name: name, op: op, value: right})
-		default:
-			return nil, fmt.Errorf("sqlstore: plan not cached: index condition %s", f)
+		if ok {
+			r.leaves = append(r.leaves, lf)
 		}
 	}
-	if len(r.leaves) == 0 {
+	// The analyser used the comparisons alone, or them and one of the disjunctive filters.
+	for i := -1; i < len(disjunctive); i++ {
+		r.alts = nil
+		if i >= 0 {
+			r.alts = disjunctive[i]
+		}
+		if len(r.leaves) == 0 && len(r.alts) == 0 {
+			continue
+		}
+		if got, ok := r.build(ctx, nil); ok && sameRangeSet(got.Ranges.(sql.MySQLRangeCollection), ranges) {
+			return r, nil
+		}
+	}
+	if len(r.leaves) == 0 && len(disjunctive) == 0 {
 		return nil, errors.New("sqlstore: plan not cached: no recipe")
 	}
-	got, ok := r.build(ctx, nil)
-	if !ok || !sameRanges(got.Ranges.(sql.MySQLRangeCollection), ranges) {
-		return nil, errors.New("sqlstore: plan not cached: lookup not reproduced")
+	return nil, errors.New("sqlstore: plan not cached: lookup not reproduced")
+}
+
+// maxRecipeRanges bounds the ranges of a lookup a template rebuilds per execution.
+const maxRecipeRanges = 256
+
+// recipeCols names an index's columns as the index builder does.
+type recipeCols struct {
+	table string
+	cols  map[string]bool
+}
+
+// column returns the index column name of e, a column of the table in the index.
+func (rc recipeCols) column(e sql.Expression) (string, bool) {
+	gf, ok := e.(*expression.GetField)
+	if !ok || !strings.EqualFold(gf.Table(), rc.table) {
+		return "", false
 	}
-	return r, nil
+	name := rc.table + "." + strings.ToLower(gf.Name())
+	return name, rc.cols[name]
+}
+
+// leaf returns the index condition f is, if it is one.
+func (rc recipeCols) leaf(f sql.Expression) (recipeLeaf, bool, error) {
+	op, left, right, ok := analyzer.IndexLeafChildren(f)
+	if !ok {
+		return recipeLeaf{}, false, nil
+	}
+	if _, isGF := left.(*expression.GetField); !isGF {
+		left, right = right, left
+		op = op.Swap()
+	}
+	name, ok := rc.column(left)
+	if !ok {
+		return recipeLeaf{}, false, nil
+	}
+	switch op {
+	case analyzer.IndexScanOpIsNull, analyzer.IndexScanOpIsNotNull:
+		return recipeLeaf{name: name, op: op}, true, nil
+	case analyzer.IndexScanOpEq, analyzer.IndexScanOpNullSafeEq, analyzer.IndexScanOpGt,
+		analyzer.IndexScanOpGte, analyzer.IndexScanOpLt, analyzer.IndexScanOpLte:
+		if right == nil || !evaluable(right) {
+			return recipeLeaf{}, false, nil
+		}
+		return recipeLeaf{name: name, op: op, value: right}, true, nil
+	case analyzer.IndexScanOpInSet, analyzer.IndexScanOpNotInSet:
+		return recipeLeaf{}, false, nil // handled as alternatives, or not an index condition
+	}
+	return recipeLeaf{}, false, fmt.Errorf("sqlstore: plan not cached: index condition %s", f)
+}
+
+// alternatives returns the rows of f, an IN list on index columns, or the disjuncts of f,
+// an OR of conjunctions of index conditions, as index conditions; nil if f is neither.
+func (rc recipeCols) alternatives(f sql.Expression) [][]recipeLeaf {
+	switch f := f.(type) {
+	case *expression.InTuple:
+		list, ok := f.Right().(expression.Tuple)
+		if !ok {
+			return nil
+		}
+		if name, ok := rc.column(f.Left()); ok {
+			alts := make([][]recipeLeaf, 0, len(list))
+			for _, v := range list {
+				if !evaluable(v) {
+					return nil
+				}
+				alts = append(alts, []recipeLeaf{{name: name, op: analyzer.IndexScanOpEq, value: v}})
+			}
+			return alts
+		}
+		row, ok := f.Left().(expression.Tuple)
+		if !ok {
+			return nil
+		}
+		alts := make([][]recipeLeaf, 0, len(list))
+		for _, v := range list {
+			vals, ok := v.(expression.Tuple)
+			if !ok || len(vals) != len(row) || !evaluable(vals) {
+				return nil
+			}
+			var alt []recipeLeaf
+			for j, c := range row {
+				if name, ok := rc.column(c); ok {
+					alt = append(alt, recipeLeaf{name: name, op: analyzer.IndexScanOpEq, value: vals[j]})
+				}
+			}
+			if alt == nil {
+				return nil
+			}
+			alts = append(alts, alt)
+		}
+		return alts
+	case *expression.Or:
+		var alts [][]recipeLeaf
+		for _, d := range expression.SplitDisjunction(f) {
+			var alt []recipeLeaf
+			for _, c := range expression.SplitConjunction(d) {
+				lf, ok, err := rc.leaf(c)
+				if err != nil || !ok {
+					return nil
+				}
+				alt = append(alt, lf)
+			}
+			alts = append(alts, alt)
+		}
+		return alts
+	}
+	return nil
 }
 
 // build makes the lookup for the values the leaves have after replacing the template's
-// parameters (subst). It reports false when that lookup is not one non-empty range, or
-// when building it fails: the analyser might then have planned differently.
+// parameters (subst). It reports false when that lookup is empty, or when building it
+// fails: the analyser might then have planned differently.
 func (r *lookupRecipe) build(ctx *sql.Context, subst map[sql.Expression]sql.Expression) (sql.IndexLookup, bool) {
-	bb := sql.NewMySQLIndexBuilder(r.lookup.Index)
-	for _, lf := range r.leaves {
-		var v any
-		if lf.value != nil {
-			e := lf.value
-			if subst != nil {
-				e = substitute(e, subst)
-			}
-			var err error
-			v, err = e.Eval(ctx, nil)
-			if err != nil {
+	var all []sql.MySQLRange
+	if r.alts == nil {
+		rs, ok := r.ranges(ctx, subst, nil)
+		if !ok || len(rs) != 1 {
+			return sql.IndexLookup{}, false
+		}
+		all = rs
+	} else {
+		for _, alt := range r.alts {
+			rs, ok := r.ranges(ctx, subst, alt)
+			if !ok {
 				return sql.IndexLookup{}, false
 			}
-		}
-		switch lf.op {
-		case analyzer.IndexScanOpEq:
-			bb.Equals(ctx, lf.name, v)
-		case analyzer.IndexScanOpNullSafeEq:
-			if v == nil {
-				bb.IsNull(ctx, lf.name)
-			} else {
-				bb.Equals(ctx, lf.name, v)
-			}
-		case analyzer.IndexScanOpGt:
-			bb.GreaterThan(ctx, lf.name, v)
-		case analyzer.IndexScanOpGte:
-			bb.GreaterOrEqual(ctx, lf.name, v)
-		case analyzer.IndexScanOpLt:
-			bb.LessThan(ctx, lf.name, v)
-		case analyzer.IndexScanOpLte:
-			bb.LessOrEqual(ctx, lf.name, v)
-		case analyzer.IndexScanOpIsNull:
-			bb.IsNull(ctx, lf.name)
-		case analyzer.IndexScanOpIsNotNull:
-			bb.IsNotNull(ctx, lf.name)
+			all = append(all, rs...)
 		}
 	}
-	if _, err := bb.Build(ctx); err != nil {
+	var nonEmpty []sql.MySQLRange
+	for _, rg := range all {
+		if empty, err := rg.IsEmpty(); err != nil {
+			return sql.IndexLookup{}, false
+		} else if !empty {
+			nonEmpty = append(nonEmpty, rg)
+		}
+	}
+	if len(nonEmpty) == 0 {
 		return sql.IndexLookup{}, false
 	}
-	ranges, err := sql.RemoveOverlappingRanges(bb.Ranges(ctx)...)
-	if err != nil || len(ranges) != 1 {
-		return sql.IndexLookup{}, false
-	}
-	if empty, err := ranges[0].IsEmpty(); err != nil || empty {
+	ranges, err := sql.RemoveOverlappingRanges(nonEmpty...)
+	if err != nil || len(ranges) == 0 {
 		return sql.IndexLookup{}, false
 	}
 	lk := r.lookup
 	lk.Ranges = ranges
 	return lk, true
+}
+
+// ranges evaluates the leaves and the alternative's into the index builder.
+func (r *lookupRecipe) ranges(ctx *sql.Context, subst map[sql.Expression]sql.Expression, alt []recipeLeaf) ([]sql.MySQLRange, bool) {
+	bb := sql.NewMySQLIndexBuilder(r.lookup.Index)
+	for _, leaves := range [2][]recipeLeaf{r.leaves, alt} {
+		for _, lf := range leaves {
+			var v any
+			if lf.value != nil {
+				e := lf.value
+				if subst != nil {
+					e = substitute(e, subst)
+				}
+				var err error
+				v, err = e.Eval(ctx, nil)
+				if err != nil {
+					return nil, false
+				}
+			}
+			switch lf.op {
+			case analyzer.IndexScanOpEq:
+				bb.Equals(ctx, lf.name, v)
+			case analyzer.IndexScanOpNullSafeEq:
+				if v == nil {
+					bb.IsNull(ctx, lf.name)
+				} else {
+					bb.Equals(ctx, lf.name, v)
+				}
+			case analyzer.IndexScanOpGt:
+				bb.GreaterThan(ctx, lf.name, v)
+			case analyzer.IndexScanOpGte:
+				bb.GreaterOrEqual(ctx, lf.name, v)
+			case analyzer.IndexScanOpLt:
+				bb.LessThan(ctx, lf.name, v)
+			case analyzer.IndexScanOpLte:
+				bb.LessOrEqual(ctx, lf.name, v)
+			case analyzer.IndexScanOpIsNull:
+				bb.IsNull(ctx, lf.name)
+			case analyzer.IndexScanOpIsNotNull:
+				bb.IsNotNull(ctx, lf.name)
+			}
+		}
+	}
+	if _, err := bb.Build(ctx); err != nil {
+		return nil, false
+	}
+	return bb.Ranges(ctx), true
+}
+
+// sameRangeSet reports whether a and b hold the same ranges, in any order.
+func sameRangeSet(a, b sql.MySQLRangeCollection) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	used := make([]bool, len(b))
+next:
+	for i := range a {
+		for j := range b {
+			if !used[j] && sameRanges(sql.MySQLRangeCollection{a[i]}, sql.MySQLRangeCollection{b[j]}) {
+				used[j] = true
+				continue next
+			}
+		}
+		return false
+	}
+	return true
 }
 
 func sameRanges(a, b sql.MySQLRangeCollection) bool {

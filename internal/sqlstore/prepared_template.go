@@ -281,12 +281,23 @@ func (t *planTemplate) inRecipes(i int) bool {
 			lits = append(lits, d)
 		}
 	}
-	for _, r := range t.recipes {
-		for _, lf := range r.leaves {
+	uses := func(leaves []recipeLeaf) bool {
+		for _, lf := range leaves {
 			for _, l := range lits {
 				if lf.value != nil && containsExpr(lf.value, l) {
 					return true
 				}
+			}
+		}
+		return false
+	}
+	for _, r := range t.recipes {
+		if uses(r.leaves) {
+			return true
+		}
+		for _, alt := range r.alts {
+			if uses(alt) {
+				return true
 			}
 		}
 	}
@@ -481,7 +492,7 @@ func paramSafe(e sql.Expression) bool {
 		*expression.GreaterThan, *expression.GreaterThanOrEqual, *expression.And, *expression.Or,
 		*expression.Not, *expression.Arithmetic, *expression.Between, *expression.IsNull,
 		*expression.SetField, *expression.Alias, *expression.Convert, *expression.AutoIncrement,
-		*expression.Tuple, *expression.InTuple:
+		*expression.Tuple, *expression.InTuple, *rangeChecked, *intArith:
 		return true
 	}
 	return false

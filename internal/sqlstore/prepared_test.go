@@ -171,6 +171,11 @@ func TestPreparedMatchesUnprepared(t *testing.T) {
 		{"SELECT id FROM items WHERE k IN (?, ?) ORDER BY id", [][]any{{1, 2}, {3, 3}}},
 		{"SELECT id FROM items WHERE id = ? OR id = ? ORDER BY id", [][]any{{1, 2}, {3, 3}}},
 		{"SELECT id FROM items ORDER BY id LIMIT ?", [][]any{{2}, {3}}},
+		{"SELECT id, c FROM items WHERE id IN (?, ?, ?) ORDER BY id", [][]any{{1, 2, 3}, {5, 5, 40}, {nil, 4, 9.5}, {"6", 7.0, 300}, {-1, 0, 1000}, {nil, nil, nil}, {50, 49, 48}}},
+		{"SELECT id FROM items WHERE (id, k) IN ((?, ?), (?, ?)) ORDER BY id", [][]any{{1, 1, 2, 2}, {3, 0, 3, 3}, {7, 0, nil, 1}, {11, nil, 12, 5}, {1, 1, 1, 1}}},
+		{"SELECT id FROM items WHERE (k, id) IN ((?, ?), (?, ?), (?, ?)) FOR UPDATE", [][]any{{1, 1, 2, 2, 3, 3}, {1, 8, 2, 9, 0, 14}, {nil, 11, 3, 3, 3, 3}}},
+		{"SELECT id FROM items WHERE k = ? AND id IN (?, ?) ORDER BY id", [][]any{{1, 1, 8}, {1, 15, 22}, {nil, 11, 22}, {2, 2, 2}}},
+		{"SELECT count(*) FROM items WHERE id = ? OR id = ? OR id > ?", [][]any{{1, 2, 48}, {3, 3, 100}, {nil, 4, 49}}},
 	}
 	for _, r := range reads {
 		s := prepare(t, c, r.q)
@@ -196,6 +201,12 @@ func TestPreparedMatchesUnprepared(t *testing.T) {
 		{"DELETE FROM %s WHERE id = ?", [][]any{{7}, {8}, {7}, {1000}}},
 		{"DELETE FROM %s WHERE k = ? AND id < ?", [][]any{{1, 20}, {2, 30}}},
 		{"INSERT INTO %s (id, k, c, d) VALUES (?, ?, ?, ?)", [][]any{{100, 1, "n1", 1.5}, {101, nil, "n2", 2}, {102, 3, nil, nil}}},
+		{"UPDATE %s SET d = ? WHERE id IN (?, ?, ?)", [][]any{{1.25, 1, 2, 3}, {2, 3, 3, 40}, {nil, 5, nil, 100}}},
+		{"UPDATE %s SET c = ? WHERE (id, k) IN ((?, ?), (?, ?))", [][]any{{"t1", 1, 1, 2, 2}, {"t2", 9, 2, 10, 3}, {"t3", 22, nil, 23, 2}}},
+		{"UPDATE %s SET k = ? + 1 WHERE id = ?", [][]any{{5, 30}, {9223372036854775807, 31}, {-3, 32}}},
+		{"UPDATE %s SET k = ? WHERE id = ?", [][]any{{4, 33}, {9999999999, 33}, {-9999999999, 34}, {7, 34}}},
+		{"DELETE FROM %s WHERE id IN (?, ?)", [][]any{{40, 41}, {41, 42}, {nil, 43}}},
+		{"DELETE FROM %s WHERE (id, k) IN ((?, ?), (?, ?))", [][]any{{44, 2, 45, 3}, {46, 4, 47, 0}}},
 	}
 	for _, w := range writes {
 		s := prepare(t, c, fmt.Sprintf(w.q, "items"))
@@ -265,6 +276,26 @@ func TestPreparedAnalysesOnce(t *testing.T) {
 	if after.Builds != first.Builds || after.Fallbacks != first.Fallbacks || after.Hits != first.Hits+16 {
 		t.Fatalf("later executions analysed: %+v -> %+v", first, after)
 	}
+	// IN lists and row IN lists are rebuilt from the new values too.
+	for _, q := range []string{"SELECT c FROM items WHERE id IN (?, ?) ORDER BY c", "SELECT c FROM items WHERE (id, k) IN ((?, ?), (?, ?)) ORDER BY c"} {
+		s := prepare(t, conn, q)
+		st := n.st.PreparedStats()
+		for i := 1; i < 10; i++ {
+			var got string
+			if strings.Count(q, "?") == 2 {
+				got = stmtRows(t, s, i, i+1)
+			} else {
+				got = stmtRows(t, s, i, i%7, i+1, (i+1)%7)
+			}
+			if want := fmt.Sprintf("c%02d c%02d", i, i+1); got != want {
+				t.Fatalf("%s at %d: %q, want %q", q, i, got, want)
+			}
+		}
+		if now := n.st.PreparedStats(); now.Builds != st.Builds+1 || now.Hits != st.Hits+9 {
+			t.Fatalf("%s: %+v -> %+v", q, st, now)
+		}
+	}
+	after = n.st.PreparedStats()
 	// A client that prepares, executes and closes each time reuses the plan too.
 	for i := 1; i < 5; i++ {
 		if got := queryRows(t, conn, "SELECT c FROM items WHERE id = ?", i); got != fmt.Sprintf("c%02d", i) {
