@@ -63,9 +63,9 @@ func (s *Store) PreparedStats() PreparedStats {
 }
 
 const (
-	maxStmtsPerConn = 64 // templates are kept for this many statement texts per connection
-	maxVariants     = 4  // parameter type signatures kept per statement
-	maxFailures     = 8  // a statement whose template cannot be built this often is left alone
+	maxStmtsPerConn = 256 // templates are kept for this many statement texts per connection
+	maxVariants     = 4   // parameter type signatures kept per statement
+	maxFailures     = 8   // a statement whose template cannot be built this often is left alone
 )
 
 // preparedHandler wraps GMS's handler.
@@ -77,12 +77,14 @@ type preparedHandler struct {
 
 	mu    sync.Mutex
 	conns map[uint32]map[string]*stmtPlans // connection ID -> statement text -> plans
+	tick  atomic.Uint64                    // orders statement executions, for eviction
 }
 
 // stmtPlans are the templates of one statement text on one connection; the text, not the
 // statement ID, determines the plan, so a client that prepares, executes and closes the
 // same statement again and again still reuses it.
 type stmtPlans struct {
+	used     uint64 // the handler's tick at the statement's last execution
 	variants []*planTemplate
 	failed   []*planTemplate // parameter types (and session state) a template failed for
 	never    bool
@@ -174,8 +176,11 @@ func (p *preparedHandler) tryCached(ctx context.Context, c *mysql.Conn, prepare 
 	query := prepare.PrepareStmt
 	m := p.conn(c.ConnectionID)
 	sp := m[query]
-	if sp != nil && sp.never {
-		return errNoTemplate
+	if sp != nil {
+		sp.used = p.tick.Add(1)
+		if sp.never {
+			return errNoTemplate
+		}
 	}
 	sqlCtx, err := p.sm().NewContextWithQuery(ctx, c, query)
 	if err != nil {
@@ -258,12 +263,17 @@ func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, qu
 		}
 	} else {
 		if len(m) >= maxStmtsPerConn {
-			for q := range m {
-				delete(m, q)
-				break
+			// Forget the statement executed least recently.
+			var oldest string
+			var at uint64
+			for q, v := range m {
+				if oldest == "" || v.used < at {
+					oldest, at = q, v.used
+				}
 			}
+			delete(m, oldest)
 		}
-		sp = &stmtPlans{}
+		sp = &stmtPlans{used: p.tick.Add(1)}
 		m[query] = sp
 	}
 	gen, catLSN := sess.planGen.Load(), page.LSN(p.s.catalogLSN.Load())

@@ -339,7 +339,10 @@ func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal)
 			if ita, isITA := n.(*plan.IndexedTableAccess); isITA {
 				r := t.recipes[ita]
 				if r == nil {
-					return n, transform.SameTree, nil
+					if ita.IsStatic() {
+						return n, transform.SameTree, nil
+					}
+					return substituteNode(ita, subst)
 				}
 				lk, built := r.build(ctx, subst)
 				if !built {
@@ -363,29 +366,11 @@ func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal)
 					changed = true
 				}
 			}
-			ex, isEx := n.(sql.Expressioner)
-			if !isEx {
-				return n, transform.TreeIdentity(!changed), nil
+			nn, same, err := substituteNode(n, subst)
+			if err != nil || same == transform.NewTree {
+				return nn, same, err
 			}
-			exprs := ex.Expressions()
-			var nexprs []sql.Expression
-			for i, e := range exprs {
-				ne := substitute(e, subst)
-				if ne != e {
-					if nexprs == nil {
-						nexprs = append([]sql.Expression(nil), exprs...)
-					}
-					nexprs[i] = ne
-				}
-			}
-			if nexprs == nil {
-				return n, transform.TreeIdentity(!changed), nil
-			}
-			nn, err := ex.WithExpressions(nexprs...)
-			if err != nil {
-				return nil, transform.SameTree, err
-			}
-			return nn, transform.NewTree, nil
+			return n, transform.TreeIdentity(!changed), nil
 		})
 		return out, err
 	}
@@ -394,4 +379,31 @@ func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal)
 		return nil, false
 	}
 	return out, true
+}
+
+// substituteNode returns n with the new parameter literals in its expressions.
+func substituteNode(n sql.Node, subst map[sql.Expression]sql.Expression) (sql.Node, transform.TreeIdentity, error) {
+	ex, isEx := n.(sql.Expressioner)
+	if !isEx {
+		return n, transform.SameTree, nil
+	}
+	exprs := ex.Expressions()
+	var nexprs []sql.Expression
+	for i, e := range exprs {
+		ne := substitute(e, subst)
+		if ne != e {
+			if nexprs == nil {
+				nexprs = append([]sql.Expression(nil), exprs...)
+			}
+			nexprs[i] = ne
+		}
+	}
+	if nexprs == nil {
+		return n, transform.SameTree, nil
+	}
+	nn, err := ex.WithExpressions(nexprs...)
+	if err != nil {
+		return nil, transform.SameTree, err
+	}
+	return nn, transform.NewTree, nil
 }

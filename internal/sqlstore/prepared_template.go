@@ -14,6 +14,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"strata/internal/engine"
@@ -62,9 +63,30 @@ func (p *preparedHandler) paramLiterals(ctx *sql.Context, sess *Session, prepare
 		if !isLit {
 			return nil, false
 		}
-		lits[i-1] = l
+		lits[i-1] = wireInteger(ctx, l, prepare.BindVars["v"+strconv.Itoa(i)].Type)
 	}
 	return lits, true
+}
+
+// wireInteger gives an integer parameter the type it has on the wire, BIGINT or BIGINT
+// UNSIGNED, as MySQL does (a MYSQL_TYPE_LONGLONG parameter is a BIGINT), where the binder
+// gives a literal the smallest integer type that holds its value. The statement's plan then
+// does not depend on how large the value is, and one template serves every value.
+func wireInteger(ctx *sql.Context, l *expression.Literal, wire querypb.Type) *expression.Literal {
+	if !types.IsInteger(l.Type()) {
+		return l
+	}
+	switch wire {
+	case querypb.Type_INT8, querypb.Type_INT16, querypb.Type_INT24, querypb.Type_INT32, querypb.Type_INT64:
+		if v, _, err := types.Int64.Convert(ctx, l.Value()); err == nil && v != nil {
+			return expression.NewLiteral(v, types.Int64)
+		}
+	case querypb.Type_UINT8, querypb.Type_UINT16, querypb.Type_UINT24, querypb.Type_UINT32, querypb.Type_UINT64:
+		if v, _, err := types.Uint64.Convert(ctx, l.Value()); err == nil && v != nil {
+			return expression.NewLiteral(v, types.Uint64)
+		}
+	}
+	return l
 }
 
 func (t *planTemplate) matches(sess *Session, lits []*expression.Literal) bool {
@@ -134,7 +156,7 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 		return nil, errors.New("sqlstore: unused bindings")
 	}
 	if qFlags.IsSet(sql.QFlagTrigger) || qFlags.IsSet(sql.QFlagDDL) || qFlags.IsSet(sql.QFlagAlterTable) ||
-		qFlags.IsSet(sql.QFlagDBDDL) || qFlags.IsSet(sql.QFlagShowWarnings) || qFlags.SubqueryIsSet() || qFlags.JoinIsSet() {
+		qFlags.IsSet(sql.QFlagDBDDL) || qFlags.IsSet(sql.QFlagShowWarnings) || qFlags.SubqueryIsSet() {
 		return nil, errors.New("sqlstore: statement kind not cached")
 	}
 	filters := boundFilters(bound)
@@ -221,10 +243,22 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 		case *plan.ResolvedTable:
 			tables++
 			t.addTable(n)
+		case *plan.JoinNode:
+			// Joins of the nodes listed here: hash joins (plan.HashLookup keeps its table
+			// in the node) and cached results are not.
 		case *plan.IndexedTableAccess:
 			tables++
 			if !n.IsStatic() {
-				fail("index lookup join")
+				// The inner side of a lookup join: its keys are expressions of the outer
+				// row, parameters among them, evaluated per row.
+				if rt, ok := n.TableNode.(*plan.ResolvedTable); ok {
+					t.addTable(rt)
+				} else {
+					fail("index access over %T", n.TableNode)
+				}
+				for _, e := range n.Expressions() {
+					walkParams(e, true, index, found, fail)
+				}
 				return
 			}
 			r, e := newRecipe(ctx, n, filters)
@@ -255,8 +289,8 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 	if err != nil {
 		return err
 	}
-	if tables != 1 {
-		return fmt.Errorf("sqlstore: plan not cached: %d tables", tables)
+	if tables == 0 {
+		return errors.New("sqlstore: plan not cached: no table")
 	}
 	for i, ok := range found {
 		if !ok {
@@ -380,6 +414,9 @@ func derivedLiterals(ctx *sql.Context, stmt ast.Statement, bound sql.Node, lits 
 				continue
 			}
 			name := col.Name.Lowered() + " " + astOp(c.Operator, k == 1)
+			if _, ok := pair[1].(*ast.ColName); ok {
+				continue // a column compared with a column: no literal comes of it
+			}
 			if v, ok := pair[1].(*ast.SQLVal); ok {
 				if v.Type == ast.ValArg {
 					i, err := strconv.Atoi(strings.TrimPrefix(string(v.Val), ":v"))

@@ -132,6 +132,15 @@ func inline(q string, args ...any) string {
 	return q
 }
 
+// setupKinds makes a table to join items with: k 0..5 named k0..k5.
+func setupKinds(t *testing.T, c *sql.DB) {
+	t.Helper()
+	mustExec(t, c, "CREATE TABLE kinds (k INT PRIMARY KEY, name VARCHAR(10))")
+	for i := 0; i < 6; i++ {
+		mustExec(t, c, "INSERT INTO kinds VALUES (?, ?)", i, fmt.Sprintf("k%d", i))
+	}
+}
+
 func setupItems(t *testing.T, c *sql.DB) {
 	t.Helper()
 	mustExec(t, c, "CREATE TABLE items (id INT PRIMARY KEY, k INT, c VARCHAR(20), d DECIMAL(10,2), KEY k_i (k))")
@@ -154,6 +163,7 @@ func TestPreparedMatchesUnprepared(t *testing.T) {
 	c := n.open(t, "p")
 	c.SetMaxOpenConns(1)
 	setupItems(t, c)
+	setupKinds(t, c)
 
 	reads := []struct {
 		q    string
@@ -176,6 +186,10 @@ func TestPreparedMatchesUnprepared(t *testing.T) {
 		{"SELECT id FROM items WHERE (k, id) IN ((?, ?), (?, ?), (?, ?)) FOR UPDATE", [][]any{{1, 1, 2, 2, 3, 3}, {1, 8, 2, 9, 0, 14}, {nil, 11, 3, 3, 3, 3}}},
 		{"SELECT id FROM items WHERE k = ? AND id IN (?, ?) ORDER BY id", [][]any{{1, 1, 8}, {1, 15, 22}, {nil, 11, 22}, {2, 2, 2}}},
 		{"SELECT count(*) FROM items WHERE id = ? OR id = ? OR id > ?", [][]any{{1, 2, 48}, {3, 3, 100}, {nil, 4, 49}}},
+		{"SELECT items.c, kinds.name FROM items, kinds WHERE kinds.k = ? AND items.k = kinds.k AND items.id = ?", [][]any{{1, 1}, {1, 8}, {2, 9}, {nil, 11}, {3, 3}, {9, 9}}},
+		{"SELECT COUNT(DISTINCT items.k) FROM items JOIN kinds ON items.k = kinds.k WHERE items.id BETWEEN ? AND ? AND kinds.name <> ?", [][]any{{1, 20, "k3"}, {5, 6, "k5"}, {1, 50, "none"}}},
+		{"SELECT items.id, kinds.name FROM items LEFT JOIN kinds ON kinds.k = items.k + ? WHERE items.id < ? ORDER BY items.id", [][]any{{0, 5}, {1, 12}, {nil, 3}, {-2, 8}}},
+		{"SELECT kinds.name, items.id FROM kinds JOIN items ON items.k = kinds.k WHERE kinds.k IN (?, ?) AND items.id > ? ORDER BY items.id", [][]any{{1, 2, 30}, {0, 0, 0}, {6, nil, 10}}},
 	}
 	for _, r := range reads {
 		s := prepare(t, c, r.q)
@@ -253,6 +267,7 @@ func TestPreparedAnalysesOnce(t *testing.T) {
 	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
 	c := n.open(t, "p")
 	setupItems(t, c)
+	setupKinds(t, c)
 	conn, err := c.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -276,18 +291,32 @@ func TestPreparedAnalysesOnce(t *testing.T) {
 	if after.Builds != first.Builds || after.Fallbacks != first.Fallbacks || after.Hits != first.Hits+16 {
 		t.Fatalf("later executions analysed: %+v -> %+v", first, after)
 	}
-	// IN lists and row IN lists are rebuilt from the new values too.
-	for _, q := range []string{"SELECT c FROM items WHERE id IN (?, ?) ORDER BY c", "SELECT c FROM items WHERE (id, k) IN ((?, ?), (?, ?)) ORDER BY c"} {
+	// IN lists and row IN lists are rebuilt from the new values too, and joins are reused.
+	join := "SELECT items.c FROM items, kinds WHERE kinds.k = ? AND items.k = kinds.k AND items.id IN (?, ?) ORDER BY items.c"
+	for _, q := range []string{"SELECT c FROM items WHERE id IN (?, ?) ORDER BY c", "SELECT c FROM items WHERE (id, k) IN ((?, ?), (?, ?)) ORDER BY c", join} {
 		s := prepare(t, conn, q)
 		st := n.st.PreparedStats()
 		for i := 1; i < 10; i++ {
 			var got string
-			if strings.Count(q, "?") == 2 {
+			switch {
+			case q == join:
+				got = stmtRows(t, s, i%7, i, i+7)
+			case strings.Count(q, "?") == 2:
 				got = stmtRows(t, s, i, i+1)
-			} else {
+			default:
 				got = stmtRows(t, s, i, i%7, i+1, (i+1)%7)
 			}
-			if want := fmt.Sprintf("c%02d c%02d", i, i+1); got != want {
+			want := fmt.Sprintf("c%02d c%02d", i, i+1)
+			if q == join {
+				var ids []string
+				for _, id := range []int{i, i + 7} {
+					if id%11 != 0 && i%7 < 6 { // k is NULL for multiples of 11; no kind 6
+						ids = append(ids, fmt.Sprintf("c%02d", id))
+					}
+				}
+				want = strings.Join(ids, " ")
+			}
+			if got != want {
 				t.Fatalf("%s at %d: %q, want %q", q, i, got, want)
 			}
 		}
@@ -541,5 +570,34 @@ func BenchmarkPreparedPointSelect(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestPreparedKeepsBusyStatements executes more statement texts on one connection than the
+// cache keeps, with one of them between every two others: that one is never planned again.
+func TestPreparedKeepsBusyStatements(t *testing.T) {
+	n := startPrepNode(t, false)
+	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
+	c := n.open(t, "p")
+	setupItems(t, c)
+	conn, err := c.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	busy := prepare(t, conn, "SELECT c FROM items WHERE id = ?")
+	stmtRows(t, busy, 1)
+	start := n.st.PreparedStats()
+	others := maxStmtsPerConn + 20
+	for i := 0; i < others; i++ {
+		if got := queryRows(t, conn, fmt.Sprintf("SELECT c, %d FROM items WHERE id = ?", i), 2); got != fmt.Sprintf("c02,%d", i) {
+			t.Fatal(got)
+		}
+		if got := stmtRows(t, busy, 3); got != "c03" {
+			t.Fatal(got)
+		}
+	}
+	if st := n.st.PreparedStats(); st.Builds != start.Builds+uint64(others) || st.Fallbacks != start.Fallbacks {
+		t.Fatalf("%d other statements: %+v -> %+v", others, start, st)
 	}
 }
