@@ -67,7 +67,10 @@ type DB struct {
 	failed  atomic.Pointer[error]
 
 	visible atomic.Uint64 // snapshot for new readers: the end of the last durable group
-	visMu   sync.Mutex    // orders visible advances
+	// written is the end of the last group written; a commit's row locks are released
+	// from then on, before the group is durable (see Txn.Commit).
+	written atomic.Uint64
+	visMu   sync.Mutex // orders visible advances
 
 	catalog *btree.Tree
 	treesMu sync.RWMutex
@@ -213,6 +216,9 @@ func (db *DB) write(ctx context.Context, fn func(m *mtr.Mtr) error) (page.LSN, e
 			db.fail(err)
 		}
 		return 0, err
+	}
+	if uint64(end) > db.written.Load() {
+		db.written.Store(uint64(end)) // under writeMu
 	}
 	return end, nil
 }

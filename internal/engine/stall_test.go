@@ -28,8 +28,9 @@ func (l stallLog) WaitDurable(ctx context.Context, lsn page.LSN) error {
 }
 
 // TestCommitStalled: a commit whose log stalls fails with ErrCommitInDoubt but does not fail
-// the engine; its rows stay locked and invisible until the log recovers, then it takes effect
-// by itself and writes go on.
+// the engine; it stays invisible until the log recovers, then it takes effect by itself. A
+// transaction that changes its rows meanwhile (its locks were released early) builds on it
+// and is in doubt too.
 func TestCommitStalled(t *testing.T) {
 	ctx := context.Background()
 	ml := memstore.NewLog()
@@ -61,15 +62,23 @@ func TestCommitStalled(t *testing.T) {
 		t.Fatalf("a stall failed the engine: %v", err)
 	}
 	b.Rollback() // what a SQL session does after a failed commit: nothing to undo
-	// Not visible, and its row stays locked.
+	// Not visible to snapshots; a locking read sees it, and a commit on top of it is in doubt.
 	r := begin(t, db, TxnOptions{})
-	if got := getStr(t, r, tr, "k"); got != "v1" {
+	if got := getStr(t, r, tr, "k"); got != "v2" && got != "v1" {
 		t.Fatalf("during the stall k = %q", got)
+	} else if got != "v1" {
+		t.Fatalf("an in-doubt commit is visible: k = %q", got)
 	}
 	r.Rollback()
-	c := begin(t, db, TxnOptions{LockWaitTimeout: 100 * time.Millisecond})
-	if err := c.Put(ctx, tr, []byte("k"), []byte("v3")); !errors.Is(err, lock.ErrLockWaitTimeout) {
+	c := begin(t, db, TxnOptions{LockWaitTimeout: 5 * time.Second})
+	if v, _, err := c.GetForUpdate(ctx, tr, []byte("k"), lock.Exclusive); err != nil || string(v) != "v2" {
+		t.Fatalf("locking read of an in-doubt row: %q %v", v, err)
+	}
+	if err := c.Put(ctx, tr, []byte("k"), []byte("v3")); err != nil {
 		t.Fatalf("write of an in-doubt row during the stall: %v", err)
+	}
+	if _, err := c.Commit(ctx); !errors.Is(err, ErrCommitInDoubt) {
+		t.Fatalf("commit on top of an in-doubt one during the stall: %v", err)
 	}
 	c.Rollback()
 
@@ -83,8 +92,8 @@ func TestCommitStalled(t *testing.T) {
 		t.Fatalf("visible %d after the log recovered, below the in-doubt commit's %d", v, bEnd)
 	}
 	e := begin(t, db, TxnOptions{LockWaitTimeout: 5 * time.Second})
-	if got := getStr(t, e, tr, "k"); got != "v2" {
-		t.Fatalf("after the log recovered k = %q, want the in-doubt commit's v2", got)
+	if got := getStr(t, e, tr, "k"); got != "v3" {
+		t.Fatalf("after the log recovered k = %q, want the second in-doubt commit's v3", got)
 	}
 	if err := e.Put(ctx, tr, []byte("k"), []byte("v4")); err != nil {
 		t.Fatalf("write after the log recovered: %v", err)

@@ -57,6 +57,9 @@ type Txn struct {
 	opts TxnOptions
 	snap page.LSN // 0 until the first read
 	done bool
+	// locked is set once the transaction has taken a row lock: a locking read may have
+	// read a commit that is not durable yet (see Commit).
+	locked bool
 
 	ws   map[string]*wsEntry
 	undo []undoRec
@@ -143,6 +146,7 @@ func (t *Txn) Lock(ctx context.Context, tree page.ID, key []byte, mode lock.Mode
 	if err := t.check(); err != nil {
 		return err
 	}
+	t.locked = true
 	return t.db.locks.Lock(ctx, t.id, []byte(wsKey(tree, key)), mode, t.opts.LockWaitTimeout)
 }
 
@@ -199,6 +203,7 @@ func (t *Txn) write(ctx context.Context, tree page.ID, key, value []byte, del bo
 		return fmt.Errorf("engine: key of %d bytes exceeds %d", len(key), MaxKeySize)
 	}
 	k := wsKey(tree, key)
+	t.locked = true
 	if err := t.db.locks.Lock(ctx, t.id, []byte(k), lock.Exclusive, t.opts.LockWaitTimeout); err != nil {
 		return err
 	}
@@ -348,10 +353,25 @@ func (t *Txn) Rollback() {
 	}
 }
 
-// Commit applies the write set and a commit record as one redo group, waits until the group is
-// durable, makes it visible, and releases the locks. It returns the LSN after the group (the
-// snapshot from which the commit is visible); a transaction with no writes returns the current
-// visible LSN without logging anything.
+// Commit applies the write set and a commit record as one redo group, releases the row locks,
+// waits until the group is durable and makes it visible. It returns the LSN after the group
+// (the snapshot from which the commit is visible); a transaction with no writes returns the
+// current visible LSN without logging anything.
+//
+// The locks are released as soon as the group is in the log, before it is durable (early
+// lock release, as InnoDB does): a transaction waiting for one of the rows goes on while the
+// log syncs. It stays correct under a crash because nothing that depends on the commit can
+// be acknowledged before the commit is durable:
+//   - a transaction that writes after reading the commit's rows (locking reads and writes
+//     read the newest version in the pages, durable or not) logs its own group after this
+//     one, and its commit waits for its own group, so for this one too;
+//   - a transaction without writes that took a lock waits, at commit, for every group
+//     written so far;
+//   - snapshot (non-locking) reads see only durable, visible commits.
+//
+// If the log fails instead, the engine fails and refuses every later commit, the dependent
+// ones included. If it stalls, this commit is in doubt (ErrCommitInDoubt), and so is every
+// commit that read it, since each waits for the same log.
 func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	if err := t.check(); err != nil {
 		return 0, err
@@ -363,6 +383,15 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 		}
 	}()
 	if len(t.ws) == 0 {
+		if t.locked {
+			// Its locking reads may have read commits whose locks were released before they
+			// were durable: it is acknowledged only once they are. Having written nothing, it
+			// holds its locks no longer meanwhile.
+			t.db.locks.ReleaseAll(t.id)
+			if err := t.db.log.WaitDurable(ctx, page.LSN(t.db.written.Load())); err != nil {
+				return 0, err
+			}
+		}
 		return t.db.VisibleLSN(), nil
 	}
 	entries := t.sortedEntries()
@@ -405,6 +434,7 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	if err != nil {
 		return 0, err
 	}
+	db.locks.ReleaseAll(t.id) // early lock release: see above
 	// The group is in the log: wait for it even if the client has gone.
 	if err := db.log.WaitDurable(context.WithoutCancel(ctx), end); err != nil {
 		if errors.Is(err, storage.ErrStalled) {
@@ -426,16 +456,18 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 
 // ErrCommitInDoubt is returned by Commit when the log stalled before the commit's group
 // became durable (storage.ErrStalled): the group stays in the log and the commit takes effect
-// when the log recovers, unless the node stops first. Its rows stay locked until then. Commit
-// then also returns the LSN from which the commit would be visible.
+// when the log recovers, unless the node stops first. Its rows are not locked meanwhile (its
+// locks were released when it was written): a transaction that changes them after it builds
+// on it, and is in doubt as well until the log recovers. Commit then also returns the LSN from
+// which the commit would be visible.
 var ErrCommitInDoubt = errors.New("engine: commit not durable yet, outcome unknown (it takes effect if the log recovers before this node stops)")
 
 // commitInDoubt finishes a commit whose group ending at end is in the log but not yet durable:
-// the transaction is done for its caller, but it keeps its row locks (so that no later
-// transaction overwrites its rows without seeing them) until the group is durable, and then
-// becomes visible as a normal commit would. A log error other than a stall fails the engine.
+// the transaction is done for its caller (its locks are already released), and it becomes
+// visible as a normal commit would once the group is durable. A log error other than a stall
+// fails the engine.
 func (t *Txn) commitInDoubt(end page.LSN, queue []purgeItem, n int) {
-	db, id := t.db, t.id
+	db := t.db
 	t.done = true
 	if t.snap != 0 {
 		db.releaseSnapshot(t.snap)
@@ -443,7 +475,6 @@ func (t *Txn) commitInDoubt(end page.LSN, queue []purgeItem, n int) {
 	}
 	t.ws, t.undo, t.ordered = nil, nil, nil
 	go func() {
-		defer db.locks.ReleaseAll(id)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go func() {
