@@ -101,7 +101,7 @@ type planTemplate struct {
 	plan      sql.Node
 	recipes   map[*plan.IndexedTableAccess]*lookupRecipe
 	tables    []sql.Table // for the statistics check
-	statsGens []uint64    // generation of each table's statistics when the plan was made
+	statsGens []statsGen  // each table's statistics when the plan was made
 	isSelect  bool
 	okResult  bool             // the plan returns an OK result (DML)
 	max1Row   bool             // the analyser found that it returns at most one row

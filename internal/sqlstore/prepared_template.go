@@ -178,7 +178,8 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 		return nil, err
 	}
 	// The plan was costed with the tables' statistics as they are now: it is reused until
-	// one of them is rebuilt (stats.go).
+	// one of them is rebuilt with a row count more than twice or under half of these
+	// (stats.go).
 	for _, tbl := range t.tables {
 		t.statsGens = append(t.statsGens, p.s.stats.generation(tbl))
 	}

@@ -601,3 +601,68 @@ func TestPreparedKeepsBusyStatements(t *testing.T) {
 		t.Fatalf("%d other statements: %+v -> %+v", others, start, st)
 	}
 }
+
+// TestPreparedStatisticsDrift: a prepared plan is made again when its table's statistics
+// appear or its row count more than doubles, not whenever they are rebuilt.
+func TestPreparedStatisticsDrift(t *testing.T) {
+	n := startPrepNode(t, false)
+	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
+	c := n.open(t, "p")
+	conn, err := c.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	mustExec(t, conn, "CREATE TABLE g (id INT PRIMARY KEY, k INT, KEY (k))")
+	fill := func(from, to int) {
+		t.Helper()
+		var vals []string
+		for i := from; i < to; i++ {
+			vals = append(vals, fmt.Sprintf("(%d, %d)", i, i%10))
+		}
+		mustExec(t, conn, "INSERT INTO g VALUES "+strings.Join(vals, ","))
+		mustExec(t, conn, "ANALYZE TABLE g")
+	}
+	s := prepare(t, conn, "SELECT count(*) FROM g WHERE k = ?")
+	builds := func() uint64 { return n.st.PreparedStats().Builds }
+	run := func(want string) uint64 {
+		t.Helper()
+		b := builds()
+		if got := stmtRows(t, s, 3); got != want {
+			t.Fatalf("count: %s, want %s", got, want)
+		}
+		return builds() - b
+	}
+	run("0")
+	fill(0, 1000)
+	if b := run("100"); b != 1 {
+		t.Fatalf("statistics appeared: %d builds, want 1", b)
+	}
+	fill(1000, 1300)
+	if b := run("130"); b != 0 {
+		t.Fatalf("30%% more rows: %d builds, want 0", b)
+	}
+	fill(1300, 3000)
+	if b := run("300"); b != 1 {
+		t.Fatalf("rows more than doubled: %d builds, want 1", b)
+	}
+}
+
+func TestStatsGenCostsLike(t *testing.T) {
+	for _, c := range []struct {
+		old, cur statsGen
+		want     bool
+	}{
+		{statsGen{}, statsGen{}, true},
+		{statsGen{}, statsGen{gen: 1, rows: 10}, false},
+		{statsGen{gen: 1, rows: 10}, statsGen{}, false},
+		{statsGen{gen: 1, rows: 1000}, statsGen{gen: 2, rows: 1999}, true},
+		{statsGen{gen: 1, rows: 1000}, statsGen{gen: 2, rows: 2001}, false},
+		{statsGen{gen: 1, rows: 1000}, statsGen{gen: 2, rows: 499}, false},
+		{statsGen{gen: 1, rows: 1000}, statsGen{gen: 2, rows: 500}, true},
+	} {
+		if got := c.old.costsLike(c.cur); got != c.want {
+			t.Errorf("%+v -> %+v: %v, want %v", c.old, c.cur, got, c.want)
+		}
+	}
+}

@@ -502,17 +502,38 @@ func (p *statsProvider) drop(id uint64) {
 }
 
 // generation returns the build number of table's statistics, 0 when it has none.
-func (p *statsProvider) generation(table sql.Table) uint64 {
+func (p *statsProvider) generation(table sql.Table) statsGen {
 	t := ourTable(table)
 	if t == nil {
-		return 0
+		return statsGen{}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e := p.tables[t.rec.ID]; e != nil {
-		return e.gen
+		return statsGen{gen: e.gen, rows: e.rows}
 	}
-	return 0
+	return statsGen{}
+}
+
+// statsGen identifies a build of a table's statistics (gen 0: none), with the rows it
+// counted.
+type statsGen struct {
+	gen  uint64
+	rows int64
+}
+
+// costsLike reports whether a plan costed with the statistics old is still as good a
+// choice under cur: the same build, or builds of row counts within a factor of two. A
+// growing table gets new statistics every tenth or so; reanalysing every prepared plan on
+// every connection each time costs more than it can win.
+func (old statsGen) costsLike(cur statsGen) bool {
+	if old.gen == cur.gen {
+		return true
+	}
+	if old.gen == 0 || cur.gen == 0 {
+		return false
+	}
+	return cur.rows <= 2*old.rows && old.rows <= 2*cur.rows
 }
 
 // RowCount implements sql.StatsProvider with the table's running estimate.
