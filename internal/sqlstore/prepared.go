@@ -100,8 +100,10 @@ type planTemplate struct {
 	derived   map[*expression.Literal]derivation
 	plan      sql.Node
 	recipes   map[*plan.IndexedTableAccess]*lookupRecipe
-	tables    []sql.Table // for the statistics check
-	statsGens []statsGen  // each table's statistics when the plan was made
+	own       map[sql.Node]bool // nodes whose expressions hold parameters (markParams)
+	touched   map[sql.Node]bool // those and the nodes above them
+	tables    []sql.Table       // for the statistics check
+	statsGens []statsGen        // each table's statistics when the plan was made
 	isSelect  bool
 	okResult  bool             // the plan returns an OK result (DML)
 	max1Row   bool             // the analyser found that it returns at most one row

@@ -335,50 +335,122 @@ func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal)
 	ok := true
 	var inst func(n sql.Node) (sql.Node, error)
 	inst = func(n sql.Node) (sql.Node, error) {
-		out, _, err := transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
-			if ita, isITA := n.(*plan.IndexedTableAccess); isITA {
-				r := t.recipes[ita]
-				if r == nil {
-					if ita.IsStatic() {
-						return n, transform.SameTree, nil
+		if !t.touched[n] {
+			return n, nil // no parameter at or below n
+		}
+		if ita, isITA := n.(*plan.IndexedTableAccess); isITA {
+			r := t.recipes[ita]
+			if r == nil {
+				nn, _, err := substituteNode(ita, subst)
+				return nn, err
+			}
+			lk, built := r.build(ctx, subst)
+			if !built {
+				ok = false
+				return n, nil
+			}
+			nita, err := plan.NewStaticIndexedAccessForTableNode(ctx, ita.TableNode, lk)
+			if err != nil {
+				return nil, err
+			}
+			return nita.WithId(ita.Id()).WithColumns(ita.Columns()).(sql.Node), nil
+		}
+		out := n
+		if _, opaque := n.(sql.OpaqueNode); !opaque {
+			children := n.Children()
+			var nc []sql.Node
+			for i, c := range children {
+				c2, err := inst(c)
+				if err != nil {
+					return nil, err
+				}
+				if c2 != c {
+					if nc == nil {
+						nc = append([]sql.Node(nil), children...)
 					}
-					return substituteNode(ita, subst)
-				}
-				lk, built := r.build(ctx, subst)
-				if !built {
-					ok = false
-					return n, transform.SameTree, nil
-				}
-				nita, err := plan.NewStaticIndexedAccessForTableNode(ctx, ita.TableNode, lk)
-				if err != nil {
-					return nil, transform.SameTree, err
-				}
-				return nita.WithId(ita.Id()).WithColumns(ita.Columns()).(sql.Node), transform.NewTree, nil
-			}
-			changed := false
-			if ii, isInsert := n.(*plan.InsertInto); isInsert && ii.Source != nil {
-				src, err := inst(ii.Source)
-				if err != nil {
-					return nil, transform.SameTree, err
-				}
-				if src != ii.Source {
-					n = ii.WithSource(src)
-					changed = true
+					nc[i] = c2
 				}
 			}
-			nn, same, err := substituteNode(n, subst)
-			if err != nil || same == transform.NewTree {
-				return nn, same, err
+			if nc != nil {
+				var err error
+				if out, err = out.WithChildren(nc...); err != nil {
+					return nil, err
+				}
 			}
-			return n, transform.TreeIdentity(!changed), nil
-		})
-		return out, err
+		}
+		if ii, isInsert := n.(*plan.InsertInto); isInsert && ii.Source != nil {
+			src, err := inst(ii.Source)
+			if err != nil {
+				return nil, err
+			}
+			if src != ii.Source {
+				out = out.(*plan.InsertInto).WithSource(src)
+			}
+		}
+		if t.own[n] {
+			nn, _, err := substituteNode(out, subst)
+			return nn, err
+		}
+		return out, nil
 	}
 	out, err := inst(t.plan)
 	if err != nil || !ok {
 		return nil, false
 	}
 	return out, true
+}
+
+// markParams records which nodes of the plan hold a parameter (or a literal derived from
+// one) or a lookup recipe, and which have such a node at or below them: instantiate copies
+// only those.
+func (t *planTemplate) markParams() {
+	lits := make(map[sql.Expression]bool, len(t.params)+len(t.derived))
+	for _, l := range t.params {
+		lits[l] = true
+	}
+	for d := range t.derived {
+		lits[d] = true
+	}
+	t.own, t.touched = map[sql.Node]bool{}, map[sql.Node]bool{}
+	var mark func(n sql.Node) bool
+	mark = func(n sql.Node) bool {
+		own := false
+		if ita, isITA := n.(*plan.IndexedTableAccess); isITA && t.recipes[ita] != nil {
+			own = true
+		}
+		if ex, isEx := n.(sql.Expressioner); isEx && !own {
+			for _, e := range ex.Expressions() {
+				sql.Inspect(e, func(e sql.Expression) bool {
+					if lits[e] {
+						own = true
+					}
+					return !own
+				})
+				if own {
+					break
+				}
+			}
+		}
+		touched := own
+		if _, opaque := n.(sql.OpaqueNode); !opaque {
+			for _, c := range n.Children() {
+				if mark(c) {
+					touched = true
+				}
+			}
+		}
+		if ii, isInsert := n.(*plan.InsertInto); isInsert && ii.Source != nil && mark(ii.Source) {
+			touched = true
+		}
+		if own {
+			t.own[n] = true
+		}
+		if touched {
+			t.touched[n] = true
+		}
+		return touched
+	}
+	mark(t.plan)
 }
 
 // substituteNode returns n with the new parameter literals in its expressions.

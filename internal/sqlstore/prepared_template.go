@@ -22,17 +22,24 @@ import (
 )
 
 // paramLiterals converts the execution's parameters the way GMS's handler does (bind
-// variable -> parser value -> planbuilder literal), in order v1..vN.
+// variable -> parser value -> planbuilder literal), in order v1..vN; integers directly to
+// the literal wireInteger would make of the planbuilder's, and NULL to a NULL literal.
 func (p *preparedHandler) paramLiterals(ctx *sql.Context, sess *Session, prepare *mysql.PrepareData) (lits []*expression.Literal, ok bool) {
 	n := int(prepare.ParamsCount)
 	if len(prepare.BindVars) != n {
 		return nil, false
 	}
-	exprs := make(map[string]ast.Expr, n)
+	lits = make([]*expression.Literal, n)
+	var exprs map[string]ast.Expr // the others, for the planbuilder
 	for i := 1; i <= n; i++ {
-		bv := prepare.BindVars["v"+strconv.Itoa(i)]
+		name := "v" + strconv.Itoa(i)
+		bv := prepare.BindVars[name]
 		if bv == nil {
 			return nil, false
+		}
+		if l := directLiteral(bv); l != nil {
+			lits[i-1] = l
+			continue
 		}
 		val, err := sqltypes.BindVariableToValue(bv)
 		if err != nil {
@@ -42,7 +49,13 @@ func (p *preparedHandler) paramLiterals(ctx *sql.Context, sess *Session, prepare
 		if err != nil {
 			return nil, false
 		}
-		exprs["v"+strconv.Itoa(i)] = e
+		if exprs == nil {
+			exprs = make(map[string]ast.Expr, n)
+		}
+		exprs[name] = e
+	}
+	if exprs == nil {
+		return lits, true
 	}
 	warnings := sess.WarningCount()
 	defer func() {
@@ -57,15 +70,35 @@ func (p *preparedHandler) paramLiterals(ctx *sql.Context, sess *Session, prepare
 	b := planbuilder.New(ctx, p.eng.Analyzer.Catalog, p.eng.EventScheduler, p.eng.Parser)
 	b.SetBindings(exprs)
 	bound := b.BindCtx().Bindings
-	lits = make([]*expression.Literal, n)
 	for i := 1; i <= n; i++ {
-		l, isLit := bound["v"+strconv.Itoa(i)].(*expression.Literal)
+		name := "v" + strconv.Itoa(i)
+		if lits[i-1] != nil {
+			continue
+		}
+		l, isLit := bound[name].(*expression.Literal)
 		if !isLit {
 			return nil, false
 		}
-		lits[i-1] = wireInteger(ctx, l, prepare.BindVars["v"+strconv.Itoa(i)].Type)
+		lits[i-1] = wireInteger(ctx, l, prepare.BindVars[name].Type)
 	}
 	return lits, true
+}
+
+// directLiteral returns the literal of an integer or NULL parameter, nil for others.
+func directLiteral(bv *querypb.BindVariable) *expression.Literal {
+	switch bv.Type {
+	case querypb.Type_NULL_TYPE:
+		return expression.NewLiteral(nil, types.Null)
+	case querypb.Type_INT8, querypb.Type_INT16, querypb.Type_INT24, querypb.Type_INT32, querypb.Type_INT64:
+		if v, err := strconv.ParseInt(string(bv.Value), 10, 64); err == nil {
+			return expression.NewLiteral(v, types.Int64)
+		}
+	case querypb.Type_UINT8, querypb.Type_UINT16, querypb.Type_UINT24, querypb.Type_UINT32, querypb.Type_UINT64:
+		if v, err := strconv.ParseUint(string(bv.Value), 10, 64); err == nil {
+			return expression.NewLiteral(v, types.Uint64)
+		}
+	}
+	return nil
 }
 
 // wireInteger gives an integer parameter the type it has on the wire, BIGINT or BIGINT
@@ -177,6 +210,7 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 	if err := t.check(ctx, filters); err != nil {
 		return nil, err
 	}
+	t.markParams()
 	// The plan was costed with the tables' statistics as they are now: it is reused until
 	// one of them is rebuilt with a row count more than twice or under half of these
 	// (stats.go).
