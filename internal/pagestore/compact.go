@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -59,6 +60,35 @@ func (s *Store) Compact(ctx context.Context) error {
 	start := time.Now()
 	var pages int
 	var removed uint64
+	// Only the pages given deltas since they were last compacted have anything to remove,
+	// unless a full pass is due.
+	s.mu.Lock()
+	gen := s.fullGen
+	full := gen != s.fullDone
+	var ids []page.ID
+	if !full {
+		ids = make([]page.ID, 0, len(s.dirty))
+		for id, last := range s.dirty {
+			if last < h {
+				ids = append(ids, id)
+			}
+		}
+	}
+	s.mu.Unlock()
+	slices.Sort(ids)
+	compact := func(db *pebble.DB, it *pebble.Iterator, id page.ID) error {
+		if !s.own.Load().serves(id) { // a page being copied has no base image yet
+			return nil
+		}
+		n, err := s.compactPage(db, it, id, h)
+		if err != nil {
+			return fmt.Errorf("pagestore: compact page %d to %d: %w", id, h, err)
+		}
+		pages++
+		removed += n
+		s.stats.compactVisits.Add(1)
+		return nil
+	}
 	// One iterator for the whole pass (a snapshot: the versions below h do not change but for
 	// what this pass deletes), repositioned for each page.
 	err := s.withDB(func(db *pebble.DB) error {
@@ -67,6 +97,17 @@ func (s *Store) Compact(ctx context.Context) error {
 			return err
 		}
 		defer it.Close()
+		if !full {
+			for _, id := range ids {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := compact(db, it, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		for id := page.Invalid; ; {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -75,13 +116,8 @@ func (s *Store) Compact(ctx context.Context) error {
 			if err != nil || !ok {
 				return err
 			}
-			if s.own.Load().serves(next) { // a page being copied has no base image yet
-				n, err := s.compactPage(db, it, next, h)
-				if err != nil {
-					return fmt.Errorf("pagestore: compact page %d to %d: %w", next, h, err)
-				}
-				pages++
-				removed += n
+			if err := compact(db, it, next); err != nil {
+				return err
 			}
 			if next == math.MaxUint64 {
 				return nil
@@ -90,9 +126,28 @@ func (s *Store) Compact(ctx context.Context) error {
 		}
 	})
 	if err == nil {
-		s.log.Debug("pagestore: compacted", "horizon", h, "pages", pages, "removed", removed, "took", time.Since(start))
+		// The pages whose every delta is below h are covered now (a page given deltas since
+		// has a newer one, at or above h).
+		s.mu.Lock()
+		for id, last := range s.dirty {
+			if last < h {
+				delete(s.dirty, id)
+			}
+		}
+		if full {
+			s.fullDone = gen
+		}
+		s.mu.Unlock()
+		s.log.Debug("pagestore: compacted", "horizon", h, "full", full, "pages", pages, "removed", removed, "took", time.Since(start))
 	}
 	return err
+}
+
+// needFullCompaction makes the next compaction visit every page.
+func (s *Store) needFullCompaction() {
+	s.mu.Lock()
+	s.fullGen++
+	s.mu.Unlock()
 }
 
 func (s *Store) withDB(fn func(db *pebble.DB) error) error {

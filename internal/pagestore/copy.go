@@ -464,6 +464,7 @@ func (s *Store) commitOwnState(next *ownState, atGroupEnd bool, prepare func(b *
 			return err
 		}
 		s.own.Store(next)
+		s.needFullCompaction()
 		return nil
 	})
 	if err != nil {

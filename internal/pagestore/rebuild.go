@@ -158,6 +158,7 @@ func (s *Store) rebuild() error {
 	}
 	s.db = db
 	s.cache.reset()
+	s.needFullCompaction()
 	s.floor.Store(0)
 	want := s.own.Load().Ownership
 	pos, err := s.startEmpty(ctx, want)

@@ -122,10 +122,17 @@ type Store struct {
 	floor      atomic.Uint64 // compaction floor (see floorKey)
 	horizon    atomic.Uint64 // set by SetHorizon
 
-	mu        sync.Mutex
-	advanced  chan struct{}           // closed and replaced whenever persisted moves
-	pages     map[page.ID]pageState   // per-page tracking of the deltas at or above stateBase
-	hot       map[page.ID]struct{}    // pages waiting for an image
+	mu       sync.Mutex
+	advanced chan struct{}         // closed and replaced whenever persisted moves
+	pages    map[page.ID]pageState // per-page tracking of the deltas at or above stateBase
+	hot      map[page.ID]struct{}  // pages waiting for an image
+	// dirty holds the pages given deltas since compaction last covered them, with each
+	// one's newest delta: a compaction visits only those, unless fullGen asks for a pass
+	// over every page (after Open, a rebuild or an ownership change, which write or keep
+	// versions that consuming did not note here).
+	dirty     map[page.ID]page.LSN
+	fullGen   uint64                  // raised whenever a full pass is needed
+	fullDone  uint64                  // the fullGen the last full pass started at
 	stateBase page.LSN                // the position pages started tracking at (Open)
 	consumed  error                   // why consuming stopped, if it did
 	progress  map[uint64]CopyProgress // copies from peers under way (Copied, Total)
@@ -139,7 +146,7 @@ type Store struct {
 	done    chan struct{} // closed when the goroutines of the last Start have exited
 
 	cache pageCache
-	stats struct{ records, images, getPages, compacted atomic.Uint64 }
+	stats struct{ records, images, getPages, compacted, compactVisits atomic.Uint64 }
 
 	popts       *pebble.Options // to reopen pebble after a rebuild
 	damage      error           // under mu: why the store refuses reads (wraps ErrDamaged), nil when sound
@@ -211,6 +218,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		advanced:    make(chan struct{}),
 		pages:       make(map[page.ID]pageState),
 		hot:         make(map[page.ID]struct{}),
+		dirty:       make(map[page.ID]page.LSN),
+		fullGen:     1,
 		closedCh:    make(chan struct{}),
 		wake:        make(chan struct{}, 1),
 		rebuildKick: make(chan struct{}, 1),

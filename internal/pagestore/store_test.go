@@ -531,3 +531,44 @@ func TestLogReadErrors(t *testing.T) {
 	waitPersisted(t, s, log.end())
 	w.check(t, s, w.lsns(20, redo.StartLSN, log.end()), false)
 }
+
+// TestCompactionVisitsChangedPages: after the first (full) pass, a compaction visits only the
+// pages given deltas since, and still leaves each of them one version at the horizon.
+func TestCompactionVisitsChangedPages(t *testing.T) {
+	log := newFakeLog()
+	w := newWorkload(t, 21, log, 12)
+	w.groups(200)
+	log.makeDurable()
+	s := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.CachePages = 1000, -1 })
+	s.Start()
+	waitPersisted(t, s, log.end())
+	ctx := context.Background()
+	s.SetHorizon(log.end())
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	full := s.stats.compactVisits.Load()
+	if full < uint64(len(w.ids))/2 {
+		t.Fatalf("the first pass visited %d pages of %d", full, len(w.ids))
+	}
+	all := w.ids
+	w.ids = all[:2] // only these change now
+	w.groups(50)
+	w.ids = all
+	log.makeDurable()
+	waitPersisted(t, s, log.end())
+	end := log.end()
+	s.SetHorizon(end)
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.stats.compactVisits.Load() - full; got == 0 || got > 2 {
+		t.Fatalf("the second pass visited %d pages, want the 1 or 2 changed", got)
+	}
+	for _, id := range all[:2] {
+		if n := countKeys(t, s, id, 0); n > 1 {
+			t.Fatalf("changed page %d keeps %d versions after compacting to the end", id, n)
+		}
+	}
+	w.check(t, s, []page.LSN{end}, false)
+}
