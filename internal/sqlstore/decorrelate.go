@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -42,7 +43,7 @@ import (
 // for an execution, a copy bound to fresh state: nothing is kept across executions of a
 // plan (prepared statements, procedures, the inner side of joins rebuilt per row), so the
 // grouped pass reads what the statement's own transaction sees at that point. Per execution
-// the bound copy evaluates the original subquery for the first adaptiveRows outer rows;
+// the bound copy evaluates the original subquery for the first outer rows (see passDue);
 // after that it runs the grouped query once (through GMS's GroupBy, the exec builder and the
 // same outer-row prepending GMS uses for subqueries), keeps a map from the key tuple to the
 // aggregate, and answers every further row from the map. A missing key gets the aggregate
@@ -51,7 +52,17 @@ import (
 // fails, or has more than maxAggGroups groups, or a value is not an integer, it goes back to
 // evaluating the subquery per row.
 
-const adaptiveRows = 32 // outer rows evaluated per row before the grouped pass
+// When the grouped pass is due. The subquery reads no index keyed by the outer row, so one
+// evaluation reads about what the grouped pass reads (more with a join, whose lookups the
+// taken-out equalities no longer restrict): a statement that has spent adaptiveTime on
+// adaptiveMinRows evaluations or more has spent about what the pass costs, and one that has
+// evaluated adaptiveRows rows has many to go, probably. A statement of at most
+// adaptiveMinRows outer rows never pays for a pass.
+const (
+	adaptiveMinRows = 3
+	adaptiveRows    = 32
+	adaptiveTime    = 10 * time.Millisecond
+)
 
 // maxAggGroups is the most groups a grouped pass keeps; with more, the execution goes per
 // row. A variable for tests.
@@ -526,7 +537,8 @@ type aggLookup struct {
 // aggLookupState is what one execution learned.
 type aggLookupState struct {
 	mu      sync.Mutex
-	rows    int            // outer rows seen while counting
+	rows    int            // outer rows evaluated before the pass
+	spent   time.Duration  // time their evaluation took
 	perRow  bool           // evaluate per row for the rest of the execution
 	groups  map[string]any // the grouped pass's aggregate by key
 	empty   any            // the aggregate of no rows
@@ -578,12 +590,12 @@ func (l *aggLookup) keyText() string {
 
 // String implements sql.Expression.
 func (l *aggLookup) String() string {
-	return fmt.Sprintf("GroupedSubquery(by %s, after %d rows)\n%s", l.keyText(), adaptiveRows, l.sub.String())
+	return fmt.Sprintf("GroupedSubquery(by %s)\n%s", l.keyText(), l.sub.String())
 }
 
 // DebugString implements sql.DebugStringer.
 func (l *aggLookup) DebugString() string {
-	return fmt.Sprintf("GroupedSubquery(by %s, after %d rows)\n%s", l.keyText(), adaptiveRows, sql.DebugString(l.sub))
+	return fmt.Sprintf("GroupedSubquery(by %s)\n%s", l.keyText(), sql.DebugString(l.sub))
 }
 
 // bound returns a copy of l with fresh state, for one execution.
@@ -601,10 +613,19 @@ func (l *aggLookup) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	}
 	st.mu.Lock()
 	if st.groups == nil {
-		if st.perRow || st.rows < adaptiveRows {
-			st.rows++
+		if st.perRow {
 			st.mu.Unlock()
 			return l.sub.Eval(ctx, row)
+		}
+		if !st.passDue() {
+			st.rows++
+			st.mu.Unlock()
+			start := time.Now()
+			v, err := l.sub.Eval(ctx, row)
+			st.mu.Lock()
+			st.spent += time.Since(start)
+			st.mu.Unlock()
+			return v, err
 		}
 		if !l.groupedPass(ctx, row) {
 			st.mu.Unlock()
@@ -630,6 +651,11 @@ func (l *aggLookup) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		return v, nil
 	}
 	return l.emptyValue(ctx)
+}
+
+// passDue reports whether the grouped pass is due (see adaptiveRows). The caller holds mu.
+func (st *aggLookupState) passDue() bool {
+	return st.rows >= adaptiveRows || (st.rows >= adaptiveMinRows && st.spent >= adaptiveTime)
 }
 
 // emptyValue is the aggregate of no rows, from GMS's own buffer. The caller holds st.mu.

@@ -131,8 +131,8 @@ func TestGroupedSubqueryAggregates(t *testing.T) {
 	}
 }
 
-// TestGroupedSubqueryAdaptive checks that a few outer rows are evaluated per row without a
-// grouped pass, and that a pass with more groups than the bound gives up for per-row
+// TestGroupedSubqueryAdaptive checks that a few outer rows (adaptiveMinRows) are evaluated
+// per row without a grouped pass, and that a pass with more groups than the bound gives up for per-row
 // evaluation with the same answers.
 func TestGroupedSubqueryAdaptive(t *testing.T) {
 	n := startNode(t, t.TempDir())
@@ -142,11 +142,11 @@ func TestGroupedSubqueryAdaptive(t *testing.T) {
 	decorrData(t, c, 11, 100, 400)
 
 	q := `SELECT o.id, (SELECT SUM(v) FROM i WHERE i.a = o.k1 AND i.b = o.k2) FROM o WHERE o.id <= %d ORDER BY o.id`
-	small := fmt.Sprintf(q, adaptiveRows)
+	small := fmt.Sprintf(q, adaptiveMinRows)
 	before := aggLookupStats.passes.Load()
 	got := queryRows(t, c, small)
 	if aggLookupStats.passes.Load() != before {
-		t.Fatalf("%d outer rows: want no grouped pass", adaptiveRows)
+		t.Fatalf("%d outer rows: want no grouped pass", adaptiveMinRows)
 	}
 	if want := perRow(t, c, small); got != want {
 		t.Fatalf("grouped\n%s\nper row\n%s", got, want)
