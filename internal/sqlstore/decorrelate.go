@@ -105,7 +105,7 @@ func decorrelateNode(ctx *sql.Context, b sql.NodeExecBuilder, n sql.Node) (sql.N
 		case *plan.Project, *plan.Filter:
 			rewritable = true
 		}
-		exprs := ex.Expressions()
+		exprs := append([]sql.Expression(nil), ex.Expressions()...)
 		identity := transform.SameTree
 		for i, e := range exprs {
 			ne, same, err := transform.Expr(e, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
@@ -275,9 +275,6 @@ func (w *corrWalk) node(n sql.Node, removable bool) (sql.Node, bool) {
 		var keep []sql.Expression
 		for _, c := range expression.SplitConjunction(n.Expression) {
 			if innerOnly(c, w.outer) {
-				if !deterministic(c) {
-					return n, false
-				}
 				w.noteConst(c)
 				keep = append(keep, c)
 				continue
@@ -341,16 +338,6 @@ func innerOnlyExprs(n sql.Node, outer sql.ColSet) bool {
 		}
 	}
 	return true
-}
-
-func deterministic(e sql.Expression) bool {
-	return !transform.InspectExpr(e, func(e sql.Expression) bool {
-		switch e.(type) {
-		case *plan.Subquery, sql.NonDeterministicExpression:
-			return true
-		}
-		return false
-	})
 }
 
 // innerJoin reports whether a join of type op returns exactly the pairs of rows of its
@@ -831,6 +818,16 @@ func (aggLookupBinder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.Row
 	}
 	ex := n.(sql.Expressioner)
 	exprs := ex.Expressions()
+	unbound := false
+	for _, e := range exprs {
+		unbound = unbound || transform.InspectExpr(e, func(e sql.Expression) bool {
+			l, ok := e.(*aggLookup)
+			return ok && l.st == nil
+		})
+	}
+	if !unbound {
+		return nil, nil
+	}
 	var b sql.NodeExecBuilder
 	out := make([]sql.Expression, len(exprs))
 	for i, e := range exprs {
