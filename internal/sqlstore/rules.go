@@ -22,6 +22,7 @@ const (
 	ruleExplainNotMax1Row
 	ruleCorrelatedLookups
 	ruleIntArith
+	ruleDecorrelateAggs
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

@@ -53,6 +53,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installCorrelatedLookups(eng) // correlated.go: subqueries read by the outer row's keys
 	s.installInfoSchema(eng)      // infoschema.go
 	installIntArithRule(eng)      // arith.go
+	installDecorrelate(eng)       // decorrelate.go: correlated aggregates from one grouped pass
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
