@@ -49,7 +49,7 @@ import (
 // aggregate, and answers every further row from the map. A missing key gets the aggregate
 // of no rows (GMS's own empty buffer: NULL, or 0 for COUNT); an outer NULL key gets the
 // same; groups with a NULL key are dropped (NULL = x is never true). If the grouped pass
-// fails, or has more than maxAggGroups groups, or a value is not an integer, it goes back to
+// fails, or has more than defaultMaxAggGroups groups, or a value is not an integer, it goes back to
 // evaluating the subquery per row.
 
 // When the grouped pass is due. The subquery reads no index keyed by the outer row, so one
@@ -64,37 +64,52 @@ const (
 	adaptiveTime    = 10 * time.Millisecond
 )
 
-// maxAggGroups is the most groups a grouped pass keeps; with more, the execution goes per
-// row. A variable for tests.
-var maxAggGroups = 1 << 18
+// defaultMaxAggGroups is the most groups a grouped pass keeps; with more, the execution
+// goes per row.
+const defaultMaxAggGroups = 1 << 18
 
-// decorrelateOff turns the rule off, for tests that compare with per-row evaluation.
-var decorrelateOff atomic.Bool
-
-// aggLookupStats counts, for tests and diagnostics, grouped passes made and abandoned.
-var aggLookupStats struct {
+// decorrelator is a store's setting and counters of the rule.
+type decorrelator struct {
+	off       atomic.Bool  // the rule is off (tests compare with per-row evaluation)
+	maxGroups atomic.Int64 // see defaultMaxAggGroups
+	// passes and abandoned count grouped passes made and given up, for tests and
+	// diagnostics.
 	passes, abandoned atomic.Uint64
 }
 
+func newDecorrelator() *decorrelator {
+	d := &decorrelator{}
+	d.maxGroups.Store(defaultMaxAggGroups)
+	return d
+}
+
+// installDecorrelate adds the rule. GMS keeps the after-all rules per process
+// (analyzer.OnceAfterAll, which later engines copy), so the rule finds its store's
+// decorrelator through the session.
 func installDecorrelate(eng *sqle.Engine) {
 	installAfterAll(eng, analyzer.Rule{Id: ruleDecorrelateAggs, Apply: decorrelateAggs})
 }
 
 func decorrelateAggs(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	sess, ok := ctx.Session.(*Session)
+	if !ok || sess.store == nil || sess.store.decor == nil {
+		return n, transform.SameTree, nil
+	}
+	d := sess.store.decor
 	// Only whole statements (subqueries are analysed first with a scope, and their exec
 	// indexes are assigned again for the statement), and only reads: a statement that writes
 	// may change, row by row, what its subqueries read. A locking read locks what it reads.
-	if !scope.IsEmpty() || !n.IsReadOnly() || a.ExecBuilder == nil || decorrelateOff.Load() {
+	if !scope.IsEmpty() || !n.IsReadOnly() || a.ExecBuilder == nil || d.off.Load() {
 		return n, transform.SameTree, nil
 	}
 	if _, locking := lockingMode(ctx); locking {
 		return n, transform.SameTree, nil
 	}
-	return decorrelateNode(ctx, a.ExecBuilder, n)
+	return d.decorrelateNode(ctx, a.ExecBuilder, n)
 }
 
 // decorrelateNode rewrites the subqueries of n and of the plans nested in it.
-func decorrelateNode(ctx *sql.Context, b sql.NodeExecBuilder, n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+func (d *decorrelator) decorrelateNode(ctx *sql.Context, b sql.NodeExecBuilder, n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 	return transform.NodeWithOpaque(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 		ex, ok := n.(sql.Expressioner)
 		if !ok {
@@ -113,7 +128,7 @@ func decorrelateNode(ctx *sql.Context, b sql.NodeExecBuilder, n sql.Node) (sql.N
 				if !ok {
 					return e, transform.SameTree, nil
 				}
-				q, same, err := decorrelateNode(ctx, b, sq.Query)
+				q, same, err := d.decorrelateNode(ctx, b, sq.Query)
 				if err != nil {
 					return e, transform.SameTree, err
 				}
@@ -121,7 +136,7 @@ func decorrelateNode(ctx *sql.Context, b sql.NodeExecBuilder, n sql.Node) (sql.N
 					sq = sq.WithQuery(q)
 				}
 				if rewritable {
-					if l := newAggLookup(ctx, b, sq); l != nil {
+					if l := d.newAggLookup(ctx, b, sq); l != nil {
 						return l, transform.NewTree, nil
 					}
 				}
@@ -149,7 +164,7 @@ type corrKey struct {
 }
 
 // newAggLookup returns the aggLookup for sq, or nil if sq is not of the form it answers.
-func newAggLookup(ctx *sql.Context, b sql.NodeExecBuilder, sq *plan.Subquery) *aggLookup {
+func (d *decorrelator) newAggLookup(ctx *sql.Context, b sql.NodeExecBuilder, sq *plan.Subquery) *aggLookup {
 	outer := sq.Correlated()
 	if outer.Empty() || sq.Volatile() {
 		return nil
@@ -197,7 +212,7 @@ func newAggLookup(ctx *sql.Context, b sql.NodeExecBuilder, sq *plan.Subquery) *a
 	if !innerOnlyNode(grouped, outer) {
 		return nil
 	}
-	return &aggLookup{sub: sq, agg: agg, grouped: grouped, keys: w.keys, b: b}
+	return &aggLookup{sub: sq, agg: agg, grouped: grouped, keys: w.keys, b: b, d: d}
 }
 
 // groupableAgg reports whether agg is one whose value per group is that of the aggregate
@@ -518,6 +533,7 @@ type aggLookup struct {
 	grouped sql.Node // agg and the inner keys, grouped by the inner keys
 	keys    []corrKey
 	b       sql.NodeExecBuilder
+	d       *decorrelator
 	st      *aggLookupState // nil in the plan; fresh in the copy built for an execution
 }
 
@@ -681,10 +697,10 @@ func (l *aggLookup) groupedPass(ctx *sql.Context, row sql.Row) bool {
 	if !nodeFieldsFrom(l.grouped, width) {
 		return false
 	}
-	aggLookupStats.passes.Add(1)
+	l.d.passes.Add(1)
 	groups, err := l.collect(ctx, row)
 	if err != nil || groups == nil {
-		aggLookupStats.abandoned.Add(1)
+		l.d.abandoned.Add(1)
 		return false
 	}
 	st.groups, st.perRow = groups, false
@@ -732,7 +748,7 @@ func (l *aggLookup) collect(ctx *sql.Context, row sql.Row) (map[string]any, erro
 		if null {
 			continue
 		}
-		if len(groups) >= maxAggGroups {
+		if int64(len(groups)) >= l.d.maxGroups.Load() {
 			return nil, nil
 		}
 		groups[string(key)] = vals[0]

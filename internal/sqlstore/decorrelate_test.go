@@ -45,10 +45,10 @@ func decorrSchema(t *testing.T, c *dbsql.DB) {
 }
 
 // perRow returns q's rows with the rule off: GMS's own evaluation, once per outer row.
-func perRow(t *testing.T, c *dbsql.DB, q string, args ...any) string {
+func perRow(t *testing.T, n *node, c *dbsql.DB, q string, args ...any) string {
 	t.Helper()
-	decorrelateOff.Store(true)
-	defer decorrelateOff.Store(false)
+	n.st.decor.off.Store(true)
+	defer n.st.decor.off.Store(false)
 	return queryRows(t, c, q, args...)
 }
 
@@ -91,18 +91,18 @@ func TestGroupedSubqueryAggregates(t *testing.T) {
 		if p := explainTree(t, c, q); !strings.Contains(p, "GroupedSubquery") {
 			t.Fatalf("want grouped subqueries, plan:\n%s", p)
 		}
-		before := aggLookupStats.passes.Load()
+		before := n.st.decor.passes.Load()
 		got := queryRows(t, c, q)
-		if aggLookupStats.passes.Load() == before {
+		if n.st.decor.passes.Load() == before {
 			t.Fatalf("no grouped pass ran for %s", q)
 		}
-		if want := perRow(t, c, q); got != want {
+		if want := perRow(t, n, c, q); got != want {
 			t.Fatalf("%s:\ngrouped\n%s\nper row\n%s", q, got, want)
 		}
 	}
 
 	// MySQL's EXPLAIN lists the subqueries as it does without the rule.
-	if got, want := queryRows(t, c, "EXPLAIN "+grouped[0]), perRow(t, c, "EXPLAIN "+grouped[0]); got != want || !strings.Contains(got, "DEPENDENT SUBQUERY") {
+	if got, want := queryRows(t, c, "EXPLAIN "+grouped[0]), perRow(t, n, c, "EXPLAIN "+grouped[0]); got != want || !strings.Contains(got, "DEPENDENT SUBQUERY") {
 		t.Fatalf("EXPLAIN:\n%s\nwithout the rule:\n%s", got, want)
 	}
 
@@ -125,7 +125,7 @@ func TestGroupedSubqueryAggregates(t *testing.T) {
 		if p := explainTree(t, c, q); strings.Contains(p, "GroupedSubquery") {
 			t.Fatalf("want the subquery left alone, plan:\n%s", p)
 		}
-		if got, want := queryRows(t, c, q), perRow(t, c, q); got != want {
+		if got, want := queryRows(t, c, q), perRow(t, n, c, q); got != want {
 			t.Fatalf("%s:\n%s\nper row\n%s", q, got, want)
 		}
 	}
@@ -148,25 +148,23 @@ func TestGroupedSubqueryAdaptive(t *testing.T) {
 
 	q := `SELECT o.id, (SELECT SUM(v) FROM i WHERE i.a = o.k1 AND i.b = o.k2) FROM o WHERE o.id <= %d ORDER BY o.id`
 	small := fmt.Sprintf(q, adaptiveMinRows)
-	before := aggLookupStats.passes.Load()
+	before := n.st.decor.passes.Load()
 	got := queryRows(t, c, small)
-	if aggLookupStats.passes.Load() != before {
+	if n.st.decor.passes.Load() != before {
 		t.Fatalf("%d outer rows: want no grouped pass", adaptiveMinRows)
 	}
-	if want := perRow(t, c, small); got != want {
+	if want := perRow(t, n, c, small); got != want {
 		t.Fatalf("grouped\n%s\nper row\n%s", got, want)
 	}
 
-	old := maxAggGroups
-	maxAggGroups = 5
-	defer func() { maxAggGroups = old }()
+	n.st.decor.maxGroups.Store(5)
 	big := fmt.Sprintf(q, 100)
-	abandoned := aggLookupStats.abandoned.Load()
+	abandoned := n.st.decor.abandoned.Load()
 	got = queryRows(t, c, big)
-	if aggLookupStats.abandoned.Load() == abandoned {
-		t.Fatalf("want the grouped pass abandoned past %d groups", maxAggGroups)
+	if n.st.decor.abandoned.Load() == abandoned {
+		t.Fatalf("want the grouped pass abandoned past %d groups", n.st.decor.maxGroups.Load())
 	}
-	if want := perRow(t, c, big); got != want {
+	if want := perRow(t, n, c, big); got != want {
 		t.Fatalf("grouped\n%s\nper row\n%s", got, want)
 	}
 }
@@ -196,7 +194,7 @@ func TestGroupedSubqueryExecutions(t *testing.T) {
 	defer stmt.Close()
 	run := func() string {
 		t.Helper()
-		before := aggLookupStats.passes.Load()
+		before := n.st.decor.passes.Load()
 		rows, err := stmt.QueryContext(ctx, 1, 10)
 		if err != nil {
 			t.Fatal(err)
@@ -211,15 +209,15 @@ func TestGroupedSubqueryExecutions(t *testing.T) {
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
-		if aggLookupStats.passes.Load()-before < 2 {
+		if n.st.decor.passes.Load()-before < 2 {
 			t.Fatalf("want two grouped passes per execution")
 		}
 		return strings.Join([]string{a.String, b.String, d.String}, " ")
 	}
 	want := func() string {
 		t.Helper()
-		decorrelateOff.Store(true)
-		defer decorrelateOff.Store(false)
+		n.st.decor.off.Store(true)
+		defer n.st.decor.off.Store(false)
 		var a, b, d dbsql.NullString
 		if err := conn.QueryRowContext(ctx, strings.NewReplacer("i.w = ?", "i.w = 1", "o.id > ?", "o.id > 10").Replace(q)).Scan(&a, &b, &d); err != nil {
 			t.Fatal(err)

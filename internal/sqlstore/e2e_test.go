@@ -21,6 +21,7 @@ import (
 type node struct {
 	dir  string
 	db   *localdb.DB
+	st   *Store
 	addr string
 	stop func()
 }
@@ -56,7 +57,7 @@ func startNodeEngine(t *testing.T, dir string, frames int, o EngineOptions) *nod
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{dir: dir, db: db, addr: l.Addr().String()}
+	n := &node{dir: dir, db: db, st: st, addr: l.Addr().String()}
 	stopped := false
 	n.stop = func() {
 		if stopped {

@@ -54,6 +54,7 @@ type Store struct {
 	dataErrs dataErrors // MySQL's wording of each connection's last data error (errcodes_data.go)
 
 	stats *statsProvider // index statistics for the optimiser (stats.go)
+	decor *decorrelator  // grouped passes for correlated aggregates (decorrelate.go)
 }
 
 // commitCatalog commits kv, which wrote the catalog, so that prepared plan templates notice.
@@ -84,6 +85,7 @@ func Open(ctx context.Context, db *engine.DB, lg *slog.Logger) (*Store, error) {
 	}
 	s := &Store{db: db, lg: lg, counters: map[uint64]*counter{}}
 	s.stats = newStatsProvider(s)
+	s.decor = newDecorrelator()
 	var err error
 	if s.sys, err = s.tree(ctx, sysTree); err != nil {
 		return nil, err
