@@ -60,16 +60,15 @@ func (s *Store) Compact(ctx context.Context) error {
 	start := time.Now()
 	var pages int
 	var removed uint64
-	// Only the pages given deltas since they were last compacted have anything to remove,
-	// unless a full pass is due.
+	// Only the pages given deltas at or above the last pass's horizon have anything to
+	// remove, unless a full pass is due.
 	s.mu.Lock()
 	gen := s.fullGen
 	full := gen != s.fullDone
 	var ids []page.ID
 	if !full {
-		ids = make([]page.ID, 0, len(s.dirty))
-		for id, last := range s.dirty {
-			if last < h {
+		for id, st := range s.pages {
+			if st.last >= s.compactedTo {
 				ids = append(ids, id)
 			}
 		}
@@ -126,14 +125,9 @@ func (s *Store) Compact(ctx context.Context) error {
 		}
 	})
 	if err == nil {
-		// The pages whose every delta is below h are covered now (a page given deltas since
-		// has a newer one, at or above h).
+		// Deltas consumed since the pass began are at or above h.
 		s.mu.Lock()
-		for id, last := range s.dirty {
-			if last < h {
-				delete(s.dirty, id)
-			}
-		}
+		s.compactedTo = h
 		if full {
 			s.fullDone = gen
 		}

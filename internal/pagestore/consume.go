@@ -193,7 +193,6 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 			st.pending += t.count
 			st.last = t.last
 			s.pages[id] = st
-			s.dirty[id] = t.last
 			if st.pending >= s.opts.ImageEvery {
 				s.hot[id] = struct{}{}
 				wake = true

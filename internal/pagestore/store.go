@@ -132,16 +132,16 @@ type Store struct {
 	advanced chan struct{}         // closed and replaced whenever persisted moves
 	pages    map[page.ID]pageState // per-page tracking of the deltas at or above stateBase
 	hot      map[page.ID]struct{}  // pages waiting for an image
-	// dirty holds the pages given deltas since compaction last covered them, with each
-	// one's newest delta: a compaction visits only those, unless fullGen asks for a pass
-	// over every page (after Open, a rebuild or an ownership change, which write or keep
-	// versions that consuming did not note here).
-	dirty     map[page.ID]page.LSN
-	fullGen   uint64                  // raised whenever a full pass is needed
-	fullDone  uint64                  // the fullGen the last full pass started at
-	stateBase page.LSN                // the position pages started tracking at (Open)
-	consumed  error                   // why consuming stopped, if it did
-	progress  map[uint64]CopyProgress // copies from peers under way (Copied, Total)
+	// compactedTo is the horizon of the last compaction: a page whose newest delta
+	// (pages[id].last) is below it has nothing more to compact below it. A pass visits only
+	// the other pages, unless fullGen asks for a pass over every page (after Open, a rebuild
+	// or an ownership change, which write or keep versions that consuming did not track).
+	compactedTo page.LSN
+	fullGen     uint64                  // raised whenever a full pass is needed
+	fullDone    uint64                  // the fullGen the last full pass started at
+	stateBase   page.LSN                // the position pages started tracking at (Open)
+	consumed    error                   // why consuming stopped, if it did
+	progress    map[uint64]CopyProgress // copies from peers under way (Copied, Total)
 
 	closedCh chan struct{} // closed by Close
 	wake     chan struct{} // wakes the materialiser (buffered 1)
@@ -227,7 +227,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		advanced:    make(chan struct{}),
 		pages:       make(map[page.ID]pageState),
 		hot:         make(map[page.ID]struct{}),
-		dirty:       make(map[page.ID]page.LSN),
 		fullGen:     1,
 		closedCh:    make(chan struct{}),
 		wake:        make(chan struct{}, 1),

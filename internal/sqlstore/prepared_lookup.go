@@ -341,8 +341,7 @@ func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal)
 		if ita, isITA := n.(*plan.IndexedTableAccess); isITA {
 			r := t.recipes[ita]
 			if r == nil {
-				nn, _, err := substituteNode(ita, subst)
-				return nn, err
+				return substituteNode(ita, subst)
 			}
 			lk, built := r.build(ctx, subst)
 			if !built {
@@ -388,8 +387,7 @@ func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal)
 			}
 		}
 		if t.own[n] {
-			nn, _, err := substituteNode(out, subst)
-			return nn, err
+			return substituteNode(out, subst)
 		}
 		return out, nil
 	}
@@ -454,10 +452,10 @@ func (t *planTemplate) markParams() {
 }
 
 // substituteNode returns n with the new parameter literals in its expressions.
-func substituteNode(n sql.Node, subst map[sql.Expression]sql.Expression) (sql.Node, transform.TreeIdentity, error) {
+func substituteNode(n sql.Node, subst map[sql.Expression]sql.Expression) (sql.Node, error) {
 	ex, isEx := n.(sql.Expressioner)
 	if !isEx {
-		return n, transform.SameTree, nil
+		return n, nil
 	}
 	exprs := ex.Expressions()
 	var nexprs []sql.Expression
@@ -471,11 +469,7 @@ func substituteNode(n sql.Node, subst map[sql.Expression]sql.Expression) (sql.No
 		}
 	}
 	if nexprs == nil {
-		return n, transform.SameTree, nil
+		return n, nil
 	}
-	nn, err := ex.WithExpressions(nexprs...)
-	if err != nil {
-		return nil, transform.SameTree, err
-	}
-	return nn, transform.NewTree, nil
+	return ex.WithExpressions(nexprs...)
 }

@@ -22,8 +22,8 @@ import (
 )
 
 // paramLiterals converts the execution's parameters the way GMS's handler does (bind
-// variable -> parser value -> planbuilder literal), in order v1..vN; integers directly to
-// the literal wireInteger would make of the planbuilder's, and NULL to a NULL literal.
+// variable -> parser value -> planbuilder literal), in order v1..vN, but for integers and
+// NULL (directLiteral).
 func (p *preparedHandler) paramLiterals(ctx *sql.Context, sess *Session, prepare *mysql.PrepareData) (lits []*expression.Literal, ok bool) {
 	n := int(prepare.ParamsCount)
 	if len(prepare.BindVars) != n {
@@ -79,12 +79,16 @@ func (p *preparedHandler) paramLiterals(ctx *sql.Context, sess *Session, prepare
 		if !isLit {
 			return nil, false
 		}
-		lits[i-1] = wireInteger(ctx, l, prepare.BindVars[name].Type)
+		lits[i-1] = l
 	}
 	return lits, true
 }
 
-// directLiteral returns the literal of an integer or NULL parameter, nil for others.
+// directLiteral returns the literal of an integer or NULL parameter, nil for others. An
+// integer has the type it has on the wire, BIGINT or BIGINT UNSIGNED, as in MySQL (a
+// MYSQL_TYPE_LONGLONG parameter is a BIGINT), where GMS's binder gives a literal the
+// smallest integer type that holds its value: the statement's plan then does not depend on
+// how large the value is, and one template serves every value.
 func directLiteral(bv *querypb.BindVariable) *expression.Literal {
 	switch bv.Type {
 	case querypb.Type_NULL_TYPE:
@@ -99,27 +103,6 @@ func directLiteral(bv *querypb.BindVariable) *expression.Literal {
 		}
 	}
 	return nil
-}
-
-// wireInteger gives an integer parameter the type it has on the wire, BIGINT or BIGINT
-// UNSIGNED, as MySQL does (a MYSQL_TYPE_LONGLONG parameter is a BIGINT), where the binder
-// gives a literal the smallest integer type that holds its value. The statement's plan then
-// does not depend on how large the value is, and one template serves every value.
-func wireInteger(ctx *sql.Context, l *expression.Literal, wire querypb.Type) *expression.Literal {
-	if !types.IsInteger(l.Type()) {
-		return l
-	}
-	switch wire {
-	case querypb.Type_INT8, querypb.Type_INT16, querypb.Type_INT24, querypb.Type_INT32, querypb.Type_INT64:
-		if v, _, err := types.Int64.Convert(ctx, l.Value()); err == nil && v != nil {
-			return expression.NewLiteral(v, types.Int64)
-		}
-	case querypb.Type_UINT8, querypb.Type_UINT16, querypb.Type_UINT24, querypb.Type_UINT32, querypb.Type_UINT64:
-		if v, _, err := types.Uint64.Convert(ctx, l.Value()); err == nil && v != nil {
-			return expression.NewLiteral(v, types.Uint64)
-		}
-	}
-	return l
 }
 
 func (t *planTemplate) matches(sess *Session, lits []*expression.Literal) bool {
