@@ -366,7 +366,8 @@ func (t *Txn) Rollback() {
 //     read the newest version in the pages, durable or not) logs its own group after this
 //     one, and its commit waits for its own group, so for this one too;
 //   - a transaction without writes that took a lock waits, at commit, for every group
-//     written so far;
+//     written so far, and makes them visible before it returns (a snapshot taken after it
+//     must not miss a commit it saw);
 //   - snapshot (non-locking) reads see only durable, visible commits.
 //
 // If the log fails instead, the engine fails and refuses every later commit, the dependent
@@ -388,9 +389,14 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 			// were durable: it is acknowledged only once they are. Having written nothing, it
 			// holds its locks no longer meanwhile.
 			t.db.locks.ReleaseAll(t.id)
-			if err := t.db.log.WaitDurable(ctx, page.LSN(t.db.written.Load())); err != nil {
+			w := page.LSN(t.db.written.Load())
+			if err := t.db.log.WaitDurable(ctx, w); err != nil {
 				return 0, err
 			}
+			// What it read must also be what every reader sees from now on, even if the
+			// commit it read has not yet made itself visible: every group up to w is durable,
+			// so every commit in them has taken effect.
+			t.db.advanceVisible(w)
 		}
 		return t.db.VisibleLSN(), nil
 	}
