@@ -365,3 +365,72 @@ func TestGoStopsWithClose(t *testing.T) {
 		t.Fatal("Go accepted work after Close")
 	}
 }
+
+// TestPurgeResumes: a full purge pass cut short by its context goes on, in a later call with
+// the same cursor, from where it stopped; trees it had finished are not scanned again.
+func TestPurgeResumes(t *testing.T) {
+	ctx := context.Background()
+	db := openMem(t, &memEnv{}, 64)
+	names := []string{"a", "b", "c"}
+	trees := map[string]page.ID{}
+	for _, n := range names {
+		trees[n] = mustTree(t, db, n)
+	}
+	// Each tree gets deleted rows whose tombstones only a full pass (or the queue) removes.
+	r := begin(t, db, TxnOptions{})
+	for _, n := range names {
+		w := begin(t, db, TxnOptions{})
+		for i := 0; i < 50; i++ {
+			w.Put(ctx, trees[n], []byte(fmt.Sprintf("k%03d", i)), []byte("v"))
+		}
+		mustCommit(t, w)
+	}
+	r.Snapshot() // holds the horizon below the deletes
+	for _, n := range names {
+		w := begin(t, db, TxnOptions{})
+		for i := 0; i < 50; i++ {
+			w.Delete(ctx, trees[n], []byte(fmt.Sprintf("k%03d", i)))
+		}
+		mustCommit(t, w)
+	}
+	r.Rollback()
+	db.purgeQ = nil // as after a restart: only a full pass finds them
+
+	var cur purgeCursor
+	dead, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := db.purgeFrom(dead, &cur); err == nil || cur.done {
+		t.Fatalf("a pass with an ended context: err %v, done %v", err, cur.done)
+	}
+	// Pretend the cut pass had finished "a": the next call starts at "b".
+	cur = purgeCursor{tree: "a\x00"}
+	st, err := db.purgeFrom(ctx, &cur)
+	if err != nil || !cur.done {
+		t.Fatalf("resumed pass: err %v, done %v", err, cur.done)
+	}
+	if st.Versions != 200 { // 50 rows × (put + tombstone) in each of b and c
+		t.Fatalf("resumed pass removed %d versions, want 200 (b and c only)", st.Versions)
+	}
+	if n := countVersions(t, db, trees["a"]); n != 100 {
+		t.Fatalf("tree a, before the cursor, has %d versions, want its 100 untouched", n)
+	}
+	st, err = db.Purge(ctx)
+	if err != nil || st.Versions != 100 {
+		t.Fatalf("a fresh full pass: %d versions, %v; want a's 100", st.Versions, err)
+	}
+	if err := db.CheckTrees(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countVersions(t *testing.T, db *DB, root page.ID) int {
+	t.Helper()
+	n := 0
+	if err := db.tree(root).Scan(context.Background(), nil, func(k []byte, v stbtree.Value) (bool, error) {
+		n++
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

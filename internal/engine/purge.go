@@ -230,17 +230,41 @@ type PurgeStats struct{ Versions int }
 // Purge removes, from every tree, the versions no snapshot at or after the horizon can see,
 // including deleted rows' tombstones. It works in batches, each its own mini-transaction.
 func (db *DB) Purge(ctx context.Context) (PurgeStats, error) {
+	var cur purgeCursor
+	return db.purgeFrom(ctx, &cur)
+}
+
+// purgeCursor is where a full purge pass goes on: the tree (by name, in Trees order) and the
+// versioned key to scan from (nil: the tree's first key).
+type purgeCursor struct {
+	tree string
+	key  []byte
+	done bool
+}
+
+// purgeFrom runs a full purge pass from cur, moving cur along as batches are written: if ctx
+// ends half way, a later call with the same cursor goes on where this one stopped instead of
+// scanning the trees already done again. cur.done is set at the end of the last tree.
+func (db *DB) purgeFrom(ctx context.Context, cur *purgeCursor) (PurgeStats, error) {
 	var st PurgeStats
 	horizon := db.Horizon()
 	for _, name := range db.Trees() {
+		if name < cur.tree {
+			continue // done in an earlier call
+		}
+		if name != cur.tree {
+			cur.tree, cur.key = name, nil
+		}
 		root, err := db.Tree(name)
 		if err != nil {
 			continue
 		}
 		tr := db.tree(root)
-		var start []byte
 		for {
-			keys, next, err := db.collectObsolete(ctx, tr, start, horizon, 256)
+			if err := ctx.Err(); err != nil {
+				return st, err // cur says where to go on
+			}
+			keys, next, err := db.collectObsolete(ctx, tr, cur.key, horizon, 256)
 			if err != nil {
 				return st, fmt.Errorf("engine: purge %q: %w", name, err)
 			}
@@ -265,9 +289,12 @@ func (db *DB) Purge(ctx context.Context) (PurgeStats, error) {
 			if next == nil {
 				break
 			}
-			start = next
+			cur.key = next
 		}
+		// The next tree in name order: one past this name.
+		cur.tree, cur.key = name+"\x00", nil
 	}
+	cur.done = true
 	return st, nil
 }
 
@@ -319,7 +346,10 @@ func (db *DB) purgeLoop() {
 	t := time.NewTicker(db.opts.PurgeInterval)
 	defer t.Stop()
 	var last uint64
-	fullDone := false
+	// The queue does not survive a restart: one full pass finds what it held. It may take
+	// longer than one round's minute on a large database, so it goes on from where the last
+	// round stopped.
+	var full purgeCursor
 	for {
 		select {
 		case <-db.stopBg:
@@ -330,12 +360,15 @@ func (db *DB) purgeLoop() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if !fullDone {
-			// The queue does not survive a restart: one full pass finds what it held.
-			if _, err := db.Purge(ctx); err != nil {
+		if !full.done {
+			_, err := db.purgeFrom(ctx, &full)
+			switch {
+			case err == nil:
+				db.lg.Debug("engine: full purge pass done")
+			case ctx.Err() != nil:
+				db.lg.Debug("engine: full purge pass goes on in the next round", "tree", full.tree)
+			default:
 				db.lg.Warn("engine: purge", "err", err)
-			} else {
-				fullDone = true
 			}
 		} else if w := db.writes.Load(); w != last {
 			last = w
