@@ -251,10 +251,12 @@ func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, qu
 		}
 		for _, v := range sp.variants {
 			if v.matches(sess, lits) {
-				if v.catLSN == page.LSN(p.s.catalogLSN.Load()) {
+				if v.catLSN == page.LSN(p.s.catalogLSN.Load()) && v.statsLike(p.s) {
 					return v
 				}
-				sp.drop(v) // the catalog changed since
+				// The catalog or the tables' statistics changed since: the guard would reject
+				// it once the statement runs, leaving an error in the log for nothing.
+				sp.drop(v)
 				break
 			}
 		}

@@ -81,8 +81,14 @@ func (g *planGuard) templateValid(ctx *sql.Context, sess *Session, t *planTempla
 	if _, priv := sess.GetPrivilegeSet(); priv != t.priv {
 		return false
 	}
+	return t.statsLike(g.s)
+}
+
+// statsLike reports whether the statistics of the template's tables would still cost its
+// plan the same (see statsGen.costsLike).
+func (t *planTemplate) statsLike(s *Store) bool {
 	for i, tbl := range t.tables {
-		if !t.statsGens[i].costsLike(g.s.stats.generation(tbl)) {
+		if !t.statsGens[i].costsLike(s.stats.generation(tbl)) {
 			return false
 		}
 	}
