@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"math/rand"
+	randv2 "math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -68,12 +69,15 @@ type statsProvider struct {
 	// disjunctive holds, per context, the ID of the table whose filters GMS is about to
 	// cost when they hold a disjunction (see above).
 	disjunctive map[*sql.Context]uint64
+	// exactRows is the estimated row count below which a table is read whole to count and
+	// sample it (statsExactRows; tests lower it).
+	exactRows int64
 }
 
 var _ sql.StatsProvider = (*statsProvider)(nil)
 
 func newStatsProvider(s *Store) *statsProvider {
-	return &statsProvider{s: s, tables: map[uint64]*tableStats{}, disjunctive: map[*sql.Context]uint64{}}
+	return &statsProvider{s: s, tables: map[uint64]*tableStats{}, disjunctive: map[*sql.Context]uint64{}, exactRows: statsExactRows}
 }
 
 // costing notes the filters on t that GMS's index coster is about to cost in ctx.
@@ -252,9 +256,72 @@ func (p *statsProvider) build(ctx *sql.Context, t *Table, tx *Transaction) (*tab
 	return e, nil
 }
 
-// sampleRows reads all of t's rows in tx and returns a uniform sample of at most
-// statsSampleRows of them and the number read.
+// sampleRows returns a sample of at most statsSampleRows of t's rows as tx sees them and the
+// number of rows t holds. A small table is read whole: the count is exact and the sample
+// uniform (Algorithm R). A large one is not read whole, so that the first plan of a query in
+// a process costs the same at any table size: its rows are sampled from random leaves, and
+// counted by the dives' estimate (as InnoDB samples random leaf pages).
 func sampleRows(ctx *sql.Context, t *Table, tx *Transaction, r *rand.Rand) ([]sql.Row, int64, error) {
+	rng := randv2.New(randv2.NewPCG(uint64(r.Int63()), t.rec.ID))
+	sample, est, err := diveSample(ctx, t, tx, rng, statsProbeDives, statsSampleRows)
+	if err != nil {
+		return nil, 0, err
+	}
+	if est < float64(t.s.stats.exactRows) {
+		return scanSample(ctx, t, tx, r)
+	}
+	if len(sample) >= statsSampleRows {
+		return sample, int64(est), nil
+	}
+	more, est2, err := diveSample(ctx, t, tx, rng, statsDives-statsProbeDives, statsSampleRows-len(sample))
+	if err != nil {
+		return nil, 0, err
+	}
+	// Both batches of dives estimate the count: weigh them by their number of dives.
+	n := (est*statsProbeDives + est2*(statsDives-statsProbeDives)) / statsDives
+	return append(sample, more...), int64(n), nil
+}
+
+const (
+	statsProbeDives = 16    // dives that decide whether a table is read whole
+	statsDives      = 128   // dives in all to sample a large table
+	statsCountDives = 64    // dives in all to count a large table
+	statsExactRows  = 50000 // estimated row counts below which a table is read whole (default)
+)
+
+// diveSample makes dives random dives into t's data tree (see engine.Txn.Sample), decoding up
+// to max of the rows met, and returns them with the row count the dives estimate. It stops
+// diving once max rows are decoded (max > 0); the estimate then comes from the dives made.
+func diveSample(ctx *sql.Context, t *Table, tx *Transaction, rng *randv2.Rand, dives, max int) ([]sql.Row, float64, error) {
+	var sample []sql.Row
+	var sum float64
+	made := 0
+	for ; made < dives && (max == 0 || len(sample) < max); made++ {
+		est, err := tx.kv.Sample(ctx, t.data, rng, func(_, val []byte) error {
+			if len(sample) >= max {
+				return nil
+			}
+			row, err := decodeRow(ctx, val, t.sch.Schema)
+			if err != nil {
+				return err
+			}
+			sample = append(sample, row)
+			return nil
+		})
+		if err != nil {
+			return nil, 0, sqlError(err)
+		}
+		sum += est
+	}
+	if made == 0 {
+		return sample, 0, nil
+	}
+	return sample, sum / float64(made), nil
+}
+
+// scanSample reads all of t's rows in tx and returns a uniform sample of at most
+// statsSampleRows of them and the number read.
+func scanSample(ctx *sql.Context, t *Table, tx *Transaction, r *rand.Rand) ([]sql.Row, int64, error) {
 	it := tx.kv.Scan(ctx, t.data, nil, nil, false)
 	defer it.Close()
 	var sample []sql.Row

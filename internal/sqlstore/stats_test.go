@@ -122,3 +122,96 @@ func TestStatisticsDisjunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestStatisticsSampledLargeTable: a table above the exact-count threshold is counted and
+// sampled from random leaves after a restart, reading fewer pages than one scan of it would,
+// and its statistics still make STOCK_LEVEL look stock up by item, with the right answer.
+func TestStatisticsSampledLargeTable(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir)
+	mustExec(t, n.connect(t, ""), "CREATE DATABASE d")
+	c := n.connect(t, "d")
+	mustExec(t, c, "CREATE TABLE stock (s_w_id INT, s_i_id INT, s_quantity INT, s_data VARCHAR(300), PRIMARY KEY (s_w_id, s_i_id))")
+	mustExec(t, c, `CREATE TABLE order_line (ol_w_id INT, ol_d_id INT, ol_o_id INT, ol_number INT, ol_i_id INT,
+		PRIMARY KEY (ol_w_id, ol_d_id, ol_o_id, ol_number))`)
+	const warehouses, items = 3, 15000
+	r := rand.New(rand.NewSource(11))
+	qty := map[[2]int]int{}
+	filler := strings.Repeat("x", 280)
+	var rows []string
+	flush := func(table string) {
+		if len(rows) > 0 {
+			mustExec(t, c, "INSERT INTO "+table+" VALUES "+strings.Join(rows, ","))
+			rows = rows[:0]
+		}
+	}
+	for w := 1; w <= warehouses; w++ {
+		for i := 1; i <= items; i++ {
+			q := 10 + r.Intn(91)
+			qty[[2]int{w, i}] = q
+			rows = append(rows, fmt.Sprintf("(%d,%d,%d,'%s')", w, i, q, filler))
+			if len(rows) == 500 {
+				flush("stock")
+			}
+		}
+	}
+	flush("stock")
+	type line struct{ d, o, i int }
+	var lines []line
+	for d := 1; d <= 10; d++ {
+		for o := 1; o <= 100; o++ {
+			for k := 1; k <= 5+r.Intn(11); k++ {
+				l := line{d, o, 1 + r.Intn(items)}
+				lines = append(lines, l)
+				rows = append(rows, fmt.Sprintf("(2,%d,%d,%d,%d)", d, o, k, l.i))
+				if len(rows) == 1000 {
+					flush("order_line")
+				}
+			}
+		}
+	}
+	flush("order_line")
+	n.stop()
+
+	// A cold restart with a pool far smaller than stock. The first plan of STOCK_LEVEL counts
+	// and samples both tables; then one full scan of stock, for comparison.
+	n = startNodeWith(t, dir, 128)
+	n.st.stats.exactRows = 2000
+	c = n.connect(t, "d")
+	pool := n.db.DB.Pool()
+	q := `SELECT COUNT(DISTINCT (s_i_id)) FROM order_line, stock WHERE ol_w_id = 2 AND ol_d_id = ?
+		AND ol_o_id < ? AND ol_o_id >= ? - 20 AND s_w_id = 2 AND s_i_id = ol_i_id AND s_quantity < ?`
+	before := pool.Stats().Misses
+	p := explainTree(t, c, strings.NewReplacer("?", "7").Replace(q))
+	sampling := pool.Stats().Misses - before
+	if !strings.Contains(p, "LookupJoin") || strings.Contains(p, "HashJoin") {
+		t.Fatalf("want order lines driving lookups into stock, plan:\n%s", p)
+	}
+	before = pool.Stats().Misses
+	if got := queryRows(t, c, "SELECT SUM(LENGTH(s_data)) FROM stock"); got != fmt.Sprint(280*warehouses*items) {
+		t.Fatalf("scan of stock: %s", got)
+	}
+	scan := pool.Stats().Misses - before
+	t.Logf("pages read: %d to count and sample both tables, %d to scan stock once", sampling, scan)
+	if sampling*2 > scan {
+		t.Fatalf("counting and sampling read %d pages, one scan of stock %d", sampling, scan)
+	}
+	est := queryRows(t, c, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'd' AND TABLE_NAME = 'stock'")
+	var e float64
+	fmt.Sscan(est, &e)
+	if total := float64(warehouses * items); e < 0.8*total || e > 1.2*total {
+		t.Fatalf("stock's estimated rows %s, it holds %.0f", est, total)
+	}
+	for round := 0; round < 10; round++ {
+		d, next, threshold := 1+r.Intn(10), 21+r.Intn(80), 10+r.Intn(40)
+		want := map[int]bool{}
+		for _, l := range lines {
+			if l.d == d && l.o < next && l.o >= next-20 && qty[[2]int{2, l.i}] < threshold {
+				want[l.i] = true
+			}
+		}
+		if got := queryRows(t, c, q, d, next, next, threshold); got != fmt.Sprint(len(want)) {
+			t.Fatalf("d=%d next=%d threshold=%d: got %s, want %d", d, next, threshold, got, len(want))
+		}
+	}
+}

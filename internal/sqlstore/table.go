@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	randv2 "math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -323,8 +324,10 @@ func (t *Table) DataLength(ctx *sql.Context) (uint64, error) {
 }
 
 // RowCount implements sql.StatisticsTable with an estimate: the analyzer asks for it on every
-// query to cost index scans, so it must not scan. The count is taken once per process by a
-// scan and then follows inserts and deletes (rolled back ones included, hence "estimate").
+// query to cost index scans, so it must not scan. The count is taken once per process, then
+// follows inserts and deletes (rolled back ones included, hence "estimate"): by a scan for a
+// small table, by random leaf dives for a large one, so that the first query on a table
+// costs the same at any size (InnoDB's TABLE_ROWS is sampled the same way).
 func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {
 	c := t.s.counterFor(t.rec.ID)
 	c.mu.Lock()
@@ -335,19 +338,41 @@ func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {
 			return 0, false, err
 		}
 		defer done()
-		it := tx.kv.Scan(ctx, t.data, nil, nil, false)
-		defer it.Close()
-		var n int64
-		for it.Next() {
-			n++
-		}
-		if err := it.Err(); err != nil {
-			return 0, false, sqlError(err)
+		n, err := initialRowCount(ctx, t, tx)
+		if err != nil {
+			return 0, false, err
 		}
 		c.rows.Store(n)
 		c.rowsLoaded = true
 	}
 	return uint64(max(c.rows.Load(), 0)), false, nil
+}
+
+// initialRowCount counts t's rows as tx sees them: exactly for a table the first dives find small,
+// else by the estimate of statsCountDives dives.
+func initialRowCount(ctx *sql.Context, t *Table, tx *Transaction) (int64, error) {
+	rng := randv2.New(randv2.NewPCG(t.rec.ID, 1))
+	_, est, err := diveSample(ctx, t, tx, rng, statsProbeDives, 0)
+	if err != nil {
+		return 0, err
+	}
+	if est >= float64(t.s.stats.exactRows) {
+		_, more, err := diveSample(ctx, t, tx, rng, statsCountDives-statsProbeDives, 0)
+		if err != nil {
+			return 0, err
+		}
+		return int64((est*statsProbeDives + more*(statsCountDives-statsProbeDives)) / statsCountDives), nil
+	}
+	it := tx.kv.Scan(ctx, t.data, nil, nil, false)
+	defer it.Close()
+	var n int64
+	for it.Next() {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		return 0, sqlError(err)
+	}
+	return n, nil
 }
 
 // countRows adjusts the row count estimate.
