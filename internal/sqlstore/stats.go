@@ -23,8 +23,9 @@ import (
 // and from a uniform guess of half the table otherwise: without statistics TPC-C's STOCK_LEVEL
 // join hashes all of stock (100,000 rows) for the 200 order lines it needs, instead of looking
 // each one up. statsProvider keeps, per table, a histogram of every index built from a
-// uniform sample of the rows (Algorithm R over one scan of the data tree, at most
-// statsSampleRows rows), the way InnoDB's persistent statistics are sampled:
+// sample of at most statsSampleRows rows: of a small table, a uniform one (Algorithm R over
+// one scan of the data tree); of a large one, the rows of random leaves (see sampleRows),
+// the way InnoDB's persistent statistics are sampled:
 //   - the first time the optimiser asks for a table's statistics in a process, and whenever
 //     its set of indexes changed, they are built at once;
 //   - afterwards, when the table's row count has drifted by more than a tenth since the last
