@@ -264,23 +264,14 @@ func (p *statsProvider) build(ctx *sql.Context, t *Table, tx *Transaction) (*tab
 // counted by the dives' estimate (as InnoDB samples random leaf pages).
 func sampleRows(ctx *sql.Context, t *Table, tx *Transaction, r *rand.Rand) ([]sql.Row, int64, error) {
 	rng := randv2.New(randv2.NewPCG(uint64(r.Int63()), t.rec.ID))
-	sample, est, err := diveSample(ctx, t, tx, rng, statsProbeDives, statsSampleRows)
+	sample, est, small, err := diveRows(ctx, t, tx, rng, statsDives, statsSampleRows)
 	if err != nil {
 		return nil, 0, err
 	}
-	if est < float64(t.s.stats.exactRows) {
+	if small {
 		return scanSample(ctx, t, tx, r)
 	}
-	if len(sample) >= statsSampleRows {
-		return sample, int64(est), nil
-	}
-	more, est2, err := diveSample(ctx, t, tx, rng, statsDives-statsProbeDives, statsSampleRows-len(sample))
-	if err != nil {
-		return nil, 0, err
-	}
-	// Both batches of dives estimate the count: weigh them by their number of dives.
-	n := (est*statsProbeDives + est2*(statsDives-statsProbeDives)) / statsDives
-	return append(sample, more...), int64(n), nil
+	return sample, int64(est), nil
 }
 
 const (
@@ -290,15 +281,19 @@ const (
 	statsExactRows  = 50000 // estimated row counts below which a table is read whole (default)
 )
 
-// diveSample makes dives random dives into t's data tree (see engine.Txn.Sample), decoding up
-// to max of the rows met, and returns them with the row count the dives estimate. It stops
-// diving once max rows are decoded (max > 0); the estimate then comes from the dives made.
-func diveSample(ctx *sql.Context, t *Table, tx *Transaction, rng *randv2.Rand, dives, max int) ([]sql.Row, float64, error) {
-	var sample []sql.Row
+// diveRows makes up to dives random dives into t's data tree (see engine.Txn.Sample),
+// decoding up to max of the rows met (0: none), and returns them with the row count the dives
+// estimate. It stops once max rows are decoded (max > 0), and reports small, having made
+// only statsProbeDives dives, when those estimate fewer rows than the exact-count threshold:
+// such a table is read whole instead.
+func diveRows(ctx *sql.Context, t *Table, tx *Transaction, rng *randv2.Rand, dives, max int) (sample []sql.Row, est float64, small bool, err error) {
 	var sum float64
 	made := 0
 	for ; made < dives && (max == 0 || len(sample) < max); made++ {
-		est, err := tx.kv.Sample(ctx, t.data, rng, func(_, val []byte) error {
+		if made == statsProbeDives && sum/float64(made) < float64(t.s.stats.exactRows) {
+			return nil, 0, true, nil
+		}
+		e, err := tx.kv.Sample(ctx, t.data, rng, func(_, val []byte) error {
 			if len(sample) >= max {
 				return nil
 			}
@@ -310,14 +305,15 @@ func diveSample(ctx *sql.Context, t *Table, tx *Transaction, rng *randv2.Rand, d
 			return nil
 		})
 		if err != nil {
-			return nil, 0, sqlError(err)
+			return nil, 0, false, sqlError(err)
 		}
-		sum += est
+		sum += e
 	}
 	if made == 0 {
-		return sample, 0, nil
+		return sample, 0, false, nil
 	}
-	return sample, sum / float64(made), nil
+	est = sum / float64(made)
+	return sample, est, made <= statsProbeDives && est < float64(t.s.stats.exactRows), nil
 }
 
 // scanSample reads all of t's rows in tx and returns a uniform sample of at most

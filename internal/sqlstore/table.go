@@ -352,16 +352,12 @@ func (t *Table) RowCount(ctx *sql.Context) (uint64, bool, error) {
 // else by the estimate of statsCountDives dives.
 func initialRowCount(ctx *sql.Context, t *Table, tx *Transaction) (int64, error) {
 	rng := randv2.New(randv2.NewPCG(t.rec.ID, 1))
-	_, est, err := diveSample(ctx, t, tx, rng, statsProbeDives, 0)
+	_, est, small, err := diveRows(ctx, t, tx, rng, statsCountDives, 0)
 	if err != nil {
 		return 0, err
 	}
-	if est >= float64(t.s.stats.exactRows) {
-		_, more, err := diveSample(ctx, t, tx, rng, statsCountDives-statsProbeDives, 0)
-		if err != nil {
-			return 0, err
-		}
-		return int64((est*statsProbeDives + more*(statsCountDives-statsProbeDives)) / statsCountDives), nil
+	if !small {
+		return int64(est), nil
 	}
 	it := tx.kv.Scan(ctx, t.data, nil, nil, false)
 	defer it.Close()
