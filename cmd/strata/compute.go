@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -20,7 +19,7 @@ import (
 
 // newComputeCmd runs the read-write compute node of a cluster in the foreground.
 func newComputeCmd() *cobra.Command {
-	var dir, host, etcd, secretFile, id string
+	var dir, host, etcd, secretFile, id, metricsAddr string
 	var port, poolMB int
 	var stall time.Duration
 	var sec securityFlags
@@ -48,7 +47,7 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			lg := nodeLogger(cmd, cmd.ErrOrStderr())
 			mc, err := dialMeta(ctx, eps, secret, lg, 0)
 			if err != nil {
 				return err
@@ -57,12 +56,20 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 			if err := privfs.MkdirAll(dir); err != nil { // the TLS key: owner only
 				return err
 			}
+			msrv, reg, err := nodeMetrics(metricsAddr, secret, lg)
+			if err != nil {
+				return err
+			}
+			if msrv != nil {
+				defer msrv.Close()
+			}
 			c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: id, Secret: secret,
-				PoolFrames: poolMB * 64, StallTimeout: stall, Logger: lg})
+				Metrics: metricsAddrOf(msrv), PoolFrames: poolMB * 64, StallTimeout: stall, Logger: lg})
 			if err != nil {
 				return err
 			}
 			defer c.Close()
+			reg.MustRegister(engineCollectors(c.DB)...)
 			// A failed engine refuses every change: stop, so that the supervisor starts a new
 			// node, which recovers from the stores.
 			sctx, cancel := context.WithCancel(ctx)
@@ -93,6 +100,7 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 	cmd.Flags().StringVar(&id, "id", "rw", "this node's ID in the control plane")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 10*time.Second, "how long a commit waits for a Log Store quorum before failing")
+	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	addSecurityFlags(cmd.Flags(), &sec, "--data")
 	return cmd
 }

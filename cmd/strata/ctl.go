@@ -192,7 +192,7 @@ func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, seg
 	}
 	fmt.Fprintf(w, "control plane %v, writer epoch %d\n", eps, epoch)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED\tSEGMENTS")
+	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED\tSEGMENTS\tMETRICS")
 	num := func(v uint64) string {
 		if v == 0 {
 			return "-"
@@ -208,8 +208,12 @@ func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, seg
 		if s, ok := segs[n.ID]; ok && n.Role == meta.RolePageStore {
 			seg = s.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Role, n.ID, n.Addr, pid, n.State,
-			num(n.Epoch), num(n.Durable), num(n.Applied), num(n.Persisted), seg)
+		mt := n.Metrics
+		if mt == "" {
+			mt = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Role, n.ID, n.Addr, pid, n.State,
+			num(n.Epoch), num(n.Durable), num(n.Applied), num(n.Persisted), seg, mt)
 	}
 	return tw.Flush()
 }

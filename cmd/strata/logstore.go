@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -18,7 +17,7 @@ import (
 
 // newLogStoreCmd runs one Log Store replica in the foreground.
 func newLogStoreCmd() *cobra.Command {
-	var dir, listen, secretFile, etcd, id, peers string
+	var dir, listen, secretFile, etcd, id, peers, metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "logstore",
 		Short: "Run one Log Store replica (redo log storage, quorum-replicated by the writer)",
@@ -47,11 +46,19 @@ acknowledged; it starts once the cause is gone.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			lg := nodeLogger(cmd, cmd.ErrOrStderr())
 			store, err := logstore.Open(logstore.Options{Dir: dir, Logger: lg,
 				Peers: splitEndpoints(peers), Secret: secret})
 			if err != nil {
 				return err
+			}
+			msrv, _, err := nodeMetrics(metricsAddr, secret, lg)
+			if err != nil {
+				_ = store.Close()
+				return err
+			}
+			if msrv != nil {
+				defer msrv.Close()
 			}
 			srv, err := logstore.NewServer(store, secret, lg)
 			if err != nil {
@@ -74,7 +81,7 @@ acknowledged; it starts once the cause is gone.`,
 				if store.Err() != nil {
 					state = meta.StateFailing
 				}
-				return meta.Node{Role: meta.RoleLogStore, ID: id, Addr: lis.Addr().String(), PID: os.Getpid(),
+				return meta.Node{Role: meta.RoleLogStore, ID: id, Addr: lis.Addr().String(), Metrics: metricsAddrOf(msrv), PID: os.Getpid(),
 					State: state, Epoch: st.Promised, Durable: uint64(st.Durable), Applied: uint64(st.Committed)}
 			})
 			defer unpublish()
@@ -96,6 +103,7 @@ acknowledged; it starts once the cause is gone.`,
 	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (required)")
 	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated: publish this store's status there")
 	cmd.Flags().StringVar(&id, "id", "logstore", "this store's ID in the control plane")
+	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	cmd.Flags().StringVar(&peers, "peers", "", "the other Log Stores' addresses, comma-separated: damaged ranges are repaired from them")
 	return cmd
 }

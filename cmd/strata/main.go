@@ -54,7 +54,12 @@ func newRoot() *cobra.Command {
 		Short:         "Strata: a MySQL-compatible database where the redo log is the database",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := parseLogLevel(cmd.Flags().Lookup(logLevelFlag).Value.String())
+			return err
+		},
 	}
+	root.PersistentFlags().String(logLevelFlag, "info", "log level of this process and, with `strata up`, of every node it starts: debug, info, warn or error")
 	root.AddCommand(newUpCmd(), newLogCmd(), newCheckCmd(), newLogStoreCmd(), newPageStoreCmd(), newMetaCmd(), newComputeCmd(), newCtlCmd())
 	return root
 }

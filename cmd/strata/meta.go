@@ -2,20 +2,21 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"strata/internal/meta"
+	"strata/internal/metrics"
 	"strata/internal/rpcauth"
 )
 
 // newMetaCmd runs the control plane's etcd, embedded, in the foreground.
 func newMetaCmd() *cobra.Command {
-	var dir, listen, peer, id, secretFile string
+	var dir, listen, peer, id, secretFile, metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "meta",
 		Short: "Run the control plane (an embedded etcd) in the foreground",
@@ -29,7 +30,7 @@ their nodes at an external etcd with --etcd.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			lg := nodeLogger(cmd, cmd.ErrOrStderr())
 			secret := ""
 			if secretFile != "" {
 				var err error
@@ -46,9 +47,19 @@ their nodes at an external etcd with --etcd.`,
 				return err
 			}
 			defer srv.Close()
+			// etcd registers its own metrics (and the Go and process collectors) with
+			// Prometheus's default registry: serve that one.
+			var msrv *metrics.Server
+			if metricsAddr != "" {
+				if msrv, err = metrics.Listen(metrics.Options{Addr: metricsAddr, Gatherer: prometheus.DefaultGatherer,
+					Secret: secret, Logger: lg}); err != nil {
+					return fmt.Errorf("--metrics-addr: %w", err)
+				}
+				defer msrv.Close()
+			}
 			eps := srv.Endpoints()
 			unpublish := publish(ctx, eps, secret, lg, func() meta.Node {
-				return meta.Node{Role: meta.RoleMeta, ID: id, Addr: eps[0], PID: os.Getpid(), State: meta.StateUp}
+				return meta.Node{Role: meta.RoleMeta, ID: id, Addr: eps[0], Metrics: metricsAddrOf(msrv), PID: os.Getpid(), State: meta.StateUp}
 			})
 			defer unpublish()
 			fmt.Fprintf(cmd.OutOrStdout(), "strata: meta serving on %s\n", eps[0])
@@ -65,5 +76,6 @@ their nodes at an external etcd with --etcd.`,
 	cmd.Flags().StringVar(&peer, "listen-peer", "127.0.0.1:0", "peer (raft) address: loopback only, since this single member never dials it and etcd serves it without authentication")
 	cmd.Flags().StringVar(&id, "id", "meta", "this node's ID in the control plane")
 	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret: etcd then requires the password derived from it")
+	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	return cmd
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -25,7 +24,7 @@ import (
 
 // newPageStoreCmd runs one Page Store in the foreground.
 func newPageStoreCmd() *cobra.Command {
-	var dir, listen, secretFile, logAddrs, segs, etcd, id string
+	var dir, listen, secretFile, logAddrs, segs, etcd, id, metricsAddr string
 	var segPages uint64
 	var flushEvery time.Duration
 	cmd := &cobra.Command{
@@ -61,7 +60,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			lg := nodeLogger(cmd, cmd.ErrOrStderr())
 			reader, err := openReader(ctx, logclient.ReaderOptions{Addrs: addrs, Secret: secret, Logger: lg})
 			if err != nil {
 				return err
@@ -95,6 +94,14 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			if follow != nil {
 				go follow.run(ctx, st)
 			}
+			msrv, reg, err := nodeMetrics(metricsAddr, secret, lg)
+			if err != nil {
+				return errors.Join(err, st.Close(), reader.Close())
+			}
+			if msrv != nil {
+				defer msrv.Close()
+			}
+			reg.MustRegister(pageStoreCollectors(st)...)
 			srv, err := pageserver.Listen(ctx, st, pageserver.Options{Addr: listen, Secret: secret, Logger: lg})
 			if err != nil {
 				return errors.Join(err, st.Close(), reader.Close())
@@ -104,7 +111,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 				if st.DiskErr() != nil { // a full disk: it serves, but persists nothing until space is back
 					state = meta.StateFailing
 				}
-				return meta.Node{Role: meta.RolePageStore, ID: id, Addr: srv.Addr(), PID: os.Getpid(), State: state,
+				return meta.Node{Role: meta.RolePageStore, ID: id, Addr: srv.Addr(), Metrics: metricsAddrOf(msrv), PID: os.Getpid(), State: state,
 					Durable: uint64(reader.Durable()), Applied: uint64(st.Consumed()), Persisted: uint64(st.Persisted())}
 			})
 			lg.Info("page store ready", "addr", srv.Addr(), "dir", dir, "consumed", uint64(st.Consumed()))
@@ -123,6 +130,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 	cmd.Flags().DurationVar(&flushEvery, "flush-interval", 5*time.Second, "longest time consumed log stays unpersisted")
 	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated: publish this store's status there")
 	cmd.Flags().StringVar(&id, "id", "pagestore", "this store's ID in the control plane")
+	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	return cmd
 }
 

@@ -42,6 +42,9 @@ type supervisor struct {
 	logDir  string
 	holdDir string // "" : no holds
 	lg      *slog.Logger
+	// extra is appended to every child's command line (the shared flags, such as
+	// --log-level, that each node takes from its parent).
+	extra []string
 
 	mu       sync.Mutex
 	children []*child
@@ -104,7 +107,7 @@ func (s *supervisor) spawn(ctx context.Context, c *child) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(s.exe, c.args...)
+	cmd := exec.Command(s.exe, append(append([]string(nil), c.args...), s.extra...)...)
 	cmd.Env = os.Environ()
 	cmd.Stderr = logf
 	cmd.SysProcAttr = childProcAttr()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -17,7 +16,7 @@ import (
 )
 
 func newUpCmd() *cobra.Command {
-	var dir, host, cpuprofile string
+	var dir, host, cpuprofile, metricsAddr string
 	var port, poolMB, segMB int
 	var stall time.Duration
 	var single bool
@@ -66,17 +65,29 @@ runs everything in one process instead.`,
 	cmd.Flags().IntVar(&segMB, "segment-mb", 64, "size of a Page Store segment, the unit of placement and of moves, in MiB (a new cluster's)")
 	cmd.Flags().BoolVar(&single, "single", false, "run everything in one process (the log and page store as libraries) instead of a cluster")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultMetricsAddr,
+		"with --single, the address to serve Prometheus metrics on, at /metrics (port 0: any free port; empty: none); in a cluster each node serves them on a free port of this address's host, listed by `strata ctl status`")
 	addSecurityFlags(cmd.Flags(), &sec, "the data directory")
 	return cmd
 }
 
 func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, sec securityFlags) error {
-	lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	lg := nodeLogger(cmd, cmd.ErrOrStderr())
+	msrv, reg, err := nodeMetrics(cmd.Flags().Lookup("metrics-addr").Value.String(), "", lg)
+	if err != nil {
+		return err
+	}
+	if msrv != nil {
+		defer msrv.Close()
+	}
 	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, PoolFrames: poolMB * 64, Logger: lg})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	reg.MustRegister(engineCollectors(db.DB)...)
+	reg.MustRegister(walCollectors(db.Log)...)
+	reg.MustRegister(pageStoreCollectors(db.Pages)...)
 	// A failed engine (its log could not be written: a full disk) refuses every change until
 	// it is opened again: stop with an error rather than serve on, refusing, as if up.
 	sctx, cancel := context.WithCancel(ctx)
@@ -95,6 +106,9 @@ func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, pool
 	}()
 	err = serveSQL(sctx, db.DB, lg, dir, host, port, sec, func(addr net.Addr, _ func() error) {
 		fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (data %s)\n", addr, dir)
+		if msrv != nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "strata: serving metrics on http://%s/metrics\n", msrv.Addr())
+		}
 	})
 	if ferr := db.Failure(); ferr != nil && ctx.Err() == nil {
 		return fmt.Errorf("stopping; start again to recover from the data directory: %w", ferr)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,23 @@ func TestUp(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Fatal("up did not report ready")
 		}
+		// The second line is the metrics address.
+		var metricsURL string
+		select {
+		case l := <-lines:
+			var ok bool
+			if metricsURL, ok = strings.CutPrefix(l, "strata: serving metrics on "); !ok {
+				t.Fatalf("second line %q", l)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("up did not print its metrics address")
+		}
+		before := scrape(t, metricsURL)
+		for _, m := range []string{"go_goroutines", "process_resident_memory_bytes", "strata_bufpool_frames"} {
+			if _, ok := before[m]; !ok {
+				t.Errorf("metric %s missing", m)
+			}
+		}
 		db, err := sql.Open("mysql", "root@tcp("+addr+")/?timeout=5s")
 		if err != nil {
 			t.Fatal(err)
@@ -62,6 +81,13 @@ func TestUp(t *testing.T) {
 		if round == 0 {
 			if _, err := db.Exec("CREATE DATABASE kept"); err != nil {
 				t.Fatal(err)
+			}
+			// The metrics count what happened.
+			after := scrape(t, metricsURL)
+			for _, m := range []string{"strata_wal_appends_total", "strata_wal_fsyncs_total", "strata_engine_visible_lsn"} {
+				if after[m] <= before[m] {
+					t.Errorf("%s did not move with a commit: %v then %v", m, before[m], after[m])
+				}
 			}
 		} else {
 			var n int
@@ -93,4 +119,41 @@ func TestUpRefusesOpenRoot(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "root-password") {
 		t.Fatalf("want a refusal naming --root-password, got %v", err)
 	}
+}
+
+// scrape reads a Prometheus text exposition into metric name → value (the last sample of
+// each name, labels ignored).
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s: %s", url, resp.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(f[0], "{")
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			continue
+		}
+		out[name] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	return out
 }

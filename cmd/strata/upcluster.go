@@ -35,7 +35,7 @@ const (
 // runCluster starts the whole local cluster and supervises it until ctx ends.
 // A positive stall is passed to the compute node as its --stall-timeout.
 func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, sec securityFlags) error {
-	lg := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	lg := nodeLogger(cmd, cmd.ErrOrStderr())
 	// Owner only, and tightened if an older build made it 0755: it holds the secret, the
 	// nodes' data and their logs.
 	if err := privfs.MkdirAll(dir); err != nil {
@@ -78,6 +78,18 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err != nil {
 		return err
 	}
+	sup.extra = []string{"--" + logLevelFlag, logLevel(cmd).String()}
+	// Each node serves its metrics on a free port of --metrics-addr's host (published in
+	// the control plane), or none.
+	nodeMetricsAddr := ""
+	if a := cmd.Flags().Lookup("metrics-addr").Value.String(); a != "" {
+		h, _, err := net.SplitHostPort(a)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr %q: %w", a, err)
+		}
+		nodeMetricsAddr = net.JoinHostPort(h, "0")
+	}
+	sup.extra = append(sup.extra, "--metrics-addr", nodeMetricsAddr)
 	// A file DATA/hold/<node> keeps that node down (see supervisor).
 	sup.holdDir = filepath.Join(dir, "hold")
 	if err := privfs.MkdirAll(sup.holdDir); err != nil {

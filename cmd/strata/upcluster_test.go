@@ -213,12 +213,33 @@ func TestUpCluster(t *testing.T) {
 		}
 	}
 
-	up = startUp(t, dir)
+	// --log-level reaches every node that strata up starts.
+	up = startUp(t, dir, "--log-level", "debug")
 	db2, err := sql.Open("mysql", "root@tcp("+up.addr+")/?timeout=5s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db2.Close()
+	for _, n := range waitNodes(t, dir, 8) {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n.PID))
+		if err != nil {
+			t.Errorf("%s: %v", n.ID, err)
+			continue
+		}
+		if !strings.Contains(string(cmdline), "\x00--log-level\x00DEBUG") {
+			t.Errorf("%s was started without --log-level DEBUG: %q", n.ID, cmdline)
+		}
+		// Every node serves its metrics at the address it publishes.
+		want := map[string]string{meta.RoleMeta: "etcd_server_has_leader", meta.RoleLogStore: "process_cpu_seconds_total",
+			meta.RolePageStore: "strata_pagestore_consumed_lsn", meta.RoleRW: "strata_bufpool_frames"}[n.Role]
+		if n.Metrics == "" {
+			t.Errorf("%s publishes no metrics address", n.ID)
+		} else if m := scrape(t, "http://"+n.Metrics+"/metrics"); want != "" {
+			if _, ok := m[want]; !ok || m["go_goroutines"] == 0 {
+				t.Errorf("%s's metrics at %s lack %s or go_goroutines", n.ID, n.Metrics, want)
+			}
+		}
+	}
 	var n int
 	if err := db2.QueryRow("SELECT count(*) FROM d.t").Scan(&n); err != nil || n != 200 {
 		t.Fatalf("rows after restart: %d, %v", n, err)

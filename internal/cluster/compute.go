@@ -26,10 +26,12 @@ import (
 
 // ComputeOptions configure the read-write node.
 type ComputeOptions struct {
-	Meta   *meta.Client // the control plane (required)
-	ID     string       // this node's ID in the control plane (default "rw")
-	Addr   string       // the MySQL address it serves, published in its status
-	Secret string       // the cluster secret (required)
+	Meta *meta.Client // the control plane (required)
+	ID   string       // this node's ID in the control plane (default "rw")
+	Addr string       // the MySQL address it serves, published in its status
+	// Metrics is the address of the node's metrics server, published in its status.
+	Metrics string
+	Secret  string // the cluster secret (required)
 
 	PoolFrames      int           // buffer pool size in 16 KiB pages
 	LockWaitTimeout time.Duration // default row lock wait
@@ -190,7 +192,7 @@ func (c *Compute) status(epoch uint64) meta.Node {
 	if f := c.health.Load(); f != nil && (*f)() != nil {
 		state = meta.StateUnhealthy
 	}
-	return meta.Node{Role: meta.RoleRW, ID: c.opts.ID, Addr: addr, PID: os.Getpid(), State: state,
+	return meta.Node{Role: meta.RoleRW, ID: c.opts.ID, Addr: addr, Metrics: c.opts.Metrics, PID: os.Getpid(), State: state,
 		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN())}
 }
 

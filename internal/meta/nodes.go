@@ -23,11 +23,14 @@ type Member struct {
 // Node is a node's status: what a running node publishes, or a member's last known address
 // with state "down".
 type Node struct {
-	Role  string `json:"role"`
-	ID    string `json:"id"`
-	Addr  string `json:"addr"`
-	PID   int    `json:"pid"`
-	State string `json:"state"`
+	Role string `json:"role"`
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+	// Metrics is where the node serves Prometheus metrics (host:port, path /metrics); "" when
+	// it serves none.
+	Metrics string `json:"metrics,omitempty"`
+	PID     int    `json:"pid"`
+	State   string `json:"state"`
 	// Log positions the node knows (0: not applicable to its role).
 	Durable   uint64    `json:"durable,omitempty"`
 	Applied   uint64    `json:"applied,omitempty"`
