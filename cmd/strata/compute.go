@@ -81,7 +81,7 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 				case <-sctx.Done():
 				}
 			}()
-			err = serveSQL(sctx, c.DB, lg, dir, host, port, sec, func(addr net.Addr, health func() error) {
+			err = serveSQL(sctx, c.DB, lg, registererOf(msrv, reg), dir, host, port, sec, func(addr net.Addr, health func() error) {
 				c.SetAddr(addr.String())
 				c.SetHealth(health)
 				fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster %s)\n", addr, etcd)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
@@ -10,6 +11,7 @@ import (
 	"strata/internal/engine"
 	"strata/internal/metrics"
 	"strata/internal/pagestore"
+	"strata/internal/sqlstore"
 	"strata/internal/wal"
 )
 
@@ -35,6 +37,14 @@ func nodeMetrics(addr, secret string, lg *slog.Logger) (*metrics.Server, *promet
 	}
 	lg.Info("serving metrics", "addr", "http://"+srv.Addr()+"/metrics")
 	return srv, reg, nil
+}
+
+// registererOf is reg when srv serves it, nil otherwise (nothing to count for).
+func registererOf(srv *metrics.Server, reg *prometheus.Registry) prometheus.Registerer {
+	if srv == nil {
+		return nil
+	}
+	return reg
 }
 
 // metricsAddrOf is srv's address, or "" for no server.
@@ -107,5 +117,49 @@ func pageStoreCollectors(s *pagestore.Store) []prometheus.Collector {
 			func() float64 { return float64(s.Consumed()) }),
 		gaugeFunc("pagestore", "persisted_lsn", "LSN up to which the store's pages are durable.",
 			func() float64 { return float64(s.Persisted()) }),
+	}
+}
+
+// statementObserver counts the statements clients run, their errors and their latency, by
+// kind (sqlstore.StatementKinds), in reg.
+func statementObserver(reg prometheus.Registerer) sqlstore.StatementObserver {
+	total := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "sql",
+		Name: "statements_total", Help: "Statements run by clients, by kind (first keyword)."}, []string{"kind"})
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "sql",
+		Name: "statement_errors_total", Help: "Statements that returned an error to the client, by kind."}, []string{"kind"})
+	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: metrics.Namespace, Subsystem: "sql",
+		Name: "statement_duration_seconds", Help: "Time from a statement's arrival to its last result row, by kind.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 20)}, []string{"kind"})
+	reg.MustRegister(total, errs, dur)
+	type kind struct {
+		total, errs prometheus.Counter
+		dur         prometheus.Observer
+	}
+	kinds := make(map[string]kind, len(sqlstore.StatementKinds))
+	for _, k := range sqlstore.StatementKinds {
+		kinds[k] = kind{total.WithLabelValues(k), errs.WithLabelValues(k), dur.WithLabelValues(k)}
+	}
+	return func(k string, d time.Duration, err error) {
+		m, ok := kinds[k]
+		if !ok {
+			m = kinds["other"]
+		}
+		m.total.Inc()
+		m.dur.Observe(d.Seconds())
+		if err != nil {
+			m.errs.Inc()
+		}
+	}
+}
+
+// planCacheCollectors read the prepared-statement plan cache's counters.
+func planCacheCollectors(st *sqlstore.Store) []prometheus.Collector {
+	return []prometheus.Collector{
+		counterFunc("sql", "plan_cache_hits_total", "Prepared statement executions that reused an analysed plan.",
+			func() float64 { return float64(st.PreparedStats().Hits) }),
+		counterFunc("sql", "plan_cache_builds_total", "Prepared statement plans analysed for reuse.",
+			func() float64 { return float64(st.PreparedStats().Builds) }),
+		counterFunc("sql", "plan_cache_fallbacks_total", "Prepared statement executions analysed anew (no reusable plan).",
+			func() float64 { return float64(st.PreparedStats().Fallbacks) }),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 
@@ -34,7 +35,9 @@ func addSecurityFlags(fs *pflag.FlagSet, sec *securityFlags, where string) {
 // serveSQL serves MySQL for the engine on host:port until ctx ends. tlsDir holds the
 // self-signed certificate when none is given. ready is called with the address once clients
 // can connect, and with the server's health check (sqlstore.ServerHealth).
-func serveSQL(ctx context.Context, db *engine.DB, lg *slog.Logger, tlsDir, host string, port int, sec securityFlags, ready func(addr net.Addr, health func() error)) error {
+//
+// With reg, the statements clients run and the prepared-statement plan cache are counted in it.
+func serveSQL(ctx context.Context, db *engine.DB, lg *slog.Logger, reg prometheus.Registerer, tlsDir, host string, port int, sec securityFlags, ready func(addr net.Addr, health func() error)) error {
 	if !sqlstore.IsLoopback(host) && sec.rootPassword == "" {
 		return fmt.Errorf("refusing to listen on %s with a root account that has no password: give --root-password (or $STRATA_ROOT_PASSWORD)", host)
 	}
@@ -67,7 +70,12 @@ func serveSQL(ctx context.Context, db *engine.DB, lg *slog.Logger, tlsDir, host 
 	if err != nil {
 		return err
 	}
-	srv, err := st.ServeWith(eng, l, sqlstore.ServeOptions{TLS: tlsCfg, RequireTLS: sec.requireTLS})
+	so := sqlstore.ServeOptions{TLS: tlsCfg, RequireTLS: sec.requireTLS}
+	if reg != nil {
+		so.Observe = statementObserver(reg)
+		reg.MustRegister(planCacheCollectors(st)...)
+	}
+	srv, err := st.ServeWith(eng, l, so)
 	if err != nil {
 		l.Close()
 		return err

@@ -104,7 +104,7 @@ func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, pool
 		}
 		cancel()
 	}()
-	err = serveSQL(sctx, db.DB, lg, dir, host, port, sec, func(addr net.Addr, _ func() error) {
+	err = serveSQL(sctx, db.DB, lg, registererOf(msrv, reg), dir, host, port, sec, func(addr net.Addr, _ func() error) {
 		fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (data %s)\n", addr, dir)
 		if msrv != nil {
 			fmt.Fprintf(cmd.OutOrStdout(), "strata: serving metrics on http://%s/metrics\n", msrv.Addr())

@@ -83,11 +83,19 @@ func TestUp(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The metrics count what happened.
+			if _, err := db.Exec("SELECT * FROM kept.nosuch"); err == nil {
+				t.Fatal("a missing table was found")
+			}
 			after := scrape(t, metricsURL)
-			for _, m := range []string{"strata_wal_appends_total", "strata_wal_fsyncs_total", "strata_engine_visible_lsn"} {
+			for _, m := range []string{"strata_wal_appends_total", "strata_wal_fsyncs_total", "strata_engine_visible_lsn",
+				`strata_sql_statements_total{kind="create"}`, `strata_sql_statement_duration_seconds_count{kind="create"}`,
+				`strata_sql_statement_errors_total{kind="select"}`} {
 				if after[m] <= before[m] {
-					t.Errorf("%s did not move with a commit: %v then %v", m, before[m], after[m])
+					t.Errorf("%s did not move: %v then %v", m, before[m], after[m])
 				}
+			}
+			if after[`strata_sql_statement_errors_total{kind="create"}`] != 0 {
+				t.Errorf("a CREATE DATABASE that succeeded was counted as an error")
 			}
 		} else {
 			var n int
@@ -121,8 +129,8 @@ func TestUpRefusesOpenRoot(t *testing.T) {
 	}
 }
 
-// scrape reads a Prometheus text exposition into metric name → value (the last sample of
-// each name, labels ignored).
+// scrape reads a Prometheus text exposition into series (name{labels}, as exposed) → value,
+// and name → value of the name's last series.
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -151,6 +159,7 @@ func scrape(t *testing.T, url string) map[string]float64 {
 			continue
 		}
 		out[name] = v
+		out[f[0]] = v
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatalf("scrape %s: %v", url, err)

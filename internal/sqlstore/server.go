@@ -140,6 +140,8 @@ type ServeOptions struct {
 	// (binding and analysis each time) instead of reusing analysed plans (prepared.go).
 	// STRATA_PLAN_CACHE=off in the environment does the same, for A/B measurements.
 	NoPlanCache bool
+	// Observe, when set, is told of every statement clients run (metrics).
+	Observe StatementObserver
 }
 
 // Serve starts a MySQL server for eng on l and returns it; Close stops it.
@@ -156,8 +158,11 @@ func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*se
 	if !o.NoPlanCache && os.Getenv("STRATA_PLAN_CACHE") != "off" {
 		wrap = s.installPreparedPlans(eng, func() *server.SessionManager { return srv.SessionManager() })
 	}
-	wrap = withInterruptErrors(eng, wrap)                                                            // interrupts.go
-	wrap = s.withErrorCodes(eng, wrap, &srv)                                                         // errcodes.go
+	wrap = withInterruptErrors(eng, wrap)    // interrupts.go
+	wrap = s.withErrorCodes(eng, wrap, &srv) // errcodes.go
+	if o.Observe != nil {
+		wrap = withObserver(o.Observe, wrap) // observe.go
+	}
 	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil, eng.ProcessList.Kill) // listener.go
 	srv, err := server.NewServerWithHandler(cfg, eng, sql.NewContext, s.SessionBuilder(), nil, wrap)
 	if err != nil {
