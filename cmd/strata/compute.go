@@ -64,7 +64,8 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 				defer msrv.Close()
 			}
 			c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: id, Secret: secret,
-				Metrics: metricsAddrOf(msrv), PoolFrames: poolMB * 64, StallTimeout: stall, Logger: lg})
+				Metrics: metricsAddrOf(msrv), PoolFrames: poolMB * 64, StallTimeout: stall, Logger: lg,
+				EventListener: commitEvents(registererOf(msrv, reg))})
 			if err != nil {
 				return err
 			}

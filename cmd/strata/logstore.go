@@ -47,19 +47,19 @@ acknowledged; it starts once the cause is gone.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			lg := nodeLogger(cmd, cmd.ErrOrStderr())
-			store, err := logstore.Open(logstore.Options{Dir: dir, Logger: lg,
-				Peers: splitEndpoints(peers), Secret: secret})
+			msrv, reg, err := nodeMetrics(metricsAddr, secret, lg)
 			if err != nil {
-				return err
-			}
-			msrv, _, err := nodeMetrics(metricsAddr, secret, lg)
-			if err != nil {
-				_ = store.Close()
 				return err
 			}
 			if msrv != nil {
 				defer msrv.Close()
 			}
+			store, err := logstore.Open(logstore.Options{Dir: dir, Logger: lg,
+				Peers: splitEndpoints(peers), Secret: secret, EventListener: logStoreEvents(registererOf(msrv, reg))})
+			if err != nil {
+				return err
+			}
+			reg.MustRegister(logStoreCollectors(store)...)
 			srv, err := logstore.NewServer(store, secret, lg)
 			if err != nil {
 				_ = store.Close()

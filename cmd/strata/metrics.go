@@ -10,7 +10,6 @@ import (
 
 	"strata/internal/engine"
 	"strata/internal/metrics"
-	"strata/internal/pagestore"
 	"strata/internal/sqlstore"
 	"strata/internal/wal"
 )
@@ -69,6 +68,8 @@ func engineCollectors(db *engine.DB) []prometheus.Collector {
 	return []prometheus.Collector{
 		gaugeFunc("bufpool", "frames", "Buffer pool size in 16 KiB frames.",
 			func() float64 { return float64(db.Pool().Stats().Frames) }),
+		counterFunc("bufpool", "hits_total", "Page reads that found the page in the buffer pool.",
+			func() float64 { return float64(db.Pool().Stats().Hits) }),
 		counterFunc("bufpool", "misses_total", "Page reads that missed the buffer pool.",
 			func() float64 { return float64(db.Pool().Stats().Misses) }),
 		counterFunc("bufpool", "evictions_total", "Pages evicted from the buffer pool.",
@@ -77,15 +78,49 @@ func engineCollectors(db *engine.DB) []prometheus.Collector {
 			func() float64 { return float64(db.Locks().Stats().Held) }),
 		gaugeFunc("lock", "waiting", "Row lock requests waiting.",
 			func() float64 { return float64(db.Locks().Stats().Waiting) }),
+		counterFunc("lock", "waits_total", "Row lock requests that had to wait.",
+			func() float64 { return float64(db.Locks().Stats().Waits) }),
+		counterFunc("lock", "wait_seconds_total", "Time row lock requests spent waiting.",
+			func() float64 { return db.Locks().Stats().WaitTime.Seconds() }),
 		counterFunc("lock", "deadlocks_total", "Row lock requests failed as deadlocks (MySQL error 1213).",
 			func() float64 { return float64(db.Locks().Stats().Deadlocks) }),
 		counterFunc("lock", "timeouts_total", "Row lock requests failed by innodb_lock_wait_timeout (MySQL error 1205).",
 			func() float64 { return float64(db.Locks().Stats().Timeouts) }),
 		gaugeFunc("engine", "visible_lsn", "LSN up to which commits are visible to new transactions.",
 			func() float64 { return float64(db.VisibleLSN()) }),
+		counterFunc("engine", "commits_total", "Commits of transactions that wrote, made durable.",
+			func() float64 { return float64(db.Stats().Commits) }),
+		counterFunc("engine", "commit_errors_total", "Commits of transactions that wrote that failed or were left in doubt.",
+			func() float64 { return float64(db.Stats().CommitErrors) }),
+		counterFunc("engine", "rollbacks_total", "Transactions that wrote and were rolled back.",
+			func() float64 { return float64(db.Stats().Rollbacks) }),
+		counterFunc("engine", "rows_written_total", "Rows written by durable commits.",
+			func() float64 { return float64(db.Stats().RowsWritten) }),
+		gaugeFunc("engine", "purge_backlog", "Keys whose old versions wait for the purge.",
+			func() float64 { return float64(db.Stats().PurgeBacklog) }),
 		gaugeFunc("engine", "purge_horizon_lsn", "Oldest LSN a snapshot may still read: versions below it are purged.",
 			func() float64 { return float64(db.Horizon()) }),
 	}
+}
+
+// latencyBuckets are the buckets of every latency histogram: 50 µs to about 26 s.
+func latencyBuckets() []float64 { return prometheus.ExponentialBuckets(0.00005, 2, 20) }
+
+func histogram(sub, name, help string) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metrics.Namespace, Subsystem: sub,
+		Name: name, Help: help, Buckets: latencyBuckets()})
+}
+
+// commitEvents observes the engine's commit latency in a histogram registered in reg (none
+// when reg is nil).
+func commitEvents(reg prometheus.Registerer) engine.EventListener {
+	if reg == nil {
+		return engine.EventListener{}
+	}
+	h := histogram("engine", "commit_duration_seconds",
+		"Commit latency of transactions that wrote: applying the write set and waiting for the log to make it durable.")
+	reg.MustRegister(h)
+	return engine.EventListener{CommitEnd: func(i engine.CommitInfo) { h.Observe(i.Duration.Seconds()) }}
 }
 
 // walCollectors read a local redo log's counters (`strata up --single`).
@@ -102,24 +137,6 @@ func walCollectors(l *wal.Log) []prometheus.Collector {
 	}
 }
 
-// pageStoreCollectors read a Page Store's counters.
-func pageStoreCollectors(s *pagestore.Store) []prometheus.Collector {
-	return []prometheus.Collector{
-		counterFunc("pagestore", "records_total", "Redo records (page deltas) persisted.",
-			func() float64 { return float64(s.Stats().Records) }),
-		counterFunc("pagestore", "images_total", "Page images materialised.",
-			func() float64 { return float64(s.Stats().Images) }),
-		counterFunc("pagestore", "getpage_total", "GetPage calls served.",
-			func() float64 { return float64(s.Stats().GetPages) }),
-		counterFunc("pagestore", "compacted_versions_total", "Page versions (deltas and images) removed by compaction.",
-			func() float64 { return float64(s.Stats().Compacted) }),
-		gaugeFunc("pagestore", "consumed_lsn", "LSN up to which the store has consumed the log.",
-			func() float64 { return float64(s.Consumed()) }),
-		gaugeFunc("pagestore", "persisted_lsn", "LSN up to which the store's pages are durable.",
-			func() float64 { return float64(s.Persisted()) }),
-	}
-}
-
 // statementObserver counts the statements clients run, their errors and their latency, by
 // kind (sqlstore.StatementKinds), in reg.
 func statementObserver(reg prometheus.Registerer) sqlstore.StatementObserver {
@@ -129,7 +146,7 @@ func statementObserver(reg prometheus.Registerer) sqlstore.StatementObserver {
 		Name: "statement_errors_total", Help: "Statements that returned an error to the client, by kind."}, []string{"kind"})
 	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: metrics.Namespace, Subsystem: "sql",
 		Name: "statement_duration_seconds", Help: "Time from a statement's arrival to its last result row, by kind.",
-		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 20)}, []string{"kind"})
+		Buckets: latencyBuckets()}, []string{"kind"})
 	reg.MustRegister(total, errs, dur)
 	type kind struct {
 		total, errs prometheus.Counter

@@ -61,12 +61,20 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			lg := nodeLogger(cmd, cmd.ErrOrStderr())
+			msrv, reg, err := nodeMetrics(metricsAddr, secret, lg)
+			if err != nil {
+				return err
+			}
+			if msrv != nil {
+				defer msrv.Close()
+			}
 			reader, err := openReader(ctx, logclient.ReaderOptions{Addrs: addrs, Secret: secret, Logger: lg})
 			if err != nil {
 				return err
 			}
 			opts := pagestore.Options{Dir: dir, Log: reader, Logger: lg,
-				SegmentPages: segPages, Segments: owned, FlushInterval: flushEvery}
+				SegmentPages: segPages, Segments: owned, FlushInterval: flushEvery,
+				EventListener: pageStoreEvents(registererOf(msrv, reg))}
 			// Without --segments, a store of a cluster keeps the segments the placement in the
 			// control plane gives it, and follows its changes.
 			var follow *placementFollower
@@ -94,14 +102,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			if follow != nil {
 				go follow.run(ctx, st)
 			}
-			msrv, reg, err := nodeMetrics(metricsAddr, secret, lg)
-			if err != nil {
-				return errors.Join(err, st.Close(), reader.Close())
-			}
-			if msrv != nil {
-				defer msrv.Close()
-			}
-			reg.MustRegister(pageStoreCollectors(st)...)
+			reg.MustRegister(pageStoreCollectors(st, reader, lg)...)
 			srv, err := pageserver.Listen(ctx, st, pageserver.Options{Addr: listen, Secret: secret, Logger: lg})
 			if err != nil {
 				return errors.Join(err, st.Close(), reader.Close())

@@ -80,14 +80,16 @@ func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, pool
 	if msrv != nil {
 		defer msrv.Close()
 	}
-	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, PoolFrames: poolMB * 64, Logger: lg})
+	mreg := registererOf(msrv, reg)
+	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, PoolFrames: poolMB * 64, Logger: lg,
+		EngineEvents: commitEvents(mreg), PageEvents: pageStoreEvents(mreg)})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	reg.MustRegister(engineCollectors(db.DB)...)
 	reg.MustRegister(walCollectors(db.Log)...)
-	reg.MustRegister(pageStoreCollectors(db.Pages)...)
+	reg.MustRegister(pageStoreCollectors(db.Pages, db.Log, lg)...)
 	// A failed engine (its log could not be written: a full disk) refuses every change until
 	// it is opened again: stop with an error rather than serve on, refusing, as if up.
 	sctx, cancel := context.WithCancel(ctx)

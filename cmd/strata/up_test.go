@@ -79,8 +79,11 @@ func TestUp(t *testing.T) {
 			t.Fatalf("@@secure_file_priv = %q, %v; want %s/files/", files, err, dir)
 		}
 		if round == 0 {
-			if _, err := db.Exec("CREATE DATABASE kept"); err != nil {
-				t.Fatal(err)
+			for _, q := range []string{"CREATE DATABASE kept", "CREATE TABLE kept.t (id INT PRIMARY KEY)",
+				"INSERT INTO kept.t VALUES (1), (2)"} {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatal(err)
+				}
 			}
 			// The metrics count what happened.
 			if _, err := db.Exec("SELECT * FROM kept.nosuch"); err == nil {
@@ -89,9 +92,16 @@ func TestUp(t *testing.T) {
 			after := scrape(t, metricsURL)
 			for _, m := range []string{"strata_wal_appends_total", "strata_wal_fsyncs_total", "strata_engine_visible_lsn",
 				`strata_sql_statements_total{kind="create"}`, `strata_sql_statement_duration_seconds_count{kind="create"}`,
-				`strata_sql_statement_errors_total{kind="select"}`} {
+				`strata_sql_statement_errors_total{kind="select"}`, "strata_engine_commits_total",
+				"strata_engine_commit_duration_seconds_count", "strata_engine_rows_written_total", "strata_bufpool_hits_total"} {
 				if after[m] <= before[m] {
 					t.Errorf("%s did not move: %v then %v", m, before[m], after[m])
+				}
+			}
+			for _, m := range []string{"strata_pagestore_getpage_duration_seconds_count", "strata_pagestore_lag_bytes",
+				"strata_engine_purge_backlog", "strata_lock_waits_total", "strata_pebble_read_amp", "strata_pebble_disk_usage_bytes"} {
+				if _, ok := after[m]; !ok {
+					t.Errorf("metric %s missing", m)
 				}
 			}
 			if after[`strata_sql_statement_errors_total{kind="create"}`] != 0 {

@@ -230,13 +230,34 @@ func TestUpCluster(t *testing.T) {
 			t.Errorf("%s was started without --log-level DEBUG: %q", n.ID, cmdline)
 		}
 		// Every node serves its metrics at the address it publishes.
-		want := map[string]string{meta.RoleMeta: "etcd_server_has_leader", meta.RoleLogStore: "process_cpu_seconds_total",
-			meta.RolePageStore: "strata_pagestore_consumed_lsn", meta.RoleRW: "strata_bufpool_frames"}[n.Role]
+		// Positive: series that count what already happened (a restart keeps the data, the
+		// log's positions and the stores' files). Present: the rest of each role's own.
+		positive := map[string][]string{
+			meta.RoleMeta:      {"etcd_server_has_leader"},
+			meta.RoleLogStore:  {"strata_logstore_durable_lsn", "strata_logstore_epoch"},
+			meta.RolePageStore: {"strata_pagestore_consumed_lsn", "strata_pebble_disk_usage_bytes"},
+			meta.RoleRW:        {"strata_bufpool_frames", "strata_engine_visible_lsn"},
+		}[n.Role]
+		present := map[string][]string{
+			meta.RoleLogStore: {"strata_logstore_fsync_duration_seconds_count", "strata_logstore_append_wait_seconds_count",
+				"strata_logstore_first_lsn", "strata_logstore_written_bytes_total"},
+			meta.RolePageStore: {"strata_pagestore_getpage_duration_seconds_count", "strata_pagestore_lag_bytes",
+				"strata_pagestore_segments", "strata_pagestore_copying_segments", "strata_pebble_compactions_total"},
+			meta.RoleRW: {"strata_engine_commit_duration_seconds_count", "strata_lock_waits_total", "strata_engine_purge_backlog"},
+		}[n.Role]
 		if n.Metrics == "" {
 			t.Errorf("%s publishes no metrics address", n.ID)
-		} else if m := scrape(t, "http://"+n.Metrics+"/metrics"); want != "" {
-			if _, ok := m[want]; !ok || m["go_goroutines"] == 0 {
-				t.Errorf("%s's metrics at %s lack %s or go_goroutines", n.ID, n.Metrics, want)
+			continue
+		}
+		m := scrape(t, "http://"+n.Metrics+"/metrics")
+		for _, name := range append(positive, "go_goroutines") {
+			if m[name] <= 0 {
+				t.Errorf("%s's metrics at %s: %s = %v, want > 0", n.ID, n.Metrics, name, m[name])
+			}
+		}
+		for _, name := range present {
+			if _, ok := m[name]; !ok {
+				t.Errorf("%s's metrics at %s lack %s", n.ID, n.Metrics, name)
 			}
 		}
 	}

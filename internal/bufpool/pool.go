@@ -70,7 +70,7 @@ type Pool struct {
 	evicted map[page.ID]page.LSN
 	floor   page.LSN // LSN at or above the last change of any evicted page not in evicted
 
-	misses, evictions atomic.Uint64
+	gets, misses, evictions atomic.Uint64
 }
 
 // New creates a pool. floor is the LSN at which pages not seen since the start are read: the
@@ -103,6 +103,7 @@ func (p *Pool) Get(ctx context.Context, id page.ID, mode Mode) (*Frame, error) {
 	if id == page.Invalid {
 		return nil, fmt.Errorf("bufpool: get of invalid page")
 	}
+	p.gets.Add(1)
 	for {
 		s := p.shard(id)
 		s.mu.RLock()
@@ -370,13 +371,16 @@ func (p *Pool) Cached(id page.ID) bool {
 
 // Stats are buffer pool counters.
 type Stats struct {
-	Frames            int
-	Misses, Evictions uint64
+	Frames int
+	// Hits are Gets that found the page in the pool; Misses read it from the source.
+	Hits, Misses, Evictions uint64
 }
 
 // Stats returns the pool's counters.
 func (p *Pool) Stats() Stats {
-	return Stats{Frames: len(p.frames), Misses: p.misses.Load(), Evictions: p.evictions.Load()}
+	misses := p.misses.Load()
+	gets := p.gets.Load() // loaded after misses: a miss is counted after its Get
+	return Stats{Frames: len(p.frames), Hits: gets - min(gets, misses), Misses: misses, Evictions: p.evictions.Load()}
 }
 
 func lock(f *Frame, m Mode) {

@@ -145,3 +145,22 @@ func TestPinnedPagesStay(t *testing.T) {
 	}
 	pool.Release(f, bufpool.Exclusive)
 }
+
+// TestStatsCountHitsAndMisses: a page read twice from a pool that does not hold it is one
+// miss, then one hit.
+func TestStatsCountHitsAndMisses(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := setup(t, 8, 40) // page 2 was evicted long ago
+	before := pool.Stats()
+	for range 2 {
+		f, err := pool.Get(ctx, 2, bufpool.Shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool.Release(f, bufpool.Shared)
+	}
+	after := pool.Stats()
+	if m, h := after.Misses-before.Misses, after.Hits-before.Hits; m != 1 || h != 1 {
+		t.Fatalf("misses +%d, hits +%d; want +1 and +1", m, h)
+	}
+}

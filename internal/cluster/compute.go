@@ -41,6 +41,8 @@ type ComputeOptions struct {
 	// MaintainInterval is how often the horizon and the log truncation move (default 1 s).
 	MaintainInterval time.Duration
 	Logger           *slog.Logger
+	// EventListener receives the engine's events (commits).
+	EventListener engine.EventListener
 }
 
 // Compute is a running read-write node.
@@ -109,7 +111,7 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	// included, so a changed page may leave the pool once its record is durable (the engine's
 	// default) and a commit larger than the pool spills.
 	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: pages, PoolFrames: frames,
-		LockWaitTimeout: opts.LockWaitTimeout, Logger: opts.Logger})
+		LockWaitTimeout: opts.LockWaitTimeout, Logger: opts.Logger, EventListener: opts.EventListener})
 	if err != nil {
 		_ = pages.Close()
 		_ = log.Close()

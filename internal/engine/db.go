@@ -40,6 +40,8 @@ type Options struct {
 	// PurgeInterval is how often the background purge runs (default 1 s; negative: never).
 	PurgeInterval time.Duration
 	Logger        *slog.Logger
+	// EventListener receives the engine's events (commits); the zero value receives none.
+	EventListener EventListener
 }
 
 // DefaultPoolFrames is the buffer pool size when Options.PoolFrames is 0 (64 MiB).
@@ -91,6 +93,8 @@ type DB struct {
 	bgMu    sync.Mutex // orders Go's bgDone.Add before Close's Wait
 	closed  bool       // under bgMu
 	closeMu sync.Once
+
+	stats struct{ commits, commitErrors, rollbacks atomic.Uint64 }
 }
 
 // Open opens the engine on a log and page source. An empty log is bootstrapped.

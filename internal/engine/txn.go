@@ -349,6 +349,9 @@ func (t *Txn) finish() {
 // Rollback discards the transaction's writes and releases its locks.
 func (t *Txn) Rollback() {
 	if !t.done {
+		if len(t.ws) > 0 {
+			t.db.stats.rollbacks.Add(1)
+		}
 		t.finish()
 	}
 }
@@ -374,6 +377,24 @@ func (t *Txn) Rollback() {
 // ones included. If it stalls, this commit is in doubt (ErrCommitInDoubt), and so is every
 // commit that read it, since each waits for the same log.
 func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
+	rows := len(t.ws)
+	if rows == 0 || t.done {
+		return t.commit(ctx)
+	}
+	began := time.Now()
+	end, err := t.commit(ctx)
+	if err != nil {
+		t.db.stats.commitErrors.Add(1)
+	} else {
+		t.db.stats.commits.Add(1)
+	}
+	if f := t.db.opts.EventListener.CommitEnd; f != nil {
+		f(CommitInfo{Duration: time.Since(began), Rows: rows, Err: err})
+	}
+	return end, err
+}
+
+func (t *Txn) commit(ctx context.Context) (page.LSN, error) {
 	if err := t.check(); err != nil {
 		return 0, err
 	}

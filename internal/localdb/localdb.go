@@ -37,6 +37,9 @@ type Options struct {
 	// CompactInterval is how often the page store compacts up to the horizon (default 30 s).
 	CompactInterval time.Duration
 	Logger          *slog.Logger
+	// EngineEvents and PageEvents receive the engine's and the page store's events.
+	EngineEvents engine.EventListener
+	PageEvents   pagestore.EventListener
 }
 
 // DB is an open local database.
@@ -67,7 +70,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 	ps, err := pagestore.Open(ctx, pagestore.Options{FS: opts.FS, Dir: opts.FS.PathJoin(opts.Dir, "pages"), Log: log, Logger: opts.Logger,
-		CompactInterval: opts.CompactInterval})
+		CompactInterval: opts.CompactInterval, EventListener: opts.PageEvents})
 	if err != nil {
 		log.Close()
 		return nil, err
@@ -93,7 +96,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	ps.Start()
 	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: ps, PoolFrames: opts.PoolFrames,
-		LockWaitTimeout: opts.LockWaitTimeout, PurgeInterval: opts.PurgeInterval, Logger: opts.Logger})
+		LockWaitTimeout: opts.LockWaitTimeout, PurgeInterval: opts.PurgeInterval, Logger: opts.Logger,
+		EventListener: opts.EngineEvents})
 	if err != nil {
 		ps.Close()
 		log.Close()

@@ -57,6 +57,8 @@ type Stats struct {
 	Waiting   int    // requests waiting in queues
 	Deadlocks uint64 // requests failed with ErrDeadlock
 	Timeouts  uint64 // requests failed with ErrLockWaitTimeout
+	Waits     uint64 // requests that had to wait (granted, failed or given up)
+	WaitTime  time.Duration
 }
 
 const (
@@ -73,6 +75,8 @@ type Manager struct {
 	graph     waitGraph
 	deadlocks atomic.Uint64
 	timeouts  atomic.Uint64
+	waits     atomic.Uint64
+	waitNanos atomic.Int64
 }
 
 // shard is one part of the lock table. Lock order: shard.mu, then graph.mu, then txnShard.mu.
@@ -213,6 +217,9 @@ func (m *Manager) Lock(ctx context.Context, txn TxnID, key []byte, mode Mode, ti
 		return ErrDeadlock
 	}
 
+	m.waits.Add(1)
+	began := time.Now()
+	defer func() { m.waitNanos.Add(int64(time.Since(began))) }()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	var err error
@@ -294,7 +301,8 @@ func (m *Manager) ReleaseAll(txn TxnID) {
 
 // Stats returns the current number of held locks and waiting requests and the failure counts.
 func (m *Manager) Stats() Stats {
-	st := Stats{Deadlocks: m.deadlocks.Load(), Timeouts: m.timeouts.Load()}
+	st := Stats{Deadlocks: m.deadlocks.Load(), Timeouts: m.timeouts.Load(), Waits: m.waits.Load(),
+		WaitTime: time.Duration(m.waitNanos.Load())}
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()

@@ -130,8 +130,9 @@ func TestTimeout(t *testing.T) {
 	}
 	granted(t, chS) // the S request behind the timed-out X is no longer held back
 	checkStats(t, m, 2, 0)
-	if st := m.Stats(); st.Timeouts != 1 {
-		t.Fatalf("timeouts = %d", st.Timeouts)
+	// Both X (timed out) and S (granted later) waited; X's wait alone took its 50 ms.
+	if st := m.Stats(); st.Timeouts != 1 || st.Waits != 2 || st.WaitTime < 50*time.Millisecond {
+		t.Fatalf("stats = %+v, want 1 timeout, 2 waits, wait time >= 50ms", st)
 	}
 	// The queue is clean: once the holders leave, X is granted at once.
 	m.ReleaseAll(1)

@@ -64,6 +64,9 @@ type Options struct {
 	// RepairInterval is the first wait before retrying a range no peer could supply; it
 	// doubles up to 30 s (default 200 ms).
 	RepairInterval time.Duration
+	// EventListener receives the store's events (batches made durable); the zero value
+	// receives none.
+	EventListener EventListener
 }
 
 // Store is one Log Store replica. It is safe for concurrent use.
@@ -88,6 +91,9 @@ type Store struct {
 	done     chan struct{}
 	fsyncs   uint64
 	batches  uint64
+	written  uint64    // bytes written and synced
+	since    time.Time // when the oldest pending byte was accepted (with a BatchDurable listener)
+	events   EventListener
 
 	// truncMu serialises the file changes that remove whole segments outside mu (Truncate) with
 	// those that replace them (StartAt) and with Close.
@@ -127,7 +133,8 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{fs: opts.FS, dir: opts.Dir, segSize: opts.SegmentSize, logger: opts.Logger,
 		changed: make(chan struct{}), done: make(chan struct{}), failed: make(chan struct{}),
-		repairEvery: opts.RepairInterval, repairWake: make(chan struct{}, 1), repairDone: make(chan struct{})}
+		repairEvery: opts.RepairInterval, repairWake: make(chan struct{}, 1), repairDone: make(chan struct{}),
+		events: opts.EventListener}
 	s.cond.L = &s.mu
 	if err := mkdirDurable(s.fs, s.dir); err != nil {
 		return nil, err
@@ -238,6 +245,9 @@ func (s *Store) Append(epoch uint64, start page.LSN, data []byte, complete bool,
 			s.starts = append(s.starts, start+page.LSN(o))
 		}
 		s.c.accept(len(data), ge)
+		if len(s.pending) == 0 && s.events.BatchDurable != nil {
+			s.since = time.Now()
+		}
 		s.pending = append(s.pending, data...)
 		s.cond.Broadcast()
 	}
@@ -561,7 +571,7 @@ func (s *Store) run() {
 			s.mu.Unlock()
 			return
 		}
-		buf, starts := s.pending, s.starts
+		buf, starts, since := s.pending, s.starts, s.since
 		s.pending, s.starts = nil, nil
 		to := s.c.end
 		from := to - page.LSN(len(buf))
@@ -569,7 +579,7 @@ func (s *Store) run() {
 		s.mu.Unlock()
 
 		s.ioMu.Lock()
-		err := s.writeBatch(from, buf, starts)
+		sync, err := s.writeBatch(from, buf, starts)
 		if err != nil {
 			s.dropUnsynced(from)
 		}
@@ -584,34 +594,41 @@ func (s *Store) run() {
 			return
 		}
 		s.fsyncs++
+		s.written += uint64(len(buf))
 		s.c.synced(to)
 		s.cond.Broadcast()
 		s.notify()
 		s.mu.Unlock()
+		if f := s.events.BatchDurable; f != nil {
+			f(BatchInfo{Bytes: len(buf), Wait: time.Since(since), Sync: sync})
+		}
 	}
 }
 
 // writeBatch writes buf (the bytes from from, records starting at starts) to the segment being
-// written, syncs, and rolls to a new segment when this one is full. s.ioMu must be held.
-func (s *Store) writeBatch(from page.LSN, buf []byte, starts []page.LSN) error {
+// written, syncs, and rolls to a new segment when this one is full. It returns how long the
+// sync took. s.ioMu must be held.
+func (s *Store) writeBatch(from page.LSN, buf []byte, starts []page.LSN) (time.Duration, error) {
 	if s.w.seg.start+page.LSN(s.w.off) != from {
-		return fmt.Errorf("logstore: internal error: batch at %d, segment %s at %d", from, s.w.seg.path, s.w.seg.start+page.LSN(s.w.off))
+		return 0, fmt.Errorf("logstore: internal error: batch at %d, segment %s at %d", from, s.w.seg.path, s.w.seg.start+page.LSN(s.w.off))
 	}
 	if err := s.w.preallocate(s.w.off+int64(len(buf)), min(preallocStep, s.segSize), s.segSize); err != nil {
 		// Not fatal: the batch is written without it (and fails by itself if the disk is full).
 		s.logger.Warn("logstore: preallocation failed; appending to this segment without it", "err", err)
 	}
 	if err := s.w.write(buf); err != nil {
-		return err
+		return 0, err
 	}
 	s.w.seg.addStarts(starts)
+	began := time.Now()
 	if err := s.w.sync(); err != nil {
-		return err
+		return 0, err
 	}
+	sync := time.Since(began)
 	if s.w.off >= s.segSize {
-		return s.roll(from + page.LSN(len(buf)))
+		return sync, s.roll(from + page.LSN(len(buf)))
 	}
-	return nil
+	return sync, nil
 }
 
 // roll closes the segment being written and starts a new one at start. s.ioMu must be held.

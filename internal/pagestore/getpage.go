@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -19,6 +20,17 @@ import (
 // does not own.
 func (s *Store) GetPage(ctx context.Context, id page.ID, lsn page.LSN, dst *page.Page) error {
 	s.stats.getPages.Add(1)
+	f := s.opts.EventListener.GetPage
+	if f == nil {
+		return s.getPage(ctx, id, lsn, dst)
+	}
+	began := time.Now()
+	err := s.getPage(ctx, id, lsn, dst)
+	f(GetPageInfo{Duration: time.Since(began), Err: err})
+	return err
+}
+
+func (s *Store) getPage(ctx context.Context, id page.ID, lsn page.LSN, dst *page.Page) error {
 	if id == page.Invalid {
 		return fmt.Errorf("pagestore: page %d: %w", id, storage.ErrPageNotFound)
 	}

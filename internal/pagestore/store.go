@@ -78,6 +78,9 @@ type Options struct {
 	// segment of a new or wiped store when the log no longer holds its beginning. Without it
 	// such a store cannot fill itself.
 	Source SegmentSource
+
+	// EventListener receives the store's events (GetPage calls); the zero value receives none.
+	EventListener EventListener
 }
 
 // Defaults.
