@@ -220,6 +220,7 @@ func TestUpCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db2.Close()
+	exported := map[string]bool{} // every series name the nodes expose
 	for _, n := range waitNodes(t, dir, 8) {
 		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n.PID))
 		if err != nil {
@@ -250,6 +251,10 @@ func TestUpCluster(t *testing.T) {
 			continue
 		}
 		m := scrape(t, "http://"+n.Metrics+"/metrics")
+		for series := range m {
+			name, _, _ := strings.Cut(series, "{")
+			exported[name] = true
+		}
 		for _, name := range append(positive, "go_goroutines") {
 			if m[name] <= 0 {
 				t.Errorf("%s's metrics at %s: %s = %v, want > 0", n.ID, n.Metrics, name, m[name])
@@ -261,6 +266,8 @@ func TestUpCluster(t *testing.T) {
 			}
 		}
 	}
+	// The Grafana dashboard reads only what the nodes export.
+	checkDashboardMetrics(t, exported)
 	var n int
 	if err := db2.QueryRow("SELECT count(*) FROM d.t").Scan(&n); err != nil || n != 200 {
 		t.Fatalf("rows after restart: %d, %v", n, err)
