@@ -19,6 +19,7 @@ import (
 	"strata/internal/meta"
 	"strata/internal/pageserver"
 	"strata/internal/pagestore"
+	"strata/internal/retry"
 	"strata/internal/rpcauth"
 )
 
@@ -148,9 +149,7 @@ func openReader(ctx context.Context, opts logclient.ReaderOptions) (*logclient.R
 			return nil, err
 		}
 		opts.Logger.Warn("no log store answers yet; retrying", "err", err)
-		select {
-		case <-time.After(500 * time.Millisecond):
-		case <-ctx.Done():
+		if !retry.Sleep(ctx, 500*time.Millisecond) {
 			return nil, ctx.Err()
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"strata/internal/privfs"
+	"strata/internal/retry"
 )
 
 // child is one process the supervisor runs and keeps running.
@@ -75,7 +76,7 @@ const startAttempts = 4
 // start starts c and waits until it prints its ready line (or ctx ends), then keeps it
 // running until stop.
 func (s *supervisor) start(ctx context.Context, c *child) error {
-	backoff := 500 * time.Millisecond
+	backoff := retry.NewBackoff(500*time.Millisecond, 4*time.Second)
 	for attempt := 1; ; attempt++ {
 		err := s.spawn(ctx, c)
 		if err == nil {
@@ -84,14 +85,12 @@ func (s *supervisor) start(ctx context.Context, c *child) error {
 		if !errors.Is(err, errExitedEarly) || attempt == startAttempts {
 			return err
 		}
+		wait := backoff.Next()
 		s.lg.Warn("node exited before it was ready; starting it again", "node", c.name, "attempt", attempt,
-			"err", err, "after", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
+			"err", err, "after", wait)
+		if !retry.Sleep(ctx, wait) {
 			return ctx.Err()
 		}
-		backoff *= 2
 	}
 	s.mu.Lock()
 	s.children = append(s.children, c)
@@ -176,7 +175,7 @@ func (s *supervisor) spawn(ctx context.Context, c *child) error {
 // watch restarts c whenever it exits, until the supervisor stops.
 func (s *supervisor) watch(c *child) {
 	defer s.wg.Done()
-	backoff := 500 * time.Millisecond
+	backoff := retry.NewBackoff(500*time.Millisecond, 10*time.Second)
 	for {
 		c.mu.Lock()
 		exited, cmd, started := c.exited, c.cmd, c.started
@@ -186,7 +185,7 @@ func (s *supervisor) watch(c *child) {
 			return
 		}
 		if time.Since(started) > 30*time.Second {
-			backoff = 500 * time.Millisecond
+			backoff.Reset()
 		}
 		if s.held(c) {
 			s.lg.Warn("node exited; held down until its hold file is removed", "node", c.name,
@@ -195,12 +194,12 @@ func (s *supervisor) watch(c *child) {
 				return
 			}
 			// The node was down on purpose: restart it at once.
-			backoff = 500 * time.Millisecond
+			backoff.Reset()
 		} else {
+			wait := backoff.Next()
 			s.lg.Warn("node exited; restarting it", "node", c.name, "pid", cmd.Process.Pid,
-				"status", cmd.ProcessState.String(), "after", backoff)
-			time.Sleep(backoff)
-			backoff = min(2*backoff, 10*time.Second)
+				"status", cmd.ProcessState.String(), "after", wait)
+			time.Sleep(wait)
 		}
 		for !s.isStopping() {
 			if s.held(c) && !s.waitHold(c) {
@@ -213,9 +212,9 @@ func (s *supervisor) watch(c *child) {
 				s.lg.Info("node restarted", "node", c.name)
 				break
 			}
-			s.lg.Warn("restart failed", "node", c.name, "err", err, "retry in", backoff)
-			time.Sleep(backoff)
-			backoff = min(2*backoff, 10*time.Second)
+			wait := backoff.Next()
+			s.lg.Warn("restart failed", "node", c.name, "err", err, "retry in", wait)
+			time.Sleep(wait)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"strata/internal/page"
+	"strata/internal/retry"
 	"strata/internal/storage"
 )
 
@@ -234,10 +235,15 @@ func (p *Pool) readLSN(id page.ID) page.LSN {
 // victim finds a free frame, evicting a clean or durable unpinned page.
 func (p *Pool) victim(ctx context.Context) (*Frame, error) {
 	var timer *time.Timer
-	for wait := time.Millisecond; ; {
+	var backoff *retry.Backoff
+	for {
 		if f := p.tryVictim(); f != nil {
 			return f, nil
 		}
+		if backoff == nil {
+			backoff = retry.NewBackoff(time.Millisecond, 32*time.Millisecond)
+		}
+		wait := backoff.Next()
 		if timer == nil {
 			timer = time.NewTimer(wait)
 			defer timer.Stop()
@@ -248,9 +254,6 @@ func (p *Pool) victim(ctx context.Context) (*Frame, error) {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: %d frames all pinned or not durable: %w", ErrNoFrame, len(p.frames), ctx.Err())
 		case <-timer.C:
-		}
-		if wait < 20*time.Millisecond {
-			wait *= 2
 		}
 	}
 }

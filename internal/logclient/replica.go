@@ -16,6 +16,7 @@ import (
 	"strata/internal/page"
 	"strata/internal/quorum"
 	"strata/internal/redo"
+	"strata/internal/retry"
 )
 
 // commitDelay bounds how long a store may go without hearing a new durable LSN while nothing
@@ -47,7 +48,7 @@ func readOnce(ctx context.Context, c logstorepb.LogStoreClient, from page.LSN, m
 // store is down, restarted or refused), the next one starts after a backoff.
 func (l *Log) run(r *replica) {
 	defer l.wg.Done()
-	backoff := 20 * time.Millisecond
+	backoff := retry.NewBackoff(20*time.Millisecond, 500*time.Millisecond)
 	for l.ctx.Err() == nil {
 		began := time.Now()
 		err := l.session(r)
@@ -69,14 +70,11 @@ func (l *Log) run(r *replica) {
 			l.logger.Warn("logclient: log store lost; catching it up when it returns", "store", r.addr, "err", err)
 		}
 		if time.Since(began) > time.Second {
-			backoff = 20 * time.Millisecond
+			backoff.Reset()
 		}
-		select {
-		case <-time.After(backoff):
-		case <-l.ctx.Done():
+		if !backoff.Wait(l.ctx) {
 			return
 		}
-		backoff = min(2*backoff, 500*time.Millisecond)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"strata/internal/logstore/logstorepb"
 	"strata/internal/page"
 	"strata/internal/quorum"
+	"strata/internal/retry"
 )
 
 // Repair. A record that fails its check (on open, in the background check of the closed
@@ -118,12 +119,16 @@ func (s *Store) wakeRepair() {
 func (s *Store) repairLoop(ctx context.Context) {
 	defer close(s.repairDone)
 	s.scrub(ctx)
-	wait := s.repairEvery
+	backoff := retry.NewBackoff(s.repairEvery, maxRepairWait)
+	type failure struct {
+		sp  Span
+		err error
+	}
 	for {
 		s.mu.Lock()
 		spans := slices.Clone(s.c.damaged)
 		s.mu.Unlock()
-		failed := false
+		var failed []failure
 		for _, sp := range spans {
 			if ctx.Err() != nil {
 				return
@@ -132,28 +137,30 @@ func (s *Store) repairLoop(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				failed = true
-				seg, _ := s.segmentAt(sp.Lo)
-				file, off := "", int64(-1)
-				if seg != nil {
-					file, off = seg.path, int64(sp.Lo-seg.start)
-				}
-				s.logger.Error("logstore: damaged range not repaired; still refusing it", "file", file, "offset", off,
-					"from", uint64(sp.Lo), "to", uint64(sp.Hi), "retry_in", wait, "err", err)
+				failed = append(failed, failure{sp, err})
 			}
 		}
 		var timer <-chan time.Time
-		if failed {
+		if len(failed) > 0 {
+			wait := backoff.Next()
+			for _, f := range failed {
+				seg, _ := s.segmentAt(f.sp.Lo)
+				file, off := "", int64(-1)
+				if seg != nil {
+					file, off = seg.path, int64(f.sp.Lo-seg.start)
+				}
+				s.logger.Error("logstore: damaged range not repaired; still refusing it", "file", file, "offset", off,
+					"from", uint64(f.sp.Lo), "to", uint64(f.sp.Hi), "retry_in", wait, "err", f.err)
+			}
 			timer = time.After(wait)
-			wait = min(2*wait, maxRepairWait)
 		} else {
-			wait = s.repairEvery
+			backoff.Reset()
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.repairWake:
-			wait = s.repairEvery
+			backoff.Reset()
 		case <-timer:
 		}
 	}

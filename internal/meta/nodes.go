@@ -11,6 +11,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"strata/internal/retry"
 )
 
 // Member is a node the cluster should have.
@@ -176,7 +178,7 @@ func (r *Registration) put(ctx context.Context) error {
 
 func (r *Registration) keepAlive(ctx context.Context) {
 	defer close(r.done)
-	backoff := 100 * time.Millisecond
+	backoff := retry.NewBackoff(100*time.Millisecond, 2*time.Second)
 	for ctx.Err() == nil {
 		r.mu.Lock()
 		lease := r.lease
@@ -184,21 +186,16 @@ func (r *Registration) keepAlive(ctx context.Context) {
 		ch, err := r.c.c.KeepAlive(ctx, lease)
 		if err == nil {
 			for range ch { // drained until the lease is lost or ctx ends
-				backoff = 100 * time.Millisecond
+				backoff.Reset()
 			}
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		// The lease expired or etcd went away: register again when it answers.
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Wait(ctx) {
 			return
-		case <-t.C:
 		}
-		backoff = min(2*backoff, 2*time.Second)
 		cctx, cancel := context.WithTimeout(ctx, r.ttl)
 		if err := r.register(cctx); err != nil {
 			r.c.log.Debug("meta: re-register", "key", r.key, "err", err)

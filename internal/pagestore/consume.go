@@ -10,6 +10,7 @@ import (
 
 	"strata/internal/page"
 	"strata/internal/redo"
+	"strata/internal/retry"
 	"strata/internal/storage"
 )
 
@@ -18,7 +19,7 @@ import (
 func (s *Store) consume(ctx context.Context) {
 	pos := s.Consumed()
 	var buf []byte // log bytes from pos on that do not yet make a complete record
-	backoff := 10 * time.Millisecond
+	backoff := retry.NewBackoff(10*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
 		b, err := s.opts.Log.Read(ctx, pos+page.LSN(len(buf)), readSize)
 		if err != nil {
@@ -26,14 +27,13 @@ func (s *Store) consume(ctx context.Context) {
 				return
 			}
 			s.log.Error("pagestore: reading the log", "lsn", pos+page.LSN(len(buf)), "err", err)
-			if !sleep(ctx, backoff) {
+			if !backoff.Wait(ctx) {
 				return
 			}
-			backoff = min(2*backoff, 5*time.Second)
 			continue
 		}
 		if len(b) == 0 { // a reader that does not block: do not spin
-			if !sleep(ctx, time.Millisecond) {
+			if !retry.Sleep(ctx, time.Millisecond) {
 				return
 			}
 			continue
@@ -51,7 +51,7 @@ func (s *Store) consume(ctx context.Context) {
 		buf = append(buf[:0], buf[n:]...)
 		switch {
 		case err == nil:
-			backoff = 10 * time.Millisecond
+			backoff.Reset()
 		case errors.Is(err, redo.ErrCorrupt):
 			s.log.Error("pagestore: corrupt log, consuming stopped", "lsn", pos, "err", err)
 			s.mu.Lock()
@@ -62,22 +62,10 @@ func (s *Store) consume(ctx context.Context) {
 			return
 		default:
 			s.log.Error("pagestore: persisting records", "lsn", pos, "err", err)
-			if !sleep(ctx, backoff) {
+			if !backoff.Wait(ctx) {
 				return
 			}
-			backoff = min(2*backoff, 5*time.Second)
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"strata/internal/page"
+	"strata/internal/retry"
 	"strata/internal/storage"
 )
 
@@ -244,7 +245,7 @@ func (s *Store) copyLoop() {
 			}
 			if err != nil && ctx.Err() == nil {
 				s.log.Error("pagestore: copying from a peer; retrying", "retry_in", copyRetry, "err", err)
-				if !sleep(ctx, copyRetry) {
+				if !retry.Sleep(ctx, copyRetry) {
 					return
 				}
 			}

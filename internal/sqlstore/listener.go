@@ -12,6 +12,8 @@ import (
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
+
+	"strata/internal/retry"
 )
 
 // The listener handed to vitess.
@@ -61,7 +63,7 @@ func (l *guardListener) Close() error {
 
 // Accept implements net.Listener: it returns an error only once the listener is closed.
 func (l *guardListener) Accept() (net.Conn, error) {
-	var delay time.Duration
+	backoff := retry.NewBackoff(acceptBackoffMin, acceptBackoffMax)
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
@@ -74,16 +76,11 @@ func (l *guardListener) Accept() (net.Conn, error) {
 				return nil, err
 			}
 			// EMFILE, ENFILE, ECONNABORTED...: wait and try again.
-			if delay == 0 {
-				delay = acceptBackoffMin
-			} else if delay *= 2; delay > acceptBackoffMax {
-				delay = acceptBackoffMax
-			}
 			if l.failingSince.CompareAndSwap(0, time.Now().UnixNano()) {
 				l.lg.Warn("sqlstore: accept failed; retrying", "err", err)
 			}
 			l.lastErr.Store(err)
-			t := time.NewTimer(delay)
+			t := time.NewTimer(backoff.Next())
 			select {
 			case <-t.C:
 			case <-l.done:
@@ -95,7 +92,7 @@ func (l *guardListener) Accept() (net.Conn, error) {
 		if since := l.failingSince.Swap(0); since != 0 {
 			l.lg.Info("sqlstore: accepting again", "after", time.Since(time.Unix(0, since)).Round(time.Millisecond))
 		}
-		delay = 0
+		backoff.Reset()
 		// One more than max_connections, kept for SUPER or CONNECTION_ADMIN (authServer).
 		if n := l.open.Load(); n > globalInt("max_connections", 151) {
 			refuse(c, erConCount, "08004", "Too many connections")
