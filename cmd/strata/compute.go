@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -12,8 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"strata/internal/cluster"
-	"strata/internal/privfs"
+	"strata/internal/node/computenode"
 	"strata/internal/rpcauth"
 )
 
@@ -47,50 +45,12 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			lg := nodeLogger(cmd, cmd.ErrOrStderr())
-			mc, err := dialMeta(ctx, eps, secret, lg, 0)
-			if err != nil {
-				return err
-			}
-			defer mc.Close()
-			if err := privfs.MkdirAll(dir); err != nil { // the TLS key: owner only
-				return err
-			}
-			msrv, reg, err := nodeMetrics(metricsAddr, secret, lg)
-			if err != nil {
-				return err
-			}
-			if msrv != nil {
-				defer msrv.Close()
-			}
-			c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: id, Secret: secret,
-				Metrics: metricsAddrOf(msrv), PoolFrames: poolMB * 64, StallTimeout: stall, Logger: lg,
-				EventListener: commitEvents(registererOf(msrv, reg))})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			reg.MustRegister(engineCollectors(c.DB)...)
-			// A failed engine refuses every change: stop, so that the supervisor starts a new
-			// node, which recovers from the stores.
-			sctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			go func() {
-				select {
-				case <-c.Failed():
-					cancel()
-				case <-sctx.Done():
-				}
-			}()
-			err = serveSQL(sctx, c.DB, lg, registererOf(msrv, reg), dir, host, port, sec, func(addr net.Addr, health func() error) {
-				c.SetAddr(addr.String())
-				c.SetHealth(health)
-				fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster %s)\n", addr, etcd)
-			})
-			if ferr := c.DB.Failure(); ferr != nil && ctx.Err() == nil {
-				return fmt.Errorf("stopping: %w", ferr)
-			}
-			return err
+			return computenode.Run(ctx, computenode.Options{Etcd: eps, Secret: secret, ID: id, PoolFrames: poolMB * 64,
+				StallTimeout: stall, MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
+				SQL: computenode.SQLOptions{Host: host, Port: port, Dir: dir, Security: sec.security()},
+				Ready: func(addr net.Addr) {
+					fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster %s)\n", addr, etcd)
+				}})
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data/compute", "directory for the node's local files (TLS certificate)")

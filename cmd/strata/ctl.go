@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/meta"
+	"strata/internal/node"
 	"strata/internal/rpcauth"
 )
 
@@ -69,7 +70,7 @@ func ctlDial(ctx context.Context, dir, etcd, secret string) (*meta.Client, []str
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	mc, err := dialMeta(ctx, eps, secret, slog.New(slog.NewTextHandler(io.Discard, nil)), 3*time.Second)
+	mc, err := node.DialMeta(ctx, eps, secret, slog.New(slog.NewTextHandler(io.Discard, nil)), 3*time.Second)
 	return mc, eps, err
 }
 

@@ -3,15 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"strata/internal/logstore"
-	"strata/internal/meta"
+	"strata/internal/node/lognode"
 	"strata/internal/rpcauth"
 )
 
@@ -46,56 +44,9 @@ acknowledged; it starts once the cause is gone.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			lg := nodeLogger(cmd, cmd.ErrOrStderr())
-			msrv, reg, err := nodeMetrics(metricsAddr, secret, lg)
-			if err != nil {
-				return err
-			}
-			if msrv != nil {
-				defer msrv.Close()
-			}
-			store, err := logstore.Open(logstore.Options{Dir: dir, Logger: lg,
-				Peers: splitEndpoints(peers), Secret: secret, EventListener: logStoreEvents(registererOf(msrv, reg))})
-			if err != nil {
-				return err
-			}
-			reg.MustRegister(logStoreCollectors(store)...)
-			srv, err := logstore.NewServer(store, secret, lg)
-			if err != nil {
-				_ = store.Close()
-				return err
-			}
-			var lc net.ListenConfig
-			lis, err := lc.Listen(ctx, "tcp", listen)
-			if err != nil {
-				_ = store.Close()
-				return fmt.Errorf("listen on %s: %w", listen, err)
-			}
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve(lis) }()
-			st := store.Status()
-			lg.Info("log store ready", "addr", lis.Addr().String(), "dir", dir, "epoch", st.Promised, "end", uint64(st.End))
-			unpublish := publish(ctx, splitEndpoints(etcd), secret, lg, func() meta.Node {
-				st := store.Status()
-				state := meta.StateUp
-				if store.Err() != nil {
-					state = meta.StateFailing
-				}
-				return meta.Node{Role: meta.RoleLogStore, ID: id, Addr: lis.Addr().String(), Metrics: metricsAddrOf(msrv), PID: os.Getpid(),
-					State: state, Epoch: st.Promised, Durable: uint64(st.Durable), Applied: uint64(st.Committed)}
-			})
-			defer unpublish()
-			fmt.Fprintf(cmd.OutOrStdout(), "strata: log store serving on %s\n", lis.Addr())
-			select {
-			case <-ctx.Done():
-			case err = <-served:
-			case <-store.Failed():
-				// A failed store refuses everything and does not heal in place: exit, so that
-				// the supervisor starts it again and it recovers from its files.
-				err = fmt.Errorf("stopping, to be started again: %w", store.Err())
-			}
-			srv.Stop()
-			return errors.Join(err, store.Close())
+			return lognode.Run(ctx, lognode.Options{Dir: dir, Listen: listen, ID: id, Peers: splitEndpoints(peers),
+				Secret: secret, Etcd: splitEndpoints(etcd), MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
+				Ready: func(addr string) { fmt.Fprintf(cmd.OutOrStdout(), "strata: log store serving on %s\n", addr) }})
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data/logstore", "data directory of this Log Store")

@@ -6,11 +6,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
-	"strata/internal/meta"
-	"strata/internal/metrics"
+	"strata/internal/node/metanode"
 	"strata/internal/rpcauth"
 )
 
@@ -30,7 +28,6 @@ their nodes at an external etcd with --etcd.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			lg := nodeLogger(cmd, cmd.ErrOrStderr())
 			secret := ""
 			if secretFile != "" {
 				var err error
@@ -38,37 +35,9 @@ their nodes at an external etcd with --etcd.`,
 					return err
 				}
 			}
-			opts := meta.ServerOptions{Dir: dir, ClientAddr: listen, PeerAddr: peer, Logger: lg}
-			if secret != "" {
-				opts.Password = meta.PasswordFromSecret(secret)
-			}
-			srv, err := meta.StartServer(ctx, opts)
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
-			// etcd registers its own metrics (and the Go and process collectors) with
-			// Prometheus's default registry: serve that one.
-			var msrv *metrics.Server
-			if metricsAddr != "" {
-				if msrv, err = metrics.Listen(metrics.Options{Addr: metricsAddr, Gatherer: prometheus.DefaultGatherer,
-					Secret: secret, Logger: lg}); err != nil {
-					return fmt.Errorf("--metrics-addr: %w", err)
-				}
-				defer msrv.Close()
-			}
-			eps := srv.Endpoints()
-			unpublish := publish(ctx, eps, secret, lg, func() meta.Node {
-				return meta.Node{Role: meta.RoleMeta, ID: id, Addr: eps[0], Metrics: metricsAddrOf(msrv), PID: os.Getpid(), State: meta.StateUp}
-			})
-			defer unpublish()
-			fmt.Fprintf(cmd.OutOrStdout(), "strata: meta serving on %s\n", eps[0])
-			select {
-			case <-ctx.Done():
-				return nil
-			case err := <-srv.Err():
-				return fmt.Errorf("etcd: %w", err)
-			}
+			return metanode.Run(ctx, metanode.Options{Dir: dir, Listen: listen, PeerAddr: peer, ID: id, Secret: secret,
+				MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
+				Ready: func(addr string) { fmt.Fprintf(cmd.OutOrStdout(), "strata: meta serving on %s\n", addr) }})
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data/meta", "etcd data directory")

@@ -17,6 +17,8 @@ import (
 
 	"strata/internal/logclient"
 	"strata/internal/meta"
+	"strata/internal/node"
+	"strata/internal/node/pagenode"
 	"strata/internal/pageserver"
 	"strata/internal/pagestore"
 	"strata/internal/retry"
@@ -62,25 +64,23 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			lg := nodeLogger(cmd, cmd.ErrOrStderr())
-			msrv, reg, err := nodeMetrics(metricsAddr, secret, lg)
+			m, err := node.StartMetrics(metricsAddr, secret, lg)
 			if err != nil {
 				return err
 			}
-			if msrv != nil {
-				defer msrv.Close()
-			}
+			defer m.Close()
 			reader, err := openReader(ctx, logclient.ReaderOptions{Addrs: addrs, Secret: secret, Logger: lg})
 			if err != nil {
 				return err
 			}
 			opts := pagestore.Options{Dir: dir, Log: reader, Logger: lg,
 				SegmentPages: segPages, Segments: owned, FlushInterval: flushEvery,
-				EventListener: pageStoreEvents(registererOf(msrv, reg))}
+				EventListener: pagenode.Events(m.Registerer())}
 			// Without --segments, a store of a cluster keeps the segments the placement in the
 			// control plane gives it, and follows its changes.
 			var follow *placementFollower
 			if eps := splitEndpoints(etcd); len(eps) > 0 && len(owned) == 0 {
-				mc, err := dialMeta(ctx, eps, secret, lg, 0)
+				mc, err := node.DialMeta(ctx, eps, secret, lg, 0)
 				if err != nil {
 					return errors.Join(err, reader.Close())
 				}
@@ -103,17 +103,17 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			if follow != nil {
 				go follow.run(ctx, st)
 			}
-			reg.MustRegister(pageStoreCollectors(st, reader, lg)...)
+			m.MustRegister(pagenode.Collectors(st, reader, lg)...)
 			srv, err := pageserver.Listen(ctx, st, pageserver.Options{Addr: listen, Secret: secret, Logger: lg})
 			if err != nil {
 				return errors.Join(err, st.Close(), reader.Close())
 			}
-			unregister := publish(ctx, splitEndpoints(etcd), secret, lg, func() meta.Node {
+			unregister := node.Publish(ctx, splitEndpoints(etcd), secret, lg, func() meta.Node {
 				state := meta.StateUp
 				if st.DiskErr() != nil { // a full disk: it serves, but persists nothing until space is back
 					state = meta.StateFailing
 				}
-				return meta.Node{Role: meta.RolePageStore, ID: id, Addr: srv.Addr(), Metrics: metricsAddrOf(msrv), PID: os.Getpid(), State: state,
+				return meta.Node{Role: meta.RolePageStore, ID: id, Addr: srv.Addr(), Metrics: m.Addr(), PID: os.Getpid(), State: state,
 					Durable: uint64(reader.Durable()), Applied: uint64(st.Consumed()), Persisted: uint64(st.Persisted())}
 			})
 			lg.Info("page store ready", "addr", srv.Addr(), "dir", dir, "consumed", uint64(st.Consumed()))

@@ -12,7 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"strata/internal/localdb"
+	"strata/internal/node/computenode"
+	"strata/internal/node/singlenode"
 )
 
 func newUpCmd() *cobra.Command {
@@ -72,48 +73,13 @@ runs everything in one process instead.`,
 }
 
 func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, sec securityFlags) error {
-	lg := nodeLogger(cmd, cmd.ErrOrStderr())
-	msrv, reg, err := nodeMetrics(cmd.Flags().Lookup("metrics-addr").Value.String(), "", lg)
-	if err != nil {
-		return err
-	}
-	if msrv != nil {
-		defer msrv.Close()
-	}
-	mreg := registererOf(msrv, reg)
-	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, PoolFrames: poolMB * 64, Logger: lg,
-		EngineEvents: commitEvents(mreg), PageEvents: pageStoreEvents(mreg)})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	reg.MustRegister(engineCollectors(db.DB)...)
-	reg.MustRegister(walCollectors(db.Log)...)
-	reg.MustRegister(pageStoreCollectors(db.Pages, db.Log, lg)...)
-	// A failed engine (its log could not be written: a full disk) refuses every change until
-	// it is opened again: stop with an error rather than serve on, refusing, as if up.
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for db.Failure() == nil {
-			select {
-			case <-sctx.Done():
-				return
-			case <-t.C:
+	return singlenode.Run(ctx, singlenode.Options{Dir: dir, PoolFrames: poolMB * 64,
+		SQL:         computenode.SQLOptions{Host: host, Port: port, Security: sec.security()},
+		MetricsAddr: cmd.Flags().Lookup("metrics-addr").Value.String(), Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
+		Ready: func(addr net.Addr, metricsAddr string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (data %s)\n", addr, dir)
+			if metricsAddr != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "strata: serving metrics on http://%s/metrics\n", metricsAddr)
 			}
-		}
-		cancel()
-	}()
-	err = serveSQL(sctx, db.DB, lg, registererOf(msrv, reg), dir, host, port, sec, func(addr net.Addr, _ func() error) {
-		fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (data %s)\n", addr, dir)
-		if msrv != nil {
-			fmt.Fprintf(cmd.OutOrStdout(), "strata: serving metrics on http://%s/metrics\n", msrv.Addr())
-		}
-	})
-	if ferr := db.Failure(); ferr != nil && ctx.Err() == nil {
-		return fmt.Errorf("stopping; start again to recover from the data directory: %w", ferr)
-	}
-	return err
+		}})
 }

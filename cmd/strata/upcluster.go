@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/meta"
+	"strata/internal/node"
 	"strata/internal/privfs"
 	"strata/internal/rpcauth"
 )
@@ -120,7 +121,7 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err != nil {
 		return err
 	}
-	mc, err := dialMeta(ctx, ci.Etcd, secret, lg, 0)
+	mc, err := node.DialMeta(ctx, ci.Etcd, secret, lg, 0)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,109 @@
+package computenode
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"strata/internal/engine"
+	"strata/internal/metrics"
+	"strata/internal/sqlstore"
+)
+
+// EngineCollectors read an engine's counters (commits, buffer pool, row locks, purge) at each
+// scrape: nothing is added to the paths they count.
+func EngineCollectors(db *engine.DB) []prometheus.Collector {
+	c, g := metrics.CounterFunc, metrics.GaugeFunc
+	return []prometheus.Collector{
+		g("bufpool", "frames", "Buffer pool size in 16 KiB frames.",
+			func() float64 { return float64(db.Pool().Stats().Frames) }),
+		c("bufpool", "hits_total", "Page reads that found the page in the buffer pool.",
+			func() float64 { return float64(db.Pool().Stats().Hits) }),
+		c("bufpool", "misses_total", "Page reads that missed the buffer pool.",
+			func() float64 { return float64(db.Pool().Stats().Misses) }),
+		c("bufpool", "evictions_total", "Pages evicted from the buffer pool.",
+			func() float64 { return float64(db.Pool().Stats().Evictions) }),
+		g("lock", "held", "Row locks granted and held.",
+			func() float64 { return float64(db.Locks().Stats().Held) }),
+		g("lock", "waiting", "Row lock requests waiting.",
+			func() float64 { return float64(db.Locks().Stats().Waiting) }),
+		c("lock", "waits_total", "Row lock requests that had to wait.",
+			func() float64 { return float64(db.Locks().Stats().Waits) }),
+		c("lock", "wait_seconds_total", "Time row lock requests spent waiting.",
+			func() float64 { return db.Locks().Stats().WaitTime.Seconds() }),
+		c("lock", "deadlocks_total", "Row lock requests failed as deadlocks (MySQL error 1213).",
+			func() float64 { return float64(db.Locks().Stats().Deadlocks) }),
+		c("lock", "timeouts_total", "Row lock requests failed by innodb_lock_wait_timeout (MySQL error 1205).",
+			func() float64 { return float64(db.Locks().Stats().Timeouts) }),
+		c("engine", "commits_total", "Commits of transactions that wrote, made durable.",
+			func() float64 { return float64(db.Stats().Commits) }),
+		c("engine", "commit_errors_total", "Commits of transactions that wrote that failed or were left in doubt.",
+			func() float64 { return float64(db.Stats().CommitErrors) }),
+		c("engine", "rollbacks_total", "Transactions that wrote and were rolled back.",
+			func() float64 { return float64(db.Stats().Rollbacks) }),
+		c("engine", "rows_written_total", "Rows written by durable commits.",
+			func() float64 { return float64(db.Stats().RowsWritten) }),
+		g("engine", "purge_backlog", "Keys whose old versions wait for the purge.",
+			func() float64 { return float64(db.Stats().PurgeBacklog) }),
+		g("engine", "visible_lsn", "LSN up to which commits are visible to new transactions.",
+			func() float64 { return float64(db.VisibleLSN()) }),
+		g("engine", "purge_horizon_lsn", "Oldest LSN a snapshot may still read: versions below it are purged.",
+			func() float64 { return float64(db.Horizon()) }),
+	}
+}
+
+// CommitEvents observes the engine's commit latency in a histogram registered in reg (none
+// when reg is nil).
+func CommitEvents(reg prometheus.Registerer) engine.EventListener {
+	if reg == nil {
+		return engine.EventListener{}
+	}
+	h := metrics.Latency("engine", "commit_duration_seconds",
+		"Commit latency of transactions that wrote: applying the write set and waiting for the log to make it durable.")
+	reg.MustRegister(h)
+	return engine.EventListener{CommitEnd: func(i engine.CommitInfo) { h.Observe(i.Duration.Seconds()) }}
+}
+
+// statementObserver counts the statements clients run, their errors and their latency, by
+// kind (sqlstore.StatementKinds), in reg.
+func statementObserver(reg prometheus.Registerer) sqlstore.StatementObserver {
+	total := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "sql",
+		Name: "statements_total", Help: "Statements run by clients, by kind (first keyword)."}, []string{"kind"})
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "sql",
+		Name: "statement_errors_total", Help: "Statements that returned an error to the client, by kind."}, []string{"kind"})
+	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: metrics.Namespace, Subsystem: "sql",
+		Name: "statement_duration_seconds", Help: "Time from a statement's arrival to its last result row, by kind.",
+		Buckets: metrics.LatencyBuckets()}, []string{"kind"})
+	reg.MustRegister(total, errs, dur)
+	type kind struct {
+		total, errs prometheus.Counter
+		dur         prometheus.Observer
+	}
+	kinds := make(map[string]kind, len(sqlstore.StatementKinds))
+	for _, k := range sqlstore.StatementKinds {
+		kinds[k] = kind{total.WithLabelValues(k), errs.WithLabelValues(k), dur.WithLabelValues(k)}
+	}
+	return func(k string, d time.Duration, err error) {
+		m, ok := kinds[k]
+		if !ok {
+			m = kinds["other"]
+		}
+		m.total.Inc()
+		m.dur.Observe(d.Seconds())
+		if err != nil {
+			m.errs.Inc()
+		}
+	}
+}
+
+// planCacheCollectors read the prepared-statement plan cache's counters.
+func planCacheCollectors(st *sqlstore.Store) []prometheus.Collector {
+	return []prometheus.Collector{
+		metrics.CounterFunc("sql", "plan_cache_hits_total", "Prepared statement executions that reused an analysed plan.",
+			func() float64 { return float64(st.PreparedStats().Hits) }),
+		metrics.CounterFunc("sql", "plan_cache_builds_total", "Prepared statement plans analysed for reuse.",
+			func() float64 { return float64(st.PreparedStats().Builds) }),
+		metrics.CounterFunc("sql", "plan_cache_fallbacks_total", "Prepared statement executions analysed anew (no reusable plan).",
+			func() float64 { return float64(st.PreparedStats().Fallbacks) }),
+	}
+}

@@ -1,0 +1,96 @@
+package computenode
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
+
+	"strata/internal/engine"
+	"strata/internal/sqlstore"
+)
+
+// Security is how a node's MySQL server authenticates and encrypts.
+type Security struct {
+	// RootPassword is root's password; required to listen beyond loopback.
+	RootPassword string
+	// TLSCert and TLSKey are the server's certificate (default: a self-signed one generated
+	// into the node's directory).
+	TLSCert, TLSKey string
+	RequireTLS      bool // refuse connections without TLS
+	// SecureFilePriv is the only directory server-side file access may use (default: files/
+	// in the node's directory); "NULL" disables it.
+	SecureFilePriv string
+}
+
+// SQLOptions describe a node's MySQL server.
+type SQLOptions struct {
+	Host     string
+	Port     int    // 0: any free port
+	Dir      string // the node's directory: its TLS certificate and files/
+	Security Security
+	// Registerer counts the statements clients run and the plan cache in it (nil: not).
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// Ready is called with the address once clients can connect, and with the server's
+	// health check (sqlstore.ServerHealth).
+	Ready func(addr net.Addr, health func() error)
+}
+
+// ServeSQL serves MySQL for the engine until ctx ends.
+func ServeSQL(ctx context.Context, db *engine.DB, opts SQLOptions) error {
+	sec, lg := opts.Security, opts.Logger
+	if !sqlstore.IsLoopback(opts.Host) && sec.RootPassword == "" {
+		return fmt.Errorf("refusing to listen on %s with a root account that has no password: give --root-password (or $STRATA_ROOT_PASSWORD)", opts.Host)
+	}
+	logrus.SetLevel(logrus.WarnLevel) // go-mysql-server logs every connection at info
+	st, err := sqlstore.Open(ctx, db, lg)
+	if err != nil {
+		return err
+	}
+	files := sec.SecureFilePriv
+	if files == "" {
+		files = filepath.Join(opts.Dir, "files")
+	}
+	eng, err := st.NewSQLEngineWith(ctx, sqlstore.EngineOptions{SecureFilePriv: files})
+	if err != nil {
+		return err
+	}
+	if !sqlstore.IsLoopback(opts.Host) {
+		st.AddRemoteRoot(eng, sec.RootPassword)
+	}
+	if sec.RootPassword != "" {
+		if err := st.SetRootPassword(ctx, eng, sec.RootPassword); err != nil {
+			return err
+		}
+	}
+	tlsCfg, err := sqlstore.LoadOrCreateTLS(opts.Dir, sec.TLSCert, sec.TLSKey)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
+	if err != nil {
+		return err
+	}
+	so := sqlstore.ServeOptions{TLS: tlsCfg, RequireTLS: sec.RequireTLS}
+	if reg := opts.Registerer; reg != nil {
+		so.Observe = statementObserver(reg)
+		reg.MustRegister(planCacheCollectors(st)...)
+	}
+	srv, err := st.ServeWith(eng, l, so)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	if opts.Ready != nil {
+		opts.Ready(l.Addr(), func() error { return sqlstore.ServerHealth(srv) })
+	}
+	<-ctx.Done()
+	lg.Info("strata: shutting down")
+	return srv.Close()
+}

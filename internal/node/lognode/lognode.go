@@ -1,0 +1,87 @@
+// Package lognode runs a Log Store node: one replica of the redo log (internal/logstore) served
+// over gRPC, its metrics, and its status in the control plane.
+package lognode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"strata/internal/logstore"
+	"strata/internal/meta"
+	"strata/internal/node"
+)
+
+// Options describe a Log Store node.
+type Options struct {
+	Dir    string // the store's segment files
+	Listen string // gRPC address (port 0: any free port)
+	ID     string // the node's ID in the control plane
+	// Peers are the other Log Stores' addresses: damaged ranges are repaired from them.
+	Peers  []string
+	Secret string // the cluster secret (required)
+	// Etcd are the control plane's endpoints, where the node publishes its status (none: it
+	// runs on its own).
+	Etcd        []string
+	MetricsAddr string // where to serve /metrics ("": nowhere)
+	Logger      *slog.Logger
+	// Ready is called once the store serves, with its address.
+	Ready func(addr string)
+}
+
+// Run runs the node until ctx ends, its server stops, or the store fails (a failed store does
+// not heal in place: it is started again and recovers from its files).
+func Run(ctx context.Context, opts Options) error {
+	if opts.Secret == "" {
+		return errors.New("lognode: the cluster secret is required")
+	}
+	lg := opts.Logger
+	m, err := node.StartMetrics(opts.MetricsAddr, opts.Secret, lg)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	store, err := logstore.Open(logstore.Options{Dir: opts.Dir, Logger: lg, Peers: opts.Peers, Secret: opts.Secret,
+		EventListener: events(m.Registerer())})
+	if err != nil {
+		return err
+	}
+	m.MustRegister(collectors(store)...)
+	srv, err := logstore.NewServer(store, opts.Secret, lg)
+	if err != nil {
+		return errors.Join(err, store.Close())
+	}
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", opts.Listen)
+	if err != nil {
+		return errors.Join(fmt.Errorf("listen on %s: %w", opts.Listen, err), store.Close())
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	st := store.Status()
+	lg.Info("log store ready", "addr", lis.Addr().String(), "dir", opts.Dir, "epoch", st.Promised, "end", uint64(st.End))
+	unpublish := node.Publish(ctx, opts.Etcd, opts.Secret, lg, func() meta.Node {
+		st := store.Status()
+		state := meta.StateUp
+		if store.Err() != nil {
+			state = meta.StateFailing
+		}
+		return meta.Node{Role: meta.RoleLogStore, ID: opts.ID, Addr: lis.Addr().String(), Metrics: m.Addr(), PID: os.Getpid(),
+			State: state, Epoch: st.Promised, Durable: uint64(st.Durable), Applied: uint64(st.Committed)}
+	})
+	defer unpublish()
+	if opts.Ready != nil {
+		opts.Ready(lis.Addr().String())
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	case <-store.Failed():
+		err = fmt.Errorf("stopping, to be started again: %w", store.Err())
+	}
+	srv.Stop()
+	return errors.Join(err, store.Close())
+}
