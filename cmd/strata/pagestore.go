@@ -19,6 +19,7 @@ import (
 	"strata/internal/meta"
 	"strata/internal/pageserver"
 	"strata/internal/pagestore"
+	"strata/internal/placement"
 	"strata/internal/rpcauth"
 )
 
@@ -76,7 +77,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 					return errors.Join(err, reader.Close())
 				}
 				defer mc.Close()
-				var o *pagestore.Ownership
+				var o *placement.Ownership
 				follow, o, err = newPlacementFollower(ctx, mc, id, secret, lg)
 				if err != nil {
 					return errors.Join(err, reader.Close())

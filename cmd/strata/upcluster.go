@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strata/internal/meta"
+	"strata/internal/placement"
 	"strata/internal/privfs"
 	"strata/internal/rpcauth"
 )
@@ -279,9 +280,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 // ensurePlacement records the segment placement of a new cluster: segments of segPages pages,
 // every one on the given Page Stores. A cluster that has one keeps it.
 func ensurePlacement(ctx context.Context, mc *meta.Client, segPages uint64, stores []string, lg *slog.Logger) error {
-	p, err := mc.UpdatePlacement(ctx, func(p *meta.Placement, ok bool) error {
+	p, err := mc.UpdatePlacement(ctx, func(p *placement.Placement, ok bool) error {
 		if !ok {
-			*p = meta.Placement{SegmentPages: segPages, Default: stores, Segments: map[uint64][]string{}}
+			*p = placement.Initial(segPages, stores)
 		}
 		return nil
 	})

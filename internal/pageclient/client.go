@@ -23,7 +23,7 @@ import (
 	"strata/internal/page"
 	"strata/internal/pageserver"
 	"strata/internal/pageserver/pageserverpb"
-	"strata/internal/pagestore"
+	"strata/internal/placement"
 	"strata/internal/rpcauth"
 	"strata/internal/storage"
 )
@@ -145,7 +145,7 @@ func (c *Client) replica(addr string) (*replica, error) {
 }
 
 // segment returns the segment of page id.
-func (c *Client) segment(id page.ID) uint64 { return pagestore.SegmentOf(id, c.opts.SegmentPages) }
+func (c *Client) segment(id page.ID) uint64 { return placement.SegmentOf(id, c.opts.SegmentPages) }
 
 // order returns the replicas of page id's segment in the order to try them: starting at a
 // position chosen by the page (so that the replicas share the reads and each page's versions

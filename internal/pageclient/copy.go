@@ -12,6 +12,7 @@ import (
 	"strata/internal/page"
 	"strata/internal/pageserver/pageserverpb"
 	"strata/internal/pagestore"
+	"strata/internal/placement"
 	"strata/internal/storage"
 )
 
@@ -84,7 +85,7 @@ func (c *Client) copyFrom(ctx context.Context, addr string, seg uint64, lsn page
 			if err := p.Verify(); err != nil {
 				return fmt.Errorf("pageclient: %s: copied page: %w", addr, err)
 			}
-			if pagestore.SegmentOf(p.ID(), pagesPer) != seg || p.LSN() >= lsn {
+			if placement.SegmentOf(p.ID(), pagesPer) != seg || p.LSN() >= lsn {
 				return fmt.Errorf("pageclient: %s: copied page %d at lsn %d is not of segment %d below %d: %w",
 					addr, p.ID(), p.LSN(), seg, lsn, page.ErrCorrupt)
 			}

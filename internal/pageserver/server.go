@@ -20,6 +20,7 @@ import (
 	"strata/internal/page"
 	"strata/internal/pageserver/pageserverpb"
 	"strata/internal/pagestore"
+	"strata/internal/placement"
 	"strata/internal/storage"
 )
 
@@ -32,7 +33,7 @@ type Store interface {
 	Segments() (pagesPerSegment uint64, owned []uint64)
 	Owns(id page.ID) bool
 	SetHorizon(lsn page.LSN)
-	Ownership() pagestore.Ownership
+	Ownership() placement.Ownership
 	Copying() []pagestore.CopyProgress
 	CopyingRest() bool
 	UsedSegments() ([]uint64, error)
@@ -90,7 +91,7 @@ func (s *Service) GetPage(ctx context.Context, req *pageserverpb.GetPageRequest)
 	if !s.store.Owns(id) {
 		n, owned := s.store.Segments()
 		return nil, status.Errorf(codes.FailedPrecondition,
-			"pageserver: page %d is in segment %d, not owned by this page store (owned: %v)", id, pagestore.SegmentOf(id, n), owned)
+			"pageserver: page %d is in segment %d, not owned by this page store (owned: %v)", id, placement.SegmentOf(id, n), owned)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.maxWait)
 	defer cancel()

@@ -24,6 +24,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/placement"
 	"strata/internal/privfs"
 	"strata/internal/redo"
 	"strata/internal/storage"
@@ -72,7 +73,7 @@ type Options struct {
 	Segments     []uint64
 	// Ownership, when set, is what a new store keeps instead of SegmentPages and Segments. A
 	// store that has data keeps what it kept; SetOwnership changes it.
-	Ownership *Ownership
+	Ownership *placement.Ownership
 
 	// Source copies segments from peer replicas: the segments SetOwnership adds, and every
 	// segment of a new or wiped store when the log no longer holds its beginning. Without it
@@ -216,7 +217,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if opts.Ownership != nil {
-		initial = opts.Ownership.normal()
+		initial = opts.Ownership.Normal()
 	}
 	log := opts.Logger.With("component", "pagestore", "dir", opts.Dir)
 	s := &Store{
@@ -298,7 +299,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 // openState reads the persisted position, floor and ownership; a new store starts with
 // initial (see startEmpty).
-func (s *Store) openState(ctx context.Context, initial Ownership) (page.LSN, error) {
+func (s *Store) openState(ctx context.Context, initial placement.Ownership) (page.LSN, error) {
 	floor, err := s.readPosition(floorKey, 0)
 	if err != nil {
 		return 0, err
@@ -351,7 +352,7 @@ type groupEndLog interface{ GroupEnd() page.LSN }
 // consuming. When the log still holds everything from Options.Start, the store consumes it all
 // from there. Otherwise (the log was truncated) it starts at the log's readable end and copies
 // every segment it keeps from peers as of the first group end it reaches (Options.Source).
-func (s *Store) startEmpty(ctx context.Context, want Ownership) (page.LSN, error) {
+func (s *Store) startEmpty(ctx context.Context, want placement.Ownership) (page.LSN, error) {
 	st := &ownState{Ownership: want}
 	pos := s.opts.Start
 	groupEnd := pos
