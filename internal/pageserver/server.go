@@ -18,7 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"strata/internal/page"
-	"strata/internal/pageserver/pageserverpb"
+	"strata/internal/pageapi"
+	"strata/internal/pageapi/pageserverpb"
 	"strata/internal/pagestore"
 	"strata/internal/placement"
 	"strata/internal/storage"
@@ -34,7 +35,7 @@ type Store interface {
 	Owns(id page.ID) bool
 	SetHorizon(lsn page.LSN)
 	Ownership() placement.Ownership
-	Copying() []pagestore.CopyProgress
+	Copying() []pageapi.CopyProgress
 	CopyingRest() bool
 	UsedSegments() ([]uint64, error)
 	ScanSegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(n int), emit func(p *page.Page) error) error
@@ -53,7 +54,7 @@ type Service struct {
 	store   Store
 	log     *slog.Logger
 	maxWait time.Duration
-	codec   *Codec // where answers' pages come from (see Codec)
+	codec   *pageapi.Codec // where answers' pages come from (see pageapi.Codec)
 
 	ctx    context.Context // cancelled by Close: waiting calls end with Unavailable
 	cancel context.CancelFunc
@@ -62,7 +63,7 @@ type Service struct {
 // NewService returns the service over store. maxWait <= 0 means DefaultMaxWait; a nil
 // logger means slog.Default(). Answers' pages are taken from codec's pool: serve with
 // codec.ServerOption() so that they go back to it (with another codec they are garbage).
-func NewService(store Store, log *slog.Logger, maxWait time.Duration, codec *Codec) *Service {
+func NewService(store Store, log *slog.Logger, maxWait time.Duration, codec *pageapi.Codec) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -71,7 +72,7 @@ func NewService(store Store, log *slog.Logger, maxWait time.Duration, codec *Cod
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if codec == nil {
-		codec = NewCodec()
+		codec = pageapi.NewCodec()
 	}
 	return &Service{store: store, log: log, maxWait: maxWait, codec: codec, ctx: ctx, cancel: cancel}
 }

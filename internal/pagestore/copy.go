@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"strata/internal/page"
+	"strata/internal/pageapi"
 	"strata/internal/placement"
 	"strata/internal/storage"
 )
@@ -46,33 +47,25 @@ var ownKey = []byte{kindMeta, 'o', 'w', 'n'}
 // copyRetry is the wait before a failed copy is tried again.
 const copyRetry = 2 * time.Second
 
-// CopyProgress is a segment being copied from a peer.
-type CopyProgress struct {
-	Segment uint64
-	From    page.LSN // the position it is copied as of
-	Copied  int      // pages written so far
-	Total   int      // pages the peer announced (0: not yet known)
-}
-
 // Copying returns the segments being copied, in order; a copy of every unlisted segment (after
 // a wipe) shows as the segments it has started, with RestIncoming set in Ownership().
-func (s *Store) Copying() []CopyProgress {
+func (s *Store) Copying() []pageapi.CopyProgress {
 	st := s.own.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []CopyProgress
+	var out []pageapi.CopyProgress
 	for seg, from := range st.Incoming {
 		p := s.progress[seg]
-		out = append(out, CopyProgress{Segment: seg, From: from, Copied: p.Copied, Total: p.Total})
+		out = append(out, pageapi.CopyProgress{Segment: seg, From: from, Copied: p.Copied, Total: p.Total})
 	}
 	if st.RestIncoming != 0 {
 		for seg, p := range s.progress {
 			if _, listed := st.Incoming[seg]; !listed {
-				out = append(out, CopyProgress{Segment: seg, From: st.RestIncoming, Copied: p.Copied, Total: p.Total})
+				out = append(out, pageapi.CopyProgress{Segment: seg, From: st.RestIncoming, Copied: p.Copied, Total: p.Total})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b CopyProgress) int { return cmp.Compare(a.Segment, b.Segment) })
+	slices.SortFunc(out, func(a, b pageapi.CopyProgress) int { return cmp.Compare(a.Segment, b.Segment) })
 	return out
 }
 
