@@ -18,6 +18,7 @@ import (
 
 	"strata/internal/meta"
 	"strata/internal/node"
+	"strata/internal/placement"
 	"strata/internal/rpcauth"
 )
 
@@ -109,7 +110,7 @@ plane is found with --etcd, or from the cluster file that 'strata up' writes in 
 			if err != nil {
 				return err
 			}
-			return printStatus(cmd.OutOrStdout(), eps, epoch, nodes, placementSummary(pl), asJSON)
+			return printStatus(cmd.OutOrStdout(), eps, epoch, nodes, placement.Summarize(pl), asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory of a cluster started with 'strata up'")
@@ -120,69 +121,13 @@ plane is found with --etcd, or from the cluster file that 'strata up' writes in 
 }
 
 type statusOut struct {
-	Etcd      []string                 `json:"etcd"`
-	Epoch     uint64                   `json:"epoch"`
-	Nodes     []meta.Node              `json:"nodes"`
-	Placement map[string]storeSegments `json:"placement,omitempty"` // Page Store ID → its segments
+	Etcd      []string                           `json:"etcd"`
+	Epoch     uint64                             `json:"epoch"`
+	Nodes     []meta.Node                        `json:"nodes"`
+	Placement map[string]placement.StoreSegments `json:"placement,omitempty"` // Page Store ID → its segments
 }
 
-// storeSegments is what the placement gives one Page Store.
-type storeSegments struct {
-	SegmentPages uint64 `json:"segment_pages"`
-	Default      bool   `json:"default"`   // it holds every segment not listed
-	Listed       int    `json:"listed"`    // listed segments it serves
-	MovingIn     int    `json:"moving_in"` // segments being moved to it
-	MovingOut    int    `json:"moving_out"`
-}
-
-func (s storeSegments) String() string {
-	out := strconv.Itoa(s.Listed)
-	if s.Default {
-		out = "default+" + out
-	}
-	if s.MovingIn > 0 {
-		out += fmt.Sprintf(" (+%d moving in)", s.MovingIn)
-	}
-	if s.MovingOut > 0 {
-		out += fmt.Sprintf(" (-%d moving out)", s.MovingOut)
-	}
-	return out
-}
-
-// placementSummary counts, per Page Store, the segments the placement gives it.
-func placementSummary(p meta.Placement) map[string]storeSegments {
-	if p.SegmentPages == 0 {
-		return nil
-	}
-	out := map[string]storeSegments{}
-	get := func(id string) storeSegments {
-		s := out[id]
-		s.SegmentPages = p.SegmentPages
-		return s
-	}
-	for _, id := range p.Default {
-		s := get(id)
-		s.Default = true
-		out[id] = s
-	}
-	for _, r := range p.Segments {
-		for _, id := range r {
-			s := get(id)
-			s.Listed++
-			out[id] = s
-		}
-	}
-	for _, m := range p.Moving {
-		in, outS := get(m.To), get(m.From)
-		in.MovingIn++
-		out[m.To] = in
-		outS.MovingOut++
-		out[m.From] = outS
-	}
-	return out
-}
-
-func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, segs map[string]storeSegments, asJSON bool) error {
+func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, segs map[string]placement.StoreSegments, asJSON bool) error {
 	if nodes == nil {
 		nodes = []meta.Node{}
 	}

@@ -17,6 +17,7 @@ import (
 	"strata/internal/cluster"
 	"strata/internal/meta"
 	"strata/internal/pageclient"
+	"strata/internal/placement"
 	"strata/internal/rpcauth"
 )
 
@@ -113,11 +114,11 @@ func addPageStore(ctx context.Context, cmd *cobra.Command, mc *meta.Client, secr
 		return err
 	}
 	var planned []uint64
-	p, err = mc.UpdatePlacement(ctx, func(cur *meta.Placement, ok bool) error {
+	p, err = mc.UpdatePlacement(ctx, func(cur *placement.Placement, ok bool) error {
 		if !ok {
 			return errors.New("the placement disappeared")
 		}
-		next, moves, err := cluster.PlanAdd(*cur, used, id)
+		next, moves, err := placement.PlanAdd(*cur, used, id)
 		if err != nil {
 			return err
 		}
@@ -141,7 +142,7 @@ func addPageStore(ctx context.Context, cmd *cobra.Command, mc *meta.Client, secr
 		if err := waitCopied(ctx, out, pc, seg); err != nil {
 			return err
 		}
-		if p, err = mc.UpdatePlacement(ctx, func(cur *meta.Placement, _ bool) error { return cluster.FinishMove(cur, seg) }); err != nil {
+		if p, err = mc.UpdatePlacement(ctx, func(cur *placement.Placement, _ bool) error { return placement.FinishMove(cur, seg) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "segment %d moved from %s to %s (%d of %d, %.1fs)\n", seg, from, id, i+1, len(segs), time.Since(start).Seconds())

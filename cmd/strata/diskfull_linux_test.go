@@ -18,9 +18,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/logclient"
-	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
 	"strata/internal/logstore/logtest"
 	"strata/internal/page"
 )
@@ -156,7 +156,7 @@ func TestLogStoreDiskFull(t *testing.T) {
 		i++
 	}
 	end := l.End()
-	dial, err := logstore.DialOptions("s3cret")
+	dial, err := logapi.DialOptions("s3cret")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,9 +19,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/logclient"
-	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
 	"strata/internal/logstore/logtest"
 	"strata/internal/page"
 )
@@ -184,7 +184,7 @@ func TestLogStoreProcesses(t *testing.T) {
 	}
 	end := l.End()
 	procs[1] = startLogStore(t, procs[1].dir, procs[1].addr, secretFile)
-	dial, err := logstore.DialOptions("s3cret")
+	dial, err := logapi.DialOptions("s3cret")
 	if err != nil {
 		t.Fatal(err)
 	}

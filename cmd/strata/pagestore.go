@@ -21,6 +21,7 @@ import (
 	"strata/internal/node/pagenode"
 	"strata/internal/pageserver"
 	"strata/internal/pagestore"
+	"strata/internal/placement"
 	"strata/internal/retry"
 	"strata/internal/rpcauth"
 )
@@ -85,7 +86,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 					return errors.Join(err, reader.Close())
 				}
 				defer mc.Close()
-				var o *pagestore.Ownership
+				var o *placement.Ownership
 				follow, o, err = newPlacementFollower(ctx, mc, id, secret, lg)
 				if err != nil {
 					return errors.Join(err, reader.Close())

@@ -10,6 +10,7 @@ import (
 	"strata/internal/meta"
 	"strata/internal/pageclient"
 	"strata/internal/pagestore"
+	"strata/internal/placement"
 )
 
 // placementFollower keeps a Page Store's ownership in step with the segment placement in the
@@ -24,7 +25,7 @@ type placementFollower struct {
 
 // newPlacementFollower reads the placement; it returns nil when none is recorded (the store
 // then keeps every page).
-func newPlacementFollower(ctx context.Context, mc *meta.Client, id, secret string, lg *slog.Logger) (*placementFollower, *pagestore.Ownership, error) {
+func newPlacementFollower(ctx context.Context, mc *meta.Client, id, secret string, lg *slog.Logger) (*placementFollower, *placement.Ownership, error) {
 	p, ok, err := mc.Placement(ctx)
 	if err != nil || !ok {
 		return nil, nil, err
@@ -34,13 +35,13 @@ func newPlacementFollower(ctx context.Context, mc *meta.Client, id, secret strin
 	if err != nil {
 		return nil, nil, err
 	}
-	o := cluster.OwnershipOf(p, id)
+	o := placement.OwnershipOf(p, id)
 	return &placementFollower{mc: mc, id: id, client: client, pages: p.SegmentPages, lg: lg}, &o, nil
 }
 
 // Source returns the peers to copy segments from: the other replicas of each segment.
 func (f *placementFollower) Source() pagestore.SegmentSource {
-	others := func(ctx context.Context, ids func(meta.Placement) []string) ([]string, error) {
+	others := func(ctx context.Context, ids func(placement.Placement) []string) ([]string, error) {
 		p, _, addrOf, err := cluster.LoadPlacement(ctx, f.mc)
 		if err != nil {
 			return nil, err
@@ -55,10 +56,10 @@ func (f *placementFollower) Source() pagestore.SegmentSource {
 	}
 	return pageclient.Peers{Client: f.client,
 		Replicas: func(ctx context.Context, seg uint64) ([]string, error) {
-			return others(ctx, func(p meta.Placement) []string { return p.Replicas(seg) })
+			return others(ctx, func(p placement.Placement) []string { return p.Replicas(seg) })
 		},
 		Rest: func(ctx context.Context) ([]string, error) {
-			return others(ctx, func(p meta.Placement) []string { return p.Default })
+			return others(ctx, func(p placement.Placement) []string { return p.Default })
 		}}
 }
 
@@ -94,7 +95,7 @@ func (f *placementFollower) apply(ctx context.Context, st *pagestore.Store) erro
 	if p.SegmentPages != f.pages {
 		return fmt.Errorf("the placement's segment size changed from %d to %d pages", f.pages, p.SegmentPages)
 	}
-	return st.SetOwnership(cluster.OwnershipOf(p, f.id)) // a no-op when nothing changed
+	return st.SetOwnership(placement.OwnershipOf(p, f.id)) // a no-op when nothing changed
 }
 
 func (f *placementFollower) Close() error { return f.client.Close() }

@@ -21,6 +21,7 @@ import (
 
 	"strata/internal/meta"
 	"strata/internal/node"
+	"strata/internal/placement"
 	"strata/internal/privfs"
 	"strata/internal/rpcauth"
 )
@@ -280,9 +281,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 // ensurePlacement records the segment placement of a new cluster: segments of segPages pages,
 // every one on the given Page Stores. A cluster that has one keeps it.
 func ensurePlacement(ctx context.Context, mc *meta.Client, segPages uint64, stores []string, lg *slog.Logger) error {
-	p, err := mc.UpdatePlacement(ctx, func(p *meta.Placement, ok bool) error {
+	p, err := mc.UpdatePlacement(ctx, func(p *placement.Placement, ok bool) error {
 		if !ok {
-			*p = meta.Placement{SegmentPages: segPages, Default: stores, Segments: map[uint64][]string{}}
+			*p = placement.Initial(segPages, stores)
 		}
 		return nil
 	})

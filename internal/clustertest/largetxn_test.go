@@ -12,8 +12,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/rpcauth"
 )
 
@@ -118,7 +118,7 @@ func logStoreClient(t *testing.T, c *cluster, id string) logstorepb.LogStoreClie
 	if err != nil {
 		t.Fatal(err)
 	}
-	dial, err := logstore.DialOptions(secret)
+	dial, err := logapi.DialOptions(secret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/redo"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/logstore/logtest"
 	"strata/internal/page"
 	"strata/internal/redo"
@@ -25,7 +25,7 @@ func TestFollowerTail(t *testing.T) {
 	c := newCluster(t)
 	l := c.mustOpen(1, nil)
 	defer l.Close()
-	dial, err := logstore.DialOptions(secret)
+	dial, err := logapi.DialOptions(secret)
 	if err != nil {
 		t.Fatal(err)
 	}

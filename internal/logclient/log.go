@@ -21,8 +21,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
-	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/page"
 	"strata/internal/quorum"
 	"strata/internal/redo"
@@ -146,7 +146,7 @@ func newLog(opts Options) (*Log, error) {
 	}
 	l := &Log{opts: opts, q: opts.Quorum, logger: opts.Logger, dataCh: make(chan struct{}), durableCh: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
-	dial, err := logstore.DialOptions(opts.Secret)
+	dial, err := logapi.DialOptions(opts.Secret)
 	if err != nil {
 		return nil, err
 	}

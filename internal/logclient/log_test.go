@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/logstore/logtest"
 	"strata/internal/page"
 	"strata/internal/redo"
@@ -265,7 +265,7 @@ func TestWrongSecret(t *testing.T) {
 	if status.Code(errors.Unwrap(errors.Unwrap(err))) != codes.Unauthenticated && !bytes.Contains([]byte(err.Error()), []byte("Unauthenticated")) {
 		t.Fatalf("recover with a wrong secret: %v", err)
 	}
-	wrong, err := logstore.DialOptions("wrong")
+	wrong, err := logapi.DialOptions("wrong")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestWrongSecret(t *testing.T) {
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("stream with a wrong secret: %v", err)
 	}
-	right, err := logstore.DialOptions(secret)
+	right, err := logapi.DialOptions(secret)
 	if err != nil {
 		t.Fatal(err)
 	}

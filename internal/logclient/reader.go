@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
-	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/page"
 	"strata/internal/storage"
 )
@@ -134,7 +134,7 @@ func NewReader(ctx context.Context, opts ReaderOptions) (*Reader, error) {
 	if err := opts.fill(); err != nil {
 		return nil, err
 	}
-	dial, err := logstore.DialOptions(opts.Secret)
+	dial, err := logapi.DialOptions(opts.Secret)
 	if err != nil {
 		return nil, err
 	}

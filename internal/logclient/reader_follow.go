@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/page"
 	"strata/internal/redo"
 )

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/page"
 )
 

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
 	"strata/internal/logstore/logtest"
 	"strata/internal/page"
 	"strata/internal/redo"

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"sync"
 
-	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/page"
 	"strata/internal/quorum"
 	"strata/internal/redo"
@@ -61,7 +61,7 @@ func Recover(ctx context.Context, opts Options) (*Log, error) {
 // the unfinished group at the end of the kept log starts (0: it ends at a group end).
 func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 	type answer struct {
-		st  logstore.Status
+		st  logapi.Status
 		err error
 	}
 	answers := make([]answer, len(l.reps))
@@ -128,7 +128,7 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 	if _, err := donor.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(kept),
 		// Not committed yet: a follower may read the kept bytes only once a quorum holds them
 		// (the senders tell the stores then), or a second crash could lose what it read.
-		History: logstore.TermsToPB(h)}); err != nil {
+		History: logapi.TermsToPB(h)}); err != nil {
 		return 0, fmt.Errorf("logclient: adopt on %s: %w", donor.addr, err)
 	}
 	l.history, l.end, l.bufStart = h, kept, kept
@@ -146,7 +146,7 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 // can): its log was restarted (StartAt) and is still being filled, or it has no history while
 // some store has one (logExists), as a new store replacing a lost one has until its first
 // session with a writer.
-func lostLog(st logstore.Status, logExists bool) string {
+func lostLog(st logapi.Status, logExists bool) string {
 	if st.FillTo > st.Durable {
 		return fmt.Sprintf("its log restarted at %d is filled only to %d of %d", st.Start, st.Durable, st.FillTo)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"strata/internal/logapi"
 	"strata/internal/logstore"
 	"strata/internal/logstore/logtest"
 	"strata/internal/page"
@@ -17,12 +18,12 @@ import (
 
 func TestFillFrom(t *testing.T) {
 	h := []quorum.Term{{Epoch: 1, Start: redo.StartLSN}, {Epoch: 2, Start: 5000}}
-	store := func(first, durable page.LSN) logstore.Status { return logstore.Status{First: first, Durable: durable} }
+	store := func(first, durable page.LSN) logapi.Status { return logapi.Status{First: first, Durable: durable} }
 	for _, tc := range []struct {
 		name     string
 		at       page.LSN
 		bufStart page.LSN
-		st       logstore.Status
+		st       logapi.Status
 		h        []quorum.Term
 		peers    []held
 		from     page.LSN
@@ -178,15 +179,15 @@ func TestRefillEmptyStore(t *testing.T) {
 func TestLostLog(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		st        logstore.Status
+		st        logapi.Status
 		logExists bool
 		lost      bool
 	}{
-		{"a store with a log", logstore.Status{History: []quorum.Term{{Epoch: 1, Start: 64}}, Durable: 500}, true, false},
-		{"a new cluster's empty store", logstore.Status{Durable: 64}, false, false},
-		{"an empty store beside stores with a log", logstore.Status{Durable: 64}, true, true},
-		{"a restarted log being filled", logstore.Status{History: []quorum.Term{{Epoch: 1, Start: 900}}, Start: 900, Durable: 950, FillTo: 1000}, true, true},
-		{"a restarted log filled", logstore.Status{History: []quorum.Term{{Epoch: 1, Start: 900}}, Start: 900, Durable: 1000, FillTo: 1000}, true, false},
+		{"a store with a log", logapi.Status{History: []quorum.Term{{Epoch: 1, Start: 64}}, Durable: 500}, true, false},
+		{"a new cluster's empty store", logapi.Status{Durable: 64}, false, false},
+		{"an empty store beside stores with a log", logapi.Status{Durable: 64}, true, true},
+		{"a restarted log being filled", logapi.Status{History: []quorum.Term{{Epoch: 1, Start: 900}}, Start: 900, Durable: 950, FillTo: 1000}, true, true},
+		{"a restarted log filled", logapi.Status{History: []quorum.Term{{Epoch: 1, Start: 900}}, Start: 900, Durable: 1000, FillTo: 1000}, true, false},
 	} {
 		if got := lostLog(tc.st, tc.logExists); (got != "") != tc.lost {
 			t.Errorf("%s: lostLog = %q, want lost=%v", tc.name, got, tc.lost)

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"strata/internal/logstore"
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/page"
 	"strata/internal/quorum"
 	"strata/internal/redo"
@@ -205,7 +205,7 @@ func (l *Log) reconcile(ctx context.Context, r *replica) (page.LSN, error) {
 		}
 		actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
 		_, err := r.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(at),
-			History: logstore.TermsToPB(h), Committed: uint64(l.Durable())})
+			History: logapi.TermsToPB(h), Committed: uint64(l.Durable())})
 		cancel()
 		if err != nil {
 			if status.Code(err) == codes.FailedPrecondition {
@@ -223,7 +223,7 @@ func (l *Log) reconcile(ctx context.Context, r *replica) (page.LSN, error) {
 		// below it (checked again by the store).
 		actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
 		_, err := r.client.StartAt(actx, &logstorepb.StartAtRequest{Epoch: l.opts.Epoch, At: uint64(from),
-			History: logstore.TermsToPB(h), Committed: uint64(max(l.Durable(), l.recovered))})
+			History: logapi.TermsToPB(h), Committed: uint64(max(l.Durable(), l.recovered))})
 		cancel()
 		if err != nil {
 			if status.Code(err) == codes.FailedPrecondition {
@@ -295,7 +295,7 @@ func (l *Log) sources(ctx context.Context, r *replica) []held {
 // that the store drops nothing it holds at or after the new start. The new start must have an
 // epoch in the writer's history h. With no such peer it is at: the catch-up then fails and is
 // retried.
-func fillFrom(at, bufStart page.LSN, st logstore.Status, h []quorum.Term, peers []held) (from page.LSN, restart bool) {
+func fillFrom(at, bufStart page.LSN, st logapi.Status, h []quorum.Term, peers []held) (from page.LSN, restart bool) {
 	if at >= bufStart {
 		return at, false
 	}
@@ -322,17 +322,17 @@ func fillFrom(at, bufStart page.LSN, st logstore.Status, h []quorum.Term, peers 
 
 // seal promises epoch on r and returns its state; a store that promised a newer epoch (or,
 // with newEpoch, the same one) means this writer is deposed.
-func seal(ctx context.Context, r *replica, epoch uint64, newEpoch bool, timeout time.Duration) (logstore.Status, error) {
+func seal(ctx context.Context, r *replica, epoch uint64, newEpoch bool, timeout time.Duration) (logapi.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	p, err := r.client.Seal(ctx, &logstorepb.SealRequest{Epoch: epoch, NewEpoch: newEpoch})
 	if status.Code(err) == codes.FailedPrecondition {
-		return logstore.Status{}, fmt.Errorf("%w: seal %s: %w", ErrDeposed, r.addr, err)
+		return logapi.Status{}, fmt.Errorf("%w: seal %s: %w", ErrDeposed, r.addr, err)
 	}
 	if err != nil {
-		return logstore.Status{}, fmt.Errorf("logclient: seal %s: %w", r.addr, err)
+		return logapi.Status{}, fmt.Errorf("logclient: seal %s: %w", r.addr, err)
 	}
-	st := logstore.StatusFromPB(p)
+	st := logapi.StatusFromPB(p)
 	if st.Promised > epoch {
 		return st, fmt.Errorf("%w: %s has seen epoch %d, this writer has %d", ErrDeposed, r.addr, st.Promised, epoch)
 	}

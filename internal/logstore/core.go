@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"strata/internal/logapi"
 	"strata/internal/page"
 	"strata/internal/quorum"
 )
@@ -39,23 +40,6 @@ func (e *RefusedError) Error() string {
 // Unwrap returns the reason, so errors.Is(err, ErrGap) works.
 func (e *RefusedError) Unwrap() error { return e.Reason }
 
-// Status is a store's protocol state.
-type Status struct {
-	Promised    uint64        // highest epoch seen; older ones are refused
-	History     []quorum.Term // epochs of the log's bytes
-	Start       page.LSN      // where this log begins: redo.StartLSN, or where StartAt restarted it
-	First       page.LSN      // first retained LSN
-	End         page.LSN      // end of the accepted bytes
-	Durable     page.LSN      // end of the synced bytes
-	CompleteEnd page.LSN      // end of the last complete group among the synced bytes
-	Committed   page.LSN      // the writer's quorum-durable LSN as last told to this store
-	// FillTo is nonzero while a log restarted by StartAt is being filled: until Durable
-	// reaches it the store may lack bytes it acknowledged before it lost its log, so a new
-	// writer's recovery does not count it.
-	FillTo  page.LSN
-	Damaged []Span // ranges refused until repaired from a peer (not sent over gRPC)
-}
-
 // core is the store's protocol state machine: every decision (epoch checks, position checks,
 // seal, adopt) and no I/O. The Store drives it under its mutex and does the I/O it calls for.
 type core struct {
@@ -68,15 +52,15 @@ type core struct {
 	completeEnd page.LSN // end of the last complete group among the accepted bytes
 	syncedGroup page.LSN // end of the last complete group among the synced bytes
 	committed   page.LSN
-	groupEnds   []page.LSN // accepted group ends above durable, ascending
-	damaged     []Span     // synced ranges that failed their check, ascending, disjoint
+	groupEnds   []page.LSN    // accepted group ends above durable, ascending
+	damaged     []logapi.Span // synced ranges that failed their check, ascending, disjoint
 	// groupUnsure: damage hid the end of the last complete group among the synced bytes, so
 	// syncedGroup may be too low. A new writer's recovery must not keep this store's log only
 	// up to it (it could cut acknowledged groups): a strict seal is refused until the repair
 	// finds the group end again.
 	groupUnsure bool
 	// fillTo: the writer's committed LSN when StartAt restarted the log, until durable
-	// reaches it (then 0). See Status.FillTo.
+	// reaches it (then 0). See logapi.Status.FillTo.
 	fillTo page.LSN
 }
 
@@ -270,8 +254,8 @@ func (c *core) readable(limit page.LSN) page.LSN {
 	return min(c.durable, limit)
 }
 
-func (c *core) status() Status {
-	return Status{
+func (c *core) status() logapi.Status {
+	return logapi.Status{
 		Promised:    c.promised,
 		History:     slices.Clone(c.history),
 		Start:       c.start,
@@ -285,20 +269,15 @@ func (c *core) status() Status {
 	}
 }
 
-// Span is a range of the log, [Lo, Hi).
-type Span struct{ Lo, Hi page.LSN }
-
-func (sp Span) String() string { return fmt.Sprintf("[%d, %d)", uint64(sp.Lo), uint64(sp.Hi)) }
-
 // markDamaged records that the bytes of sp failed their check: the store refuses to serve them
 // until they are repaired. Only synced bytes the store still holds can be damaged; the part of
 // sp outside [first, durable) is ignored. It reports whether anything new was recorded.
-func (c *core) markDamaged(sp Span) bool {
+func (c *core) markDamaged(sp logapi.Span) bool {
 	sp.Lo, sp.Hi = max(sp.Lo, c.first), min(sp.Hi, c.durable)
 	if sp.Lo >= sp.Hi {
 		return false
 	}
-	var out []Span
+	var out []logapi.Span
 	added := true
 	for _, d := range c.damaged {
 		switch {
@@ -312,7 +291,7 @@ func (c *core) markDamaged(sp Span) bool {
 		}
 	}
 	out = append(out, sp)
-	slices.SortFunc(out, func(a, b Span) int { return cmpLSN(a.Lo, b.Lo) })
+	slices.SortFunc(out, func(a, b logapi.Span) int { return cmpLSN(a.Lo, b.Lo) })
 	c.damaged = out
 	return added
 }
@@ -329,7 +308,7 @@ func cmpLSN(a, b page.LSN) int {
 
 // clipDamaged drops the damage outside [first, durable): truncated or cut away.
 func (c *core) clipDamaged() {
-	var out []Span
+	var out []logapi.Span
 	for _, d := range c.damaged {
 		d.Lo, d.Hi = max(d.Lo, c.first), min(d.Hi, c.durable)
 		if d.Lo < d.Hi {
@@ -341,7 +320,7 @@ func (c *core) clipDamaged() {
 
 // servable limits a read of [from, to) by the damage: it returns the end of the undamaged
 // bytes from from on, and the damaged span when from itself is damaged.
-func (c *core) servable(from, to page.LSN) (page.LSN, *Span) {
+func (c *core) servable(from, to page.LSN) (page.LSN, *logapi.Span) {
 	for _, d := range c.damaged {
 		if d.Hi <= from || d.Lo >= to {
 			continue
@@ -355,7 +334,7 @@ func (c *core) servable(from, to page.LSN) (page.LSN, *Span) {
 }
 
 // isDamaged reports whether sp is exactly a span recorded as damaged.
-func (c *core) isDamaged(sp Span) bool { return slices.Contains(c.damaged, sp) }
+func (c *core) isDamaged(sp logapi.Span) bool { return slices.Contains(c.damaged, sp) }
 
 // checkRepairSource decides whether a peer in state peer may supply the bytes of the damaged
 // span sp, and returns the epoch of the span's last byte in this store's history. Only bytes
@@ -364,7 +343,7 @@ func (c *core) isDamaged(sp Span) bool { return slices.Contains(c.damaged, sp) }
 // agree with this one up to sp.Hi (the byte before sp.Hi has the same epoch in both
 // histories): by the log matching property its bytes below sp.Hi are then the ones this store
 // wrote there.
-func (c *core) checkRepairSource(sp Span, peer Status) (uint64, error) {
+func (c *core) checkRepairSource(sp logapi.Span, peer logapi.Status) (uint64, error) {
 	if !c.isDamaged(sp) {
 		return 0, fmt.Errorf("logstore: %v is not a damaged range of this store (any more)", sp)
 	}
@@ -385,7 +364,7 @@ func (c *core) checkRepairSource(sp Span, peer Status) (uint64, error) {
 
 // checkRepairData checks bytes offered for the damaged span sp: exactly its length, whole
 // records with valid CRCs (the span starts and ends at record boundaries of this log).
-func checkRepairData(sp Span, data []byte) error {
+func checkRepairData(sp logapi.Span, data []byte) error {
 	if uint64(len(data)) != uint64(sp.Hi-sp.Lo) {
 		return fmt.Errorf("logstore: %d bytes for %v", len(data), sp)
 	}
@@ -400,6 +379,6 @@ func checkRepairData(sp Span, data []byte) error {
 }
 
 // repaired records that sp holds good bytes again.
-func (c *core) repaired(sp Span) {
-	c.damaged = slices.DeleteFunc(c.damaged, func(d Span) bool { return d == sp })
+func (c *core) repaired(sp logapi.Span) {
+	c.damaged = slices.DeleteFunc(c.damaged, func(d logapi.Span) bool { return d == sp })
 }

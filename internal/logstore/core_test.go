@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"strata/internal/logapi"
 	"strata/internal/page"
 	"strata/internal/quorum"
 )
@@ -124,42 +125,42 @@ func TestCoreReadable(t *testing.T) {
 func TestCoreDamage(t *testing.T) {
 	h := []quorum.Term{{Epoch: 1, Start: 64}, {Epoch: 3, Start: 500}}
 	c := newCore(3, h, 1000)
-	if !c.markDamaged(Span{200, 300}) || c.markDamaged(Span{220, 260}) || !c.markDamaged(Span{900, 2000}) {
+	if !c.markDamaged(logapi.Span{Lo: 200, Hi: 300}) || c.markDamaged(logapi.Span{Lo: 220, Hi: 260}) || !c.markDamaged(logapi.Span{Lo: 900, Hi: 2000}) {
 		t.Fatal("markDamaged: wrong news")
 	}
-	if want := []Span{{200, 300}, {900, 1000}}; !slices.Equal(c.damaged, want) {
+	if want := []logapi.Span{{Lo: 200, Hi: 300}, {Lo: 900, Hi: 1000}}; !slices.Equal(c.damaged, want) {
 		t.Fatalf("damaged %v, want %v (clipped to the durable end)", c.damaged, want)
 	}
 	if r, bad := c.servable(100, 1000); r != 200 || bad != nil {
 		t.Fatalf("servable from 100: %d %v", r, bad)
 	}
-	if _, bad := c.servable(250, 1000); bad == nil || *bad != (Span{200, 300}) {
+	if _, bad := c.servable(250, 1000); bad == nil || *bad != (logapi.Span{Lo: 200, Hi: 300}) {
 		t.Fatalf("servable from 250: %v", bad)
 	}
-	sp := Span{200, 300}
+	sp := logapi.Span{Lo: 200, Hi: 300}
 	for _, tc := range []struct {
 		name string
-		peer Status
+		peer logapi.Status
 		ok   bool
 	}{
-		{"same log", Status{History: h, First: 64, Durable: 1000}, true},
-		{"same epochs below the span, shorter", Status{History: h[:1], First: 64, Durable: 300}, true},
-		{"does not hold all of it", Status{History: h, First: 64, Durable: 280}, false},
-		{"truncated", Status{History: h, First: 250, Durable: 1000}, false},
-		{"another epoch wrote it", Status{History: []quorum.Term{{Epoch: 1, Start: 64}, {Epoch: 2, Start: 150}}, First: 64, Durable: 1000}, false},
+		{"same log", logapi.Status{History: h, First: 64, Durable: 1000}, true},
+		{"same epochs below the span, shorter", logapi.Status{History: h[:1], First: 64, Durable: 300}, true},
+		{"does not hold all of it", logapi.Status{History: h, First: 64, Durable: 280}, false},
+		{"truncated", logapi.Status{History: h, First: 250, Durable: 1000}, false},
+		{"another epoch wrote it", logapi.Status{History: []quorum.Term{{Epoch: 1, Start: 64}, {Epoch: 2, Start: 150}}, First: 64, Durable: 1000}, false},
 	} {
 		e, err := c.checkRepairSource(sp, tc.peer)
 		if (err == nil) != tc.ok || (tc.ok && e != 1) {
 			t.Errorf("%s: epoch %d, %v", tc.name, e, err)
 		}
 	}
-	if _, err := c.checkRepairSource(Span{210, 300}, Status{History: h, First: 64, Durable: 1000}); err == nil {
+	if _, err := c.checkRepairSource(logapi.Span{Lo: 210, Hi: 300}, logapi.Status{History: h, First: 64, Durable: 1000}); err == nil {
 		t.Error("a span that is not damaged may be repaired")
 	}
 	c.repaired(sp)
 	c.durable, c.end = 950, 950 // a new writer cut the log
 	c.clipDamaged()
-	if want := []Span{{900, 950}}; !slices.Equal(c.damaged, want) {
+	if want := []logapi.Span{{Lo: 900, Hi: 950}}; !slices.Equal(c.damaged, want) {
 		t.Fatalf("after repair and cut: %v", c.damaged)
 	}
 	c.groupUnsure = true
@@ -199,7 +200,7 @@ func TestCoreStartAt(t *testing.T) {
 			if tc.durable == 64 {
 				c.history = nil
 			}
-			c.markDamaged(Span{tc.first, tc.durable})
+			c.markDamaged(logapi.Span{Lo: tc.first, Hi: tc.durable})
 			err := c.checkStartAt(tc.epoch, tc.at, tc.h, tc.committed)
 			if (err == nil) != tc.ok || (tc.reason != nil && !errors.Is(err, tc.reason)) {
 				t.Fatalf("checkStartAt: %v, want ok=%v (%v)", err, tc.ok, tc.reason)

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"strata/internal/faultfs"
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/logstore/logtest"
 	"strata/internal/quorum"
 	"strata/internal/redo"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"strata/internal/logapi"
 	"strata/internal/page"
 	"strata/internal/redo"
 	"strata/internal/segfile"
@@ -135,7 +136,7 @@ func (s *Store) reportDamage(de *damageError) {
 	if end == 0 {
 		end = s.c.durable
 	}
-	added := s.c.markDamaged(Span{de.lsn, end})
+	added := s.c.markDamaged(logapi.Span{Lo: de.lsn, Hi: end})
 	s.mu.Unlock()
 	if !added {
 		return
@@ -149,7 +150,7 @@ func (s *Store) reportDamage(de *damageError) {
 }
 
 // damagedErr is the error for a read of the damaged span sp: it names the file and offset.
-func (s *Store) damagedErr(sp Span) error {
+func (s *Store) damagedErr(sp logapi.Span) error {
 	seg, _ := s.segmentAt(sp.Lo)
 	if seg == nil {
 		return fmt.Errorf("%w: LSN %d (range %v, being repaired)", ErrCorrupt, uint64(sp.Lo), sp)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"strata/internal/logapi"
 	"strata/internal/page"
 	"strata/internal/redo"
 	"strata/internal/segfile"
@@ -80,7 +81,7 @@ func (s *Store) recover() error {
 	}
 	s.c.completeEnd, s.c.syncedGroup = ge, ge
 	if bad < end {
-		s.c.markDamaged(Span{bad, end})
+		s.c.markDamaged(logapi.Span{Lo: bad, Hi: end})
 		last.addBoundary(end) // appends and reads go on from the end, past the damage
 	}
 	if rewrite {

@@ -12,7 +12,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/grpc"
 
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/page"
 	"strata/internal/quorum"
 	"strata/internal/retry"
@@ -46,7 +47,7 @@ func dialPeers(addrs []string, secret string) ([]*peer, error) {
 	if len(addrs) == 0 {
 		return nil, nil
 	}
-	dial, err := DialOptions(secret)
+	dial, err := logapi.DialOptions(secret)
 	if err != nil {
 		return nil, fmt.Errorf("logstore: peers: %w", err)
 	}
@@ -69,7 +70,7 @@ func closePeers(ps []*peer) {
 }
 
 // read fetches the peer's synced bytes [sp.Lo, sp.Hi).
-func (p *peer) read(ctx context.Context, sp Span) ([]byte, error) {
+func (p *peer) read(ctx context.Context, sp logapi.Span) ([]byte, error) {
 	var out []byte
 	for from := sp.Lo; from < sp.Hi; {
 		stream, err := p.c.Read(ctx, &logstorepb.ReadRequest{From: uint64(from), Max: uint32(min(uint64(sp.Hi-from), 1<<20)), Limit: uint64(sp.Hi)})
@@ -92,12 +93,12 @@ func (p *peer) read(ctx context.Context, sp Span) ([]byte, error) {
 	return out, nil
 }
 
-func (p *peer) status(ctx context.Context) (Status, error) {
+func (p *peer) status(ctx context.Context) (logapi.Status, error) {
 	st, err := p.c.GetStatus(ctx, &logstorepb.StatusRequest{})
 	if err != nil {
-		return Status{}, err
+		return logapi.Status{}, err
 	}
-	return StatusFromPB(st), nil
+	return logapi.StatusFromPB(st), nil
 }
 
 // Repairs returns the number of damaged ranges repaired from peers since Open.
@@ -121,7 +122,7 @@ func (s *Store) repairLoop(ctx context.Context) {
 	s.scrub(ctx)
 	backoff := retry.NewBackoff(s.repairEvery, maxRepairWait)
 	type failure struct {
-		sp  Span
+		sp  logapi.Span
 		err error
 	}
 	for {
@@ -185,7 +186,7 @@ func (s *Store) scrub(ctx context.Context) {
 }
 
 // repairSpan copies the damaged span sp from the first peer that can supply it.
-func (s *Store) repairSpan(ctx context.Context, sp Span) error {
+func (s *Store) repairSpan(ctx context.Context, sp logapi.Span) error {
 	if len(s.peers) == 0 {
 		return errors.New("no peers configured (--peers)")
 	}
@@ -211,7 +212,7 @@ var errNotDamaged = errors.New("logstore: range no longer damaged")
 // fetch reads sp from p and checks that p may supply it, before and after the read (a new
 // writer could cut and refill p meanwhile). It returns the bytes and the epoch of sp's last
 // byte in this store's history at the time of the check.
-func (s *Store) fetch(ctx context.Context, p *peer, sp Span) ([]byte, uint64, error) {
+func (s *Store) fetch(ctx context.Context, p *peer, sp logapi.Span) ([]byte, uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
 	check := func() (uint64, error) {
@@ -249,7 +250,7 @@ func (s *Store) fetch(ctx context.Context, p *peer, sp Span) ([]byte, uint64, er
 
 // applyRepair writes data, checked bytes for the damaged span sp whose last byte had epoch
 // epoch when checked, in place, syncs, reads them back and serves the span again.
-func (s *Store) applyRepair(sp Span, data []byte, epoch uint64, from string) error {
+func (s *Store) applyRepair(sp logapi.Span, data []byte, epoch uint64, from string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing || s.err != nil {

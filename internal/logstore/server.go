@@ -13,15 +13,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"strata/internal/logstore/logstorepb"
+	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/page"
-	"strata/internal/quorum"
 	"strata/internal/rpcauth"
 	"strata/internal/storage"
 )
-
-// maxMessage bounds a gRPC message: an append or read chunk plus its header.
-const maxMessage = MaxAppend + 1<<16
 
 // defaultReadChunk is the read chunk when a request names none; maxReadChunk bounds it.
 const (
@@ -46,8 +43,7 @@ func NewServer(store *Store, secret string, logger *slog.Logger) (*Server, error
 	if logger == nil {
 		logger = slog.Default()
 	}
-	opts = append(opts, grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage),
-		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow))
+	opts = append(opts, logapi.ServerOptions()...)
 	s := &Server{store: store, logger: logger, grpc: grpc.NewServer(opts...)}
 	logstorepb.RegisterLogStoreServer(s.grpc, s)
 	return s, nil
@@ -83,42 +79,6 @@ func toStatus(err error) error {
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	}
 	return status.Error(codes.Internal, err.Error())
-}
-
-// StatusToPB converts a Status.
-func StatusToPB(st Status) *logstorepb.Status {
-	return &logstorepb.Status{
-		Promised: st.Promised, History: TermsToPB(st.History), Start: uint64(st.Start),
-		First: uint64(st.First), End: uint64(st.End), Durable: uint64(st.Durable),
-		CompleteEnd: uint64(st.CompleteEnd), Committed: uint64(st.Committed), FillTo: uint64(st.FillTo),
-	}
-}
-
-// StatusFromPB converts a Status.
-func StatusFromPB(p *logstorepb.Status) Status {
-	return Status{
-		Promised: p.GetPromised(), History: TermsFromPB(p.GetHistory()), Start: page.LSN(p.GetStart()),
-		First: page.LSN(p.GetFirst()), End: page.LSN(p.GetEnd()), Durable: page.LSN(p.GetDurable()),
-		CompleteEnd: page.LSN(p.GetCompleteEnd()), Committed: page.LSN(p.GetCommitted()), FillTo: page.LSN(p.GetFillTo()),
-	}
-}
-
-// TermsToPB converts a history.
-func TermsToPB(h []quorum.Term) []*logstorepb.Term {
-	out := make([]*logstorepb.Term, len(h))
-	for i, t := range h {
-		out[i] = &logstorepb.Term{Epoch: t.Epoch, Start: uint64(t.Start)}
-	}
-	return out
-}
-
-// TermsFromPB converts a history.
-func TermsFromPB(h []*logstorepb.Term) []quorum.Term {
-	out := make([]quorum.Term, len(h))
-	for i, t := range h {
-		out[i] = quorum.Term{Epoch: t.GetEpoch(), Start: page.LSN(t.GetStart())}
-	}
-	return out
 }
 
 func refusalPB(r *RefusedError) *logstorepb.AppendResponse {
@@ -250,7 +210,7 @@ func (s *Server) Seal(_ context.Context, req *logstorepb.SealRequest) (*logstore
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return StatusToPB(st), nil
+	return logapi.StatusToPB(st), nil
 }
 
 // Adopt cuts the log for a new writer.
@@ -258,11 +218,11 @@ func (s *Server) Adopt(_ context.Context, req *logstorepb.AdoptRequest) (*logsto
 	if len(req.GetHistory()) > 1<<16 {
 		return nil, status.Error(codes.InvalidArgument, "logstore: history too long")
 	}
-	st, err := s.store.Adopt(req.GetEpoch(), page.LSN(req.GetAt()), TermsFromPB(req.GetHistory()), page.LSN(req.GetCommitted()))
+	st, err := s.store.Adopt(req.GetEpoch(), page.LSN(req.GetAt()), logapi.TermsFromPB(req.GetHistory()), page.LSN(req.GetCommitted()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return StatusToPB(st), nil
+	return logapi.StatusToPB(st), nil
 }
 
 // StartAt restarts a log wholly below an LSN at that LSN for the writer.
@@ -270,11 +230,11 @@ func (s *Server) StartAt(_ context.Context, req *logstorepb.StartAtRequest) (*lo
 	if len(req.GetHistory()) > 1<<16 {
 		return nil, status.Error(codes.InvalidArgument, "logstore: history too long")
 	}
-	st, err := s.store.StartAt(req.GetEpoch(), page.LSN(req.GetAt()), TermsFromPB(req.GetHistory()), page.LSN(req.GetCommitted()))
+	st, err := s.store.StartAt(req.GetEpoch(), page.LSN(req.GetAt()), logapi.TermsFromPB(req.GetHistory()), page.LSN(req.GetCommitted()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return StatusToPB(st), nil
+	return logapi.StatusToPB(st), nil
 }
 
 // GetStatus returns the store's state; a failed store answers unavailable.
@@ -282,7 +242,7 @@ func (s *Server) GetStatus(context.Context, *logstorepb.StatusRequest) (*logstor
 	if err := s.store.Err(); err != nil {
 		return nil, toStatus(err)
 	}
-	return StatusToPB(s.store.Status()), nil
+	return logapi.StatusToPB(s.store.Status()), nil
 }
 
 // Truncate discards segments below an LSN.
@@ -290,5 +250,5 @@ func (s *Server) Truncate(_ context.Context, req *logstorepb.TruncateRequest) (*
 	if err := s.store.Truncate(page.LSN(req.GetBefore())); err != nil {
 		return nil, toStatus(fmt.Errorf("logstore: truncate: %w", err))
 	}
-	return StatusToPB(s.store.Status()), nil
+	return logapi.StatusToPB(s.store.Status()), nil
 }

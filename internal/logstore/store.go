@@ -23,6 +23,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"strata/internal/logapi"
 	"strata/internal/page"
 	"strata/internal/privfs"
 	"strata/internal/quorum"
@@ -31,9 +32,6 @@ import (
 
 // DefaultSegmentSize is the size after which the store starts a new segment file.
 const DefaultSegmentSize = 16 << 20
-
-// MaxAppend bounds the bytes of one append.
-const MaxAppend = 8 << 20
 
 // ErrTruncated is returned (wrapped) for a read below the first retained LSN.
 var ErrTruncated = errors.New("logstore: LSN below the first retained LSN")
@@ -170,7 +168,7 @@ func Open(opts Options) (*Store, error) {
 func (s *Store) Dir() string { return s.dir }
 
 // Status returns the store's protocol state.
-func (s *Store) Status() Status {
+func (s *Store) Status() logapi.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.c.status()
@@ -210,8 +208,8 @@ func (s *Store) usable() error {
 // data ends at a group end; committed is the writer's quorum-durable LSN. An empty data only
 // updates committed. A protocol refusal is a *RefusedError.
 func (s *Store) Append(epoch uint64, start page.LSN, data []byte, complete bool, committed page.LSN) (page.LSN, error) {
-	if len(data) > MaxAppend {
-		return 0, fmt.Errorf("%w: append of %d bytes (at most %d)", ErrInvalid, len(data), MaxAppend)
+	if len(data) > logapi.MaxAppend {
+		return 0, fmt.Errorf("%w: append of %d bytes (at most %d)", ErrInvalid, len(data), logapi.MaxAppend)
 	}
 	offs, groupEnd, n, err := scanRecords(data)
 	if err == nil && n != len(data) {
@@ -308,11 +306,11 @@ func (s *Store) drain() error {
 // Seal promises epoch: from now on (and after a restart) appends of older epochs are refused.
 // It waits until every accepted byte is synced and returns the store's state. With newEpoch
 // the epoch must be newer than every one the store has seen.
-func (s *Store) Seal(epoch uint64, newEpoch bool) (Status, error) {
+func (s *Store) Seal(epoch uint64, newEpoch bool) (logapi.Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
-		return Status{}, err
+		return logapi.Status{}, err
 	}
 	changed, err := s.c.seal(epoch, newEpoch)
 	if err != nil {
@@ -322,11 +320,11 @@ func (s *Store) Seal(epoch uint64, newEpoch bool) (Status, error) {
 		s.notify() // acknowledgements for older epochs stop
 	}
 	if err := s.drain(); err != nil {
-		return Status{}, err
+		return logapi.Status{}, err
 	}
 	if changed {
 		if err := s.persist(); err != nil {
-			return Status{}, err
+			return logapi.Status{}, err
 		}
 	}
 	return s.c.status(), nil
@@ -345,9 +343,9 @@ func (s *Store) persist() error {
 // epoch, writes out the pending appends, then asks check whether the change is valid. A refused
 // change still persists the seal (it may have raised the promised epoch) and is returned as an
 // error wrapping ErrInvalid, with the store's status.
-func (s *Store) sealAndCheck(epoch uint64, check func() error) (Status, error) {
+func (s *Store) sealAndCheck(epoch uint64, check func() error) (logapi.Status, error) {
 	if err := s.usable(); err != nil {
-		return Status{}, err
+		return logapi.Status{}, err
 	}
 	changed, err := s.c.seal(epoch, false)
 	if err != nil {
@@ -355,24 +353,24 @@ func (s *Store) sealAndCheck(epoch uint64, check func() error) (Status, error) {
 	}
 	s.notify()
 	if err := s.drain(); err != nil {
-		return Status{}, err
+		return logapi.Status{}, err
 	}
 	if err := check(); err != nil {
 		if changed {
 			if perr := s.persist(); perr != nil {
-				return Status{}, perr
+				return logapi.Status{}, perr
 			}
 		}
 		return s.c.status(), fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	return Status{}, nil
+	return logapi.Status{}, nil
 }
 
 // Adopt lets the writer of epoch take over the log: the store cuts it at at (where the writer
 // found that their logs agree; see quorum.Agree) and takes the writer's history h, which must
 // end with the writer's own term. committed is the writer's quorum-durable LSN. The writer
 // then appends from at.
-func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (Status, error) {
+func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (logapi.Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, err := s.sealAndCheck(epoch, func() error { return s.c.checkAdopt(epoch, at, h) }); err != nil {
@@ -386,13 +384,13 @@ func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page
 		var err error
 		if complete, err = s.cut(at); err != nil {
 			s.fail(err)
-			return Status{}, err
+			return logapi.Status{}, err
 		}
 		s.logger.Info("logstore: log cut by a new writer", "dir", s.dir, "epoch", epoch, "at", uint64(at), "was", uint64(s.c.durable))
 	}
 	s.c.adopt(epoch, at, h, complete, committed)
 	if err := s.persist(); err != nil {
-		return Status{}, err
+		return logapi.Status{}, err
 	}
 	s.notify()
 	return s.c.status(), nil
@@ -409,7 +407,7 @@ func (s *Store) Adopt(epoch uint64, at page.LSN, h []quorum.Term, committed page
 // removed and the first segment at at is created. A crash before the state file is replaced
 // leaves the old log and state; a crash after it leaves the new state, and the next open removes
 // whatever old segments remain below at and creates the segment at at.
-func (s *Store) StartAt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (Status, error) {
+func (s *Store) StartAt(epoch uint64, at page.LSN, h []quorum.Term, committed page.LSN) (logapi.Status, error) {
 	s.truncMu.Lock()
 	defer s.truncMu.Unlock()
 	s.mu.Lock()
@@ -422,12 +420,12 @@ func (s *Store) StartAt(epoch uint64, at page.LSN, h []quorum.Term, committed pa
 	next.startAt(epoch, at, h, committed)
 	if err := writeState(s.fs, s.dir, next.state()); err != nil {
 		s.fail(err)
-		return Status{}, err
+		return logapi.Status{}, err
 	}
 	s.c = next
 	if err := s.restartFiles(at); err != nil {
 		s.fail(err)
-		return Status{}, err
+		return logapi.Status{}, err
 	}
 	s.logger.Info("logstore: log restarted by the writer at a peer's first retained LSN; dropped the log below it",
 		"dir", s.dir, "epoch", epoch, "at", uint64(at), "was_first", uint64(was.First), "was_end", uint64(was.Durable))

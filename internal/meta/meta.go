@@ -10,7 +10,7 @@
 //	                       starts it (`strata up`, an operator); no lease: it outlives the node
 //	live/<role>/<id>       a running node's status (JSON Node), under a lease that the node
 //	                       keeps alive; it disappears a few seconds after the node dies
-//	placement              segment placement of the Page Stores (JSON Placement)
+//	placement              segment placement of the Page Stores (JSON placement.Placement)
 //
 // A node is "up" when its live key exists, "down" when only its member key does.
 package meta

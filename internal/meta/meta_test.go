@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"strata/internal/placement"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -46,7 +48,7 @@ func TestEpochAndPlacementSurviveRestart(t *testing.T) {
 			t.Fatalf("epoch %d, want %d", e, want)
 		}
 	}
-	p := Placement{SegmentPages: 1024, Segments: map[uint64][]string{0: {"ps1", "ps2", "ps3"}, 1: {"ps2", "ps3", "ps1"}}}
+	p := placement.Placement{SegmentPages: 1024, Segments: map[uint64][]string{0: {"ps1", "ps2", "ps3"}, 1: {"ps2", "ps3", "ps1"}}}
 	if err := c.SetPlacement(ctx, p); err != nil {
 		t.Fatal(err)
 	}

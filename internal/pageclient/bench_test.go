@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"strata/internal/page"
+	"strata/internal/pageapi/pageserverpb"
 	"strata/internal/pageclient"
-	"strata/internal/pageserver/pageserverpb"
 	"strata/internal/pageserver/pstest"
 	"strata/internal/storage"
 )

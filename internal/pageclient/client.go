@@ -21,9 +21,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"strata/internal/page"
-	"strata/internal/pageserver"
-	"strata/internal/pageserver/pageserverpb"
-	"strata/internal/pagestore"
+	"strata/internal/pageapi"
+	"strata/internal/pageapi/pageserverpb"
+	"strata/internal/placement"
 	"strata/internal/rpcauth"
 	"strata/internal/storage"
 )
@@ -50,7 +50,7 @@ type Client struct {
 	opts  Options
 	log   *slog.Logger
 	dial  []grpc.DialOption
-	codec *pageserver.Codec // decodes answers into recycled pages
+	codec *pageapi.Codec // decodes answers into recycled pages
 
 	placement atomic.Pointer[placementBox] // see SetPlacement
 
@@ -98,9 +98,9 @@ func New(opts Options) (*Client, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	codec := pageserver.NewCodec()
+	codec := pageapi.NewCodec()
 	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), cred, codec.DialOption()},
-		pageserver.DialOptions()...)
+		pageapi.DialOptions()...)
 	dial = append(dial, opts.DialOptions...)
 	c := &Client{opts: opts, log: opts.Logger.With("component", "pageclient"), dial: dial, codec: codec,
 		reps: make(map[string]*replica)}
@@ -145,7 +145,7 @@ func (c *Client) replica(addr string) (*replica, error) {
 }
 
 // segment returns the segment of page id.
-func (c *Client) segment(id page.ID) uint64 { return pagestore.SegmentOf(id, c.opts.SegmentPages) }
+func (c *Client) segment(id page.ID) uint64 { return placement.SegmentOf(id, c.opts.SegmentPages) }
 
 // order returns the replicas of page id's segment in the order to try them: starting at a
 // position chosen by the page (so that the replicas share the reads and each page's versions

@@ -10,8 +10,8 @@ import (
 	"google.golang.org/grpc"
 
 	"strata/internal/page"
+	"strata/internal/pageapi/pageserverpb"
 	"strata/internal/pageclient"
-	"strata/internal/pageserver/pageserverpb"
 	"strata/internal/pageserver/pstest"
 	"strata/internal/pagestore"
 	"strata/internal/storage"

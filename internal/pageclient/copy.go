@@ -10,8 +10,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"strata/internal/page"
-	"strata/internal/pageserver/pageserverpb"
-	"strata/internal/pagestore"
+	"strata/internal/pageapi/pageserverpb"
+	"strata/internal/placement"
 	"strata/internal/storage"
 )
 
@@ -84,7 +84,7 @@ func (c *Client) copyFrom(ctx context.Context, addr string, seg uint64, lsn page
 			if err := p.Verify(); err != nil {
 				return fmt.Errorf("pageclient: %s: copied page: %w", addr, err)
 			}
-			if pagestore.SegmentOf(p.ID(), pagesPer) != seg || p.LSN() >= lsn {
+			if placement.SegmentOf(p.ID(), pagesPer) != seg || p.LSN() >= lsn {
 				return fmt.Errorf("pageclient: %s: copied page %d at lsn %d is not of segment %d below %d: %w",
 					addr, p.ID(), p.LSN(), seg, lsn, page.ErrCorrupt)
 			}
@@ -116,7 +116,8 @@ func (c *Client) UsedSegments(ctx context.Context, addrs []string) ([]uint64, er
 	return nil, fmt.Errorf("pageclient: no peer listed its segments: %w", errors.Join(errs...))
 }
 
-// Peers is a pagestore.SegmentSource over the other Page Stores of a cluster.
+// Peers is a pagestore.SegmentSource over the other Page Stores of a cluster (the client does
+// not import the store: cmd/strata, which hands Peers to a store, checks that at compile time).
 type Peers struct {
 	Client *Client
 	// Replicas returns the addresses of the stores to copy segment seg from; Rest those of
@@ -124,8 +125,6 @@ type Peers struct {
 	Replicas func(ctx context.Context, seg uint64) ([]string, error)
 	Rest     func(ctx context.Context) ([]string, error)
 }
-
-var _ pagestore.SegmentSource = Peers{}
 
 // CopySegment implements pagestore.SegmentSource.
 func (p Peers) CopySegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(n int), emit func(*page.Page) error) error {

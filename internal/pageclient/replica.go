@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"strata/internal/page"
-	"strata/internal/pageserver"
-	"strata/internal/pageserver/pageserverpb"
+	"strata/internal/pageapi"
+	"strata/internal/pageapi/pageserverpb"
 	"strata/internal/storage"
 )
 
@@ -24,8 +24,8 @@ type replica struct {
 	conn       *grpc.ClientConn
 	pb         pageserverpb.PageStoreClient
 	lat        latency
-	avoidUntil atomic.Int64      // unix nanoseconds
-	codec      *pageserver.Codec // the connection's codec: answers' pages are from its pool
+	avoidUntil atomic.Int64   // unix nanoseconds
+	codec      *pageapi.Codec // the connection's codec: answers' pages are from its pool
 }
 
 func (r *replica) avoided(now time.Time) bool { return r.avoidUntil.Load() > now.UnixNano() }

@@ -11,7 +11,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	"strata/internal/pageserver/pageserverpb"
+	"strata/internal/pageapi"
+	"strata/internal/pageapi/pageserverpb"
 	"strata/internal/rpcauth"
 )
 
@@ -24,23 +25,6 @@ type Options struct {
 	// ServerOptions are added after the authentication interceptors (tests add interceptors
 	// that delay or damage answers).
 	ServerOptions []grpc.ServerOption
-}
-
-// window is the HTTP/2 flow-control window per stream and connection. A page (16 KiB) is
-// larger than a quarter of the default 64 KiB window, so with it every few answers cost a
-// WINDOW_UPDATE round; a fixed large window also turns off gRPC's bandwidth probing pings.
-const window = 1 << 20
-
-// transportOptions are the server's HTTP/2 settings for page-sized answers.
-func transportOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.InitialWindowSize(window), grpc.InitialConnWindowSize(window),
-		grpc.WriteBufferSize(64 << 10), grpc.ReadBufferSize(64 << 10)}
-}
-
-// DialOptions are the client's HTTP/2 settings matching the server's.
-func DialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window),
-		grpc.WithWriteBufferSize(64 << 10), grpc.WithReadBufferSize(64 << 10)}
 }
 
 // stopTimeout bounds how long Stop waits for calls in progress.
@@ -77,8 +61,8 @@ func Listen(ctx context.Context, store Store, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("pageserver: listen: %w", err)
 	}
 	log = log.With("component", "pageserver", "addr", lis.Addr().String())
-	codec := NewCodec()
-	g := grpc.NewServer(append(append(auth, codec.ServerOption()), append(transportOptions(), opts.ServerOptions...)...)...)
+	codec := pageapi.NewCodec()
+	g := grpc.NewServer(append(append(auth, codec.ServerOption()), append(pageapi.ServerOptions(), opts.ServerOptions...)...)...)
 	svc := NewService(store, log, opts.MaxWait, codec)
 	pageserverpb.RegisterPageStoreServer(g, svc)
 	s := &Server{svc: svc, grpc: g, lis: lis, done: make(chan error, 1), log: log}

@@ -18,8 +18,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"strata/internal/page"
-	"strata/internal/pageserver/pageserverpb"
+	"strata/internal/pageapi"
+	"strata/internal/pageapi/pageserverpb"
 	"strata/internal/pagestore"
+	"strata/internal/placement"
 	"strata/internal/storage"
 )
 
@@ -32,8 +34,8 @@ type Store interface {
 	Segments() (pagesPerSegment uint64, owned []uint64)
 	Owns(id page.ID) bool
 	SetHorizon(lsn page.LSN)
-	Ownership() pagestore.Ownership
-	Copying() []pagestore.CopyProgress
+	Ownership() placement.Ownership
+	Copying() []pageapi.CopyProgress
 	CopyingRest() bool
 	UsedSegments() ([]uint64, error)
 	ScanSegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(n int), emit func(p *page.Page) error) error
@@ -52,7 +54,7 @@ type Service struct {
 	store   Store
 	log     *slog.Logger
 	maxWait time.Duration
-	codec   *Codec // where answers' pages come from (see Codec)
+	codec   *pageapi.Codec // where answers' pages come from (see pageapi.Codec)
 
 	ctx    context.Context // cancelled by Close: waiting calls end with Unavailable
 	cancel context.CancelFunc
@@ -61,7 +63,7 @@ type Service struct {
 // NewService returns the service over store. maxWait <= 0 means DefaultMaxWait; a nil
 // logger means slog.Default(). Answers' pages are taken from codec's pool: serve with
 // codec.ServerOption() so that they go back to it (with another codec they are garbage).
-func NewService(store Store, log *slog.Logger, maxWait time.Duration, codec *Codec) *Service {
+func NewService(store Store, log *slog.Logger, maxWait time.Duration, codec *pageapi.Codec) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -70,7 +72,7 @@ func NewService(store Store, log *slog.Logger, maxWait time.Duration, codec *Cod
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if codec == nil {
-		codec = NewCodec()
+		codec = pageapi.NewCodec()
 	}
 	return &Service{store: store, log: log, maxWait: maxWait, codec: codec, ctx: ctx, cancel: cancel}
 }
@@ -90,7 +92,7 @@ func (s *Service) GetPage(ctx context.Context, req *pageserverpb.GetPageRequest)
 	if !s.store.Owns(id) {
 		n, owned := s.store.Segments()
 		return nil, status.Errorf(codes.FailedPrecondition,
-			"pageserver: page %d is in segment %d, not owned by this page store (owned: %v)", id, pagestore.SegmentOf(id, n), owned)
+			"pageserver: page %d is in segment %d, not owned by this page store (owned: %v)", id, placement.SegmentOf(id, n), owned)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.maxWait)
 	defer cancel()

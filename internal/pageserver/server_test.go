@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"strata/internal/page"
-	"strata/internal/pageserver/pageserverpb"
+	"strata/internal/pageapi/pageserverpb"
 	"strata/internal/pageserver/pstest"
 	"strata/internal/pagestore"
 	"strata/internal/storage"

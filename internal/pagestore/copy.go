@@ -13,6 +13,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"strata/internal/page"
+	"strata/internal/pageapi"
+	"strata/internal/placement"
 	"strata/internal/retry"
 	"strata/internal/storage"
 )
@@ -46,33 +48,25 @@ var ownKey = []byte{kindMeta, 'o', 'w', 'n'}
 // copyRetry is the wait before a failed copy is tried again.
 const copyRetry = 2 * time.Second
 
-// CopyProgress is a segment being copied from a peer.
-type CopyProgress struct {
-	Segment uint64
-	From    page.LSN // the position it is copied as of
-	Copied  int      // pages written so far
-	Total   int      // pages the peer announced (0: not yet known)
-}
-
 // Copying returns the segments being copied, in order; a copy of every unlisted segment (after
 // a wipe) shows as the segments it has started, with RestIncoming set in Ownership().
-func (s *Store) Copying() []CopyProgress {
+func (s *Store) Copying() []pageapi.CopyProgress {
 	st := s.own.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []CopyProgress
+	var out []pageapi.CopyProgress
 	for seg, from := range st.Incoming {
 		p := s.progress[seg]
-		out = append(out, CopyProgress{Segment: seg, From: from, Copied: p.Copied, Total: p.Total})
+		out = append(out, pageapi.CopyProgress{Segment: seg, From: from, Copied: p.Copied, Total: p.Total})
 	}
 	if st.RestIncoming != 0 {
 		for seg, p := range s.progress {
 			if _, listed := st.Incoming[seg]; !listed {
-				out = append(out, CopyProgress{Segment: seg, From: st.RestIncoming, Copied: p.Copied, Total: p.Total})
+				out = append(out, pageapi.CopyProgress{Segment: seg, From: st.RestIncoming, Copied: p.Copied, Total: p.Total})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b CopyProgress) int { return cmp.Compare(a.Segment, b.Segment) })
+	slices.SortFunc(out, func(a, b pageapi.CopyProgress) int { return cmp.Compare(a.Segment, b.Segment) })
 	return out
 }
 
@@ -83,21 +77,21 @@ func (s *Store) CopyingRest() bool { return s.own.Load().RestIncoming != 0 }
 // at once; segments it gains are copied from peers (Options.Source) in the background and
 // served when the copy is done (see Copying). The segment size may change only while the store
 // keeps every page, and whether it keeps the unlisted segments may not change.
-func (s *Store) SetOwnership(o Ownership) error {
-	o = o.normal()
+func (s *Store) SetOwnership(o placement.Ownership) error {
+	o = o.Normal()
 	s.ownMu.Lock()
 	defer s.ownMu.Unlock()
 	cur := s.own.Load()
-	if cur.Ownership.normal().equal(o) {
+	if cur.Ownership.Normal().Equal(o) {
 		return nil // the same segments: nothing to persist (callers apply the placement every second)
 	}
 	next := cur.clone()
 	if cur.SegmentPages != o.SegmentPages {
-		if !cur.everything() || len(cur.Incoming) > 0 || cur.RestIncoming != 0 {
+		if !cur.KeepsEverything() || len(cur.Incoming) > 0 || cur.RestIncoming != 0 {
 			return fmt.Errorf("pagestore: segment size %d → %d while keeping %s: %w", cur.SegmentPages, o.SegmentPages, cur.Ownership, ErrOwnership)
 		}
 		// Every page is here: the same data, cut differently.
-		next.Ownership = Ownership{SegmentPages: o.SegmentPages, Rest: true}
+		next.Ownership = placement.Ownership{SegmentPages: o.SegmentPages, Rest: true}
 		if f := slices.Max(append(slices.Collect(maps.Values(cur.Floors)), 0)); f > s.Floor() {
 			if err := s.raiseFloor(f); err != nil {
 				return err
@@ -120,7 +114,7 @@ func (s *Store) SetOwnership(o Ownership) error {
 			adds = append(adds, seg)
 		}
 	}
-	next.Ownership = Ownership{SegmentPages: o.SegmentPages, Rest: o.Rest, Segments: maps.Clone(o.Segments)}
+	next.Ownership = placement.Ownership{SegmentPages: o.SegmentPages, Rest: o.Rest, Segments: maps.Clone(o.Segments)}
 	for _, seg := range drops {
 		if o.SegmentPages == 0 || seg > math.MaxUint64/o.SegmentPages-1 {
 			return fmt.Errorf("pagestore: cannot drop segment %d of %d pages: %w", seg, o.SegmentPages, ErrOwnership)
@@ -364,7 +358,7 @@ func (s *Store) copySegment(ctx context.Context, seg uint64, from page.LSN, vali
 		if err := p.Verify(); err != nil {
 			return fmt.Errorf("pagestore: copied page of segment %d: %w", seg, err)
 		}
-		if SegmentOf(p.ID(), pages) != seg || p.LSN() >= from {
+		if placement.SegmentOf(p.ID(), pages) != seg || p.LSN() >= from {
 			return fmt.Errorf("pagestore: copied page %d at lsn %d is not of segment %d below %d: %w", p.ID(), p.LSN(), seg, from, page.ErrCorrupt)
 		}
 		c := *p

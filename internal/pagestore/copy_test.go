@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/placement"
 	"strata/internal/redo"
 	"strata/internal/storage"
 )
@@ -34,11 +35,11 @@ func TestMoveSegment(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	log.feed(ctx, rand.New(rand.NewPCG(3, 4)))
-	all := Ownership{SegmentPages: 4, Rest: true}
+	all := placement.Ownership{SegmentPages: 4, Rest: true}
 	a := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.Ownership = 4, &all })
 	a.Start()
 	src := &peerSource{peer: a}
-	none := Ownership{SegmentPages: 4}
+	none := placement.Ownership{SegmentPages: 4}
 	bfs := vfs.NewMem()
 	b := openStore(t, bfs, log, func(o *Options) { o.ImageEvery, o.Ownership, o.Source = 4, &none, src })
 	b.Start()
@@ -46,7 +47,7 @@ func TestMoveSegment(t *testing.T) {
 	if b.Owns(5) || countKeys(t, b, 5, 0) != 0 {
 		t.Fatal("a store keeping nothing holds page 5")
 	}
-	if err := b.SetOwnership(Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: true}}); err != nil {
+	if err := b.SetOwnership(placement.Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: true}}); err != nil {
 		t.Fatal(err)
 	}
 	from := b.own.Load().Incoming[1]
@@ -70,7 +71,7 @@ func TestMoveSegment(t *testing.T) {
 		for _, id := range w.allIDs() {
 			err := w.checkOne(ctx, b, id, lsn)
 			switch {
-			case SegmentOf(id, 4) != 1:
+			case placement.SegmentOf(id, 4) != 1:
 				if gerr := b.GetPage(ctx, id, lsn, &p); !errors.Is(gerr, ErrNotOwned) {
 					t.Fatalf("GetPage(%d) of an unowned segment = %v", id, gerr)
 				}
@@ -108,7 +109,7 @@ func TestMoveSegment(t *testing.T) {
 			t.Fatalf("page %d of a dropped segment: %d versions, owned %v", id, n, b.Owns(id))
 		}
 	}
-	if err := b.SetOwnership(Ownership{SegmentPages: 8, Rest: true}); !errors.Is(err, ErrOwnership) {
+	if err := b.SetOwnership(placement.Ownership{SegmentPages: 8, Rest: true}); !errors.Is(err, ErrOwnership) {
 		t.Fatalf("changing the segment size of a partial store = %v, want ErrOwnership", err)
 	}
 	// The same ownership again writes nothing (the placement is applied every second): even a
@@ -116,10 +117,10 @@ func TestMoveSegment(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.SetOwnership(Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: false}}); err != nil {
+	if err := b.SetOwnership(placement.Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: false}}); err != nil {
 		t.Fatalf("the same ownership again on a closed store: %v", err)
 	}
-	if err := b.SetOwnership(Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: true}}); !errors.Is(err, storage.ErrClosed) {
+	if err := b.SetOwnership(placement.Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: true}}); !errors.Is(err, storage.ErrClosed) {
 		t.Fatalf("a new ownership on a closed store: %v, want ErrClosed", err)
 	}
 }
@@ -215,16 +216,16 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	log.feed(ctx, rand.New(rand.NewPCG(5, 5)))
-	all := Ownership{SegmentPages: 4, Rest: true}
+	all := placement.Ownership{SegmentPages: 4, Rest: true}
 	a := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.Ownership = 4, &all })
 	a.Start()
-	none := Ownership{SegmentPages: 4}
+	none := placement.Ownership{SegmentPages: 4}
 	fs := vfs.NewMem()
 	stuck := &blockingSource{peer: a, limit: 2, sent: make(chan struct{})}
 	b := openStore(t, fs, log, func(o *Options) { o.ImageEvery, o.Ownership, o.Source = 4, &none, stuck })
 	b.Start()
 	waitPersisted(t, b, log.end())
-	if err := b.SetOwnership(Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: true}}); err != nil {
+	if err := b.SetOwnership(placement.Ownership{SegmentPages: 4, Segments: map[uint64]bool{1: true}}); err != nil {
 		t.Fatal(err)
 	}
 	from := b.own.Load().Incoming[1]

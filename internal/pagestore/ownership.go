@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 
 	"strata/internal/page"
+	"strata/internal/placement"
 )
 
-// Ownership. The page space is cut into segments of SegmentPages pages (segment = page ID /
-// SegmentPages). A store keeps the segments its Ownership names: it stores their records and
+// Ownership. The page space is cut into segments of SegmentPages pages (placement.SegmentOf).
+// A store keeps the segments its placement.Ownership names: it stores their records and
 // serves their pages, and skips every other record (its consume position still moves past
 // them). A segment the store is given while the log no longer holds its history is first
 // copied from a peer replica (see copy.go): until then it is kept (its records are stored) but
@@ -21,118 +21,28 @@ import (
 // serve: not owned, or still being copied from a peer.
 var ErrNotOwned = errors.New("pagestore: page of a segment this store does not serve")
 
-// Ownership says which segments of the page space a store keeps.
-type Ownership struct {
-	SegmentPages uint64          `json:"segment_pages"`      // pages per segment; 0: one segment, 0, holds every page
-	Rest         bool            `json:"rest"`               // keeps every segment not listed in Segments
-	Segments     map[uint64]bool `json:"segments,omitempty"` // listed segments: kept (true) or not
-}
-
-// All is the ownership of a store that keeps every page.
-func All() Ownership { return Ownership{Rest: true} }
-
-// Keeps reports whether the ownership includes segment seg.
-func (o Ownership) Keeps(seg uint64) bool {
-	if k, ok := o.Segments[seg]; ok {
-		return k
-	}
-	return o.Rest
-}
-
-// KeepsPage reports whether the ownership includes page id's segment.
-func (o Ownership) KeepsPage(id page.ID) bool { return o.Keeps(SegmentOf(id, o.SegmentPages)) }
-
-// Listed returns the listed segments the ownership keeps, sorted.
-func (o Ownership) Listed() []uint64 {
-	var out []uint64
-	for seg, k := range o.Segments {
-		if k {
-			out = append(out, seg)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// Excluded returns the listed segments the ownership does not keep, sorted.
-func (o Ownership) Excluded() []uint64 {
-	var out []uint64
-	for seg, k := range o.Segments {
-		if !k {
-			out = append(out, seg)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// everything reports whether the ownership keeps every page.
-func (o Ownership) everything() bool { return o.Rest && len(o.Excluded()) == 0 }
-
-// normal returns o without listed entries that say what Rest says.
-func (o Ownership) normal() Ownership {
-	n := Ownership{SegmentPages: o.SegmentPages, Rest: o.Rest}
-	for seg, k := range o.Segments {
-		if k != o.Rest {
-			if n.Segments == nil {
-				n.Segments = map[uint64]bool{}
-			}
-			n.Segments[seg] = k
-		}
-	}
-	if n.SegmentPages == 0 {
-		n.Segments = nil // one segment: only Rest means anything
-	}
-	return n
-}
-
-// equal reports whether two normal ownerships are the same.
-func (o Ownership) equal(p Ownership) bool {
-	return o.SegmentPages == p.SegmentPages && o.Rest == p.Rest && maps.Equal(o.Segments, p.Segments)
-}
-
-func (o Ownership) String() string {
-	if o.everything() {
-		return "every page"
-	}
-	s := fmt.Sprintf("segments of %d pages: %v", o.SegmentPages, o.Listed())
-	if o.Rest {
-		s = fmt.Sprintf("segments of %d pages: all but %v", o.SegmentPages, o.Excluded())
-	}
-	return s
-}
-
 // ownershipOf turns the static Options.SegmentPages and Options.Segments into an ownership.
-func ownershipOf(pages uint64, owned []uint64) (Ownership, error) {
+func ownershipOf(pages uint64, owned []uint64) (placement.Ownership, error) {
 	if pages == 0 {
 		if len(owned) > 0 {
-			return Ownership{}, errors.New("pagestore: Options.Segments needs Options.SegmentPages")
+			return placement.Ownership{}, errors.New("pagestore: Options.Segments needs Options.SegmentPages")
 		}
-		return All(), nil
+		return placement.EveryPage(), nil
 	}
 	if len(owned) == 0 {
-		return Ownership{}, errors.New("pagestore: Options.SegmentPages needs at least one owned segment")
+		return placement.Ownership{}, errors.New("pagestore: Options.SegmentPages needs at least one owned segment")
 	}
-	o := Ownership{SegmentPages: pages, Segments: map[uint64]bool{}}
+	o := placement.Ownership{SegmentPages: pages, Segments: map[uint64]bool{}}
 	for _, seg := range owned {
 		o.Segments[seg] = true
 	}
 	return o, nil
 }
 
-// SegmentOf returns the segment of page id when segments have pagesPerSegment pages (0: one
-// segment, 0, holds every page).
-func SegmentOf(id page.ID, pagesPerSegment uint64) uint64 {
-	if pagesPerSegment == 0 {
-		return 0
-	}
-	return uint64(id) / pagesPerSegment
-}
-
 // ownState is what a store keeps and serves; it is immutable once published (Store.own) and
 // persisted under ownKey.
 type ownState struct {
-	Ownership
+	placement.Ownership
 	// Incoming are kept segments being copied from a peer: their records from the position
 	// given on are stored, but their pages are not served until the copy is done.
 	Incoming map[uint64]page.LSN `json:"incoming,omitempty"`
@@ -152,7 +62,7 @@ func (st *ownState) keeps(id page.ID) bool { return st.KeepsPage(id) }
 
 // serves reports whether the store answers GetPage for page id.
 func (st *ownState) serves(id page.ID) bool {
-	seg := SegmentOf(id, st.SegmentPages)
+	seg := placement.SegmentOf(id, st.SegmentPages)
 	if !st.Keeps(seg) {
 		return false
 	}
@@ -166,7 +76,9 @@ func (st *ownState) serves(id page.ID) bool {
 }
 
 // floorOf returns the position below which page id's history is not here (0: all of it is).
-func (st *ownState) floorOf(id page.ID) page.LSN { return st.Floors[SegmentOf(id, st.SegmentPages)] }
+func (st *ownState) floorOf(id page.ID) page.LSN {
+	return st.Floors[placement.SegmentOf(id, st.SegmentPages)]
+}
 
 // clone returns a deep copy to modify.
 func (st *ownState) clone() *ownState {
@@ -197,7 +109,7 @@ func decodeOwnState(b []byte) (*ownState, error) {
 func (s *Store) Owns(id page.ID) bool { return s.own.Load().serves(id) }
 
 // Ownership returns what the store keeps: the segments it serves and those being copied.
-func (s *Store) Ownership() Ownership {
+func (s *Store) Ownership() placement.Ownership {
 	st := s.own.Load()
 	o := st.Ownership
 	o.Segments = maps.Clone(o.Segments)
@@ -208,7 +120,7 @@ func (s *Store) Ownership() Ownership {
 // (0, nil) when the store keeps every page.
 func (s *Store) Segments() (pagesPerSegment uint64, owned []uint64) {
 	st := s.own.Load()
-	if st.everything() && st.SegmentPages == 0 {
+	if st.KeepsEverything() && st.SegmentPages == 0 {
 		return 0, nil
 	}
 	for _, seg := range st.Listed() {
@@ -222,7 +134,7 @@ func (s *Store) Segments() (pagesPerSegment uint64, owned []uint64) {
 // notOwned is the error GetPage returns for a page the store does not serve.
 func (s *Store) notOwned(id page.ID) error {
 	st := s.own.Load()
-	seg := SegmentOf(id, st.SegmentPages)
+	seg := placement.SegmentOf(id, st.SegmentPages)
 	if st.Keeps(seg) {
 		return fmt.Errorf("pagestore: page %d is in segment %d, still being copied from a peer: %w", id, seg, ErrNotOwned)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"strata/internal/page"
+	"strata/internal/placement"
 	"strata/internal/storage"
 )
 
@@ -132,7 +133,7 @@ func (s *Store) UsedSegments() ([]uint64, error) {
 	}
 	found := map[uint64]struct{}{}
 	err := s.skipScan(0, 0, func(id page.ID) (page.ID, bool) {
-		seg := SegmentOf(id, pages)
+		seg := placement.SegmentOf(id, pages)
 		found[seg] = struct{}{}
 		return page.ID((seg + 1) * pages), seg <= math.MaxUint64/pages-1
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/placement"
 	"strata/internal/redo"
 	"strata/internal/storage"
 )
@@ -39,7 +40,7 @@ func TestSegmentFilter(t *testing.T) {
 	}
 	for _, lsn := range w.lsns(60, redo.StartLSN, end) {
 		for _, id := range w.ids {
-			if owned := SegmentOf(id, 4) != 1; owned != s.Owns(id) || SegmentOf(id, 0) != 0 {
+			if owned := placement.SegmentOf(id, 4) != 1; owned != s.Owns(id) || placement.SegmentOf(id, 0) != 0 {
 				t.Fatalf("Owns(%d) = %v, want %v", id, s.Owns(id), owned)
 			}
 			if s.Owns(id) {
@@ -82,5 +83,27 @@ func TestSegmentOptions(t *testing.T) {
 	s := openStore(t, vfs.NewMem(), newFakeLog(), nil)
 	if n, segs := s.Segments(); n != 0 || segs != nil || !s.Owns(1) || !s.Owns(1<<40) {
 		t.Fatalf("default store: Segments() = %d, %v; Owns = %v", n, segs, s.Owns(1))
+	}
+}
+
+// TestOwnStateEncoding: the ownership record a store persists embeds placement.Ownership; its
+// JSON must stay as stores already written have it.
+func TestOwnStateEncoding(t *testing.T) {
+	st := &ownState{Ownership: placement.Ownership{SegmentPages: 4, Rest: true, Segments: map[uint64]bool{2: false}},
+		Incoming: map[uint64]page.LSN{3: 100}, Floors: map[uint64]page.LSN{1: 50}, Rebase: true}
+	b, err := st.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"segment_pages":4,"rest":true,"segments":{"2":false},"incoming":{"3":100},"floors":{"1":50},"rebase":true}`
+	if string(b) != want {
+		t.Fatalf("encoded %s, want %s", b, want)
+	}
+	back, err := decodeOwnState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.Normal().Equal(st.Normal()) || back.Incoming[3] != 100 || back.Floors[1] != 50 || !back.Rebase {
+		t.Fatalf("decoded %+v", back)
 	}
 }

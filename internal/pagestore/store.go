@@ -24,6 +24,8 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
+	"strata/internal/pageapi"
+	"strata/internal/placement"
 	"strata/internal/privfs"
 	"strata/internal/redo"
 	"strata/internal/storage"
@@ -72,7 +74,7 @@ type Options struct {
 	Segments     []uint64
 	// Ownership, when set, is what a new store keeps instead of SegmentPages and Segments. A
 	// store that has data keeps what it kept; SetOwnership changes it.
-	Ownership *Ownership
+	Ownership *placement.Ownership
 
 	// Source copies segments from peer replicas: the segments SetOwnership adds, and every
 	// segment of a new or wiped store when the log no longer holds its beginning. Without it
@@ -140,11 +142,11 @@ type Store struct {
 	// the other pages, unless fullGen asks for a pass over every page (after Open, a rebuild
 	// or an ownership change, which write or keep versions that consuming did not track).
 	compactedTo page.LSN
-	fullGen     uint64                  // raised whenever a full pass is needed
-	fullDone    uint64                  // the fullGen the last full pass started at
-	stateBase   page.LSN                // the position pages started tracking at (Open)
-	consumed    error                   // why consuming stopped, if it did
-	progress    map[uint64]CopyProgress // copies from peers under way (Copied, Total)
+	fullGen     uint64                          // raised whenever a full pass is needed
+	fullDone    uint64                          // the fullGen the last full pass started at
+	stateBase   page.LSN                        // the position pages started tracking at (Open)
+	consumed    error                           // why consuming stopped, if it did
+	progress    map[uint64]pageapi.CopyProgress // copies from peers under way (Copied, Total)
 
 	closedCh chan struct{} // closed by Close
 	wake     chan struct{} // wakes the materialiser (buffered 1)
@@ -219,14 +221,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if opts.Ownership != nil {
-		initial = opts.Ownership.normal()
+		initial = opts.Ownership.Normal()
 	}
 	log := opts.Logger.With("component", "pagestore", "dir", opts.Dir)
 	s := &Store{
 		opts:        opts,
 		log:         log,
 		copyKick:    make(chan struct{}, 1),
-		progress:    make(map[uint64]CopyProgress),
+		progress:    make(map[uint64]pageapi.CopyProgress),
 		advanced:    make(chan struct{}),
 		pages:       make(map[page.ID]pageState),
 		hot:         make(map[page.ID]struct{}),
@@ -301,7 +303,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 // openState reads the persisted position, floor and ownership; a new store starts with
 // initial (see startEmpty).
-func (s *Store) openState(ctx context.Context, initial Ownership) (page.LSN, error) {
+func (s *Store) openState(ctx context.Context, initial placement.Ownership) (page.LSN, error) {
 	floor, err := s.readPosition(floorKey, 0)
 	if err != nil {
 		return 0, err
@@ -354,7 +356,7 @@ type groupEndLog interface{ GroupEnd() page.LSN }
 // consuming. When the log still holds everything from Options.Start, the store consumes it all
 // from there. Otherwise (the log was truncated) it starts at the log's readable end and copies
 // every segment it keeps from peers as of the first group end it reaches (Options.Source).
-func (s *Store) startEmpty(ctx context.Context, want Ownership) (page.LSN, error) {
+func (s *Store) startEmpty(ctx context.Context, want placement.Ownership) (page.LSN, error) {
 	st := &ownState{Ownership: want}
 	pos := s.opts.Start
 	groupEnd := pos

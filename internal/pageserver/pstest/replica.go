@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"strata/internal/page"
+	"strata/internal/pageapi"
 	"strata/internal/pageserver"
 	"strata/internal/pagestore"
 	"strata/internal/rpcauth"
@@ -69,7 +70,7 @@ func (r *Replica) WaitConsumed(t testing.TB, lsn page.LSN) {
 // Dial connects to addr with the given secret (none when empty), closed when the test ends.
 func Dial(t testing.TB, addr, secret string) *grpc.ClientConn {
 	t.Helper()
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, pageserver.DialOptions()...)
+	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, pageapi.DialOptions()...)
 	if secret != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(rpcauth.Credential(secret)))
 	}

@@ -1,4 +1,4 @@
-package pageserver
+package pageapi
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"strata/internal/page"
-	"strata/internal/pageserver/pageserverpb"
+	"strata/internal/pageapi/pageserverpb"
 )
 
 // TestCodec checks that the codec encodes like proto, decodes a page answer into a pooled page,

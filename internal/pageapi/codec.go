@@ -1,4 +1,4 @@
-package pageserver
+package pageapi
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"strata/internal/page"
-	"strata/internal/pageserver/pageserverpb"
+	"strata/internal/pageapi/pageserverpb"
 )
 
 // Codec is the gRPC codec of the Page Store service: protobuf, as grpc's default, except that
@@ -45,7 +45,7 @@ func (c *Codec) Release(p *page.Page) {
 func (c *Codec) Marshal(v any) ([]byte, error) {
 	m, ok := v.(proto.Message)
 	if !ok {
-		return nil, fmt.Errorf("pageserver: codec: cannot marshal %T", v)
+		return nil, fmt.Errorf("pageapi: codec: cannot marshal %T", v)
 	}
 	b, err := proto.Marshal(m)
 	if r, ok := v.(*pageserverpb.GetPageResponse); ok && err == nil && len(r.Page) == page.Size {
@@ -71,7 +71,7 @@ func (c *Codec) Unmarshal(data []byte, v any) error {
 	}
 	m, ok := v.(proto.Message)
 	if !ok {
-		return fmt.Errorf("pageserver: codec: cannot unmarshal into %T", v)
+		return fmt.Errorf("pageapi: codec: cannot unmarshal into %T", v)
 	}
 	return proto.Unmarshal(data, m)
 }

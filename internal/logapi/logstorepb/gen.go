@@ -4,7 +4,7 @@
 //
 //	go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.33.0
 //	go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
-//	go generate ./internal/logstore/logstorepb
+//	go generate ./internal/logapi/logstorepb
 package logstorepb
 
 //go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative logstore.proto logstore_data.proto logstore_control.proto
