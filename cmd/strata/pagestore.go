@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,17 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
-	"strata/internal/logclient"
-	"strata/internal/meta"
-	"strata/internal/node"
 	"strata/internal/node/pagenode"
-	"strata/internal/pageserver"
-	"strata/internal/pagestore"
-	"strata/internal/placement"
-	"strata/internal/retry"
 	"strata/internal/rpcauth"
 )
 
@@ -64,64 +54,10 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			lg := nodeLogger(cmd, cmd.ErrOrStderr())
-			m, err := node.StartMetrics(metricsAddr, secret, lg)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			reader, err := openReader(ctx, logclient.ReaderOptions{Addrs: addrs, Secret: secret, Logger: lg})
-			if err != nil {
-				return err
-			}
-			opts := pagestore.Options{Dir: dir, Log: reader, Logger: lg,
-				SegmentPages: segPages, Segments: owned, FlushInterval: flushEvery,
-				EventListener: pagenode.Events(m.Registerer())}
-			// Without --segments, a store of a cluster keeps the segments the placement in the
-			// control plane gives it, and follows its changes.
-			var follow *placementFollower
-			if eps := splitEndpoints(etcd); len(eps) > 0 && len(owned) == 0 {
-				mc, err := node.DialMeta(ctx, eps, secret, lg, 0)
-				if err != nil {
-					return errors.Join(err, reader.Close())
-				}
-				defer mc.Close()
-				var o *placement.Ownership
-				follow, o, err = newPlacementFollower(ctx, mc, id, secret, lg)
-				if err != nil {
-					return errors.Join(err, reader.Close())
-				}
-				if follow != nil {
-					defer follow.Close()
-					opts.Ownership, opts.Source = o, follow.Source()
-				}
-			}
-			st, err := pagestore.Open(ctx, opts)
-			if err != nil {
-				return errors.Join(err, reader.Close())
-			}
-			st.Start()
-			if follow != nil {
-				go follow.run(ctx, st)
-			}
-			m.MustRegister(pagenode.Collectors(st, reader, lg)...)
-			srv, err := pageserver.Listen(ctx, st, pageserver.Options{Addr: listen, Secret: secret, Logger: lg})
-			if err != nil {
-				return errors.Join(err, st.Close(), reader.Close())
-			}
-			unregister := node.Publish(ctx, splitEndpoints(etcd), secret, lg, func() meta.Node {
-				state := meta.StateUp
-				if st.DiskErr() != nil { // a full disk: it serves, but persists nothing until space is back
-					state = meta.StateFailing
-				}
-				return meta.Node{Role: meta.RolePageStore, ID: id, Addr: srv.Addr(), Metrics: m.Addr(), PID: os.Getpid(), State: state,
-					Durable: uint64(reader.Durable()), Applied: uint64(st.Consumed()), Persisted: uint64(st.Persisted())}
-			})
-			lg.Info("page store ready", "addr", srv.Addr(), "dir", dir, "consumed", uint64(st.Consumed()))
-			fmt.Fprintf(cmd.OutOrStdout(), "strata: page store serving on %s\n", srv.Addr())
-			<-ctx.Done()
-			unregister()
-			return errors.Join(srv.Stop(), st.Close(), reader.Close())
+			return pagenode.Run(ctx, pagenode.Options{Dir: dir, Listen: listen, ID: id, LogAddrs: addrs, Secret: secret,
+				Etcd: splitEndpoints(etcd), SegmentPages: segPages, Segments: owned, FlushInterval: flushEvery,
+				MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
+				Ready: func(addr string) { fmt.Fprintf(cmd.OutOrStdout(), "strata: page store serving on %s\n", addr) }})
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data/pagestore", "data directory of this Page Store")
@@ -135,25 +71,6 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 	cmd.Flags().StringVar(&id, "id", "pagestore", "this store's ID in the control plane")
 	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	return cmd
-}
-
-// openReader connects to the Log Stores, retrying for a while when none answers (they may be
-// starting too); a refusal of the secret is returned at once.
-func openReader(ctx context.Context, opts logclient.ReaderOptions) (*logclient.Reader, error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r, err := logclient.NewReader(ctx, opts)
-		if err == nil {
-			return r, nil
-		}
-		if status.Code(err) == codes.Unauthenticated || time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, err
-		}
-		opts.Logger.Warn("no log store answers yet; retrying", "err", err)
-		if !retry.Sleep(ctx, 500*time.Millisecond) {
-			return nil, ctx.Err()
-		}
-	}
 }
 
 // parseSegments parses a list of segments and ranges: "1,2,5-7".
