@@ -16,8 +16,8 @@ import (
 )
 
 // newComputeCmd runs the read-write compute node of a cluster in the foreground.
-func newComputeCmd() *cobra.Command {
-	var dir, host, etcd, secretFile, id, metricsAddr string
+func newComputeCmd(sh *sharedFlags) *cobra.Command {
+	var dir, host, id, metricsAddr string
 	var port, poolMB int
 	var stall time.Duration
 	var sec securityFlags
@@ -27,8 +27,10 @@ func newComputeCmd() *cobra.Command {
 		Long: `Run the read-write node: it takes a new writer epoch from the control plane (--etcd),
 recovers the log from the Log Stores listed there, reads pages from the Page Stores, and serves
 MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTERM stops it.`,
-		Args: cobra.NoArgs,
+		Annotations: usesShared(etcdFlag, secretFileFlag),
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			etcd, secretFile := sh.etcd, sh.secretFile
 			if secretFile == "" {
 				return errors.New("--secret-file is required")
 			}
@@ -56,8 +58,6 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 	cmd.Flags().StringVar(&dir, "data", "strata-data/compute", "directory for the node's local files (TLS certificate)")
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on for MySQL")
 	cmd.Flags().IntVar(&port, "port", 3306, "MySQL port (0: any free port)")
-	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated (required)")
-	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (required)")
 	cmd.Flags().StringVar(&id, "id", "rw", "this node's ID in the control plane")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 10*time.Second, "how long a commit waits for a Log Store quorum before failing")

@@ -44,9 +44,9 @@ func readClusterInfo(dir string) (clusterInfo, error) {
 	return ci, nil
 }
 
-func newCtlCmd() *cobra.Command {
+func newCtlCmd(sh *sharedFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "ctl", Short: "Inspect and operate a running cluster"}
-	cmd.AddCommand(newCtlStatusCmd(), newCtlAddPageStoreCmd())
+	cmd.AddCommand(newCtlStatusCmd(sh), newCtlAddPageStoreCmd(sh))
 	return cmd
 }
 
@@ -75,8 +75,8 @@ func ctlDial(ctx context.Context, dir, etcd, secret string) (*meta.Client, []str
 	return mc, eps, err
 }
 
-func newCtlStatusCmd() *cobra.Command {
-	var dir, etcd, secretFile string
+func newCtlStatusCmd(sh *sharedFlags) *cobra.Command {
+	var dir string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -84,16 +84,18 @@ func newCtlStatusCmd() *cobra.Command {
 		Long: `Print every node the control plane knows: members the cluster should have and the live
 status nodes publish, and for each Page Store the segments the placement gives it. The control
 plane is found with --etcd, or from the cluster file that 'strata up' writes in --data. With
---json it prints one object with a "nodes" array and a "placement" object.`,
-		Args: cobra.NoArgs,
+--json it prints one object with a "nodes" array and a "placement" object. The secret is read
+from --secret-file, or else from DATA/secret when it exists.`,
+		Annotations: usesShared(etcdFlag, secretFileFlag),
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 			defer cancel()
-			secret, err := ctlSecret(dir, secretFile)
+			secret, err := ctlSecret(dir, sh.secretFile)
 			if err != nil {
 				return err
 			}
-			mc, eps, err := ctlDial(ctx, dir, etcd, secret)
+			mc, eps, err := ctlDial(ctx, dir, sh.etcd, secret)
 			if err != nil {
 				return err
 			}
@@ -114,9 +116,7 @@ plane is found with --etcd, or from the cluster file that 'strata up' writes in 
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory of a cluster started with 'strata up'")
-	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (default DATA/secret, if it exists)")
 	return cmd
 }
 

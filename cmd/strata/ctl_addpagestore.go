@@ -11,8 +11,8 @@ import (
 	"strata/internal/rpcauth"
 )
 
-func newCtlAddPageStoreCmd() *cobra.Command {
-	var dir, etcd, secretFile string
+func newCtlAddPageStoreCmd(sh *sharedFlags) *cobra.Command {
+	var dir string
 	var startWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "add-pagestore [ID]",
@@ -23,10 +23,12 @@ must run: 'strata up' starts it by itself; elsewhere start 'strata pagestore --e
 Each move: the new store copies the segment from its replicas while the database serves,
 stores its redo from the copy position on, and replaces one replica when done; the old
 replica then deletes the segment. Interrupted, it can be run again: it finishes the moves
-already recorded.`,
-		Args: cobra.MaximumNArgs(1),
+already recorded. The secret is read from --secret-file, or else from DATA/secret.`,
+		Annotations: usesShared(etcdFlag, secretFileFlag),
+		Args:        cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			secretFile := sh.secretFile
 			if secretFile == "" {
 				secretFile = filepath.Join(dir, "secret")
 			}
@@ -34,7 +36,7 @@ already recorded.`,
 			if err != nil {
 				return fmt.Errorf("the cluster secret (--secret-file): %w", err)
 			}
-			mc, _, err := ctlDial(ctx, dir, etcd, secret)
+			mc, _, err := ctlDial(ctx, dir, sh.etcd, secret)
 			if err != nil {
 				return err
 			}
@@ -47,8 +49,6 @@ already recorded.`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory of a cluster started with 'strata up'")
-	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated")
-	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (default DATA/secret)")
 	cmd.Flags().DurationVar(&startWait, "start-timeout", time.Minute, "how long to wait for the new store to run")
 	return cmd
 }

@@ -14,8 +14,8 @@ import (
 )
 
 // newLogStoreCmd runs one Log Store replica in the foreground.
-func newLogStoreCmd() *cobra.Command {
-	var dir, listen, secretFile, etcd, id, peers, metricsAddr string
+func newLogStoreCmd(sh *sharedFlags) *cobra.Command {
+	var dir, listen, id, peers, metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "logstore",
 		Short: "Run one Log Store replica (redo log storage, quorum-replicated by the writer)",
@@ -33,8 +33,10 @@ A store whose write or sync fails (a full disk, an I/O error) exits with an erro
 failure what its files hold past the synced end is unknown, so it is started again (by
 'strata up', or your supervisor) and recovers from its files, which keep every byte it
 acknowledged; it starts once the cause is gone.`,
-		Args: cobra.NoArgs,
+		Annotations: usesShared(etcdFlag, secretFileFlag),
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			etcd, secretFile := sh.etcd, sh.secretFile
 			if secretFile == "" {
 				return errors.New("--secret-file is required")
 			}
@@ -51,8 +53,6 @@ acknowledged; it starts once the cause is gone.`,
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data/logstore", "data directory of this Log Store")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7100", "address to serve gRPC on (port 0: any free port)")
-	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (required)")
-	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated: publish this store's status there")
 	cmd.Flags().StringVar(&id, "id", "logstore", "this store's ID in the control plane")
 	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	cmd.Flags().StringVar(&peers, "peers", "", "the other Log Stores' addresses, comma-separated: damaged ranges are repaired from them")

@@ -55,11 +55,14 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := parseLogLevel(cmd.Flags().Lookup(logLevelFlag).Value.String())
-			return err
+			if _, err := parseLogLevel(cmd.Flags().Lookup(logLevelFlag).Value.String()); err != nil {
+				return err
+			}
+			return checkShared(cmd)
 		},
 	}
 	root.PersistentFlags().String(logLevelFlag, "info", "log level of this process and, with `strata up`, of every node it starts: debug, info, warn or error")
-	root.AddCommand(newUpCmd(), newLogCmd(), newCheckCmd(), newLogStoreCmd(), newPageStoreCmd(), newMetaCmd(), newComputeCmd(), newCtlCmd())
+	sh := addSharedFlags(root)
+	root.AddCommand(newUpCmd(), newLogCmd(), newCheckCmd(), newLogStoreCmd(sh), newPageStoreCmd(sh), newMetaCmd(sh), newComputeCmd(sh), newCtlCmd(sh))
 	return root
 }

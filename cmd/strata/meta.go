@@ -13,8 +13,8 @@ import (
 )
 
 // newMetaCmd runs the control plane's etcd, embedded, in the foreground.
-func newMetaCmd() *cobra.Command {
-	var dir, listen, peer, id, secretFile, metricsAddr string
+func newMetaCmd(sh *sharedFlags) *cobra.Command {
+	var dir, listen, peer, id, metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "meta",
 		Short: "Run the control plane (an embedded etcd) in the foreground",
@@ -24,11 +24,12 @@ user "root" with a password derived from the cluster secret, which every node ha
 it prints one line:
 "strata: meta serving on ADDR". SIGINT or SIGTERM stops it. Clusters may instead point
 their nodes at an external etcd with --etcd.`,
-		Args: cobra.NoArgs,
+		Annotations: usesShared(secretFileFlag),
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			secret := ""
+			secret, secretFile := "", sh.secretFile
 			if secretFile != "" {
 				var err error
 				if secret, err = rpcauth.ReadSecretFile(secretFile); err != nil {
@@ -44,7 +45,6 @@ their nodes at an external etcd with --etcd.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:2379", "client address (port 0: any free port)")
 	cmd.Flags().StringVar(&peer, "listen-peer", "127.0.0.1:0", "peer (raft) address: loopback only, since this single member never dials it and etcd serves it without authentication")
 	cmd.Flags().StringVar(&id, "id", "meta", "this node's ID in the control plane")
-	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret: etcd then requires the password derived from it")
 	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	return cmd
 }

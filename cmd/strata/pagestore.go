@@ -17,8 +17,8 @@ import (
 )
 
 // newPageStoreCmd runs one Page Store in the foreground.
-func newPageStoreCmd() *cobra.Command {
-	var dir, listen, secretFile, logAddrs, segs, etcd, id, metricsAddr string
+func newPageStoreCmd(sh *sharedFlags) *cobra.Command {
+	var dir, listen, logAddrs, segs, id, metricsAddr string
 	var segPages uint64
 	var flushEvery time.Duration
 	cmd := &cobra.Command{
@@ -32,8 +32,10 @@ consumed and persisted log positions) to the control plane as --id and, without 
 keeps the segments the control plane's placement gives it: segments it gains are copied from
 the other Page Stores while it serves, segments it loses are deleted. When ready it prints one
 line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
-		Args: cobra.NoArgs,
+		Annotations: usesShared(etcdFlag, secretFileFlag),
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			etcd, secretFile := sh.etcd, sh.secretFile
 			if secretFile == "" {
 				return errors.New("--secret-file is required")
 			}
@@ -62,12 +64,10 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data/pagestore", "data directory of this Page Store")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7200", "address to serve gRPC on (port 0: any free port)")
-	cmd.Flags().StringVar(&secretFile, "secret-file", "", "file holding the cluster secret (required)")
 	cmd.Flags().StringVar(&logAddrs, "log", "", "comma-separated addresses of the Log Stores (required)")
 	cmd.Flags().StringVar(&segs, "segments", "", `segments this Page Store owns, e.g. "0,2,5-7" (default: every page)`)
 	cmd.Flags().Uint64Var(&segPages, "segment-pages", 0, "pages per segment (with --segments)")
 	cmd.Flags().DurationVar(&flushEvery, "flush-interval", 5*time.Second, "longest time consumed log stays unpersisted")
-	cmd.Flags().StringVar(&etcd, "etcd", "", "control plane endpoints, comma-separated: publish this store's status there")
 	cmd.Flags().StringVar(&id, "id", "pagestore", "this store's ID in the control plane")
 	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	return cmd
