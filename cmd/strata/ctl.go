@@ -100,6 +100,13 @@ plane is found with --etcd, or from the cluster file that 'strata up' writes in 
 			if err != nil {
 				return err
 			}
+			// A node that stopped publishing is down before its live key expires.
+			now := time.Now()
+			for i := range nodes {
+				if nodes[i].IsDown(now) {
+					nodes[i].State = meta.StateDown
+				}
+			}
 			epoch, err := mc.Epoch(ctx)
 			if err != nil {
 				return err
