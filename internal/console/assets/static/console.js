@@ -69,8 +69,11 @@ function renderSegments(segs) {
 function drawChart(id, points, lines, fmt) {
   const fig = document.getElementById(id);
   const svg = fig.querySelector("svg");
+  // The last five minutes, or (fewer points yet) at least the last minute.
   const end = points.length ? points[points.length - 1].t : Date.now();
-  const start = end - WINDOW_MS;
+  const first = points.length ? points[0].t : end;
+  const start = Math.max(end - WINDOW_MS, Math.min(first, end - 60 * 1000));
+  const span = end - start;
   let top = 0;
   for (const p of points) for (const l of lines) if (p[l.key] !== null && p[l.key] > top) top = p[l.key];
   top = top > 0 ? top * 1.1 : 1;
@@ -98,7 +101,7 @@ function drawChart(id, points, lines, fmt) {
       if (p.t < start) continue;
       const v = p[l.key];
       if (v === null || v === undefined) { flush(); continue; }
-      const x = (300 * (p.t - start)) / WINDOW_MS;
+      const x = (300 * (p.t - start)) / span;
       const y = 100 - (100 * v) / top;
       run.push(x.toFixed(1) + "," + y.toFixed(1));
     }
