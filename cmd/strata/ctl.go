@@ -104,6 +104,13 @@ from --secret-file, or else from DATA/secret when it exists.`,
 			if err != nil {
 				return err
 			}
+			// A node that stopped publishing is down before its live key expires.
+			now := time.Now()
+			for i := range nodes {
+				if nodes[i].IsDown(now) {
+					nodes[i].State = meta.StateDown
+				}
+			}
 			epoch, err := mc.Epoch(ctx)
 			if err != nil {
 				return err

@@ -17,7 +17,7 @@ import (
 )
 
 func newUpCmd() *cobra.Command {
-	var dir, host, cpuprofile, metricsAddr string
+	var dir, host, cpuprofile, metricsAddr, consoleAddr string
 	var port, poolMB, segMB int
 	var stall time.Duration
 	var single bool
@@ -28,7 +28,7 @@ func newUpCmd() *cobra.Command {
 		Long: `up starts the local cluster in the foreground, each node a process of this binary: the
 control plane (embedded etcd), 3 Log Stores, 3 Page Stores and the read-write compute node,
 with their state under --data (created on first start, reopened afterwards; node logs in
-DATA/logs). It prints the MySQL address when ready, restarts a node that dies, and stops them
+DATA/logs). It prints the MySQL address when ready, then the web console's, restarts a node that dies, and stops them
 all on Ctrl-C or SIGTERM. 'strata ctl status --data DIR' lists the nodes. With --single it
 runs everything in one process instead.`,
 		Args: cobra.NoArgs,
@@ -50,12 +50,15 @@ runs everything in one process instead.`,
 				sec.rootPassword = os.Getenv("STRATA_ROOT_PASSWORD")
 			}
 			if single {
+				if cmd.Flags().Changed("console-addr") && consoleAddr != "" {
+					return fmt.Errorf("--console-addr: the web console needs a cluster; --single serves none")
+				}
 				return runUp(ctx, cmd, dir, host, port, poolMB, sec)
 			}
 			if segMB <= 0 {
 				return fmt.Errorf("--segment-mb must be positive")
 			}
-			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, uint64(segMB)*64, sec)
+			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, uint64(segMB)*64, consoleAddr, sec)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory")
@@ -68,6 +71,7 @@ runs everything in one process instead.`,
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultMetricsAddr,
 		"with --single, the address to serve Prometheus metrics on, at /metrics (port 0: any free port; empty: none); in a cluster each node serves them on a free port of this address's host, listed by `strata ctl status`")
+	addConsoleFlag(cmd.Flags(), &consoleAddr)
 	addSecurityFlags(cmd.Flags(), &sec, "the data directory")
 	return cmd
 }

@@ -36,7 +36,7 @@ const (
 
 // runCluster starts the whole local cluster and supervises it until ctx ends.
 // A positive stall is passed to the compute node as its --stall-timeout.
-func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, sec securityFlags) error {
+func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, consoleAddr string, sec securityFlags) error {
 	lg := nodeLogger(cmd, cmd.ErrOrStderr())
 	// Owner only, and tightened if an older build made it 0755: it holds the secret, the
 	// nodes' data and their logs.
@@ -52,6 +52,11 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err != nil {
 		return err
 	}
+	con, err := startConsole(ctx, consoleAddr, secretFile, lg)
+	if err != nil {
+		return err
+	}
+	defer con.close()
 	ci, err := readClusterInfo(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -127,6 +132,8 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 		return err
 	}
 	defer mc.Close()
+	con.attach(mc)
+	defer con.close() // before mc closes
 
 	var logAddrs []string
 	for i := 1; i <= clusterLogStores; i++ {
@@ -232,6 +239,7 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	started = true
 	fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster in %s: 1 meta, %d log stores, %d page stores, 1 compute)\n",
 		rw.address(), dir, clusterLogStores, len(pageStores))
+	con.announce(cmd.OutOrStdout())
 	// Page Stores added while the cluster runs (`strata ctl add-pagestore` records a member)
 	// are started here too.
 	watched := make(chan struct{})

@@ -25,6 +25,7 @@ type upProc struct {
 	cmd    *exec.Cmd
 	addr   string
 	exited chan struct{}
+	lines  chan string // stdout after the first line (one kept, later ones dropped unread)
 }
 
 func startUp(t *testing.T, dir string, extra ...string) *upProc {
@@ -42,6 +43,7 @@ func startUp(t *testing.T, dir string, extra ...string) *upProc {
 		t.Fatal(err)
 	}
 	lines := make(chan string, 1)
+	p.lines = lines
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {

@@ -216,6 +216,15 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 			close(c.failed)
 			return
 		}
+		// Status first, on its own deadline: a Page Store slow to answer below must not stop
+		// the heartbeat (meta.Node.IsDown takes a node silent for 3 s as down).
+		if c.reg != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
+			if err := c.reg.Update(ctx, c.status(epoch)); err != nil {
+				lg.Debug("compute: publish status", "err", err)
+			}
+			cancel()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
 		if err := c.refreshPlacement(ctx, segPages); err != nil {
 			lg.Warn("compute: follow the placement", "err", err)
@@ -228,11 +237,6 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 		if low, err := c.Pages.MinPersisted(ctx); err == nil && low > page.LSN(0) {
 			if err := c.Log.Truncate(low); err != nil {
 				lg.Debug("compute: truncate the log", "below", uint64(low), "err", err)
-			}
-		}
-		if c.reg != nil {
-			if err := c.reg.Update(ctx, c.status(epoch)); err != nil {
-				lg.Debug("compute: publish status", "err", err)
 			}
 		}
 		cancel()

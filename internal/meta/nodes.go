@@ -41,6 +41,18 @@ type Node struct {
 	Updated   time.Time `json:"updated"`
 }
 
+// HeartbeatTimeout is how old a node's last published status may grow before the node is
+// taken as down although its live key is still there: a running node publishes every
+// second, and its live key outlives a dead node by up to its 5 s lease.
+const HeartbeatTimeout = 3 * time.Second
+
+// IsDown says whether n is to be taken as down at now: it has no live key (state "down"), or
+// its last status is older than HeartbeatTimeout. `strata ctl status` and the web console
+// both decide with it.
+func (n Node) IsDown(now time.Time) bool {
+	return n.State == StateDown || (!n.Updated.IsZero() && now.Sub(n.Updated) > HeartbeatTimeout)
+}
+
 // PutMember records a member.
 func (c *Client) PutMember(ctx context.Context, m Member) error {
 	if err := validName("role", m.Role); err != nil {

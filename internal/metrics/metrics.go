@@ -98,6 +98,13 @@ func (s *Server) Close() error {
 	return s.srv.Shutdown(ctx)
 }
 
+// Loopback says whether addr (host:port) is a loopback address, where a metrics server asks
+// for no secret; a scrape of any other address carries the cluster secret.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && isLoopback(host)
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true

@@ -74,6 +74,9 @@ func TestBeyondLoopback(t *testing.T) {
 			t.Errorf("%s taken for loopback", h)
 		}
 	}
+	if !Loopback("127.0.0.1:9100") || !Loopback("[::1]:1") || Loopback("10.1.2.3:9100") || Loopback("127.0.0.1") {
+		t.Error("Loopback misjudges an address")
+	}
 	// With one, a scrape must carry it (tested on loopback: the handler is the same).
 	srv := httptest.NewServer(requireBearer("s3cret", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "ok")
