@@ -11,10 +11,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"strata/internal/supervisor"
 )
 
 // testSupervisor returns a supervisor with its logs under dir, and a cluster secret file there.
-func testSupervisor(t *testing.T, dir string) (sup *supervisor, secretFile string) {
+func testSupervisor(t *testing.T, dir string) (sup *supervisor.Supervisor, secretFile string) {
 	t.Helper()
 	// The supervisor runs os.Executable(), this test binary: make it run strata's main.
 	t.Setenv("STRATA_TEST_MAIN", "1")
@@ -22,7 +24,8 @@ func testSupervisor(t *testing.T, dir string) (sup *supervisor, secretFile strin
 	if err := os.WriteFile(secretFile, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sup, err := newSupervisor(filepath.Join(dir, "logs"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sup, err := supervisor.New(supervisor.Options{LogDir: filepath.Join(dir, "logs"), HoldDir: filepath.Join(dir, "hold"),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,28 +40,24 @@ func TestSupervisorHold(t *testing.T) {
 	}
 	dir := t.TempDir()
 	sup, secret := testSupervisor(t, dir)
-	sup.holdDir = filepath.Join(dir, "hold")
-	if err := os.MkdirAll(sup.holdDir, 0o755); err != nil {
+	c := &supervisor.Child{Name: "logstore-1", Ready: "strata: log store serving on ",
+		Args: []string{"logstore", "--data", filepath.Join(dir, "ls"), "--listen", "127.0.0.1:0", "--secret-file", secret}}
+	if err := sup.Start(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{name: "logstore-1", ready: "strata: log store serving on ",
-		args: []string{"logstore", "--data", filepath.Join(dir, "ls"), "--listen", "127.0.0.1:0", "--secret-file", secret}}
-	if err := sup.start(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	defer sup.stop(10 * time.Second)
+	defer sup.Stop(10 * time.Second)
 
-	hold := filepath.Join(sup.holdDir, c.name)
+	hold := sup.HoldPath(c)
 	if err := os.WriteFile(hold, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	first := c.pid()
+	first := c.PID()
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	// Well past the restart backoff (0.5 s), it is still down.
 	time.Sleep(2 * time.Second)
-	if p := c.pid(); p != first {
+	if p := c.PID(); p != first {
 		t.Fatalf("held node restarted as pid %d", p)
 	}
 	if alive(first) {
@@ -68,28 +67,28 @@ func TestSupervisorHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for c.pid() == first || !alive(c.pid()) {
+	for c.PID() == first || !alive(c.PID()) {
 		if time.Now().After(deadline) {
 			t.Fatal("node not restarted after its hold file was removed")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	// Without a hold, a killed node comes back by itself.
-	second := c.pid()
+	second := c.PID()
 	if err := syscall.Kill(second, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for c.pid() == second || !alive(c.pid()) {
+	for c.PID() == second || !alive(c.PID()) {
 		if time.Now().After(deadline) {
 			t.Fatal("node not restarted after SIGKILL")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := sup.stop(10 * time.Second); err != nil {
+	if err := sup.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if alive(c.pid()) {
-		t.Fatalf("pid %d alive after stop", c.pid())
+	if alive(c.PID()) {
+		t.Fatalf("pid %d alive after stop", c.PID())
 	}
 }
 
@@ -121,14 +120,14 @@ func TestSupervisorStartRetries(t *testing.T) {
 		}
 	}()
 	defer func() { <-released }()
-	c := &child{name: "logstore-1", ready: "strata: log store serving on ",
-		args: []string{"logstore", "--data", filepath.Join(dir, "ls"), "--listen", addr, "--secret-file", secret}}
-	if err := sup.start(context.Background(), c); err != nil {
+	c := &supervisor.Child{Name: "logstore-1", Ready: "strata: log store serving on ",
+		Args: []string{"logstore", "--data", filepath.Join(dir, "ls"), "--listen", addr, "--secret-file", secret}}
+	if err := sup.Start(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	defer sup.stop(10 * time.Second)
-	if c.address() != addr {
-		t.Fatalf("node serves on %s, want %s", c.address(), addr)
+	defer sup.Stop(10 * time.Second)
+	if c.Addr() != addr {
+		t.Fatalf("node serves on %s, want %s", c.Addr(), addr)
 	}
 	log, err := os.ReadFile(filepath.Join(dir, "logs", "logstore-1.log"))
 	if err != nil {

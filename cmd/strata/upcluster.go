@@ -24,6 +24,7 @@ import (
 	"strata/internal/placement"
 	"strata/internal/privfs"
 	"strata/internal/rpcauth"
+	"strata/internal/supervisor"
 )
 
 // Cluster layout of `strata up`: one control plane, three Log Stores, three Page Stores and
@@ -81,11 +82,6 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 		p, err := portOf(name)
 		return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), err
 	}
-	sup, err := newSupervisor(filepath.Join(dir, "logs"), lg)
-	if err != nil {
-		return err
-	}
-	sup.extra = []string{"--" + logLevelFlag, logLevel(cmd).String()}
 	// Each node serves its metrics on a free port of --metrics-addr's host (published in
 	// the control plane), or none.
 	nodeMetricsAddr := ""
@@ -96,16 +92,16 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 		}
 		nodeMetricsAddr = net.JoinHostPort(h, "0")
 	}
-	sup.extra = append(sup.extra, "--metrics-addr", nodeMetricsAddr)
-	// A file DATA/hold/<node> keeps that node down (see supervisor).
-	sup.holdDir = filepath.Join(dir, "hold")
-	if err := privfs.MkdirAll(sup.holdDir); err != nil {
+	// A file DATA/hold/<node> keeps that node down (see internal/supervisor).
+	sup, err := supervisor.New(supervisor.Options{LogDir: filepath.Join(dir, "logs"), HoldDir: filepath.Join(dir, "hold"),
+		Extra: []string{"--" + logLevelFlag, logLevel(cmd).String(), "--metrics-addr", nodeMetricsAddr}, Logger: lg})
+	if err != nil {
 		return err
 	}
 	started := false
 	defer func() {
 		if !started {
-			_ = sup.stop(10 * time.Second)
+			_ = sup.Stop(10 * time.Second)
 		}
 	}()
 
@@ -113,12 +109,12 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err != nil {
 		return err
 	}
-	m := &child{name: "meta", ready: "strata: meta serving on ",
-		args: []string{"meta", "--data", filepath.Join(dir, "meta"), "--listen", metaAddr, "--secret-file", secretFile}}
-	if err := sup.start(ctx, m); err != nil {
+	m := &supervisor.Child{Name: "meta", Ready: "strata: meta serving on ",
+		Args: []string{"meta", "--data", filepath.Join(dir, "meta"), "--listen", metaAddr, "--secret-file", secretFile}}
+	if err := sup.Start(ctx, m); err != nil {
 		return err
 	}
-	ci.Etcd = []string{m.address()}
+	ci.Etcd = []string{m.Addr()}
 	if err := writeClusterInfo(dir, ci); err != nil {
 		return err
 	}
@@ -182,18 +178,18 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 				peers = append(peers, a)
 			}
 		}
-		c := &child{name: name, ready: "strata: log store serving on ",
-			args: []string{"logstore", "--data", filepath.Join(dir, name), "--listen", addr,
+		c := &supervisor.Child{Name: name, Ready: "strata: log store serving on ",
+			Args: []string{"logstore", "--data", filepath.Join(dir, name), "--listen", addr,
 				"--secret-file", secretFile, "--etcd", etcd, "--id", name, "--peers", strings.Join(peers, ",")}}
-		if err := sup.start(ctx, c); err != nil {
+		if err := sup.Start(ctx, c); err != nil {
 			return err
 		}
 	}
 	startPageStore := func(name string) error {
-		c := &child{name: name, ready: "strata: page store serving on ",
-			args: []string{"pagestore", "--data", filepath.Join(dir, name), "--listen", pageAddrs[name],
+		c := &supervisor.Child{Name: name, Ready: "strata: page store serving on ",
+			Args: []string{"pagestore", "--data", filepath.Join(dir, name), "--listen", pageAddrs[name],
 				"--secret-file", secretFile, "--log", strings.Join(logAddrs, ","), "--etcd", etcd, "--id", name}}
-		return sup.start(ctx, c)
+		return sup.Start(ctx, c)
 	}
 	for _, name := range pageStores {
 		if err := startPageStore(name); err != nil {
@@ -219,26 +215,20 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 		// Passed through the environment, not the command line other users can read.
 		os.Setenv("STRATA_ROOT_PASSWORD", sec.rootPassword)
 	}
-	rw := &child{name: "compute", ready: "strata: serving MySQL on ", args: computeArgs}
-	if err := sup.start(ctx, rw); err != nil {
+	rw := &supervisor.Child{Name: "compute", Ready: "strata: serving MySQL on ", Args: computeArgs}
+	if err := sup.Start(ctx, rw); err != nil {
 		return err
 	}
 	// A restarted compute node comes back on the same MySQL port.
-	if _, p, err := net.SplitHostPort(rw.address()); err == nil {
-		rw.mu.Lock()
-		for i, a := range rw.args {
-			if a == "--port" && i+1 < len(rw.args) {
-				rw.args[i+1] = p
-			}
-		}
-		rw.mu.Unlock()
+	if _, p, err := net.SplitHostPort(rw.Addr()); err == nil {
+		rw.SetFlag("--port", p)
 	}
-	if err := mc.PutMember(ctx, meta.Member{Role: meta.RoleRW, ID: "rw", Addr: rw.address()}); err != nil {
+	if err := mc.PutMember(ctx, meta.Member{Role: meta.RoleRW, ID: "rw", Addr: rw.Addr()}); err != nil {
 		return err
 	}
 	started = true
 	fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster in %s: 1 meta, %d log stores, %d page stores, 1 compute)\n",
-		rw.address(), dir, clusterLogStores, len(pageStores))
+		rw.Addr(), dir, clusterLogStores, len(pageStores))
 	con.announce(cmd.OutOrStdout())
 	// Page Stores added while the cluster runs (`strata ctl add-pagestore` records a member)
 	// are started here too.
@@ -283,7 +273,7 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	<-ctx.Done()
 	<-watched
 	lg.Info("strata: stopping the cluster")
-	return sup.stop(15 * time.Second)
+	return sup.Stop(15 * time.Second)
 }
 
 // ensurePlacement records the segment placement of a new cluster: segments of segPages pages,

@@ -1,4 +1,8 @@
-package main
+// Package supervisor runs nodes as child processes of the strata binary and keeps them
+// running: it starts each one and waits for the line that says it serves, restarts one that
+// dies (with a backoff), keeps one down while its hold file exists, logs a line for each of
+// these decisions, and stops them all in order.
+package supervisor
 
 import (
 	"bufio"
@@ -19,11 +23,13 @@ import (
 	"strata/internal/retry"
 )
 
-// child is one process the supervisor runs and keeps running.
-type child struct {
-	name  string   // e.g. "logstore-1"
-	args  []string // the strata command line after the binary
-	ready string   // prefix of the stdout line that says it serves; the address follows
+// Child is one process the supervisor runs and keeps running.
+type Child struct {
+	Name string // e.g. "logstore-1"
+	// Args is the strata command line after the binary; once started, change it only with
+	// SetFlag.
+	Args  []string
+	Ready string // prefix of the stdout line that says it serves; the address follows
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -32,13 +38,13 @@ type child struct {
 	started time.Time
 }
 
-// supervisor starts children, restarts those that die (with a backoff), and stops them all.
+// Supervisor starts children, restarts those that die (with a backoff), and stops them all.
 //
 // A node can be kept down: while a file named after it exists in holdDir (DATA/hold/<name>,
 // e.g. DATA/hold/logstore-2), the supervisor does not restart that node when it exits; it
 // restarts it as soon as the file is removed. Create the file before stopping the node. Tests
 // and operators use it to keep a node down on purpose.
-type supervisor struct {
+type Supervisor struct {
 	exe     string
 	logDir  string
 	holdDir string // "" : no holds
@@ -48,45 +54,71 @@ type supervisor struct {
 	extra []string
 
 	mu       sync.Mutex
-	children []*child
+	children []*Child
 	stopping bool
 	wg       sync.WaitGroup
 }
 
-func newSupervisor(logDir string, lg *slog.Logger) (*supervisor, error) {
+// Options configure a Supervisor.
+type Options struct {
+	// LogDir holds each child's log, <name>.log (created owner-only).
+	LogDir string
+	// HoldDir holds the hold files that keep a child down ("": no holds; created owner-only).
+	HoldDir string
+	// Extra is appended to every child's command line: the shared flags, such as
+	// --log-level, that each node takes from its parent.
+	Extra  []string
+	Logger *slog.Logger
+}
+
+// New returns a supervisor of children that are processes of this very binary.
+func New(opts Options) (*Supervisor, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find the strata binary: %w", err)
 	}
 	// Node logs name files, addresses and errors: owner only.
-	if err := privfs.MkdirAll(logDir); err != nil {
-		return nil, err
+	for _, d := range []string{opts.LogDir, opts.HoldDir} {
+		if d == "" {
+			continue
+		}
+		if err := privfs.MkdirAll(d); err != nil {
+			return nil, err
+		}
 	}
-	return &supervisor{exe: exe, logDir: logDir, lg: lg}, nil
+	return &Supervisor{exe: exe, logDir: opts.LogDir, holdDir: opts.HoldDir, extra: opts.Extra, lg: opts.Logger}, nil
 }
 
-// errExitedEarly is a child process that exited before printing its ready line.
-var errExitedEarly = errors.New("exited before it was ready")
+// HoldPath is the file that keeps c down while it exists ("" without holds).
+func (s *Supervisor) HoldPath(c *Child) string {
+	if s.holdDir == "" {
+		return ""
+	}
+	return filepath.Join(s.holdDir, c.Name)
+}
+
+// ErrExitedEarly is returned for a child process that exited before printing its ready line.
+var ErrExitedEarly = errors.New("exited before it was ready")
 
 // startAttempts bounds how many times start runs a child that exits before it is ready: a
 // cause can be brief (its port, kept from an earlier start, held for a moment by another
 // process's connection), but one that lasts is reported.
 const startAttempts = 4
 
-// start starts c and waits until it prints its ready line (or ctx ends), then keeps it
+// Start starts c and waits until it prints its ready line (or ctx ends), then keeps it
 // running until stop.
-func (s *supervisor) start(ctx context.Context, c *child) error {
+func (s *Supervisor) Start(ctx context.Context, c *Child) error {
 	backoff := retry.NewBackoff(500*time.Millisecond, 4*time.Second)
 	for attempt := 1; ; attempt++ {
 		err := s.spawn(ctx, c)
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, errExitedEarly) || attempt == startAttempts {
+		if !errors.Is(err, ErrExitedEarly) || attempt == startAttempts {
 			return err
 		}
 		wait := backoff.Next()
-		s.lg.Warn("node exited before it was ready; starting it again", "node", c.name, "attempt", attempt,
+		s.lg.Warn("node exited before it was ready; starting it again", "node", c.Name, "attempt", attempt,
 			"err", err, "after", wait)
 		if !retry.Sleep(ctx, wait) {
 			return ctx.Err()
@@ -101,12 +133,15 @@ func (s *supervisor) start(ctx context.Context, c *child) error {
 }
 
 // spawn runs one process of c and waits for its ready line.
-func (s *supervisor) spawn(ctx context.Context, c *child) error {
-	logf, err := os.OpenFile(filepath.Join(s.logDir, c.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, privfs.FileMode)
+func (s *Supervisor) spawn(ctx context.Context, c *Child) error {
+	logf, err := os.OpenFile(filepath.Join(s.logDir, c.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, privfs.FileMode)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(s.exe, append(append([]string(nil), c.args...), s.extra...)...)
+	c.mu.Lock()
+	args := append(append([]string(nil), c.Args...), s.extra...)
+	c.mu.Unlock()
+	cmd := exec.Command(s.exe, args...)
 	cmd.Env = os.Environ()
 	cmd.Stderr = logf
 	cmd.SysProcAttr = childProcAttr()
@@ -117,7 +152,7 @@ func (s *supervisor) spawn(ctx context.Context, c *child) error {
 	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return fmt.Errorf("start %s: %w", c.name, err)
+		return fmt.Errorf("start %s: %w", c.Name, err)
 	}
 	exited := make(chan struct{})
 	addrCh := make(chan string, 1)
@@ -129,8 +164,8 @@ func (s *supervisor) spawn(ctx context.Context, c *child) error {
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(logf, line)
-			if !sent && strings.HasPrefix(line, c.ready) {
-				f := strings.Fields(strings.TrimPrefix(line, c.ready))
+			if !sent && strings.HasPrefix(line, c.Ready) {
+				f := strings.Fields(strings.TrimPrefix(line, c.Ready))
 				if len(f) > 0 {
 					addrCh <- f[0]
 					sent = true
@@ -158,13 +193,13 @@ func (s *supervisor) spawn(ctx context.Context, c *child) error {
 		c.mu.Lock()
 		c.addr = addr
 		c.mu.Unlock()
-		s.lg.Info("started", "node", c.name, "pid", cmd.Process.Pid, "addr", addr)
+		s.lg.Info("started", "node", c.Name, "pid", cmd.Process.Pid, "addr", addr)
 		return nil
 	case <-exited:
-		return fmt.Errorf("%s %w; see %s", c.name, errExitedEarly, filepath.Join(s.logDir, c.name+".log"))
+		return fmt.Errorf("%s %w; see %s", c.Name, ErrExitedEarly, filepath.Join(s.logDir, c.Name+".log"))
 	case <-t.C:
 		_ = cmd.Process.Kill()
-		return fmt.Errorf("%s not ready after 2m; see %s", c.name, filepath.Join(s.logDir, c.name+".log"))
+		return fmt.Errorf("%s not ready after 2m; see %s", c.Name, filepath.Join(s.logDir, c.Name+".log"))
 	case <-ctx.Done():
 		_ = cmd.Process.Kill()
 		<-exited
@@ -173,7 +208,7 @@ func (s *supervisor) spawn(ctx context.Context, c *child) error {
 }
 
 // watch restarts c whenever it exits, until the supervisor stops.
-func (s *supervisor) watch(c *child) {
+func (s *Supervisor) watch(c *Child) {
 	defer s.wg.Done()
 	backoff := retry.NewBackoff(500*time.Millisecond, 10*time.Second)
 	for {
@@ -188,8 +223,8 @@ func (s *supervisor) watch(c *child) {
 			backoff.Reset()
 		}
 		if s.held(c) {
-			s.lg.Warn("node exited; held down until its hold file is removed", "node", c.name,
-				"pid", cmd.Process.Pid, "status", cmd.ProcessState.String(), "hold", s.holdPath(c))
+			s.lg.Warn("node exited; held down until its hold file is removed", "node", c.Name,
+				"pid", cmd.Process.Pid, "status", cmd.ProcessState.String(), "hold", s.HoldPath(c))
 			if !s.waitHold(c) {
 				return
 			}
@@ -197,7 +232,7 @@ func (s *supervisor) watch(c *child) {
 			backoff.Reset()
 		} else {
 			wait := backoff.Next()
-			s.lg.Warn("node exited; restarting it", "node", c.name, "pid", cmd.Process.Pid,
+			s.lg.Warn("node exited; restarting it", "node", c.Name, "pid", cmd.Process.Pid,
 				"status", cmd.ProcessState.String(), "after", wait)
 			time.Sleep(wait)
 		}
@@ -209,27 +244,19 @@ func (s *supervisor) watch(c *child) {
 			err := s.spawn(ctx, c)
 			cancel()
 			if err == nil {
-				s.lg.Info("node restarted", "node", c.name)
+				s.lg.Info("node restarted", "node", c.Name)
 				break
 			}
 			wait := backoff.Next()
-			s.lg.Warn("restart failed", "node", c.name, "err", err, "retry in", wait)
+			s.lg.Warn("restart failed", "node", c.Name, "err", err, "retry in", wait)
 			time.Sleep(wait)
 		}
 	}
 }
 
-// holdPath is the file that keeps c down while it exists.
-func (s *supervisor) holdPath(c *child) string {
-	if s.holdDir == "" {
-		return ""
-	}
-	return filepath.Join(s.holdDir, c.name)
-}
-
 // held says whether c's hold file exists.
-func (s *supervisor) held(c *child) bool {
-	p := s.holdPath(c)
+func (s *Supervisor) held(c *Child) bool {
+	p := s.HoldPath(c)
 	if p == "" {
 		return false
 	}
@@ -238,7 +265,7 @@ func (s *supervisor) held(c *child) bool {
 }
 
 // waitHold waits until c's hold file is gone; it returns false if the supervisor stops first.
-func (s *supervisor) waitHold(c *child) bool {
+func (s *Supervisor) waitHold(c *Child) bool {
 	for s.held(c) {
 		if s.isStopping() {
 			return false
@@ -248,19 +275,19 @@ func (s *supervisor) waitHold(c *child) bool {
 	if s.isStopping() {
 		return false
 	}
-	s.lg.Info("hold removed; restarting the node", "node", c.name)
+	s.lg.Info("hold removed; restarting the node", "node", c.Name)
 	return true
 }
 
-func (s *supervisor) isStopping() bool {
+func (s *Supervisor) isStopping() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stopping
 }
 
-// stop stops the children in the reverse order of their start: SIGTERM, then SIGKILL for
+// Stop stops the children in the reverse order of their start: SIGTERM, then SIGKILL for
 // one that has not exited after grace.
-func (s *supervisor) stop(grace time.Duration) error {
+func (s *Supervisor) Stop(grace time.Duration) error {
 	s.mu.Lock()
 	s.stopping = true
 	children := s.children
@@ -278,25 +305,36 @@ func (s *supervisor) stop(grace time.Duration) error {
 		select {
 		case <-exited:
 		case <-time.After(grace):
-			s.lg.Warn("node did not stop in time; killing it", "node", c.name)
+			s.lg.Warn("node did not stop in time; killing it", "node", c.Name)
 			_ = cmd.Process.Kill()
 			<-exited
-			errs = append(errs, fmt.Errorf("%s killed after %s", c.name, grace))
+			errs = append(errs, fmt.Errorf("%s killed after %s", c.Name, grace))
 		}
 	}
 	s.wg.Wait()
 	return errors.Join(errs...)
 }
 
-// addr returns the address c serves on.
-func (c *child) address() string {
+// SetFlag changes the value of flag (e.g. "--port") in c's command line, for its next start.
+func (c *Child) SetFlag(flag, value string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, a := range c.Args {
+		if a == flag && i+1 < len(c.Args) {
+			c.Args[i+1] = value
+		}
+	}
+}
+
+// Addr returns the address c serves on.
+func (c *Child) Addr() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.addr
 }
 
-// pid returns the current process ID of c.
-func (c *child) pid() int {
+// PID returns the current process ID of c.
+func (c *Child) PID() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cmd == nil || c.cmd.Process == nil {
