@@ -10,6 +10,7 @@ import (
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
@@ -30,6 +31,7 @@ const (
 	erDataTooLong             = 1406
 	erDataOutOfRange          = 1690
 	erReadOnlyTransaction     = 1792
+	erIncorrectGlobalLocalVar = 1238
 	erTableAccessDenied       = 1142
 	erDBAccessDenied          = 1044
 	erSpecificAccessDenied    = 1227
@@ -200,6 +202,7 @@ var (
 	reOutOfRange    = regexp.MustCompile(`(?s)^(?:.* out of range for .*|Out of range value for column .*)$`)
 	reBadTime       = regexp.MustCompile(`(?s)^Incorrect (?:datetime|date|time|timestamp) value: '.*'$`)
 	reDBDenied      = regexp.MustCompile(`(?s)^Access denied for user (.*) to database '(.*)'$`)
+	reReadOnlyVar   = regexp.MustCompile(`^Variable '[^']*' is a read only variable$`)
 )
 
 // mysqlClauses are the clause names MySQL's 1054 message uses.
@@ -236,6 +239,12 @@ func (ec errContext) rewrite(num int, msg string) (int, string) {
 		}
 		if m := reDBDenied.FindStringSubmatch(msg); m != nil {
 			return erDBAccessDenied, msg
+		}
+		if msg == sql.ErrReadOnly.Message { // a read-only node (EngineOptions.ReadOnly)
+			return mysql.EROptionPreventsStatement, "The MySQL server is running with the --read-only option so it cannot execute this statement"
+		}
+		if reReadOnlyVar.MatchString(msg) {
+			return erIncorrectGlobalLocalVar, msg
 		}
 		// Data errors that errcodes_data.go did not word (no column or row known): MySQL's
 		// numbers, GMS's texts.

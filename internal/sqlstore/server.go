@@ -26,6 +26,12 @@ type EngineOptions struct {
 	// Collation_Unspecified means DefaultCollation (MySQL's utf8mb4_0900_ai_ci). GMS keeps
 	// system variables per process: the first engine's choice holds for the process.
 	DefaultCollation sql.CollationID
+	// ReadOnly makes the engine a read-only node's: every statement that would change data,
+	// schema, users or grants fails with MySQL's 1290 (ER_OPTION_PREVENTS_STATEMENT, as
+	// MySQL's --read-only), temporary tables included, since they too would be written to
+	// the shared storage; @@read_only and @@super_read_only are 1. Like the other system
+	// variables, the last engine's value is the process's.
+	ReadOnly bool
 }
 
 // NewSQLEngine returns a GMS engine over the store, with users and grants persisted in the
@@ -65,6 +71,14 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 		return nil, fmt.Errorf("sqlstore: secure_file_priv: %w", err)
 	}
 	s.files.Store(files)
+	ro := int8(0)
+	if o.ReadOnly {
+		ro = 1
+	}
+	if err := sql.SystemVariables.AssignValues(map[string]any{"read_only": ro, "super_read_only": ro}); err != nil {
+		return nil, fmt.Errorf("sqlstore: read_only: %w", err)
+	}
+	eng.ReadOnly.Store(o.ReadOnly)
 	installExecGuards(eng, files, copyDeclaredGuard{s: s}, s.dataErrorGuard(eng))
 	mdb.SetPersister(&usersPersister{s: s})
 	blob, err := s.loadUsers(ctx)

@@ -73,6 +73,24 @@ func registerVariables() {
 				Type:    types.LongText,
 				Default: nil,
 			},
+			// GMS: dynamic, and ignored. Here they say whether the node is read-only (a
+			// read-only compute node: EngineOptions.ReadOnly), which no SET can change: a
+			// read-write node cannot refuse writes on demand yet, and a read-only node can
+			// never write.
+			&sql.MysqlSystemVariable{
+				Name:    "read_only",
+				Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+				Dynamic: false,
+				Type:    types.NewSystemBoolType("read_only"),
+				Default: int8(0),
+			},
+			&sql.MysqlSystemVariable{
+				Name:    "super_read_only",
+				Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+				Dynamic: false,
+				Type:    types.NewSystemBoolType("super_read_only"),
+				Default: int8(0),
+			},
 		})
 	})
 }
