@@ -23,6 +23,7 @@ var rules = []rule{
 	{"strata/internal/logapi", []string{"strata/internal/logstore", "strata/internal/logclient"}, "the contract depends on neither side"},
 	{"strata/internal/pageapi", []string{"strata/internal/pagestore", "strata/internal/pageserver", "strata/internal/pageclient"}, "the contract depends on neither side"},
 	{"strata/internal/placement", []string{"net", "google.golang.org/grpc", "go.etcd.io", "strata/internal/meta"}, "placement is pure functions: no I/O, no etcd, no gRPC"},
+	{"strata/internal/pagestore", []string{"google.golang.org/grpc", "strata/internal/pageapi", "strata/internal/pageserver"}, "the storage core knows nothing of the service that serves it"},
 }
 
 // violations returns what breaks the rules in deps (package → every package it depends on).
@@ -85,6 +86,7 @@ func TestViolations(t *testing.T) {
 		"strata/internal/logapi":     {"google.golang.org/grpc"},
 		"strata/internal/pageapi":    {"strata/internal/page"},
 		"strata/internal/placement":  {"strata/internal/page", "net"},
+		"strata/internal/pagestore":  {"strata/internal/placement", "github.com/cockroachdb/pebble/v2"},
 	}
 	got := violations(deps, rules)
 	want := []string{

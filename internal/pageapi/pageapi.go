@@ -1,9 +1,8 @@
 // Package pageapi is the contract between a Page Store and its clients: what both sides must
 // agree on, and nothing of either side's workings. It holds the gRPC service and messages
 // (pageapi/pageserverpb), the codec both sides use to move 16 KiB pages without garbage
-// (Codec), the matching HTTP/2 settings of a client (DialOptions) and a server
-// (ServerOptions), and what a store reports of a segment it copies from a peer
-// (CopyProgress).
+// (Codec), and the matching HTTP/2 settings of a client (DialOptions) and a server
+// (ServerOptions).
 //
 // The service (internal/pageserver), the store it serves (internal/pagestore) and the client
 // (internal/pageclient) import it; the client imports neither the service nor the store.
@@ -11,8 +10,6 @@ package pageapi
 
 import (
 	"google.golang.org/grpc"
-
-	"strata/internal/page"
 )
 
 // window is the HTTP/2 flow-control window per stream and connection. A page (16 KiB) is
@@ -30,12 +27,4 @@ func ServerOptions() []grpc.ServerOption {
 func DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window),
 		grpc.WithWriteBufferSize(64 << 10), grpc.WithReadBufferSize(64 << 10)}
-}
-
-// CopyProgress is a segment being copied from a peer.
-type CopyProgress struct {
-	Segment uint64
-	From    page.LSN // the position it is copied as of
-	Copied  int      // pages written so far
-	Total   int      // pages the peer announced (0: not yet known)
 }

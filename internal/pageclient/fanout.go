@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"strata/internal/page"
-	"strata/internal/pageapi"
 	"strata/internal/pageapi/pageserverpb"
+	"strata/internal/placement"
 )
 
 // Status is one Page Store's answer to Status.
@@ -21,7 +21,7 @@ type Status struct {
 	Segments     []uint64 // listed segments it serves
 	Rest         bool     // keeps every unlisted segment
 	Excluded     []uint64 // listed segments it does not keep
-	Copying      []pageapi.CopyProgress
+	Copying      []placement.CopyProgress
 	CopyingRest  bool  // every unlisted segment is being copied from peers
 	Err          error // the call failed; the other fields are zero
 }
@@ -39,7 +39,7 @@ func (c *Client) Status(ctx context.Context) []Status {
 			Floor: page.LSN(st.GetFloor()), SegmentPages: st.GetSegmentPages(), Segments: st.GetSegments(),
 			Rest: st.GetRest(), Excluded: st.GetExcluded(), CopyingRest: st.GetCopyingRest()}
 		for _, c := range st.GetCopying() {
-			out[i].Copying = append(out[i].Copying, pageapi.CopyProgress{Segment: c.GetSegment(),
+			out[i].Copying = append(out[i].Copying, placement.CopyProgress{Segment: c.GetSegment(),
 				From: page.LSN(c.GetFrom()), Copied: int(c.GetCopied()), Total: int(c.GetTotal())})
 		}
 		return nil

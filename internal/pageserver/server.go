@@ -35,7 +35,7 @@ type Store interface {
 	Owns(id page.ID) bool
 	SetHorizon(lsn page.LSN)
 	Ownership() placement.Ownership
-	Copying() []pageapi.CopyProgress
+	Copying() []placement.CopyProgress
 	CopyingRest() bool
 	UsedSegments() ([]uint64, error)
 	ScanSegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(n int), emit func(p *page.Page) error) error

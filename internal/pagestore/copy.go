@@ -13,7 +13,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"strata/internal/page"
-	"strata/internal/pageapi"
 	"strata/internal/placement"
 	"strata/internal/retry"
 	"strata/internal/storage"
@@ -50,23 +49,23 @@ const copyRetry = 2 * time.Second
 
 // Copying returns the segments being copied, in order; a copy of every unlisted segment (after
 // a wipe) shows as the segments it has started, with RestIncoming set in Ownership().
-func (s *Store) Copying() []pageapi.CopyProgress {
+func (s *Store) Copying() []placement.CopyProgress {
 	st := s.own.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []pageapi.CopyProgress
+	var out []placement.CopyProgress
 	for seg, from := range st.Incoming {
 		p := s.progress[seg]
-		out = append(out, pageapi.CopyProgress{Segment: seg, From: from, Copied: p.Copied, Total: p.Total})
+		out = append(out, placement.CopyProgress{Segment: seg, From: from, Copied: p.Copied, Total: p.Total})
 	}
 	if st.RestIncoming != 0 {
 		for seg, p := range s.progress {
 			if _, listed := st.Incoming[seg]; !listed {
-				out = append(out, pageapi.CopyProgress{Segment: seg, From: st.RestIncoming, Copied: p.Copied, Total: p.Total})
+				out = append(out, placement.CopyProgress{Segment: seg, From: st.RestIncoming, Copied: p.Copied, Total: p.Total})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b pageapi.CopyProgress) int { return cmp.Compare(a.Segment, b.Segment) })
+	slices.SortFunc(out, func(a, b placement.CopyProgress) int { return cmp.Compare(a.Segment, b.Segment) })
 	return out
 }
 

@@ -24,7 +24,6 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/page"
-	"strata/internal/pageapi"
 	"strata/internal/placement"
 	"strata/internal/privfs"
 	"strata/internal/redo"
@@ -142,11 +141,11 @@ type Store struct {
 	// the other pages, unless fullGen asks for a pass over every page (after Open, a rebuild
 	// or an ownership change, which write or keep versions that consuming did not track).
 	compactedTo page.LSN
-	fullGen     uint64                          // raised whenever a full pass is needed
-	fullDone    uint64                          // the fullGen the last full pass started at
-	stateBase   page.LSN                        // the position pages started tracking at (Open)
-	consumed    error                           // why consuming stopped, if it did
-	progress    map[uint64]pageapi.CopyProgress // copies from peers under way (Copied, Total)
+	fullGen     uint64                            // raised whenever a full pass is needed
+	fullDone    uint64                            // the fullGen the last full pass started at
+	stateBase   page.LSN                          // the position pages started tracking at (Open)
+	consumed    error                             // why consuming stopped, if it did
+	progress    map[uint64]placement.CopyProgress // copies from peers under way (Copied, Total)
 
 	closedCh chan struct{} // closed by Close
 	wake     chan struct{} // wakes the materialiser (buffered 1)
@@ -228,7 +227,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		opts:        opts,
 		log:         log,
 		copyKick:    make(chan struct{}, 1),
-		progress:    make(map[uint64]pageapi.CopyProgress),
+		progress:    make(map[uint64]placement.CopyProgress),
 		advanced:    make(chan struct{}),
 		pages:       make(map[page.ID]pageState),
 		hot:         make(map[page.ID]struct{}),

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+
+	"strata/internal/page"
 )
 
 // PlanAdd returns the moves that give Page Store to its share of the segments in use (used),
@@ -95,4 +97,12 @@ func FinishMove(p *Placement, seg uint64) error {
 	p.Segments[seg] = r
 	delete(p.Moving, seg)
 	return nil
+}
+
+// CopyProgress is a segment a Page Store is copying from a peer: the data side of a move.
+type CopyProgress struct {
+	Segment uint64
+	From    page.LSN // the position it is copied as of
+	Copied  int      // pages written so far
+	Total   int      // pages the peer announced (0: not yet known)
 }
