@@ -364,6 +364,35 @@ func (p *Pool) Discard(id page.ID) {
 	p.evictMu.Unlock()
 }
 
+// Reset empties the pool and makes floor the LSN every page is read at from now on: a
+// read-only node moving its view without applying the log in between (a re-sync). It fails,
+// changing nothing, while a frame is pinned: the caller must exclude readers.
+func (p *Pool) Reset(floor page.LSN) error {
+	p.evictMu.Lock()
+	defer p.evictMu.Unlock()
+	for i := range p.shards {
+		p.shards[i].mu.Lock()
+		defer p.shards[i].mu.Unlock()
+	}
+	for i := range p.frames {
+		if n := p.frames[i].pins.Load(); n != 0 {
+			return fmt.Errorf("bufpool: reset with page %d pinned %d times", p.frames[i].ID(), n)
+		}
+	}
+	p.free = p.free[:0]
+	for i := len(p.frames) - 1; i >= 0; i-- {
+		p.frames[i].id.Store(0)
+		p.frames[i].ref.Store(false)
+		p.free = append(p.free, &p.frames[i])
+	}
+	for i := range p.shards {
+		clear(p.shards[i].m)
+	}
+	clear(p.evicted)
+	p.floor = floor
+	return nil
+}
+
 // Cached reports whether page id is in the pool (for tests).
 func (p *Pool) Cached(id page.ID) bool {
 	s := p.shard(id)

@@ -42,6 +42,8 @@ type Options struct {
 	Logger        *slog.Logger
 	// EventListener receives the engine's events (commits); the zero value receives none.
 	EventListener EventListener
+
+	readOnly bool // set by OpenReadOnly: never bootstrap
 }
 
 // DefaultPoolFrames is the buffer pool size when Options.PoolFrames is 0 (64 MiB).
@@ -95,6 +97,7 @@ type DB struct {
 	closeMu sync.Once
 
 	stats struct{ commits, commitErrors, rollbacks atomic.Uint64 }
+	ro    *readOnly // nil for a read-write engine
 }
 
 // Open opens the engine on a log and page source. An empty log is bootstrapped.
@@ -126,6 +129,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	db.visible.Store(uint64(end))
 	db.txnSeq.Store(uint64(end))
 	if end == redo.StartLSN {
+		if opts.readOnly {
+			return nil, errors.New("engine: the database is empty: a read-only engine has nothing to read")
+		}
 		if err := db.bootstrap(ctx); err != nil {
 			return nil, err
 		}
@@ -203,6 +209,9 @@ func (db *DB) loadCatalog(ctx context.Context) error {
 // write runs fn as one mini-transaction under the writer lock and appends its group; it
 // returns the LSN after the group. A failure after pages changed fails the engine.
 func (db *DB) write(ctx context.Context, fn func(m *mtr.Mtr) error) (page.LSN, error) {
+	if db.ro != nil {
+		return 0, ErrReadOnlyNode
+	}
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	if err := db.failure(); err != nil {

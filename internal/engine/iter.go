@@ -145,6 +145,7 @@ func (it *Iter) Err() error { return it.err }
 func (it *Iter) Close() { it.batch = nil; it.ws = nil }
 
 func (it *Iter) fill() {
+	defer it.t.db.readBarrier()()
 	it.batch = it.batch[:0]
 	it.pos = 0
 	if it.reverse {

@@ -26,6 +26,7 @@ func (t *Txn) Sample(ctx context.Context, tree page.ID, rng *rand.Rand, fn func(
 	var cur []byte // user key whose visible version was decided
 	decided, first := false, true
 	var firstKey []byte
+	release := t.db.readBarrier()
 	leaves, err := t.db.tree(tree).Sample(ctx, rng, func(k []byte, v stbtree.Value) (bool, error) {
 		u, stamp := splitKey(k)
 		if first {
@@ -54,6 +55,7 @@ func (t *Txn) Sample(ctx context.Context, tree page.ID, rng *rand.Rand, fn func(
 		}
 		return true, nil
 	})
+	release()
 	if err != nil {
 		return 0, err
 	}

@@ -146,6 +146,9 @@ func (t *Txn) Lock(ctx context.Context, tree page.ID, key []byte, mode lock.Mode
 	if err := t.check(); err != nil {
 		return err
 	}
+	if t.db.ro != nil {
+		return ErrReadOnlyNode // a lock would promise a write
+	}
 	t.locked = true
 	return t.db.locks.Lock(ctx, t.id, []byte(wsKey(tree, key)), mode, t.opts.LockWaitTimeout)
 }
@@ -195,6 +198,9 @@ const MaxKeySize = 3072
 func (t *Txn) write(ctx context.Context, tree page.ID, key, value []byte, del bool) error {
 	if err := t.check(); err != nil {
 		return err
+	}
+	if t.db.ro != nil {
+		return ErrReadOnlyNode
 	}
 	if t.opts.ReadOnly {
 		return ErrReadOnly
@@ -593,6 +599,7 @@ func (db *DB) get(ctx context.Context, tree page.ID, key []byte, snap page.LSN) 
 	start := seekVisible(kb[:0], key, snap)
 	var out []byte
 	var found bool
+	defer db.readBarrier()()
 	err := db.tree(tree).Scan(ctx, start, func(k []byte, v stbtree.Value) (bool, error) {
 		u, stamp := splitKey(k)
 		if bytes.Compare(u, key) != 0 {

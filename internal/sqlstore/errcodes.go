@@ -241,7 +241,7 @@ func (ec errContext) rewrite(num int, msg string) (int, string) {
 			return erDBAccessDenied, msg
 		}
 		if msg == sql.ErrReadOnly.Message { // a read-only node (EngineOptions.ReadOnly)
-			return mysql.EROptionPreventsStatement, "The MySQL server is running with the --read-only option so it cannot execute this statement"
+			return mysql.EROptionPreventsStatement, errReadOnlyNode().(*mysql.SQLError).Message
 		}
 		if reReadOnlyVar.MatchString(msg) {
 			return erIncorrectGlobalLocalVar, msg

@@ -6,11 +6,13 @@ import (
 
 	"github.com/dolthub/vitess/go/mysql"
 
+	"strata/internal/engine"
 	"strata/internal/lock"
 )
 
 // sqlError maps engine errors to the errors GMS turns into MySQL codes: a lock wait timeout
-// to 1205, a deadlock to 1213. Others pass through.
+// to 1205, a deadlock to 1213, a change asked of a read-only node to 1290. Others pass
+// through.
 func sqlError(err error) error {
 	switch {
 	case err == nil:
@@ -19,6 +21,8 @@ func sqlError(err error) error {
 		return mysql.NewSQLError(mysql.ERLockWaitTimeout, mysql.SSUnknownSQLState, "Lock wait timeout exceeded; try restarting transaction")
 	case errors.Is(err, lock.ErrDeadlock):
 		return mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock, "Deadlock found when trying to get lock; try restarting transaction")
+	case errors.Is(err, engine.ErrReadOnlyNode):
+		return errReadOnlyNode()
 	}
 	return err
 }
@@ -31,4 +35,10 @@ const erCheckRead = 1020
 func isDeadlock(err error) bool {
 	var se *mysql.SQLError
 	return errors.Is(err, lock.ErrDeadlock) || errors.As(err, &se) && se.Num == mysql.ERLockDeadlock
+}
+
+// errReadOnlyNode is MySQL's error for a change on a server started with --read-only.
+func errReadOnlyNode() error {
+	return mysql.NewSQLError(mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState,
+		"The MySQL server is running with the --read-only option so it cannot execute this statement")
 }

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"strata/internal/page"
+	"strata/internal/storage"
+)
+
+// ErrReadOnlyNode is returned for a change asked of a read-only engine (a read-only node).
+var ErrReadOnlyNode = errors.New("engine: read-only node")
+
+// ReadOnlyOptions configure OpenReadOnly.
+type ReadOnlyOptions struct {
+	// Pages is where every page is read, at the engine's view (the Page Stores).
+	Pages storage.PageSource
+	// View is the first read view: a group end of the log the Page Stores have reached or
+	// will reach (GetPage waits for them).
+	View       page.LSN
+	PoolFrames int // buffer pool size in 16 KiB pages
+	Logger     *slog.Logger
+}
+
+// readOnly is what an engine opened by OpenReadOnly has beyond a read-write one.
+type readOnly struct {
+	log *viewLog
+	// barrier is held shared by each tree read (one descent, or one batch of a scan) and
+	// exclusively while the view moves, so that a reader never sees pages of two views at
+	// once: a B+tree whose split, merge or root change is half applied.
+	barrier sync.RWMutex
+}
+
+// OpenReadOnly opens an engine that reads the database at a view of the log and never
+// writes: a read-only compute node's. It copies nothing; pages are read from opts.Pages as
+// they are needed. Transactions read at the view current when they start; Resync moves it.
+// Every change (a write, a locking read, DDL) fails with ErrReadOnlyNode.
+func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*DB, error) {
+	if opts.View <= 0 {
+		return nil, errors.New("engine: a read-only engine needs a view")
+	}
+	vl := &viewLog{}
+	vl.view.Store(uint64(opts.View))
+	db, err := Open(ctx, Options{Log: vl, Pages: opts.Pages, PoolFrames: opts.PoolFrames, PurgeInterval: -1,
+		Logger: opts.Logger, readOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	db.ro = &readOnly{log: vl}
+	return db, nil
+}
+
+// ReadOnly reports whether the engine was opened by OpenReadOnly.
+func (db *DB) ReadOnly() bool { return db.ro != nil }
+
+// Resync moves a read-only engine's view to view, a later group end, by dropping every
+// cached page: pages are read again at the new view as they are needed, and the catalog is
+// reloaded (trees created or dropped in between appear or go). Transactions that started at
+// an older view keep reading it, through the row versions the pages keep (the read-write
+// node's purge keeps what the oldest reported snapshot needs). Readers wait while it runs.
+func (db *DB) Resync(ctx context.Context, view page.LSN) error {
+	if db.ro == nil {
+		return ErrReadOnlyNode
+	}
+	db.ro.barrier.Lock()
+	defer db.ro.barrier.Unlock()
+	if cur := db.ro.log.view.Load(); uint64(view) < cur {
+		return fmt.Errorf("engine: resync to %d, behind the view %d", view, cur)
+	}
+	if err := db.pool.Reset(view); err != nil {
+		return err
+	}
+	db.ro.log.view.Store(uint64(view))
+	db.advanceVisible(view)
+	return db.loadCatalog(ctx)
+}
+
+// readBarrier holds a read-only engine's view in place for one tree read; it returns the
+// release. A read-write engine has no barrier.
+func (db *DB) readBarrier() func() {
+	if db.ro == nil {
+		return func() {}
+	}
+	db.ro.barrier.RLock()
+	return db.ro.barrier.RUnlock
+}
+
+// viewLog is the log as a read-only engine sees it: it ends at the view and takes no append.
+type viewLog struct{ view atomic.Uint64 }
+
+func (l *viewLog) Read(context.Context, page.LSN, int) ([]byte, error) { return nil, ErrReadOnlyNode }
+func (l *viewLog) Durable() page.LSN                                   { return page.LSN(l.view.Load()) }
+func (l *viewLog) End() page.LSN                                       { return page.LSN(l.view.Load()) }
+func (l *viewLog) Append([]byte, bool) (page.LSN, page.LSN, error)     { return 0, 0, ErrReadOnlyNode }
+func (l *viewLog) Truncate(page.LSN) error                             { return nil }
+func (l *viewLog) Close() error                                        { return nil }
+
+// WaitDurable returns at once for what the view covers: nothing beyond it is ever written.
+func (l *viewLog) WaitDurable(_ context.Context, lsn page.LSN) error {
+	if lsn <= l.End() {
+		return nil
+	}
+	return fmt.Errorf("%w: position %d is beyond the view %d", ErrReadOnlyNode, lsn, l.End())
+}
