@@ -90,6 +90,9 @@ func Open(ctx context.Context, db *engine.DB, lg *slog.Logger) (*Store, error) {
 	if s.sys, err = s.tree(ctx, sysTree); err != nil {
 		return nil, err
 	}
+	if db.ReadOnly() {
+		return s, nil // the read-write node reclaims what no table uses
+	}
 	if err := s.reclaimTrees(ctx); err != nil {
 		return nil, err
 	}
