@@ -121,8 +121,12 @@ func (g *dataErrorGuard) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.R
 		noteIgnore(ctx, root && n.Ignore)
 	case *plan.Update:
 		noteIgnore(ctx, root && n.Ignore)
-		w.sch = n.Child.Schema()
-		if us, ok := n.Child.(*plan.UpdateSource); ok {
+		child := n.Child
+		if bc, ok := child.(*binaryChanges); ok {
+			child = bc.Child
+		}
+		w.sch = child.Schema()
+		if us, ok := child.(*plan.UpdateSource); ok {
 			source = us.Child
 		}
 	default:

@@ -23,6 +23,7 @@ const (
 	ruleCorrelatedLookups
 	ruleIntArith
 	ruleDecorrelateAggs
+	ruleBinaryChanges
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

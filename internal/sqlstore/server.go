@@ -60,6 +60,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	s.installInfoSchema(eng)      // infoschema.go
 	installIntArithRule(eng)      // arith.go
 	installDecorrelate(eng)       // decorrelate.go: correlated aggregates from one grouped pass
+	installBinaryChanges(eng)     // binarychanges.go: an UPDATE changing only case changes the row
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
