@@ -46,8 +46,9 @@ func (f *Frame) ID() page.ID { return page.ID(f.id.Load()) }
 const shards = 64
 
 type shard struct {
-	mu sync.RWMutex
-	m  map[page.ID]*Frame
+	mu   sync.RWMutex
+	m    map[page.ID]*Frame
+	hits atomic.Uint64 // Gets that found their page here: counted per shard, not contended
 }
 
 // Options configure a pool.
@@ -71,7 +72,7 @@ type Pool struct {
 	evicted map[page.ID]page.LSN
 	floor   page.LSN // LSN at or above the last change of any evicted page not in evicted
 
-	gets, misses, evictions atomic.Uint64
+	misses, evictions atomic.Uint64
 }
 
 // New creates a pool. floor is the LSN at which pages not seen since the start are read: the
@@ -104,13 +105,13 @@ func (p *Pool) Get(ctx context.Context, id page.ID, mode Mode) (*Frame, error) {
 	if id == page.Invalid {
 		return nil, fmt.Errorf("bufpool: get of invalid page")
 	}
-	p.gets.Add(1)
 	for {
 		s := p.shard(id)
 		s.mu.RLock()
 		f := s.m[id]
 		if f != nil {
 			f.pins.Add(1)
+			s.hits.Add(1)
 		}
 		s.mu.RUnlock()
 		if f == nil {
@@ -410,9 +411,11 @@ type Stats struct {
 
 // Stats returns the pool's counters.
 func (p *Pool) Stats() Stats {
-	misses := p.misses.Load()
-	gets := p.gets.Load() // loaded after misses: a miss is counted after its Get
-	return Stats{Frames: len(p.frames), Hits: gets - min(gets, misses), Misses: misses, Evictions: p.evictions.Load()}
+	var hits uint64
+	for i := range p.shards {
+		hits += p.shards[i].hits.Load()
+	}
+	return Stats{Frames: len(p.frames), Hits: hits, Misses: p.misses.Load(), Evictions: p.evictions.Load()}
 }
 
 func lock(f *Frame, m Mode) {

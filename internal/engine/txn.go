@@ -387,14 +387,18 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	if rows == 0 || t.done {
 		return t.commit(ctx)
 	}
-	began := time.Now()
+	f := t.db.opts.EventListener.CommitEnd
+	var began time.Time
+	if f != nil {
+		began = time.Now()
+	}
 	end, err := t.commit(ctx)
 	if err != nil {
 		t.db.stats.commitErrors.Add(1)
 	} else {
 		t.db.stats.commits.Add(1)
 	}
-	if f := t.db.opts.EventListener.CommitEnd; f != nil {
+	if f != nil {
 		f(CommitInfo{Duration: time.Since(began), Rows: rows, Err: err})
 	}
 	return end, err

@@ -241,7 +241,7 @@ func (ec errContext) rewrite(num int, msg string) (int, string) {
 			return erDBAccessDenied, msg
 		}
 		if msg == sql.ErrReadOnly.Message { // a read-only node (EngineOptions.ReadOnly)
-			return mysql.EROptionPreventsStatement, errReadOnlyNode().(*mysql.SQLError).Message
+			return mysql.EROptionPreventsStatement, msgReadOnlyNode
 		}
 		if reReadOnlyVar.MatchString(msg) {
 			return erIncorrectGlobalLocalVar, msg

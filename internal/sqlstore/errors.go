@@ -37,8 +37,10 @@ func isDeadlock(err error) bool {
 	return errors.Is(err, lock.ErrDeadlock) || errors.As(err, &se) && se.Num == mysql.ERLockDeadlock
 }
 
-// errReadOnlyNode is MySQL's error for a change on a server started with --read-only.
+// msgReadOnlyNode is MySQL's message for a change on a server started with --read-only.
+const msgReadOnlyNode = "The MySQL server is running with the --read-only option so it cannot execute this statement"
+
+// errReadOnlyNode is MySQL's error 1290 for a change on a read-only node.
 func errReadOnlyNode() error {
-	return mysql.NewSQLError(mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState,
-		"The MySQL server is running with the --read-only option so it cannot execute this statement")
+	return mysql.NewSQLError(mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState, "%s", msgReadOnlyNode)
 }

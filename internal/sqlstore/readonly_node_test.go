@@ -27,9 +27,7 @@ func TestReadOnlyNode(t *testing.T) {
 	rw.stop()
 
 	ro := startNodeEngine(t, dir, 0, EngineOptions{ReadOnly: true})
-	t.Cleanup(func() { // the variables are the process's: give the other tests theirs back
-		_ = sql.SystemVariables.AssignValues(map[string]any{"read_only": int8(0), "super_read_only": int8(0)})
-	})
+	restoreReadWrite(t)
 	db := ro.connect(t, "d")
 	if got := queryRows(t, db, "SELECT @@read_only, @@global.read_only, @@super_read_only"); got != "1,1,1" {
 		t.Fatalf("read_only variables = %s, want 1,1,1", got)
@@ -104,9 +102,7 @@ func TestReadOnlyEngineServesSQL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = sql.SystemVariables.AssignValues(map[string]any{"read_only": int8(0), "super_read_only": int8(0)})
-	})
+	restoreReadWrite(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -151,4 +147,12 @@ func TestReadOnlyEngineServesSQL(t *testing.T) {
 	if !errors.As(err, &me) || me.Number != 1290 {
 		t.Fatalf("a write on the read-only node: %v", err)
 	}
+}
+
+// restoreReadWrite gives the other tests of the process back @@read_only = 0: the system
+// variables are the process's, and the last engine opened sets them.
+func restoreReadWrite(t *testing.T) {
+	t.Cleanup(func() {
+		_ = sql.SystemVariables.AssignValues(map[string]any{"read_only": int8(0), "super_read_only": int8(0)})
+	})
 }
