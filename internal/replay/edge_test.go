@@ -283,6 +283,19 @@ func checkInvariants(e *edge) []string {
 				f.token, pg, f.readLSN, f.held, want, m.view)
 		}
 	}
+	// Every record of the open group for a page being fetched is kept for it (unless a record
+	// of the page was dropped before the fetch began, which the fetch knows).
+	openKept := map[page.LSN]bool{}
+	for _, s := range m.open {
+		openKept[s.LSN] = true
+	}
+	for pg, f := range m.fetches {
+		for _, lsn := range e.log.page(pg, m.view, m.pos) {
+			if !openKept[lsn] && !f.missing && lsn >= f.readLSN {
+				bad("fetch %d of page %d: lsn %d of the open group is not kept", f.token, pg, lsn)
+			}
+		}
+	}
 	if len(m.byToken) != len(m.fetches) {
 		bad("%d fetches by token, %d by page", len(m.byToken), len(m.fetches))
 	}
