@@ -1,0 +1,56 @@
+package route
+
+// Backend is what the edge knows of one RO when it routes a read.
+type Backend struct {
+	// ID names the RO (its node ID).
+	ID string
+	// Applied is the LSN up to which it has applied the redo (its read view).
+	Applied LSN
+	// InFlight is the number of statements the proxy has running on it.
+	InFlight int
+}
+
+// Choice is where a read goes.
+type Choice struct {
+	// Index is the chosen RO in the slice given to Choose, or -1 for the RW.
+	Index int
+	// Need is the LSN the RO must have applied.
+	Need LSN
+	// Wait: no RO has reached Need yet; Index is the most caught-up one, and the edge waits
+	// a bounded time for it to reach Need before sending the read to the RW instead.
+	Wait bool
+}
+
+// Choose picks the RO for decision d: the least loaded of those that have applied what d
+// requires (ties: the most caught-up, then the first), where durable is the RW's durable
+// LSN the edge fetched when d.NeedDurable. With no RO, or for a decision that is not for an
+// RO, it answers the RW.
+func Choose(d Decision, durable LSN, ros []Backend) Choice {
+	c := Choice{Index: -1, Need: d.MinLSN}
+	if d.Target != RO {
+		return c
+	}
+	if d.NeedDurable && durable > c.Need {
+		c.Need = durable
+	}
+	best, behind := -1, -1
+	for i, b := range ros {
+		if b.Applied < c.Need {
+			if behind < 0 || b.Applied > ros[behind].Applied {
+				behind = i
+			}
+			continue
+		}
+		if best < 0 || b.InFlight < ros[best].InFlight ||
+			b.InFlight == ros[best].InFlight && b.Applied > ros[best].Applied {
+			best = i
+		}
+	}
+	switch {
+	case best >= 0:
+		c.Index = best
+	case behind >= 0:
+		c.Index, c.Wait = behind, true
+	}
+	return c
+}
