@@ -38,6 +38,10 @@ type Frame struct {
 	ref   atomic.Bool
 	id    atomic.Uint64 // the page held, changed under its shard lock; 0 when free
 	err   error         // load error, set by the loader before it unlatches
+	// private: the page was read for its readers only (Replica.Fetch said not to cache it);
+	// it is out of the table and the frame is freed when the last of them releases it. Set by
+	// the loader before it unlatches.
+	private bool
 }
 
 // ID returns the page the frame holds.
@@ -58,6 +62,21 @@ type Options struct {
 	Durable func() page.LSN    // the log's durable LSN: a page changed at or above it stays
 	// MaxTracked bounds the map of evicted pages' LSNs; beyond it a single floor LSN is used.
 	MaxTracked int
+	// Replica, when set, reads every miss instead of Source (a read-only node replaying the
+	// log) and is told of every eviction.
+	Replica Replica
+}
+
+// Replica is a read-only node's replay as the pool sees it (engine's replica, over the
+// replay state machine): it reads a missing page at the node's read view, brought up to it,
+// and tracks which pages are cached, so that it applies the log to exactly those.
+type Replica interface {
+	// Fetch reads page id into dst at the read view. cache reports whether the page may stay
+	// in the pool; when false it serves only the readers waiting for it now.
+	Fetch(ctx context.Context, id page.ID, dst *page.Page) (cache bool, err error)
+	// Evicted says that the pool dropped page id, which a Fetch had allowed it to cache. It
+	// is called under the pool's eviction lock: it must not call back into the pool.
+	Evicted(id page.ID)
 }
 
 // Pool is a buffer pool.
@@ -144,7 +163,7 @@ func (p *Pool) New(ctx context.Context, id page.ID) (*Frame, error) {
 		return nil, err
 	}
 	clear(f.Page[:])
-	f.err = nil
+	f.err, f.private = nil, false
 	f.latch.Lock()
 	s := p.shard(id)
 	s.mu.Lock()
@@ -186,11 +205,14 @@ func (p *Pool) load(ctx context.Context, id page.ID) (*Frame, error) {
 	}
 	f.id.Store(uint64(id))
 	f.pins.Store(1)
-	f.err = nil
+	f.err, f.private = nil, false
 	s.m[id] = f
 	s.mu.Unlock()
 	p.misses.Add(1)
 
+	if p.opts.Replica != nil {
+		return p.loadReplica(ctx, s, id, f)
+	}
 	lsn := p.readLSN(id)
 	err = p.opts.Source.GetPage(ctx, id, lsn, &f.Page)
 	if errors.Is(err, storage.ErrCompacted) && p.opts.Durable != nil {
@@ -218,6 +240,36 @@ func (p *Pool) load(ctx context.Context, id page.ID) (*Frame, error) {
 	f.latch.Unlock()
 	if err != nil {
 		p.unpin(f) // the frame goes back to the free list when the last waiter leaves
+		return nil, f.err
+	}
+	return f, nil
+}
+
+// loadReplica fills f, just entered in shard s for id and exclusively latched, through the
+// replica. A page the replica does not let the pool keep leaves the table at once: the
+// readers that found it there already use it, and no later one does.
+func (p *Pool) loadReplica(ctx context.Context, s *shard, id page.ID, f *Frame) (*Frame, error) {
+	cache, err := p.opts.Replica.Fetch(ctx, id, &f.Page)
+	if err == nil {
+		err = f.Page.Verify()
+	}
+	if err == nil && f.Page.ID() != id {
+		err = fmt.Errorf("bufpool: replica returned page %d for %d", f.Page.ID(), id)
+	}
+	if err != nil {
+		f.err = fmt.Errorf("bufpool: read page %d: %w", id, err)
+	}
+	if err != nil || !cache {
+		f.private = err == nil
+		s.mu.Lock()
+		if s.m[id] == f {
+			delete(s.m, id)
+		}
+		s.mu.Unlock()
+	}
+	f.latch.Unlock()
+	if err != nil {
+		p.unpin(f)
 		return nil, f.err
 	}
 	return f, nil
@@ -299,6 +351,9 @@ func (p *Pool) tryVictim() *Frame {
 		f.latch.Unlock()
 		p.trackEvicted(id, lsn)
 		p.evictions.Add(1)
+		if p.opts.Replica != nil {
+			p.opts.Replica.Evicted(id)
+		}
 		return f
 	}
 	return nil
@@ -327,9 +382,9 @@ func (p *Pool) release(f *Frame) {
 }
 
 func (p *Pool) unpin(f *Frame) {
-	failed := f.err != nil // stable while we hold a pin
-	if f.pins.Add(-1) == 0 && failed && f.ID() != page.Invalid {
-		// A failed load: nobody else holds it and it is out of the table.
+	detached := f.err != nil || f.private // stable while we hold a pin
+	if f.pins.Add(-1) == 0 && detached && f.ID() != page.Invalid {
+		// A failed load or a private page: nobody else holds it and it is out of the table.
 		f.id.Store(0)
 		p.release(f)
 	}
@@ -392,6 +447,28 @@ func (p *Pool) Reset(floor page.LSN) error {
 	clear(p.evicted)
 	p.floor = floor
 	return nil
+}
+
+// GetCached returns page id pinned and latched in mode if it is in the pool, and nil if it is
+// not: it never reads a page. A read-only node applies the log through it.
+func (p *Pool) GetCached(id page.ID, mode Mode) *Frame {
+	s := p.shard(id)
+	s.mu.RLock()
+	f := s.m[id]
+	if f != nil {
+		f.pins.Add(1)
+	}
+	s.mu.RUnlock()
+	if f == nil {
+		return nil
+	}
+	lock(f, mode)
+	if f.err != nil || f.private { // its load failed, or it was never to be cached
+		unlock(f, mode)
+		p.unpin(f)
+		return nil
+	}
+	return f
 }
 
 // Cached reports whether page id is in the pool (for tests).

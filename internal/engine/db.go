@@ -43,7 +43,8 @@ type Options struct {
 	// EventListener receives the engine's events (commits); the zero value receives none.
 	EventListener EventListener
 
-	readOnly bool // set by OpenReadOnly: never bootstrap
+	readOnly bool            // set by OpenReadOnly: never bootstrap
+	replica  bufpool.Replica // set by OpenReadOnly for an engine that follows the log
 }
 
 // DefaultPoolFrames is the buffer pool size when Options.PoolFrames is 0 (64 MiB).
@@ -125,7 +126,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		remote: map[string]page.LSN{},
 		stopBg: make(chan struct{}),
 	}
-	db.pool = bufpool.New(bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Log.Durable}, end)
+	db.pool = bufpool.New(bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Log.Durable,
+		Replica: opts.replica}, end)
 	db.visible.Store(uint64(end))
 	db.txnSeq.Store(uint64(end))
 	if end == redo.StartLSN {

@@ -21,7 +21,11 @@ type ReadOnlyOptions struct {
 	Pages storage.PageSource
 	// View is the first read view: a group end of the log the Page Stores have reached or
 	// will reach (GetPage waits for them).
-	View       page.LSN
+	View page.LSN
+	// Follow, when set, is the log the engine replays from View on: records of cached pages
+	// are applied, other pages are read from Pages at the read view, and the view moves to
+	// each group end (see package replay). Without it the view moves only by Resync.
+	Follow     ReplayLog
 	PoolFrames int // buffer pool size in 16 KiB pages
 	Logger     *slog.Logger
 }
@@ -33,6 +37,7 @@ type readOnly struct {
 	// exclusively while the view moves, so that a reader never sees pages of two views at
 	// once: a B+tree whose split, merge or root change is half applied.
 	barrier sync.RWMutex
+	rep     *replica // the replay, for an engine that follows the log
 }
 
 // OpenReadOnly opens an engine that reads the database at a view of the log and never
@@ -43,14 +48,36 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*DB, error) {
 	if opts.View <= 0 {
 		return nil, errors.New("engine: a read-only engine needs a view")
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	vl := &viewLog{}
 	vl.view.Store(uint64(opts.View))
-	db, err := Open(ctx, Options{Log: vl, Pages: opts.Pages, PoolFrames: opts.PoolFrames, PurgeInterval: -1,
-		Logger: opts.Logger, readOnly: true})
+	var rep *replica
+	o := Options{Log: vl, Pages: opts.Pages, PoolFrames: opts.PoolFrames, PurgeInterval: -1,
+		Logger: opts.Logger, readOnly: true}
+	if opts.Follow != nil {
+		// The replay must see every page the pool reads, the catalog's first.
+		rep = newReplica(opts.Follow, opts.Pages, opts.View, opts.Logger)
+		o.replica = rep
+	}
+	db, err := Open(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	db.ro = &readOnly{log: vl}
+	db.ro = &readOnly{log: vl, rep: rep}
+	if rep == nil {
+		return db, nil
+	}
+	rep.db = db
+	if err := rep.watchTree(ctx, db.catalog.Root); err != nil {
+		db.Close()
+		return nil, err
+	}
+	rep.dirty = false // nothing arrived yet
+	if !db.Go(rep.follow) {
+		return nil, ErrReadOnlyNode
+	}
 	return db, nil
 }
 
@@ -65,6 +92,9 @@ func (db *DB) ReadOnly() bool { return db.ro != nil }
 func (db *DB) Resync(ctx context.Context, view page.LSN) error {
 	if db.ro == nil {
 		return ErrReadOnlyNode
+	}
+	if db.ro.rep != nil {
+		return errors.New("engine: the view of an engine that follows the log moves by itself")
 	}
 	db.ro.barrier.Lock()
 	defer db.ro.barrier.Unlock()

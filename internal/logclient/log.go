@@ -38,7 +38,7 @@ var ErrNoQuorum = errors.New("logclient: not enough log stores acknowledged")
 var ErrDeposed = errors.New("logclient: deposed by a newer epoch")
 
 // ErrTruncated is returned (wrapped) by Read below the first retained LSN of every store.
-var ErrTruncated = errors.New("logclient: LSN below the first retained LSN")
+var ErrTruncated = fmt.Errorf("logclient: %w", storage.ErrTruncated)
 
 // Options configures Recover.
 type Options struct {

@@ -95,6 +95,9 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	} else {
 		mdb.AddRootAccount()
 	}
+	if s.db.ReadOnly() {
+		s.followUsers(mdb, blob)
+	}
 	return eng, nil
 }
 

@@ -53,6 +53,9 @@ type Store struct {
 
 	dataErrs dataErrors // MySQL's wording of each connection's last data error (errcodes_data.go)
 
+	replayMu sync.Mutex
+	replayed []chan struct{} // account followers on a read-only node (users_replay.go)
+
 	stats *statsProvider // index statistics for the optimiser (stats.go)
 	decor *decorrelator  // grouped passes for correlated aggregates (decorrelate.go)
 }
@@ -77,6 +80,20 @@ func (s *Store) commitCatalog(ctx context.Context, kv *engine.Txn) (page.LSN, er
 	return end, err
 }
 
+// catalogReplayed is told by a following read-only engine that a replayed group changed the
+// catalog, before view becomes visible: cached catalog facts (the foreign key list, prepared
+// plan templates) are stale from view on, as after a catalogue commit here.
+func (s *Store) catalogReplayed(view page.LSN) {
+	s.catalogWrites.Add(1)
+	for {
+		cur := s.catalogLSN.Load()
+		if uint64(view) <= cur || s.catalogLSN.CompareAndSwap(cur, uint64(view)) {
+			break
+		}
+	}
+	s.wakeReplayed()
+}
+
 // Open prepares the catalog tree and reclaims trees that no table references (left by a
 // CREATE TABLE that rolled back or a DROP TABLE cut short by a crash).
 func Open(ctx context.Context, db *engine.DB, lg *slog.Logger) (*Store, error) {
@@ -91,7 +108,13 @@ func Open(ctx context.Context, db *engine.DB, lg *slog.Logger) (*Store, error) {
 		return nil, err
 	}
 	if db.ReadOnly() {
-		return s, nil // the read-write node reclaims what no table uses
+		// A read-only engine that follows the log tells the store of the writer's catalog
+		// changes as it replays them; the read-write node reclaims what no table uses.
+		db.OnCatalogChange(s.catalogReplayed)
+		if err := db.WatchTree(ctx, sysTree); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	if err := s.reclaimTrees(ctx); err != nil {
 		return nil, err

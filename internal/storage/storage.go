@@ -20,6 +20,10 @@ var ErrClosed = errors.New("storage: closed")
 // newer position.
 var ErrCompacted = errors.New("storage: position below the retention horizon")
 
+// ErrTruncated is wrapped by a log read below the log's first retained LSN: the bytes are
+// gone, and a follower that needed them starts again from the pages (a re-sync).
+var ErrTruncated = errors.New("storage: LSN below the first retained LSN")
+
 // ErrPageNotFound is returned by GetPage for a page that has no version at the asked position.
 var ErrPageNotFound = errors.New("storage: page not found")
 

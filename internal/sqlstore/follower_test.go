@@ -1,0 +1,167 @@
+package sqlstore
+
+import (
+	"context"
+	gosql "database/sql"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"strata/internal/engine"
+	"strata/internal/page"
+	"strata/internal/storage"
+)
+
+// localFollow is the one-process log as a follower reads it: its latest group end is the
+// writer's visible LSN.
+type localFollow struct {
+	storage.LogReader
+	groupEnd func() page.LSN
+}
+
+func (l localFollow) GroupEnd() page.LSN { return l.groupEnd() }
+
+// TestFollowerServesSQL: SQL over a read-only engine that follows the writer's log sees the
+// writer's rows, tables, columns, users and grants once it has replayed them, with no
+// re-sync; a statement prepared before a schema change answers with the new schema after it.
+func TestFollowerServesSQL(t *testing.T) {
+	ctx := context.Background()
+	rw := startNode(t, t.TempDir())
+	w := rw.connect(t, "")
+	mustExec(t, w, "CREATE DATABASE d")
+	mustExec(t, w, "CREATE TABLE d.t (id INT PRIMARY KEY, v VARCHAR(20), KEY (v))")
+	mustExec(t, w, "INSERT INTO d.t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	follow := localFollow{LogReader: rw.db.Log, groupEnd: rw.db.VisibleLSN}
+	roDB, err := engine.OpenReadOnly(ctx, engine.ReadOnlyOptions{Pages: rw.db.Pages, View: rw.db.VisibleLSN(),
+		Follow: follow, PoolFrames: 64, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer roDB.Close()
+	st, err := Open(ctx, roDB, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := st.NewSQLEngineWith(ctx, EngineOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restoreReadWrite(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := st.Serve(eng, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ro, err := gosql.Open("mysql", "root@tcp("+l.Addr().String()+")/d?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	// caughtUp waits until the follower has replayed everything the writer made visible, and
+	// tells the writer which versions the follower's readers still need.
+	caughtUp := func() {
+		t.Helper()
+		rw.db.ReportSnapshot("ro", roDB.Horizon())
+		end := rw.db.VisibleLSN()
+		deadline := time.Now().Add(10 * time.Second)
+		for roDB.VisibleLSN() < end {
+			if time.Now().After(deadline) {
+				st, _ := roDB.ReplayStats()
+				t.Fatalf("the follower is at %d, the writer at %d: %+v", roDB.VisibleLSN(), end, st)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	c := conns(t, ro, 1)[0]
+	sel, err := c.PrepareContext(ctx, "SELECT * FROM t WHERE id = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sel.Close()
+	if got := stmtRows(t, sel, 2); got != "2,b" {
+		t.Fatalf("prepared select: %s", got)
+	}
+
+	mustExec(t, w, "INSERT INTO d.t VALUES (4, 'd')")
+	mustExec(t, w, "UPDATE d.t SET v = 'bb' WHERE id = 2")
+	mustExec(t, w, "DELETE FROM d.t WHERE id = 3")
+	mustExec(t, w, "CREATE TABLE d.u (i INT PRIMARY KEY)")
+	mustExec(t, w, "INSERT INTO d.u VALUES (7)")
+	mustExec(t, w, "ALTER TABLE d.t ADD COLUMN x INT NOT NULL DEFAULT 5")
+	mustExec(t, w, "CREATE USER bob IDENTIFIED BY 'pw'")
+	mustExec(t, w, "GRANT SELECT ON d.* TO bob")
+	caughtUp()
+	if got := queryRows(t, ro, "SELECT id, v, x FROM t ORDER BY id"); got != "1,a,5 2,bb,5 4,d,5" {
+		t.Fatalf("rows after replay: %s", got)
+	}
+	if got := queryRows(t, ro, "SELECT id FROM t WHERE v = 'bb'"); got != "2" {
+		t.Fatalf("the secondary index after replay: %s", got)
+	}
+	if got := queryRows(t, ro, "SELECT i FROM u"); got != "7" {
+		t.Fatalf("a table the writer created: %s", got)
+	}
+	if got := stmtRows(t, sel, 2); got != "2,bb,5" {
+		t.Fatalf("the statement prepared before ALTER TABLE: %s", got)
+	}
+
+	// The writer's new account logs in here, with the writer's grants, once replayed.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		bob, err := gosql.Open("mysql", "bob:pw@tcp("+l.Addr().String()+")/d?timeout=5s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = bob.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n)
+		bob.Close()
+		if err == nil {
+			if n != 3 {
+				t.Fatalf("bob counts %d rows", n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Logf("users on the follower: %s", queryRows(t, ro, "SELECT user, host FROM mysql.user"))
+			t.Fatalf("bob cannot read on the follower: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mustExec(t, w, "DROP TABLE d.u")
+	mustExec(t, w, "DROP USER bob")
+	caughtUp()
+	var me *mysql.MySQLError
+	if _, err := ro.ExecContext(ctx, "SELECT * FROM u"); !errors.As(err, &me) || me.Number != 1146 {
+		t.Fatalf("a table the writer dropped: %v", err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		bob, _ := gosql.Open("mysql", "bob:pw@tcp("+l.Addr().String()+")/d?timeout=5s")
+		err := bob.PingContext(ctx)
+		bob.Close()
+		if errors.As(err, &me) && me.Number == 1045 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a dropped account still logs in on the follower: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := ro.ExecContext(ctx, "INSERT INTO t VALUES (5, 'e', 1)"); !errors.As(err, &me) || me.Number != 1290 {
+		t.Fatalf("a write on the read-only node: %v", err)
+	}
+	if st, _ := roDB.ReplayStats(); st.Resyncs != 0 || st.CatalogChanges == 0 {
+		t.Fatalf("replay stats %+v", st)
+	}
+}
