@@ -75,7 +75,8 @@ type DB struct {
 	// written is the end of the last group written; a commit's row locks are released
 	// from then on, before the group is durable (see Txn.Commit).
 	written atomic.Uint64
-	visMu   sync.Mutex // orders visible advances
+	visMu   sync.Mutex                    // orders visible advances
+	visWake atomic.Pointer[chan struct{}] // closed when visible advances, if a reader waits (WaitVisible)
 
 	catalog *btree.Tree
 	treesMu sync.RWMutex
@@ -260,7 +261,11 @@ func (db *DB) failure() error {
 func (db *DB) advanceVisible(end page.LSN) {
 	for {
 		cur := db.visible.Load()
-		if uint64(end) <= cur || db.visible.CompareAndSwap(cur, uint64(end)) {
+		if uint64(end) <= cur {
+			return
+		}
+		if db.visible.CompareAndSwap(cur, uint64(end)) {
+			db.wakeVisible()
 			return
 		}
 	}

@@ -328,6 +328,9 @@ func (t *Txn) Written(tree page.ID, key []byte) bool {
 	return ok
 }
 
+// Wrote reports whether the transaction has written anything: its commit makes a group.
+func (t *Txn) Wrote() bool { return len(t.ws) > 0 }
+
 // WroteTree reports whether the transaction has written any key of tree.
 func (t *Txn) WroteTree(tree page.ID) bool {
 	found := false

@@ -165,3 +165,85 @@ func TestFollowerServesSQL(t *testing.T) {
 		t.Fatalf("replay stats %+v", st)
 	}
 }
+
+// TestLSNFunctions: the log positions the proxy routes reads by. A session's commit LSN,
+// waited for on a follower, makes the session's write visible there; a wait for a position
+// the log has not reached returns the follower's position when it times out.
+func TestLSNFunctions(t *testing.T) {
+	ctx := context.Background()
+	rw := startNode(t, t.TempDir())
+	w := conns(t, rw.connect(t, ""), 1)[0]
+	mustExec(t, w, "CREATE DATABASE d")
+	mustExec(t, w, "CREATE TABLE d.t (id INT PRIMARY KEY)")
+	var fresh uint64
+	if err := conns(t, rw.connect(t, ""), 1)[0].QueryRowContext(ctx, "SELECT STRATA_LAST_COMMIT_LSN()").Scan(&fresh); err != nil || fresh != 0 {
+		t.Fatalf("a new session's last commit: %d, %v", fresh, err)
+	}
+
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	roDB, err := engine.OpenReadOnly(ctx, engine.ReadOnlyOptions{Pages: rw.db.Pages, View: rw.db.VisibleLSN(),
+		Follow: localFollow{LogReader: rw.db.Log, groupEnd: rw.db.VisibleLSN}, PoolFrames: 64, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer roDB.Close()
+	st, err := Open(ctx, roDB, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := st.NewSQLEngineWith(ctx, EngineOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restoreReadWrite(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := st.Serve(eng, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ro, err := gosql.Open("mysql", "root@tcp("+l.Addr().String()+")/d?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+
+	var prev uint64
+	for i := range 20 {
+		mustExec(t, w, "INSERT INTO d.t VALUES (?)", i)
+		var commit, durable uint64
+		if err := w.QueryRowContext(ctx, "SELECT STRATA_LAST_COMMIT_LSN(), STRATA_DURABLE_LSN()").Scan(&commit, &durable); err != nil {
+			t.Fatal(err)
+		}
+		if commit <= prev || durable < commit {
+			t.Fatalf("commit %d: lsn %d after %d, durable %d", i, commit, prev, durable)
+		}
+		prev = commit
+		var applied uint64
+		if err := ro.QueryRowContext(ctx, "SELECT STRATA_WAIT_LSN(?, 5)", commit).Scan(&applied); err != nil || applied < commit {
+			t.Fatalf("wait for %d on the follower: %d, %v", commit, applied, err)
+		}
+		var n int
+		if err := ro.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != i+1 {
+			t.Fatalf("after waiting for commit %d the follower counts %d rows (%v)", i, n, err)
+		}
+	}
+	start := time.Now()
+	var applied uint64
+	if err := ro.QueryRowContext(ctx, "SELECT STRATA_WAIT_LSN(?, 0.05)", prev+1<<40).Scan(&applied); err != nil || applied < prev || applied >= prev+1<<40 {
+		t.Fatalf("a wait that times out: %d, %v", applied, err)
+	}
+	if d := time.Since(start); d < 40*time.Millisecond {
+		t.Fatalf("a 50 ms wait returned after %v", d)
+	}
+	var me *mysql.MySQLError
+	if _, err := ro.ExecContext(ctx, "SELECT STRATA_WAIT_LSN(1)"); !errors.As(err, &me) {
+		t.Fatalf("STRATA_WAIT_LSN with one argument: %v", err)
+	}
+	if _, err := ro.ExecContext(ctx, "SELECT STRATA_WAIT_LSN(1, -1)"); err == nil {
+		t.Fatal("a negative timeout was accepted")
+	}
+}

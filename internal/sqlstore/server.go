@@ -61,6 +61,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installIntArithRule(eng)      // arith.go
 	installDecorrelate(eng)       // decorrelate.go: correlated aggregates from one grouped pass
 	installBinaryChanges(eng)     // binarychanges.go: an UPDATE changing only case changes the row
+	s.installLSNFuncs(eng)        // lsnfuncs.go: log positions for the proxy
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {
@@ -126,7 +127,10 @@ func (p *usersPersister) Persist(ctx *sql.Context, data []byte) error {
 		txn.Rollback()
 		return sqlError(err)
 	}
-	_, err = p.s.commitCatalog(ctx, txn)
+	end, err := p.s.commitCatalog(ctx, txn)
+	if sess, ok := ctx.Session.(*Session); ok && err == nil {
+		sess.noteCommit(end)
+	}
 	return sqlError(err)
 }
 

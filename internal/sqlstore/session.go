@@ -10,6 +10,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 
 	"strata/internal/engine"
+	"strata/internal/page"
 )
 
 // Transaction is GMS's handle on an engine transaction.
@@ -85,6 +86,18 @@ type Session struct {
 	// ignorePid is the statement (process id) of the last INSERT IGNORE or UPDATE IGNORE
 	// (errcodes_data.go notes it; declared.go reads it).
 	ignorePid atomic.Uint64
+	// lastCommit is the end of the last commit made in this session (STRATA_LAST_COMMIT_LSN).
+	lastCommit atomic.Uint64
+}
+
+// noteCommit records a commit of the session that ended at end.
+func (s *Session) noteCommit(end page.LSN) {
+	for {
+		cur := s.lastCommit.Load()
+		if uint64(end) <= cur || s.lastCommit.CompareAndSwap(cur, uint64(end)) {
+			return
+		}
+	}
 }
 
 // SetSessionVariable implements sql.Session.
@@ -211,10 +224,15 @@ func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error 
 		s.cur = nil
 	}
 	ddl := t.kv.WroteTree(s.store.sys)
+	wrote := t.kv.Wrote()
+	var end page.LSN
 	if ddl {
-		_, err = s.store.commitCatalog(ctx, t.kv)
+		end, err = s.store.commitCatalog(ctx, t.kv)
 	} else {
-		_, err = t.kv.Commit(ctx)
+		end, err = t.kv.Commit(ctx)
+	}
+	if err == nil && wrote {
+		s.noteCommit(end)
 	}
 	if ddl {
 		s.store.catalogWrites.Add(1) // cached catalog facts are stale now
