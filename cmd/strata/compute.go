@@ -17,16 +17,25 @@ import (
 
 // newComputeCmd runs the read-write compute node of a cluster in the foreground.
 func newComputeCmd(sh *sharedFlags) *cobra.Command {
-	var dir, host, id, metricsAddr string
+	var dir, host, id, metricsAddr, role string
 	var port, poolMB int
 	var stall time.Duration
 	var sec securityFlags
 	cmd := &cobra.Command{
 		Use:   "compute",
-		Short: "Run the read-write compute node of a cluster, serving MySQL",
-		Long: `Run the read-write node: it takes a new writer epoch from the control plane (--etcd),
-recovers the log from the Log Stores listed there, reads pages from the Page Stores, and serves
-MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTERM stops it.`,
+		Short: "Run a compute node of a cluster (read-write, or read-only with --role ro), serving MySQL",
+		Long: `Run a compute node.
+
+--role rw (the default): the read-write node. It takes a new writer epoch from the control plane
+(--etcd), recovers the log from the Log Stores listed there, reads pages from the Page Stores,
+and serves MySQL.
+
+--role ro: a read-only node. It copies nothing: it starts at the log's latest group end with an
+empty buffer pool, follows the log from the Log Stores, applies each record to the pages it has
+cached, reads any other page from the Page Stores at its read view, and serves reads once the
+read-write node honours its oldest read view. Changes fail with MySQL error 1290.
+
+When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTERM stops it.`,
 		Annotations: usesShared(etcdFlag, secretFileFlag),
 		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -38,6 +47,17 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 			if len(eps) == 0 {
 				return errors.New("--etcd is required")
 			}
+			var readOnly bool
+			switch role {
+			case "rw":
+			case "ro":
+				readOnly = true
+				if !cmd.Flags().Changed("id") {
+					id = "ro"
+				}
+			default:
+				return fmt.Errorf("--role %q: want rw or ro", role)
+			}
 			secret, err := rpcauth.ReadSecretFile(secretFile)
 			if err != nil {
 				return err
@@ -47,7 +67,7 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return computenode.Run(ctx, computenode.Options{Etcd: eps, Secret: secret, ID: id, PoolFrames: poolMB * 64,
+			return computenode.Run(ctx, computenode.Options{Etcd: eps, Secret: secret, ID: id, ReadOnly: readOnly, PoolFrames: poolMB * 64,
 				StallTimeout: stall, MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
 				SQL: computenode.SQLOptions{Host: host, Port: port, Dir: dir, Security: sec.security()},
 				Ready: func(addr net.Addr) {
@@ -58,7 +78,8 @@ MySQL. When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or
 	cmd.Flags().StringVar(&dir, "data", "strata-data/compute", "directory for the node's local files (TLS certificate)")
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on for MySQL")
 	cmd.Flags().IntVar(&port, "port", 3306, "MySQL port (0: any free port)")
-	cmd.Flags().StringVar(&id, "id", "rw", "this node's ID in the control plane")
+	cmd.Flags().StringVar(&id, "id", "rw", `this node's ID in the control plane (default "ro" with --role ro)`)
+	cmd.Flags().StringVar(&role, "role", "rw", "rw: the read-write node; ro: a read-only node")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 10*time.Second, "how long a commit waits for a Log Store quorum before failing")
 	addMetricsFlag(cmd.Flags(), &metricsAddr)

@@ -46,7 +46,7 @@ func readClusterInfo(dir string) (clusterInfo, error) {
 
 func newCtlCmd(sh *sharedFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "ctl", Short: "Inspect and operate a running cluster"}
-	cmd.AddCommand(newCtlStatusCmd(sh), newCtlAddPageStoreCmd(sh))
+	cmd.AddCommand(newCtlStatusCmd(sh), newCtlAddPageStoreCmd(sh), newCtlAddROCmd(sh), newCtlRemoveROCmd(sh))
 	return cmd
 }
 
@@ -145,7 +145,7 @@ func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, seg
 	}
 	fmt.Fprintf(w, "control plane %v, writer epoch %d\n", eps, epoch)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED\tSEGMENTS\tMETRICS")
+	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED\tLAG\tSEGMENTS\tMETRICS")
 	num := func(v uint64) string {
 		if v == 0 {
 			return "-"
@@ -165,8 +165,13 @@ func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, seg
 		if mt == "" {
 			mt = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Role, n.ID, n.Addr, pid, n.State,
-			num(n.Epoch), num(n.Durable), num(n.Applied), num(n.Persisted), seg, mt)
+		lag := "-"
+		if n.Role == meta.RoleRO && n.Applied != 0 {
+			// Behind the log it follows: bytes durable beyond its view, and for how long.
+			lag = fmt.Sprintf("%dB/%.1fms", n.Durable-min(n.Durable, n.Applied), n.LagMs)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Role, n.ID, n.Addr, pid, n.State,
+			num(n.Epoch), num(n.Durable), num(n.Applied), num(n.Persisted), lag, seg, mt)
 	}
 	return tw.Flush()
 }

@@ -59,7 +59,7 @@ func TestUpFilesPrivate(t *testing.T) {
 				}
 			}
 			if mode == "cluster" {
-				waitNodes(t, dir, 8)
+				waitNodes(t, dir, 9)
 				checkPeerOnLoopback(t, dir)
 			}
 			checkPrivate(t, dir)

@@ -18,7 +18,7 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var dir, host, cpuprofile, metricsAddr, consoleAddr string
-	var port, poolMB, segMB int
+	var port, poolMB, segMB, roCount int
 	var stall time.Duration
 	var single bool
 	var sec securityFlags
@@ -26,7 +26,8 @@ func newUpCmd() *cobra.Command {
 		Use:   "up",
 		Short: "Run a whole Strata cluster on loopback, serving MySQL, with its state in a directory",
 		Long: `up starts the local cluster in the foreground, each node a process of this binary: the
-control plane (embedded etcd), 3 Log Stores, 3 Page Stores and the read-write compute node,
+control plane (embedded etcd), 3 Log Stores, 3 Page Stores, the read-write compute node and
+--ro read-only compute nodes (1 by default; 'strata ctl add-ro' and 'remove-ro' change them),
 with their state under --data (created on first start, reopened afterwards; node logs in
 DATA/logs). It prints the MySQL address when ready, then the web console's, restarts a node that dies, and stops them
 all on Ctrl-C or SIGTERM. 'strata ctl status --data DIR' lists the nodes. With --single it
@@ -58,7 +59,10 @@ runs everything in one process instead.`,
 			if segMB <= 0 {
 				return fmt.Errorf("--segment-mb must be positive")
 			}
-			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, uint64(segMB)*64, consoleAddr, sec)
+			if roCount < 0 {
+				return fmt.Errorf("--ro must not be negative")
+			}
+			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, uint64(segMB)*64, consoleAddr, sec, roCount)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory")
@@ -67,6 +71,7 @@ runs everything in one process instead.`,
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 0, "how long a commit waits for a Log Store quorum before failing (0: the compute node's default, 10s)")
 	cmd.Flags().IntVar(&segMB, "segment-mb", 64, "size of a Page Store segment, the unit of placement and of moves, in MiB (a new cluster's)")
+	cmd.Flags().IntVar(&roCount, "ro", 1, "read-only compute nodes of a new cluster, each on a MySQL port of its own (given again: at least this many)")
 	cmd.Flags().BoolVar(&single, "single", false, "run everything in one process (the log and page store as libraries) instead of a cluster")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultMetricsAddr,

@@ -37,7 +37,7 @@ const (
 
 // runCluster starts the whole local cluster and supervises it until ctx ends.
 // A positive stall is passed to the compute node as its --stall-timeout.
-func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, consoleAddr string, sec securityFlags) error {
+func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, consoleAddr string, sec securityFlags, roCount int) error {
 	lg := nodeLogger(cmd, cmd.ErrOrStderr())
 	// Owner only, and tightened if an older build made it 0755: it holds the secret, the
 	// nodes' data and their logs.
@@ -62,6 +62,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
+	// A new cluster gets --ro read-only nodes; a running one keeps those recorded (added and
+	// removed with 'strata ctl add-ro' and 'remove-ro'), unless --ro is given again.
+	ensureRO := errors.Is(err, fs.ErrNotExist) || cmd.Flags().Changed("ro")
 	if ci.Ports == nil {
 		ci.Ports = map[string]int{}
 	}
@@ -196,26 +199,31 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 			return err
 		}
 	}
-	computeArgs := []string{"compute", "--data", filepath.Join(dir, "compute"), "--host", host,
-		"--port", strconv.Itoa(port), "--etcd", etcd, "--secret-file", secretFile, "--id", "rw",
-		"--buffer-pool-mb", strconv.Itoa(poolMB)}
-	if stall > 0 {
-		computeArgs = append(computeArgs, "--stall-timeout", stall.String())
-	}
-	if sec.tlsCert != "" {
-		computeArgs = append(computeArgs, "--tls-cert", sec.tlsCert, "--tls-key", sec.tlsKey)
-	}
-	if sec.secureFilePriv != "" {
-		computeArgs = append(computeArgs, "--secure-file-priv", sec.secureFilePriv)
-	}
-	if sec.requireTLS {
-		computeArgs = append(computeArgs, "--require-secure-transport")
+	computeArgs := func(name, role string, port int) []string {
+		args := []string{"compute", "--role", role, "--data", filepath.Join(dir, name), "--host", host,
+			"--port", strconv.Itoa(port), "--etcd", etcd, "--secret-file", secretFile, "--id", name,
+			"--buffer-pool-mb", strconv.Itoa(poolMB)}
+		if stall > 0 && role == "rw" {
+			args = append(args, "--stall-timeout", stall.String())
+		}
+		if sec.tlsCert != "" {
+			args = append(args, "--tls-cert", sec.tlsCert, "--tls-key", sec.tlsKey)
+		}
+		if sec.secureFilePriv != "" {
+			args = append(args, "--secure-file-priv", sec.secureFilePriv)
+		}
+		if sec.requireTLS {
+			args = append(args, "--require-secure-transport")
+		}
+		return args
 	}
 	if sec.rootPassword != "" {
 		// Passed through the environment, not the command line other users can read.
 		os.Setenv("STRATA_ROOT_PASSWORD", sec.rootPassword)
 	}
-	rw := &supervisor.Child{Name: "compute", Ready: "strata: serving MySQL on ", Args: computeArgs}
+	rwArgs := computeArgs("compute", "rw", port)
+	rwArgs[slices.Index(rwArgs, "--id")+1] = "rw"
+	rw := &supervisor.Child{Name: "compute", Ready: "strata: serving MySQL on ", Args: rwArgs}
 	if err := sup.Start(ctx, rw); err != nil {
 		return err
 	}
@@ -226,9 +234,27 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err := mc.PutMember(ctx, meta.Member{Role: meta.RoleRW, ID: "rw", Addr: rw.Addr()}); err != nil {
 		return err
 	}
+	if ensureRO {
+		for i := 1; i <= roCount; i++ {
+			if err := ensureMember(ctx, mc, meta.RoleRO, fmt.Sprintf("ro-%d", i)); err != nil {
+				return err
+			}
+		}
+	}
+	ros := &roNodes{sup: sup, mc: mc, lg: lg, args: computeArgs, portOf: func(name string) (int, error) {
+		p, err := portOf(name)
+		if err == nil {
+			err = writeClusterInfo(dir, ci)
+		}
+		return p, err
+	}}
+	roAddrs, err := ros.sync(ctx)
+	if err != nil {
+		return err
+	}
 	started = true
-	fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster in %s: 1 meta, %d log stores, %d page stores, 1 compute)\n",
-		rw.Addr(), dir, clusterLogStores, len(pageStores))
+	fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster in %s: 1 meta, %d log stores, %d page stores, 1 compute, %d read-only%s)\n",
+		rw.Addr(), dir, clusterLogStores, len(pageStores), len(roAddrs), listAddrs(roAddrs))
 	con.announce(cmd.OutOrStdout())
 	// Page Stores added while the cluster runs (`strata ctl add-pagestore` records a member)
 	// are started here too.
@@ -242,6 +268,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			}
+			if _, err := ros.sync(ctx); err != nil && ctx.Err() == nil {
+				lg.Error("strata: read-only nodes", "err", err)
 			}
 			added, err := addedPageStores(ctx, mc, pageStores)
 			if err != nil {

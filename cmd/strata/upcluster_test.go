@@ -155,7 +155,7 @@ func TestUpCluster(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	nodes := waitNodes(t, dir, 8)
+	nodes := waitNodes(t, dir, 9)
 	roles := map[string]int{}
 	var victim meta.Node
 	for _, n := range nodes {
@@ -164,7 +164,7 @@ func TestUpCluster(t *testing.T) {
 			victim = n
 		}
 	}
-	if roles[meta.RoleMeta] != 1 || roles[meta.RoleLogStore] != 3 || roles[meta.RolePageStore] != 3 || roles[meta.RoleRW] != 1 {
+	if roles[meta.RoleMeta] != 1 || roles[meta.RoleLogStore] != 3 || roles[meta.RolePageStore] != 3 || roles[meta.RoleRW] != 1 || roles[meta.RoleRO] != 1 {
 		t.Fatalf("roles %v", roles)
 	}
 	// The control plane refuses a client without the cluster secret.
@@ -206,7 +206,7 @@ func TestUpCluster(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	nodes = waitNodes(t, dir, 8)
+	nodes = waitNodes(t, dir, 9)
 	db.Close()
 	up.kill()
 	for _, n := range nodes {
@@ -223,7 +223,7 @@ func TestUpCluster(t *testing.T) {
 	}
 	defer db2.Close()
 	exported := map[string]bool{} // every series name the nodes expose
-	for _, n := range waitNodes(t, dir, 8) {
+	for _, n := range waitNodes(t, dir, 9) {
 		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n.PID))
 		if err != nil {
 			t.Errorf("%s: %v", n.ID, err)
@@ -240,6 +240,7 @@ func TestUpCluster(t *testing.T) {
 			meta.RoleLogStore:  {"strata_logstore_durable_lsn", "strata_logstore_epoch"},
 			meta.RolePageStore: {"strata_pagestore_consumed_lsn", "strata_pebble_disk_usage_bytes"},
 			meta.RoleRW:        {"strata_bufpool_frames", "strata_engine_visible_lsn"},
+			meta.RoleRO:        {"strata_bufpool_frames", "strata_replay_view_lsn", "strata_engine_visible_lsn"},
 		}[n.Role]
 		present := map[string][]string{
 			meta.RoleLogStore: {"strata_logstore_fsync_duration_seconds_count", "strata_logstore_append_wait_seconds_count",
@@ -247,6 +248,8 @@ func TestUpCluster(t *testing.T) {
 			meta.RolePageStore: {"strata_pagestore_getpage_duration_seconds_count", "strata_pagestore_lag_bytes",
 				"strata_pagestore_segments", "strata_pagestore_copying_segments", "strata_pebble_compactions_total"},
 			meta.RoleRW: {"strata_engine_commit_duration_seconds_count", "strata_lock_waits_total", "strata_engine_purge_backlog"},
+			meta.RoleRO: {"strata_replay_lag_bytes", "strata_replay_lag_seconds", "strata_replay_groups_total",
+				"strata_replay_page_reads_total", "strata_replay_resyncs_total"},
 		}[n.Role]
 		if n.Metrics == "" {
 			t.Errorf("%s publishes no metrics address", n.ID)

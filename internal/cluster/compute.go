@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -56,6 +57,11 @@ type Compute struct {
 	health atomic.Pointer[func() error]
 	failed chan struct{} // closed when the engine failed (see Failed)
 	reg    *meta.Registration
+	epoch  uint64
+	// acks: the read-only node instances whose horizon the engine honours, and from which
+	// LSN (published in the status, see meta.Node.Acks).
+	acksMu sync.Mutex
+	acks   map[string]uint64
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -117,15 +123,17 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		_ = log.Close()
 		return nil, fmt.Errorf("cluster: open the engine at %d: %w", log.Recovered(), err)
 	}
-	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, stop: make(chan struct{}), failed: make(chan struct{})}
+	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, epoch: epoch, acks: map[string]uint64{},
+		stop: make(chan struct{}), failed: make(chan struct{})}
 	lg.Info("compute: open", "epoch", epoch, "end", uint64(log.Recovered()), "took", time.Since(start))
 	reg, err := opts.Meta.Register(ctx, c.status(epoch), 5*time.Second)
 	if err != nil {
 		lg.Warn("compute: cannot publish status", "err", err)
 	}
 	c.reg = reg
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.maintain(epoch, segPages)
+	go c.followReaders()
 	return c, nil
 }
 
@@ -162,14 +170,19 @@ func Topology(ctx context.Context, mc *meta.Client) (logAddrs []string, pl pagec
 // refreshPlacement follows moves of segments: the page client reads from the replicas the
 // control plane lists now.
 func (c *Compute) refreshPlacement(ctx context.Context, segPages uint64) error {
-	p, ok, addrOf, err := LoadPlacement(ctx, c.opts.Meta)
+	return refreshPlacement(ctx, c.opts.Meta, c.Pages, segPages)
+}
+
+// refreshPlacement points pages at the replicas the control plane lists now.
+func refreshPlacement(ctx context.Context, mc *meta.Client, pages *pageclient.Client, segPages uint64) error {
+	p, ok, addrOf, err := LoadPlacement(ctx, mc)
 	if err != nil || !ok {
 		return err
 	}
 	if p.SegmentPages != segPages {
 		return fmt.Errorf("cluster: the placement's segment size is %d pages, this node started with %d: restart it", p.SegmentPages, segPages)
 	}
-	c.Pages.SetPlacement(ClientPlacement(p, addrOf))
+	pages.SetPlacement(ClientPlacement(p, addrOf))
 	return nil
 }
 
@@ -194,8 +207,14 @@ func (c *Compute) status(epoch uint64) meta.Node {
 	if f := c.health.Load(); f != nil && (*f)() != nil {
 		state = meta.StateUnhealthy
 	}
+	c.acksMu.Lock()
+	var acks map[string]uint64
+	if len(c.acks) > 0 {
+		acks = maps.Clone(c.acks)
+	}
+	c.acksMu.Unlock()
 	return meta.Node{Role: meta.RoleRW, ID: c.opts.ID, Addr: addr, Metrics: c.opts.Metrics, PID: os.Getpid(), State: state,
-		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN())}
+		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN()), Acks: acks}
 }
 
 // maintain follows the placement, moves the Page Stores' horizon with the engine's oldest snapshot, truncates the

@@ -34,12 +34,24 @@ type Node struct {
 	PID     int    `json:"pid"`
 	State   string `json:"state"`
 	// Log positions the node knows (0: not applicable to its role).
-	Durable   uint64    `json:"durable,omitempty"`
-	Applied   uint64    `json:"applied,omitempty"`
-	Persisted uint64    `json:"persisted,omitempty"`
-	Epoch     uint64    `json:"epoch,omitempty"`
-	Updated   time.Time `json:"updated"`
+	Durable   uint64 `json:"durable,omitempty"`
+	Applied   uint64 `json:"applied,omitempty"`
+	Persisted uint64 `json:"persisted,omitempty"`
+	Epoch     uint64 `json:"epoch,omitempty"`
+	// Horizon is a read-only node's oldest read view: the writer's purge and the Page
+	// Stores' compaction keep what it needs.
+	Horizon uint64 `json:"horizon,omitempty"`
+	// LagMs is how far a read-only node's view is behind the log, in milliseconds.
+	LagMs float64 `json:"lag_ms,omitempty"`
+	// Acks, on the writer, says for each read-only node instance (ReaderKey) from which LSN
+	// on its reported horizon is honoured: that node serves only snapshots at or past it.
+	Acks    map[string]uint64 `json:"acks,omitempty"`
+	Updated time.Time         `json:"updated"`
 }
+
+// ReaderKey names one run of a read-only node in the writer's Acks: a restarted node is a
+// new reader, which must be acknowledged again.
+func (n Node) ReaderKey() string { return fmt.Sprintf("%s/%d", n.ID, n.PID) }
 
 // HeartbeatTimeout is how old a node's last published status may grow before the node is
 // taken as down although its live key is still there: a running node publishes every
@@ -69,6 +81,27 @@ func (c *Client) PutMember(ctx context.Context, m Member) error {
 		return fmt.Errorf("meta: record member %s/%s: %w", m.Role, m.ID, err)
 	}
 	return nil
+}
+
+// Members returns the recorded members of role, sorted by ID.
+func (c *Client) Members(ctx context.Context, role string) ([]Member, error) {
+	r, err := c.c.Get(ctx, c.k.members(), clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("meta: list members: %w", err)
+	}
+	var out []Member
+	for _, kv := range r.Kvs {
+		var m Member
+		if err := json.Unmarshal(kv.Value, &m); err != nil {
+			c.log.Warn("meta: malformed member", "key", string(kv.Key), "err", err)
+			continue
+		}
+		if m.Role == role {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // DeleteMember forgets a member.

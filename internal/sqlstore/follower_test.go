@@ -4,6 +4,7 @@ import (
 	"context"
 	gosql "database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -238,6 +239,31 @@ func TestLSNFunctions(t *testing.T) {
 	}
 	if d := time.Since(start); d < 40*time.Millisecond {
 		t.Fatalf("a 50 ms wait returned after %v", d)
+	}
+	status := func(db interface {
+		QueryContext(context.Context, string, ...any) (*gosql.Rows, error)
+	}) map[string]string {
+		rows, err := db.QueryContext(ctx, "SHOW STATUS LIKE 'strata%'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]string{}
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = v
+		}
+		return out
+	}
+	if st := status(ro); st["Strata_role"] != "ro" || st["Strata_replay_groups"] == "0" || st["Strata_replay_groups"] == "" ||
+		st["Strata_applied_lsn"] != fmt.Sprint(roDB.VisibleLSN()) || st["Strata_replay_lag_ms"] == "" {
+		t.Fatalf("status on the follower: %v", st)
+	}
+	if st := status(w); st["Strata_role"] != "rw" || st["Strata_durable_lsn"] == "" || st["Strata_replay_groups"] != "" {
+		t.Fatalf("status on the writer: %v", st)
 	}
 	var me *mysql.MySQLError
 	if _, err := ro.ExecContext(ctx, "SELECT STRATA_WAIT_LSN(1)"); !errors.As(err, &me) {

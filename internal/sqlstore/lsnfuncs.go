@@ -99,7 +99,11 @@ func (f *lsnFunc) Description() string { return "a log position of this node (re
 
 // Eval implements sql.Expression.
 func (f *lsnFunc) Eval(ctx *sql.Context, row sql.Row) (any, error) {
-	db := f.s.db
+	st := f.s
+	if sess, ok := ctx.Session.(*Session); ok {
+		st = sess.store // the statement's own node, whichever engine registered the function
+	}
+	db := st.db
 	switch f.name {
 	case "strata_last_commit_lsn":
 		if sess, ok := ctx.Session.(*Session); ok {

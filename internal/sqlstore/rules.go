@@ -24,6 +24,7 @@ const (
 	ruleIntArith
 	ruleDecorrelateAggs
 	ruleBinaryChanges
+	ruleStrataStatus
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

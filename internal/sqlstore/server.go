@@ -62,6 +62,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installDecorrelate(eng)       // decorrelate.go: correlated aggregates from one grouped pass
 	installBinaryChanges(eng)     // binarychanges.go: an UPDATE changing only case changes the row
 	s.installLSNFuncs(eng)        // lsnfuncs.go: log positions for the proxy
+	installStatusVars(eng)        // statusvars.go: Strata_* in SHOW STATUS
 	mdb := eng.Analyzer.Catalog.MySQLDb
 	files, err := newFilePolicy(o.SecureFilePriv, mdb)
 	if err != nil {

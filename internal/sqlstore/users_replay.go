@@ -19,6 +19,12 @@ func (s *Store) followUsers(mdb *mysql_db.MySQLDb, loaded []byte) {
 	s.replayMu.Unlock()
 	s.db.Go(func(stop <-chan struct{}) {
 		last := loaded
+		var prev accountKeys // what the last load put; nil: the engine's first load (LoadData)
+		if len(loaded) > 0 {
+			if fresh, err := accountsOf(sql.NewEmptyContext(), loaded); err == nil {
+				prev = fresh.keys()
+			}
+		}
 		for {
 			select {
 			case <-stop:
@@ -33,11 +39,12 @@ func (s *Store) followUsers(mdb *mysql_db.MySQLDb, loaded []byte) {
 			if bytes.Equal(blob, last) {
 				continue
 			}
-			if err := replaceUsers(sql.NewEmptyContext(), mdb, blob); err != nil {
+			keys, err := replaceUsers(sql.NewEmptyContext(), mdb, blob, prev)
+			if err != nil {
 				s.lg.Error("sqlstore: load the accounts the writer changed", "err", err)
 				continue
 			}
-			last = blob
+			last, prev = blob, keys
 		}
 	})
 }
@@ -54,56 +61,78 @@ func (s *Store) wakeReplayed() {
 	}
 }
 
-// replaceUsers makes mdb's users and role edges exactly those stored in blob: the ones blob
-// has are put, the others removed.
-func replaceUsers(ctx *sql.Context, mdb *mysql_db.MySQLDb, blob []byte) error {
+// accounts are the users and role edges of a stored accounts blob.
+type accounts struct {
+	users []*mysql_db.User
+	edges []*mysql_db.RoleEdge
+}
+
+// accountKeys name the users and role edges of an accounts blob.
+type accountKeys struct {
+	users map[mysql_db.UserPrimaryKey]bool
+	edges map[mysql_db.RoleEdgesPrimaryKey]bool
+}
+
+func accountsOf(ctx *sql.Context, blob []byte) (accounts, error) {
 	fresh := mysql_db.CreateEmptyMySQLDb()
 	if err := fresh.LoadData(ctx, blob); err != nil {
-		return err
+		return accounts{}, err
 	}
-	var users []*mysql_db.User
-	var edges []*mysql_db.RoleEdge
+	var a accounts
 	rd := fresh.Reader()
-	rd.VisitUsers(func(u *mysql_db.User) { users = append(users, u) })
-	rd.VisitRoleEdges(func(e *mysql_db.RoleEdge) { edges = append(edges, e) })
+	rd.VisitUsers(func(u *mysql_db.User) { a.users = append(a.users, u) })
+	rd.VisitRoleEdges(func(e *mysql_db.RoleEdge) { a.edges = append(a.edges, e) })
 	rd.Close()
+	return a, nil
+}
 
+func (a accounts) keys() accountKeys {
+	k := accountKeys{users: map[mysql_db.UserPrimaryKey]bool{}, edges: map[mysql_db.RoleEdgesPrimaryKey]bool{}}
+	for _, u := range a.users {
+		k.users[userKey(u)] = true
+	}
+	for _, e := range a.edges {
+		k.edges[edgeKey(e)] = true
+	}
+	return k
+}
+
+// replaceUsers brings mdb's users and role edges to those stored in blob: the ones blob has
+// are put, and those the previous load put (prev) that blob no longer has are removed.
+// Accounts the node made itself in memory only (AddRemoteRoot) stay. It returns blob's keys.
+func replaceUsers(ctx *sql.Context, mdb *mysql_db.MySQLDb, blob []byte, prev accountKeys) (accountKeys, error) {
+	a, err := accountsOf(ctx, blob)
+	if err != nil {
+		return accountKeys{}, err
+	}
+	keys := a.keys()
 	ed := mdb.Editor()
 	defer ed.Close()
-	keepU := map[mysql_db.UserPrimaryKey]bool{}
-	for _, u := range users {
+	for _, u := range a.users {
 		// PutUser replaces only an equal entry: a changed one must go first.
-		k := mysql_db.UserPrimaryKey{Host: u.Host, User: u.User}
-		ed.RemoveUser(k)
+		ed.RemoveUser(userKey(u))
 		ed.PutUser(u)
-		keepU[k] = true
 	}
-	var dropU []mysql_db.UserPrimaryKey
-	ed.VisitUsers(func(u *mysql_db.User) {
-		if k := (mysql_db.UserPrimaryKey{Host: u.Host, User: u.User}); !keepU[k] {
-			dropU = append(dropU, k)
+	for k := range prev.users {
+		if !keys.users[k] {
+			ed.RemoveUser(k)
 		}
-	})
-	for _, k := range dropU {
-		ed.RemoveUser(k)
 	}
-	keepE := map[mysql_db.RoleEdgesPrimaryKey]bool{}
-	for _, e := range edges {
+	for _, e := range a.edges {
 		ed.RemoveRoleEdge(edgeKey(e))
 		ed.PutRoleEdge(e)
-		keepE[edgeKey(e)] = true
 	}
-	var dropE []mysql_db.RoleEdgesPrimaryKey
-	ed.VisitRoleEdges(func(e *mysql_db.RoleEdge) {
-		if k := edgeKey(e); !keepE[k] {
-			dropE = append(dropE, k)
+	for k := range prev.edges {
+		if !keys.edges[k] {
+			ed.RemoveRoleEdge(k)
 		}
-	})
-	for _, k := range dropE {
-		ed.RemoveRoleEdge(k)
 	}
 	mdb.SetEnabled(true)
-	return nil
+	return keys, nil
+}
+
+func userKey(u *mysql_db.User) mysql_db.UserPrimaryKey {
+	return mysql_db.UserPrimaryKey{Host: u.Host, User: u.User}
 }
 
 func edgeKey(e *mysql_db.RoleEdge) mysql_db.RoleEdgesPrimaryKey {

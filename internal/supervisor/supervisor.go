@@ -36,6 +36,7 @@ type Child struct {
 	addr    string
 	exited  chan struct{} // closed when the current process has been waited for
 	started time.Time
+	removed bool // StopChild stopped it for good
 }
 
 // Supervisor starts children, restarts those that die (with a backoff), and stops them all.
@@ -216,7 +217,7 @@ func (s *Supervisor) watch(c *Child) {
 		exited, cmd, started := c.exited, c.cmd, c.started
 		c.mu.Unlock()
 		<-exited
-		if s.isStopping() {
+		if s.isStopping() || c.isRemoved() {
 			return
 		}
 		if time.Since(started) > 30*time.Second {
@@ -236,7 +237,7 @@ func (s *Supervisor) watch(c *Child) {
 				"status", cmd.ProcessState.String(), "after", wait)
 			time.Sleep(wait)
 		}
-		for !s.isStopping() {
+		for !s.isStopping() && !c.isRemoved() {
 			if s.held(c) && !s.waitHold(c) {
 				return
 			}
@@ -313,6 +314,58 @@ func (s *Supervisor) Stop(grace time.Duration) error {
 	}
 	s.wg.Wait()
 	return errors.Join(errs...)
+}
+
+// StopChild stops the child named name for good (SIGTERM, then SIGKILL after grace): it is not
+// restarted. It reports false if no such child runs.
+func (s *Supervisor) StopChild(name string, grace time.Duration) (bool, error) {
+	s.mu.Lock()
+	var c *Child
+	for i, x := range s.children {
+		if x.Name == name {
+			c = x
+			s.children = append(s.children[:i:i], s.children[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	if c == nil {
+		return false, nil
+	}
+	c.mu.Lock()
+	c.removed = true
+	cmd, exited := c.cmd, c.exited
+	c.mu.Unlock()
+	if cmd == nil {
+		return true, nil
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return true, nil
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-exited
+		return true, fmt.Errorf("%s killed after %s", c.Name, grace)
+	}
+}
+
+// Running reports whether a child named name is supervised.
+func (s *Supervisor) Running(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.children {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Child) isRemoved() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.removed
 }
 
 // SetFlag changes the value of flag (e.g. "--port") in c's command line, for its next start.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"strata/internal/cluster"
+	"strata/internal/meta"
 	"strata/internal/node"
 	"strata/internal/privfs"
 )
@@ -21,6 +22,9 @@ type Options struct {
 	Etcd   []string // the control plane's endpoints (required)
 	Secret string   // the cluster secret (required)
 	ID     string   // the node's ID in the control plane
+	// ReadOnly runs a read-only node (`strata compute --role ro`): it follows the writer's
+	// log and serves reads; changes fail with 1290.
+	ReadOnly bool
 	// PoolFrames is the buffer pool size in 16 KiB pages.
 	PoolFrames int
 	// StallTimeout is how long a commit waits for a Log Store quorum before failing.
@@ -56,6 +60,9 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer m.Close()
+	if opts.ReadOnly {
+		return runReadOnly(ctx, opts, mc, m)
+	}
 	c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret,
 		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, StallTimeout: opts.StallTimeout, Logger: lg,
 		EventListener: CommitEvents(m.Registerer())})
@@ -87,4 +94,33 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("stopping: %w", ferr)
 	}
 	return err
+}
+
+// runReadOnly runs a read-only node: it serves MySQL once the writer honours its horizon.
+func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics) error {
+	lg := opts.Logger
+	r, err := cluster.OpenReadOnly(ctx, cluster.ReadOnlyOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret,
+		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, Logger: lg})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	m.MustRegister(EngineCollectors(r.DB)...)
+	m.MustRegister(ReplayCollectors(r.DB)...)
+	select {
+	case <-r.Ready():
+	case <-ctx.Done():
+		return nil
+	}
+	so := opts.SQL
+	so.ReadOnly = true
+	so.Logger, so.Registerer = lg, m.Registerer()
+	so.Ready = func(addr net.Addr, health func() error) {
+		r.SetAddr(addr.String())
+		r.SetHealth(health)
+		if opts.Ready != nil {
+			opts.Ready(addr)
+		}
+	}
+	return ServeSQL(ctx, r.DB, so)
 }

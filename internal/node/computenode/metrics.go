@@ -107,3 +107,28 @@ func planCacheCollectors(st *sqlstore.Store) []prometheus.Collector {
 			func() float64 { return float64(st.PreparedStats().Fallbacks) }),
 	}
 }
+
+// ReplayCollectors read a read-only engine's replay at each scrape: its view, how far the
+// log is ahead of it, and what the replay did.
+func ReplayCollectors(db *engine.DB) []prometheus.Collector {
+	c, g := metrics.CounterFunc, metrics.GaugeFunc
+	st := func() engine.ReplayStats { s, _ := db.ReplayStats(); return s }
+	return []prometheus.Collector{
+		g("replay", "view_lsn", "The read view: the group end replayed last.",
+			func() float64 { return float64(st().View) }),
+		g("replay", "lag_bytes", "Log bytes durable beyond the read view.",
+			func() float64 { s := st(); return float64(s.Durable - s.View) }),
+		g("replay", "lag_seconds", "How long the replay has had log bytes it has not yet published (0: caught up).",
+			func() float64 { return st().Behind.Seconds() }),
+		c("replay", "groups_total", "Groups replayed and published as read views.",
+			func() float64 { return float64(st().Groups) }),
+		c("replay", "records_applied_total", "Records applied to cached pages.",
+			func() float64 { return float64(st().Applied) }),
+		c("replay", "page_reads_total", "Pages read from the Page Stores at the read view.",
+			func() float64 { return float64(st().Fetches) }),
+		c("replay", "resyncs_total", "Re-syncs from the Page Stores (the log no longer held the next record).",
+			func() float64 { return float64(st().Resyncs) }),
+		c("replay", "catalog_changes_total", "Replayed groups that changed the catalog.",
+			func() float64 { return float64(st().CatalogChanges) }),
+	}
+}

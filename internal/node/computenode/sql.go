@@ -34,6 +34,9 @@ type SQLOptions struct {
 	Port     int    // 0: any free port
 	Dir      string // the node's directory: its TLS certificate and files/
 	Security Security
+	// ReadOnly serves a read-only engine: changes fail with 1290, @@read_only is 1, and the
+	// accounts (root's password included) are the writer's, replayed.
+	ReadOnly bool
 	// Registerer counts the statements clients run and the plan cache in it (nil: not).
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -57,14 +60,14 @@ func ServeSQL(ctx context.Context, db *engine.DB, opts SQLOptions) error {
 	if files == "" {
 		files = filepath.Join(opts.Dir, "files")
 	}
-	eng, err := st.NewSQLEngineWith(ctx, sqlstore.EngineOptions{SecureFilePriv: files})
+	eng, err := st.NewSQLEngineWith(ctx, sqlstore.EngineOptions{SecureFilePriv: files, ReadOnly: opts.ReadOnly})
 	if err != nil {
 		return err
 	}
 	if !sqlstore.IsLoopback(opts.Host) {
 		st.AddRemoteRoot(eng, sec.RootPassword)
 	}
-	if sec.RootPassword != "" {
+	if sec.RootPassword != "" && !opts.ReadOnly {
 		if err := st.SetRootPassword(ctx, eng, sec.RootPassword); err != nil {
 			return err
 		}

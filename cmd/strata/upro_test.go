@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"strata/internal/meta"
+)
+
+// roNode returns the read-only node id from the cluster's status once it is up.
+func roNode(t *testing.T, dir, id string) meta.Node {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		for _, n := range clusterStatus(t, dir) {
+			if n.Role == meta.RoleRO && n.ID == id && n.State == meta.StateUp && n.Addr != "" {
+				return n
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("read-only node %s not up:\n%s", id, nodeLogs(dir))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestUpReadOnly: 'strata up' runs a read-only node, a separate process on a MySQL port of
+// its own, that follows the writer: after each commit, waiting for the session's commit LSN
+// there makes the commit visible; after splits, DDL and purge its tables checksum as the
+// writer's; it refuses writes with 1290; 'ctl add-ro' starts another at once and 'ctl
+// remove-ro' stops it.
+func TestUpReadOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	up := startUp(t, dir)
+	rwDB, err := sql.Open("mysql", "root@tcp("+up.addr+")/?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rwDB.Close()
+	ro := roNode(t, dir, "ro-1")
+	roDB, err := sql.Open("mysql", "root@tcp("+ro.Addr+")/?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer roDB.Close()
+
+	w, err := rwDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, q := range []string{"CREATE DATABASE d", "CREATE TABLE d.t (id INT PRIMARY KEY, k INT, v VARCHAR(200), KEY (k))"} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// readMine waits on the read-only node for the session's last commit and counts rows.
+	readMine := func(q string) string {
+		t.Helper()
+		var lsn, applied uint64
+		if err := w.QueryRowContext(ctx, "SELECT STRATA_LAST_COMMIT_LSN()").Scan(&lsn); err != nil {
+			t.Fatal(err)
+		}
+		if err := roDB.QueryRowContext(ctx, "SELECT STRATA_WAIT_LSN(?, 10)", lsn).Scan(&applied); err != nil || applied < lsn {
+			t.Fatalf("the read-only node reached %d, want %d (%v)", applied, lsn, err)
+		}
+		var out string
+		if err := roDB.QueryRowContext(ctx, q).Scan(&out); err != nil {
+			t.Fatalf("%s on the read-only node: %v", q, err)
+		}
+		return out
+	}
+	for i := 0; i < 60; i++ {
+		if _, err := w.ExecContext(ctx, "INSERT INTO d.t VALUES (?, ?, REPEAT('x', 150))", i, i%7); err != nil {
+			t.Fatal(err)
+		}
+		if got := readMine("SELECT COUNT(*) FROM d.t"); got != fmt.Sprint(i+1) {
+			t.Fatalf("after insert %d the read-only node counts %s rows", i, got)
+		}
+	}
+	// Bulk changes (page splits and merges), DDL, a new table.
+	for _, q := range []string{
+		"INSERT INTO d.t SELECT id + 1000, id % 5, REPEAT('y', 180) FROM d.t",
+		"INSERT INTO d.t SELECT id + 5000, id % 3, REPEAT('z', 190) FROM d.t",
+		"UPDATE d.t SET v = CONCAT(v, 'u') WHERE id % 2 = 0",
+		"DELETE FROM d.t WHERE id % 3 = 1",
+		"ALTER TABLE d.t ADD COLUMN w INT NOT NULL DEFAULT 7",
+		"CREATE TABLE d.u (a INT PRIMARY KEY)",
+		"INSERT INTO d.u VALUES (1), (2)",
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	sum := "SELECT CONCAT(COUNT(*), ':', SUM(id), ':', SUM(k), ':', SUM(LENGTH(v)), ':', SUM(w)) FROM d.t"
+	var want string
+	if err := w.QueryRowContext(ctx, sum).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	if got := readMine(sum); got != want {
+		t.Fatalf("read-only checksum %s, writer's %s", got, want)
+	}
+	if got := readMine("SELECT COUNT(*) FROM d.t WHERE k = 2"); got == "0" {
+		t.Fatal("the secondary index reads nothing on the read-only node")
+	}
+	if got := readMine("SELECT SUM(a) FROM d.u"); got != "3" {
+		t.Fatalf("a new table on the read-only node: %s", got)
+	}
+	var me *mysql.MySQLError
+	if _, err := roDB.ExecContext(ctx, "INSERT INTO d.u VALUES (3)"); !errors.As(err, &me) || me.Number != 1290 {
+		t.Fatalf("a write on the read-only node: %v", err)
+	}
+	if out := run(t, "ctl", "status", "--data", dir); !strings.Contains(out, "LAG") || !strings.Contains(out, "ro-1") {
+		t.Fatalf("ctl status:\n%s", out)
+	}
+
+	// Another read-only node, added while the cluster serves.
+	start := time.Now()
+	out := run(t, "ctl", "add-ro", "--data", dir)
+	if !strings.Contains(out, "read-only node ro-2 serving MySQL on") {
+		t.Fatalf("ctl add-ro:\n%s", out)
+	}
+	t.Logf("ctl add-ro took %v", time.Since(start))
+	ro2 := roNode(t, dir, "ro-2")
+	ro2DB, err := sql.Open("mysql", "root@tcp("+ro2.Addr+")/d?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro2DB.Close()
+	var got string
+	var lsn uint64
+	if err := w.QueryRowContext(ctx, "SELECT STRATA_LAST_COMMIT_LSN()").Scan(&lsn); err != nil {
+		t.Fatal(err)
+	}
+	if err := ro2DB.QueryRowContext(ctx, "SELECT STRATA_WAIT_LSN(?, 10)", lsn).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if err := ro2DB.QueryRowContext(ctx, sum).Scan(&got); err != nil || got != want {
+		t.Fatalf("the added read-only node: %s, %v (want %s)", got, err, want)
+	}
+	run(t, "ctl", "remove-ro", "ro-2", "--data", dir)
+	deadline := time.Now().Add(30 * time.Second)
+	for alive(ro2.PID) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ro-2 (pid %d) still runs after remove-ro", ro2.PID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
