@@ -117,6 +117,36 @@ func TestUpReadOnly(t *testing.T) {
 	if got := readMine("SELECT SUM(a) FROM d.u"); got != "3" {
 		t.Fatalf("a new table on the read-only node: %s", got)
 	}
+	// A long transaction on the read-only node keeps reading its snapshot while the writer
+	// rewrites the same rows again and again and its purge runs (every second): the read-only
+	// node's horizon, reported through the control plane, keeps the versions it reads.
+	long, err := roDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before string
+	if err := long.QueryRowContext(ctx, sum).Scan(&before); err != nil || before != want {
+		t.Fatalf("a long read on the read-only node: %s, %v (want %s)", before, err, want)
+	}
+	for round := 0; round < 8; round++ {
+		if _, err := w.ExecContext(ctx, "UPDATE d.t SET k = k + 1, v = CONCAT('r', v)"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(400 * time.Millisecond)
+	}
+	var after string
+	if err := long.QueryRowContext(ctx, sum).Scan(&after); err != nil || after != before {
+		t.Fatalf("the long read after the writer's rewrites and purge: %s, %v (want %s)", after, err, before)
+	}
+	if err := long.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.QueryRowContext(ctx, sum).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	if got := readMine(sum); got != want || got == before {
+		t.Fatalf("after the long read the read-only node reads %s, the writer %s", got, want)
+	}
 	var me *mysql.MySQLError
 	if _, err := roDB.ExecContext(ctx, "INSERT INTO d.u VALUES (3)"); !errors.As(err, &me) || me.Number != 1290 {
 		t.Fatalf("a write on the read-only node: %v", err)
