@@ -131,6 +131,9 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		lg.Warn("compute: cannot publish status", "err", err)
 	}
 	c.reg = reg
+	// Read-only nodes already serving (this node replaces a writer that stopped) hold the
+	// purge horizon from now on: report them before the purge's first round.
+	c.reportReaders(ctx)
 	c.wg.Add(2)
 	go c.maintain(epoch, segPages)
 	go c.followReaders()
