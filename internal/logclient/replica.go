@@ -21,7 +21,7 @@ import (
 
 // commitDelay bounds how long a store may go without hearing a new durable LSN while nothing
 // is appended.
-const commitDelay = 2 * time.Millisecond
+const commitDelay = 500 * time.Microsecond
 
 // readOnce reads [from, limit), at most max bytes, from one store.
 func readOnce(ctx context.Context, c logstorepb.LogStoreClient, from page.LSN, max int, limit page.LSN, timeout time.Duration) ([]byte, error) {
