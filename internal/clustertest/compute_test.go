@@ -24,7 +24,7 @@ func killComputeAndTime(t *testing.T, c *cluster) restartTiming {
 	var rt restartTiming
 	rt.logEnd = rw.Durable
 	upPID := c.cmd.Process.Pid
-	if p := childWith(upPID, " compute "); p != rw.PID {
+	if p := childWith(upPID, " compute --role rw "); p != rw.PID {
 		t.Fatalf("compute process %d, ctl status says %d", p, rw.PID)
 	}
 	probe, err := sql.Open("mysql", "root@tcp("+c.addr+")/d?timeout=1s&readTimeout=5s")
@@ -42,7 +42,7 @@ func killComputeAndTime(t *testing.T, c *cluster) restartTiming {
 			t.Fatal("no new compute process within 60s of the kill")
 		}
 		time.Sleep(5 * time.Millisecond)
-		pid = childWith(upPID, " compute ")
+		pid = childWith(upPID, " compute --role rw ")
 	}
 	started, err := startTime(pid)
 	if err != nil {
@@ -136,5 +136,23 @@ func TestComputeKilled(t *testing.T) {
 	var n int
 	if err := db.QueryRow("SELECT COUNT(*) FROM r").Scan(&n); err != nil || int64(n) != bulk.Load() {
 		t.Fatalf("bulk rows: %d, %v; %d acknowledged", n, err, bulk.Load())
+	}
+	// The read-only node followed the log across both writers: once it has applied the new
+	// writer's durable end it reads what the writer reads.
+	ro, err := sql.Open("mysql", "root@tcp("+c.node("ro-1").Addr+")/?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	var durable, applied uint64
+	if err := db.QueryRow("SELECT STRATA_DURABLE_LSN()").Scan(&durable); err != nil {
+		t.Fatal(err)
+	}
+	if err := ro.QueryRow("SELECT STRATA_WAIT_LSN(?, 30)", durable).Scan(&applied); err != nil || applied < durable {
+		t.Fatalf("the read-only node reached %d of the writer's %d: %v", applied, durable, err)
+	}
+	var m int
+	if err := ro.QueryRow("SELECT COUNT(*) FROM d.r").Scan(&m); err != nil || m != n {
+		t.Fatalf("the read-only node counts %d bulk rows (%v), the writer %d", m, err, n)
 	}
 }

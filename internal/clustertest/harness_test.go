@@ -248,7 +248,8 @@ func (c *cluster) node(id string) node {
 	return node{}
 }
 
-// waitAllUp waits until the eight nodes are up with a live process.
+// waitAllUp waits until every node is up with a live process: the eight of a cluster and its
+// read-only nodes.
 func (c *cluster) waitAllUp(timeout time.Duration) []node {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -260,7 +261,7 @@ func (c *cluster) waitAllUp(timeout time.Duration) []node {
 				up++
 			}
 		}
-		if up == 8 && len(st.Nodes) == 8 {
+		if up == len(st.Nodes) && up >= 8 {
 			return st.Nodes
 		}
 		if time.Now().After(deadline) {
