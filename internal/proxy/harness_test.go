@@ -10,11 +10,13 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	gmssql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/go-sql-driver/mysql"
+	"github.com/sirupsen/logrus"
 
 	"strata/internal/engine"
 	"strata/internal/localdb"
@@ -88,10 +90,11 @@ func serveSQL(t *testing.T, db *engine.DB, readOnly bool, closeDB func()) *backe
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	nl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	l := &trackListener{Listener: nl}
 	srv, err := st.ServeWith(eng, l, sqlstore.ServeOptions{ProxySecret: testSecret})
 	if err != nil {
 		t.Fatal(err)
@@ -102,11 +105,42 @@ func serveSQL(t *testing.T, db *engine.DB, readOnly bool, closeDB func()) *backe
 		if !stopped {
 			stopped = true
 			srv.Close()
+			l.closeAll() // as a process that exits: its connections end
 			closeDB()
 		}
 	}
 	t.Cleanup(b.stop)
 	return b
+}
+
+// trackListener remembers the connections it accepted, to close them as a dying node would.
+type trackListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *trackListener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		c.Close()
+	}
+}
+
+func TestMain(m *testing.M) {
+	logrus.SetLevel(logrus.WarnLevel)
+	os.Exit(m.Run())
 }
 
 // startProxy starts a proxy over disc.
