@@ -81,7 +81,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 	so := opts.SQL
-	so.Logger, so.Registerer = lg, m.Registerer()
+	so.Logger, so.Registerer, so.ProxySecret = lg, m.Registerer(), opts.Secret
 	so.Ready = func(addr net.Addr, health func() error) {
 		c.SetAddr(addr.String())
 		c.SetHealth(health)
