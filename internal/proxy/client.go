@@ -58,6 +58,10 @@ func (c *session) handshake() error {
 	if len(scramble) == 1 && scramble[0] == 0 {
 		scramble = nil
 	}
+	if len(scramble) > 64 { // mysql_native_password's is 20 bytes
+		c.srv.stats.LoginFails.Add(1)
+		return c.fail(wire.NewError(wire.ErAccessDenied, "28000", "Access denied for user '%s'@'%s' (using password: YES)", resp.User, hostOf(c.clientAddr)))
+	}
 	c.user, c.charset = resp.User, resp.Charset
 	c.caps = resp.Capabilities & offeredCaps
 	c.cc.Limit = c.srv.opts.MaxPacket
@@ -80,7 +84,7 @@ func (c *session) handshake() error {
 		c.rs.Done(okResult())
 	}
 	b.owner, b.gen, b.used = c, c.rs.Generation(), false
-	c.rwNode = b.addr
+	c.rwNode = b.node
 	c.lastRW = ref{b: b, lease: b.lease}
 	c.srv.pool.put(b)
 	if err := c.writeOK(wire.OK{Status: c.status}); err != nil {

@@ -44,7 +44,7 @@ type backend struct {
 }
 
 // startRW starts a read-write node in dir that accepts the proxy's logins.
-func startRW(t *testing.T, dir string) *backend {
+func startRW(t testing.TB, dir string) *backend {
 	t.Helper()
 	ctx := context.Background()
 	ldb, err := localdb.Open(ctx, localdb.Options{Dir: dir, Logger: quiet(), LockWaitTimeout: 2 * time.Second})
@@ -79,7 +79,7 @@ func startRO(t *testing.T, rw *backend) *backend {
 	return serveSQL(t, roDB, true, func() { roDB.Close() })
 }
 
-func serveSQL(t *testing.T, db *engine.DB, readOnly bool, closeDB func()) *backend {
+func serveSQL(t testing.TB, db *engine.DB, readOnly bool, closeDB func()) *backend {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, db, quiet())
@@ -144,7 +144,7 @@ func TestMain(m *testing.M) {
 }
 
 // startProxy starts a proxy over disc.
-func startProxy(t *testing.T, disc Discovery, tweak func(*Options)) *Server {
+func startProxy(t testing.TB, disc Discovery, tweak func(*Options)) *Server {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

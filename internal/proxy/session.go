@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
 	"sync"
 
 	"strata/internal/proxy/route"
@@ -82,6 +83,10 @@ func (c *session) setCur(b *backendConn) {
 func (c *session) serve() {
 	c.srv.stats.Clients.Add(1)
 	defer func() {
+		// A panic here is a bug; it ends this client's connection, not the proxy.
+		if r := recover(); r != nil {
+			c.srv.lg.Error("proxy: panic serving a client", "client", c.clientAddr, "panic", r, "stack", string(debug.Stack()))
+		}
 		c.srv.stats.Clients.Add(-1)
 		c.srv.forget(c)
 		_ = c.cc.Close()
