@@ -63,6 +63,6 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().String(logLevelFlag, "info", "log level of this process and, with `strata up`, of every node it starts: debug, info, warn or error")
 	sh := addSharedFlags(root)
-	root.AddCommand(newUpCmd(), newLogCmd(), newCheckCmd(), newLogStoreCmd(sh), newPageStoreCmd(sh), newMetaCmd(sh), newComputeCmd(sh), newCtlCmd(sh))
+	root.AddCommand(newUpCmd(), newLogCmd(), newCheckCmd(), newLogStoreCmd(sh), newPageStoreCmd(sh), newMetaCmd(sh), newComputeCmd(sh), newProxyCmd(sh), newCtlCmd(sh))
 	return root
 }

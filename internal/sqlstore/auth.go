@@ -22,18 +22,29 @@ import (
 // It also keeps, as MySQL does, the connection beyond max_connections (guardListener lets
 // max_connections + 1 in) for a user with SUPER or CONNECTION_ADMIN: anyone else gets 1040
 // once authenticated.
+//
+// With the cluster secret (proxySecret), it also offers the proxy's login method
+// (proxyauth.go), by which the Strata proxy logs in for its clients.
 type authServer struct {
 	mysql.AuthServer
 	mdb     *mysql_db.MySQLDb // nil: no reserved connection
 	methods []mysql.AuthMethod
+	native  *authMethod // mysql_native_password, which the proxy's logins check passwords with
 }
 
-func newAuthServer(inner mysql.AuthServer) *authServer {
+func newAuthServer(inner mysql.AuthServer, proxySecret string) *authServer {
 	s := &authServer{AuthServer: inner}
 	s.mdb, _ = inner.(*mysql_db.MySQLDb)
 	def := inner.DefaultAuthMethodDescription()
 	for _, m := range inner.AuthMethods() {
-		s.methods = append(s.methods, &authMethod{AuthMethod: m, s: s, fallback: m.Name() == def})
+		am := &authMethod{AuthMethod: m, s: s, fallback: m.Name() == def}
+		if m.Name() == mysql.MysqlNativePassword {
+			s.native = am
+		}
+		s.methods = append(s.methods, am)
+	}
+	if proxySecret != "" && s.native != nil && s.mdb != nil {
+		s.methods = append(s.methods, &proxyAuthMethod{s: s, secret: proxySecret})
 	}
 	return s
 }
@@ -72,8 +83,14 @@ func (m *authMethod) HandleAuthPluginData(c *mysql.Conn, user string, serverData
 	if err != nil {
 		return nil, accessDenied(user, remote, len(clientData) > 0 && !(len(clientData) == 1 && clientData[0] == 0))
 	}
+	return m.s.admit(c, ud)
+}
+
+// admit lets an authenticated login in unless the connections are beyond max_connections
+// and the user may not take the reserved one.
+func (s *authServer) admit(c *mysql.Conn, ud mysql.Getter) (mysql.Getter, error) {
 	if g := guardOf(c); g != nil {
-		if g.l.open.Load() > globalInt("max_connections", 151) && !m.s.connectionAdmin(ud) {
+		if g.l.open.Load() > globalInt("max_connections", 151) && !s.connectionAdmin(ud) {
 			return nil, mysql.NewSQLError(erConCount, "08004", "Too many connections")
 		}
 		g.authenticated(c)

@@ -183,10 +183,10 @@ func ServerHealth(srv *server.Server) error {
 }
 
 // protocolListenerFactory makes GMS build vitess's listener over gl, with our auth server.
-func protocolListenerFactory(gl *guardListener) server.ProtocolListenerFunc {
+func protocolListenerFactory(gl *guardListener, proxySecret string) server.ProtocolListenerFunc {
 	return func(cfg server.Config, lc mysql.ListenerConfig, sel server.ServerEventListener) (server.ProtocolListener, error) {
 		lc.Listener = gl
-		lc.AuthServer = newAuthServer(lc.AuthServer)
+		lc.AuthServer = newAuthServer(lc.AuthServer, proxySecret)
 		lc.MaxConns = 0 // the guard refuses what is beyond max_connections
 		pl, err := server.MySQLProtocolListenerFactory(cfg, lc, sel)
 		if err != nil {
@@ -198,7 +198,8 @@ func protocolListenerFactory(gl *guardListener) server.ProtocolListenerFunc {
 
 // guardProtocol returns the handler wrapper and the listener factory that put the guards
 // (guardListener, guardConn, authServer, guardHandler) around GMS's server on l.
-func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bool, kill func(connID uint32)) (server.HandlerWrapper, server.ProtocolListenerFunc) {
+// proxySecret, when set, lets the Strata proxy log in for its clients (proxyauth.go).
+func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bool, proxySecret string, kill func(connID uint32)) (server.HandlerWrapper, server.ProtocolListenerFunc) {
 	registerVariables()
 	panicLogger.Store(s.lg)
 	guarded := func(h mysql.Handler) (mysql.Handler, error) {
@@ -208,5 +209,5 @@ func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bo
 		}
 		return &guardHandler{Handler: h, kill: kill, widths: newTinyintWidths(s)}, nil
 	}
-	return guarded, protocolListenerFactory(newGuardListener(l, tls, s.lg))
+	return guarded, protocolListenerFactory(newGuardListener(l, tls, s.lg), proxySecret)
 }

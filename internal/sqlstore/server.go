@@ -165,6 +165,9 @@ type ServeOptions struct {
 	NoPlanCache bool
 	// Observe, when set, is told of every statement clients run (metrics).
 	Observe StatementObserver
+	// ProxySecret, the cluster secret, lets the Strata proxy log in for its clients
+	// (proxyauth.go); "" refuses such logins.
+	ProxySecret string
 }
 
 // Serve starts a MySQL server for eng on l and returns it; Close stops it.
@@ -186,7 +189,7 @@ func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*se
 	if o.Observe != nil {
 		wrap = withObserver(o.Observe, wrap) // observe.go
 	}
-	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil, eng.ProcessList.Kill) // listener.go
+	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil, o.ProxySecret, eng.ProcessList.Kill) // listener.go
 	srv, err := server.NewServerWithHandler(cfg, eng, sql.NewContext, s.SessionBuilder(), nil, wrap)
 	if err != nil {
 		return nil, err

@@ -81,7 +81,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 	so := opts.SQL
-	so.Logger, so.Registerer = lg, m.Registerer()
+	so.Logger, so.Registerer, so.ProxySecret = lg, m.Registerer(), opts.Secret
 	so.Ready = func(addr net.Addr, health func() error) {
 		c.SetAddr(addr.String())
 		c.SetHealth(health)
@@ -114,7 +114,7 @@ func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 	}
 	so := opts.SQL
 	so.ReadOnly = true
-	so.Logger, so.Registerer = lg, m.Registerer()
+	so.Logger, so.Registerer, so.ProxySecret = lg, m.Registerer(), opts.Secret
 	so.Ready = func(addr net.Addr, health func() error) {
 		r.SetAddr(addr.String())
 		r.SetHealth(health)

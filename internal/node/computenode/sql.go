@@ -40,6 +40,9 @@ type SQLOptions struct {
 	// Registerer counts the statements clients run and the plan cache in it (nil: not).
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
+	// ProxySecret, the cluster secret, lets the Strata proxy log in for its clients ("":
+	// no proxy logins).
+	ProxySecret string
 	// Ready is called with the address once clients can connect, and with the server's
 	// health check (sqlstore.ServerHealth).
 	Ready func(addr net.Addr, health func() error)
@@ -80,7 +83,7 @@ func ServeSQL(ctx context.Context, db *engine.DB, opts SQLOptions) error {
 	if err != nil {
 		return err
 	}
-	so := sqlstore.ServeOptions{TLS: tlsCfg, RequireTLS: sec.RequireTLS}
+	so := sqlstore.ServeOptions{TLS: tlsCfg, RequireTLS: sec.RequireTLS, ProxySecret: opts.ProxySecret}
 	if reg := opts.Registerer; reg != nil {
 		so.Observe = statementObserver(reg)
 		reg.MustRegister(planCacheCollectors(st)...)

@@ -4,7 +4,7 @@
 // what session state must follow the client to a backend connection.
 //
 // It is a deterministic state machine in the style of etcd's raft package: no I/O, no
-// goroutines, no clocks. The proxy's network edge (not built yet) owns the connections and
+// goroutines, no clocks. The proxy's network edge (package proxy) owns the connections and
 // feeds a Session each statement text (Route) and then what it learned from the backend
 // (Done: success or failure, the commit LSN the RW reported, the server status flags). The
 // edge picks an RO with Choose, replays Replay(target) on a backend connection whose

@@ -140,3 +140,14 @@ func splitPieces(text string) (pieces []string) {
 	}
 	return pieces
 }
+
+// Database is the session's current database ("" for none), as the statements that
+// succeeded left it.
+func (s *Session) Database() string {
+	return s.replay.db
+}
+
+// Consistency is the session's read consistency level.
+func (s *Session) Consistency() Consistency {
+	return s.consistency
+}
