@@ -62,7 +62,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	up := startUp(t, dir)
 	url := up.consoleURL(t)
-	nodes := waitNodes(t, dir, 9)
+	nodes := waitNodes(t, dir, 10)
 
 	// Every metric the console reads is exported by the nodes it reads it from.
 	for _, n := range nodes {

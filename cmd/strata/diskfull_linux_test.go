@@ -183,7 +183,7 @@ func TestUpDiskFull(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "data")
 	mountTmpfs(t, dir, 256<<20)
-	up := startUp(t, dir, "--stall-timeout", "3s", "--ro", "0")
+	up := startUp(t, dir, "--stall-timeout", "3s", "--ro", "0", "--proxy=false")
 	defer up.kill()
 	db, err := sql.Open("mysql", "root@tcp("+up.addr+")/?timeout=5s&readTimeout=30s&writeTimeout=30s")
 	if err != nil {

@@ -59,7 +59,7 @@ func TestUpFilesPrivate(t *testing.T) {
 				}
 			}
 			if mode == "cluster" {
-				waitNodes(t, dir, 9)
+				waitNodes(t, dir, 10)
 				checkPeerOnLoopback(t, dir)
 			}
 			checkPrivate(t, dir)

@@ -52,7 +52,7 @@ func TestTPCC(t *testing.T) {
 	for _, mode := range []struct {
 		name  string
 		extra []string
-	}{{"single", []string{"--single", "--buffer-pool-mb", "256"}}, {"cluster", []string{"--buffer-pool-mb", "256"}}} {
+	}{{"single", []string{"--single", "--buffer-pool-mb", "256"}}, {"cluster", []string{"--buffer-pool-mb", "256", "--proxy=false"}}} {
 		t.Run(mode.name, func(t *testing.T) {
 			up := startUp(t, t.TempDir(), mode.extra...)
 			db, err := sql.Open("mysql", "root@tcp("+up.addr+")/")

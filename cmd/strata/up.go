@@ -20,14 +20,16 @@ func newUpCmd() *cobra.Command {
 	var dir, host, cpuprofile, metricsAddr, consoleAddr string
 	var port, poolMB, segMB, roCount int
 	var stall time.Duration
-	var single bool
+	var single, withProxy bool
 	var sec securityFlags
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run a whole Strata cluster on loopback, serving MySQL, with its state in a directory",
 		Long: `up starts the local cluster in the foreground, each node a process of this binary: the
 control plane (embedded etcd), 3 Log Stores, 3 Page Stores, the read-write compute node and
---ro read-only compute nodes (1 by default; 'strata ctl add-ro' and 'remove-ro' change them),
+--ro read-only compute nodes (1 by default; 'strata ctl add-ro' and 'remove-ro' change them)
+and the proxy, which serves MySQL on --port and sends writes to the read-write node and reads
+to the read-only nodes (each compute node also serves on a port of its own),
 with their state under --data (created on first start, reopened afterwards; node logs in
 DATA/logs). It prints the MySQL address when ready, then the web console's, restarts a node that dies, and stops them
 all on Ctrl-C or SIGTERM. 'strata ctl status --data DIR' lists the nodes. With --single it
@@ -62,7 +64,7 @@ runs everything in one process instead.`,
 			if roCount < 0 {
 				return fmt.Errorf("--ro must not be negative")
 			}
-			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, uint64(segMB)*64, consoleAddr, sec, roCount)
+			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, uint64(segMB)*64, consoleAddr, sec, roCount, withProxy)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory")
@@ -72,6 +74,7 @@ runs everything in one process instead.`,
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 0, "how long a commit waits for a Log Store quorum before failing (0: the compute node's default, 10s)")
 	cmd.Flags().IntVar(&segMB, "segment-mb", 64, "size of a Page Store segment, the unit of placement and of moves, in MiB (a new cluster's)")
 	cmd.Flags().IntVar(&roCount, "ro", 1, "read-only compute nodes of a new cluster, each on a MySQL port of its own (given again: at least this many)")
+	cmd.Flags().BoolVar(&withProxy, "proxy", true, "serve MySQL on --port through the proxy (writes to the read-write node, reads to read-only nodes); the compute nodes get ports of their own. --proxy=false: the read-write node on --port")
 	cmd.Flags().BoolVar(&single, "single", false, "run everything in one process (the log and page store as libraries) instead of a cluster")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultMetricsAddr,

@@ -37,7 +37,7 @@ const (
 
 // runCluster starts the whole local cluster and supervises it until ctx ends.
 // A positive stall is passed to the compute node as its --stall-timeout.
-func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, consoleAddr string, sec securityFlags, roCount int) error {
+func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, consoleAddr string, sec securityFlags, roCount int, withProxy bool) error {
 	lg := nodeLogger(cmd, cmd.ErrOrStderr())
 	// Owner only, and tightened if an older build made it 0755: it holds the secret, the
 	// nodes' data and their logs.
@@ -221,7 +221,18 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 		// Passed through the environment, not the command line other users can read.
 		os.Setenv("STRATA_ROOT_PASSWORD", sec.rootPassword)
 	}
-	rwArgs := computeArgs("compute", "rw", port)
+	// With the proxy on --port, the read-write node serves on a port of its own, kept across
+	// restarts; without it, on --port.
+	rwPort := port
+	if withProxy {
+		if rwPort, err = portOf("compute"); err != nil {
+			return err
+		}
+		if err := writeClusterInfo(dir, ci); err != nil {
+			return err
+		}
+	}
+	rwArgs := computeArgs("compute", "rw", rwPort)
 	rwArgs[slices.Index(rwArgs, "--id")+1] = "rw"
 	rw := &supervisor.Child{Name: "compute", Ready: "strata: serving MySQL on ", Args: rwArgs}
 	if err := sup.Start(ctx, rw); err != nil {
@@ -252,9 +263,29 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err != nil {
 		return err
 	}
+	serving, front := rw.Addr(), ""
+	if withProxy {
+		px := &supervisor.Child{Name: "proxy", Ready: "strata: proxy serving MySQL on ",
+			Args: []string{"proxy", "--listen", net.JoinHostPort(host, strconv.Itoa(port)), "--etcd", etcd,
+				"--secret-file", secretFile, "--id", "proxy"}}
+		if err := sup.Start(ctx, px); err != nil {
+			return err
+		}
+		// A restarted proxy comes back on the same port.
+		if _, p, err := net.SplitHostPort(px.Addr()); err == nil {
+			px.SetFlag("--listen", net.JoinHostPort(host, p))
+		}
+		if err := mc.PutMember(ctx, meta.Member{Role: meta.RoleProxy, ID: "proxy", Addr: px.Addr()}); err != nil {
+			return err
+		}
+		serving, front = px.Addr(), fmt.Sprintf("; the proxy in front of rw %s", rw.Addr())
+		if len(roAddrs) > 0 {
+			front += " and " + strings.TrimPrefix(listAddrs(roAddrs), ": ")
+		}
+	}
 	started = true
-	fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster in %s: 1 meta, %d log stores, %d page stores, 1 compute, %d read-only%s)\n",
-		rw.Addr(), dir, clusterLogStores, len(pageStores), len(roAddrs), listAddrs(roAddrs))
+	fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster in %s: 1 meta, %d log stores, %d page stores, 1 compute, %d read-only%s%s)\n",
+		serving, dir, clusterLogStores, len(pageStores), len(roAddrs), listAddrs(roAddrs), front)
 	con.announce(cmd.OutOrStdout())
 	// Page Stores added while the cluster runs (`strata ctl add-pagestore` records a member)
 	// are started here too.

@@ -155,7 +155,7 @@ func TestUpCluster(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	nodes := waitNodes(t, dir, 9)
+	nodes := waitNodes(t, dir, 10)
 	roles := map[string]int{}
 	var victim meta.Node
 	for _, n := range nodes {
@@ -164,7 +164,7 @@ func TestUpCluster(t *testing.T) {
 			victim = n
 		}
 	}
-	if roles[meta.RoleMeta] != 1 || roles[meta.RoleLogStore] != 3 || roles[meta.RolePageStore] != 3 || roles[meta.RoleRW] != 1 || roles[meta.RoleRO] != 1 {
+	if roles[meta.RoleMeta] != 1 || roles[meta.RoleLogStore] != 3 || roles[meta.RolePageStore] != 3 || roles[meta.RoleRW] != 1 || roles[meta.RoleRO] != 1 || roles[meta.RoleProxy] != 1 {
 		t.Fatalf("roles %v", roles)
 	}
 	// The control plane refuses a client without the cluster secret.
@@ -206,7 +206,7 @@ func TestUpCluster(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	nodes = waitNodes(t, dir, 9)
+	nodes = waitNodes(t, dir, 10)
 	db.Close()
 	up.kill()
 	for _, n := range nodes {
@@ -223,7 +223,7 @@ func TestUpCluster(t *testing.T) {
 	}
 	defer db2.Close()
 	exported := map[string]bool{} // every series name the nodes expose
-	for _, n := range waitNodes(t, dir, 9) {
+	for _, n := range waitNodes(t, dir, 10) {
 		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n.PID))
 		if err != nil {
 			t.Errorf("%s: %v", n.ID, err)

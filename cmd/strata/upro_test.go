@@ -35,7 +35,8 @@ func roNode(t *testing.T, dir, id string) meta.Node {
 // its own, that follows the writer: after each commit, waiting for the session's commit LSN
 // there makes the commit visible; after splits, DDL and purge its tables checksum as the
 // writer's; it refuses writes with 1290; 'ctl add-ro' starts another at once and 'ctl
-// remove-ro' stops it.
+// remove-ro' stops it. Sessions through the proxy on the cluster's MySQL port read their own
+// writes, and their reads go to the read-only node.
 func TestUpReadOnly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
@@ -43,7 +44,13 @@ func TestUpReadOnly(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	up := startUp(t, dir)
-	rwDB, err := sql.Open("mysql", "root@tcp("+up.addr+")/?timeout=5s")
+	var rwAddr string
+	for _, n := range waitNodes(t, dir, 10) {
+		if n.Role == meta.RoleRW {
+			rwAddr = n.Addr
+		}
+	}
+	rwDB, err := sql.Open("mysql", "root@tcp("+rwAddr+")/?timeout=5s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +162,8 @@ func TestUpReadOnly(t *testing.T) {
 		t.Fatalf("ctl status:\n%s", out)
 	}
 
+	readYourWritesThroughProxy(t, up.addr, ro)
+
 	// Another read-only node, added while the cluster serves.
 	start := time.Now()
 	out := run(t, "ctl", "add-ro", "--data", dir)
@@ -186,5 +195,61 @@ func TestUpReadOnly(t *testing.T) {
 			t.Fatalf("ro-2 (pid %d) still runs after remove-ro", ro2.PID)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// readYourWritesThroughProxy: sessions through the proxy each insert rows and read them back
+// at once, always seeing their own; the reads are answered by the read-only node (its
+// statement counter moves).
+func readYourWritesThroughProxy(t *testing.T, proxyAddr string, ro meta.Node) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sql.Open("mysql", "root@tcp("+proxyAddr+")/d?timeout=5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE ryw (s INT, i INT, PRIMARY KEY (s, i))"); err != nil {
+		t.Fatal(err)
+	}
+	roSelects := func() float64 {
+		return scrape(t, "http://"+ro.Metrics+"/metrics")[`strata_sql_statements_total{kind="select"}`]
+	}
+	before := roSelects()
+	const sessions, rows = 4, 15
+	errs := make(chan error, sessions)
+	for s := range sessions {
+		go func() {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			for i := range rows {
+				if _, err := c.ExecContext(ctx, "INSERT INTO ryw VALUES (?, ?)", s, i); err != nil {
+					errs <- err
+					return
+				}
+				var n int
+				if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM ryw WHERE s = ?", s).Scan(&n); err != nil {
+					errs <- err
+					return
+				}
+				if n != i+1 {
+					errs <- fmt.Errorf("session %d after its insert %d reads %d rows", s, i, n)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range sessions {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := roSelects(); after-before < sessions*rows/2 {
+		t.Fatalf("the read-only node answered %v selects of the %d read through the proxy", after-before, sessions*rows)
 	}
 }

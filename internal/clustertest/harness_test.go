@@ -104,7 +104,7 @@ func startCluster(t *testing.T, extra ...string) *cluster {
 	}
 	base := t.TempDir()
 	c := &cluster{t: t, dir: filepath.Join(base, "data"), upLog: filepath.Join(base, "up.log"), exited: make(chan struct{})}
-	args := append([]string{"up", "--data", c.dir, "--port", "0", "--buffer-pool-mb", "32"}, extra...)
+	args := append([]string{"up", "--data", c.dir, "--port", "0", "--buffer-pool-mb", "32", "--proxy=false"}, extra...)
 	c.cmd = exec.Command(strataBin, args...)
 	logf, err := os.Create(c.upLog)
 	if err != nil {
