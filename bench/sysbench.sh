@@ -12,7 +12,8 @@
 # WORKLOADS ("oltp_point_select oltp_read_only oltp_write_only oltp_read_write"),
 # BUFFER_POOL_MB (256, both servers), KEEP (0), STRATA_CPUPROFILE (a file: profile Strata's run;
 # single mode only), STRATA_MODE (single: `strata up --single`, one process; cluster: `strata up`,
-# the local cluster of separate processes).
+# the local cluster of separate processes), STRATA_CLUSTER_OPTS ("--ro 0 --proxy=false": the
+# read-write node alone; "" for `strata up`'s default of a read-only node behind the proxy).
 # Installs mariadb-server with apt-get if it is missing. See bench/README.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,6 +27,9 @@ BUFFER_POOL_MB=${BUFFER_POOL_MB:-256}
 KEEP=${KEEP:-0}
 STRATA_CPUPROFILE=${STRATA_CPUPROFILE:-}
 STRATA_MODE=${STRATA_MODE:-single}
+# The cluster as these figures have always measured it: the read-write node alone, clients
+# straight to it. "" runs `strata up`'s default: a read-only node and the proxy in front.
+STRATA_CLUSTER_OPTS=${STRATA_CLUSTER_OPTS---ro 0 --proxy=false}
 
 NAME=sysbench.sh
 # shellcheck source=bench/lib.sh
@@ -107,7 +111,7 @@ prof_opt=()
 [[ -n $STRATA_CPUPROFILE ]] && prof_opt=(--cpuprofile "$STRATA_CPUPROFILE")
 case $STRATA_MODE in
 single) prof_opt+=(--single) ;;
-cluster) ;;
+cluster) read -r -a cluster_opt <<<"$STRATA_CLUSTER_OPTS"; prof_opt+=("${cluster_opt[@]}") ;;
 *) die "STRATA_MODE must be single or cluster" ;;
 esac
 "$WORK/strata" up --data "$WORK/strata-data" --port "$STRATA_PORT" --buffer-pool-mb "$BUFFER_POOL_MB" \
