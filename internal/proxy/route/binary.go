@@ -20,7 +20,7 @@ func (s *Session) ExecuteBinary(id uint32) Decision {
 	if !ok {
 		return s.routeInfos([]info{rw("", "unknown prepared statement")})
 	}
-	in := s.classifyText(p.text)
+	in := s.classifyPrepared(p)
 	if !in.read {
 		in.reason = "execute: " + in.reason
 	}

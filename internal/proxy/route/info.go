@@ -1,5 +1,7 @@
 package route
 
+import "github.com/dolthub/vitess/go/vt/sqlparser"
+
 // info is what the classifier learned about one statement: whether it may go to an RO,
 // why not, and what it does to the session's state once it succeeds.
 type info struct {
@@ -68,6 +70,9 @@ type prepared struct {
 	known bool
 	// db is the current database when it was prepared: table names resolve against it.
 	db string
+	// st is text parsed (nil if it does not parse), once parsed is set.
+	st     sqlparser.Statement
+	parsed bool
 }
 
 // rw returns an info for a statement that goes to the RW for reason.

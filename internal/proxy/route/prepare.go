@@ -31,7 +31,7 @@ func (s *Session) execute(text string, n *sqlparser.Execute) info {
 		in.fx.unknown, in.fx.write = true, true
 		return in
 	}
-	in := s.classifyText(p.text) // in.text stays the prepared text: its first keyword counts
+	in := s.classifyPrepared(p) // in.text stays the prepared text: its first keyword counts
 	for _, v := range n.VarList {
 		in.reads = append(in.reads, userVarName(v))
 	}
@@ -43,11 +43,12 @@ func (s *Session) execute(text string, n *sqlparser.Execute) info {
 	return in
 }
 
-// classifyText parses and classifies one statement's text.
-func (s *Session) classifyText(text string) info {
-	st, err := sqlparser.Parse(text)
-	if err != nil {
-		st = nil
+// classifyPrepared classifies a prepared statement's text, parsed once: classification
+// reads the tree and the session's state, and only the latter changes between executions.
+func (s *Session) classifyPrepared(p *prepared) info {
+	if !p.parsed {
+		p.st, _ = parse(p.text) // nil on error
+		p.parsed = true
 	}
-	return s.classify(text, st)
+	return s.classify(p.text, p.st)
 }
