@@ -31,8 +31,13 @@ func (c *session) pickRO(d route.Decision) (b *backendConn, durable uint64, ok b
 		}
 		durable = v
 	}
-	backends := make([]route.Backend, len(topo.ROs))
-	for i, ro := range topo.ROs {
+	// The ROs in an order that rotates at each read, so that Choose's ties (the first of
+	// the least loaded) go round them.
+	n := len(topo.ROs)
+	first := int(c.srv.roTurn.Add(1) % uint64(n))
+	backends := make([]route.Backend, n)
+	for i := range n {
+		ro := topo.ROs[(first+i)%n]
 		st := c.srv.roLoad(ro.ID)
 		backends[i] = route.Backend{ID: ro.ID, Applied: route.LSN(st.applied.Load()), InFlight: int(st.inFlight.Load())}
 	}
@@ -40,7 +45,7 @@ func (c *session) pickRO(d route.Decision) (b *backendConn, durable uint64, ok b
 	if ch.Index < 0 {
 		return nil, durable, false
 	}
-	ro := topo.ROs[ch.Index]
+	ro := topo.ROs[(first+ch.Index)%n]
 	st := c.srv.roLoad(ro.ID)
 	b, err := c.roConn(ro)
 	if err != nil {

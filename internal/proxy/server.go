@@ -74,6 +74,8 @@ type Server struct {
 	l     net.Listener
 	pool  *pool
 	stats Stats
+	// roTurn rotates the order in which reads consider the ROs (pickRO).
+	roTurn atomic.Uint64
 	// version is the server version of the nodes (string), from the last login.
 	version atomic.Value
 

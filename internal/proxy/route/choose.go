@@ -22,9 +22,9 @@ type Choice struct {
 }
 
 // Choose picks the RO for decision d: the least loaded of those that have applied what d
-// requires (ties: the most caught-up, then the first), where durable is the RW's durable
-// LSN the edge fetched when d.NeedDurable. With no RO, or for a decision that is not for an
-// RO, it answers the RW.
+// requires (ties: the first; any of them answers the read alike, so the edge rotates the
+// order it gives to spread ties), where durable is the RW's durable LSN the edge fetched
+// when d.NeedDurable. With no RO, or for a decision that is not for an RO, it answers the RW.
 func Choose(d Decision, durable LSN, ros []Backend) Choice {
 	c := Choice{Index: -1, Need: d.MinLSN}
 	if d.Target != RO {
@@ -41,8 +41,7 @@ func Choose(d Decision, durable LSN, ros []Backend) Choice {
 			}
 			continue
 		}
-		if best < 0 || b.InFlight < ros[best].InFlight ||
-			b.InFlight == ros[best].InFlight && b.Applied > ros[best].Applied {
+		if best < 0 || b.InFlight < ros[best].InFlight {
 			best = i
 		}
 	}
