@@ -31,10 +31,11 @@ func (c *session) pickRO(d route.Decision) (b *backendConn, durable uint64, ok b
 		}
 		durable = v
 	}
-	// The ROs in an order that rotates at each read, so that Choose's ties (the first of
-	// the least loaded) go round them.
+	// The ROs in an order that starts at the session's own turn, so that Choose's ties (the
+	// first of the least loaded) spread sessions over the ROs while each session keeps to
+	// one, and to the backend connection already brought to its state.
 	n := len(topo.ROs)
-	first := int(c.srv.roTurn.Add(1) % uint64(n))
+	first := int(c.roTurn % uint64(n))
 	backends := make([]route.Backend, n)
 	for i := range n {
 		ro := topo.ROs[(first+i)%n]

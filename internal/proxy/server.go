@@ -74,7 +74,7 @@ type Server struct {
 	l     net.Listener
 	pool  *pool
 	stats Stats
-	// roTurn rotates the order in which reads consider the ROs (pickRO).
+	// roTurn gives each new session its turn in the order of the ROs (pickRO).
 	roTurn atomic.Uint64
 	// version is the server version of the nodes (string), from the last login.
 	version atomic.Value

@@ -17,6 +17,7 @@ import (
 // holds or last used.
 type session struct {
 	srv        *Server
+	roTurn     uint64 // where this session starts in the list of ROs (pickRO)
 	cc         *wire.Conn
 	id         uint32
 	clientAddr string
@@ -49,7 +50,8 @@ type ref struct {
 
 func newSession(s *Server, nc net.Conn, id uint32) *session {
 	return &session{srv: s, cc: wire.NewConn(nc), id: id, clientAddr: nc.RemoteAddr().String(),
-		rs: route.NewSession(s.cfg), status: wire.StatusAutocommit, stmts: map[uint32]*clientStmt{}}
+		rs: route.NewSession(s.cfg), status: wire.StatusAutocommit, stmts: map[uint32]*clientStmt{},
+		roTurn: s.roTurn.Add(1)}
 }
 
 // key is the pool key of this session's connections to addr.
