@@ -40,13 +40,15 @@ func (c *session) pickRO(d route.Decision) (b *backendConn, durable uint64, ok b
 	for i := range n {
 		ro := topo.ROs[(first+i)%n]
 		st := c.srv.roLoad(ro.ID)
-		backends[i] = route.Backend{ID: ro.ID, Applied: route.LSN(st.applied.Load()), InFlight: int(st.inFlight.Load())}
+		backends[i] = route.Backend{ID: ro.ID, Applied: route.LSN(st.applied.Load()), InFlight: int(st.inFlight.Load()),
+			Last: ro.ID == c.lastRO}
 	}
 	ch := route.Choose(d, route.LSN(durable), backends)
 	if ch.Index < 0 {
 		return nil, durable, false
 	}
 	ro := topo.ROs[(first+ch.Index)%n]
+	c.lastRO = ro.ID
 	st := c.srv.roLoad(ro.ID)
 	b, err := c.roConn(ro)
 	if err != nil {

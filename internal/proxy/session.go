@@ -18,6 +18,7 @@ import (
 type session struct {
 	srv        *Server
 	roTurn     uint64 // where this session starts in the list of ROs (pickRO)
+	lastRO     string // the RO of the session's last read (pickRO)
 	cc         *wire.Conn
 	id         uint32
 	clientAddr string

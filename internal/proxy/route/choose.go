@@ -8,7 +8,16 @@ type Backend struct {
 	Applied LSN
 	// InFlight is the number of statements the proxy has running on it.
 	InFlight int
+	// Last: the session's previous read went to this RO, whose connection is in the
+	// session's state.
+	Last bool
 }
+
+// StickySlack is how many more statements in flight the session's last RO may have than
+// the least loaded one and still be chosen: moving a session to another RO costs its
+// connection's state (a reset and the session's replay there), so sessions move only when
+// the load is clearly uneven.
+const StickySlack = 2
 
 // Choice is where a read goes.
 type Choice struct {
@@ -21,10 +30,12 @@ type Choice struct {
 	Wait bool
 }
 
-// Choose picks the RO for decision d: the least loaded of those that have applied what d
-// requires (ties: the first; any of them answers the read alike, so the edge rotates the
-// order it gives to spread ties), where durable is the RW's durable LSN the edge fetched
-// when d.NeedDurable. With no RO, or for a decision that is not for an RO, it answers the RW.
+// Choose picks the RO for decision d among those that have applied what d requires: the
+// session's last RO unless it has more than StickySlack statements in flight beyond the
+// least loaded one, else the least loaded (ties: the first; any of them answers the read
+// alike, so the edge gives each session its own order). durable is the RW's durable LSN
+// the edge fetched when d.NeedDurable. With no RO, or for a decision that is not for an RO,
+// it answers the RW.
 func Choose(d Decision, durable LSN, ros []Backend) Choice {
 	c := Choice{Index: -1, Need: d.MinLSN}
 	if d.Target != RO {
@@ -43,6 +54,13 @@ func Choose(d Decision, durable LSN, ros []Backend) Choice {
 		}
 		if best < 0 || b.InFlight < ros[best].InFlight {
 			best = i
+		}
+	}
+	if best >= 0 {
+		for i, b := range ros {
+			if b.Last && b.Applied >= c.Need && b.InFlight <= ros[best].InFlight+StickySlack {
+				best = i
+			}
 		}
 	}
 	switch {

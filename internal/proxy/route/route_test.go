@@ -16,7 +16,7 @@ import (
 //	done [err=CODE] [completed=N] [lsn=N] [status=in-trans,autocommit|none] [durable=N]
 //	exec [same arguments as done]               route the input, then done
 //	prepare-binary id=N / execute-binary id=N / close-binary id=N
-//	choose [durable=N]                          Choose for the last decision; input: "id applied in-flight" lines
+//	choose [durable=N]                          Choose for the last decision; input: "id applied in-flight [last]" lines
 //	replay rw|ro / state / failover / reset
 //
 // route and exec print the decision; done, exec, failover and reset print the state lines
@@ -155,6 +155,7 @@ func backends(t *testing.T, input string) []Backend {
 			t.Fatalf("backend %q: %v", line, err)
 		}
 		b.Applied = LSN(applied)
+		b.Last = strings.HasSuffix(line, " last")
 		bs = append(bs, b)
 	}
 	return bs
