@@ -13,12 +13,6 @@ type Backend struct {
 	Last bool
 }
 
-// StickySlack is how many more statements in flight the session's last RO may have than
-// the least loaded one and still be chosen: moving a session to another RO costs its
-// connection's state (a reset and the session's replay there), so sessions move only when
-// the load is clearly uneven.
-const StickySlack = 2
-
 // Choice is where a read goes.
 type Choice struct {
 	// Index is the chosen RO in the slice given to Choose, or -1 for the RW.
@@ -31,9 +25,10 @@ type Choice struct {
 }
 
 // Choose picks the RO for decision d among those that have applied what d requires: the
-// session's last RO unless it has more than StickySlack statements in flight beyond the
-// least loaded one, else the least loaded (ties: the first; any of them answers the read
-// alike, so the edge gives each session its own order). durable is the RW's durable LSN
+// session's last RO, else the least loaded (ties: the first; any of them answers the read
+// alike, so the edge gives each session its own order). A session thus keeps to one RO:
+// moving it costs its connection's state there (a reset and the session's replay), which
+// balancing each read paid at almost every statement. durable is the RW's durable LSN
 // the edge fetched when d.NeedDurable. With no RO, or for a decision that is not for an RO,
 // it answers the RW.
 func Choose(d Decision, durable LSN, ros []Backend) Choice {
@@ -58,7 +53,7 @@ func Choose(d Decision, durable LSN, ros []Backend) Choice {
 	}
 	if best >= 0 {
 		for i, b := range ros {
-			if b.Last && b.Applied >= c.Need && b.InFlight <= ros[best].InFlight+StickySlack {
+			if b.Last && b.Applied >= c.Need {
 				best = i
 			}
 		}
