@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,6 +194,69 @@ func TestUpReadOnly(t *testing.T) {
 	for alive(ro2.PID) {
 		if time.Now().After(deadline) {
 			t.Fatalf("ro-2 (pid %d) still runs after remove-ro", ro2.PID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	refusesWithoutControlPlane(t, dir, roDB, sum, want)
+}
+
+// refusesWithoutControlPlane: while the control plane is unreachable (its process stopped),
+// the read-only node cannot publish its oldest read view, so the writer may stop honouring it:
+// after about two seconds the node refuses reads with MySQL's offline-mode error 3032; once
+// the control plane is back it is acknowledged anew and reads again.
+func refusesWithoutControlPlane(t *testing.T, dir string, roDB *sql.DB, sum, want string) {
+	t.Helper()
+	ctx := context.Background()
+	var metaPID int
+	for _, n := range clusterStatus(t, dir) {
+		if n.Role == meta.RoleMeta {
+			metaPID = n.PID
+		}
+	}
+	if err := syscall.Kill(metaPID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			_ = syscall.Kill(metaPID, syscall.SIGCONT)
+		}
+	}()
+	var me *mysql.MySQLError
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var got string
+		err := roDB.QueryRowContext(ctx, sum).Scan(&got)
+		if errors.As(err, &me) && me.Number == 3032 {
+			break
+		}
+		if err != nil || got != want {
+			t.Fatalf("a read while the control plane is away: %s, %v", got, err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the read-only node still serves 15 s after the control plane went away")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := syscall.Kill(metaPID, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	stopped = false
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		var got string
+		err := roDB.QueryRowContext(ctx, sum).Scan(&got)
+		if err == nil {
+			if got != want {
+				t.Fatalf("after the control plane came back: %s, want %s", got, want)
+			}
+			return
+		}
+		if !errors.As(err, &me) || me.Number != 3032 {
+			t.Fatalf("after the control plane came back: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the read-only node still refuses reads 30 s after the control plane came back: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -49,6 +49,23 @@ type ReadOnly struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	// The acknowledgement (see awaitAck and maintain): gen is the node's reader generation,
+	// serving says that the writer honours the horizon of this generation and reads are
+	// served, acking that an awaitAck runs, lastPublish when the status last reached the
+	// control plane (unix nanos).
+	gen         atomic.Uint64
+	serving     atomic.Bool
+	acking      atomic.Bool
+	readyOnce   sync.Once
+	lastPublish atomic.Int64
+}
+
+// lostAfter is how long a serving read-only node may fail to publish its status before it
+// refuses reads: the writer takes a node silent for meta.HeartbeatTimeout as gone and stops
+// honouring its horizon, and a status may be up to one maintain interval old when it lands.
+func (r *ReadOnly) lostAfter() time.Duration {
+	return max(meta.HeartbeatTimeout-r.opts.MaintainInterval, r.opts.MaintainInterval)
 }
 
 // OpenReadOnly starts a read-only node at the log's latest group end. It copies nothing: its
@@ -101,6 +118,8 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*ReadOnly, error) 
 		_ = r.Close()
 		return nil, fmt.Errorf("cluster: register the read-only node: %w", err)
 	}
+	r.lastPublish.Store(time.Now().UnixNano())
+	r.acking.Store(true)
 	r.wg.Add(2)
 	go r.maintain(segPages)
 	go r.awaitAck()
@@ -140,13 +159,11 @@ func (r *ReadOnly) status() meta.Node {
 	if f := r.health.Load(); f != nil && (*f)() != nil {
 		state = meta.StateUnhealthy
 	}
-	select {
-	case <-r.ready:
-	default:
+	if !r.serving.Load() {
 		state = meta.StateStarting
 	}
 	n := meta.Node{Role: meta.RoleRO, ID: r.opts.ID, Addr: addr, Metrics: r.opts.Metrics, PID: os.Getpid(), State: state,
-		Applied: uint64(r.VisibleLSN()), Horizon: uint64(r.Horizon())}
+		Applied: uint64(r.VisibleLSN()), Horizon: uint64(r.Horizon()), Gen: r.gen.Load()}
 	if st, ok := r.ReplayStats(); ok {
 		n.Durable = uint64(st.Durable)
 		n.LagMs = float64(st.Behind.Microseconds()) / 1000
@@ -154,10 +171,12 @@ func (r *ReadOnly) status() meta.Node {
 	return n
 }
 
-// awaitAck waits for the writer to acknowledge this node's horizon, then for the view to pass
-// the acknowledged LSN, and closes ready.
+// awaitAck waits for the writer to acknowledge this node's horizon (for its current
+// generation), then for the view to pass the acknowledged LSN; then the engine serves reads
+// at snapshots from that LSN on, and ready is closed the first time.
 func (r *ReadOnly) awaitAck() {
 	defer r.wg.Done()
+	defer r.acking.Store(false)
 	lg := r.opts.Logger.With("component", "readonly")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -168,7 +187,7 @@ func (r *ReadOnly) awaitAck() {
 		case <-ctx.Done():
 		}
 	}()
-	key := meta.Node{ID: r.opts.ID, PID: os.Getpid()}.ReaderKey()
+	key := meta.Node{ID: r.opts.ID, PID: os.Getpid(), Gen: r.gen.Load()}.ReaderKey()
 	b := retry.NewBackoff(20*time.Millisecond, 200*time.Millisecond)
 	for {
 		at, ok := r.ackFrom(ctx, key)
@@ -176,18 +195,29 @@ func (r *ReadOnly) awaitAck() {
 			if _, err := r.WaitVisible(ctx, page.LSN(at)); err != nil {
 				return
 			}
-			close(r.ready)
-			lg.Info("readonly: serving", "acknowledged_at", at, "view", uint64(r.VisibleLSN()))
+			r.DB.Serve(page.LSN(at))
+			r.serving.Store(true)
+			r.readyOnce.Do(func() { close(r.ready) })
+			lg.Info("readonly: serving", "acknowledged_at", at, "view", uint64(r.VisibleLSN()), "reader", key)
 			// Publish at once: the proxy routes by the state.
-			uctx, ucancel := context.WithTimeout(ctx, r.opts.MaintainInterval)
-			_ = r.reg.Update(uctx, r.status())
-			ucancel()
+			_ = r.publish(ctx)
 			return
 		}
 		if !b.Wait(ctx) {
 			return
 		}
 	}
+}
+
+// publish puts the node's status in the control plane.
+func (r *ReadOnly) publish(ctx context.Context) error {
+	uctx, cancel := context.WithTimeout(ctx, r.opts.MaintainInterval)
+	defer cancel()
+	err := r.reg.Update(uctx, r.status())
+	if err == nil {
+		r.lastPublish.Store(time.Now().UnixNano())
+	}
+	return err
 }
 
 // ackFrom returns the LSN from which the writer honours the horizon of reader key.
@@ -219,10 +249,24 @@ func (r *ReadOnly) maintain(segPages uint64) {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), r.opts.MaintainInterval)
-		if err := r.reg.Update(ctx, r.status()); err != nil {
+		if err := r.publish(context.Background()); err != nil {
 			lg.Debug("readonly: publish status", "err", err)
 		}
+		if silent := time.Since(time.Unix(0, r.lastPublish.Load())); r.serving.Load() && silent > r.lostAfter() {
+			// The writer may stop honouring this node's horizon any moment: refuse reads,
+			// and be acknowledged anew, as a new reader, once the control plane answers.
+			r.serving.Store(false)
+			r.DB.Refuse(fmt.Errorf("the node could not publish its oldest read view for %v", silent.Round(time.Millisecond)))
+			r.gen.Add(1)
+			lg.Warn("readonly: cannot reach the control plane; reads are refused until the writer acknowledges this node again",
+				"silent", silent.Round(time.Millisecond), "gen", r.gen.Load())
+		}
+		if !r.serving.Load() && !r.acking.Load() {
+			r.acking.Store(true)
+			r.wg.Add(1)
+			go r.awaitAck()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), r.opts.MaintainInterval)
 		if err := refreshPlacement(ctx, r.opts.Meta, r.Pages, segPages); err != nil {
 			lg.Warn("readonly: follow the placement", "err", err)
 		}

@@ -254,3 +254,41 @@ func TestFollowerResyncsWhenTruncated(t *testing.T) {
 		t.Fatalf("replay stats %+v", st)
 	}
 }
+
+// TestReadOnlyRefuseAndServe: a read-only engine that refuses reads fails every read, of
+// new and running transactions, with ErrNotServing; once it serves again from a floor, a
+// transaction whose snapshot is older than the floor stays refused and new ones read.
+func TestReadOnlyRefuseAndServe(t *testing.T) {
+	env := &memEnv{}
+	rw := openMem(t, env, 0)
+	tr := mustTree(t, rw, "t")
+	putRows(t, rw, tr, 50, "a")
+	ro := openFollower(t, env, 16)
+	old := begin(t, ro, TxnOptions{ReadOnly: true})
+	defer old.Rollback()
+	if got := scanAll(t, old, tr); len(got) != 50 {
+		t.Fatalf("%d rows", len(got))
+	}
+	ro.Refuse(errors.New("lost the control plane"))
+	txn := begin(t, ro, TxnOptions{ReadOnly: true})
+	if _, _, err := txn.Get(context.Background(), tr, []byte("k0001")); !errors.Is(err, ErrNotServing) {
+		t.Fatalf("a read while refusing: %v", err)
+	}
+	txn.Rollback()
+	it := old.Scan(context.Background(), tr, nil, nil, false)
+	for it.Next() {
+	}
+	if !errors.Is(it.Err(), ErrNotServing) {
+		t.Fatalf("a running transaction's scan while refusing: %v", it.Err())
+	}
+	putRows(t, rw, tr, 60, "b")
+	floor := rw.VisibleLSN()
+	catchUp(t, ro, floor)
+	ro.Serve(floor)
+	if _, _, err := old.Get(context.Background(), tr, []byte("k0001")); !errors.Is(err, ErrNotServing) {
+		t.Fatalf("a snapshot older than the floor: %v", err)
+	}
+	if got := rows(t, ro, "t"); len(got) != 60 {
+		t.Fatalf("after serving again: %d rows", len(got))
+	}
+}

@@ -145,7 +145,12 @@ func (it *Iter) Err() error { return it.err }
 func (it *Iter) Close() { it.batch = nil; it.ws = nil }
 
 func (it *Iter) fill() {
-	defer it.t.db.readBarrier()()
+	release, err := it.t.db.readBarrier(it.snap)
+	if err != nil {
+		it.err = err
+		return
+	}
+	defer release()
 	it.batch = it.batch[:0]
 	it.pos = 0
 	if it.reverse {

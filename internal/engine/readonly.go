@@ -15,6 +15,10 @@ import (
 // ErrReadOnlyNode is returned for a change asked of a read-only engine (a read-only node).
 var ErrReadOnlyNode = errors.New("engine: read-only node")
 
+// ErrNotServing is wrapped by the error of a read on a read-only engine that refuses reads
+// (Refuse), or of a read at a snapshot older than the one it serves from (Serve).
+var ErrNotServing = errors.New("engine: read-only node not serving")
+
 // ReadOnlyOptions configure OpenReadOnly.
 type ReadOnlyOptions struct {
 	// Pages is where every page is read, at the engine's view (the Page Stores).
@@ -38,6 +42,10 @@ type readOnly struct {
 	// once: a B+tree whose split, merge or root change is half applied.
 	barrier sync.RWMutex
 	rep     *replica // the replay, for an engine that follows the log
+	// refuse, when set, is why every read fails (Refuse); floor is the oldest snapshot
+	// reads are served at (Serve).
+	refuse atomic.Pointer[error]
+	floor  atomic.Uint64
 }
 
 // OpenReadOnly opens an engine that reads the database at a view of the log and never
@@ -109,14 +117,49 @@ func (db *DB) Resync(ctx context.Context, view page.LSN) error {
 	return db.loadCatalog(ctx)
 }
 
-// readBarrier holds a read-only engine's view in place for one tree read; it returns the
-// release. A read-write engine has no barrier.
-func (db *DB) readBarrier() func() {
+// Refuse makes every read of a read-only engine fail, with an error wrapping ErrNotServing
+// and why, until Serve: a read-only node whose horizon the writer may no longer honour (it
+// could not publish it in time) must not answer from versions the writer's purge may have
+// removed.
+func (db *DB) Refuse(why error) {
 	if db.ro == nil {
-		return func() {}
+		return
+	}
+	err := fmt.Errorf("%w: %w", ErrNotServing, why)
+	db.ro.refuse.Store(&err)
+}
+
+// Serve ends a refusal, and from now on refuses only reads at snapshots older than floor
+// (the LSN from which the writer honours the node's horizon again): versions those need may
+// be gone.
+func (db *DB) Serve(floor page.LSN) {
+	if db.ro == nil {
+		return
+	}
+	for {
+		cur := db.ro.floor.Load()
+		if uint64(floor) <= cur || db.ro.floor.CompareAndSwap(cur, uint64(floor)) {
+			break
+		}
+	}
+	db.ro.refuse.Store(nil)
+}
+
+// readBarrier holds a read-only engine's view in place for one tree read at snapshot snap;
+// it returns the release, or an error wrapping ErrNotServing if the engine refuses the read.
+// A read-write engine has no barrier.
+func (db *DB) readBarrier(snap page.LSN) (func(), error) {
+	if db.ro == nil {
+		return func() {}, nil
+	}
+	if p := db.ro.refuse.Load(); p != nil {
+		return nil, *p
+	}
+	if f := page.LSN(db.ro.floor.Load()); snap < f {
+		return nil, fmt.Errorf("%w: the snapshot at %d is older than %d, from which this node's oldest read view is kept again", ErrNotServing, snap, f)
 	}
 	db.ro.barrier.RLock()
-	return db.ro.barrier.RUnlock
+	return db.ro.barrier.RUnlock, nil
 }
 
 // viewLog is the log as a read-only engine sees it: it ends at the view and takes no append.

@@ -26,7 +26,10 @@ func (t *Txn) Sample(ctx context.Context, tree page.ID, rng *rand.Rand, fn func(
 	var cur []byte // user key whose visible version was decided
 	decided, first := false, true
 	var firstKey []byte
-	release := t.db.readBarrier()
+	release, err := t.db.readBarrier(snap)
+	if err != nil {
+		return 0, err
+	}
 	leaves, err := t.db.tree(tree).Sample(ctx, rng, func(k []byte, v stbtree.Value) (bool, error) {
 		u, stamp := splitKey(k)
 		if first {

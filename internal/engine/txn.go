@@ -606,8 +606,12 @@ func (db *DB) get(ctx context.Context, tree page.ID, key []byte, snap page.LSN) 
 	start := seekVisible(kb[:0], key, snap)
 	var out []byte
 	var found bool
-	defer db.readBarrier()()
-	err := db.tree(tree).Scan(ctx, start, func(k []byte, v stbtree.Value) (bool, error) {
+	release, err := db.readBarrier(snap)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
+	err = db.tree(tree).Scan(ctx, start, func(k []byte, v stbtree.Value) (bool, error) {
 		u, stamp := splitKey(k)
 		if bytes.Compare(u, key) != 0 {
 			return false, nil

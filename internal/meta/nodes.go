@@ -43,15 +43,19 @@ type Node struct {
 	Horizon uint64 `json:"horizon,omitempty"`
 	// LagMs is how far a read-only node's view is behind the log, in milliseconds.
 	LagMs float64 `json:"lag_ms,omitempty"`
+	// Gen counts the times a read-only node had to be acknowledged anew (after it could
+	// not publish its horizon in time); it is part of its ReaderKey.
+	Gen uint64 `json:"gen,omitempty"`
 	// Acks, on the writer, says for each read-only node instance (ReaderKey) from which LSN
 	// on its reported horizon is honoured: that node serves only snapshots at or past it.
 	Acks    map[string]uint64 `json:"acks,omitempty"`
 	Updated time.Time         `json:"updated"`
 }
 
-// ReaderKey names one run of a read-only node in the writer's Acks: a restarted node is a
-// new reader, which must be acknowledged again.
-func (n Node) ReaderKey() string { return fmt.Sprintf("%s/%d", n.ID, n.PID) }
+// ReaderKey names one run of a read-only node in the writer's Acks: a restarted node, or one
+// that lost its acknowledgement (a new Gen), is a new reader, which must be acknowledged
+// again.
+func (n Node) ReaderKey() string { return fmt.Sprintf("%s/%d/%d", n.ID, n.PID, n.Gen) }
 
 // HeartbeatTimeout is how old a node's last published status may grow before the node is
 // taken as down although its live key is still there: a running node publishes every

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strata/internal/engine"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,7 @@ const (
 	erDataTooLong             = 1406
 	erDataOutOfRange          = 1690
 	erReadOnlyTransaction     = 1792
+	erServerOfflineMode       = 3032
 	erIncorrectGlobalLocalVar = 1238
 	erTableAccessDenied       = 1142
 	erDBAccessDenied          = 1044
@@ -239,6 +241,11 @@ func (ec errContext) rewrite(num int, msg string) (int, string) {
 		}
 		if m := reDBDenied.FindStringSubmatch(msg); m != nil {
 			return erDBAccessDenied, msg
+		}
+		if strings.Contains(msg, engine.ErrNotServing.Error()) {
+			// A read-only node that stopped serving reads (engine.DB.Refuse): MySQL's
+			// offline mode is the nearest refusal a client knows.
+			return erServerOfflineMode, "The server is currently in offline mode (" + msg + ")"
 		}
 		if msg == sql.ErrReadOnly.Message { // a read-only node (EngineOptions.ReadOnly)
 			return mysql.EROptionPreventsStatement, msgReadOnlyNode

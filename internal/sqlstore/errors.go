@@ -23,6 +23,8 @@ func sqlError(err error) error {
 		return mysql.NewSQLError(mysql.ERLockDeadlock, mysql.SSLockDeadlock, "Deadlock found when trying to get lock; try restarting transaction")
 	case errors.Is(err, engine.ErrReadOnlyNode):
 		return errReadOnlyNode()
+	case errors.Is(err, engine.ErrNotServing):
+		return mysql.NewSQLError(erServerOfflineMode, mysql.SSUnknownSQLState, "The server is currently in offline mode (%s)", err.Error())
 	}
 	return err
 }
