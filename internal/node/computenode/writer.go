@@ -1,0 +1,149 @@
+package computenode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"strata/internal/cluster"
+	"strata/internal/failover"
+	"strata/internal/meta"
+	"strata/internal/node"
+	"strata/internal/retry"
+)
+
+// errSteppedDown says the writer handed over in a planned switchover.
+var errSteppedDown = errors.New("computenode: the writer stepped down for a switchover")
+
+// holderGrace is how long after a node took the epoch it may still be recovering the log
+// before it publishes itself as the writer: a node started as the writer meanwhile follows it.
+const holderGrace = 10 * time.Second
+
+// takeEpoch decides whether node id, started as the writer, writes (and takes the next epoch)
+// or joins as a read-only node because another node holds the current epoch.
+func takeEpoch(ctx context.Context, mc *meta.Client, id string, lg *slog.Logger) (epoch uint64, join bool, err error) {
+	b := retry.NewBackoff(20*time.Millisecond, 500*time.Millisecond)
+	for attempt := 0; ; attempt++ {
+		s, err := snapshot(ctx, mc)
+		if err != nil {
+			return 0, false, err
+		}
+		var h failover.Holder
+		if w, err := mc.Writer(ctx); err == nil {
+			h = failover.Holder{ID: w.ID, Epoch: w.Epoch, At: w.At}
+		} else if !errors.Is(err, meta.ErrNotFound) {
+			return 0, false, err
+		}
+		start, why := failover.StartRole(id, s, h, holderGrace)
+		if start == failover.JoinRO {
+			lg.Warn("compute: another node holds the writer epoch; joining as a read-only node", "why", why)
+			return 0, true, nil
+		}
+		epoch, err := mc.ClaimEpoch(ctx, s.Epoch, id)
+		if err == nil {
+			return epoch, false, nil
+		}
+		if !errors.Is(err, meta.ErrEpochRace) || attempt >= 20 {
+			return 0, false, err
+		}
+		if !b.Wait(ctx) {
+			return 0, false, ctx.Err()
+		}
+	}
+}
+
+// snapshot reads what the failover decisions need from the control plane.
+func snapshot(ctx context.Context, mc *meta.Client) (failover.Snapshot, error) {
+	epoch, err := mc.Epoch(ctx)
+	if err != nil {
+		return failover.Snapshot{}, err
+	}
+	nodes, err := mc.Nodes(ctx)
+	if err != nil {
+		return failover.Snapshot{}, err
+	}
+	s := failover.Snapshot{Now: time.Now(), Epoch: epoch}
+	for _, n := range nodes {
+		if n.Role != meta.RoleRW && n.Role != meta.RoleRO {
+			continue
+		}
+		s.Nodes = append(s.Nodes, failover.Node{ID: n.ID, Role: n.Role, State: n.State, Down: n.IsDown(s.Now),
+			Epoch: n.Epoch, Applied: n.Applied, Updated: n.Updated})
+	}
+	if sw, err := mc.PendingSwitchover(ctx); err == nil && sw.Epoch == epoch {
+		s.Request = &failover.Request{Epoch: sw.Epoch, Target: sw.Target}
+	} else if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return failover.Snapshot{}, err
+	}
+	return s, nil
+}
+
+// runWriter runs the node as the writer with the epoch it took, until ctx ends, its engine
+// fails, or a planned switchover asks it to step down (errSteppedDown).
+func runWriter(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics, epoch uint64) error {
+	lg := opts.Logger
+	c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret, Epoch: epoch,
+		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, StallTimeout: opts.StallTimeout, Logger: lg,
+		EventListener: CommitEvents(m.Registerer())})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	m.MustRegister(EngineCollectors(c.DB)...)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stepDown := make(chan struct{})
+	go func() {
+		select {
+		case <-c.Failed():
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	go watchSwitchover(sctx, mc, epoch, lg, func() { close(stepDown); cancel() })
+	so := opts.SQL
+	so.Logger, so.Registerer, so.ProxySecret = lg, m.Registerer(), opts.Secret
+	so.Ready = func(addr net.Addr, health func() error) {
+		c.SetAddr(addr.String())
+		c.SetHealth(health)
+		if opts.Ready != nil {
+			opts.Ready(addr)
+		}
+	}
+	err = ServeSQL(sctx, c.DB, so)
+	if ferr := c.DB.Failure(); ferr != nil && ctx.Err() == nil {
+		return fmt.Errorf("stopping: %w", ferr)
+	}
+	select {
+	case <-stepDown:
+		if cerr := c.Close(); cerr != nil {
+			lg.Warn("compute: close after stepping down", "err", cerr)
+		}
+		lg.Info("compute: stepped down for a switchover; rejoining as a read-only node", "epoch", epoch)
+		return errSteppedDown
+	default:
+	}
+	return err
+}
+
+// watchSwitchover calls stepDown once a planned switchover names this writer's epoch.
+func watchSwitchover(ctx context.Context, mc *meta.Client, epoch uint64, lg *slog.Logger, stepDown func()) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sw, err := mc.PendingSwitchover(ctx)
+		if err == nil && sw.Epoch == epoch {
+			lg.Info("compute: switchover requested; stepping down", "epoch", epoch, "target", sw.Target)
+			stepDown()
+			return
+		}
+	}
+}
