@@ -46,8 +46,8 @@ type ComputeOptions struct {
 	HeartbeatInterval time.Duration
 	// Epoch, when not 0, is the writer epoch the node already took (meta.Client.ClaimEpoch);
 	// otherwise OpenCompute bumps the epoch itself.
-	Epoch uint64
-	Logger           *slog.Logger
+	Epoch  uint64
+	Logger *slog.Logger
 	// EventListener receives the engine's events (commits).
 	EventListener engine.EventListener
 }
