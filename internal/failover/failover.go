@@ -39,6 +39,8 @@ type Snapshot struct {
 	Nodes []Node
 	// Request is the pending planned switchover, if any.
 	Request *Request
+	// Holder is who took the current epoch and when (zero: unknown).
+	Holder Holder
 }
 
 // Action is what a watcher does next.
@@ -70,6 +72,9 @@ func (d Decision) String() string {
 type Watcher struct {
 	Self  string
 	Lease time.Duration
+	// Grace is how long after another node took the current epoch it may take to recover
+	// the log and publish itself as the writer; meanwhile this node waits.
+	Grace time.Duration
 	// lastRW is when a writer at the current epoch was last seen alive; zero until the
 	// first observation, which counts as seeing one (a node just started gives the writer a
 	// full lease).
@@ -99,6 +104,9 @@ func (w *Watcher) Observe(s Snapshot) Decision {
 		}
 	}
 	planned := s.Request != nil && s.Request.Epoch == s.Epoch
+	if h := s.Holder; !alive && h.ID != "" && h.ID != w.Self && h.Epoch == s.Epoch && s.Now.Sub(h.At) < w.Grace {
+		return Decision{Action: Wait, Epoch: s.Epoch, Why: fmt.Sprintf("%s took epoch %d %v ago and may be recovering", h.ID, h.Epoch, s.Now.Sub(h.At))}
+	}
 	if alive {
 		if planned {
 			return Decision{Action: Wait, Epoch: s.Epoch, Why: fmt.Sprintf("switchover requested: writer %s is handing over", rw.ID)}
@@ -177,7 +185,8 @@ type Holder struct {
 // node holds the current epoch. Another node holds it when it runs as the writer at that
 // epoch (or later), or when it took the epoch less than grace ago and may still be recovering
 // the log before it publishes itself as the writer.
-func StartRole(self string, s Snapshot, h Holder, grace time.Duration) (Start, string) {
+func StartRole(self string, s Snapshot, grace time.Duration) (Start, string) {
+	h := s.Holder
 	for _, n := range s.Nodes {
 		if n.Role == RoleRW && n.ID != self && !n.Down && n.Epoch >= s.Epoch && s.Epoch > 0 {
 			return JoinRO, fmt.Sprintf("%s writes at epoch %d", n.ID, n.Epoch)

@@ -12,8 +12,9 @@ import (
 // TestScenarios runs the scenario files in testdata. Times are milliseconds from an origin.
 // Commands:
 //
-//	watcher self=ID lease=MS                       a new watcher
-//	observe now=MS epoch=N [request=ID|*]          the watcher's decision; input: node lines
+//	watcher self=ID lease=MS [grace=MS]            a new watcher
+//	observe now=MS epoch=N [request=ID|*] [holder=ID,EPOCH,MS]
+//	                                               the watcher's decision; input: node lines
 //	best                                           the candidate; input: node lines
 //	start self=ID now=MS epoch=N grace=MS [holder=ID,EPOCH,MS]
 //	                                               StartRole; input: node lines
@@ -31,6 +32,12 @@ func TestScenarios(t *testing.T) {
 				td.ScanArgs(t, "now", &now)
 				td.ScanArgs(t, "epoch", &epoch)
 				s := Snapshot{Now: at(now), Epoch: uint64(epoch), Nodes: nodes(t, td.Input, at, now)}
+				if td.HasArg("holder") {
+					var id string
+					var e, ms int
+					td.ScanArgs(t, "holder", &id, &e, &ms)
+					s.Holder = Holder{ID: id, Epoch: uint64(e), At: at(ms)}
+				}
 				if td.HasArg("request") {
 					var target string
 					td.ScanArgs(t, "request", &target)
@@ -44,10 +51,13 @@ func TestScenarios(t *testing.T) {
 			switch td.Cmd {
 			case "watcher":
 				var self string
-				var lease int
+				var lease, grace int
 				td.ScanArgs(t, "self", &self)
 				td.ScanArgs(t, "lease", &lease)
-				w = &Watcher{Self: self, Lease: time.Duration(lease) * time.Millisecond}
+				if td.HasArg("grace") {
+					td.ScanArgs(t, "grace", &grace)
+				}
+				w = &Watcher{Self: self, Lease: time.Duration(lease) * time.Millisecond, Grace: time.Duration(grace) * time.Millisecond}
 				return "ok\n"
 			case "observe":
 				return w.Observe(snap()).String() + "\n"
@@ -62,14 +72,7 @@ func TestScenarios(t *testing.T) {
 				var grace int
 				td.ScanArgs(t, "self", &self)
 				td.ScanArgs(t, "grace", &grace)
-				var h Holder
-				if td.HasArg("holder") {
-					var id string
-					var e, ms int
-					td.ScanArgs(t, "holder", &id, &e, &ms)
-					h = Holder{ID: id, Epoch: uint64(e), At: at(ms)}
-				}
-				st, why := StartRole(self, snap(), h, time.Duration(grace)*time.Millisecond)
+				st, why := StartRole(self, snap(), time.Duration(grace)*time.Millisecond)
 				name := map[Start]string{RunRW: "run-rw", JoinRO: "join-ro"}[st]
 				return name + ": " + why + "\n"
 			default:

@@ -74,7 +74,7 @@ func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 // watchWriter watches the writer until this node wins the writer epoch (it returns it) or ctx
 // ends (0).
 func watchWriter(ctx context.Context, mc *meta.Client, id string, lease time.Duration, lg *slog.Logger) uint64 {
-	w := &failover.Watcher{Self: id, Lease: lease}
+	w := &failover.Watcher{Self: id, Lease: lease, Grace: holderGrace}
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	for {

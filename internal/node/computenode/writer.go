@@ -31,13 +31,7 @@ func takeEpoch(ctx context.Context, mc *meta.Client, id string, lg *slog.Logger)
 		if err != nil {
 			return 0, false, err
 		}
-		var h failover.Holder
-		if w, err := mc.Writer(ctx); err == nil {
-			h = failover.Holder{ID: w.ID, Epoch: w.Epoch, At: w.At}
-		} else if !errors.Is(err, meta.ErrNotFound) {
-			return 0, false, err
-		}
-		start, why := failover.StartRole(id, s, h, holderGrace)
+		start, why := failover.StartRole(id, s, holderGrace)
 		if start == failover.JoinRO {
 			lg.Warn("compute: another node holds the writer epoch; joining as a read-only node", "why", why)
 			return 0, true, nil
@@ -72,6 +66,11 @@ func snapshot(ctx context.Context, mc *meta.Client) (failover.Snapshot, error) {
 		}
 		s.Nodes = append(s.Nodes, failover.Node{ID: n.ID, Role: n.Role, State: n.State, Down: n.IsDown(s.Now),
 			Epoch: n.Epoch, Applied: n.Applied, Updated: n.Updated})
+	}
+	if w, err := mc.Writer(ctx); err == nil {
+		s.Holder = failover.Holder{ID: w.ID, Epoch: w.Epoch, At: w.At}
+	} else if !errors.Is(err, meta.ErrNotFound) {
+		return failover.Snapshot{}, err
 	}
 	if sw, err := mc.PendingSwitchover(ctx); err == nil && sw.Epoch == epoch {
 		s.Request = &failover.Request{Epoch: sw.Epoch, Target: sw.Target}
