@@ -1,9 +1,15 @@
 package clustertest
 
 import (
+	"context"
+	"database/sql"
+	"os/exec"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/anishathalye/porcupine"
 )
 
 // roleOf returns the role node id runs as, "" when it is not up.
@@ -87,4 +93,125 @@ func TestFailoverUnderLoad(t *testing.T) {
 	if took > 10*time.Second {
 		t.Errorf("writes resumed %v after the kill; aim: 3 s", took)
 	}
+}
+
+// writer returns the node that runs as the writer (ID and pid), waiting for one.
+func (c *cluster) writer(timeout time.Duration) node {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if st, err := c.status(); err == nil {
+			for _, n := range st.Nodes {
+				if n.Role == "rw" && n.State == "up" && n.PID != 0 && alive(n.PID) {
+					return n
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no writer within %v", timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestLinearizableFailover runs register clients through the proxy at consistency global
+// while the writer, whichever node it is, is SIGKILLed every few seconds: the supervisor
+// restarts it, and a read-only node may take over meanwhile. Porcupine must find the history
+// linearizable.
+func TestLinearizableFailover(t *testing.T) {
+	const keys, clients = 5, 6
+	dur := 25 * time.Second
+	if *long {
+		dur = 3 * time.Minute
+	}
+	c := startCluster(t, "--proxy=true", "--ro", "1")
+	db := c.newDatabase(0)
+	c.exec(db, "CREATE TABLE reg (k INT PRIMARY KEY, v BIGINT NOT NULL)")
+	for k := 0; k < keys; k++ {
+		c.exec(db, "INSERT INTO reg VALUES (?, 0)", k)
+	}
+	h := &history{base: time.Now(), n: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		cdb, err := sql.Open("mysql", "root@tcp("+c.addr+")/d?timeout=3s&readTimeout=60s&writeTimeout=60s&interpolateParams=true&strata_read_consistency=%27global%27")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cdb.Close() })
+		cdb.SetMaxOpenConns(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			registerClient(ctx, cdb, i, keys, h)
+		}()
+	}
+	stopClients := func() {
+		cancel()
+		wg.Wait()
+	}
+	defer stopClients()
+
+	end := time.Now().Add(dur)
+	time.Sleep(3 * time.Second)
+	kills := 0
+	for time.Now().Before(end.Add(-5 * time.Second)) {
+		c.waitAllUp(60 * time.Second)
+		w := c.writer(30 * time.Second)
+		if err := syscall.Kill(w.PID, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		kills++
+		t.Logf("SIGKILL writer %s (pid %d, epoch %d)", w.ID, w.PID, w.Epoch)
+		time.Sleep(5 * time.Second)
+	}
+	time.Sleep(time.Until(end))
+	stopClients()
+	c.waitAllUp(60 * time.Second)
+	t.Logf("%d writers killed; the writer now: %s", kills, c.writer(30*time.Second).ID)
+
+	h.mu.Lock()
+	ops := h.ops
+	t.Logf("history: %d operations (%v)", len(ops), h.n)
+	h.mu.Unlock()
+	res, _ := porcupine.CheckOperationsVerbose(registerModel, ops, 2*time.Minute)
+	t.Logf("porcupine: %s", res)
+	if res != porcupine.Ok {
+		t.Fatalf("porcupine: %s", res)
+	}
+}
+
+// TestSwitchover hands the writer's role to the read-only node with `strata ctl failover`
+// under a write load through the proxy, and back: every acknowledged commit is there.
+func TestSwitchover(t *testing.T) {
+	c := startCluster(t, "--proxy=true", "--ro", "1")
+	db := c.newDatabase(8)
+	c.exec(db, "CREATE TABLE t "+ledgerSchema)
+	c.waitRole("ro-1", "ro", 30*time.Second)
+	led, ops := newLedger(), &opLog{}
+	stopLoad := startWriters(db, 4, led, ops)
+	defer stopLoad()
+	time.Sleep(2 * time.Second)
+	for _, to := range []string{"ro-1", "rw"} {
+		c.waitRole(to, "ro", 60*time.Second)
+		start := time.Now()
+		out, err := exec.Command(strataBin, "ctl", "failover", "--to", to, "--data", c.dir).CombinedOutput()
+		if err != nil {
+			t.Fatalf("strata ctl failover --to %s: %v\n%s", to, err, out)
+		}
+		took := time.Since(start)
+		first, ok := ops.firstOK(start.Add(took))
+		t.Logf("switchover to %s: %s(ctl %v; first write after it at +%v); %d statements failed",
+			to, out, took.Round(time.Millisecond), first.Sub(start).Round(time.Millisecond), len(ops.failedEndingAfter(start)))
+		if !ok {
+			t.Logf("no write yet after the switchover")
+		}
+		c.waitRole(to, "rw", 10*time.Second)
+		time.Sleep(2 * time.Second)
+	}
+	if f := ops.failedEndingAfter(time.Time{}); len(f) > 0 {
+		t.Logf("failures:\n%s", describe(f, 10))
+	}
+	stopLoad()
+	led.verify(t, db)
 }
