@@ -3,6 +3,7 @@ package clustertest
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -11,6 +12,17 @@ import (
 
 	"github.com/anishathalye/porcupine"
 )
+
+// allFailover runs the failover tests beyond TestFailoverUnderLoad (about two minutes more),
+// kept out of the default run to hold `go test ./...` to its budget.
+var allFailover = flag.Bool("failover", false, "run every failover test (switchover, fencing, linearizability)")
+
+func needFailoverFlag(t *testing.T) {
+	t.Helper()
+	if !*allFailover && !*long {
+		t.Skip("run with -failover (or -long)")
+	}
+}
 
 // roleOf returns the role node id runs as, "" when it is not up.
 func (c *cluster) roleOf(id string) string {
@@ -119,6 +131,7 @@ func (c *cluster) writer(timeout time.Duration) node {
 // restarts it, and a read-only node may take over meanwhile. Porcupine must find the history
 // linearizable.
 func TestLinearizableFailover(t *testing.T) {
+	needFailoverFlag(t)
 	const keys, clients = 5, 6
 	dur := 25 * time.Second
 	if *long {
@@ -184,6 +197,7 @@ func TestLinearizableFailover(t *testing.T) {
 // TestSwitchover hands the writer's role to the read-only node with `strata ctl failover`
 // under a write load through the proxy, and back: every acknowledged commit is there.
 func TestSwitchover(t *testing.T) {
+	needFailoverFlag(t)
 	c := startCluster(t, "--proxy=true", "--ro", "1")
 	db := c.newDatabase(8)
 	c.exec(db, "CREATE TABLE t "+ledgerSchema)
@@ -214,4 +228,61 @@ func TestSwitchover(t *testing.T) {
 	}
 	stopLoad()
 	led.verify(t, db)
+}
+
+// TestPartitionedWriterFenced cuts the writer off (SIGSTOP: it neither publishes nor answers)
+// until the read-only node has taken over, then lets it run again: a commit sent to it
+// directly is never acknowledged (the Log Stores refuse its old epoch), and it comes back as
+// a read-only node.
+func TestPartitionedWriterFenced(t *testing.T) {
+	needFailoverFlag(t)
+	c := startCluster(t, "--proxy=true", "--ro", "1")
+	db := c.newDatabase(4)
+	c.exec(db, "CREATE TABLE t "+ledgerSchema)
+	c.waitRole("ro-1", "ro", 30*time.Second)
+	old := c.node("rw")
+	direct, err := sql.Open("mysql", "root@tcp("+old.Addr+")/d?timeout=2s&readTimeout=10s&writeTimeout=10s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	if _, err := direct.Exec("INSERT INTO t VALUES (1, 1)"); err != nil {
+		t.Fatalf("write on the writer: %v", err)
+	}
+	if err := syscall.Kill(old.PID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			_ = syscall.Kill(old.PID, syscall.SIGCONT)
+		}
+	}()
+	c.waitRole("ro-1", "rw", 30*time.Second)
+	if _, err := db.Exec("INSERT INTO t VALUES (2, 1)"); err != nil {
+		t.Fatalf("write through the proxy after the takeover: %v", err)
+	}
+	// The old writer runs again, still believing it writes: nothing it is asked to commit
+	// may be acknowledged.
+	_ = syscall.Kill(old.PID, syscall.SIGCONT)
+	stopped = false
+	for i := int64(100); i < 110; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		_, err := direct.ExecContext(ctx, "INSERT INTO t VALUES (?, 1)", i)
+		cancel()
+		if err == nil {
+			t.Errorf("the fenced writer acknowledged a commit of row %d", i)
+		} else if i == 100 {
+			t.Logf("the fenced writer: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM t WHERE id >= 100").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows from the fenced writer: %d, %v", n, err)
+	}
+	if err := db.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("rows: %d, %v; want 2", n, err)
+	}
+	c.waitRole("rw", "ro", 60*time.Second)
 }
