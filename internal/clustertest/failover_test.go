@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"flag"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -206,8 +207,16 @@ func TestSwitchover(t *testing.T) {
 	stopLoad := startWriters(db, 4, led, ops)
 	defer stopLoad()
 	time.Sleep(2 * time.Second)
-	for _, to := range []string{"ro-1", "rw"} {
+	for i, to := range []string{"ro-1", "rw"} {
 		c.waitRole(to, "ro", 60*time.Second)
+		// A transaction open across the switchover is rolled back, and told so.
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec("INSERT INTO t VALUES (?, 1)", -1-i); err != nil {
+			t.Fatalf("insert in the transaction: %v", err)
+		}
 		start := time.Now()
 		out, err := exec.Command(strataBin, "ctl", "failover", "--to", to, "--data", c.dir).CombinedOutput()
 		if err != nil {
@@ -221,6 +230,18 @@ func TestSwitchover(t *testing.T) {
 			t.Logf("no write yet after the switchover")
 		}
 		c.waitRole(to, "rw", 10*time.Second)
+		time.Sleep(500 * time.Millisecond) // the proxy's discovery
+		_, err = tx.Exec("INSERT INTO t VALUES (?, 1)", -100-i)
+		if err == nil || !strings.Contains(err.Error(), "1213") {
+			t.Errorf("a statement of a transaction open across the switchover: %v; want error 1213 (rolled back)", err)
+		} else {
+			t.Logf("the open transaction: %v", err)
+		}
+		_ = tx.Rollback()
+		var n int
+		if err := db.QueryRow("SELECT COUNT(*) FROM t WHERE id < 0").Scan(&n); err != nil || n != 0 {
+			t.Errorf("rows of the rolled back transactions: %d, %v", n, err)
+		}
 		time.Sleep(2 * time.Second)
 	}
 	if f := ops.failedEndingAfter(time.Time{}); len(f) > 0 {

@@ -43,6 +43,8 @@ type guardListener struct {
 	unhealthyAfter time.Duration // accept errors for this long make the server unhealthy
 
 	open         atomic.Int64 // accepted connections not yet closed
+	connsMu      sync.Mutex
+	conns        map[*guardConn]struct{} // the open connections, closed with the listener
 	failingSince atomic.Int64 // UnixNano of the first of the current run of accept errors; 0: none
 	lastErr      atomic.Value // error: the last accept error
 }
@@ -57,8 +59,43 @@ func (l *guardListener) Close() error {
 	l.close.Do(func() {
 		close(l.done)
 		err = l.Listener.Close()
+		// The server stops: its connections go with it, rather than keep running
+		// statements against an engine that is closing (a writer that steps down for a
+		// switchover, a node that stops).
+		l.connsMu.Lock()
+		open := make([]*guardConn, 0, len(l.conns))
+		for g := range l.conns {
+			open = append(open, g)
+		}
+		l.connsMu.Unlock()
+		for _, g := range open {
+			_ = g.Close()
+		}
 	})
 	return err
+}
+
+// track records an open connection; untrack forgets it. A connection accepted after Close is
+// closed at once.
+func (l *guardListener) track(g *guardConn) {
+	l.connsMu.Lock()
+	defer l.connsMu.Unlock()
+	select {
+	case <-l.done:
+		_ = g.Conn.Close()
+		return
+	default:
+	}
+	if l.conns == nil {
+		l.conns = map[*guardConn]struct{}{}
+	}
+	l.conns[g] = struct{}{}
+}
+
+func (l *guardListener) untrack(g *guardConn) {
+	l.connsMu.Lock()
+	delete(l.conns, g)
+	l.connsMu.Unlock()
 }
 
 // Accept implements net.Listener: it returns an error only once the listener is closed.
