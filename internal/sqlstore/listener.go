@@ -45,8 +45,8 @@ type guardListener struct {
 	open         atomic.Int64 // accepted connections not yet closed
 	connsMu      sync.Mutex
 	conns        map[*guardConn]struct{} // the open connections, closed with the listener
-	failingSince atomic.Int64 // UnixNano of the first of the current run of accept errors; 0: none
-	lastErr      atomic.Value // error: the last accept error
+	failingSince atomic.Int64            // UnixNano of the first of the current run of accept errors; 0: none
+	lastErr      atomic.Value            // error: the last accept error
 }
 
 func newGuardListener(l net.Listener, tls bool, lg *slog.Logger) *guardListener {
