@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -407,8 +408,28 @@ func writeClusterInfo(dir string, ci clusterInfo) error {
 	return os.Rename(tmp, filepath.Join(dir, clusterFile))
 }
 
-// freePort asks the system for a free loopback port.
+// freePort returns a free loopback port for a node to keep across restarts. It is taken
+// below the system's range of ephemeral ports when it can: a port from that range, free now,
+// may be the local end of some outgoing connection when the node starts again, and the node
+// could not listen on it.
 func freePort() (int, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil {
+				low = v
+			}
+		}
+	}
+	const floor = 10000
+	for i := 0; low > floor+1000 && i < 100; i++ {
+		p := floor + mrand.IntN(low-floor)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err == nil {
+			l.Close()
+			return p, nil
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -132,6 +132,9 @@ func TestTransactionPinned(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := conn(t, root)
+	// The other session reads the RW's durable end: it must see c's commit once COMMIT has
+	// returned (at the default level, session, only c's own reads are promised that).
+	mustExec(t, other, "SET strata_read_consistency = 'global'")
 	if got := rows(t, other, "SELECT COUNT(*) FROM d.t"); got != "0" {
 		t.Fatalf("another session sees the uncommitted row: %s", got)
 	}
