@@ -23,6 +23,10 @@ type Node struct {
 	Epoch   uint64    // a writer's epoch
 	Applied uint64    // a read-only node's view
 	Updated time.Time // when the node last published its status
+	// Refused: the node's MySQL address refused a connection when it was last probed (its
+	// process is gone, or it no longer serves). Probed only for a writer whose status is
+	// older than the watcher's QuickLease.
+	Refused bool
 }
 
 // Request is a planned switchover: the writer of Epoch hands over to Target ("" : the best
@@ -72,6 +76,11 @@ func (d Decision) String() string {
 type Watcher struct {
 	Self  string
 	Lease time.Duration
+	// QuickLease (0: none) is how long the writer's heartbeat may be silent before the writer
+	// is taken as lost when its address also refuses connections: a writer whose process
+	// died is replaced without waiting for the whole lease. A writer that is paused or cut
+	// off (its address does not refuse) still gets the whole lease.
+	QuickLease time.Duration
 	// Grace is how long after another node took the current epoch it may take to recover
 	// the log and publish itself as the writer; meanwhile this node waits.
 	Grace time.Duration
@@ -93,15 +102,18 @@ func (w *Watcher) Observe(s Snapshot) Decision {
 		w.lastRW = s.Now
 	}
 	var rw Node
-	alive := false
+	alive, refused := false, false
 	for _, n := range s.Nodes {
 		if n.Role != RoleRW || n.Epoch < s.Epoch || n.Updated.IsZero() {
 			continue // a writer of an older epoch is fenced at the Log Stores: it cannot commit
 		}
 		w.lastRW = maxTime(w.lastRW, n.Updated)
-		if !n.Down && s.Now.Sub(n.Updated) < w.Lease {
+		silent := s.Now.Sub(n.Updated)
+		dead := n.Refused && w.QuickLease > 0 && silent >= w.QuickLease
+		if !n.Down && silent < w.Lease && !dead {
 			rw, alive = n, true
 		}
+		refused = refused || dead
 	}
 	planned := s.Request != nil && s.Request.Epoch == s.Epoch
 	if h := s.Holder; !alive && h.ID != "" && h.ID != w.Self && h.Epoch == s.Epoch && s.Now.Sub(h.At) < w.Grace {
@@ -124,13 +136,18 @@ func (w *Watcher) Observe(s Snapshot) Decision {
 		}
 		return Decision{Action: Claim, Epoch: s.Epoch, Why: "switchover to this node"}
 	}
-	if silent := s.Now.Sub(w.lastRW); silent < w.Lease {
+	silent := s.Now.Sub(w.lastRW)
+	if silent < w.Lease && !(refused && silent >= w.QuickLease) {
 		return Decision{Action: Wait, Epoch: s.Epoch, Why: fmt.Sprintf("no writer for %v, lease %v", silent, w.Lease)}
 	}
 	if !ok || best.ID != w.Self {
 		return Decision{Action: Wait, Epoch: s.Epoch, Why: fmt.Sprintf("writer lost; %s is the best candidate", best.ID)}
 	}
-	return Decision{Action: Claim, Epoch: s.Epoch, Why: fmt.Sprintf("writer lost for %v; this node is the most caught up at %d", s.Now.Sub(w.lastRW), self.Applied)}
+	how := "lost"
+	if silent < w.Lease {
+		how = "gone (its address refuses connections)"
+	}
+	return Decision{Action: Claim, Epoch: s.Epoch, Why: fmt.Sprintf("writer %s for %v; this node is the most caught up at %d", how, silent, self.Applied)}
 }
 
 // Best returns the read-only node to promote: serving, the highest view, ties to the lowest

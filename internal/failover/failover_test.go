@@ -57,7 +57,12 @@ func TestScenarios(t *testing.T) {
 				if td.HasArg("grace") {
 					td.ScanArgs(t, "grace", &grace)
 				}
-				w = &Watcher{Self: self, Lease: time.Duration(lease) * time.Millisecond, Grace: time.Duration(grace) * time.Millisecond}
+				var quick int
+				if td.HasArg("quick") {
+					td.ScanArgs(t, "quick", &quick)
+				}
+				w = &Watcher{Self: self, Lease: time.Duration(lease) * time.Millisecond, Grace: time.Duration(grace) * time.Millisecond,
+					QuickLease: time.Duration(quick) * time.Millisecond}
 				return "ok\n"
 			case "observe":
 				return w.Observe(snap()).String() + "\n"
@@ -101,6 +106,10 @@ func nodes(t *testing.T, input string, at func(int) time.Time, now int) []Node {
 		for _, a := range f[3:] {
 			if a == "down" {
 				n.Down = true
+				continue
+			}
+			if a == "refused" {
+				n.Refused = true
 				continue
 			}
 			k, v, ok := strings.Cut(a, "=")

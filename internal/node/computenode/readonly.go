@@ -16,6 +16,11 @@ import (
 // watchInterval is how often a read-only node looks at the writer.
 const watchInterval = 100 * time.Millisecond
 
+// quickLease is how long the writer's status (published every 200 ms) may be silent before a
+// read-only node probes its MySQL address, and takes over if nothing listens there: a writer
+// whose process died is replaced without waiting for the whole failover lease.
+const quickLease = 400 * time.Millisecond
+
 // runReadOnly runs a read-only node: it serves MySQL once the writer honours its horizon. It
 // returns the writer epoch it took when it won a failover (0 when ctx ended).
 func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics) (uint64, error) {
@@ -74,7 +79,7 @@ func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 // watchWriter watches the writer until this node wins the writer epoch (it returns it) or ctx
 // ends (0).
 func watchWriter(ctx context.Context, mc *meta.Client, id string, lease time.Duration, lg *slog.Logger) uint64 {
-	w := &failover.Watcher{Self: id, Lease: lease, Grace: holderGrace}
+	w := &failover.Watcher{Self: id, Lease: lease, QuickLease: min(lease, quickLease), Grace: holderGrace}
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	for {
@@ -84,7 +89,7 @@ func watchWriter(ctx context.Context, mc *meta.Client, id string, lease time.Dur
 		case <-t.C:
 		}
 		qctx, cancel := context.WithTimeout(ctx, time.Second)
-		s, err := snapshot(qctx, mc)
+		s, err := snapshot(qctx, mc, w.QuickLease)
 		if err != nil {
 			cancel()
 			continue

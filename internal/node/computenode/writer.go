@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"syscall"
 	"time"
 
 	"strata/internal/cluster"
@@ -27,7 +28,7 @@ const holderGrace = 10 * time.Second
 func takeEpoch(ctx context.Context, mc *meta.Client, id string, lg *slog.Logger) (epoch uint64, join bool, err error) {
 	b := retry.NewBackoff(20*time.Millisecond, 500*time.Millisecond)
 	for attempt := 0; ; attempt++ {
-		s, err := snapshot(ctx, mc)
+		s, err := snapshot(ctx, mc, 0)
 		if err != nil {
 			return 0, false, err
 		}
@@ -49,8 +50,10 @@ func takeEpoch(ctx context.Context, mc *meta.Client, id string, lg *slog.Logger)
 	}
 }
 
-// snapshot reads what the failover decisions need from the control plane.
-func snapshot(ctx context.Context, mc *meta.Client) (failover.Snapshot, error) {
+// snapshot reads what the failover decisions need from the control plane. A writer whose
+// status is older than probeAfter (0: never) has its MySQL address probed (failover.Node's
+// Refused).
+func snapshot(ctx context.Context, mc *meta.Client, probeAfter time.Duration) (failover.Snapshot, error) {
 	epoch, err := mc.Epoch(ctx)
 	if err != nil {
 		return failover.Snapshot{}, err
@@ -64,8 +67,12 @@ func snapshot(ctx context.Context, mc *meta.Client) (failover.Snapshot, error) {
 		if n.Role != meta.RoleRW && n.Role != meta.RoleRO {
 			continue
 		}
-		s.Nodes = append(s.Nodes, failover.Node{ID: n.ID, Role: n.Role, State: n.State, Down: n.IsDown(s.Now),
-			Epoch: n.Epoch, Applied: n.Applied, Updated: n.Updated})
+		fn := failover.Node{ID: n.ID, Role: n.Role, State: n.State, Down: n.IsDown(s.Now),
+			Epoch: n.Epoch, Applied: n.Applied, Updated: n.Updated}
+		if probeAfter > 0 && n.Role == meta.RoleRW && n.Addr != "" && n.Epoch >= epoch && s.Now.Sub(n.Updated) >= probeAfter {
+			fn.Refused = refuses(ctx, n.Addr)
+		}
+		s.Nodes = append(s.Nodes, fn)
 	}
 	if w, err := mc.Writer(ctx); err == nil {
 		s.Holder = failover.Holder{ID: w.ID, Epoch: w.Epoch, At: w.At}
@@ -78,6 +85,19 @@ func snapshot(ctx context.Context, mc *meta.Client) (failover.Snapshot, error) {
 		return failover.Snapshot{}, err
 	}
 	return s, nil
+}
+
+// refuses reports whether addr refuses a TCP connection now: nothing listens there (the
+// process is gone, or no longer serves). A connection that is accepted, or a dial that times
+// out (a host cut off, a listener that is overloaded), is not a refusal.
+func refuses(ctx context.Context, addr string) bool {
+	d := net.Dialer{Timeout: 200 * time.Millisecond}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		_ = c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // runWriter runs the node as the writer with the epoch it took, until ctx ends, its engine
@@ -102,9 +122,11 @@ func runWriter(ctx context.Context, opts Options, mc *meta.Client, m *node.Metri
 		case <-sctx.Done():
 		}
 	}()
-	go watchSwitchover(sctx, mc, epoch, lg, func() { close(stepDown); cancel() })
+	// A switchover drains the SQL server: the statements running finish, the next ones are
+	// refused unexecuted (the proxy sends them to the next writer), then it stops.
+	go watchSwitchover(sctx, mc, epoch, lg, func() { close(stepDown) })
 	so := opts.SQL
-	so.Logger, so.Registerer, so.ProxySecret = lg, m.Registerer(), opts.Secret
+	so.Logger, so.Registerer, so.ProxySecret, so.Drain = lg, m.Registerer(), opts.Secret, stepDown
 	so.Ready = func(addr net.Addr, health func() error) {
 		c.SetAddr(addr.String())
 		c.SetHealth(health)
