@@ -36,7 +36,7 @@ const (
 type guardListener struct {
 	net.Listener
 	lg    *slog.Logger
-	tls   bool // the server offers TLS: the framing of a connection that asks for it is not read
+	tls   bool   // the server offers TLS: the framing of a connection that asks for it is not read
 	drain *Drain // a drained server's connections linger after Close (nil: never drained)
 	done  chan struct{}
 	close sync.Once
