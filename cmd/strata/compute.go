@@ -19,7 +19,8 @@ import (
 func newComputeCmd(sh *sharedFlags) *cobra.Command {
 	var dir, host, id, metricsAddr, role string
 	var port, poolMB int
-	var stall time.Duration
+	var stall, lease time.Duration
+	var noFailover bool
 	var sec securityFlags
 	cmd := &cobra.Command{
 		Use:   "compute",
@@ -34,6 +35,11 @@ and serves MySQL.
 empty buffer pool, follows the log from the Log Stores, applies each record to the pages it has
 cached, reads any other page from the Page Stores at its read view, and serves reads once the
 read-write node honours its oldest read view. Changes fail with MySQL error 1290.
+
+Failover (docs/failover.md): when the writer's status is silent for --failover-lease, the most
+caught-up read-only node takes the next writer epoch (fencing the old writer at the Log Stores)
+and becomes the writer on its own MySQL port. A node started with --role rw while another node
+writes at the current epoch joins as a read-only node instead.
 
 When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTERM stops it.`,
 		Annotations: usesShared(etcdFlag, secretFileFlag),
@@ -68,7 +74,7 @@ When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTER
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return computenode.Run(ctx, computenode.Options{Etcd: eps, Secret: secret, ID: id, ReadOnly: readOnly, PoolFrames: poolMB * 64,
-				StallTimeout: stall, MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
+				StallTimeout: stall, FailoverLease: lease, NoFailover: noFailover, MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
 				SQL: computenode.SQLOptions{Host: host, Port: port, Dir: dir, Security: sec.security()},
 				Ready: func(addr net.Addr) {
 					fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster %s)\n", addr, etcd)
@@ -82,6 +88,9 @@ When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTER
 	cmd.Flags().StringVar(&role, "role", "rw", "rw: the read-write node; ro: a read-only node")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 10*time.Second, "how long a commit waits for a Log Store quorum before failing")
+	cmd.Flags().DurationVar(&lease, "failover-lease", computenode.DefaultFailoverLease,
+		"how long the writer's status may be silent before the most caught-up read-only node takes over")
+	cmd.Flags().BoolVar(&noFailover, "no-failover", false, "never take over as the writer (a read-only node)")
 	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	addSecurityFlags(cmd.Flags(), &sec, "--data")
 	return cmd

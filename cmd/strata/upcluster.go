@@ -204,8 +204,13 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 		args := []string{"compute", "--role", role, "--data", filepath.Join(dir, name), "--host", host,
 			"--port", strconv.Itoa(port), "--etcd", etcd, "--secret-file", secretFile, "--id", name,
 			"--buffer-pool-mb", strconv.Itoa(poolMB)}
-		if stall > 0 && role == "rw" {
-			args = append(args, "--stall-timeout", stall.String())
+		if stall > 0 {
+			args = append(args, "--stall-timeout", stall.String()) // a read-only node may become the writer
+		}
+		if role == "ro" && !withProxy {
+			// Without the proxy clients reach the writer on its own port: the writer stays
+			// there, restarted by the supervisor, rather than move to a read-only node.
+			args = append(args, "--no-failover")
 		}
 		if sec.tlsCert != "" {
 			args = append(args, "--tls-cert", sec.tlsCert, "--tls-key", sec.tlsKey)

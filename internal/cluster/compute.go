@@ -41,7 +41,13 @@ type ComputeOptions struct {
 	StallTimeout time.Duration
 	// MaintainInterval is how often the horizon and the log truncation move (default 1 s).
 	MaintainInterval time.Duration
-	Logger           *slog.Logger
+	// HeartbeatInterval is how often the node publishes its status (default 200 ms): read-only
+	// nodes take the writer as lost when its status is older than their failover lease.
+	HeartbeatInterval time.Duration
+	// Epoch, when not 0, is the writer epoch the node already took (meta.Client.ClaimEpoch);
+	// otherwise OpenCompute bumps the epoch itself.
+	Epoch  uint64
+	Logger *slog.Logger
 	// EventListener receives the engine's events (commits).
 	EventListener engine.EventListener
 }
@@ -87,14 +93,19 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	if opts.MaintainInterval <= 0 {
 		opts.MaintainInterval = time.Second
 	}
+	if opts.HeartbeatInterval <= 0 {
+		opts.HeartbeatInterval = 200 * time.Millisecond
+	}
 	lg := opts.Logger.With("component", "compute")
 	logAddrs, pagePlacement, segPages, err := Topology(ctx, opts.Meta)
 	if err != nil {
 		return nil, err
 	}
-	epoch, err := opts.Meta.BumpEpoch(ctx)
-	if err != nil {
-		return nil, err
+	epoch := opts.Epoch
+	if epoch == 0 {
+		if epoch, err = opts.Meta.BumpEpoch(ctx); err != nil {
+			return nil, err
+		}
 	}
 	lg.Info("compute: recovering the log", "epoch", epoch, "logstores", logAddrs)
 	start := time.Now()
@@ -134,8 +145,9 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	// Read-only nodes already serving (this node replaces a writer that stopped) hold the
 	// purge horizon from now on: report them before the purge's first round.
 	c.reportReaders(ctx)
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.maintain(epoch, segPages)
+	go c.heartbeat(epoch)
 	go c.followReaders()
 	return c, nil
 }
@@ -238,15 +250,6 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 			close(c.failed)
 			return
 		}
-		// Status first, on its own deadline: a Page Store slow to answer below must not stop
-		// the heartbeat (meta.Node.IsDown takes a node silent for 3 s as down).
-		if c.reg != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
-			if err := c.reg.Update(ctx, c.status(epoch)); err != nil {
-				lg.Debug("compute: publish status", "err", err)
-			}
-			cancel()
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
 		if err := c.refreshPlacement(ctx, segPages); err != nil {
 			lg.Warn("compute: follow the placement", "err", err)
@@ -264,6 +267,34 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 		cancel()
 	}
 }
+
+// heartbeat publishes the node's status, on its own loop: a Page Store slow to answer in
+// maintain must not stop it (read-only nodes take a writer silent for their failover lease as
+// lost).
+func (c *Compute) heartbeat(epoch uint64) {
+	defer c.wg.Done()
+	if c.reg == nil {
+		return
+	}
+	lg := c.opts.Logger.With("component", "compute")
+	t := time.NewTicker(c.opts.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), max(c.opts.HeartbeatInterval, time.Second))
+		if err := c.reg.Update(ctx, c.status(epoch)); err != nil {
+			lg.Debug("compute: publish status", "err", err)
+		}
+		cancel()
+	}
+}
+
+// Epoch is the writer epoch the node writes with.
+func (c *Compute) Epoch() uint64 { return c.epoch }
 
 // Close stops the node: the engine, then its connections to the stores.
 func (c *Compute) Close() error {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -205,6 +206,31 @@ func (c *cluster) tail(path string, n int) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// grepLogs returns the lines of the nodes' logs (file names under logs/) that contain one of
+// the words, each prefixed with its file, sorted (the lines start with their time).
+func (c *cluster) grepLogs(files []string, words ...string) string {
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(c.dir, "logs", f))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, w := range words {
+				if strings.Contains(l, w) {
+					if len(l) > 300 {
+						l = l[:300] + "…"
+					}
+					out = append(out, l+"  ["+f+"]")
+					break
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
 }
 
 // status runs `strata ctl status --json`.

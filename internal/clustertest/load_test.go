@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -61,6 +62,26 @@ func (l *opLog) firstOK(after time.Time) (time.Time, bool) {
 		}
 	}
 	return best, !best.IsZero()
+}
+
+// longestPause returns the longest time in [from, to] with no statement succeeding: the
+// gaps between the ends of successful statements, and from the bounds to them.
+func (l *opLog) longestPause(from, to time.Time) time.Duration {
+	l.mu.Lock()
+	var ends []time.Time
+	for _, r := range l.ops {
+		if r.err == nil && r.end.After(from) && r.end.Before(to) {
+			ends = append(ends, r.end)
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(ends, func(a, b time.Time) int { return a.Compare(b) })
+	prev, longest := from, time.Duration(0)
+	for _, e := range append(ends, to) {
+		longest = max(longest, e.Sub(prev))
+		prev = e
+	}
+	return longest
 }
 
 // failedEndingAfter returns the failed statements that ended after t.

@@ -10,6 +10,9 @@
 //	                       starts it (`strata up`, an operator); no lease: it outlives the node
 //	live/<role>/<id>       a running node's status (JSON Node), under a lease that the node
 //	                       keeps alive; it disappears a few seconds after the node dies
+//	writer                 who took the current epoch and when (JSON Writer), written with the
+//	                       epoch by ClaimEpoch
+//	switchover             a planned change of writer (JSON Switchover), `strata ctl failover`
 //	placement              segment placement of the Page Stores (JSON placement.Placement)
 //
 // A node is "up" when its live key exists, "down" when only its member key does.
@@ -61,10 +64,12 @@ func newKeys(prefix string) keys {
 	return keys{prefix}
 }
 
-func (k keys) epoch() string     { return k.prefix + "epoch" }
-func (k keys) placement() string { return k.prefix + "placement" }
-func (k keys) members() string   { return k.prefix + "members/" }
-func (k keys) live() string      { return k.prefix + "live/" }
+func (k keys) epoch() string      { return k.prefix + "epoch" }
+func (k keys) placement() string  { return k.prefix + "placement" }
+func (k keys) writer() string     { return k.prefix + "writer" }
+func (k keys) switchover() string { return k.prefix + "switchover" }
+func (k keys) members() string    { return k.prefix + "members/" }
+func (k keys) live() string       { return k.prefix + "live/" }
 func (k keys) member(role, id string) string {
 	return k.members() + path.Join(role, id)
 }

@@ -116,6 +116,9 @@ func (c *Client) DeleteMember(ctx context.Context, role, id string) error {
 	return nil
 }
 
+// otherCompute maps each compute role to the other one.
+var otherCompute = map[string]string{RoleRW: RoleRO, RoleRO: RoleRW}
+
 var roleOrder = map[string]int{RoleMeta: 0, RoleLogStore: 1, RolePageStore: 2, RoleRW: 3, RoleRO: 4, RoleProxy: 5}
 
 // Nodes returns every member and every live node, sorted by role and ID: live nodes with the
@@ -147,6 +150,18 @@ func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
 			n.State = StateUp
 		}
 		byKey[n.Role+"/"+n.ID] = n
+	}
+	// A compute node changes role with failover: a member recorded as one role that runs as
+	// the other is shown once, as it runs.
+	for k, n := range byKey {
+		if n.State != StateDown || n.PID != 0 {
+			continue
+		}
+		if other, ok := otherCompute[n.Role]; ok {
+			if o, ok := byKey[other+"/"+n.ID]; ok && o.State != StateDown {
+				delete(byKey, k)
+			}
+		}
 	}
 	out := make([]Node, 0, len(byKey))
 	for _, n := range byKey {

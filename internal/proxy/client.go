@@ -138,6 +138,7 @@ func (c *session) dialRW(ctx context.Context, l login) (*backendConn, error) {
 			return nil, err
 		}
 		last = err
+		c.srv.refreshNow(ctx) // the RW may have changed (a failover) since the last poll
 		wait := min(100*time.Millisecond, time.Until(deadline))
 		if wait <= 0 || !sleepUntil(ctx, c.srv.stop, wait) {
 			return nil, last

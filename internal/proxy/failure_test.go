@@ -98,3 +98,60 @@ func TestRWMoves(t *testing.T) {
 		t.Fatalf("a new client counts %s", got)
 	}
 }
+
+// TestRWDrains hands the RW over as a planned switchover does: the old RW drains (what it is
+// sent from then on it refuses unexecuted, with 1053), then a new RW appears. Autocommit
+// statements, text and prepared, sent meanwhile wait and run on the new RW; a transaction
+// open on the old one is told it was rolled back.
+func TestRWDrains(t *testing.T) {
+	dir := t.TempDir()
+	rw := startRW(t, dir)
+	d := single(rw)
+	p := startProxy(t, d, func(o *Options) { o.BackendWait = 5 * time.Second })
+	root := open(t, p.Addr().String(), "root", "", "")
+	mustExec(t, root, "CREATE DATABASE d")
+	mustExec(t, root, "CREATE TABLE d.t (id INT PRIMARY KEY)")
+	plain := conn(t, root)
+	mustExec(t, plain, "INSERT INTO d.t VALUES (1)")
+	txn := conn(t, root)
+	mustExec(t, txn, "BEGIN")
+	mustExec(t, txn, "INSERT INTO d.t VALUES (2)")
+	prepared := open(t, p.Addr().String(), "root", "", "d")
+	mustExec(t, prepared, "INSERT INTO t VALUES (?)", 10) // prepared on the old RW
+
+	if err := rw.drain.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	moved := make(chan struct{})
+	go func() {
+		defer close(moved)
+		time.Sleep(300 * time.Millisecond)
+		rw.stop()
+		rw2 := startRW(t, dir)
+		d.Set(Topology{RW: &Node{ID: "ro-1", Addr: rw2.addr, Epoch: 2}})
+	}()
+	start := time.Now()
+	errs := make(chan error, 1)
+	go func() {
+		_, err := prepared.ExecContext(context.Background(), "INSERT INTO t VALUES (?)", 4)
+		errs <- err
+	}()
+	mustExec(t, plain, "INSERT INTO d.t VALUES (3)")
+	if err := <-errs; err != nil {
+		t.Fatalf("a prepared statement sent to the draining RW: %v", err)
+	}
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Fatalf("the statements ran %v after the drain began, before the new RW was there", took)
+	}
+	<-moved
+	if _, err := txn.ExecContext(context.Background(), "INSERT INTO d.t VALUES (5)"); errCode(err) != 1213 {
+		t.Fatalf("a statement of a transaction open across the switchover: %v; want 1213", err)
+	}
+	mustExec(t, txn, "INSERT INTO d.t VALUES (5)")
+	if got := rows(t, plain, "SELECT id FROM d.t ORDER BY id"); got != "1 3 4 5 10" {
+		t.Fatalf("on the new RW: %s", got)
+	}
+	if n := p.Stats().Drained.Load(); n < 2 {
+		t.Fatalf("statements refused by the draining RW: %d, want at least 2", n)
+	}
+}

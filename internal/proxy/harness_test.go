@@ -41,6 +41,8 @@ type backend struct {
 	db   *engine.DB
 	ldb  *localdb.DB // the RW's
 	stop func()
+	// drain drains its SQL server (as a writer handing over in a switchover).
+	drain *sqlstore.Drain
 }
 
 // startRW starts a read-write node in dir that accepts the proxy's logins.
@@ -95,11 +97,12 @@ func serveSQL(t testing.TB, db *engine.DB, readOnly bool, closeDB func()) *backe
 		t.Fatal(err)
 	}
 	l := &trackListener{Listener: nl}
-	srv, err := st.ServeWith(eng, l, sqlstore.ServeOptions{ProxySecret: testSecret})
+	drain := &sqlstore.Drain{}
+	srv, err := st.ServeWith(eng, l, sqlstore.ServeOptions{ProxySecret: testSecret, Drain: drain})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &backend{addr: l.Addr().String(), db: db}
+	b := &backend{addr: l.Addr().String(), db: db, drain: drain}
 	stopped := false
 	b.stop = func() {
 		if !stopped {

@@ -20,6 +20,10 @@ type outcome struct {
 // clientError is a failure to talk to the client (as opposed to the node).
 type clientError struct{ err error }
 
+// errNodeDraining: the node refused the command unexecuted because it is draining (a
+// writer handing over in a planned switchover answers 1053 to what it no longer runs).
+var errNodeDraining = errors.New("proxy: the node is draining")
+
 func (e clientError) Error() string { return "proxy: client: " + e.err.Error() }
 func (e clientError) Unwrap() error { return e.err }
 
@@ -91,6 +95,9 @@ func (r *relayer) results() error {
 			return fmt.Errorf("proxy: empty packet from %s", r.b.addr)
 		case p[0] == wire.HeaderErr:
 			r.out.err = wire.ParseErr(p)
+			if r.out.err.Code == wire.ErServerShutdown && !r.out.sent && r.out.completed == 0 {
+				return errNodeDraining // not relayed: the statement goes to the next node
+			}
 			return r.forward(p)
 		case p[0] == wire.HeaderOK:
 			ok, err := wire.ParseOK(p)

@@ -79,13 +79,15 @@ type Server struct {
 	// version is the server version of the nodes (string), from the last login.
 	version atomic.Value
 
-	mu      sync.Mutex
-	topo    Topology
-	changed chan struct{} // closed when topo changes
-	known   bool          // Discovery answered at least once
-	load    map[string]*roState
-	clients map[*session]struct{}
-	nextID  uint32
+	mu sync.Mutex
+	// refreshing is held by whoever asks Discovery outside the poll (awaitRWChange).
+	refreshing sync.Mutex
+	topo       Topology
+	changed    chan struct{} // closed when topo changes
+	known      bool          // Discovery answered at least once
+	load       map[string]*roState
+	clients    map[*session]struct{}
+	nextID     uint32
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -109,6 +111,7 @@ type Stats struct {
 	LSNWaits   atomic.Int64 // waits for an RO to reach an LSN
 	Dials      atomic.Int64 // backend connections opened
 	NoBackend  atomic.Int64 // statements or logins answered 2003: no node reachable in time
+	Drained    atomic.Int64 // statements a draining RW refused unexecuted (a switchover), sent again or answered
 }
 
 // Listen starts a proxy on l: it serves clients until Close.
@@ -326,6 +329,34 @@ func (s *Server) rw(ctx context.Context, deadline time.Time) (Node, bool) {
 			return Node{}, false
 		}
 		t.Stop()
+	}
+}
+
+// awaitRWChange waits until the RW the proxy knows is not node (a nodeIdentity), or deadline.
+// It asks Discovery itself every 50 ms meanwhile: a switchover's new writer should not wait
+// for the next poll.
+func (s *Server) awaitRWChange(node string, deadline time.Time) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	for {
+		if id := s.rwIdentity(); id != "" && id != node {
+			return
+		}
+		s.refreshNow(ctx)
+		if id := s.rwIdentity(); id != "" && id != node {
+			return
+		}
+		if !sleepUntil(ctx, s.stop, 50*time.Millisecond) {
+			return
+		}
+	}
+}
+
+// refreshNow asks Discovery now, unless another session is doing so.
+func (s *Server) refreshNow(ctx context.Context) {
+	if s.refreshing.TryLock() {
+		s.refresh(ctx)
+		s.refreshing.Unlock()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"strata/internal/proxy/route"
@@ -45,8 +46,17 @@ func (c *session) run(d route.Decision, ex exchange) error {
 		c.rs.Done(okResult())
 		return c.writeOK(wire.OK{Status: c.status})
 	}
+	drainDeadline := time.Now().Add(c.srv.opts.BackendWait)
 	for attempt := 0; ; attempt++ {
 		b, target, durable, serr := c.acquire(d)
+		if serr != nil && serr.Code == wire.ErServerShutdown && time.Now().Before(drainDeadline) {
+			// The RW is draining (a switchover) while the session's state was being brought to
+			// a connection: nothing of the statement ran.
+			if e, again := c.drained(c.srv.rwIdentity(), c.rs.Pinned(), drainDeadline); !again {
+				return c.writeErr(e)
+			}
+			continue
+		}
 		if serr != nil {
 			c.rs.Done(route.Result{ErrCode: serr.Code})
 			return c.writeErr(serr)
@@ -55,6 +65,18 @@ func (c *session) run(d route.Decision, ex exchange) error {
 		c.setCur(b)
 		out, err := ex(b)
 		c.setCur(nil)
+		if errors.Is(err, errNodeDraining) && time.Now().Before(drainDeadline) {
+			// The node refused the statement unexecuted: it is draining. An autocommit
+			// statement goes to the next writer; a transaction open there is gone.
+			wasPinned := c.pinned == b
+			b.broken = true
+			node := b.node
+			c.release(b, target)
+			if e, again := c.drained(node, wasPinned || c.rs.Pinned(), drainDeadline); !again {
+				return c.writeErr(e)
+			}
+			continue
+		}
 		if err != nil {
 			wasPinned := c.pinned == b
 			c.release(b, target)
@@ -92,6 +114,28 @@ func (c *session) run(d route.Decision, ex exchange) error {
 		c.release(b, target)
 		return nil
 	}
+}
+
+// drained handles a statement that a draining node refused unexecuted: it waits (until
+// deadline) for the proxy to know another RW than node, then says whether to send the
+// statement again (again) or to answer e. A session pinned to the old RW (a transaction,
+// or state that lived on that connection) lost that state: it is told, as after a failover.
+func (c *session) drained(node string, pinned bool, deadline time.Time) (e *wire.SQLError, again bool) {
+	c.srv.stats.Drained.Add(1)
+	c.srv.awaitRWChange(node, deadline)
+	if !pinned {
+		return nil, true
+	}
+	rep := c.rs.Failover()
+	if c.pinned != nil {
+		c.pinned.close()
+		c.pinned = nil
+	}
+	c.lastRW, c.prev, c.rwNode = ref{}, ref{}, ""
+	if rep.RolledBack {
+		return wire.NewError(1213, "40001", "The read-write node changed (switchover): the transaction was rolled back; restart it"), false
+	}
+	return wire.NewError(wire.CrServerLost, "08S01", "The read-write node changed (switchover): the session's state on it (%s) is gone", strings.Join(rep.Lost, ", ")), false
 }
 
 func (c *session) count(t route.Target) {
@@ -152,6 +196,11 @@ func (c *session) rwConn(d route.Decision) (*backendConn, *wire.SQLError) {
 		err := c.sync(b, route.RW)
 		if err == nil {
 			return b, nil
+		}
+		if errors.Is(err, errNodeDraining) {
+			b.broken = true
+			c.srv.pool.put(b)
+			return nil, wire.NewError(wire.ErServerShutdown, "08S01", "The read-write node is handing over")
 		}
 		b.broken = b.broken || !isSQLError(err)
 		if errors.Is(err, errNeedFresh) {

@@ -67,6 +67,9 @@ func (b *backendConn) readPrepare(client *wire.Conn, clientID uint32) (id uint32
 	}
 	if wire.IsErr(p) {
 		out.err = wire.ParseErr(p)
+		if out.err.Code == wire.ErServerShutdown {
+			return fail(errNodeDraining)
+		}
 		if err := send(p); err != nil {
 			return fail(err)
 		}

@@ -95,6 +95,7 @@ func newGuardConn(c net.Conn, l *guardListener) *guardConn {
 			_ = g.Conn.Close()
 		}
 	})
+	l.track(g)
 	return g
 }
 
@@ -125,6 +126,7 @@ func (g *guardConn) Close() error {
 	g.closeOnce.Do(func() {
 		g.timer.Stop()
 		g.l.open.Add(-1)
+		g.l.untrack(g)
 		err = g.Conn.Close()
 	})
 	return err

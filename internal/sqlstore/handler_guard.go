@@ -21,6 +21,7 @@ type guardHandler struct {
 	mysql.Handler
 	kill   func(connID uint32) // stops the connection's running statement
 	widths *tinyintWidths      // TINYINT(1) columns, for result metadata (tinyint1.go)
+	drain  *Drain              // nil: the server is never drained
 }
 
 var _ mysql.BinlogReplicaHandler = (*guardHandler)(nil)
@@ -40,6 +41,10 @@ func (h *guardHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string
 	if err := checkPacket(c, len(query)); err != nil {
 		return err
 	}
+	if !h.drain.enter() {
+		return errDraining()
+	}
+	defer h.drain.exit()
 	defer h.watchPeer(c)()
 	defer endInfile(c)
 	return h.Handler.ComQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths, newTableSpellings(query)))
@@ -50,6 +55,10 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 	if err := checkPacket(c, len(query)); err != nil {
 		return "", err
 	}
+	if !h.drain.enter() {
+		return "", errDraining()
+	}
+	defer h.drain.exit()
 	defer h.watchPeer(c)()
 	defer endInfile(c)
 	return h.Handler.ComMultiQuery(ctx, c, query, textRowsCallback(padOKInfo(callback), h.widths, newTableSpellings(query)))
@@ -57,6 +66,10 @@ func (h *guardHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query s
 
 // ComStmtExecute implements mysql.Handler.
 func (h *guardHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	if !h.drain.enter() {
+		return errDraining()
+	}
+	defer h.drain.exit()
 	defer h.watchPeer(c)()
 	return h.Handler.ComStmtExecute(ctx, c, prepare, binaryRowsCallback(callback, h.widths, newTableSpellings(prepare.PrepareStmt)))
 }
@@ -112,6 +125,10 @@ func (h *guardHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query stri
 	if err := checkPlaceholders(query); err != nil {
 		return nil, err
 	}
+	if !h.drain.enter() {
+		return nil, errDraining()
+	}
+	defer h.drain.exit()
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	fields, _ = mysqlFields(fields)
 	fields, _ = h.widths.tinyintLengths(fields)

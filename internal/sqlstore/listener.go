@@ -36,15 +36,18 @@ const (
 type guardListener struct {
 	net.Listener
 	lg    *slog.Logger
-	tls   bool // the server offers TLS: the framing of a connection that asks for it is not read
+	tls   bool   // the server offers TLS: the framing of a connection that asks for it is not read
+	drain *Drain // a drained server's connections linger after Close (nil: never drained)
 	done  chan struct{}
 	close sync.Once
 
 	unhealthyAfter time.Duration // accept errors for this long make the server unhealthy
 
 	open         atomic.Int64 // accepted connections not yet closed
-	failingSince atomic.Int64 // UnixNano of the first of the current run of accept errors; 0: none
-	lastErr      atomic.Value // error: the last accept error
+	connsMu      sync.Mutex
+	conns        map[*guardConn]struct{} // the open connections, closed with the listener
+	failingSince atomic.Int64            // UnixNano of the first of the current run of accept errors; 0: none
+	lastErr      atomic.Value            // error: the last accept error
 }
 
 func newGuardListener(l net.Listener, tls bool, lg *slog.Logger) *guardListener {
@@ -57,8 +60,60 @@ func (l *guardListener) Close() error {
 	l.close.Do(func() {
 		close(l.done)
 		err = l.Listener.Close()
+		// The server stops: its connections go with it, rather than keep running
+		// statements against an engine that is closing (a writer that steps down for a
+		// switchover, a node that stops).
+		//
+		// A drained server's connections linger a while instead: a statement that finished
+		// as the drain began may still be writing its answer, and a client (the proxy) that
+		// sends one now is better told it was not run (1053, by the drain) than cut off with
+		// its outcome unknown.
+		if l.drain.Draining() {
+			time.AfterFunc(drainLinger, l.closeConns)
+			return
+		}
+		l.closeConns()
 	})
 	return err
+}
+
+// drainLinger is how long a drained server's connections stay open after it closes.
+const drainLinger = 5 * time.Second
+
+// closeConns closes the open connections.
+func (l *guardListener) closeConns() {
+	l.connsMu.Lock()
+	open := make([]*guardConn, 0, len(l.conns))
+	for g := range l.conns {
+		open = append(open, g)
+	}
+	l.connsMu.Unlock()
+	for _, g := range open {
+		_ = g.Close()
+	}
+}
+
+// track records an open connection; untrack forgets it. A connection accepted after Close is
+// closed at once.
+func (l *guardListener) track(g *guardConn) {
+	l.connsMu.Lock()
+	defer l.connsMu.Unlock()
+	select {
+	case <-l.done:
+		_ = g.Conn.Close()
+		return
+	default:
+	}
+	if l.conns == nil {
+		l.conns = map[*guardConn]struct{}{}
+	}
+	l.conns[g] = struct{}{}
+}
+
+func (l *guardListener) untrack(g *guardConn) {
+	l.connsMu.Lock()
+	delete(l.conns, g)
+	l.connsMu.Unlock()
 }
 
 // Accept implements net.Listener: it returns an error only once the listener is closed.
@@ -199,7 +254,7 @@ func protocolListenerFactory(gl *guardListener, proxySecret string) server.Proto
 // guardProtocol returns the handler wrapper and the listener factory that put the guards
 // (guardListener, guardConn, authServer, guardHandler) around GMS's server on l.
 // proxySecret, when set, lets the Strata proxy log in for its clients (proxyauth.go).
-func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bool, proxySecret string, kill func(connID uint32)) (server.HandlerWrapper, server.ProtocolListenerFunc) {
+func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bool, proxySecret string, kill func(connID uint32), drain *Drain) (server.HandlerWrapper, server.ProtocolListenerFunc) {
 	registerVariables()
 	panicLogger.Store(s.lg)
 	guarded := func(h mysql.Handler) (mysql.Handler, error) {
@@ -207,7 +262,9 @@ func (s *Store) guardProtocol(wrap server.HandlerWrapper, l net.Listener, tls bo
 		if err != nil {
 			return nil, err
 		}
-		return &guardHandler{Handler: h, kill: kill, widths: newTinyintWidths(s)}, nil
+		return &guardHandler{Handler: h, kill: kill, widths: newTinyintWidths(s), drain: drain}, nil
 	}
-	return guarded, protocolListenerFactory(newGuardListener(l, tls, s.lg), proxySecret)
+	gl := newGuardListener(l, tls, s.lg)
+	gl.drain = drain
+	return guarded, protocolListenerFactory(gl, proxySecret)
 }

@@ -168,6 +168,9 @@ type ServeOptions struct {
 	// ProxySecret, the cluster secret, lets the Strata proxy log in for its clients
 	// (proxyauth.go); "" refuses such logins.
 	ProxySecret string
+	// Drain, when set, lets its owner stop the server taking statements before closing it
+	// (drain.go).
+	Drain *Drain
 }
 
 // Serve starts a MySQL server for eng on l and returns it; Close stops it.
@@ -189,7 +192,7 @@ func (s *Store) ServeWith(eng *sqle.Engine, l net.Listener, o ServeOptions) (*se
 	if o.Observe != nil {
 		wrap = withObserver(o.Observe, wrap) // observe.go
 	}
-	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil, o.ProxySecret, eng.ProcessList.Kill) // listener.go
+	wrap, cfg.ProtocolListenerFactory = s.guardProtocol(wrap, l, o.TLS != nil, o.ProxySecret, eng.ProcessList.Kill, o.Drain) // listener.go
 	srv, err := server.NewServerWithHandler(cfg, eng, sql.NewContext, s.SessionBuilder(), nil, wrap)
 	if err != nil {
 		return nil, err

@@ -1,18 +1,18 @@
-// Package computenode runs the read-write compute node of a cluster: the engine over the Log
-// Stores and Page Stores (internal/cluster), its MySQL server, its metrics, and its status in
-// the control plane. ServeSQL and the engine's collectors also serve `strata up --single`.
+// Package computenode runs a compute node of a cluster: the engine over the Log Stores and
+// Page Stores (internal/cluster), its MySQL server, its metrics, and its status in the control
+// plane. A node changes role with failover (internal/failover): a read-only node that wins the
+// writer's epoch becomes the writer on the same MySQL port, and a writer that finds another
+// writer at the current epoch, or hands over in a planned switchover, follows it as a
+// read-only node. ServeSQL and the engine's collectors also serve `strata up --single`.
 package computenode
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
-	"strata/internal/cluster"
-	"strata/internal/meta"
 	"strata/internal/node"
 	"strata/internal/privfs"
 )
@@ -25,6 +25,11 @@ type Options struct {
 	// ReadOnly runs a read-only node (`strata compute --role ro`): it follows the writer's
 	// log and serves reads; changes fail with 1290.
 	ReadOnly bool
+	// NoFailover keeps a read-only node from ever taking over as the writer.
+	NoFailover bool
+	// FailoverLease is how long the writer's status may be silent before the most caught-up
+	// read-only node takes over (default 1 s; see DefaultFailoverLease).
+	FailoverLease time.Duration
 	// PoolFrames is the buffer pool size in 16 KiB pages.
 	PoolFrames int
 	// StallTimeout is how long a commit waits for a Log Store quorum before failing.
@@ -33,9 +38,13 @@ type Options struct {
 	SQL         SQLOptions
 	MetricsAddr string // where to serve /metrics ("": nowhere)
 	Logger      *slog.Logger
-	// Ready is called once clients can connect, with the MySQL address.
+	// Ready is called each time clients can connect (again after a change of role), with the
+	// MySQL address.
 	Ready func(addr net.Addr)
 }
+
+// DefaultFailoverLease is how long a writer may be silent before a read-only node takes over.
+const DefaultFailoverLease = time.Second
 
 // Run runs the node until ctx ends or its engine fails (a failed engine refuses every change:
 // the node stops, so that its supervisor starts a new one, which recovers from the stores).
@@ -46,7 +55,14 @@ func Run(ctx context.Context, opts Options) error {
 	if len(opts.Etcd) == 0 {
 		return errors.New("computenode: the control plane's endpoints are required")
 	}
+	if opts.FailoverLease <= 0 {
+		opts.FailoverLease = DefaultFailoverLease
+	}
 	lg := opts.Logger
+	if lg == nil {
+		lg = slog.Default()
+		opts.Logger = lg
+	}
 	mc, err := node.DialMeta(ctx, opts.Etcd, opts.Secret, lg, 0)
 	if err != nil {
 		return err
@@ -55,72 +71,64 @@ func Run(ctx context.Context, opts Options) error {
 	if err := privfs.MkdirAll(opts.SQL.Dir); err != nil { // the TLS key: owner only
 		return err
 	}
-	m, err := node.StartMetrics(opts.MetricsAddr, opts.Secret, lg)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	if opts.ReadOnly {
-		return runReadOnly(ctx, opts, mc, m)
-	}
-	c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret,
-		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, StallTimeout: opts.StallTimeout, Logger: lg,
-		EventListener: CommitEvents(m.Registerer())})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	m.MustRegister(EngineCollectors(c.DB)...)
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-c.Failed():
-			cancel()
-		case <-sctx.Done():
+	readOnly := opts.ReadOnly
+	var claimed uint64 // an epoch this node took as a read-only node
+	for ctx.Err() == nil {
+		if readOnly {
+			epoch, err := withMetrics(opts, lg, func(m *node.Metrics) (uint64, error) {
+				return runReadOnly(ctx, opts, mc, m)
+			})
+			if err != nil || epoch == 0 {
+				return err
+			}
+			readOnly, claimed = false, epoch
+			lg.Info("compute: promoted: this node becomes the writer", "epoch", epoch)
+			continue
 		}
-	}()
-	so := opts.SQL
-	so.Logger, so.Registerer, so.ProxySecret = lg, m.Registerer(), opts.Secret
-	so.Ready = func(addr net.Addr, health func() error) {
-		c.SetAddr(addr.String())
-		c.SetHealth(health)
-		if opts.Ready != nil {
-			opts.Ready(addr)
+		epoch := claimed
+		claimed = 0
+		if epoch == 0 {
+			var join bool
+			if epoch, join, err = takeEpoch(ctx, mc, opts.ID, lg); err != nil {
+				return err
+			}
+			if join {
+				readOnly = true
+				continue
+			}
 		}
+		_, err := withMetrics(opts, lg, func(m *node.Metrics) (uint64, error) {
+			return 0, runWriter(ctx, opts, mc, m, epoch)
+		})
+		if !errors.Is(err, errSteppedDown) {
+			return err
+		}
+		readOnly = true
 	}
-	err = ServeSQL(sctx, c.DB, so)
-	if ferr := c.DB.Failure(); ferr != nil && ctx.Err() == nil {
-		return fmt.Errorf("stopping: %w", ferr)
-	}
-	return err
+	return nil
 }
 
-// runReadOnly runs a read-only node: it serves MySQL once the writer honours its horizon.
-func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics) error {
-	lg := opts.Logger
-	r, err := cluster.OpenReadOnly(ctx, cluster.ReadOnlyOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret,
-		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, Logger: lg})
+// withMetrics runs f with a metrics server of its own: each role registers its collectors
+// anew.
+func withMetrics(opts Options, lg *slog.Logger, f func(*node.Metrics) (uint64, error)) (uint64, error) {
+	m, err := startMetrics(opts.MetricsAddr, opts.Secret, lg)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	defer r.Close()
-	m.MustRegister(EngineCollectors(r.DB)...)
-	m.MustRegister(ReplayCollectors(r.DB)...)
-	select {
-	case <-r.Ready():
-	case <-ctx.Done():
-		return nil
-	}
-	so := opts.SQL
-	so.ReadOnly = true
-	so.Logger, so.Registerer, so.ProxySecret = lg, m.Registerer(), opts.Secret
-	so.Ready = func(addr net.Addr, health func() error) {
-		r.SetAddr(addr.String())
-		r.SetHealth(health)
-		if opts.Ready != nil {
-			opts.Ready(addr)
+	defer m.Close()
+	return f(m)
+}
+
+// startMetrics starts the metrics server, retrying briefly while the previous role's server
+// still holds the address.
+func startMetrics(addr, secret string, lg *slog.Logger) (*node.Metrics, error) {
+	var err error
+	for range 20 {
+		var m *node.Metrics
+		if m, err = node.StartMetrics(addr, secret, lg); err == nil {
+			return m, nil
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return ServeSQL(ctx, r.DB, so)
+	return nil, err
 }

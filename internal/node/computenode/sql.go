@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
@@ -46,9 +47,14 @@ type SQLOptions struct {
 	// Ready is called with the address once clients can connect, and with the server's
 	// health check (sqlstore.ServerHealth).
 	Ready func(addr net.Addr, health func() error)
+	// Drain, when closed, makes ServeSQL drain the server (sqlstore.Drain: statements sent
+	// from then on are refused unexecuted with 1053, the running ones finish, for at most
+	// DrainTimeout) and return nil.
+	Drain        <-chan struct{}
+	DrainTimeout time.Duration // default 5 s
 }
 
-// ServeSQL serves MySQL for the engine until ctx ends.
+// ServeSQL serves MySQL for the engine until ctx ends (or it drained, see SQLOptions.Drain).
 func ServeSQL(ctx context.Context, db *engine.DB, opts SQLOptions) error {
 	sec, lg := opts.Security, opts.Logger
 	if !sqlstore.IsLoopback(opts.Host) && sec.RootPassword == "" {
@@ -83,7 +89,8 @@ func ServeSQL(ctx context.Context, db *engine.DB, opts SQLOptions) error {
 	if err != nil {
 		return err
 	}
-	so := sqlstore.ServeOptions{TLS: tlsCfg, RequireTLS: sec.RequireTLS, ProxySecret: opts.ProxySecret}
+	drain := &sqlstore.Drain{}
+	so := sqlstore.ServeOptions{TLS: tlsCfg, RequireTLS: sec.RequireTLS, ProxySecret: opts.ProxySecret, Drain: drain}
 	if reg := opts.Registerer; reg != nil {
 		so.Observe = statementObserver(reg)
 		reg.MustRegister(planCacheCollectors(st)...)
@@ -96,7 +103,19 @@ func ServeSQL(ctx context.Context, db *engine.DB, opts SQLOptions) error {
 	if opts.Ready != nil {
 		opts.Ready(l.Addr(), func() error { return sqlstore.ServerHealth(srv) })
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-opts.Drain:
+		timeout := opts.DrainTimeout
+		if timeout <= 0 {
+			timeout = 5 * time.Second
+		}
+		start := time.Now()
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		err := drain.Start(dctx)
+		cancel()
+		lg.Info("strata: drained the SQL server", "took", time.Since(start).Round(time.Microsecond), "err", err, "still_running", drain.Running())
+	}
 	lg.Info("strata: shutting down")
 	return srv.Close()
 }

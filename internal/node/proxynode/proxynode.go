@@ -112,5 +112,6 @@ func collectors(s *proxy.Server) []prometheus.Collector {
 		counter("lsn_waits_total", "Waits for a read-only node to apply a session's LSN.", st.LSNWaits.Load),
 		counter("backend_dials_total", "Connections opened to compute nodes.", st.Dials.Load),
 		counter("no_backend_total", "Logins and statements answered 2003: no node reachable in time.", st.NoBackend.Load),
+		counter("drained_total", "Statements a draining read-write node (a switchover) refused unexecuted; the proxy sent them to the next one.", st.Drained.Load),
 	}
 }

@@ -82,6 +82,9 @@ const (
 	ErMalformedPacket   uint16 = 1835 // ER_MALFORMED_PACKET
 	ErLockOrActiveTrans uint16 = 1192
 	ErUnknown           uint16 = 1105
+	// ErServerShutdown is what a draining node (a writer handing over) answers a statement
+	// it did not run: the proxy sends the statement again to the next node.
+	ErServerShutdown uint16 = 1053
 	// CrConnHostError is the client library's "can't connect" code, which the proxy sends,
 	// as MySQL Router does, when it cannot reach a node for the client.
 	CrConnHostError uint16 = 2003

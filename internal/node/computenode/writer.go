@@ -1,0 +1,170 @@
+package computenode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"syscall"
+	"time"
+
+	"strata/internal/cluster"
+	"strata/internal/failover"
+	"strata/internal/meta"
+	"strata/internal/node"
+	"strata/internal/retry"
+)
+
+// errSteppedDown says the writer handed over in a planned switchover.
+var errSteppedDown = errors.New("computenode: the writer stepped down for a switchover")
+
+// holderGrace is how long after a node took the epoch it may still be recovering the log
+// before it publishes itself as the writer: a node started as the writer meanwhile follows it.
+const holderGrace = 10 * time.Second
+
+// takeEpoch decides whether node id, started as the writer, writes (and takes the next epoch)
+// or joins as a read-only node because another node holds the current epoch.
+func takeEpoch(ctx context.Context, mc *meta.Client, id string, lg *slog.Logger) (epoch uint64, join bool, err error) {
+	b := retry.NewBackoff(20*time.Millisecond, 500*time.Millisecond)
+	for attempt := 0; ; attempt++ {
+		s, err := snapshot(ctx, mc, 0)
+		if err != nil {
+			return 0, false, err
+		}
+		start, why := failover.StartRole(id, s, holderGrace)
+		if start == failover.JoinRO {
+			lg.Warn("compute: another node holds the writer epoch; joining as a read-only node", "why", why)
+			return 0, true, nil
+		}
+		epoch, err := mc.ClaimEpoch(ctx, s.Epoch, id)
+		if err == nil {
+			return epoch, false, nil
+		}
+		if !errors.Is(err, meta.ErrEpochRace) || attempt >= 20 {
+			return 0, false, err
+		}
+		if !b.Wait(ctx) {
+			return 0, false, ctx.Err()
+		}
+	}
+}
+
+// snapshot reads what the failover decisions need from the control plane. A writer whose
+// status is older than probeAfter (0: never) has its MySQL address probed (failover.Node's
+// Refused).
+func snapshot(ctx context.Context, mc *meta.Client, probeAfter time.Duration) (failover.Snapshot, error) {
+	epoch, err := mc.Epoch(ctx)
+	if err != nil {
+		return failover.Snapshot{}, err
+	}
+	nodes, err := mc.Nodes(ctx)
+	if err != nil {
+		return failover.Snapshot{}, err
+	}
+	s := failover.Snapshot{Now: time.Now(), Epoch: epoch}
+	for _, n := range nodes {
+		if n.Role != meta.RoleRW && n.Role != meta.RoleRO {
+			continue
+		}
+		fn := failover.Node{ID: n.ID, Role: n.Role, State: n.State, Down: n.IsDown(s.Now),
+			Epoch: n.Epoch, Applied: n.Applied, Updated: n.Updated}
+		if probeAfter > 0 && n.Role == meta.RoleRW && n.Addr != "" && n.Epoch >= epoch && s.Now.Sub(n.Updated) >= probeAfter {
+			fn.Refused = refuses(ctx, n.Addr)
+		}
+		s.Nodes = append(s.Nodes, fn)
+	}
+	if w, err := mc.Writer(ctx); err == nil {
+		s.Holder = failover.Holder{ID: w.ID, Epoch: w.Epoch, At: w.At}
+	} else if !errors.Is(err, meta.ErrNotFound) {
+		return failover.Snapshot{}, err
+	}
+	if sw, err := mc.PendingSwitchover(ctx); err == nil && sw.Epoch == epoch {
+		s.Request = &failover.Request{Epoch: sw.Epoch, Target: sw.Target}
+	} else if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return failover.Snapshot{}, err
+	}
+	return s, nil
+}
+
+// refuses reports whether addr refuses a TCP connection now: nothing listens there (the
+// process is gone, or no longer serves). A connection that is accepted, or a dial that times
+// out (a host cut off, a listener that is overloaded), is not a refusal.
+func refuses(ctx context.Context, addr string) bool {
+	d := net.Dialer{Timeout: 200 * time.Millisecond}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		_ = c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// runWriter runs the node as the writer with the epoch it took, until ctx ends, its engine
+// fails, or a planned switchover asks it to step down (errSteppedDown).
+func runWriter(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics, epoch uint64) error {
+	lg := opts.Logger
+	c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret, Epoch: epoch,
+		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, StallTimeout: opts.StallTimeout, Logger: lg,
+		EventListener: CommitEvents(m.Registerer())})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	m.MustRegister(EngineCollectors(c.DB)...)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stepDown := make(chan struct{})
+	go func() {
+		select {
+		case <-c.Failed():
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	// A switchover drains the SQL server: the statements running finish, the next ones are
+	// refused unexecuted (the proxy sends them to the next writer), then it stops.
+	go watchSwitchover(sctx, mc, epoch, lg, func() { close(stepDown) })
+	so := opts.SQL
+	so.Logger, so.Registerer, so.ProxySecret, so.Drain = lg, m.Registerer(), opts.Secret, stepDown
+	so.Ready = func(addr net.Addr, health func() error) {
+		c.SetAddr(addr.String())
+		c.SetHealth(health)
+		if opts.Ready != nil {
+			opts.Ready(addr)
+		}
+	}
+	err = ServeSQL(sctx, c.DB, so)
+	if ferr := c.DB.Failure(); ferr != nil && ctx.Err() == nil {
+		return fmt.Errorf("stopping: %w", ferr)
+	}
+	select {
+	case <-stepDown:
+		if cerr := c.Close(); cerr != nil {
+			lg.Warn("compute: close after stepping down", "err", cerr)
+		}
+		lg.Info("compute: stepped down for a switchover; rejoining as a read-only node", "epoch", epoch)
+		return errSteppedDown
+	default:
+	}
+	return err
+}
+
+// watchSwitchover calls stepDown once a planned switchover names this writer's epoch.
+func watchSwitchover(ctx context.Context, mc *meta.Client, epoch uint64, lg *slog.Logger, stepDown func()) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sw, err := mc.PendingSwitchover(ctx)
+		if err == nil && sw.Epoch == epoch {
+			lg.Info("compute: switchover requested; stepping down", "epoch", epoch, "target", sw.Target)
+			stepDown()
+			return
+		}
+	}
+}
