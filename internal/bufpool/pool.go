@@ -449,6 +449,52 @@ func (p *Pool) Reset(floor page.LSN) error {
 	return nil
 }
 
+// Adopt turns a read-only node's pool, whose cached pages are the pages at floor, into a
+// read-write engine's, keeping them: misses are read from opts.Source at floor (or, for a
+// page evicted from now on, after its last change) and evictions are no longer reported
+// (opts.Replica must be nil; opts.Frames is ignored). It fails, changing nothing, while a
+// frame is pinned: nothing else may use the pool meanwhile.
+func (p *Pool) Adopt(opts Options, floor page.LSN) error {
+	if opts.Replica != nil {
+		return errors.New("bufpool: adopt for a replica")
+	}
+	p.evictMu.Lock()
+	defer p.evictMu.Unlock()
+	for i := range p.shards {
+		p.shards[i].mu.Lock()
+		defer p.shards[i].mu.Unlock()
+	}
+	for i := range p.frames {
+		f := &p.frames[i]
+		if n := f.pins.Load(); n != 0 {
+			return fmt.Errorf("bufpool: adopt with page %d pinned %d times", f.ID(), n)
+		}
+		if id := f.ID(); id != page.Invalid && f.Page.LSN() > floor {
+			return fmt.Errorf("bufpool: adopt at %d with page %d changed at %d", floor, id, f.Page.LSN())
+		}
+	}
+	opts.Frames = len(p.frames)
+	if opts.MaxTracked == 0 {
+		opts.MaxTracked = 1 << 20
+	}
+	p.opts = opts
+	clear(p.evicted)
+	p.floor = floor
+	return nil
+}
+
+// CachedPages counts the pages the pool holds.
+func (p *Pool) CachedPages() int {
+	n := 0
+	for i := range p.shards {
+		s := &p.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
 // GetCached returns page id pinned and latched in mode if it is in the pool, and nil if it is
 // not: it never reads a page. A read-only node applies the log through it.
 func (p *Pool) GetCached(id page.ID, mode Mode) *Frame {

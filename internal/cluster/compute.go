@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"strata/internal/bufpool"
 	"strata/internal/engine"
 	"strata/internal/logclient"
 	"strata/internal/meta"
@@ -46,8 +47,12 @@ type ComputeOptions struct {
 	HeartbeatInterval time.Duration
 	// Epoch, when not 0, is the writer epoch the node already took (meta.Client.ClaimEpoch);
 	// otherwise OpenCompute bumps the epoch itself.
-	Epoch  uint64
-	Logger *slog.Logger
+	Epoch uint64
+	// Handover, when set, gives the buffer pool to keep once the log is recovered to end: a
+	// read-only node promoted to writer hands over its engine's (engine.DB.HandOver). On an
+	// error the engine opens with an empty pool.
+	Handover func(ctx context.Context, end page.LSN) (*bufpool.Pool, error)
+	Logger   *slog.Logger
 	// EventListener receives the engine's events (commits).
 	EventListener engine.EventListener
 }
@@ -127,8 +132,25 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	// Page Stores consume every durable record, the part of a group still being written
 	// included, so a changed page may leave the pool once its record is durable (the engine's
 	// default) and a commit larger than the pool spills.
-	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: pages, PoolFrames: frames,
-		LockWaitTimeout: opts.LockWaitTimeout, Logger: opts.Logger, EventListener: opts.EventListener})
+	eo := engine.Options{Log: log, Pages: pages, PoolFrames: frames,
+		LockWaitTimeout: opts.LockWaitTimeout, Logger: opts.Logger, EventListener: opts.EventListener}
+	kept := 0
+	if opts.Handover != nil {
+		hctx, cancel := context.WithTimeout(ctx, handoverWait)
+		pool, err := opts.Handover(hctx, log.End())
+		cancel()
+		if err != nil {
+			lg.Warn("compute: the read-only engine's buffer pool is not kept; opening with an empty one", "err", err)
+		} else {
+			eo.Pool, kept = pool, pool.CachedPages()
+		}
+	}
+	eng, err := engine.Open(ctx, eo)
+	if err != nil && eo.Pool != nil {
+		lg.Warn("compute: the read-only engine's buffer pool is not kept; opening with an empty one", "err", err)
+		eo.Pool, kept = nil, 0
+		eng, err = engine.Open(ctx, eo)
+	}
 	if err != nil {
 		_ = pages.Close()
 		_ = log.Close()
@@ -136,7 +158,7 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	}
 	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, epoch: epoch, acks: map[string]uint64{},
 		stop: make(chan struct{}), failed: make(chan struct{})}
-	lg.Info("compute: open", "epoch", epoch, "end", uint64(log.Recovered()), "took", time.Since(start))
+	lg.Info("compute: open", "epoch", epoch, "end", uint64(log.Recovered()), "took", time.Since(start), "kept_pages", kept)
 	reg, err := opts.Meta.Register(ctx, c.status(epoch), 5*time.Second)
 	if err != nil {
 		lg.Warn("compute: cannot publish status", "err", err)
@@ -292,6 +314,10 @@ func (c *Compute) heartbeat(epoch uint64) {
 		cancel()
 	}
 }
+
+// handoverWait bounds how long a promoted read-only node's replay may take to reach the
+// recovered log's end before the writer opens without its pool.
+const handoverWait = 5 * time.Second
 
 // Epoch is the writer epoch the node writes with.
 func (c *Compute) Epoch() uint64 { return c.epoch }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"flag"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,6 +67,16 @@ func TestFailoverUnderLoad(t *testing.T) {
 	defer stopLoad()
 	time.Sleep(2 * time.Second)
 
+	// The read-only node caches the table (its replay then keeps those pages current).
+	roDB, err := sql.Open("mysql", "root@tcp("+c.node("ro-1").Addr+")/d?timeout=3s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer roDB.Close()
+	var rowsSeen int
+	if err := roDB.QueryRow("SELECT COUNT(*) FROM t").Scan(&rowsSeen); err != nil {
+		t.Fatal(err)
+	}
 	c.hold("compute")
 	rw := c.node("rw")
 	if rw.Role != "rw" || rw.PID == 0 {
@@ -92,6 +103,10 @@ func TestFailoverUnderLoad(t *testing.T) {
 	c.waitRole("ro-1", "rw", 10*time.Second)
 	t.Logf("the promotion, as the logs tell it:\n%s", c.grepLogs([]string{"ro-1.log", "proxy.log"},
 		"took the writer epoch", "recovering the log", "compute: open", "compute nodes changed", "serving MySQL"))
+	// The promoted node kept its buffer pool: the pages it cached as a read-only node.
+	if m := regexp.MustCompile(`kept_pages=(\d+)`).FindStringSubmatch(c.grepLogs([]string{"ro-1.log"}, "kept_pages")); m == nil || m[1] == "0" {
+		t.Errorf("the promoted node did not keep its buffer pool (%v; it had read %d rows)", m, rowsSeen)
+	}
 	time.Sleep(time.Second)
 	failed := ops.failedEndingAfter(killed)
 	t.Logf("%d statements failed after the kill", len(failed))

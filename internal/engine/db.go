@@ -43,6 +43,10 @@ type Options struct {
 	// EventListener receives the engine's events (commits); the zero value receives none.
 	EventListener EventListener
 
+	// Pool, when set, is the buffer pool to use instead of a new one: a read-only engine's,
+	// handed over at the log's end (DB.HandOver), so that a promoted node keeps its cache.
+	Pool *bufpool.Pool
+
 	readOnly bool            // set by OpenReadOnly: never bootstrap
 	replica  bufpool.Replica // set by OpenReadOnly for an engine that follows the log
 }
@@ -127,8 +131,18 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		remote: map[string]page.LSN{},
 		stopBg: make(chan struct{}),
 	}
-	db.pool = bufpool.New(bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Log.Durable,
-		Replica: opts.replica}, end)
+	po := bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Log.Durable, Replica: opts.replica}
+	if opts.Pool != nil {
+		if opts.replica != nil || end == redo.StartLSN {
+			return nil, errors.New("engine: a handed-over pool is for a read-write engine on a written log")
+		}
+		if err := opts.Pool.Adopt(po, end); err != nil {
+			return nil, err
+		}
+		db.pool = opts.Pool
+	} else {
+		db.pool = bufpool.New(po, end)
+	}
 	db.visible.Store(uint64(end))
 	db.txnSeq.Store(uint64(end))
 	if end == redo.StartLSN {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"strata/internal/bufpool"
 	"strata/internal/page"
 	"strata/internal/storage"
 )
@@ -87,6 +88,31 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*DB, error) {
 		return nil, ErrReadOnlyNode
 	}
 	return db, nil
+}
+
+// HandOver ends a read-only engine that follows the log, for a node promoted to writer: it
+// waits until the view reaches end (the log's end after the new writer recovered it: the
+// replay applies up to it, an abort of a group left unfinished included), then refuses every
+// read, stops the replay and returns the buffer pool, whose cached pages are then the pages
+// at end, for Open (Options.Pool) to keep. A read still running (a pinned page) makes it
+// fail; the engine refuses reads either way. Close the engine after.
+func (db *DB) HandOver(ctx context.Context, end page.LSN) (*bufpool.Pool, error) {
+	if db.ro == nil || db.ro.rep == nil {
+		return nil, errors.New("engine: only a read-only engine that follows the log hands over its pool")
+	}
+	if _, err := db.WaitVisible(ctx, end); err != nil {
+		return nil, fmt.Errorf("engine: hand over at %d: the replay is at %d: %w", end, db.VisibleLSN(), err)
+	}
+	db.Refuse(errors.New("the node became the writer"))
+	db.ro.barrier.Lock() // no read runs from here on
+	db.ro.barrier.Unlock()
+	if err := db.Close(); err != nil { // stops the replay
+		return nil, err
+	}
+	if v := db.VisibleLSN(); v != end {
+		return nil, fmt.Errorf("engine: hand over at %d: the replay went on to %d", end, v)
+	}
+	return db.pool, nil
 }
 
 // ReadOnly reports whether the engine was opened by OpenReadOnly.

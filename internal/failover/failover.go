@@ -45,6 +45,9 @@ type Snapshot struct {
 	Request *Request
 	// Holder is who took the current epoch and when (zero: unknown).
 	Holder Holder
+	// Blind is how long the node went without a successful read of the control plane
+	// before this one (0 for the first): the control plane was stalled, slow or unreachable.
+	Blind time.Duration
 }
 
 // Action is what a watcher does next.
@@ -93,6 +96,12 @@ type Watcher struct {
 // Observe takes a snapshot and decides. The lease runs from the writer's last published
 // status (a writer at the current epoch or a later one), or from when this node began to serve.
 func (w *Watcher) Observe(s Snapshot) Decision {
+	if s.Blind >= w.Lease/2 {
+		// This node could not read the control plane for a while, and the writer could not
+		// publish there either: a full lease from now, so that a control plane that stalls
+		// does not fail over a writer that is alive.
+		w.lastRW = maxTime(w.lastRW, s.Now)
+	}
 	self, ok := find(s.Nodes, RoleRO, w.Self)
 	if !ok || self.Down || self.State != StateUp {
 		w.lastRW = s.Now

@@ -31,7 +31,12 @@ func TestScenarios(t *testing.T) {
 				var now, epoch int
 				td.ScanArgs(t, "now", &now)
 				td.ScanArgs(t, "epoch", &epoch)
-				s := Snapshot{Now: at(now), Epoch: uint64(epoch), Nodes: nodes(t, td.Input, at, now)}
+				var blind int
+				if td.HasArg("blind") {
+					td.ScanArgs(t, "blind", &blind)
+				}
+				s := Snapshot{Now: at(now), Epoch: uint64(epoch), Nodes: nodes(t, td.Input, at, now),
+					Blind: time.Duration(blind) * time.Millisecond}
 				if td.HasArg("holder") {
 					var id string
 					var e, ms int

@@ -13,6 +13,7 @@ import (
 	"net"
 	"time"
 
+	"strata/internal/cluster"
 	"strata/internal/node"
 	"strata/internal/privfs"
 )
@@ -72,11 +73,15 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	readOnly := opts.ReadOnly
-	var claimed uint64 // an epoch this node took as a read-only node
+	var claimed uint64         // an epoch this node took as a read-only node
+	var from *cluster.ReadOnly // the read-only node it was, still open to hand over its pool
 	for ctx.Err() == nil {
 		if readOnly {
 			epoch, err := withMetrics(opts, lg, func(m *node.Metrics) (uint64, error) {
-				return runReadOnly(ctx, opts, mc, m)
+				var e uint64
+				var err error
+				e, from, err = runReadOnly(ctx, opts, mc, m)
+				return e, err
 			})
 			if err != nil || epoch == 0 {
 				return err
@@ -98,8 +103,9 @@ func Run(ctx context.Context, opts Options) error {
 			}
 		}
 		_, err := withMetrics(opts, lg, func(m *node.Metrics) (uint64, error) {
-			return 0, runWriter(ctx, opts, mc, m, epoch)
+			return 0, runWriter(ctx, opts, mc, m, epoch, from)
 		})
+		from = nil // runWriter closed it
 		if !errors.Is(err, errSteppedDown) {
 			return err
 		}

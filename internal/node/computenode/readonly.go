@@ -22,21 +22,27 @@ const watchInterval = 100 * time.Millisecond
 const quickLease = 400 * time.Millisecond
 
 // runReadOnly runs a read-only node: it serves MySQL once the writer honours its horizon. It
-// returns the writer epoch it took when it won a failover (0 when ctx ended).
-func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics) (uint64, error) {
+// returns the writer epoch it took when it won a failover (0 when ctx ended), with the node,
+// still open (its replay runs on), for the writer to take its buffer pool; the caller closes it.
+func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics) (uint64, *cluster.ReadOnly, error) {
 	lg := opts.Logger
 	r, err := cluster.OpenReadOnly(ctx, cluster.ReadOnlyOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret,
 		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, Logger: lg})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	defer r.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			r.Close()
+		}
+	}()
 	m.MustRegister(EngineCollectors(r.DB)...)
 	m.MustRegister(ReplayCollectors(r.DB)...)
 	select {
 	case <-r.Ready():
 	case <-ctx.Done():
-		return 0, nil
+		return 0, nil, nil
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -62,18 +68,16 @@ func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 	err = ServeSQL(sctx, r.DB, so)
 	select {
 	case e := <-won:
-		// The read-only engine goes (its buffer pool with it): the writer recovers the log
-		// with the new epoch and opens on the Page Stores.
-		if cerr := r.Close(); cerr != nil {
-			lg.Warn("compute: close the read-only engine", "err", cerr)
-		}
-		return e, nil
+		// The read-only engine stays open: once the writer recovered the log with the new
+		// epoch, its replay reaches the log's end and it hands its buffer pool over.
+		keep = true
+		return e, r, nil
 	default:
 	}
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
-	return 0, err
+	return 0, nil, err
 }
 
 // watchWriter watches the writer until this node wins the writer epoch (it returns it) or ctx
@@ -82,6 +86,7 @@ func watchWriter(ctx context.Context, mc *meta.Client, id string, lease time.Dur
 	w := &failover.Watcher{Self: id, Lease: lease, QuickLease: min(lease, quickLease), Grace: holderGrace}
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
+	var lastOK time.Time // the last successful read of the control plane
 	for {
 		select {
 		case <-ctx.Done():
@@ -94,6 +99,10 @@ func watchWriter(ctx context.Context, mc *meta.Client, id string, lease time.Dur
 			cancel()
 			continue
 		}
+		if !lastOK.IsZero() {
+			s.Blind = s.Now.Sub(lastOK)
+		}
+		lastOK = s.Now
 		d := w.Observe(s)
 		if d.Action == failover.Claim {
 			e, err := mc.ClaimEpoch(qctx, d.Epoch, id)

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
+	"strata/internal/bufpool"
 	"strata/internal/cluster"
 	"strata/internal/failover"
 	"strata/internal/meta"
 	"strata/internal/node"
+	"strata/internal/page"
 	"strata/internal/retry"
 )
 
@@ -101,12 +104,27 @@ func refuses(ctx context.Context, addr string) bool {
 }
 
 // runWriter runs the node as the writer with the epoch it took, until ctx ends, its engine
-// fails, or a planned switchover asks it to step down (errSteppedDown).
-func runWriter(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics, epoch uint64) error {
+// fails, or a planned switchover asks it to step down (errSteppedDown). from, when not nil, is
+// the read-only node it was: its buffer pool is kept (cluster.ComputeOptions.Handover), and it
+// is closed.
+func runWriter(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics, epoch uint64, from *cluster.ReadOnly) error {
 	lg := opts.Logger
-	c, err := cluster.OpenCompute(ctx, cluster.ComputeOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret, Epoch: epoch,
+	co := cluster.ComputeOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret, Epoch: epoch,
 		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, StallTimeout: opts.StallTimeout, Logger: lg,
-		EventListener: CommitEvents(m.Registerer())})
+		EventListener: CommitEvents(m.Registerer())}
+	if from != nil {
+		closeFrom := sync.OnceFunc(func() {
+			if cerr := from.Close(); cerr != nil {
+				lg.Warn("compute: close the read-only engine", "err", cerr)
+			}
+		})
+		defer closeFrom()
+		co.Handover = func(ctx context.Context, end page.LSN) (*bufpool.Pool, error) {
+			defer closeFrom() // its registration, its log reader and page client go
+			return from.DB.HandOver(ctx, end)
+		}
+	}
+	c, err := cluster.OpenCompute(ctx, co)
 	if err != nil {
 		return err
 	}
