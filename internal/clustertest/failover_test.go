@@ -82,23 +82,7 @@ func TestFailoverUnderLoad(t *testing.T) {
 	if rw.Role != "rw" || rw.PID == 0 {
 		t.Fatalf("the writer: %+v", rw)
 	}
-	killed := time.Now()
-	if err := syscall.Kill(rw.PID, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	deadline := killed.Add(30 * time.Second)
-	var first time.Time
-	for {
-		if f, ok := ops.firstOK(killed.Add(50 * time.Millisecond)); ok {
-			first = f
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no write accepted through the proxy within 30 s of the kill:\n%s", describe(ops.failedEndingAfter(killed), 10))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	took := first.Sub(killed)
+	killed, took := killForWrites(t, rw, ops)
 	t.Logf("SIGKILL of the writer (%s) to the first write accepted through the proxy: %v", killed.UTC().Format("15:04:05.000"), took.Round(time.Millisecond))
 	c.waitRole("ro-1", "rw", 10*time.Second)
 	t.Logf("the promotion, as the logs tell it:\n%s", c.grepLogs([]string{"ro-1.log", "proxy.log"},
@@ -123,6 +107,48 @@ func TestFailoverUnderLoad(t *testing.T) {
 	if took > 10*time.Second {
 		t.Errorf("writes resumed %v after the kill; aim: 3 s", took)
 	}
+}
+
+// killForWrites SIGKILLs node n and waits (30 s at most) for the first write of the load to
+// succeed after it: when it killed, and how long writes took to resume.
+func killForWrites(t *testing.T, n node, ops *opLog) (killed time.Time, took time.Duration) {
+	t.Helper()
+	killed = time.Now()
+	if err := syscall.Kill(n.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := killed.Add(30 * time.Second)
+	for {
+		if f, ok := ops.firstOK(killed.Add(50 * time.Millisecond)); ok {
+			return killed, f.Sub(killed)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write accepted through the proxy within 30 s of the kill:\n%s", describe(ops.failedEndingAfter(killed), 10))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRestartUnderLoad is TestFailoverUnderLoad's baseline: the same load through the proxy,
+// with no read-only node, so that the supervisor restarting the writer is what brings writes
+// back (as before failover existed). bench/failover.sh runs both.
+func TestRestartUnderLoad(t *testing.T) {
+	needFailoverFlag(t)
+	c := startCluster(t, "--proxy=true", "--ro", "0")
+	db := c.newDatabase(8)
+	c.exec(db, "CREATE TABLE t "+ledgerSchema)
+	led, ops := newLedger(), &opLog{}
+	stopLoad := startWriters(db, 4, led, ops)
+	defer stopLoad()
+	time.Sleep(2 * time.Second)
+	rw := c.node("rw")
+	killed, took := killForWrites(t, rw, ops)
+	t.Logf("SIGKILL of the writer (%s) to the first write accepted through the proxy, restarted by its supervisor: %v",
+		killed.UTC().Format("15:04:05.000"), took.Round(time.Millisecond))
+	time.Sleep(time.Second)
+	t.Logf("%d statements failed after the kill", len(ops.failedEndingAfter(killed)))
+	stopLoad()
+	led.verify(t, db)
 }
 
 // writer returns the node that runs as the writer (ID and pid), waiting for one.

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Read-only node start to serving at two database sizes, on `strata up` (a cluster of
+# processes on loopback): `strata ctl add-ro` (records the node, the supervisor starts it, it
+# opens at the log's latest group end with an empty pool and waits for the writer's
+# acknowledgement of its horizon) until it serves MySQL, then `ctl remove-ro`; REPEAT times at
+# about SMALL_MB of data, then again after the data grew to about LARGE_MB. The start should
+# not grow with the size: a read-only node copies nothing.
+#
+#   bash bench/rostart.sh
+#   SMALL_MB=10 LARGE_MB=1024 REPEAT=3 bash bench/rostart.sh
+#
+# Environment: SMALL_MB (10), LARGE_MB (1024), REPEAT (3), KEEP (0). See bench/README.md.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SMALL_MB=${SMALL_MB:-10}
+LARGE_MB=${LARGE_MB:-1024}
+REPEAT=${REPEAT:-3}
+KEEP=${KEEP:-0}
+
+NAME=rostart.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+CLIENT=$(find_bin mariadb mysql) || die "mysql client not found (apt-get install -y mariadb-client)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/strata-rostart.XXXXXX")
+STRATA_PID=""
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	stop_pid "$STRATA_PID" strata
+	if [[ $KEEP == 1 ]]; then echo "raw outputs and data kept in $WORK" >&2; else rm -rf "$WORK"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+log "go build -o $WORK/strata ./cmd/strata"
+go build -o "$WORK/strata" ./cmd/strata
+
+PORT=$(free_port)
+"$WORK/strata" up --data "$WORK/strata-data" --port "$PORT" --ro 0 >"$WORK/strata.log" 2>&1 &
+STRATA_PID=$!
+wait_sql strata "$STRATA_PID" "$PORT"
+sql "$PORT" 'CREATE DATABASE b; CREATE TABLE b.t (id BIGINT PRIMARY KEY AUTO_INCREMENT, k INT NOT NULL, pad VARCHAR(255) NOT NULL, KEY (k))'
+
+size() { du -sm "$WORK/strata-data/pagestore-1" | cut -f1; }
+rows() { "$CLIENT" --no-defaults --protocol=tcp -h 127.0.0.1 -P "$PORT" -u root -N -e 'SELECT COUNT(*) FROM b.t'; }
+# grow_to MB: doubles the table (INSERT … SELECT) until the first Page Store holds MB.
+grow_to() {
+	if [[ $(rows) == 0 ]]; then
+		sql "$PORT" "INSERT INTO b.t (k, pad) VALUES $(for i in $(seq 1 1000); do printf '(%d, REPEAT(CHAR(97 + %d), 240)),' "$RANDOM" $((i % 26)); done | sed 's/,$//')"
+	fi
+	while [[ $(size) -lt $1 ]]; do
+		local n
+		n=$(rows)
+		# Double, but not far past the target.
+		local want=$n
+		local mb
+		mb=$(size)
+		if ((mb > 0)); then want=$((n * ($1 - mb) / mb + 1000)); fi
+		((want > n)) && want=$n
+		log "growing: $n rows, $mb MB; inserting $want"
+		sql "$PORT" "INSERT INTO b.t (k, pad) SELECT k + 1, pad FROM b.t LIMIT $want"
+	done
+}
+addro() { # label
+	local t0 t1 out
+	t0=$(date +%s.%N)
+	out=$("$WORK/strata" ctl add-ro ro-x --data "$WORK/strata-data" 2>&1) || die "ctl add-ro: $out"
+	t1=$(date +%s.%N)
+	printf 'add-ro\t%s\t%s rows\t%s MB per page store\t%.2f s\n' "$1" "$(rows)" "$(size)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+	"$WORK/strata" ctl remove-ro ro-x --data "$WORK/strata-data" >/dev/null 2>&1 || die "ctl remove-ro failed"
+	sleep 2
+}
+
+RESULTS=()
+grow_to "$SMALL_MB"
+sleep 5 # let the Page Stores settle
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro small)"); done
+grow_to "$LARGE_MB"
+sleep 5
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro large)"); done
+
+echo
+echo "strata up (1 RW, read-only nodes added and removed) at $REV, $(date -u +%Y-%m-%d), nproc=$(nproc)"
+printf '%s\n' "${RESULTS[@]}"
+if grep -qE '^panic:|fatal error:' "$WORK"/strata-data/logs/*.log 2>/dev/null; then
+	echo "a node log contains a panic"
+	exit 1
+fi
