@@ -125,7 +125,7 @@ func (w *Watcher) Observe(s Snapshot) Decision {
 		refused = refused || dead
 	}
 	planned := s.Request != nil && s.Request.Epoch == s.Epoch
-	if h := s.Holder; !alive && h.ID != "" && h.ID != w.Self && h.Epoch == s.Epoch && s.Now.Sub(h.At) < w.Grace {
+	if h := s.Holder; !alive && h.ID != "" && h.ID != w.Self && h.Epoch == s.Epoch && s.Now.Sub(h.At) < w.Grace && !published(s.Nodes, h) {
 		return Decision{Action: Wait, Epoch: s.Epoch, Why: fmt.Sprintf("%s took epoch %d %v ago and may be recovering", h.ID, h.Epoch, s.Now.Sub(h.At))}
 	}
 	if alive {
@@ -173,6 +173,17 @@ func Best(nodes []Node) (Node, bool) {
 	}
 	slices.SortFunc(c, func(a, b Node) int { return cmp.Or(cmp.Compare(b.Applied, a.Applied), cmp.Compare(a.ID, b.ID)) })
 	return c[0], true
+}
+
+// published reports whether the holder of an epoch has published itself as the writer at it:
+// it recovered the log, and the lease, not the grace, tells whether it is still there.
+func published(nodes []Node, h Holder) bool {
+	for _, n := range nodes {
+		if n.Role == RoleRW && n.ID == h.ID && n.Epoch >= h.Epoch && !n.Updated.IsZero() && !n.Updated.Before(h.At) {
+			return true
+		}
+	}
+	return false
 }
 
 func find(nodes []Node, role, id string) (Node, bool) {

@@ -3,8 +3,10 @@ package computenode
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"strata/internal/cluster"
@@ -87,6 +89,7 @@ func watchWriter(ctx context.Context, mc *meta.Client, id string, lease time.Dur
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	var lastOK time.Time // the last successful read of the control plane
+	var lastWhy string
 	for {
 		select {
 		case <-ctx.Done():
@@ -104,6 +107,10 @@ func watchWriter(ctx context.Context, mc *meta.Client, id string, lease time.Dur
 		}
 		lastOK = s.Now
 		d := w.Observe(s)
+		if d.Why != lastWhy && d.Action == failover.Wait && !strings.HasPrefix(d.Why, "writer ") {
+			lg.Debug("compute: watching the writer", "decision", d.String(), "blind", s.Blind.Round(time.Millisecond), "nodes", fmt.Sprintf("%+v", s.Nodes))
+		}
+		lastWhy = d.Why
 		if d.Action == failover.Claim {
 			e, err := mc.ClaimEpoch(qctx, d.Epoch, id)
 			cancel()
