@@ -74,6 +74,7 @@ type Compute struct {
 	acksMu sync.Mutex
 	acks   map[string]uint64
 	stop   chan struct{}
+	kick   chan struct{} // publish the status now (SetAddr)
 	wg     sync.WaitGroup
 	once   sync.Once
 }
@@ -157,7 +158,7 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		return nil, fmt.Errorf("cluster: open the engine at %d: %w", log.Recovered(), err)
 	}
 	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, epoch: epoch, acks: map[string]uint64{},
-		stop: make(chan struct{}), failed: make(chan struct{})}
+		stop: make(chan struct{}), failed: make(chan struct{}), kick: make(chan struct{}, 1)}
 	lg.Info("compute: open", "epoch", epoch, "end", uint64(log.Recovered()), "took", time.Since(start), "kept_pages", kept)
 	reg, err := opts.Meta.Register(ctx, c.status(epoch), 5*time.Second)
 	if err != nil {
@@ -229,7 +230,13 @@ func refreshPlacement(ctx context.Context, mc *meta.Client, pages *pageclient.Cl
 func (c *Compute) Failed() <-chan struct{} { return c.failed }
 
 // SetAddr sets the MySQL address the node publishes in its status.
-func (c *Compute) SetAddr(addr string) { c.addr.Store(addr) }
+func (c *Compute) SetAddr(addr string) {
+	c.addr.Store(addr)
+	select { // publish it now: a proxy waits for the new writer's address
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
 
 // SetHealth sets how the node checks that it serves clients: while f returns an error, the
 // node publishes the state "unhealthy" instead of "up".
@@ -306,6 +313,7 @@ func (c *Compute) heartbeat(epoch uint64) {
 		case <-c.stop:
 			return
 		case <-t.C:
+		case <-c.kick:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), max(c.opts.HeartbeatInterval, time.Second))
 		if err := c.reg.Update(ctx, c.status(epoch)); err != nil {

@@ -271,6 +271,11 @@ func TestSwitchover(t *testing.T) {
 		failed := ops.failedEndingAfter(start)
 		t.Logf("switchover to %s: %s(ctl %v); longest pause of the writes %v; %d autocommit statements failed",
 			to, out, took.Round(time.Millisecond), ops.longestPause(start, time.Now()).Round(time.Millisecond), len(failed))
+		if i == 0 {
+			t.Logf("the switchover, as the logs tell it:\n%s", c.grepLogs([]string{"compute.log", "ro-1.log", "proxy.log"},
+				"switchover requested", "drained", "stepped down", "took the writer epoch", "recovering the log", "compute: open",
+				"compute nodes changed", "readonly: open", "readonly: serving", "not kept"))
+		}
 		// The old writer drained: what it refused unexecuted the proxy sent to the new one.
 		if len(failed) > 0 {
 			t.Errorf("autocommit statements failed across a planned switchover:\n%s", describe(failed, 10))
