@@ -41,7 +41,7 @@ for ((i = 1; i <= REPEAT; i++)); do
 		"$(grep -o 'kept_pages=[0-9]*' "$WORK/TestFailoverUnderLoad.$i.txt" | head -n 1 | cut -d= -f2)")")
 	log "round $i: switchover"
 	run TestSwitchover "$i"
-	while read -r line; do RESULTS+=("$line"); done < <(grep -A1 'switchover to' "$WORK/TestSwitchover.$i.txt" |
+	while read -r line; do RESULTS+=("$line"); done < <(grep -A1 '_test.go:[0-9]*: switchover to' "$WORK/TestSwitchover.$i.txt" |
 		tr '\n' ' ' | sed 's/--/\n/g' | sed -E 's/.*\(([0-9.]+m?s)\).*longest pause of the writes ([0-9.]+m?s); ([0-9]+) autocommit.*/switchover\t\1\tpause \2\t\3 failed/')
 done
 echo
