@@ -53,15 +53,15 @@ grow_to() {
 	if [[ $(rows) == 0 ]]; then
 		sql "$PORT" "INSERT INTO b.t (k, pad) VALUES $(for i in $(seq 1 1000); do printf '(%d, REPEAT(CHAR(97 + %d), 240)),' "$RANDOM" $((i % 26)); done | sed 's/,$//')"
 	fi
-	while [[ $(size) -lt $1 ]]; do
+	local mb
+	while mb=$(size) && ((mb < $1)); do
 		local n
 		n=$(rows)
-		# Double, but not far past the target.
+		# Double, but not far past the target (the size moves with compaction: at least 1000).
 		local want=$n
-		local mb
-		mb=$(size)
 		if ((mb > 0)); then want=$((n * ($1 - mb) / mb + 1000)); fi
 		((want > n)) && want=$n
+		((want < 1000)) && want=1000
 		log "growing: $n rows, $mb MB; inserting $want"
 		sql "$PORT" "INSERT INTO b.t (k, pad) SELECT k + 1, pad FROM b.t LIMIT $want"
 	done
@@ -79,10 +79,10 @@ addro() { # label
 RESULTS=()
 grow_to "$SMALL_MB"
 sleep 5 # let the Page Stores settle
-for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro small)"); done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro small)"); log "${RESULTS[-1]}"; done
 grow_to "$LARGE_MB"
 sleep 5
-for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro large)"); done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro large)"); log "${RESULTS[-1]}"; done
 
 echo
 echo "strata up (1 RW, read-only nodes added and removed) at $REV, $(date -u +%Y-%m-%d), nproc=$(nproc)"
