@@ -3,7 +3,8 @@
 # processes on loopback): `strata ctl add-ro` (records the node, the supervisor starts it, it
 # opens at the log's latest group end with an empty pool and waits for the writer's
 # acknowledgement of its horizon) until it serves MySQL, then `ctl remove-ro`; REPEAT times at
-# about SMALL_MB of data, then again after the data grew to about LARGE_MB. The start should
+# about SMALL_MB of data (logical: 256 bytes a row), then again after the data grew to about
+# LARGE_MB. The start should
 # not grow with the size: a read-only node copies nothing.
 #
 #   bash bench/rostart.sh
@@ -46,8 +47,12 @@ STRATA_PID=$!
 wait_sql strata "$STRATA_PID" "$PORT"
 sql "$PORT" 'CREATE DATABASE b; CREATE TABLE b.t (id BIGINT PRIMARY KEY AUTO_INCREMENT, k INT NOT NULL, pad VARCHAR(255) NOT NULL, KEY (k))'
 
-size() { du -sm "$WORK/strata-data/pagestore-1" | cut -f1; }
 rows() { "$CLIENT" --no-defaults --protocol=tcp -h 127.0.0.1 -P "$PORT" -u root -N -e 'SELECT COUNT(*) FROM b.t'; }
+# size is the data's logical size in MB: 256 bytes a row (the 240-byte pad, the key, k and the
+# index entry). What a Page Store holds on disk (du) is smaller and moves with compaction: its
+# pebble compresses the pads.
+size() { echo $(($(rows) * 256 / 1048576)); }
+disk() { du -sm "$WORK/strata-data/pagestore-1" | cut -f1; }
 # grow_to MB: doubles the table (INSERT … SELECT) until the first Page Store holds MB.
 grow_to() {
 	if [[ $(rows) == 0 ]]; then
@@ -71,7 +76,7 @@ addro() { # label
 	t0=$(date +%s.%N)
 	out=$("$WORK/strata" ctl add-ro ro-x --data "$WORK/strata-data" 2>&1) || die "ctl add-ro: $out"
 	t1=$(date +%s.%N)
-	printf 'add-ro\t%s\t%s rows\t%s MB per page store\t%.2f s\n' "$1" "$(rows)" "$(size)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+	printf 'add-ro\t%s\t%s rows\t%s MB of data\t%s MB on a Page Store disk\t%.2f s\n' "$1" "$(rows)" "$(size)" "$(disk)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 	"$WORK/strata" ctl remove-ro ro-x --data "$WORK/strata-data" >/dev/null 2>&1 || die "ctl remove-ro failed"
 	sleep 2
 }
