@@ -73,6 +73,9 @@ type DB struct {
 	lg    *slog.Logger
 
 	writeMu sync.Mutex // the writer lock: one mini-transaction at a time
+	// lastCommit is the commit time last written to the log (µs since the Unix epoch),
+	// under writeMu: commit times only grow, so that a time names one position of the log.
+	lastCommit int64
 	failed  atomic.Pointer[error]
 
 	visible atomic.Uint64 // snapshot for new readers: the end of the last durable group
@@ -221,6 +224,18 @@ func (db *DB) loadCatalog(ctx context.Context) error {
 	}
 	db.treesMu.Unlock()
 	return nil
+}
+
+// commitTime returns the time of a commit being written, in µs since the Unix epoch: the
+// wall clock, or just after the previous commit's should the clock have gone back. writeMu
+// must be held.
+func (db *DB) commitTime() int64 {
+	at := time.Now().UnixMicro()
+	if at <= db.lastCommit {
+		at = db.lastCommit + 1
+	}
+	db.lastCommit = at
+	return at
 }
 
 // write runs fn as one mini-transaction under the writer lock and appends its group; it

@@ -468,7 +468,7 @@ func (t *Txn) commit(ctx context.Context) (page.LSN, error) {
 				return err
 			}
 		}
-		m.Commit(uint64(t.id))
+		m.Commit(uint64(t.id), db.commitTime())
 		return nil
 	})
 	if err != nil {

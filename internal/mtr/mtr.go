@@ -117,8 +117,8 @@ func (m *Mtr) Free(f *bufpool.Frame) error {
 	return m.Apply(mf, m.g.Meta(meta))
 }
 
-// Commit adds a transaction's commit record.
-func (m *Mtr) Commit(txn uint64) { m.g.Commit(txn) }
+// Commit adds a transaction's commit record, with its commit time in µs since the Unix epoch.
+func (m *Mtr) Commit(txn uint64, at int64) { m.g.Commit(txn, at) }
 
 // Base returns the LSN at which the group (or the part of it not yet spilled) starts.
 func (m *Mtr) Base() page.LSN { return m.base }

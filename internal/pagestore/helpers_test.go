@@ -198,7 +198,7 @@ func (w *workload) group(fn func(g *redo.Group, start page.LSN)) {
 	fn(g, w.log.end())
 	if g.Empty() || w.rng.IntN(3) == 0 {
 		w.txn++
-		g.Commit(w.txn)
+		g.Commit(w.txn, time.Now().UnixMicro())
 	}
 	w.log.appendPending(g.Bytes())
 	w.ends = append(w.ends, w.log.end())

@@ -87,15 +87,15 @@ func reencode(r Record) ([]byte, bool) {
 		}
 		g.Free(r.Page, page.ID(le.Uint64(pl)))
 	case TCommit:
-		if len(pl) != 8 || r.Page != page.Invalid {
+		if len(pl) != 16 || r.Page != page.Invalid {
 			return nil, false
 		}
-		g.Commit(le.Uint64(pl))
+		g.Commit(le.Uint64(pl), int64(le.Uint64(pl[8:])))
 	default:
 		return nil, false
 	}
 	if !r.GroupEnd() {
-		g.Commit(0) // so that the record under test is not the group's last
+		g.Commit(0, 0) // so that the record under test is not the group's last
 	}
 	return g.Bytes()[:r.Size()], true
 }
@@ -278,7 +278,7 @@ func FuzzApply(f *testing.F) {
 		g.Overflow(5, 2, 0, []byte("overflow")),
 		g.Overflow(5, 2, 7, make([]byte, MaxOverflowData)),
 		g.Free(5, 3),
-		g.Commit(77),
+		g.Commit(77, 1),
 	}
 	for _, r := range seeds {
 		pageSel := uint8(0)

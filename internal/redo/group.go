@@ -145,10 +145,13 @@ func (g *Group) Free(pg, next page.ID) Record {
 	return g.record()
 }
 
-// Commit records the commit of transaction txn.
-func (g *Group) Commit(txn uint64) Record {
-	p := g.add(TCommit, page.Invalid, 8)
+// Commit records the commit of transaction txn at the wall-clock time at, in microseconds
+// since the Unix epoch: the time AS OF queries and point-in-time restore name it by (see
+// CommitTime). A commit record of an older log has no time (8 bytes of payload).
+func (g *Group) Commit(txn uint64, at int64) Record {
+	p := g.add(TCommit, page.Invalid, 16)
 	le.PutUint64(p, txn)
+	le.PutUint64(p[8:], uint64(at))
 	return g.record()
 }
 
@@ -194,10 +197,22 @@ func (g *Group) Bytes() []byte {
 
 // CommitTxn returns the transaction of a commit record.
 func CommitTxn(r Record) (uint64, error) {
-	if r.Type != TCommit || len(r.Payload) != 8 {
+	if r.Type != TCommit || (len(r.Payload) != 8 && len(r.Payload) != 16) {
 		return 0, fmt.Errorf("%w: not a commit record: %s", ErrCorrupt, r)
 	}
 	return le.Uint64(r.Payload), nil
+}
+
+// CommitTime returns the commit time of a commit record in microseconds since the Unix
+// epoch, and false for a commit record written without one.
+func CommitTime(r Record) (int64, bool, error) {
+	if _, err := CommitTxn(r); err != nil {
+		return 0, false, err
+	}
+	if len(r.Payload) != 16 {
+		return 0, false, nil
+	}
+	return int64(le.Uint64(r.Payload[8:])), true, nil
 }
 
 // Partial seals the records so far without marking a group end, for appending the first part

@@ -53,7 +53,7 @@ func everyType(g *Group) []Record {
 		copyRecord(g.Meta(m)),
 		copyRecord(g.Overflow(8, 3, 0, []byte("overflow data"))),
 		copyRecord(g.Free(9, 7)),
-		copyRecord(g.Commit(12345)),
+		copyRecord(g.Commit(12345, 1700000000000000)),
 		copyRecord(g.End()),
 		copyRecord(g.Abort(4096)),
 	}
@@ -171,11 +171,11 @@ func TestRecordFields(t *testing.T) {
 	if r.Page != page.MetaID || len(r.Payload) != page.MetaSize {
 		t.Errorf("Meta: %v", r)
 	}
-	r = g.Commit(9)
+	r = g.Commit(9, 1700000000000000)
 	if r.Page != page.Invalid || r.Flags != 0 || r.GroupEnd() {
 		t.Errorf("Commit: %v", r)
 	}
-	if s := r.String(); s != "commit page=0 len=8 end=false" {
+	if s := r.String(); s != "commit page=0 len=16 end=false" {
 		t.Errorf("String = %q", s)
 	}
 }
@@ -324,7 +324,7 @@ func testLog(t *testing.T) (log []byte, recOffs, ends []int) {
 	g.Reset()
 	g.Append(5, [][]byte{[]byte("x"), []byte("yy")})
 	g.Links(5, 0, 6)
-	g.Commit(1)
+	g.Commit(1, 1700000000000000)
 	groups = append(groups, bytes.Clone(g.Bytes()))
 	ends = []int{0}
 	for _, gb := range groups {
@@ -652,7 +652,7 @@ func TestApplyCommit(t *testing.T) {
 	g := NewGroup()
 	p := initLeaf(t, 5, 100)
 	before := *p
-	for _, r := range []Record{g.Commit(1), rawRecord2(TCommit, 5, make([]byte, 8)), rawRecord2(TInsert, 0, []byte{0, 0})} {
+	for _, r := range []Record{g.Commit(1, 1700000000000000), rawRecord2(TCommit, 5, make([]byte, 8)), rawRecord2(TInsert, 0, []byte{0, 0})} {
 		if err := Apply(p, 200, r); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("Apply(%v): %v, want ErrCorrupt", r, err)
 		}
@@ -906,7 +906,7 @@ func randomGroup(rng *rand.Rand, g *Group, pages map[page.ID]*page.Page, base pa
 			panic(fmt.Sprintf("random group: %v", err))
 		}
 	}
-	g.Commit(uint64(base))
+	g.Commit(uint64(base), 1700000000000000)
 }
 
 // TestReplay builds a log by applying random groups as they are built, then checks that
@@ -1123,7 +1123,7 @@ func addRecord(t testing.TB, td *datadriven.TestData, g *Group, cmd string, a dd
 	case "free":
 		g.Free(a.id("page"), page.ID(a.num("next", 0)))
 	case "commit":
-		g.Commit(a.num("txn", 0))
+		g.Commit(a.num("txn", 0), 1700000000000000)
 	default:
 		td.Fatalf(t, "unknown record %q", cmd)
 	}
@@ -1319,7 +1319,7 @@ func TestPartial(t *testing.T) {
 	g.Insert(5, 1, []byte("b"))
 	part2 := bytes.Clone(g.Partial())
 	g.Reset()
-	g.Commit(3)
+	g.Commit(3, 1700000000000000)
 	last := bytes.Clone(g.Bytes())
 
 	var log []byte

@@ -32,7 +32,7 @@ func group(i, size int) []byte {
 		cell[j] = byte(i*31 + j)
 	}
 	g.Insert(page.ID(2+i%50), i%7, cell)
-	g.Commit(uint64(i))
+	g.Commit(uint64(i), int64(i))
 	return slices.Clone(g.Bytes())
 }
 
@@ -550,7 +550,7 @@ func TestCorruptMiddle(t *testing.T) {
 	l := open(t, opts)
 	var offsets []int // start LSN of each group
 	for i := range 100 {
-		start, _, err := l.Append(group(i, 100), true)
+		start, _, err := l.Append(group(i, 92), true) // 148 bytes: 3 segments, the last one full
 		if err != nil {
 			t.Fatal(err)
 		}

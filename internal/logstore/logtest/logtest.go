@@ -4,6 +4,7 @@ package logtest
 
 import (
 	"bytes"
+	"time"
 
 	"strata/internal/page"
 	"strata/internal/redo"
@@ -14,7 +15,7 @@ import (
 func Group(pg page.ID, txn uint64, pad int) []byte {
 	g := redo.NewGroup()
 	g.Insert(pg, 0, bytes.Repeat([]byte{byte(txn)}, pad))
-	g.Commit(txn)
+	g.Commit(txn, time.Now().UnixMicro())
 	return bytes.Clone(g.Bytes())
 }
 

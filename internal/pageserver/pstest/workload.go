@@ -6,6 +6,7 @@ package pstest
 import (
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"strata/internal/page"
 	"strata/internal/redo"
@@ -48,7 +49,7 @@ func (w *Workload) Groups(n int) error {
 			}
 		}
 		w.txn++
-		g.Commit(w.txn)
+		g.Commit(w.txn, time.Now().UnixMicro())
 		_, end, err := w.Log.Append(g.Bytes(), true)
 		if err != nil {
 			return fmt.Errorf("pstest: append: %w", err)
