@@ -38,7 +38,8 @@ func (s *Store) compactLoop(ctx context.Context) {
 // Compact removes the versions that are needed only to answer GetPage below the horizon (see
 // SetHorizon; it is capped at Persisted): for each page it keeps the newest image below the
 // horizon, materialising one from the deltas if needed, and deletes the older images and the
-// deltas it covers. Afterwards GetPage below the horizon returns ErrCompacted.
+// deltas it covers; of the time index entries below the horizon it keeps only the newest.
+// Afterwards GetPage below the horizon returns ErrCompacted.
 func (s *Store) Compact(ctx context.Context) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
@@ -57,6 +58,9 @@ func (s *Store) Compact(ctx context.Context) error {
 		return fmt.Errorf("pagestore: compact to %d: %w", h, err)
 	}
 	s.floor.Store(uint64(h))
+	if err := s.compactTimes(h); err != nil {
+		return fmt.Errorf("pagestore: compact the time index to %d: %w", h, err)
+	}
 	start := time.Now()
 	var pages int
 	var removed uint64

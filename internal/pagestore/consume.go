@@ -84,6 +84,8 @@ type batch struct {
 	groupEnd page.LSN // the position after the last group end in it (0: none)
 	abort    bool     // buf[off:] starts with an abort record
 	corrupt  error    // buf[off:] starts with bytes that are not a record
+	lastTime int64    // the last commit time indexed, the store's before the batch (history.go)
+	times    uint64   // commit times indexed
 }
 
 // build adds to bt the complete records at the start of buf (which starts at log position
@@ -115,6 +117,9 @@ func (bt *batch) build(pos page.LSN, buf []byte, own *ownState) error {
 			bt.touched[r.Page] = t
 			bt.records++
 		}
+		if err := bt.indexCommit(r, lsn+page.LSN(n)); err != nil {
+			return err
+		}
 		bt.off += n
 		if r.GroupEnd() {
 			bt.groupEnd = pos + page.LSN(bt.off)
@@ -133,7 +138,7 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 	if s.closed {
 		return 0, storage.ErrClosed
 	}
-	bt := batch{b: s.db.NewBatch(), touched: make(map[page.ID]touch)}
+	bt := batch{b: s.db.NewBatch(), touched: make(map[page.ID]touch), lastTime: s.lastTime.Load()}
 	defer bt.b.Close()
 	for {
 		// The batch is built with the ownership of now, and committed only if it is still
@@ -165,7 +170,7 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 		if s.own.Load() != own {
 			s.writeMu.Unlock()
 			bt.b.Reset()
-			bt = batch{b: bt.b, touched: make(map[page.ID]touch)}
+			bt = batch{b: bt.b, touched: make(map[page.ID]touch), lastTime: s.lastTime.Load()}
 			continue
 		}
 		// No sync: the log is this store's WAL (see Open); syncLoop flushes.
@@ -174,6 +179,8 @@ func (s *Store) persistRecords(ctx context.Context, pos page.LSN, buf []byte) (i
 			return 0, fmt.Errorf("pagestore: commit records [%d, %d): %w", pos, end, err)
 		}
 		s.stats.records.Add(bt.records)
+		s.stats.times.Add(bt.times)
+		s.lastTime.Store(bt.lastTime) // only once the batch is in: it may have been built again
 		wake := false
 		s.mu.Lock()
 		for id, t := range bt.touched {
@@ -231,6 +238,9 @@ func (s *Store) discard(ctx context.Context, pos page.LSN, buf []byte) (int, err
 		from = ge
 	}
 	end := pos + page.LSN(n)
+	// The time index needs nothing here: it holds only commits that end a group, and a void
+	// group has no end (its records are written with redo.Group.Partial), so none of its
+	// records was indexed.
 	// Under writeMu from the scan to the commit: an image the materialiser stores meanwhile
 	// is either seen by the scan (and deleted) or refused after it (see putImage).
 	s.writeMu.Lock()

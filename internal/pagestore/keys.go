@@ -14,11 +14,16 @@ import (
 //	'd' id lsn -> the raw redo record at lsn (length and CRC included)
 //	'i' id lsn -> a sealed page image as of just after the record at lsn
 //
-// Metadata lives under 'm'.
+// The time index (history.go) maps commit times to positions:
+//
+//	't' micros -> the position after the commit record (its group's end), as 8 bytes
+//
+// with micros the commit time (µs since the Unix epoch) big-endian. Metadata lives under 'm'.
 const (
 	kindDelta byte = 'd'
 	kindImage byte = 'i'
 	kindMeta  byte = 'm'
+	kindTime  byte = 't'
 )
 
 // versionKeyLen is the length of a delta or image key.

@@ -161,6 +161,7 @@ func (s *Store) rebuild() error {
 	s.cache.reset()
 	s.needFullCompaction()
 	s.floor.Store(0)
+	s.lastTime.Store(0) // the new database has no time index
 	want := s.own.Load().Ownership
 	pos, err := s.startEmpty(ctx, want)
 	if err != nil {

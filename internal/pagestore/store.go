@@ -131,6 +131,7 @@ type Store struct {
 	lastSync   atomic.Int64  // unix nanoseconds of the last synced batch
 	floor      atomic.Uint64 // compaction floor (see floorKey)
 	horizon    atomic.Uint64 // set by SetHorizon
+	lastTime   atomic.Int64  // the newest commit time indexed (history.go); written under writeMu
 
 	mu       sync.Mutex
 	advanced chan struct{}         // closed and replaced whenever persisted moves
@@ -156,7 +157,7 @@ type Store struct {
 	done    chan struct{} // closed when the goroutines of the last Start have exited
 
 	cache pageCache
-	stats struct{ records, images, getPages, compacted, compactVisits atomic.Uint64 }
+	stats struct{ records, images, getPages, compacted, compactVisits, times atomic.Uint64 }
 
 	popts       *pebble.Options // to reopen pebble after a rebuild
 	damage      error           // under mu: why the store refuses reads (wraps ErrDamaged), nil when sound
@@ -286,6 +287,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.groupEnd.Store(uint64(ge))
+	if err := s.loadLastTime(); err != nil {
+		_ = db.Close()
+		popts.Cache.Unref()
+		return nil, err
+	}
 	s.consumedTo.Store(uint64(pos))
 	s.synced.Store(uint64(pos))
 	s.stateBase = pos
@@ -595,6 +601,10 @@ type Stats struct {
 	GetPages  uint64   // GetPage calls
 	Compacted uint64   // versions (deltas and images) removed by compaction
 	Persisted page.LSN // as Persisted()
+	// Times is the number of commit times indexed, and NewestTime the newest of them (µs since
+	// the Unix epoch; it survives a restart, 0 when the index is empty). See LSNAt.
+	Times      uint64
+	NewestTime int64
 }
 
 // Stats returns the store's counters.
@@ -605,13 +615,17 @@ func (s *Store) Stats() Stats {
 		GetPages:  s.stats.getPages.Load(),
 		Compacted: s.stats.compacted.Load(),
 		Persisted: s.Consumed(),
+
+		Times:      s.stats.times.Load(),
+		NewestTime: s.lastTime.Load(),
 	}
 }
 
-// TruncateAfter drops every record and image at or above lsn and sets the consume position
-// to lsn: log recovery cut a partial group that the store had already consumed. It is valid
-// only before Start or after Stop. A store that has not reached lsn is left as it is (it
-// will consume the log from its own, lower position).
+// TruncateAfter drops every record and image at or above lsn, and the time index entries of
+// the commits ending above it, and sets the consume position to lsn: log recovery cut a
+// partial group that the store had already consumed. It is valid only before Start or after
+// Stop. A store that has not reached lsn is left as it is (it will consume the log from its
+// own, lower position).
 func (s *Store) TruncateAfter(lsn page.LSN) error {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
@@ -637,6 +651,9 @@ func (s *Store) TruncateAfter(lsn page.LSN) error {
 			return err
 		}
 	}
+	if err := s.truncateTimes(b, lsn); err != nil {
+		return err
+	}
 	if err := b.Set(persistedKey, encodeLSN(lsn), nil); err != nil {
 		return err
 	}
@@ -647,6 +664,9 @@ func (s *Store) TruncateAfter(lsn page.LSN) error {
 		return fmt.Errorf("pagestore: TruncateAfter(%d): %w", lsn, err)
 	}
 	if err := s.db.Flush(); err != nil {
+		return fmt.Errorf("pagestore: TruncateAfter(%d): %w", lsn, err)
+	}
+	if err := s.loadLastTime(); err != nil {
 		return fmt.Errorf("pagestore: TruncateAfter(%d): %w", lsn, err)
 	}
 	s.cache.reset()
