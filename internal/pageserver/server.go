@@ -1,10 +1,11 @@
 // Package pageserver serves a Page Store (internal/pagestore) over gRPC: GetPage(page, lsn)
 // returns the sealed 16 KiB page as of lsn, waiting within the caller's deadline until the
 // store has consumed the log that far; Status reports the store's positions and owned
-// segments; SetHorizon lets compaction fold history no reader needs. Every call must carry
-// the cluster secret (internal/rpcauth). Errors map to status codes the client turns back
-// into storage errors: NotFound for storage.ErrPageNotFound, OutOfRange for
-// storage.ErrCompacted, FailedPrecondition for a page of a segment the store does not own.
+// segments; SetHorizon lets compaction fold history no reader needs; LSNAt maps a commit time
+// to a log position. Every call must carry the cluster secret (internal/rpcauth). Errors map
+// to status codes the client turns back into storage errors: NotFound for
+// storage.ErrPageNotFound, OutOfRange for storage.ErrCompacted, FailedPrecondition for a page
+// of a segment the store does not own.
 package pageserver
 
 import (
@@ -28,6 +29,7 @@ import (
 // Store is what the service needs of a Page Store; *pagestore.Store implements it.
 type Store interface {
 	storage.PageSource
+	storage.TimeIndex
 	Consumed() page.LSN
 	Persisted() page.LSN
 	Floor() page.LSN

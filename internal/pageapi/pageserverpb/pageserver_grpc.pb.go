@@ -26,6 +26,7 @@ const (
 	PageStore_Status_FullMethodName      = "/strata.pageserver.PageStore/Status"
 	PageStore_SetHorizon_FullMethodName  = "/strata.pageserver.PageStore/SetHorizon"
 	PageStore_CopySegment_FullMethodName = "/strata.pageserver.PageStore/CopySegment"
+	PageStore_LSNAt_FullMethodName       = "/strata.pageserver.PageStore/LSNAt"
 )
 
 // PageStoreClient is the client API for PageStore service.
@@ -48,6 +49,12 @@ type PageStoreClient interface {
 	// sealed, several per message. Errors as GetPage's (FailedPrecondition: the store does not
 	// serve the segment; OutOfRange: its history at lsn is not here any more).
 	CopySegment(ctx context.Context, in *CopySegmentRequest, opts ...grpc.CallOption) (PageStore_CopySegmentClient, error)
+	// LSNAt returns where a commit time falls in the log (see storage.TimeIndex), once the store
+	// has consumed the log up to at_least (waiting within the caller's deadline, as GetPage
+	// does). A time before the history window the store keeps is found = false with the window
+	// filled, not an error. Errors: DeadlineExceeded (not consumed that far in time),
+	// Unavailable (closing), DataLoss (damaged files).
+	LSNAt(ctx context.Context, in *LSNAtRequest, opts ...grpc.CallOption) (*LSNAtResponse, error)
 }
 
 type pageStoreClient struct {
@@ -117,6 +124,15 @@ func (x *pageStoreCopySegmentClient) Recv() (*CopySegmentChunk, error) {
 	return m, nil
 }
 
+func (c *pageStoreClient) LSNAt(ctx context.Context, in *LSNAtRequest, opts ...grpc.CallOption) (*LSNAtResponse, error) {
+	out := new(LSNAtResponse)
+	err := c.cc.Invoke(ctx, PageStore_LSNAt_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PageStoreServer is the server API for PageStore service.
 // All implementations must embed UnimplementedPageStoreServer
 // for forward compatibility
@@ -137,6 +153,12 @@ type PageStoreServer interface {
 	// sealed, several per message. Errors as GetPage's (FailedPrecondition: the store does not
 	// serve the segment; OutOfRange: its history at lsn is not here any more).
 	CopySegment(*CopySegmentRequest, PageStore_CopySegmentServer) error
+	// LSNAt returns where a commit time falls in the log (see storage.TimeIndex), once the store
+	// has consumed the log up to at_least (waiting within the caller's deadline, as GetPage
+	// does). A time before the history window the store keeps is found = false with the window
+	// filled, not an error. Errors: DeadlineExceeded (not consumed that far in time),
+	// Unavailable (closing), DataLoss (damaged files).
+	LSNAt(context.Context, *LSNAtRequest) (*LSNAtResponse, error)
 	mustEmbedUnimplementedPageStoreServer()
 }
 
@@ -155,6 +177,9 @@ func (UnimplementedPageStoreServer) SetHorizon(context.Context, *SetHorizonReque
 }
 func (UnimplementedPageStoreServer) CopySegment(*CopySegmentRequest, PageStore_CopySegmentServer) error {
 	return status.Errorf(codes.Unimplemented, "method CopySegment not implemented")
+}
+func (UnimplementedPageStoreServer) LSNAt(context.Context, *LSNAtRequest) (*LSNAtResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LSNAt not implemented")
 }
 func (UnimplementedPageStoreServer) mustEmbedUnimplementedPageStoreServer() {}
 
@@ -244,6 +269,24 @@ func (x *pageStoreCopySegmentServer) Send(m *CopySegmentChunk) error {
 	return x.ServerStream.SendMsg(m)
 }
 
+func _PageStore_LSNAt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LSNAtRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PageStoreServer).LSNAt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PageStore_LSNAt_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PageStoreServer).LSNAt(ctx, req.(*LSNAtRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PageStore_ServiceDesc is the grpc.ServiceDesc for PageStore service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -262,6 +305,10 @@ var PageStore_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetHorizon",
 			Handler:    _PageStore_SetHorizon_Handler,
+		},
+		{
+			MethodName: "LSNAt",
+			Handler:    _PageStore_LSNAt_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -16,12 +16,15 @@ import (
 // Workload appends random mini-transactions on a few pages to an in-memory log. It keeps its
 // own copy of every page (applied with redo.Apply) only to generate records that apply.
 type Workload struct {
-	Log  *memstore.Log
-	IDs  []page.ID  // the pages that get records
-	Ends []page.LSN // the LSN after each group
-	rng  *rand.Rand
-	view map[page.ID]*page.Page
-	txn  uint64
+	Log   *memstore.Log
+	IDs   []page.ID  // the pages that get records
+	Ends  []page.LSN // the LSN after each group
+	Times []int64    // the commit time of each group (µs since the Unix epoch)
+	// Clock gives each commit's time; nil: the wall clock.
+	Clock func() int64
+	rng   *rand.Rand
+	view  map[page.ID]*page.Page
+	txn   uint64
 }
 
 // NewWorkload returns a workload over pages first .. first+n-1 of a new log.
@@ -49,12 +52,17 @@ func (w *Workload) Groups(n int) error {
 			}
 		}
 		w.txn++
-		g.Commit(w.txn, time.Now().UnixMicro())
+		at := time.Now().UnixMicro()
+		if w.Clock != nil {
+			at = w.Clock()
+		}
+		g.Commit(w.txn, at)
 		_, end, err := w.Log.Append(g.Bytes(), true)
 		if err != nil {
 			return fmt.Errorf("pstest: append: %w", err)
 		}
 		w.Ends = append(w.Ends, end)
+		w.Times = append(w.Times, at)
 	}
 	return nil
 }
