@@ -3,8 +3,8 @@
 # processes on loopback): `strata ctl add-ro` (records the node, the supervisor starts it, it
 # opens at the log's latest group end with an empty pool and waits for the writer's
 # acknowledgement of its horizon) until it serves MySQL, then `ctl remove-ro`; REPEAT times at
-# about SMALL_MB of data (logical: 256 bytes a row), then again after the data grew to about
-# LARGE_MB. The start should
+# about SMALL_MB of data (logical: 1 KiB a row of random hex, which the Page Stores' pebble
+# compresses about twice), then again after the data grew to about LARGE_MB. The start should
 # not grow with the size: a read-only node copies nothing.
 #
 #   bash bench/rostart.sh
@@ -45,18 +45,24 @@ PORT=$(free_port)
 "$WORK/strata" up --data "$WORK/strata-data" --port "$PORT" --ro 0 >"$WORK/strata.log" 2>&1 &
 STRATA_PID=$!
 wait_sql strata "$STRATA_PID" "$PORT"
-sql "$PORT" 'CREATE DATABASE b; CREATE TABLE b.t (id BIGINT PRIMARY KEY AUTO_INCREMENT, k INT NOT NULL, pad VARCHAR(255) NOT NULL, KEY (k))'
+sql "$PORT" 'CREATE DATABASE b; CREATE TABLE b.t (id BIGINT PRIMARY KEY AUTO_INCREMENT, k INT NOT NULL, pad VARCHAR(1000) NOT NULL, KEY (k))'
 
 rows() { "$CLIENT" --no-defaults --protocol=tcp -h 127.0.0.1 -P "$PORT" -u root -N -e 'SELECT COUNT(*) FROM b.t'; }
-# size is the data's logical size in MB: 256 bytes a row (the 240-byte pad, the key, k and the
-# index entry). What a Page Store holds on disk (du) is smaller and moves with compaction: its
-# pebble compresses the pads.
-size() { echo $(($(rows) * 256 / 1048576)); }
+# size is the data's logical size in MB: 1 KiB a row (the 1000-byte pad, the key, k and the
+# index entry). What a Page Store holds on disk (du) moves with compaction and is smaller: its
+# pebble compresses the hex pads about twice.
+size() { echo $(($(rows) * 1024 / 1048576)); }
+# A 1000-character pad of random hex (eight SHA-512 digests of random numbers).
+PAD="LEFT(CONCAT($(for i in 1 2 3 4 5 6 7 8; do printf 'SHA2(RAND(), 512),'; done | sed 's/,$//')), 1000)"
+
 disk() { du -sm "$WORK/strata-data/pagestore-1" | cut -f1; }
-# grow_to MB: doubles the table (INSERT … SELECT) until the first Page Store holds MB.
+# grow_to MB: doubles the table (INSERT … SELECT, fresh pads) until it holds MB of data.
 grow_to() {
 	if [[ $(rows) == 0 ]]; then
-		sql "$PORT" "INSERT INTO b.t (k, pad) VALUES $(for i in $(seq 1 1000); do printf '(%d, REPEAT(CHAR(97 + %d), 240)),' "$RANDOM" $((i % 26)); done | sed 's/,$//')"
+		local j # 1000 rows, 100 a statement (one argument must stay under 128 KiB)
+		for j in $(seq 1 10); do
+			sql "$PORT" "INSERT INTO b.t (k, pad) VALUES $(for i in $(seq 1 100); do printf '(%d, %s),' "$RANDOM" "$PAD"; done | sed 's/,$//')"
+		done
 	fi
 	local mb
 	while mb=$(size) && ((mb < $1)); do
@@ -67,8 +73,9 @@ grow_to() {
 		if ((mb > 0)); then want=$((n * ($1 - mb) / mb + 1000)); fi
 		((want > n)) && want=$n
 		((want < 1000)) && want=1000
+		((want > 100000)) && want=100000 # one transaction of at most about 100 MB
 		log "growing: $n rows, $mb MB; inserting $want"
-		sql "$PORT" "INSERT INTO b.t (k, pad) SELECT k + 1, pad FROM b.t LIMIT $want"
+		sql "$PORT" "INSERT INTO b.t (k, pad) SELECT k + 1, $PAD FROM b.t LIMIT $want"
 	done
 }
 addro() { # label
