@@ -46,6 +46,28 @@ func (c *Client) LSNAt(ctx context.Context, at int64, atLeast page.LSN) (storage
 	return c.mergeTimeAnswers(ctx, at, answers)
 }
 
+var _ storage.CommitIndex = (*Client)(nil)
+
+// CommitAtOrBefore implements storage.CommitIndex over every Page Store of the placement, as
+// LSNAt does.
+func (c *Client) CommitAtOrBefore(ctx context.Context, lsn page.LSN) (storage.TimePoint, error) {
+	addrs := c.Placement().Addrs()
+	if len(addrs) == 0 {
+		return storage.TimePoint{}, errors.New("pageclient: CommitAtOrBefore: no Page Store in the placement")
+	}
+	answers := make([]timeAnswer, len(addrs))
+	c.each(addrs, func(i int, r *replica) error {
+		resp, err := r.pb.LSNAt(ctx, &pageserverpb.LSNAtRequest{ByLsn: uint64(lsn)})
+		if err != nil {
+			return err
+		}
+		answers[i] = timeAnswer{addr: r.addr, found: resp.GetFound(), tp: storage.TimePoint{
+			LSN: page.LSN(resp.GetLsn()), Oldest: resp.GetOldestMicros(), Newest: resp.GetNewestMicros()}}
+		return nil
+	}, func(i int, addr string, err error) { answers[i] = timeAnswer{addr: addr, err: err} })
+	return c.mergeTimeAnswers(ctx, -1, answers)
+}
+
 // mergeTimeAnswers makes one answer of the stores' answers to LSNAt (see LSNAt).
 func (c *Client) mergeTimeAnswers(ctx context.Context, at int64, answers []timeAnswer) (storage.TimePoint, error) {
 	var best, window storage.TimePoint

@@ -29,7 +29,7 @@ import (
 // Store is what the service needs of a Page Store; *pagestore.Store implements it.
 type Store interface {
 	storage.PageSource
-	storage.TimeIndex
+	storage.CommitIndex
 	Consumed() page.LSN
 	Persisted() page.LSN
 	Floor() page.LSN

@@ -274,3 +274,82 @@ func (s *Store) truncateTimes(b *pebble.Batch, lsn page.LSN) error {
 	}
 	return it.Error()
 }
+
+var _ storage.CommitIndex = (*Store)(nil)
+
+// CommitAtOrBefore implements storage.CommitIndex: it waits until the store has consumed the
+// log up to lsn, then returns the end of the last commit that ends at or below lsn, with the
+// floor rule and the window of LSNAt.
+func (s *Store) CommitAtOrBefore(ctx context.Context, lsn page.LSN) (storage.TimePoint, error) {
+	if err := s.damaged(); err != nil {
+		return storage.TimePoint{}, err
+	}
+	if err := s.waitPersisted(ctx, lsn); err != nil {
+		return storage.TimePoint{}, err
+	}
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
+	if s.closed {
+		return storage.TimePoint{}, storage.ErrClosed
+	}
+	it, err := newTimeIter(s.db)
+	if err != nil {
+		return storage.TimePoint{}, s.readErr(err)
+	}
+	defer it.Close()
+	tp, err := commitAtOrBefore(it, lsn, page.LSN(s.floor.Load()))
+	if err != nil && !errors.Is(err, storage.ErrBeforeHistory) {
+		return tp, s.readErr(err)
+	}
+	return tp, err
+}
+
+// commitAtOrBefore answers CommitAtOrBefore from the time index under it, with the
+// compaction floor h. Positions grow with times along the index, so the newest entry at or
+// below lsn is found by bisecting the times; its time then answers as LSNAt does.
+func commitAtOrBefore(it *pebble.Iterator, lsn page.LSN, h page.LSN) (storage.TimePoint, error) {
+	if !it.First() {
+		if err := it.Error(); err != nil {
+			return storage.TimePoint{}, err
+		}
+		return lsnAt(it, -1, h) // nothing indexed: the window says so
+	}
+	first, err := parseTimeEntry(it)
+	if err != nil {
+		return storage.TimePoint{}, err
+	}
+	if first.lsn > lsn {
+		return lsnAt(it, -1, h) // before every commit kept
+	}
+	if !it.Last() {
+		return storage.TimePoint{}, it.Error()
+	}
+	last, err := parseTimeEntry(it)
+	if err != nil {
+		return storage.TimePoint{}, err
+	}
+	best := first
+	for lo, hi := first.at+1, last.at; lo <= hi; {
+		mid := lo + (hi-lo)/2
+		if !it.SeekGE(timeKey(mid)) {
+			if err := it.Error(); err != nil {
+				return storage.TimePoint{}, err
+			}
+			hi = mid - 1
+			continue
+		}
+		e, err := parseTimeEntry(it)
+		if err != nil {
+			return storage.TimePoint{}, err
+		}
+		switch {
+		case e.at > hi: // no entry in [mid, hi]
+			hi = mid - 1
+		case e.lsn <= lsn:
+			best, lo = e, e.at+1
+		default:
+			hi = mid - 1
+		}
+	}
+	return lsnAt(it, best.at, h)
+}

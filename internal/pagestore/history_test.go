@@ -137,6 +137,32 @@ func checkTimeline(t *testing.T, s *Store, tl *timeline) {
 		want, _ := tl.lsnAt(at)
 		wantLSNAt(t, s, at, want, oldest, newest)
 	}
+	// By position: at, just below and just above every commit's end.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, e := range tl.entries {
+		for _, lsn := range []page.LSN{e.lsn - 1, e.lsn, e.lsn + 1} {
+			if lsn > page.LSN(s.Consumed()) {
+				continue
+			}
+			var want page.LSN
+			for _, f := range tl.entries {
+				if f.lsn <= lsn {
+					want = max(want, f.lsn)
+				}
+			}
+			tp, err := s.CommitAtOrBefore(ctx, lsn)
+			switch {
+			case want == 0 && !errors.Is(err, storage.ErrBeforeHistory):
+				t.Fatalf("CommitAtOrBefore(%d) = %+v, %v; want ErrBeforeHistory", lsn, tp, err)
+			case want != 0 && (err != nil || tp.LSN != want):
+				t.Fatalf("CommitAtOrBefore(%d) = %+v, %v; want %d", lsn, tp, err, want)
+			}
+			if tp.Oldest != oldest || tp.Newest != newest {
+				t.Fatalf("CommitAtOrBefore(%d) window [%d, %d], want [%d, %d]", lsn, tp.Oldest, tp.Newest, oldest, newest)
+			}
+		}
+	}
 }
 
 // TestTimeIndex maps times to positions exactly over many commits with chosen times (equal,

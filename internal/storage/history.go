@@ -35,3 +35,12 @@ type TimeIndex interface {
 	// is at or before at, and that ends at or below atLeast, is below the returned LSN.
 	LSNAt(ctx context.Context, at int64, atLeast page.LSN) (TimePoint, error)
 }
+
+// CommitIndex is a TimeIndex that also finds commits by position.
+type CommitIndex interface {
+	TimeIndex
+	// CommitAtOrBefore returns the end of the last commit that ends at or below lsn (its
+	// LSN) and the window, or an error wrapping ErrBeforeHistory when that commit is not
+	// kept (or none is indexed). It waits for the source to consume up to lsn.
+	CommitAtOrBefore(ctx context.Context, lsn page.LSN) (TimePoint, error)
+}

@@ -4,20 +4,23 @@ package logtest
 
 import (
 	"bytes"
-	"time"
 
 	"strata/internal/page"
 	"strata/internal/redo"
 )
 
 // Group returns a complete redo group: one insert record with a cell of pad bytes (filled from
-// txn) on page pg, then a commit record of txn.
+// txn) on page pg, then a commit record of txn, whose time is derived from txn so that the same
+// arguments give the same bytes.
 func Group(pg page.ID, txn uint64, pad int) []byte {
 	g := redo.NewGroup()
 	g.Insert(pg, 0, bytes.Repeat([]byte{byte(txn)}, pad))
-	g.Commit(txn, time.Now().UnixMicro())
+	g.Commit(txn, baseTime+int64(txn))
 	return bytes.Clone(g.Bytes())
 }
+
+// baseTime is the commit time of transaction 0 (µs since the Unix epoch: November 2023).
+const baseTime = 1_700_000_000_000_000
 
 // Partial returns records of a group that goes on: one insert of pad bytes, no group end.
 func Partial(pg page.ID, txn uint64, pad int) []byte {

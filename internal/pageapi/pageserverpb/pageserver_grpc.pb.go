@@ -52,7 +52,8 @@ type PageStoreClient interface {
 	// LSNAt returns where a commit time falls in the log (see storage.TimeIndex), once the store
 	// has consumed the log up to at_least (waiting within the caller's deadline, as GetPage
 	// does). A time before the history window the store keeps is found = false with the window
-	// filled, not an error. Errors: DeadlineExceeded (not consumed that far in time),
+	// filled, not an error. With by_lsn it finds the last commit at or below a position
+	// (storage.CommitIndex) instead. Errors: DeadlineExceeded (not consumed that far in time),
 	// Unavailable (closing), DataLoss (damaged files).
 	LSNAt(ctx context.Context, in *LSNAtRequest, opts ...grpc.CallOption) (*LSNAtResponse, error)
 }
@@ -156,7 +157,8 @@ type PageStoreServer interface {
 	// LSNAt returns where a commit time falls in the log (see storage.TimeIndex), once the store
 	// has consumed the log up to at_least (waiting within the caller's deadline, as GetPage
 	// does). A time before the history window the store keeps is found = false with the window
-	// filled, not an error. Errors: DeadlineExceeded (not consumed that far in time),
+	// filled, not an error. With by_lsn it finds the last commit at or below a position
+	// (storage.CommitIndex) instead. Errors: DeadlineExceeded (not consumed that far in time),
 	// Unavailable (closing), DataLoss (damaged files).
 	LSNAt(context.Context, *LSNAtRequest) (*LSNAtResponse, error)
 	mustEmbedUnimplementedPageStoreServer()
