@@ -79,13 +79,18 @@ runs everything in one process instead.`,
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultMetricsAddr,
 		"with --single, the address to serve Prometheus metrics on, at /metrics (port 0: any free port; empty: none); in a cluster each node serves them on a free port of this address's host, listed by `strata ctl status`")
+	addHistoryFlag(cmd)
 	addConsoleFlag(cmd.Flags(), &consoleAddr)
 	addSecurityFlags(cmd.Flags(), &sec, "the data directory")
 	return cmd
 }
 
 func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, sec securityFlags) error {
-	return singlenode.Run(ctx, singlenode.Options{Dir: dir, PoolFrames: poolMB * 64,
+	history, err := historyWindow(cmd)
+	if err != nil {
+		return err
+	}
+	return singlenode.Run(ctx, singlenode.Options{Dir: dir, PoolFrames: poolMB * 64, History: history,
 		SQL:         computenode.SQLOptions{Host: host, Port: port, Security: sec.security()},
 		MetricsAddr: cmd.Flags().Lookup("metrics-addr").Value.String(), Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
 		Ready: func(addr net.Addr, metricsAddr string) {

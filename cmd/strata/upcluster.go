@@ -134,6 +134,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	defer mc.Close()
 	con.attach(mc)
 	defer con.close() // before mc closes
+	if err := recordHistory(ctx, cmd, mc); err != nil {
+		return err
+	}
 
 	var logAddrs []string
 	for i := 1; i <= clusterLogStores; i++ {

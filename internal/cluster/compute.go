@@ -133,7 +133,7 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	// Page Stores consume every durable record, the part of a group still being written
 	// included, so a changed page may leave the pool once its record is durable (the engine's
 	// default) and a commit larger than the pool spills.
-	eo := engine.Options{Log: log, Pages: pages, PoolFrames: frames,
+	eo := engine.Options{Log: log, Pages: pages, Times: pages, PoolFrames: frames,
 		LockWaitTimeout: opts.LockWaitTimeout, Logger: opts.Logger, EventListener: opts.EventListener}
 	kept := 0
 	if opts.Handover != nil {
@@ -261,7 +261,8 @@ func (c *Compute) status(epoch uint64) meta.Node {
 		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN()), Acks: acks}
 }
 
-// maintain follows the placement, moves the Page Stores' horizon with the engine's oldest snapshot, truncates the
+// maintain follows the placement, moves the Page Stores' horizon with the engine's oldest
+// snapshot and the history window (engine.DB.HistoryHorizon), truncates the
 // log below what every Page Store has persisted, and publishes the node's status.
 func (c *Compute) maintain(epoch, segPages uint64) {
 	defer c.wg.Done()
@@ -283,8 +284,13 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 		if err := c.refreshPlacement(ctx, segPages); err != nil {
 			lg.Warn("compute: follow the placement", "err", err)
 		}
-		if err := c.Pages.SetHorizon(ctx, c.Horizon()); err != nil {
-			lg.Debug("compute: set horizon", "err", err)
+		window, err := c.opts.Meta.HistoryWindow(ctx, meta.DefaultHistoryWindow)
+		if err != nil {
+			lg.Debug("compute: read the history window", "err", err)
+		} else if h := c.HistoryHorizon(ctx, window); h > 0 {
+			if err := c.Pages.SetHorizon(ctx, h); err != nil {
+				lg.Debug("compute: set horizon", "err", err)
+			}
 		}
 		// Only what every Page Store persisted may go; a store that does not answer holds
 		// the truncation back.

@@ -105,7 +105,7 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*ReadOnly, error) 
 		_ = rd.Close()
 		return nil, err
 	}
-	eng, err := engine.OpenReadOnly(ctx, engine.ReadOnlyOptions{Pages: pages, View: view, Follow: rd,
+	eng, err := engine.OpenReadOnly(ctx, engine.ReadOnlyOptions{Pages: pages, Times: pages, View: view, Follow: rd,
 		PoolFrames: opts.PoolFrames, Logger: opts.Logger})
 	if err != nil {
 		_ = pages.Close()

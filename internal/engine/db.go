@@ -33,6 +33,9 @@ import (
 type Options struct {
 	Log   storage.Log        // the redo log, recovered to a group end
 	Pages storage.PageSource // where pages are read at an LSN
+	// Times, when set, maps commit times to log positions (the Page Stores' time index):
+	// LSNAt, and AS OF a time above the engine.
+	Times storage.TimeIndex
 	// PoolFrames is the buffer pool size in 16 KiB pages (default 4096, 64 MiB).
 	PoolFrames int
 	// LockWaitTimeout is the default row lock wait (default 50 s).
@@ -76,7 +79,7 @@ type DB struct {
 	// lastCommit is the commit time last written to the log (µs since the Unix epoch),
 	// under writeMu: commit times only grow, so that a time names one position of the log.
 	lastCommit int64
-	failed  atomic.Pointer[error]
+	failed     atomic.Pointer[error]
 
 	visible atomic.Uint64 // snapshot for new readers: the end of the last durable group
 	// written is the end of the last group written; a commit's row locks are released
@@ -107,6 +110,8 @@ type DB struct {
 
 	stats struct{ commits, commitErrors, rollbacks atomic.Uint64 }
 	ro    *readOnly // nil for a read-write engine
+	hist  history   // past views open on this engine (OpenPast)
+	unpin func()    // for a past view: releases its pin on the engine it reads the past of
 }
 
 // Open opens the engine on a log and page source. An empty log is bootstrapped.
@@ -423,6 +428,10 @@ func (db *DB) Close() error {
 		db.bgMu.Unlock()
 		close(db.stopBg)
 		db.bgDone.Wait()
+		db.closePast()
+		if db.unpin != nil {
+			db.unpin()
+		}
 	})
 	return nil
 }

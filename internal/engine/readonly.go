@@ -30,7 +30,9 @@ type ReadOnlyOptions struct {
 	// Follow, when set, is the log the engine replays from View on: records of cached pages
 	// are applied, other pages are read from Pages at the read view, and the view moves to
 	// each group end (see package replay). Without it the view moves only by Resync.
-	Follow     ReplayLog
+	Follow ReplayLog
+	// Times, when set, is the time index (Options.Times).
+	Times      storage.TimeIndex
 	PoolFrames int // buffer pool size in 16 KiB pages
 	Logger     *slog.Logger
 }
@@ -63,7 +65,7 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*DB, error) {
 	vl := &viewLog{}
 	vl.view.Store(uint64(opts.View))
 	var rep *replica
-	o := Options{Log: vl, Pages: opts.Pages, PoolFrames: opts.PoolFrames, PurgeInterval: -1,
+	o := Options{Log: vl, Pages: opts.Pages, Times: opts.Times, PoolFrames: opts.PoolFrames, PurgeInterval: -1,
 		Logger: opts.Logger, readOnly: true}
 	if opts.Follow != nil {
 		// The replay must see every page the pool reads, the catalog's first.

@@ -14,7 +14,6 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"strata/internal/engine"
-	"strata/internal/page"
 	"strata/internal/pagestore"
 	"strata/internal/privfs"
 	"strata/internal/segfile"
@@ -31,9 +30,9 @@ type Options struct {
 	LockWaitTimeout time.Duration
 	// PurgeInterval is how often the engine purges old versions (default 1 s).
 	PurgeInterval time.Duration
-	// Retention keeps page versions for time travel this far behind the oldest snapshot,
-	// counted in log bytes (default 0: only what snapshots need).
-	Retention page.LSN
+	// History is the history window: the page store keeps what reading the database as of
+	// any moment this far back needs (AS OF); 0 keeps only what snapshots need.
+	History time.Duration
 	// CompactInterval is how often the page store compacts up to the horizon (default 30 s).
 	CompactInterval time.Duration
 	Logger          *slog.Logger
@@ -95,7 +94,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		}
 	}
 	ps.Start()
-	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: ps, PoolFrames: opts.PoolFrames,
+	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: ps, Times: ps, PoolFrames: opts.PoolFrames,
 		LockWaitTimeout: opts.LockWaitTimeout, PurgeInterval: opts.PurgeInterval, Logger: opts.Logger,
 		EventListener: opts.EngineEvents})
 	if err != nil {
@@ -109,7 +108,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// maintain moves the page store's horizon with the engine's oldest snapshot and drops log
+// maintain moves the page store's horizon with the engine's oldest snapshot and the history
+// window, and drops log
 // segments the page store has persisted.
 func (db *DB) maintain() {
 	defer db.wg.Done()
@@ -121,10 +121,11 @@ func (db *DB) maintain() {
 			return
 		case <-t.C:
 		}
-		h := db.DB.Horizon()
-		if h > db.opts.Retention {
-			db.Pages.SetHorizon(h - db.opts.Retention)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if h := db.DB.HistoryHorizon(ctx, db.opts.History); h > 0 {
+			db.Pages.SetHorizon(h)
 		}
+		cancel()
 		if err := db.Log.Truncate(db.Pages.Persisted()); err != nil {
 			db.opts.Logger.Warn("localdb: truncate log", "err", err)
 		}

@@ -24,6 +24,8 @@ import (
 type Options struct {
 	Dir        string // the data directory
 	PoolFrames int    // buffer pool size in 16 KiB pages
+	// History is the history window (localdb.Options.History).
+	History time.Duration
 	// SQL is the MySQL server; its Dir, Registerer and Ready are the node's own.
 	SQL         computenode.SQLOptions
 	MetricsAddr string // where to serve /metrics ("": nowhere)
@@ -43,7 +45,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer m.Close()
 	reg := m.Registerer()
-	db, err := localdb.Open(ctx, localdb.Options{Dir: opts.Dir, PoolFrames: opts.PoolFrames, Logger: lg,
+	db, err := localdb.Open(ctx, localdb.Options{Dir: opts.Dir, PoolFrames: opts.PoolFrames, History: opts.History, Logger: lg,
 		EngineEvents: computenode.CommitEvents(reg), PageEvents: pagenode.Events(reg)})
 	if err != nil {
 		return err
