@@ -51,7 +51,7 @@ func (d *Database) SetCollation(ctx *sql.Context, collation sql.CollationID) err
 
 // GetTableInsensitive implements sql.Database.
 func (d *Database) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, bool, error) {
-	if rec, ok := d.tempTable(ctx, name); ok {
+	if rec, ok := d.tempTable(ctx, name); ok && !d.s.past {
 		tbl, err := d.s.openTable(ctx, d, rec)
 		return tbl, err == nil, err
 	}

@@ -139,6 +139,9 @@ func checkStatement(ctx context.Context, query string, stmt ast.Statement) ast.S
 	if err := checkIdentifiers(query); err != nil {
 		return refusal(erInvalidCharacterString, err.Message)
 	}
+	if msg := checkAsOfPlaceholder(query, stmt); msg != "" { // asof.go
+		return refusal(erWrongArguments, msg)
+	}
 	keepDelete(ctx, stmt)
 	logTableRefs(ctx, query, stmt)  // logtables.go
 	noteOneShot(ctx, stmt)          // readonly.go

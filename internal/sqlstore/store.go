@@ -58,6 +58,12 @@ type Store struct {
 
 	stats *statsProvider // index statistics for the optimiser (stats.go)
 	decor *decorrelator  // grouped passes for correlated aggregates (decorrelate.go)
+
+	// past is set on the store of a past view (asof.go): it reads only through transactions
+	// of its own engine, never the session's, and changes nothing. pastv are the past views
+	// open on a store that is not one.
+	past  bool
+	pastv pastViews
 }
 
 // commitCatalog commits kv, which wrote the catalog, so that prepared plan templates notice.
@@ -164,7 +170,7 @@ func (s *Store) reclaimTrees(ctx context.Context) error {
 // latest snapshot (and a function to end it) when the statement has none, as during
 // COM_STMT_PREPARE.
 func (s *Store) txnOf(ctx *sql.Context) (*Transaction, func(), error) {
-	if t, ok := ctx.GetTransaction().(*Transaction); ok && t != nil && !t.done {
+	if t, ok := ctx.GetTransaction().(*Transaction); ok && t != nil && !t.done && !s.past {
 		return t, func() {}, nil
 	}
 	kv, err := s.db.Begin(engine.TxnOptions{ReadOnly: true})
@@ -289,6 +295,9 @@ func (s *Store) DropDatabase(ctx *sql.Context, name string) error {
 
 // writeTxn returns ctx's transaction for a change.
 func (s *Store) writeTxn(ctx *sql.Context) (*Transaction, error) {
+	if s.past {
+		return nil, errAsOf("a table as of the past cannot be changed")
+	}
 	t, ok := ctx.GetTransaction().(*Transaction)
 	if !ok || t == nil || t.done {
 		return nil, errors.New("sqlstore: no transaction for a write")
