@@ -75,8 +75,10 @@ type Compute struct {
 	acks   map[string]uint64
 	stop   chan struct{}
 	kick   chan struct{} // publish the status now (SetAddr)
-	wg     sync.WaitGroup
-	once   sync.Once
+	// lastHorizon is the last horizon given to the Page Stores (maintain's goroutine only).
+	lastHorizon page.LSN
+	wg          sync.WaitGroup
+	once        sync.Once
 }
 
 // ErrNoStores is returned when the control plane lists no Log Stores or no Page Stores.
@@ -262,7 +264,7 @@ func (c *Compute) status(epoch uint64) meta.Node {
 }
 
 // maintain follows the placement, moves the Page Stores' horizon with the engine's oldest
-// snapshot and the history window (engine.DB.HistoryHorizon), truncates the
+// snapshot, the history window and the snapshots (horizon), truncates the
 // log below what every Page Store has persisted, and publishes the node's status.
 func (c *Compute) maintain(epoch, segPages uint64) {
 	defer c.wg.Done()
@@ -284,10 +286,7 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 		if err := c.refreshPlacement(ctx, segPages); err != nil {
 			lg.Warn("compute: follow the placement", "err", err)
 		}
-		window, err := c.opts.Meta.HistoryWindow(ctx, meta.DefaultHistoryWindow)
-		if err != nil {
-			lg.Debug("compute: read the history window", "err", err)
-		} else if h := c.HistoryHorizon(ctx, window); h > 0 {
+		if h := c.horizon(ctx, lg); h > 0 {
 			if err := c.Pages.SetHorizon(ctx, h); err != nil {
 				lg.Debug("compute: set horizon", "err", err)
 			}

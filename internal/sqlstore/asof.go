@@ -48,6 +48,12 @@ func errAsOf(format string, args ...any) error {
 	return mysql.NewSQLError(erWrongArguments, mysql.SSUnknownSQLState, "Incorrect arguments to AS OF: %s", fmt.Sprintf(format, args...))
 }
 
+// SnapshotResolver finds a snapshot's log position by name (false: no such snapshot).
+type SnapshotResolver func(ctx context.Context, name string) (page.LSN, bool, error)
+
+// SetSnapshots sets how AS OF 'NAME' finds a snapshot (nil: no snapshots here).
+func (s *Store) SetSnapshots(r SnapshotResolver) { s.snapshots.Store(&r) }
+
 // pastView is the database as of one log position.
 type pastView struct {
 	lsn   page.LSN
@@ -89,6 +95,17 @@ func (s *Store) resolveAsOf(ctx *sql.Context, asOf any) (page.LSN, error) {
 	}
 	at, err := asOfTime(ctx, asOf)
 	if err != nil {
+		if str, ok := asOf.(string); ok {
+			if r := s.snapshots.Load(); r != nil && *r != nil {
+				lsn, found, serr := (*r)(ctx, strings.TrimSpace(str))
+				if serr != nil {
+					return 0, errAsOf("%v", serr)
+				}
+				if found {
+					return s.lsnAsOf(ctx, lsn)
+				}
+			}
+		}
 		return 0, err
 	}
 	now := time.Now()
@@ -131,7 +148,7 @@ func (s *Store) lsnAsOf(ctx context.Context, lsn page.LSN) (page.LSN, error) {
 func asOfTime(ctx *sql.Context, asOf any) (time.Time, error) {
 	v, _, err := types.DatetimeMaxPrecision.Convert(ctx, asOf)
 	if err != nil || v == nil {
-		return time.Time{}, errAsOf("%v is neither a date and time nor a log position", asOf)
+		return time.Time{}, errAsOf("%v is neither a date and time, a log position nor a snapshot", asOf)
 	}
 	wall := v.(time.Time) // the fields as written, in UTC
 	tz, err := function.SessionTimeZone(ctx)

@@ -117,7 +117,7 @@ func TestAsOf(t *testing.T) {
 	for _, c := range []struct{ q, want string }{
 		{"SELECT * FROM t AS OF '2000-01-01 00:00:00'", "before the history window"},
 		{fmt.Sprintf("SELECT * FROM t AS OF '%s'", time.Now().Add(time.Hour).Format("2006-01-02 15:04:05")), "in the future"},
-		{"SELECT * FROM t AS OF 'yesterday'", "neither a date and time nor a log position"},
+		{"SELECT * FROM t AS OF 'yesterday'", "neither a date and time, a log position nor a snapshot"},
 		{"SELECT * FROM t AS OF 99999999999999", "beyond what is committed"},
 		{fmt.Sprintf("SELECT * FROM nosuch AS OF '%s'", t1), "doesn't exist"},
 	} {

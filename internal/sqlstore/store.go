@@ -62,8 +62,9 @@ type Store struct {
 	// past is set on the store of a past view (asof.go): it reads only through transactions
 	// of its own engine, never the session's, and changes nothing. pastv are the past views
 	// open on a store that is not one.
-	past  bool
-	pastv pastViews
+	past      bool
+	pastv     pastViews
+	snapshots atomic.Pointer[SnapshotResolver] // AS OF 'NAME' (SetSnapshots)
 }
 
 // commitCatalog commits kv, which wrote the catalog, so that prepared plan templates notice.

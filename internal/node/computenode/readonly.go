@@ -60,6 +60,7 @@ func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 	so := opts.SQL
 	so.ReadOnly = true
 	so.Logger, so.Registerer, so.ProxySecret = lg, m.Registerer(), opts.Secret
+	so.Snapshots = SnapshotsOf(mc)
 	so.Ready = func(addr net.Addr, health func() error) {
 		r.SetAddr(addr.String())
 		r.SetHealth(health)

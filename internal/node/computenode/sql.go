@@ -2,6 +2,7 @@ package computenode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"strata/internal/engine"
+	"strata/internal/meta"
+	"strata/internal/page"
 	"strata/internal/sqlstore"
 )
 
@@ -52,6 +55,29 @@ type SQLOptions struct {
 	// DrainTimeout) and return nil.
 	Drain        <-chan struct{}
 	DrainTimeout time.Duration // default 5 s
+	// Snapshots, when set, finds a snapshot's log position by name, for AS OF 'NAME'
+	// (SnapshotsOf).
+	Snapshots sqlstore.SnapshotResolver
+}
+
+// SnapshotsOf resolves snapshot names through the control plane: a snapshot's position once
+// the writer fixed it.
+func SnapshotsOf(mc *meta.Client) sqlstore.SnapshotResolver {
+	return func(ctx context.Context, name string) (page.LSN, bool, error) {
+		if meta.ValidSnapshotName(name) != nil {
+			return 0, false, nil
+		}
+		s, err := mc.Snapshot(ctx, name)
+		switch {
+		case errors.Is(err, meta.ErrNotFound):
+			return 0, false, nil
+		case err != nil:
+			return 0, false, err
+		case s.Pending() || s.Error != "":
+			return 0, false, fmt.Errorf("snapshot %s is not ready", name)
+		}
+		return page.LSN(s.LSN), true, nil
+	}
 }
 
 // ServeSQL serves MySQL for the engine until ctx ends (or it drained, see SQLOptions.Drain).
@@ -65,6 +91,7 @@ func ServeSQL(ctx context.Context, db *engine.DB, opts SQLOptions) error {
 	if err != nil {
 		return err
 	}
+	st.SetSnapshots(opts.Snapshots)
 	files := sec.SecureFilePriv
 	if files == "" {
 		files = filepath.Join(opts.Dir, "files")

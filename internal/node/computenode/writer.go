@@ -145,6 +145,7 @@ func runWriter(ctx context.Context, opts Options, mc *meta.Client, m *node.Metri
 	go watchSwitchover(sctx, mc, epoch, lg, func() { close(stepDown) })
 	so := opts.SQL
 	so.Logger, so.Registerer, so.ProxySecret, so.Drain = lg, m.Registerer(), opts.Secret, stepDown
+	so.Snapshots = SnapshotsOf(mc)
 	so.Ready = func(addr net.Addr, health func() error) {
 		c.SetAddr(addr.String())
 		c.SetHealth(health)
