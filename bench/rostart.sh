@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Read-only node start to serving at two database sizes, on `strata up` (a cluster of
+# Read-only node start to serving, and taking a snapshot, at two database sizes, on `strata up` (a cluster of
 # processes on loopback): `strata ctl add-ro` (records the node, the supervisor starts it, it
 # opens at the log's latest group end with an empty pool and waits for the writer's
 # acknowledgement of its horizon) until it serves MySQL, then `ctl remove-ro`; REPEAT times at
 # about SMALL_MB of data (logical: 1 KiB a row of random hex, which the Page Stores' pebble
-# compresses about twice), then again after the data grew to about LARGE_MB. The start should
-# not grow with the size: a read-only node copies nothing.
+# compresses about twice), then again after the data grew to about LARGE_MB; the same for
+# `ctl snapshot create` (until the writer fixed its log position; then deleted). Neither should
+# grow with the size: a read-only node copies nothing, a snapshot records a moment.
 #
 #   bash bench/rostart.sh
 #   SMALL_MB=10 LARGE_MB=1024 REPEAT=3 bash bench/rostart.sh
@@ -88,13 +89,24 @@ addro() { # label
 	sleep 2
 }
 
+snap() { # label
+	local t0 t1 out
+	t0=$(date +%s.%N)
+	out=$("$WORK/strata" ctl snapshot create bench --data "$WORK/strata-data" 2>&1) || die "ctl snapshot create: $out"
+	t1=$(date +%s.%N)
+	printf 'snapshot\t%s\t%s rows\t%s MB of data\t%s MB on a Page Store disk\t%.2f s\n' "$1" "$(rows)" "$(size)" "$(disk)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+	"$WORK/strata" ctl snapshot delete bench --data "$WORK/strata-data" >/dev/null 2>&1 || die "ctl snapshot delete failed"
+}
+
 RESULTS=()
 grow_to "$SMALL_MB"
 sleep 5 # let the Page Stores settle
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro small)"); log "${RESULTS[-1]}"; done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(snap small)"); log "${RESULTS[-1]}"; done
 grow_to "$LARGE_MB"
 sleep 5
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro large)"); log "${RESULTS[-1]}"; done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(snap large)"); log "${RESULTS[-1]}"; done
 
 echo
 echo "strata up (1 RW, read-only nodes added and removed) at $REV, $(date -u +%Y-%m-%d), nproc=$(nproc)"

@@ -14,7 +14,7 @@ import (
 )
 
 // startHistoryNode starts a server over a local database that keeps an hour of history.
-func startHistoryNode(t *testing.T) *node {
+func startHistoryNode(t testing.TB) *node {
 	t.Helper()
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
