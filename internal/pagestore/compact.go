@@ -213,7 +213,7 @@ func (s *Store) compactPage(db *pebble.DB, it *pebble.Iterator, id page.ID, h pa
 		keep := image
 		if images == 0 || delta > image {
 			var p page.Page
-			if _, err := applyVersions(it, id, 0, h, &p); err != nil {
+			if _, err := applyVersions(it, id, 0, h, &p, s.basePage); err != nil {
 				return err
 			}
 			p.Seal()

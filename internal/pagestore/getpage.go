@@ -38,6 +38,9 @@ func (s *Store) getPage(ctx context.Context, id page.ID, lsn page.LSN, dst *page
 	if !own.serves(id) {
 		return s.notOwned(id)
 	}
+	if s.opts.Base != nil && lsn <= s.opts.BaseLSN {
+		return s.opts.Base.GetPage(ctx, id, lsn, dst) // before the branch: the base's
+	}
 	if f := own.floorOf(id); lsn < f {
 		return fmt.Errorf("pagestore: page %d at lsn %d (its segment was copied as of %d): %w", id, lsn, f, ErrCompacted)
 	}
@@ -126,11 +129,12 @@ func (s *Store) build(id page.ID, from, lsn page.LSN, p *page.Page) (int, error)
 	if need < page.LSN(s.floor.Load()) {
 		return 0, fmt.Errorf("pagestore: page %d at lsn %d (floor %d): %w", id, need, s.floor.Load(), ErrCompacted)
 	}
-	return applyVersions(it, id, from, lsn, p)
+	return applyVersions(it, id, from, lsn, p, s.basePage)
 }
 
-// applyVersions is build on a given iterator (any bounds); see build.
-func applyVersions(it *pebble.Iterator, id page.ID, from, lsn page.LSN, p *page.Page) (int, error) {
+// applyVersions is build on a given iterator (any bounds); see build. A page with no image
+// below lsn starts from base (a zero page when base says it has none: see basePage).
+func applyVersions(it *pebble.Iterator, id page.ID, from, lsn page.LSN, p *page.Page, base func(page.ID, *page.Page) (bool, error)) (int, error) {
 	found := from > 0
 	if from == 0 {
 		it.SetBounds(versionKey(kindImage, id, 0), versionKey(kindImage, id, lsn))
@@ -156,6 +160,8 @@ func applyVersions(it *pebble.Iterator, id page.ID, from, lsn page.LSN, p *page.
 			}
 			from, found = at+1, true
 		} else if err := it.Error(); err != nil {
+			return 0, err
+		} else if found, err = base(id, p); err != nil {
 			return 0, err
 		}
 	}

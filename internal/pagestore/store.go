@@ -82,6 +82,14 @@ type Options struct {
 
 	// EventListener receives the store's events (GetPage calls); the zero value receives none.
 	EventListener EventListener
+
+	// Base, when set, makes the store a branch of another database, copy-on-write (as Neon's
+	// timelines; see branch.go): the log it consumes starts at BaseLSN, where the branch was
+	// made; below BaseLSN its pages are Base's, and from there on a page is its newest image
+	// here or, if it has none, Base's page at BaseLSN, with its deltas here applied. Base must
+	// keep its pages at BaseLSN as long as the branch lives.
+	Base    storage.PageSource
+	BaseLSN page.LSN
 }
 
 // Defaults.
@@ -197,6 +205,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Base != nil {
+		if opts.BaseLSN < redo.StartLSN || (opts.Start != 0 && opts.Start != opts.BaseLSN) {
+			return nil, fmt.Errorf("pagestore: a branch starts at its base position (base %d, start %d)", opts.BaseLSN, opts.Start)
+		}
+		opts.Start = opts.BaseLSN
 	}
 	if opts.Start == 0 {
 		opts.Start = redo.StartLSN
