@@ -36,14 +36,25 @@ const peerTimeout = 10 * time.Second
 // maxRepairWait bounds the interval between attempts at a range no peer could supply.
 const maxRepairWait = 30 * time.Second
 
-// peer is another replica of the log.
+// peer is another replica of the log: of one timeline of it, on a connection that the
+// stores of every timeline share.
 type peer struct {
-	addr string
-	conn *grpc.ClientConn
-	c    logstorepb.LogStoreClient
+	addr     string
+	conn     *grpc.ClientConn
+	c        logstorepb.LogStoreClient
+	timeline uint64
 }
 
-func dialPeers(addrs []string, secret string) ([]*peer, error) {
+// forTimeline returns the peers of ps for timeline n, on the same connections.
+func forTimeline(ps []*peer, n uint64) []*peer {
+	out := make([]*peer, len(ps))
+	for i, p := range ps {
+		out[i] = &peer{addr: p.addr, conn: p.conn, c: p.c, timeline: n}
+	}
+	return out
+}
+
+func dialPeers(addrs []string, secret string, timeline uint64) ([]*peer, error) {
 	if len(addrs) == 0 {
 		return nil, nil
 	}
@@ -58,7 +69,7 @@ func dialPeers(addrs []string, secret string) ([]*peer, error) {
 			closePeers(out)
 			return nil, fmt.Errorf("logstore: peer %s: %w", a, err)
 		}
-		out = append(out, &peer{addr: a, conn: conn, c: logstorepb.NewLogStoreClient(conn)})
+		out = append(out, &peer{addr: a, conn: conn, c: logstorepb.NewLogStoreClient(conn), timeline: timeline})
 	}
 	return out, nil
 }
@@ -73,7 +84,8 @@ func closePeers(ps []*peer) {
 func (p *peer) read(ctx context.Context, sp logapi.Span) ([]byte, error) {
 	var out []byte
 	for from := sp.Lo; from < sp.Hi; {
-		stream, err := p.c.Read(ctx, &logstorepb.ReadRequest{From: uint64(from), Max: uint32(min(uint64(sp.Hi-from), 1<<20)), Limit: uint64(sp.Hi)})
+		stream, err := p.c.Read(ctx, &logstorepb.ReadRequest{From: uint64(from), Max: uint32(min(uint64(sp.Hi-from), 1<<20)), Limit: uint64(sp.Hi),
+			Timeline: p.timeline})
 		if err != nil {
 			return nil, err
 		}
@@ -94,7 +106,7 @@ func (p *peer) read(ctx context.Context, sp logapi.Span) ([]byte, error) {
 }
 
 func (p *peer) status(ctx context.Context) (logapi.Status, error) {
-	st, err := p.c.GetStatus(ctx, &logstorepb.StatusRequest{})
+	st, err := p.c.GetStatus(ctx, &logstorepb.StatusRequest{Timeline: p.timeline})
 	if err != nil {
 		return logapi.Status{}, err
 	}

@@ -65,6 +65,10 @@ type Options struct {
 	// EventListener receives the store's events (batches made durable); the zero value
 	// receives none.
 	EventListener EventListener
+	// Timeline is the log this store holds (0: the main database's; see logapi.MaxTimeline).
+	// Its repairs ask the peers for this timeline's bytes. A Server opens the stores of the
+	// timelines N > 0 itself, in Dir's timelines/N (TimelineDir).
+	Timeline uint64
 }
 
 // Store is one Log Store replica. It is safe for concurrent use.
@@ -102,7 +106,11 @@ type Store struct {
 	segMu sync.RWMutex // guards segs; held shared while reading
 	segs  []*segment
 
+	opts     Options // as given, with the defaults filled in: what a timeline's store inherits
+	timeline uint64
+
 	peers       []*peer
+	ownPeers    bool // the peers' connections are this store's to close (not a timeline's)
 	repairEvery time.Duration
 	repairWake  chan struct{} // buffered 1: damage was recorded
 	repairStop  context.CancelFunc
@@ -113,10 +121,27 @@ type Store struct {
 // Open opens (creating if needed) the store in opts.Dir and recovers it: the last segment is
 // cut after its last whole, valid record.
 func Open(opts Options) (*Store, error) {
+	if err := logapi.CheckTimeline(opts.Timeline); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	peers, err := dialPeers(opts.Peers, opts.Secret, opts.Timeline)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openStore(opts, peers)
+	if err != nil {
+		closePeers(peers)
+		return nil, err
+	}
+	s.ownPeers = true
+	return s, nil
+}
+
+// openStore opens the store in opts.Dir with peers (whose connections the caller owns).
+func openStore(opts Options, peers []*peer) (*Store, error) {
 	if opts.FS == nil {
 		opts.FS = vfs.Default
 	}
-	opts.FS = privfs.Wrap(opts.FS) // the log holds every row: owner only
 	if opts.Dir == "" {
 		return nil, errors.New("logstore: Options.Dir is empty")
 	}
@@ -129,10 +154,12 @@ func Open(opts Options) (*Store, error) {
 	if opts.RepairInterval <= 0 {
 		opts.RepairInterval = 200 * time.Millisecond
 	}
+	given := opts
+	opts.FS = privfs.Wrap(opts.FS) // the log holds every row: owner only
 	s := &Store{fs: opts.FS, dir: opts.Dir, segSize: opts.SegmentSize, logger: opts.Logger,
 		changed: make(chan struct{}), done: make(chan struct{}), failed: make(chan struct{}),
 		repairEvery: opts.RepairInterval, repairWake: make(chan struct{}, 1), repairDone: make(chan struct{}),
-		events: opts.EventListener}
+		events: opts.EventListener, opts: given, timeline: opts.Timeline, peers: peers}
 	s.cond.L = &s.mu
 	if err := mkdirDurable(s.fs, s.dir); err != nil {
 		return nil, err
@@ -145,16 +172,9 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("logstore: lock %s: %w", s.dir, err)
 	}
 	s.lock = lock
-	peers, err := dialPeers(opts.Peers, opts.Secret)
-	if err != nil {
-		_ = lock.Close()
-		return nil, err
-	}
-	s.peers = peers
 	if err := s.recover(); err != nil {
 		_ = s.w.close()
 		_ = lock.Close()
-		closePeers(peers)
 		return nil, err
 	}
 	go s.run()
@@ -542,7 +562,9 @@ func (s *Store) Close() error {
 		errs = append(errs, writeState(s.fs, s.dir, s.c.state()))
 	}
 	s.mu.Unlock()
-	closePeers(s.peers)
+	if s.ownPeers {
+		closePeers(s.peers)
+	}
 	s.ioMu.Lock()
 	errs = append(errs, s.w.close())
 	s.ioMu.Unlock()
