@@ -17,7 +17,7 @@ import (
 
 // Options describe a Log Store node.
 type Options struct {
-	Dir    string // the store's segment files
+	Dir    string // the store's segment files (timeline 0's; those of timeline N in Dir/timelines/N)
 	Listen string // gRPC address (port 0: any free port)
 	ID     string // the node's ID in the control plane
 	// Peers are the other Log Stores' addresses: damaged ranges are repaired from them.
@@ -32,8 +32,10 @@ type Options struct {
 	Ready func(addr string)
 }
 
-// Run runs the node until ctx ends, its server stops, or the store fails (a failed store does
-// not heal in place: it is started again and recovers from its files).
+// Run runs the node until ctx ends, its server stops, or the store of a timeline fails (a
+// failed store does not heal in place: it is started again and recovers from its files). The
+// published status and the metrics but logstore_timelines are timeline 0's; the batch
+// histograms count the batches of every timeline.
 func Run(ctx context.Context, opts Options) error {
 	if opts.Secret == "" {
 		return errors.New("lognode: the cluster secret is required")
@@ -49,24 +51,25 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	m.MustRegister(collectors(store)...)
 	srv, err := logstore.NewServer(store, opts.Secret, lg)
 	if err != nil {
 		return errors.Join(err, store.Close())
 	}
+	m.MustRegister(collectors(store, srv)...)
 	var lc net.ListenConfig
 	lis, err := lc.Listen(ctx, "tcp", opts.Listen)
 	if err != nil {
-		return errors.Join(fmt.Errorf("listen on %s: %w", opts.Listen, err), store.Close())
+		return errors.Join(fmt.Errorf("listen on %s: %w", opts.Listen, err), srv.Stop(), store.Close())
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	st := store.Status()
-	lg.Info("log store ready", "addr", lis.Addr().String(), "dir", opts.Dir, "epoch", st.Promised, "end", uint64(st.End))
+	lg.Info("log store ready", "addr", lis.Addr().String(), "dir", opts.Dir, "epoch", st.Promised, "end", uint64(st.End),
+		"timelines", srv.Timelines())
 	unpublish := node.Publish(ctx, opts.Etcd, opts.Secret, lg, func() meta.Node {
 		st := store.Status()
 		state := meta.StateUp
-		if store.Err() != nil {
+		if srv.Err() != nil {
 			state = meta.StateFailing
 		}
 		return meta.Node{Role: meta.RoleLogStore, ID: opts.ID, Addr: lis.Addr().String(), Metrics: m.Addr(), PID: os.Getpid(),
@@ -79,9 +82,8 @@ func Run(ctx context.Context, opts Options) error {
 	select {
 	case <-ctx.Done():
 	case err = <-served:
-	case <-store.Failed():
-		err = fmt.Errorf("stopping, to be started again: %w", store.Err())
+	case <-srv.Failed(): // the store of any timeline
+		err = fmt.Errorf("stopping, to be started again: %w", srv.Err())
 	}
-	srv.Stop()
-	return errors.Join(err, store.Close())
+	return errors.Join(err, srv.Stop(), store.Close())
 }

@@ -27,9 +27,12 @@ func events(reg prometheus.Registerer) logstore.EventListener {
 	}}
 }
 
-// collectors read the store's counters and positions at each scrape.
-func collectors(s *logstore.Store) []prometheus.Collector {
+// collectors read the store's counters and positions at each scrape: those of timeline 0's
+// store s, and the number of other timelines srv holds.
+func collectors(s *logstore.Store, srv *logstore.Server) []prometheus.Collector {
 	return []prometheus.Collector{
+		metrics.GaugeFunc("logstore", "timelines", "Timelines (branches' logs) held besides the main database's.",
+			func() float64 { return float64(srv.Timelines()) }),
 		metrics.CounterFunc("logstore", "batches_total", "Batches of appends written and synced (failed ones included).",
 			func() float64 { return float64(s.Stats().Batches) }),
 		metrics.CounterFunc("logstore", "fsyncs_total", "Log data syncs that succeeded.",
