@@ -42,8 +42,18 @@ var ErrTruncated = fmt.Errorf("logclient: %w", storage.ErrTruncated)
 
 // Options configures Recover.
 type Options struct {
-	Addrs        []string      // the Log Stores (three)
-	Secret       string        // the cluster secret
+	Addrs  []string // the Log Stores (three)
+	Secret string   // the cluster secret
+	// Timeline is the log written: 0 is the main database's, N > 0 a branch's (at most
+	// logapi.MaxTimeline). Every call names it; epochs are per timeline.
+	Timeline uint64
+	// Start is where the log begins if it is new: a branch's point B (a group end of its
+	// parent's log), from which the branch's LSNs continue. When no store that counts for
+	// recovery holds a log, Recover starts it at Start (StartAt) rather than at
+	// redo.StartLSN, and the Log appends from there; a store that never held the log is
+	// started there by its sender. A log that exists is recovered as usual; one that begins
+	// before Start is another log, and refused. 0: redo.StartLSN.
+	Start        page.LSN
 	Epoch        uint64        // this writer's epoch, higher than every earlier writer's
 	Quorum       int           // stores that must sync a byte; default a majority of Addrs
 	StallTimeout time.Duration // WaitDurable gives up after this without a quorum; default 10 s
@@ -119,6 +129,12 @@ func (o *Options) fill() error {
 	if o.Epoch == 0 {
 		return errors.New("logclient: epoch 0")
 	}
+	if err := logapi.CheckTimeline(o.Timeline); err != nil {
+		return fmt.Errorf("logclient: %w", err)
+	}
+	if o.Start != 0 && o.Start < redo.StartLSN {
+		return fmt.Errorf("logclient: start %d below the first LSN of a log, %d", o.Start, redo.StartLSN)
+	}
 	if o.Quorum == 0 {
 		o.Quorum = quorum.Majority(len(o.Addrs))
 	}
@@ -136,6 +152,9 @@ func (o *Options) fill() error {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Timeline != 0 {
+		o.Logger = o.Logger.With("timeline", o.Timeline)
 	}
 	return nil
 }
@@ -463,7 +482,7 @@ func (l *Log) readRemote(ctx context.Context, from page.LSN, max int, limit page
 	}
 	l.mu.Unlock()
 	for i, r := range cands {
-		b, err := readOnce(ctx, r.client, from, max, lims[i], l.opts.RPCTimeout)
+		b, err := readOnce(ctx, r.client, l.opts.Timeline, from, max, lims[i], l.opts.RPCTimeout)
 		if err == nil {
 			return b, nil
 		}
@@ -493,7 +512,7 @@ func (l *Log) Truncate(before page.LSN) error {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(l.ctx, l.opts.RPCTimeout)
 			defer cancel()
-			_, err := r.client.Truncate(ctx, &logstorepb.TruncateRequest{Before: uint64(before)})
+			_, err := r.client.Truncate(ctx, &logstorepb.TruncateRequest{Timeline: l.opts.Timeline, Before: uint64(before)})
 			errs[i] = err
 		}()
 	}

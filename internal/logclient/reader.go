@@ -26,7 +26,11 @@ var ErrUnavailable = errors.New("logclient: no log store reachable")
 type ReaderOptions struct {
 	Addrs  []string // the Log Stores
 	Secret string   // the cluster secret
-	Logger *slog.Logger
+	// Timeline is the log read: 0 is the main database's, N > 0 a branch's (whose log starts
+	// at its branch point: reads below it are ErrTruncated). A store that does not hold the
+	// timeline answers NotFound and is treated as failing.
+	Timeline uint64
+	Logger   *slog.Logger
 
 	// Chunk is the most bytes asked per streamed answer (default 1 MiB).
 	Chunk int
@@ -54,8 +58,14 @@ func (o *ReaderOptions) fill() error {
 	if o.Secret == "" {
 		return errors.New("logclient: the cluster secret is empty")
 	}
+	if err := logapi.CheckTimeline(o.Timeline); err != nil {
+		return fmt.Errorf("logclient: %w", err)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Timeline != 0 {
+		o.Logger = o.Logger.With("timeline", o.Timeline)
 	}
 	if o.Chunk <= 0 {
 		o.Chunk = 1 << 20

@@ -136,7 +136,7 @@ func (r *Reader) pick(first int) int {
 // records to the buffer while the position is still gen's. It returns how many bytes it added
 // and why the stream ended.
 func (r *Reader) follow(ctx context.Context, s *source, gen uint64, from page.LSN) (int, error) {
-	stream, err := s.client.Read(ctx, &logstorepb.ReadRequest{From: uint64(from), Max: uint32(r.opts.Chunk), Follow: true})
+	stream, err := s.client.Read(ctx, &logstorepb.ReadRequest{Timeline: r.opts.Timeline, From: uint64(from), Max: uint32(r.opts.Chunk), Follow: true})
 	if err != nil {
 		return 0, err
 	}

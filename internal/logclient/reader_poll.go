@@ -39,7 +39,7 @@ func (r *Reader) poll(ctx context.Context) bool {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, r.opts.RPCTimeout)
 			defer cancel()
-			st, err := s.client.GetStatus(cctx, &logstorepb.StatusRequest{})
+			st, err := s.client.GetStatus(cctx, &logstorepb.StatusRequest{Timeline: r.opts.Timeline})
 			answers[i] = answer{page.LSN(st.GetCommitted()), page.LSN(st.GetCompleteEnd()), err}
 		})
 	}

@@ -60,18 +60,14 @@ func Recover(ctx context.Context, opts Options) (*Log, error) {
 // recover seals a quorum, chooses the log to keep and has its store adopt it. It returns where
 // the unfinished group at the end of the kept log starts (0: it ends at a group end).
 func (l *Log) recover(ctx context.Context) (page.LSN, error) {
-	type answer struct {
-		st  logapi.Status
-		err error
-	}
-	answers := make([]answer, len(l.reps))
+	answers := make([]sealAnswer, len(l.reps))
 	var wg sync.WaitGroup
 	for i, r := range l.reps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := seal(ctx, r, l.opts.Epoch, true, l.opts.RPCTimeout)
-			answers[i] = answer{st, err}
+			st, err := l.seal(ctx, r, true)
+			answers[i] = sealAnswer{st, err}
 		}()
 	}
 	wg.Wait()
@@ -82,11 +78,16 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 	// retained LSN and is not filled yet, or one without a history (never adopted: a new,
 	// empty store) while another store has one. It may lack records it acknowledged before,
 	// and the quorum of answers must include a store holding every acknowledged record.
+	// Unless no log was ever written (see neverWritten): then nothing was acknowledged.
 	logExists := false
 	for _, a := range answers {
 		if a.err == nil && len(a.st.History) > 0 {
 			logExists = true
 		}
+	}
+	if logExists && neverWritten(answers) {
+		logExists = false
+		l.logger.Info("logclient: no store holds a byte of the log: counting the stores without a history")
 	}
 	for i, a := range answers {
 		if errors.Is(a.err, ErrDeposed) {
@@ -108,6 +109,16 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 	}
 	k := quorum.Choose(rs)
 	donor, st := l.reps[idx[k]], answers[idx[k]].st
+	if begin := max(st.Start, redo.StartLSN); l.opts.Start > begin {
+		// A log of this timeline begins at Start or later (where its stores were restarted).
+		if st.Durable > begin {
+			return 0, fmt.Errorf("logclient: the log on %s begins at %d, before the log's start %d: it is another log",
+				donor.addr, begin, l.opts.Start)
+		}
+		// Choose keeps a log with a byte if any store that counts holds one: none does, so
+		// the log is new. It starts at Start.
+		return 0, l.startNew(ctx, donor)
+	}
 	// Every durable byte is kept, the end of a group still being written included: followers
 	// may have read it. Its group is voided after (see Recover).
 	kept, open := st.Durable, page.LSN(0)
@@ -125,7 +136,7 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 	}
 	actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
 	defer cancel()
-	if _, err := donor.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(kept),
+	if _, err := donor.client.Adopt(actx, &logstorepb.AdoptRequest{Timeline: l.opts.Timeline, Epoch: l.opts.Epoch, At: uint64(kept),
 		// Not committed yet: a follower may read the kept bytes only once a quorum holds them
 		// (the senders tell the stores then), or a second crash could lose what it read.
 		History: logapi.TermsToPB(h)}); err != nil {
@@ -140,6 +151,51 @@ func (l *Log) recover(ctx context.Context) (page.LSN, error) {
 	l.logger.Info("logclient: recovery chose a log", "store", donor.addr, "end", uint64(st.Durable), "kept", uint64(kept),
 		"epoch", l.opts.Epoch, "answered", len(rs), "unfinished_group_from", uint64(open))
 	return open, nil
+}
+
+// sealAnswer is a store's answer to recovery's seal.
+type sealAnswer struct {
+	st  logapi.Status
+	err error
+}
+
+// startNew starts a new log at Options.Start on donor, a store that counts for recovery and
+// holds no byte of a log: it restarts its (empty) log there with this writer's history from
+// there. The other stores are started there by their senders (fillFrom: the writer's log
+// begins there).
+func (l *Log) startNew(ctx context.Context, donor *replica) error {
+	start := l.opts.Start
+	h := []quorum.Term{{Epoch: l.opts.Epoch, Start: start}}
+	actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
+	defer cancel()
+	if _, err := donor.client.StartAt(actx, &logstorepb.StartAtRequest{Timeline: l.opts.Timeline, Epoch: l.opts.Epoch,
+		At: uint64(start), History: logapi.TermsToPB(h), Committed: uint64(start)}); err != nil {
+		return fmt.Errorf("logclient: start the new log on %s at %d: %w", donor.addr, start, err)
+	}
+	l.history, l.end, l.bufStart = h, start, start
+	l.groupEnds = []page.LSN{start} // the parent's group end: committed once a quorum holds it
+	l.recovered = start
+	donor.acked, donor.adopted = start, true
+	l.logger.Info("logclient: recovery found no log; started a new one", "store", donor.addr, "start", uint64(start), "epoch", l.opts.Epoch)
+	return nil
+}
+
+// neverWritten reports whether the seal answers show that no byte was ever written to the log:
+// every store answered, and none holds a byte of a log or is being filled. Stores without a
+// history then count for recovery beside those with one (a writer that failed inside its
+// first recovery, after only some stores adopted or started the log, left them so): an
+// acknowledged byte was synced by two stores with a history, at most one of which lost its
+// log, and the other would hold it still.
+func neverWritten(answers []sealAnswer) bool {
+	for _, a := range answers {
+		if a.err != nil {
+			return false
+		}
+		if st := a.st; len(st.History) > 0 && (st.Durable > max(st.Start, redo.StartLSN) || st.FillTo > st.Durable) {
+			return false
+		}
+	}
+	return true
 }
 
 // lostLog says why a store's seal answer st cannot count towards recovery's quorum ("" if it

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"strata/internal/logapi"
+	"strata/internal/logapi/logstorepb"
 	"strata/internal/logstore"
 	"strata/internal/logstore/logtest"
 	"strata/internal/page"
@@ -40,6 +41,15 @@ func TestFillFrom(t *testing.T) {
 		{"no peer answers", 64, 9000, store(64, 64), h, nil, 64, false},
 		{"the new start has no epoch in the writer's history", 64, 9000, store(64, 64), []quorum.Term{{Epoch: 2, Start: 5000}},
 			[]held{{3000, 8000}, {6000, 8000}}, 6000, true},
+		{"a new branch's log: no peer holds a byte, the buffer holds it from its beginning", 64, 5000, store(64, 64),
+			[]quorum.Term{{Epoch: 3, Start: 5000}}, []held{{5000, 5000}}, 5000, true},
+		{"a new branch's log, no peer answers", 64, 5000, store(64, 64), []quorum.Term{{Epoch: 3, Start: 5000}}, nil, 5000, true},
+		{"a store holding another log beyond the beginning: cut, then restarted there", 64, 5000, store(64, 7000),
+			[]quorum.Term{{Epoch: 3, Start: 5000}}, nil, 5000, true},
+		{"a truncated store holding another log beyond the beginning cannot be cut there", 64, 5000, store(1000, 7000),
+			[]quorum.Term{{Epoch: 3, Start: 5000}}, nil, 64, false},
+		{"the buffer no longer holds the beginning: a peer's first", 64, 6000, store(64, 64),
+			[]quorum.Term{{Epoch: 3, Start: 5000}}, []held{{5500, 8000}}, 5500, true},
 	} {
 		from, restart := fillFrom(tc.at, tc.bufStart, tc.st, tc.h, tc.peers)
 		if from != tc.from || restart != tc.restart {
@@ -234,4 +244,64 @@ func TestLostStoreDoesNotVote(t *testing.T) {
 		t.Fatalf("recovered %d, the log ended at %d", l3.Recovered(), end)
 	}
 	checkStore(t, lost, w)
+}
+
+// TestNeverWritten: the stores without a history count for recovery only when every store
+// answered and none holds a byte of a log or is being filled.
+func TestNeverWritten(t *testing.T) {
+	h := []quorum.Term{{Epoch: 1, Start: redo.StartLSN}}
+	empty := sealAnswer{st: logapi.Status{Start: redo.StartLSN, Durable: redo.StartLSN}}
+	adopted := sealAnswer{st: logapi.Status{History: h, Start: redo.StartLSN, Durable: redo.StartLSN}}
+	branch := sealAnswer{st: logapi.Status{History: []quorum.Term{{Epoch: 1, Start: 5000}}, Start: 5000, Durable: 5000, FillTo: 5000}}
+	holding := sealAnswer{st: logapi.Status{History: h, Start: redo.StartLSN, Durable: 900}}
+	filling := sealAnswer{st: logapi.Status{History: h, Start: 3000, Durable: 3000, FillTo: 4000}}
+	down := sealAnswer{err: errors.New("down")}
+	for _, tc := range []struct {
+		name    string
+		answers []sealAnswer
+		want    bool
+	}{
+		{"a first recovery interrupted after one adopt", []sealAnswer{adopted, empty, empty}, true},
+		{"a branch's creation interrupted after one start", []sealAnswer{empty, branch, empty}, true},
+		{"no store has a history", []sealAnswer{empty, empty, empty}, true},
+		{"a store holds bytes", []sealAnswer{adopted, holding, empty}, false},
+		{"a store is being filled", []sealAnswer{filling, empty, empty}, false},
+		{"a store did not answer", []sealAnswer{adopted, empty, down}, false},
+	} {
+		if got := neverWritten(tc.answers); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestFirstRecoveryInterrupted: the first writer of a new cluster failed inside its recovery,
+// after one store adopted its log and before the others did. Every store answers the next
+// writer, none holds a byte: the stores without a history count, and it recovers.
+func TestFirstRecoveryInterrupted(t *testing.T) {
+	c := newCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, n := range c.nodes {
+		cl := storeClient(t, n.addr)
+		if _, err := cl.Seal(ctx, &logstorepb.SealRequest{Epoch: 1, NewEpoch: true}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			h := logapi.TermsToPB([]quorum.Term{{Epoch: 1, Start: redo.StartLSN}})
+			if _, err := cl.Adopt(ctx, &logstorepb.AdoptRequest{Epoch: 1, At: uint64(redo.StartLSN), History: h}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	l := c.mustOpen(2, nil)
+	defer l.Close()
+	w := newWriter(l)
+	for i := range 20 {
+		if err := w.commit(ctx, logtest.Group(1, uint64(i), 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range c.nodes {
+		checkStore(t, n, w)
+	}
 }

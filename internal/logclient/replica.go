@@ -23,11 +23,11 @@ import (
 // is appended.
 const commitDelay = 500 * time.Microsecond
 
-// readOnce reads [from, limit), at most max bytes, from one store.
-func readOnce(ctx context.Context, c logstorepb.LogStoreClient, from page.LSN, max int, limit page.LSN, timeout time.Duration) ([]byte, error) {
+// readOnce reads [from, limit) of timeline tl, at most max bytes, from one store.
+func readOnce(ctx context.Context, c logstorepb.LogStoreClient, tl uint64, from page.LSN, max int, limit page.LSN, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	stream, err := c.Read(ctx, &logstorepb.ReadRequest{From: uint64(from), Max: uint32(max), Limit: uint64(limit)})
+	stream, err := c.Read(ctx, &logstorepb.ReadRequest{Timeline: tl, From: uint64(from), Max: uint32(max), Limit: uint64(limit)})
 	if err == nil {
 		var resp *logstorepb.ReadResponse
 		if resp, err = stream.Recv(); err == nil {
@@ -128,7 +128,8 @@ func (l *Log) session(r *replica) error {
 		// Data, or a new committed LSN alone: a new committed LSN rides on the next append,
 		// and the senders are woken for it without one only commitDelay after it moved
 		// (Log.commitTick), so that followers see it.
-		req := &logstorepb.AppendRequest{Epoch: l.opts.Epoch, Start: uint64(next), Data: data, Complete: complete, Committed: uint64(sendCommitted)}
+		req := &logstorepb.AppendRequest{Timeline: l.opts.Timeline, Epoch: l.opts.Epoch, Start: uint64(next), Data: data,
+			Complete: complete, Committed: uint64(sendCommitted)}
 		if err := stream.Send(req); err != nil {
 			if errors.Is(err, io.EOF) {
 				return <-errc
@@ -186,7 +187,7 @@ func (l *Log) nextChunk(ctx context.Context, r *replica, next, committed page.LS
 // the store's log is restarted (StartAt) at the first LSN a peer still holds, beyond all of it.
 // It returns where the writer resumes sending.
 func (l *Log) reconcile(ctx context.Context, r *replica) (page.LSN, error) {
-	st, err := seal(ctx, r, l.opts.Epoch, false, l.opts.RPCTimeout)
+	st, err := l.seal(ctx, r, false)
 	if err != nil {
 		return 0, err
 	}
@@ -204,7 +205,7 @@ func (l *Log) reconcile(ctx context.Context, r *replica) (page.LSN, error) {
 			return 0, fmt.Errorf("logclient: %s agrees with this log only up to %d, below its first retained LSN %d", r.addr, at, st.First)
 		}
 		actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
-		_, err := r.client.Adopt(actx, &logstorepb.AdoptRequest{Epoch: l.opts.Epoch, At: uint64(at),
+		_, err := r.client.Adopt(actx, &logstorepb.AdoptRequest{Timeline: l.opts.Timeline, Epoch: l.opts.Epoch, At: uint64(at),
 			History: logapi.TermsToPB(h), Committed: uint64(l.Durable())})
 		cancel()
 		if err != nil {
@@ -222,7 +223,7 @@ func (l *Log) reconcile(ctx context.Context, r *replica) (page.LSN, error) {
 		// caller does only once the Page Stores persisted it, and the store's log lies wholly
 		// below it (checked again by the store).
 		actx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
-		_, err := r.client.StartAt(actx, &logstorepb.StartAtRequest{Epoch: l.opts.Epoch, At: uint64(from),
+		_, err := r.client.StartAt(actx, &logstorepb.StartAtRequest{Timeline: l.opts.Timeline, Epoch: l.opts.Epoch, At: uint64(from),
 			History: logapi.TermsToPB(h), Committed: uint64(max(l.Durable(), l.recovered))})
 		cancel()
 		if err != nil {
@@ -268,7 +269,7 @@ func (l *Log) sources(ctx context.Context, r *replica) []held {
 			defer wg.Done()
 			sctx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
 			defer cancel()
-			st, err := p.client.GetStatus(sctx, &logstorepb.StatusRequest{})
+			st, err := p.client.GetStatus(sctx, &logstorepb.StatusRequest{Timeline: l.opts.Timeline})
 			if err != nil {
 				l.logger.Debug("logclient: status of a peer", "store", p.addr, "err", err)
 				return
@@ -295,6 +296,11 @@ func (l *Log) sources(ctx context.Context, r *replica) []held {
 // that the store drops nothing it holds at or after the new start. The new start must have an
 // epoch in the writer's history h. With no such peer it is at: the catch-up then fails and is
 // retried.
+//
+// The writer's log begins where h does (a branch's at its branch point; one kept by recovery
+// from a restarted store at that store's start): no byte of it lies below. When the store
+// agrees with it only below that beginning and the buffer holds the log from there, the store
+// restarts there, though no peer holds a byte yet (a new branch's log, empty on every store).
 func fillFrom(at, bufStart page.LSN, st logapi.Status, h []quorum.Term, peers []held) (from page.LSN, restart bool) {
 	if at >= bufStart {
 		return at, false
@@ -308,6 +314,11 @@ func fillFrom(at, bufStart page.LSN, st logapi.Status, h []quorum.Term, peers []
 	if at < st.First {
 		low = max(low, st.Durable)
 	}
+	if len(h) > 0 {
+		if begin := h[0].Start; at < begin && begin >= low && bufStart <= begin {
+			return begin, true
+		}
+	}
 	found := false
 	for _, p := range peers {
 		if p.first >= low && p.first < p.acked && quorum.EpochAt(h, p.first) != 0 && (!found || p.first < from) {
@@ -320,12 +331,14 @@ func fillFrom(at, bufStart page.LSN, st logapi.Status, h []quorum.Term, peers []
 	return from, true
 }
 
-// seal promises epoch on r and returns its state; a store that promised a newer epoch (or,
-// with newEpoch, the same one) means this writer is deposed.
-func seal(ctx context.Context, r *replica, epoch uint64, newEpoch bool, timeout time.Duration) (logapi.Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// seal promises the writer's epoch on r (creating the timeline there if r does not hold it yet)
+// and returns its state; a store that promised a newer epoch (or, with newEpoch, the same one)
+// means this writer is deposed.
+func (l *Log) seal(ctx context.Context, r *replica, newEpoch bool) (logapi.Status, error) {
+	epoch := l.opts.Epoch
+	ctx, cancel := context.WithTimeout(ctx, l.opts.RPCTimeout)
 	defer cancel()
-	p, err := r.client.Seal(ctx, &logstorepb.SealRequest{Epoch: epoch, NewEpoch: newEpoch})
+	p, err := r.client.Seal(ctx, &logstorepb.SealRequest{Timeline: l.opts.Timeline, Epoch: epoch, NewEpoch: newEpoch})
 	if status.Code(err) == codes.FailedPrecondition {
 		return logapi.Status{}, fmt.Errorf("%w: seal %s: %w", ErrDeposed, r.addr, err)
 	}
