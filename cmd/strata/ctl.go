@@ -119,7 +119,17 @@ from --secret-file, or else from DATA/secret when it exists.`,
 			if err != nil {
 				return err
 			}
-			return printStatus(cmd.OutOrStdout(), eps, epoch, nodes, placement.Summarize(pl), asJSON)
+			window, err := mc.HistoryWindow(ctx, meta.DefaultHistoryWindow)
+			if err != nil {
+				return err
+			}
+			snaps, err := mc.Snapshots(ctx)
+			if err != nil {
+				return err
+			}
+			out := statusOut{Etcd: eps, Epoch: epoch, Nodes: nodes, Placement: placement.Summarize(pl),
+				History: meta.History{Window: window}, Snapshots: snaps}
+			return printStatus(cmd.OutOrStdout(), out, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory of a cluster started with 'strata up'")
@@ -132,18 +142,24 @@ type statusOut struct {
 	Epoch     uint64                             `json:"epoch"`
 	Nodes     []meta.Node                        `json:"nodes"`
 	Placement map[string]placement.StoreSegments `json:"placement,omitempty"` // Page Store ID → its segments
+	History   meta.History                       `json:"history"`
+	Snapshots []meta.Snapshot                    `json:"snapshots"`
 }
 
-func printStatus(w io.Writer, eps []string, epoch uint64, nodes []meta.Node, segs map[string]placement.StoreSegments, asJSON bool) error {
-	if nodes == nil {
-		nodes = []meta.Node{}
+func printStatus(w io.Writer, out statusOut, asJSON bool) error {
+	if out.Nodes == nil {
+		out.Nodes = []meta.Node{}
 	}
+	if out.Snapshots == nil {
+		out.Snapshots = []meta.Snapshot{}
+	}
+	nodes, segs := out.Nodes, out.Placement
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(statusOut{Etcd: eps, Epoch: epoch, Nodes: nodes, Placement: segs})
+		return enc.Encode(out)
 	}
-	fmt.Fprintf(w, "control plane %v, writer epoch %d\n", eps, epoch)
+	fmt.Fprintf(w, "control plane %v, writer epoch %d, history window %s, snapshots %d\n", out.Etcd, out.Epoch, out.History.Window, len(out.Snapshots))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED\tLAG\tSEGMENTS\tMETRICS")
 	num := func(v uint64) string {

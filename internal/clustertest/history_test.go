@@ -145,6 +145,9 @@ func TestAsOfCluster(t *testing.T) {
 	if got := ctl("snapshot", "create"); !strings.Contains(got, "snapshot snap-") {
 		t.Errorf("ctl snapshot create without a name: %q", got)
 	}
+	if got := ctl("status"); !strings.Contains(got, "history window 2h0m0s, snapshots 1") {
+		t.Errorf("ctl status:\n%s", got)
+	}
 
 	// An accidental DELETE without WHERE, then a DROP TABLE: restore-table brings the rows
 	// back, as of a moment, into a new table (and the dropped one under its own name); the
