@@ -86,7 +86,7 @@ func BenchmarkAsOf(b *testing.B) {
 			m := time.Now().Format("2006-01-02 15:04:05.000000")
 			b.StartTimer()
 			var v int
-			if err := db.QueryRow("SELECT v FROM t AS OF '"+m+"' WHERE id = 1").Scan(&v); err != nil {
+			if err := db.QueryRow("SELECT v FROM t AS OF '" + m + "' WHERE id = 1").Scan(&v); err != nil {
 				b.Fatal(err)
 			}
 		}
