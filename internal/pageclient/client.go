@@ -43,6 +43,8 @@ type Options struct {
 
 	Logger      *slog.Logger      // slog.Default() when nil
 	DialOptions []grpc.DialOption // added to the defaults (insecure transport, the secret)
+	// Timeline is the database every request names: 0 the main one, N > 0 a branch's.
+	Timeline uint64
 }
 
 // Client is a storage.PageSource over Page Store replicas. It is safe for concurrent use.
@@ -139,7 +141,7 @@ func (c *Client) replica(addr string) (*replica, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pageclient: dial %s: %w", addr, err)
 	}
-	r := &replica{addr: addr, conn: conn, pb: pageserverpb.NewPageStoreClient(conn), codec: c.codec}
+	r := &replica{addr: addr, conn: conn, pb: pageserverpb.NewPageStoreClient(conn), codec: c.codec, timeline: c.opts.Timeline}
 	c.reps[addr] = r
 	return r, nil
 }

@@ -57,7 +57,7 @@ func (c *Client) copyFrom(ctx context.Context, addr string, seg uint64, lsn page
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := r.pb.CopySegment(ctx, &pageserverpb.CopySegmentRequest{Segment: seg, Lsn: uint64(lsn)})
+	stream, err := r.pb.CopySegment(ctx, &pageserverpb.CopySegmentRequest{Timeline: r.timeline, Segment: seg, Lsn: uint64(lsn)})
 	if err != nil {
 		return fmt.Errorf("pageclient: %s: %w", addr, err)
 	}
@@ -103,7 +103,7 @@ func (c *Client) UsedSegments(ctx context.Context, addrs []string) ([]uint64, er
 		r, err := c.replica(addr)
 		if err == nil {
 			var st *pageserverpb.StatusResponse
-			st, err = r.pb.Status(ctx, &pageserverpb.StatusRequest{UsedSegments: true})
+			st, err = r.pb.Status(ctx, &pageserverpb.StatusRequest{Timeline: r.timeline, UsedSegments: true})
 			if err == nil && st.GetCopyingRest() {
 				err = errors.New("it is being filled from peers itself")
 			}

@@ -31,7 +31,7 @@ func (c *Client) Status(ctx context.Context) []Status {
 	addrs := c.Placement().Addrs()
 	out := make([]Status, len(addrs))
 	c.each(addrs, func(i int, r *replica) error {
-		st, err := r.pb.Status(ctx, &pageserverpb.StatusRequest{})
+		st, err := r.pb.Status(ctx, &pageserverpb.StatusRequest{Timeline: r.timeline})
 		if err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func (c *Client) SetHorizon(ctx context.Context, lsn page.LSN) error {
 	addrs := c.Placement().Addrs()
 	errs := make([]error, len(addrs))
 	c.each(addrs, func(_ int, r *replica) error {
-		_, err := r.pb.SetHorizon(ctx, &pageserverpb.SetHorizonRequest{Lsn: uint64(lsn)})
+		_, err := r.pb.SetHorizon(ctx, &pageserverpb.SetHorizonRequest{Timeline: r.timeline, Lsn: uint64(lsn)})
 		return err
 	}, func(i int, _ string, err error) { errs[i] = err })
 	return errors.Join(errs...)

@@ -35,7 +35,7 @@ func (c *Client) LSNAt(ctx context.Context, at int64, atLeast page.LSN) (storage
 	}
 	answers := make([]timeAnswer, len(addrs))
 	c.each(addrs, func(i int, r *replica) error {
-		resp, err := r.pb.LSNAt(ctx, &pageserverpb.LSNAtRequest{TimeMicros: at, AtLeast: uint64(atLeast)})
+		resp, err := r.pb.LSNAt(ctx, &pageserverpb.LSNAtRequest{Timeline: r.timeline, TimeMicros: at, AtLeast: uint64(atLeast)})
 		if err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ func (c *Client) CommitAtOrBefore(ctx context.Context, lsn page.LSN) (storage.Ti
 	}
 	answers := make([]timeAnswer, len(addrs))
 	c.each(addrs, func(i int, r *replica) error {
-		resp, err := r.pb.LSNAt(ctx, &pageserverpb.LSNAtRequest{ByLsn: uint64(lsn)})
+		resp, err := r.pb.LSNAt(ctx, &pageserverpb.LSNAtRequest{Timeline: r.timeline, ByLsn: uint64(lsn)})
 		if err != nil {
 			return err
 		}

@@ -26,6 +26,7 @@ type replica struct {
 	lat        latency
 	avoidUntil atomic.Int64   // unix nanoseconds
 	codec      *pageapi.Codec // the connection's codec: answers' pages are from its pool
+	timeline   uint64         // the database the client's requests name (Options.Timeline)
 }
 
 func (r *replica) avoided(now time.Time) bool { return r.avoidUntil.Load() > now.UnixNano() }
@@ -52,7 +53,7 @@ func (res *result) release() {
 // structure check, or is not the page asked for, is r's failure like an error.
 func (r *replica) getPage(ctx context.Context, id page.ID, lsn page.LSN) result {
 	start := time.Now()
-	resp, err := r.pb.GetPage(ctx, &pageserverpb.GetPageRequest{Page: uint64(id), Lsn: uint64(lsn)})
+	resp, err := r.pb.GetPage(ctx, &pageserverpb.GetPageRequest{Timeline: r.timeline, Page: uint64(id), Lsn: uint64(lsn)})
 	if err != nil {
 		return r.failed(id, lsn, err)
 	}

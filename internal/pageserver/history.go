@@ -25,12 +25,15 @@ func (s *Service) LSNAt(ctx context.Context, req *pageserverpb.LSNAtRequest) (*p
 	defer cancel()
 	stop := context.AfterFunc(s.ctx, cancel)
 	defer stop()
+	store, err := s.storeOf(req.GetTimeline())
+	if err != nil {
+		return nil, err
+	}
 	var tp storage.TimePoint
-	var err error
 	if by := page.LSN(req.GetByLsn()); by != 0 {
-		tp, err = s.store.CommitAtOrBefore(ctx, by)
+		tp, err = store.CommitAtOrBefore(ctx, by)
 	} else {
-		tp, err = s.store.LSNAt(ctx, at, atLeast)
+		tp, err = store.LSNAt(ctx, at, atLeast)
 	}
 	resp := &pageserverpb.LSNAtResponse{Lsn: uint64(tp.LSN), OldestMicros: tp.Oldest, NewestMicros: tp.Newest}
 	switch {

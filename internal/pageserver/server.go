@@ -60,6 +60,7 @@ type Service struct {
 
 	ctx    context.Context // cancelled by Close: waiting calls end with Unavailable
 	cancel context.CancelFunc
+	tl     timelines // the branches served beside store (timeline.go)
 }
 
 // NewService returns the service over store. maxWait <= 0 means DefaultMaxWait; a nil
@@ -91,8 +92,12 @@ func (s *Service) GetPage(ctx context.Context, req *pageserverpb.GetPageRequest)
 	if s.ctx.Err() != nil {
 		return nil, status.Error(codes.Unavailable, "pageserver: closing")
 	}
-	if !s.store.Owns(id) {
-		n, owned := s.store.Segments()
+	store, err := s.storeOf(req.GetTimeline())
+	if err != nil {
+		return nil, err
+	}
+	if !store.Owns(id) {
+		n, owned := store.Segments()
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"pageserver: page %d is in segment %d, not owned by this page store (owned: %v)", id, placement.SegmentOf(id, n), owned)
 	}
@@ -101,7 +106,7 @@ func (s *Service) GetPage(ctx context.Context, req *pageserverpb.GetPageRequest)
 	stop := context.AfterFunc(s.ctx, cancel)
 	defer stop()
 	p := s.codec.Page()
-	if err := s.store.GetPage(ctx, id, lsn, p); err != nil {
+	if err := store.GetPage(ctx, id, lsn, p); err != nil {
 		s.codec.Release(p)
 		return nil, s.statusOf(ctx, fmt.Sprintf("GetPage(page %d, lsn %d)", id, lsn), err)
 	}
@@ -134,24 +139,28 @@ func (s *Service) statusOf(ctx context.Context, what string, err error) error {
 
 // Status implements pageserverpb.PageStoreServer.
 func (s *Service) Status(ctx context.Context, req *pageserverpb.StatusRequest) (*pageserverpb.StatusResponse, error) {
-	n, owned := s.store.Segments()
-	o := s.store.Ownership()
+	store, err := s.storeOf(req.GetTimeline())
+	if err != nil {
+		return nil, err
+	}
+	n, owned := store.Segments()
+	o := store.Ownership()
 	resp := &pageserverpb.StatusResponse{
-		Consumed:     uint64(s.store.Consumed()),
-		Persisted:    uint64(s.store.Persisted()),
-		Floor:        uint64(s.store.Floor()),
+		Consumed:     uint64(store.Consumed()),
+		Persisted:    uint64(store.Persisted()),
+		Floor:        uint64(store.Floor()),
 		SegmentPages: n,
 		Segments:     owned,
 		Rest:         o.Rest,
 		Excluded:     o.Excluded(),
-		CopyingRest:  s.store.CopyingRest(),
+		CopyingRest:  store.CopyingRest(),
 	}
-	for _, c := range s.store.Copying() {
+	for _, c := range store.Copying() {
 		resp.Copying = append(resp.Copying, &pageserverpb.SegmentCopy{Segment: c.Segment, From: uint64(c.From),
 			Copied: uint64(c.Copied), Total: uint64(c.Total)})
 	}
 	if req.GetUsedSegments() {
-		used, err := s.store.UsedSegments()
+		used, err := store.UsedSegments()
 		if err != nil {
 			return nil, s.statusOf(ctx, "Status", err)
 		}
@@ -170,6 +179,10 @@ func (s *Service) CopySegment(req *pageserverpb.CopySegmentRequest, stream pages
 	if lsn == 0 {
 		return status.Errorf(codes.InvalidArgument, "pageserver: %s: lsn must be positive", what)
 	}
+	store, err := s.storeOf(req.GetTimeline())
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
 	stop := context.AfterFunc(s.ctx, cancel)
@@ -180,7 +193,7 @@ func (s *Service) CopySegment(req *pageserverpb.CopySegmentRequest, stream pages
 		chunk.Total, chunk.Pages = 0, chunk.Pages[:0]
 		return err
 	}
-	err := s.store.ScanSegment(ctx, seg, lsn, func(n int) { chunk.Total = uint64(n) }, func(p *page.Page) error {
+	err = store.ScanSegment(ctx, seg, lsn, func(n int) { chunk.Total = uint64(n) }, func(p *page.Page) error {
 		chunk.Pages = append(chunk.Pages, append([]byte(nil), p[:]...))
 		if len(chunk.Pages) < copyChunkPages {
 			return nil
@@ -207,6 +220,10 @@ func (s *Service) SetHorizon(_ context.Context, req *pageserverpb.SetHorizonRequ
 	if s.ctx.Err() != nil {
 		return nil, status.Error(codes.Unavailable, "pageserver: closing")
 	}
-	s.store.SetHorizon(page.LSN(req.GetLsn()))
+	store, err := s.storeOf(req.GetTimeline())
+	if err != nil {
+		return nil, err
+	}
+	store.SetHorizon(page.LSN(req.GetLsn()))
 	return &pageserverpb.SetHorizonResponse{}, nil
 }
