@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
+	"strata/internal/engine"
 	"strata/internal/meta"
 	"strata/internal/page"
+	"strata/internal/storage"
 )
 
 // horizon returns where the Page Stores' compaction horizon may move: the older of the
@@ -33,6 +36,17 @@ func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) page.LSN {
 			pending = pending || snaps[i].Pending() // its moment is not past yet, or not recorded
 		}
 	}
+	branches, err := c.opts.Meta.Branches(ctx)
+	if err != nil {
+		lg.Debug("compute: read the branches", "err", err)
+		return 0
+	}
+	for i, b := range branches {
+		if b.Pending() {
+			branches[i] = c.fixBranch(ctx, lg, b, snaps)
+			pending = pending || branches[i].Pending()
+		}
+	}
 	h := c.HistoryHorizon(ctx, window)
 	if h == 0 || pending {
 		return 0
@@ -40,6 +54,11 @@ func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) page.LSN {
 	for _, s := range snaps {
 		if s.LSN != 0 {
 			h = min(h, page.LSN(s.LSN))
+		}
+	}
+	for _, b := range branches { // a branch reads its base's pages at its branch point
+		if b.LSN != 0 {
+			h = min(h, page.LSN(b.LSN))
 		}
 	}
 	c.lastHorizon = max(c.lastHorizon, h)
@@ -69,4 +88,78 @@ func (c *Compute) fixSnapshot(ctx context.Context, lg *slog.Logger, s meta.Snaps
 	}
 	lg.Info("compute: snapshot taken", "snapshot", s.Name, "at", s.At, "lsn", s.LSN)
 	return s
+}
+
+// fixBranch records the branch point of a branch just asked for (branchPoint decides it).
+func (c *Compute) fixBranch(ctx context.Context, lg *slog.Logger, b meta.Branch, snaps []meta.Snapshot) meta.Branch {
+	lsn, void, wait := branchPoint(b, snaps, c.VisibleLSN(), c.lastHorizon, time.Now(),
+		func(at int64) (storage.TimePoint, error) { return c.LSNAt(ctx, at) },
+		func(l page.LSN) (storage.TimePoint, error) { return c.CommitAtOrBefore(ctx, l) })
+	if wait != nil {
+		lg.Debug("compute: a branch point waits", "branch", b.Name, "why", wait)
+		return b
+	}
+	if void != nil {
+		b.Error = void.Error()
+		lg.Warn("compute: a branch cannot be made", "branch", b.Name, "err", void)
+	} else {
+		b.LSN = uint64(lsn)
+	}
+	if err := c.opts.Meta.FixBranch(ctx, b); err != nil {
+		lg.Warn("compute: record a branch point", "branch", b.Name, "err", err)
+		b.LSN, b.Error = 0, ""
+		return b
+	}
+	if b.LSN != 0 {
+		lg.Info("compute: branch point fixed", "branch", b.Name, "timeline", b.Timeline, "lsn", b.LSN)
+	}
+	return b
+}
+
+// branchPoint decides the branch point of branch b: the position as of its moment, of its
+// log position (the last commit at or below it) or of its snapshot, found with lsnAt and
+// commitAt (the time index). It returns the position; or why the branch is void (a moment or
+// position the Page Stores no longer keep, below horizon, beyond visible, or a void or missing
+// snapshot: unlike a snapshot's, a branch point is never the present instead); or why it must
+// wait for a later round (a moment not yet reached, a snapshot not yet fixed, an index that did
+// not answer).
+func branchPoint(b meta.Branch, snaps []meta.Snapshot, visible, horizon page.LSN, now time.Time,
+	lsnAt func(at int64) (storage.TimePoint, error), commitAt func(page.LSN) (storage.TimePoint, error)) (lsn page.LSN, void, wait error) {
+	var err error
+	switch {
+	case b.Snapshot != "":
+		i := slices.IndexFunc(snaps, func(s meta.Snapshot) bool { return s.Name == b.Snapshot })
+		switch {
+		case i < 0:
+			return 0, fmt.Errorf("no snapshot %s", b.Snapshot), nil
+		case snaps[i].Pending():
+			return 0, nil, fmt.Errorf("snapshot %s is not fixed yet", b.Snapshot)
+		case snaps[i].Error != "":
+			return 0, fmt.Errorf("snapshot %s is void: %s", b.Snapshot, snaps[i].Error), nil
+		}
+		lsn = page.LSN(snaps[i].LSN)
+	case b.AtLSN != 0:
+		if page.LSN(b.AtLSN) > visible {
+			return 0, fmt.Errorf("log position %d is beyond what is committed (%d)", b.AtLSN, visible), nil
+		}
+		var tp storage.TimePoint
+		tp, err = commitAt(page.LSN(b.AtLSN))
+		lsn = tp.LSN
+	default:
+		if b.At.After(now) {
+			return 0, nil, fmt.Errorf("the moment %s is not reached yet", b.At)
+		}
+		var tp storage.TimePoint
+		tp, err = lsnAt(b.At.UnixMicro())
+		lsn = tp.LSN
+	}
+	switch {
+	case errors.Is(err, storage.ErrBeforeHistory) || errors.Is(err, engine.ErrNoHistory):
+		return 0, fmt.Errorf("outside the history kept: %w", err), nil
+	case err != nil:
+		return 0, nil, err
+	case lsn < horizon:
+		return 0, fmt.Errorf("position %d is below the Page Stores' horizon %d: outside the history kept", lsn, horizon), nil
+	}
+	return lsn, nil, nil
 }

@@ -124,10 +124,20 @@ func (c *Client) FixSnapshot(ctx context.Context, s Snapshot) error {
 	return nil
 }
 
-// DeleteSnapshot deletes the snapshot name (ErrNotFound when there is none).
+// DeleteSnapshot deletes the snapshot name (ErrNotFound when there is none; ErrInUse while
+// a branch made at it waits for its branch point).
 func (c *Client) DeleteSnapshot(ctx context.Context, name string) error {
 	if err := ValidSnapshotName(name); err != nil {
 		return err
+	}
+	branches, err := c.Branches(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range branches {
+		if b.Snapshot == name && b.Pending() {
+			return fmt.Errorf("%w: snapshot %s: branch %s is being made at it", ErrInUse, name, b.Name)
+		}
 	}
 	r, err := c.c.Delete(ctx, c.k.snapshot(name))
 	if err != nil {

@@ -1,0 +1,67 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"strata/internal/meta"
+	"strata/internal/page"
+	"strata/internal/storage"
+)
+
+// TestBranchPoint: where a branch starts, for each way of naming it, and when it is void or
+// must wait.
+func TestBranchPoint(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	index := map[int64]page.LSN{now.Add(-time.Minute).UnixMicro(): 5000, now.Add(-time.Hour).UnixMicro(): 900}
+	lsnAt := func(at int64) (storage.TimePoint, error) {
+		if l, ok := index[at]; ok {
+			return storage.TimePoint{LSN: l}, nil
+		}
+		if at == now.Add(-2*time.Minute).UnixMicro() {
+			return storage.TimePoint{}, errors.New("no Page Store answered")
+		}
+		return storage.TimePoint{}, fmt.Errorf("before: %w", storage.ErrBeforeHistory)
+	}
+	commitAt := func(l page.LSN) (storage.TimePoint, error) {
+		if l < 1000 {
+			return storage.TimePoint{}, storage.ErrBeforeHistory
+		}
+		return storage.TimePoint{LSN: l - l%100}, nil // the last commit at or below l
+	}
+	snaps := []meta.Snapshot{{Name: "ready", LSN: 4200}, {Name: "pending"}, {Name: "void", Error: "gone"}}
+	for _, c := range []struct {
+		name       string
+		b          meta.Branch
+		lsn        page.LSN
+		void, wait string
+	}{
+		{"a moment", meta.Branch{At: now.Add(-time.Minute)}, 5000, "", ""},
+		{"a moment below the horizon", meta.Branch{At: now.Add(-time.Hour)}, 0, "below the Page Stores' horizon", ""},
+		{"a moment before the window", meta.Branch{At: now.Add(-24 * time.Hour)}, 0, "outside the history kept", ""},
+		{"a moment to come", meta.Branch{At: now.Add(time.Second)}, 0, "", "not reached yet"},
+		{"an index that does not answer", meta.Branch{At: now.Add(-2 * time.Minute)}, 0, "", "no Page Store answered"},
+		{"a log position", meta.Branch{AtLSN: 4321}, 4300, "", ""},
+		{"a log position beyond what is committed", meta.Branch{AtLSN: 9000}, 0, "beyond what is committed", ""},
+		{"a log position before the window", meta.Branch{AtLSN: 500}, 0, "outside the history kept", ""},
+		{"a snapshot", meta.Branch{Snapshot: "ready"}, 4200, "", ""},
+		{"a snapshot not fixed yet", meta.Branch{Snapshot: "pending"}, 0, "", "not fixed yet"},
+		{"a void snapshot", meta.Branch{Snapshot: "void"}, 0, "is void: gone", ""},
+		{"no such snapshot", meta.Branch{Snapshot: "nosuch"}, 0, "no snapshot nosuch", ""},
+	} {
+		lsn, void, wait := branchPoint(c.b, snaps, 8000, 1000, now, lsnAt, commitAt)
+		if lsn != c.lsn || !matches(void, c.void) || !matches(wait, c.wait) {
+			t.Errorf("%s: %d, void %v, wait %v; want %d, %q, %q", c.name, lsn, void, wait, c.lsn, c.void, c.wait)
+		}
+	}
+}
+
+func matches(err error, want string) bool {
+	if want == "" {
+		return err == nil
+	}
+	return err != nil && strings.Contains(err.Error(), want)
+}
