@@ -68,12 +68,15 @@ func Run(ctx context.Context, opts Options) error {
 	// Without fixed segments, a store of a cluster keeps the segments the placement in the
 	// control plane gives it, and follows its changes.
 	var follow *placementFollower
-	if len(opts.Etcd) > 0 && len(opts.Segments) == 0 {
-		mc, err := node.DialMeta(ctx, opts.Etcd, opts.Secret, lg, 0)
+	var mc *meta.Client
+	if len(opts.Etcd) > 0 {
+		mc, err = node.DialMeta(ctx, opts.Etcd, opts.Secret, lg, 0)
 		if err != nil {
 			return errors.Join(err, reader.Close())
 		}
 		defer mc.Close()
+	}
+	if mc != nil && len(opts.Segments) == 0 {
 		var o *placement.Ownership
 		follow, o, err = newPlacementFollower(ctx, mc, opts.ID, opts.Secret, lg)
 		if err != nil {
@@ -105,12 +108,24 @@ func Run(ctx context.Context, opts Options) error {
 		return meta.Node{Role: meta.RolePageStore, ID: opts.ID, Addr: srv.Addr(), Metrics: m.Addr(), PID: os.Getpid(), State: state,
 			Durable: uint64(reader.Durable()), Applied: uint64(st.Consumed()), Persisted: uint64(st.Persisted())}
 	})
+	// Branches: a store of each beside the main one (branches.go).
+	bctx, stopBranches := context.WithCancel(ctx)
+	branchesDone := make(chan struct{})
+	if mc != nil {
+		bh := &branchHost{mc: mc, dir: opts.Dir, logAddrs: opts.LogAddrs, secret: opts.Secret, flush: opts.FlushInterval,
+			base: st, srv: srv, lg: lg}
+		go func() { defer close(branchesDone); bh.run(bctx, time.Second) }()
+	} else {
+		close(branchesDone)
+	}
 	lg.Info("page store ready", "addr", srv.Addr(), "dir", opts.Dir, "consumed", uint64(st.Consumed()))
 	if opts.Ready != nil {
 		opts.Ready(srv.Addr())
 	}
 	<-ctx.Done()
 	unregister()
+	stopBranches()
+	<-branchesDone // the branch stores read from st: closed first
 	return errors.Join(srv.Stop(), st.Close(), reader.Close())
 }
 
