@@ -21,6 +21,7 @@ func newComputeCmd(sh *sharedFlags) *cobra.Command {
 	var port, poolMB int
 	var stall, lease time.Duration
 	var noFailover bool
+	var branch string
 	var sec securityFlags
 	cmd := &cobra.Command{
 		Use:   "compute",
@@ -73,7 +74,7 @@ When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTER
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return computenode.Run(ctx, computenode.Options{Etcd: eps, Secret: secret, ID: id, ReadOnly: readOnly, PoolFrames: poolMB * 64,
+			return computenode.Run(ctx, computenode.Options{Etcd: eps, Secret: secret, ID: id, ReadOnly: readOnly, Branch: branch, PoolFrames: poolMB * 64,
 				StallTimeout: stall, FailoverLease: lease, NoFailover: noFailover, MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
 				SQL: computenode.SQLOptions{Host: host, Port: port, Dir: dir, Security: sec.security()},
 				Ready: func(addr net.Addr) {
@@ -91,6 +92,7 @@ When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTER
 	cmd.Flags().DurationVar(&lease, "failover-lease", computenode.DefaultFailoverLease,
 		"how long the writer's status may be silent before the most caught-up read-only node takes over")
 	cmd.Flags().BoolVar(&noFailover, "no-failover", false, "never take over as the writer (a read-only node)")
+	cmd.Flags().StringVar(&branch, "branch", "", "serve this branch (made by 'strata ctl branch create') as its writer, instead of the main database")
 	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	addSecurityFlags(cmd.Flags(), &sec, "--data")
 	return cmd

@@ -46,7 +46,7 @@ func readClusterInfo(dir string) (clusterInfo, error) {
 
 func newCtlCmd(sh *sharedFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "ctl", Short: "Inspect and operate a running cluster"}
-	cmd.AddCommand(newCtlStatusCmd(sh), newCtlAddPageStoreCmd(sh), newCtlAddROCmd(sh), newCtlRemoveROCmd(sh), newCtlFailoverCmd(sh), newCtlHistoryCmd(sh), newCtlSnapshotCmd(sh), newCtlRestoreTableCmd(sh))
+	cmd.AddCommand(newCtlStatusCmd(sh), newCtlAddPageStoreCmd(sh), newCtlAddROCmd(sh), newCtlRemoveROCmd(sh), newCtlFailoverCmd(sh), newCtlHistoryCmd(sh), newCtlSnapshotCmd(sh), newCtlRestoreTableCmd(sh), newCtlBranchCmd(sh))
 	return cmd
 }
 

@@ -272,6 +272,10 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err != nil {
 		return err
 	}
+	branches := &branchNodes{sup: sup, mc: mc, lg: lg, args: computeArgs, portOf: ros.portOf}
+	if err := branches.sync(ctx); err != nil {
+		lg.Error("strata: branches", "err", err)
+	}
 	serving, front := rw.Addr(), ""
 	if withProxy {
 		px := &supervisor.Child{Name: "proxy", Ready: "strata: proxy serving MySQL on ",
@@ -311,6 +315,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 			}
 			if _, err := ros.sync(ctx); err != nil && ctx.Err() == nil {
 				lg.Error("strata: read-only nodes", "err", err)
+			}
+			if err := branches.sync(ctx); err != nil && ctx.Err() == nil {
+				lg.Error("strata: branches", "err", err)
 			}
 			added, err := addedPageStores(ctx, mc, pageStores)
 			if err != nil {

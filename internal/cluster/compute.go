@@ -55,6 +55,12 @@ type ComputeOptions struct {
 	Logger   *slog.Logger
 	// EventListener receives the engine's events (commits).
 	EventListener engine.EventListener
+	// Branch, when set, makes the node the writer of that branch (its point fixed;
+	// docs/history.md): its log is the branch's timeline, starting at the branch point, its
+	// pages the branch stores, and its epoch and status are the branch's own
+	// (Meta.ForBranch), so that it never fences the main database's writer. Meta still gives
+	// the topology and the history window.
+	Branch *meta.Branch
 }
 
 // Compute is a running read-write node.
@@ -64,6 +70,7 @@ type Compute struct {
 	Pages *pageclient.Client
 
 	opts   ComputeOptions
+	own    *meta.Client // where its epoch and status live: opts.Meta, or a branch's (ForBranch)
 	addr   atomic.Value // string: the MySQL address, once serving
 	health atomic.Pointer[func() error]
 	failed chan struct{} // closed when the engine failed (see Failed)
@@ -109,24 +116,43 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	if err != nil {
 		return nil, err
 	}
+	own := opts.Meta // where the node's epoch and status live
+	lo := logclient.Options{Addrs: logAddrs, Secret: opts.Secret, StallTimeout: opts.StallTimeout, Logger: opts.Logger}
+	po := pageclient.Options{Placement: pagePlacement, SegmentPages: segPages, Secret: opts.Secret, Logger: opts.Logger}
+	if b := opts.Branch; b != nil {
+		if b.LSN == 0 || b.Timeline == 0 {
+			return nil, fmt.Errorf("cluster: branch %s has no branch point yet", b.Name)
+		}
+		own = opts.Meta.ForBranch(b.Name)
+		lo.Timeline, lo.Start, po.Timeline = b.Timeline, page.LSN(b.LSN), b.Timeline
+		lg = lg.With("branch", b.Name, "timeline", b.Timeline)
+	}
 	epoch := opts.Epoch
 	if epoch == 0 {
-		if epoch, err = opts.Meta.BumpEpoch(ctx); err != nil {
+		if epoch, err = own.BumpEpoch(ctx); err != nil {
 			return nil, err
 		}
 	}
+	lo.Epoch = epoch
 	lg.Info("compute: recovering the log", "epoch", epoch, "logstores", logAddrs)
 	start := time.Now()
-	log, err := logclient.Recover(ctx, logclient.Options{Addrs: logAddrs, Secret: opts.Secret, Epoch: epoch,
-		StallTimeout: opts.StallTimeout, Logger: opts.Logger})
+	log, err := logclient.Recover(ctx, lo)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: recover the log with epoch %d: %w", epoch, err)
 	}
-	pages, err := pageclient.New(pageclient.Options{Placement: pagePlacement, SegmentPages: segPages,
-		Secret: opts.Secret, Logger: opts.Logger})
+	pages, err := pageclient.New(po)
 	if err != nil {
 		_ = log.Close()
 		return nil, err
+	}
+	if opts.Branch != nil {
+		// The Page Stores open a branch's stores once its log exists (Recover made it):
+		// the engine reads its catalog from them.
+		if err := awaitBranchStores(ctx, pages, lg); err != nil {
+			_ = pages.Close()
+			_ = log.Close()
+			return nil, err
+		}
 	}
 	frames := opts.PoolFrames
 	if frames <= 0 {
@@ -159,10 +185,10 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		_ = log.Close()
 		return nil, fmt.Errorf("cluster: open the engine at %d: %w", log.Recovered(), err)
 	}
-	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, epoch: epoch, acks: map[string]uint64{},
+	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, own: own, epoch: epoch, acks: map[string]uint64{},
 		stop: make(chan struct{}), failed: make(chan struct{}), kick: make(chan struct{}, 1)}
 	lg.Info("compute: open", "epoch", epoch, "end", uint64(log.Recovered()), "took", time.Since(start), "kept_pages", kept)
-	reg, err := opts.Meta.Register(ctx, c.status(epoch), 5*time.Second)
+	reg, err := own.Register(ctx, c.status(epoch), 5*time.Second)
 	if err != nil {
 		lg.Warn("compute: cannot publish status", "err", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strata/internal/engine"
 	"strata/internal/meta"
 	"strata/internal/page"
+	"strata/internal/pageclient"
+	"strata/internal/retry"
 	"strata/internal/storage"
 )
 
@@ -23,6 +25,13 @@ func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) page.LSN {
 	if err != nil {
 		lg.Debug("compute: read the history window", "err", err)
 		return 0
+	}
+	if c.opts.Branch != nil {
+		// A branch's writer keeps its own window; snapshots and branches are the main
+		// database's.
+		h := c.HistoryHorizon(ctx, window)
+		c.lastHorizon = max(c.lastHorizon, h)
+		return h
 	}
 	snaps, err := c.opts.Meta.Snapshots(ctx)
 	if err != nil {
@@ -162,4 +171,30 @@ func branchPoint(b meta.Branch, snaps []meta.Snapshot, visible, horizon page.LSN
 		return 0, fmt.Errorf("position %d is below the Page Stores' horizon %d: outside the history kept", lsn, horizon), nil
 	}
 	return lsn, nil, nil
+}
+
+// branchStoresWait bounds how long a branch's writer waits for every Page Store to serve the
+// branch (they look for new branches every second).
+const branchStoresWait = 60 * time.Second
+
+// awaitBranchStores waits until every Page Store of the placement serves the timeline pages
+// reads.
+func awaitBranchStores(ctx context.Context, pages *pageclient.Client, lg *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, branchStoresWait)
+	defer cancel()
+	for {
+		var errs []error
+		for _, st := range pages.Status(ctx) {
+			if st.Err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", st.Addr, st.Err))
+			}
+		}
+		if len(errs) == 0 {
+			return nil
+		}
+		lg.Debug("compute: waiting for the Page Stores to serve the branch", "err", errors.Join(errs...))
+		if !retry.Sleep(ctx, 100*time.Millisecond) {
+			return fmt.Errorf("cluster: the Page Stores do not serve the branch within %v: %w", branchStoresWait, errors.Join(errs...))
+		}
+	}
 }

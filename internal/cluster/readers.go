@@ -42,7 +42,7 @@ func (c *Compute) followReaders() {
 // reportReaders does one round of followReaders; it reports whether a reader was
 // acknowledged.
 func (c *Compute) reportReaders(ctx context.Context) bool {
-	nodes, err := c.opts.Meta.Nodes(ctx)
+	nodes, err := c.own.Nodes(ctx)
 	if err != nil {
 		return false
 	}

@@ -24,9 +24,18 @@ type ClientOptions struct {
 
 // Client reads and writes the control plane's keys.
 type Client struct {
-	c   *clientv3.Client
-	k   keys
-	log *slog.Logger
+	c      *clientv3.Client
+	k      keys
+	log    *slog.Logger
+	shared bool // a ForBranch client: the connection is its parent's
+}
+
+// ForBranch returns a client over the same connection whose epoch, writer, members and live
+// status are branch name's own (keys under <prefix>branch/<name>/): a branch's writer takes
+// its epochs there, so that it never fences the main database's writer. Closing it leaves the
+// connection open.
+func (c *Client) ForBranch(name string) *Client {
+	return &Client{c: c.c, k: newKeys(c.k.prefix + "branch/" + name + "/"), log: c.log, shared: true}
 }
 
 // Dial connects to etcd and checks that it answers.
@@ -61,5 +70,10 @@ func Dial(ctx context.Context, opts ClientOptions) (*Client, error) {
 	return cl, nil
 }
 
-// Close closes the connection.
-func (c *Client) Close() error { return c.c.Close() }
+// Close closes the connection (not a ForBranch client's, which is its parent's).
+func (c *Client) Close() error {
+	if c.shared {
+		return nil
+	}
+	return c.c.Close()
+}

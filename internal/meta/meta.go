@@ -32,6 +32,7 @@ const (
 	RoleRW        = "rw"
 	RoleRO        = "ro"
 	RoleProxy     = "proxy"
+	RoleBranch    = "branch" // a branch's writer (docs/history.md)
 )
 
 // States a node can be in, as ctl status shows them.

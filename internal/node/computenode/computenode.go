@@ -28,6 +28,9 @@ type Options struct {
 	ReadOnly bool
 	// NoFailover keeps a read-only node from ever taking over as the writer.
 	NoFailover bool
+	// Branch, when set, runs the writer of that branch (`strata compute --branch NAME`;
+	// docs/history.md) instead of the main database's: there is no failover for a branch.
+	Branch string
 	// FailoverLease is how long the writer's status may be silent before the most caught-up
 	// read-only node takes over (default 1 s; see DefaultFailoverLease).
 	FailoverLease time.Duration
@@ -71,6 +74,12 @@ func Run(ctx context.Context, opts Options) error {
 	defer mc.Close()
 	if err := privfs.MkdirAll(opts.SQL.Dir); err != nil { // the TLS key: owner only
 		return err
+	}
+	if opts.Branch != "" {
+		if opts.ReadOnly {
+			return errors.New("computenode: a branch has no read-only nodes yet")
+		}
+		return runBranch(ctx, opts, mc)
 	}
 	readOnly := opts.ReadOnly
 	var claimed uint64         // an epoch this node took as a read-only node

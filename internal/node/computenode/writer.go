@@ -108,10 +108,16 @@ func refuses(ctx context.Context, addr string) bool {
 // the read-only node it was: its buffer pool is kept (cluster.ComputeOptions.Handover), and it
 // is closed.
 func runWriter(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics, epoch uint64, from *cluster.ReadOnly) error {
+	return runWriterOf(ctx, opts, mc, m, epoch, from, nil)
+}
+
+// runWriterOf is runWriter for the main database (branch nil) or for a branch, whose writer
+// takes its epochs from the branch's own keys and has no switchover or snapshots.
+func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Metrics, epoch uint64, from *cluster.ReadOnly, branch *meta.Branch) error {
 	lg := opts.Logger
 	co := cluster.ComputeOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret, Epoch: epoch,
 		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, StallTimeout: opts.StallTimeout, Logger: lg,
-		EventListener: CommitEvents(m.Registerer())}
+		EventListener: CommitEvents(m.Registerer()), Branch: branch}
 	if from != nil {
 		closeFrom := sync.OnceFunc(func() {
 			if cerr := from.Close(); cerr != nil {
@@ -142,10 +148,12 @@ func runWriter(ctx context.Context, opts Options, mc *meta.Client, m *node.Metri
 	}()
 	// A switchover drains the SQL server: the statements running finish, the next ones are
 	// refused unexecuted (the proxy sends them to the next writer), then it stops.
-	go watchSwitchover(sctx, mc, epoch, lg, func() { close(stepDown) })
 	so := opts.SQL
 	so.Logger, so.Registerer, so.ProxySecret, so.Drain = lg, m.Registerer(), opts.Secret, stepDown
-	so.Snapshots = SnapshotsOf(mc)
+	if branch == nil {
+		go watchSwitchover(sctx, mc, epoch, lg, func() { close(stepDown) })
+		so.Snapshots = SnapshotsOf(mc)
+	}
 	so.Ready = func(addr net.Addr, health func() error) {
 		c.SetAddr(addr.String())
 		c.SetHealth(health)
@@ -184,6 +192,46 @@ func watchSwitchover(ctx context.Context, mc *meta.Client, epoch uint64, lg *slo
 			lg.Info("compute: switchover requested; stepping down", "epoch", epoch, "target", sw.Target)
 			stepDown()
 			return
+		}
+	}
+}
+
+// branchWait bounds how long a branch's writer waits for the main database's writer to fix
+// the branch point.
+const branchWait = 60 * time.Second
+
+// runBranch runs the node as the writer of branch name (Options.Branch) until ctx ends or its
+// engine fails.
+func runBranch(ctx context.Context, opts Options, mc *meta.Client) error {
+	b, err := awaitBranch(ctx, mc, opts.Branch)
+	if err != nil {
+		return err
+	}
+	opts.Logger = opts.Logger.With("branch", b.Name)
+	_, err = withMetrics(opts, opts.Logger, func(m *node.Metrics) (uint64, error) {
+		return 0, runWriterOf(ctx, opts, mc, m, 0, nil, &b)
+	})
+	return err
+}
+
+// awaitBranch returns branch name once its point is fixed.
+func awaitBranch(ctx context.Context, mc *meta.Client, name string) (meta.Branch, error) {
+	wctx, cancel := context.WithTimeout(ctx, branchWait)
+	defer cancel()
+	for {
+		b, err := mc.Branch(wctx, name)
+		switch {
+		case errors.Is(err, meta.ErrNotFound):
+			return b, fmt.Errorf("computenode: no branch %s", name)
+		case err == nil && b.Error != "":
+			return b, fmt.Errorf("computenode: branch %s is void: %s", name, b.Error)
+		case err == nil && !b.Pending():
+			return b, nil
+		case err != nil && wctx.Err() == nil:
+			return b, err
+		}
+		if !retry.Sleep(wctx, 100*time.Millisecond) {
+			return b, fmt.Errorf("computenode: the point of branch %s is not fixed within %v (is the main writer up?)", name, branchWait)
 		}
 	}
 }

@@ -1,0 +1,113 @@
+package clustertest
+
+import (
+	"database/sql"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tableRows returns table t's rows (id,v) in id order, as "1,one 2,two".
+func tableRows(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query("SELECT id, v FROM t ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int
+		var v string
+		if err := rows.Scan(&id, &v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strconv.Itoa(id)+","+v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(out, " ")
+}
+
+
+// TestBranchCluster: `ctl branch create` makes a writable database from the main one as of a
+// moment, served by a writer of its own on its own port: it starts with the main database's
+// rows of that moment, and the two then diverge independently; `ctl branch delete` stops it.
+func TestBranchCluster(t *testing.T) {
+	c := startCluster(t)
+	db := c.newDatabase(1)
+	c.exec(db, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+	c.exec(db, "INSERT INTO t VALUES (1, 'one'), (2, 'two')")
+	time.Sleep(2 * time.Millisecond)
+	at := time.Now().Format("2006-01-02 15:04:05.000000")
+	time.Sleep(2 * time.Millisecond)
+	c.exec(db, "UPDATE t SET v = 'main' WHERE id = 1")
+	c.exec(db, "INSERT INTO t VALUES (3, 'three')")
+
+	ctl := func(args ...string) (string, error) {
+		out, err := exec.Command(strataBin, append(append([]string{"ctl"}, args...), "--data", c.dir)...).CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	start := time.Now()
+	out, err := ctl("branch", "create", "dev", "--at", at)
+	if err != nil {
+		t.Fatalf("ctl branch create: %v\n%s\n%s", err, out, c.tail(c.upLog, 30))
+	}
+	t.Logf("%s (%v)", out, time.Since(start).Round(time.Millisecond))
+	m := regexp.MustCompile(`serves MySQL on (\S+),`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("ctl branch create: %q", out)
+	}
+	bdb, err := sql.Open("mysql", "root@tcp("+m[1]+")/d?timeout=3s&readTimeout=30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	if got := tableRows(t, bdb); got != "1,one 2,two" {
+		t.Fatalf("the branch starts with %q, want the rows of the moment", got)
+	}
+	for _, q := range []string{"INSERT INTO t VALUES (10, 'branch')", "UPDATE t SET v = 'b' WHERE id = 2", "CREATE TABLE u (x INT PRIMARY KEY)"} {
+		if _, err := bdb.Exec(q); err != nil {
+			t.Fatalf("on the branch, %s: %v", q, err)
+		}
+	}
+	c.exec(db, "DELETE FROM t WHERE id = 3")
+	c.exec(db, "INSERT INTO t VALUES (4, 'four')")
+	if got := tableRows(t, bdb); got != "1,one 2,b 10,branch" {
+		t.Errorf("the branch: %q", got)
+	}
+	if got := tableRows(t, db); got != "1,main 2,two 4,four" {
+		t.Errorf("the main database: %q", got)
+	}
+	if _, err := db.Exec("SELECT * FROM u"); err == nil {
+		t.Error("a table made on the branch shows on the main database")
+	}
+	if out, err := ctl("branch", "list"); err != nil || !strings.Contains(out, "dev") || !strings.Contains(out, "ready") || !strings.Contains(out, m[1]) {
+		t.Errorf("ctl branch list: %v\n%s", err, out)
+	}
+	if out, err := ctl("branch", "create", "dev"); err == nil || !strings.Contains(out, "already exists") {
+		t.Errorf("a second branch of the same name: %v\n%s", err, out)
+	}
+	if out, err := ctl("branch", "create", "old", "--at", "2000-01-01 00:00:00"); err == nil || !strings.Contains(out, "cannot be made") {
+		t.Errorf("a branch before the history window: %v\n%s", err, out)
+	}
+	if out, err := ctl("branch", "delete", "dev"); err != nil {
+		t.Fatalf("ctl branch delete: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for bdb.Ping() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("a deleted branch still serves after 30 s")
+		}
+		bdb.Close()
+		bdb, _ = sql.Open("mysql", "root@tcp("+m[1]+")/d?timeout=1s")
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := tableRows(t, db); got != "1,main 2,two 4,four" {
+		t.Errorf("the main database after the branch went: %q", got)
+	}
+}
