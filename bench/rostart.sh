@@ -5,8 +5,9 @@
 # acknowledgement of its horizon) until it serves MySQL, then `ctl remove-ro`; REPEAT times at
 # about SMALL_MB of data (logical: 1 KiB a row of random hex, which the Page Stores' pebble
 # compresses about twice), then again after the data grew to about LARGE_MB; the same for
-# `ctl snapshot create` (until the writer fixed its log position; then deleted). Neither should
-# grow with the size: a read-only node copies nothing, a snapshot records a moment.
+# `ctl snapshot create` (until the writer fixed its log position; then deleted) and `ctl branch
+# create` (until the branch's own writer serves MySQL; then deleted). None should grow with the
+# size: a read-only node copies nothing, a snapshot records a moment, a branch shares the pages.
 #
 #   bash bench/rostart.sh
 #   SMALL_MB=10 LARGE_MB=1024 REPEAT=3 bash bench/rostart.sh
@@ -98,15 +99,27 @@ snap() { # label
 	"$WORK/strata" ctl snapshot delete bench --data "$WORK/strata-data" >/dev/null 2>&1 || die "ctl snapshot delete failed"
 }
 
+branch() { # label
+	local t0 t1 out
+	t0=$(date +%s.%N)
+	out=$("$WORK/strata" ctl branch create bench --data "$WORK/strata-data" 2>&1) || die "ctl branch create: $out"
+	t1=$(date +%s.%N)
+	printf 'branch\t%s\t%s rows\t%s MB of data\t%s MB on a Page Store disk\t%.2f s\n' "$1" "$(rows)" "$(size)" "$(disk)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+	"$WORK/strata" ctl branch delete bench --data "$WORK/strata-data" >/dev/null 2>&1 || die "ctl branch delete failed"
+	sleep 3 # its writer stops, the Page Stores drop its store
+}
+
 RESULTS=()
 grow_to "$SMALL_MB"
 sleep 5 # let the Page Stores settle
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro small)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(snap small)"); log "${RESULTS[-1]}"; done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(branch small)"); log "${RESULTS[-1]}"; done
 grow_to "$LARGE_MB"
 sleep 5
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro large)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(snap large)"); log "${RESULTS[-1]}"; done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(branch large)"); log "${RESULTS[-1]}"; done
 
 echo
 echo "strata up (1 RW, read-only nodes added and removed) at $REV, $(date -u +%Y-%m-%d), nproc=$(nproc)"
