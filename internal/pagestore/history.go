@@ -110,6 +110,14 @@ func (s *Store) loadLastTime() error {
 // no commit lies between the two (the committed state is the same, and pages at the floor
 // are kept), and otherwise ErrBeforeHistory (wrapped) with the window the store keeps.
 func (s *Store) LSNAt(ctx context.Context, at int64, atLeast page.LSN) (storage.TimePoint, error) {
+	return s.searchTimes(ctx, atLeast, func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
+		return lsnAt(it, at, floor)
+	})
+}
+
+// searchTimes waits until the store has consumed the log up to atLeast, then answers with
+// search over the time index and the compaction floor.
+func (s *Store) searchTimes(ctx context.Context, atLeast page.LSN, search func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error)) (storage.TimePoint, error) {
 	if err := s.damaged(); err != nil {
 		return storage.TimePoint{}, err
 	}
@@ -129,7 +137,7 @@ func (s *Store) LSNAt(ctx context.Context, at int64, atLeast page.LSN) (storage.
 		return storage.TimePoint{}, s.readErr(err)
 	}
 	defer it.Close()
-	tp, err := lsnAt(it, at, page.LSN(s.floor.Load()))
+	tp, err := search(it, page.LSN(s.floor.Load()))
 	if err != nil && !errors.Is(err, storage.ErrBeforeHistory) {
 		return tp, s.readErr(err)
 	}
@@ -281,27 +289,9 @@ var _ storage.CommitIndex = (*Store)(nil)
 // log up to lsn, then returns the end of the last commit that ends at or below lsn, with the
 // floor rule and the window of LSNAt.
 func (s *Store) CommitAtOrBefore(ctx context.Context, lsn page.LSN) (storage.TimePoint, error) {
-	if err := s.damaged(); err != nil {
-		return storage.TimePoint{}, err
-	}
-	if err := s.waitPersisted(ctx, lsn); err != nil {
-		return storage.TimePoint{}, err
-	}
-	s.dbmu.RLock()
-	defer s.dbmu.RUnlock()
-	if s.closed {
-		return storage.TimePoint{}, storage.ErrClosed
-	}
-	it, err := newTimeIter(s.db)
-	if err != nil {
-		return storage.TimePoint{}, s.readErr(err)
-	}
-	defer it.Close()
-	tp, err := commitAtOrBefore(it, lsn, page.LSN(s.floor.Load()))
-	if err != nil && !errors.Is(err, storage.ErrBeforeHistory) {
-		return tp, s.readErr(err)
-	}
-	return tp, err
+	return s.searchTimes(ctx, lsn, func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
+		return commitAtOrBefore(it, lsn, floor)
+	})
 }
 
 // commitAtOrBefore answers CommitAtOrBefore from the time index under it, with the

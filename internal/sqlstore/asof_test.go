@@ -1,11 +1,7 @@
 package sqlstore
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -16,33 +12,7 @@ import (
 // startHistoryNode starts a server over a local database that keeps an hour of history.
 func startHistoryNode(t testing.TB) *node {
 	t.Helper()
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir := t.TempDir()
-	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, Logger: quiet, History: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := Open(ctx, db.DB, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := st.NewSQLEngineWith(ctx, EngineOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := st.Serve(eng, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &node{dir: dir, db: db, st: st, addr: l.Addr().String()}
-	n.stop = func() { srv.Close(); db.Close() }
-	t.Cleanup(n.stop)
-	return n
+	return startNodeDB(t, localdb.Options{Dir: t.TempDir(), History: time.Hour}, EngineOptions{})
 }
 
 // moment returns now as the server's session reads a time (its zone: the system's), after

@@ -35,9 +35,17 @@ func startNodeWith(t *testing.T, dir string, frames int) *node {
 
 func startNodeEngine(t *testing.T, dir string, frames int, o EngineOptions) *node {
 	t.Helper()
+	return startNodeDB(t, localdb.Options{Dir: dir, PoolFrames: frames}, o)
+}
+
+// startNodeDB serves a local database opened with lo (quiet, a 2 s lock wait) on loopback.
+func startNodeDB(t testing.TB, lo localdb.Options, o EngineOptions) *node {
+	t.Helper()
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := localdb.Open(ctx, localdb.Options{Dir: dir, Logger: quiet, LockWaitTimeout: 2 * time.Second, PoolFrames: frames})
+	dir := lo.Dir
+	lo.Logger, lo.LockWaitTimeout = quiet, 2*time.Second
+	db, err := localdb.Open(ctx, lo)
 	if err != nil {
 		t.Fatal(err)
 	}
