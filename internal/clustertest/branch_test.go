@@ -33,7 +33,6 @@ func tableRows(t *testing.T, db *sql.DB) string {
 	return strings.Join(out, " ")
 }
 
-
 // TestBranchCluster: `ctl branch create` makes a writable database from the main one as of a
 // moment, served by a writer of its own on its own port: it starts with the main database's
 // rows of that moment, and the two then diverge independently; `ctl branch delete` stops it.
