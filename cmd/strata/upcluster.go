@@ -305,7 +305,7 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(250 * time.Millisecond) // a new branch or read-only node waits for it
 		defer t.Stop()
 		for {
 			select {

@@ -297,10 +297,18 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 	lg := c.opts.Logger.With("component", "compute")
 	t := time.NewTicker(c.opts.MaintainInterval)
 	defer t.Stop()
+	// Snapshots and branches just asked for are fixed sooner than the round: their makers wait.
+	fast := time.NewTicker(pendingInterval)
+	defer fast.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
+		case <-fast.C:
+			ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
+			c.fixPending(ctx, lg)
+			cancel()
+			continue
 		case <-t.C:
 		}
 		if err := c.DB.Failure(); err != nil {

@@ -198,3 +198,33 @@ func awaitBranchStores(ctx context.Context, pages *pageclient.Client, lg *slog.L
 		}
 	}
 }
+
+// pendingInterval is how often the writer looks for snapshots and branches waiting for their
+// position (between the maintain rounds, which fix them too).
+const pendingInterval = 100 * time.Millisecond
+
+// fixPending fixes the position of the snapshots and branches that wait for one. It runs on
+// maintain's goroutine.
+func (c *Compute) fixPending(ctx context.Context, lg *slog.Logger) {
+	if c.opts.Branch != nil {
+		return
+	}
+	snaps, err := c.opts.Meta.Snapshots(ctx)
+	if err != nil {
+		return
+	}
+	for i, s := range snaps {
+		if s.Pending() {
+			snaps[i] = c.fixSnapshot(ctx, lg, s)
+		}
+	}
+	branches, err := c.opts.Meta.Branches(ctx)
+	if err != nil {
+		return
+	}
+	for _, b := range branches {
+		if b.Pending() {
+			c.fixBranch(ctx, lg, b, snaps)
+		}
+	}
+}

@@ -167,3 +167,7 @@ func (h *branchHost) closeAll() {
 	}
 	h.open = nil
 }
+
+// branchPoll is how often a Page Store node looks for branches to open or drop: a new
+// branch's writer waits for it.
+const branchPoll = 200 * time.Millisecond

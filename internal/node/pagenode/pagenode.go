@@ -114,7 +114,7 @@ func Run(ctx context.Context, opts Options) error {
 	if mc != nil {
 		bh := &branchHost{mc: mc, dir: opts.Dir, logAddrs: opts.LogAddrs, secret: opts.Secret, flush: opts.FlushInterval,
 			base: st, srv: srv, lg: lg}
-		go func() { defer close(branchesDone); bh.run(bctx, time.Second) }()
+		go func() { defer close(branchesDone); bh.run(bctx, branchPoll) }()
 	} else {
 		close(branchesDone)
 	}
