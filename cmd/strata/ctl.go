@@ -127,8 +127,12 @@ from --secret-file, or else from DATA/secret when it exists.`,
 			if err != nil {
 				return err
 			}
+			branches, err := mc.Branches(ctx)
+			if err != nil {
+				return err
+			}
 			out := statusOut{Etcd: eps, Epoch: epoch, Nodes: nodes, Placement: placement.Summarize(pl),
-				History: meta.History{Window: window}, Snapshots: snaps}
+				History: meta.History{Window: window}, Snapshots: snaps, Branches: branches}
 			return printStatus(cmd.OutOrStdout(), out, asJSON)
 		},
 	}
@@ -144,6 +148,7 @@ type statusOut struct {
 	Placement map[string]placement.StoreSegments `json:"placement,omitempty"` // Page Store ID → its segments
 	History   meta.History                       `json:"history"`
 	Snapshots []meta.Snapshot                    `json:"snapshots"`
+	Branches  []meta.Branch                      `json:"branches"`
 }
 
 func printStatus(w io.Writer, out statusOut, asJSON bool) error {
@@ -153,13 +158,17 @@ func printStatus(w io.Writer, out statusOut, asJSON bool) error {
 	if out.Snapshots == nil {
 		out.Snapshots = []meta.Snapshot{}
 	}
+	if out.Branches == nil {
+		out.Branches = []meta.Branch{}
+	}
 	nodes, segs := out.Nodes, out.Placement
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Fprintf(w, "control plane %v, writer epoch %d, history window %s, snapshots %d\n", out.Etcd, out.Epoch, out.History.Window, len(out.Snapshots))
+	fmt.Fprintf(w, "control plane %v, writer epoch %d, history window %s, snapshots %d, branches %d (strata ctl branch list)\n",
+		out.Etcd, out.Epoch, out.History.Window, len(out.Snapshots), len(out.Branches))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED\tLAG\tSEGMENTS\tMETRICS")
 	num := func(v uint64) string {

@@ -85,6 +85,9 @@ func TestBranchCluster(t *testing.T) {
 	if _, err := db.Exec("SELECT * FROM u"); err == nil {
 		t.Error("a table made on the branch shows on the main database")
 	}
+	if out, err := ctl("status"); err != nil || !strings.Contains(out, "snapshots 0, branches 1") {
+		t.Errorf("ctl status: %v\n%s", err, out)
+	}
 	if out, err := ctl("branch", "list"); err != nil || !strings.Contains(out, "dev") || !strings.Contains(out, "ready") || !strings.Contains(out, m[1]) {
 		t.Errorf("ctl branch list: %v\n%s", err, out)
 	}
