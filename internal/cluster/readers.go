@@ -56,6 +56,7 @@ func (c *Compute) reportReaders(ctx context.Context) bool {
 		key := n.ReaderKey()
 		live[key] = true
 		c.ReportSnapshot(key, page.LSN(n.Horizon))
+		c.ReportPinned(key, page.LSN(n.Pinned)) // its AS OF views (0: none)
 		c.acksMu.Lock()
 		if _, ok := c.acks[key]; !ok {
 			c.acks[key] = uint64(c.Horizon())
@@ -68,6 +69,7 @@ func (c *Compute) reportReaders(ctx context.Context) bool {
 	for key := range c.acks {
 		if !live[key] {
 			c.ReportSnapshot(key, 0)
+			c.ReportPinned(key, 0)
 			delete(c.acks, key)
 			c.opts.Logger.Info("compute: a read-only node no longer holds the purge horizon", "reader", key)
 		}

@@ -163,7 +163,7 @@ func (r *ReadOnly) status() meta.Node {
 		state = meta.StateStarting
 	}
 	n := meta.Node{Role: meta.RoleRO, ID: r.opts.ID, Addr: addr, Metrics: r.opts.Metrics, PID: os.Getpid(), State: state,
-		Applied: uint64(r.VisibleLSN()), Horizon: uint64(r.Horizon()), Gen: r.gen.Load()}
+		Applied: uint64(r.VisibleLSN()), Horizon: uint64(r.Horizon()), Pinned: uint64(r.Pinned()), Gen: r.gen.Load()}
 	if st, ok := r.ReplayStats(); ok {
 		n.Durable = uint64(st.Durable)
 		n.LagMs = float64(st.Behind.Microseconds()) / 1000

@@ -17,9 +17,38 @@ var ErrNoHistory = errors.New("engine: no history here")
 
 // history is what an engine keeps to read the past: the readers of the past it pins.
 type history struct {
-	mu   sync.Mutex
-	pins map[page.LSN]int // positions past views read at (OpenPast)
-	open map[*DB]struct{} // the past views open: closed with the engine
+	mu     sync.Mutex
+	pins   map[page.LSN]int    // positions past views read at (OpenPast)
+	open   map[*DB]struct{}    // the past views open: closed with the engine
+	remote map[string]page.LSN // other nodes' oldest past views (ReportPinned)
+}
+
+// ReportPinned records the oldest position another node (a read-only node) reads the past
+// at, so that PageHorizon stays at or below it; lsn 0 removes the node.
+func (db *DB) ReportPinned(node string, lsn page.LSN) {
+	db.hist.mu.Lock()
+	defer db.hist.mu.Unlock()
+	if lsn == 0 {
+		delete(db.hist.remote, node)
+		return
+	}
+	if db.hist.remote == nil {
+		db.hist.remote = map[string]page.LSN{}
+	}
+	db.hist.remote[node] = lsn
+}
+
+// Pinned returns the oldest position a past view open on this engine reads at (0: none).
+func (db *DB) Pinned() page.LSN {
+	db.hist.mu.Lock()
+	defer db.hist.mu.Unlock()
+	var p page.LSN
+	for l := range db.hist.pins {
+		if p == 0 || l < p {
+			p = l
+		}
+	}
+	return p
 }
 
 // closePast closes the past views still open (the engine is closing).
@@ -71,13 +100,17 @@ func (db *DB) LSNAt(ctx context.Context, at int64) (storage.TimePoint, error) {
 }
 
 // PageHorizon returns the position below which no reader of this engine needs page
-// versions: the oldest snapshot (Horizon) or the oldest past view open (OpenPast). The Page
-// Stores' compaction horizon must not pass it.
+// versions: the oldest snapshot (Horizon), the oldest past view open (OpenPast), or the
+// oldest another node reported (ReportPinned). The Page Stores' compaction horizon must not
+// pass it.
 func (db *DB) PageHorizon() page.LSN {
 	h := db.Horizon()
 	db.hist.mu.Lock()
 	defer db.hist.mu.Unlock()
 	for p := range db.hist.pins {
+		h = min(h, p)
+	}
+	for _, p := range db.hist.remote {
 		h = min(h, p)
 	}
 	return h

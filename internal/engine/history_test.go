@@ -42,6 +42,18 @@ func TestOpenPast(t *testing.T) {
 	if h := rw.PageHorizon(); h > at {
 		t.Fatalf("page horizon %d with a past view open at %d", h, at)
 	}
+	if p := rw.Pinned(); p != at {
+		t.Fatalf("Pinned = %d with a past view open at %d", p, at)
+	}
+	// Another node's past view holds the horizon too, until it says it is gone.
+	rw.ReportPinned("ro-1", at-1)
+	if h := rw.PageHorizon(); h != at-1 {
+		t.Fatalf("page horizon %d with a reader's past view at %d", h, at-1)
+	}
+	rw.ReportPinned("ro-1", 0)
+	if h := rw.PageHorizon(); h != at {
+		t.Fatalf("page horizon %d once the reader's past view is gone, want %d", h, at)
+	}
 	sameRows(t, "as of the past position", rows(t, past, "t"), want)
 	txn := begin(t, past, TxnOptions{})
 	if err := txn.Put(ctx, tr, []byte("k"), []byte("v")); err == nil {
@@ -57,6 +69,9 @@ func TestOpenPast(t *testing.T) {
 	}
 	if h := rw.PageHorizon(); h < before {
 		t.Fatalf("page horizon %d after the past view closed, %d before it opened", h, before)
+	}
+	if p := rw.Pinned(); p != 0 {
+		t.Fatalf("Pinned = %d with no past view open", p)
 	}
 	if _, err := rw.OpenPast(ctx, rw.VisibleLSN()+1, 8); err == nil {
 		t.Fatal("a past view beyond the visible LSN opened")

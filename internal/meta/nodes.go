@@ -41,6 +41,9 @@ type Node struct {
 	// Horizon is a read-only node's oldest read view: the writer's purge and the Page
 	// Stores' compaction keep what it needs.
 	Horizon uint64 `json:"horizon,omitempty"`
+	// Pinned is the oldest position a read-only node reads the past at (its AS OF views,
+	// docs/history.md): the writer keeps the Page Stores' horizon at or below it.
+	Pinned uint64 `json:"pinned,omitempty"`
 	// LagMs is how far a read-only node's view is behind the log, in milliseconds.
 	LagMs float64 `json:"lag_ms,omitempty"`
 	// Gen counts the times a read-only node had to be acknowledged anew (after it could
