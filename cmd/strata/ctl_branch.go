@@ -109,18 +109,11 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 				case b.AtLSN != 0:
 					asked = "lsn " + strconv.FormatUint(b.AtLSN, 10)
 				}
-				state := "ready"
-				switch {
-				case b.Error != "":
-					state = "void: " + b.Error
-				case b.Pending():
-					state = "pending"
-				}
 				a := addr[b.Name]
 				if a == "" {
 					a = "-"
 				}
-				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\n", b.Name, b.Timeline, b.LSN, asked, state, a)
+				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\n", b.Name, b.Timeline, b.LSN, asked, b.State(), a)
 			}
 			return w.Flush()
 		},

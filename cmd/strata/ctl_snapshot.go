@@ -87,14 +87,7 @@ SELECT … FROM t AS OF 'NAME'.`,
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tAS OF\tLSN\tSTATE")
 			for _, s := range snaps {
-				state := "ready"
-				switch {
-				case s.Error != "":
-					state = "void: " + s.Error
-				case s.Pending():
-					state = "pending"
-				}
-				fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", s.Name, s.At.Format("2006-01-02 15:04:05.000000 MST"), s.LSN, state)
+				fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", s.Name, s.At.Format("2006-01-02 15:04:05.000000 MST"), s.LSN, s.State())
 			}
 			return w.Flush()
 		},

@@ -16,10 +16,10 @@ import (
 	"strata/internal/storage"
 )
 
-// horizon returns where the Page Stores' compaction horizon may move: the older of the
-// engine's history horizon (oldest snapshot, past views, the history window) and the oldest
-// snapshot recorded in the control plane, after fixing the position of snapshots taken since
-// the last call. 0: it must not move (the window or the snapshots could not be read).
+// horizon returns where the Page Stores' compaction horizon may move: the oldest of the
+// engine's history horizon (oldest snapshot, past views, the history window) and every
+// snapshot and branch point recorded in the control plane, after fixing the pending ones. 0:
+// it must not move (something could not be read, or a snapshot or branch still waits).
 func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) page.LSN {
 	window, err := c.opts.Meta.HistoryWindow(ctx, meta.DefaultHistoryWindow)
 	if err != nil {
@@ -33,28 +33,10 @@ func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) page.LSN {
 		c.lastHorizon = max(c.lastHorizon, h)
 		return h
 	}
-	snaps, err := c.opts.Meta.Snapshots(ctx)
+	snaps, branches, pending, err := c.fixPending(ctx, lg)
 	if err != nil {
-		lg.Debug("compute: read the snapshots", "err", err)
+		lg.Debug("compute: read the snapshots and branches", "err", err)
 		return 0
-	}
-	pending := false
-	for i, s := range snaps {
-		if s.Pending() {
-			snaps[i] = c.fixSnapshot(ctx, lg, s)
-			pending = pending || snaps[i].Pending() // its moment is not past yet, or not recorded
-		}
-	}
-	branches, err := c.opts.Meta.Branches(ctx)
-	if err != nil {
-		lg.Debug("compute: read the branches", "err", err)
-		return 0
-	}
-	for i, b := range branches {
-		if b.Pending() {
-			branches[i] = c.fixBranch(ctx, lg, b, snaps)
-			pending = pending || branches[i].Pending()
-		}
 	}
 	h := c.HistoryHorizon(ctx, window)
 	if h == 0 || pending {
@@ -203,28 +185,28 @@ func awaitBranchStores(ctx context.Context, pages *pageclient.Client, lg *slog.L
 // position (between the maintain rounds, which fix them too).
 const pendingInterval = 100 * time.Millisecond
 
-// fixPending fixes the position of the snapshots and branches that wait for one. It runs on
-// maintain's goroutine.
-func (c *Compute) fixPending(ctx context.Context, lg *slog.Logger) {
-	if c.opts.Branch != nil {
-		return
-	}
-	snaps, err := c.opts.Meta.Snapshots(ctx)
-	if err != nil {
-		return
+// fixPending reads the snapshots and branches and fixes the position of those that wait for
+// one; pending says whether some still wait (a moment not past yet, a snapshot a branch waits
+// for, a position not recorded). It runs on maintain's goroutine: between the rounds, and in
+// each round before the horizon is worked out.
+func (c *Compute) fixPending(ctx context.Context, lg *slog.Logger) (snaps []meta.Snapshot, branches []meta.Branch, pending bool, err error) {
+	if snaps, err = c.opts.Meta.Snapshots(ctx); err != nil {
+		return nil, nil, false, err
 	}
 	for i, s := range snaps {
 		if s.Pending() {
 			snaps[i] = c.fixSnapshot(ctx, lg, s)
+			pending = pending || snaps[i].Pending()
 		}
 	}
-	branches, err := c.opts.Meta.Branches(ctx)
-	if err != nil {
-		return
+	if branches, err = c.opts.Meta.Branches(ctx); err != nil {
+		return nil, nil, false, err
 	}
-	for _, b := range branches {
+	for i, b := range branches {
 		if b.Pending() {
-			c.fixBranch(ctx, lg, b, snaps)
+			branches[i] = c.fixBranch(ctx, lg, b, snaps)
+			pending = pending || branches[i].Pending()
 		}
 	}
+	return snaps, branches, pending, nil
 }

@@ -30,6 +30,9 @@ type Branch struct {
 // Pending says whether the writer has yet to fix the branch point.
 func (b Branch) Pending() bool { return b.LSN == 0 && b.Error == "" }
 
+// State describes the branch for people: ready, pending, or void with the reason.
+func (b Branch) State() string { return recordState(b.LSN, b.Error) }
+
 // ErrInUse is returned when deleting something another record depends on.
 var ErrInUse = errors.New("meta: in use")
 
@@ -108,32 +111,13 @@ func (c *Client) Branches(ctx context.Context) ([]Branch, error) {
 // FixBranch records the branch point (or the error) the writer fixed for a pending branch; it
 // does nothing if the branch was deleted or fixed meanwhile.
 func (c *Client) FixBranch(ctx context.Context, b Branch) error {
-	key := c.k.branch(b.Name)
-	r, err := c.c.Get(ctx, key)
-	if err != nil {
-		return fmt.Errorf("meta: read branch %s: %w", b.Name, err)
-	}
-	if len(r.Kvs) == 0 {
-		return nil
-	}
-	var cur Branch
-	if err := json.Unmarshal(r.Kvs[0].Value, &cur); err != nil {
-		return fmt.Errorf("meta: malformed %s: %w", key, err)
-	}
-	if !cur.Pending() {
-		return nil
-	}
-	cur.LSN, cur.Error = b.LSN, b.Error
-	val, err := json.Marshal(cur)
-	if err != nil {
-		return err
-	}
-	_, err = c.c.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", r.Kvs[0].ModRevision)).
-		Then(clientv3.OpPut(key, string(val))).Commit()
-	if err != nil {
-		return fmt.Errorf("meta: fix branch %s: %w", b.Name, err)
-	}
-	return nil
+	return fixPending(ctx, c, c.k.branch(b.Name), func(cur *Branch) bool {
+		if !cur.Pending() {
+			return false
+		}
+		cur.LSN, cur.Error = b.LSN, b.Error
+		return true
+	})
 }
 
 // DeleteBranch deletes the branch record (ErrNotFound when there is none).

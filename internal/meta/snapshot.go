@@ -27,6 +27,20 @@ type Snapshot struct {
 // Pending says whether the writer has yet to fix the snapshot's position.
 func (s Snapshot) Pending() bool { return s.LSN == 0 && s.Error == "" }
 
+// State describes the snapshot for people: ready, pending, or void with the reason.
+func (s Snapshot) State() string { return recordState(s.LSN, s.Error) }
+
+// recordState is the State of a snapshot or branch: its position, or why it has none.
+func recordState(lsn uint64, void string) string {
+	switch {
+	case void != "":
+		return "void: " + void
+	case lsn == 0:
+		return "pending"
+	}
+	return "ready"
+}
+
 // ErrExists is returned when creating something whose name is taken.
 var ErrExists = errors.New("meta: already exists")
 
@@ -96,22 +110,33 @@ func (c *Client) Snapshots(ctx context.Context) ([]Snapshot, error) {
 // FixSnapshot records the position (or the error) the writer fixed for a pending snapshot;
 // it does nothing if the snapshot was deleted or fixed meanwhile.
 func (c *Client) FixSnapshot(ctx context.Context, s Snapshot) error {
-	key := c.k.snapshot(s.Name)
+	return fixPending(ctx, c, c.k.snapshot(s.Name), func(cur *Snapshot) bool {
+		if !cur.Pending() {
+			return false
+		}
+		cur.LSN, cur.Error = s.LSN, s.Error
+		return true
+	})
+}
+
+// fixPending changes the record under key with fix, if fix says it should (the record is
+// still pending), unless the record is gone or changed meanwhile: a compare-and-swap on its
+// revision, so a record deleted or fixed by another writer stays as it is.
+func fixPending[T any](ctx context.Context, c *Client, key string, fix func(*T) bool) error {
 	r, err := c.c.Get(ctx, key)
 	if err != nil {
-		return fmt.Errorf("meta: read snapshot %s: %w", s.Name, err)
+		return fmt.Errorf("meta: read %s: %w", key, err)
 	}
 	if len(r.Kvs) == 0 {
 		return nil
 	}
-	var cur Snapshot
+	var cur T
 	if err := json.Unmarshal(r.Kvs[0].Value, &cur); err != nil {
 		return fmt.Errorf("meta: malformed %s: %w", key, err)
 	}
-	if !cur.Pending() {
+	if !fix(&cur) {
 		return nil
 	}
-	cur.LSN, cur.Error = s.LSN, s.Error
 	b, err := json.Marshal(cur)
 	if err != nil {
 		return err
@@ -119,7 +144,7 @@ func (c *Client) FixSnapshot(ctx context.Context, s Snapshot) error {
 	_, err = c.c.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", r.Kvs[0].ModRevision)).
 		Then(clientv3.OpPut(key, string(b))).Commit()
 	if err != nil {
-		return fmt.Errorf("meta: fix snapshot %s: %w", s.Name, err)
+		return fmt.Errorf("meta: fix %s: %w", key, err)
 	}
 	return nil
 }

@@ -29,21 +29,9 @@ type timeAnswer struct {
 // storage.ErrBeforeHistory with the union of the stores' windows; when no store answered at
 // all, it is their errors.
 func (c *Client) LSNAt(ctx context.Context, at int64, atLeast page.LSN) (storage.TimePoint, error) {
-	addrs := c.Placement().Addrs()
-	if len(addrs) == 0 {
-		return storage.TimePoint{}, errors.New("pageclient: LSNAt: no Page Store in the placement")
-	}
-	answers := make([]timeAnswer, len(addrs))
-	c.each(addrs, func(i int, r *replica) error {
-		resp, err := r.pb.LSNAt(ctx, &pageserverpb.LSNAtRequest{Timeline: r.timeline, TimeMicros: at, AtLeast: uint64(atLeast)})
-		if err != nil {
-			return err
-		}
-		answers[i] = timeAnswer{addr: r.addr, found: resp.GetFound(), tp: storage.TimePoint{
-			LSN: page.LSN(resp.GetLsn()), Oldest: resp.GetOldestMicros(), Newest: resp.GetNewestMicros()}}
-		return nil
-	}, func(i int, addr string, err error) { answers[i] = timeAnswer{addr: addr, err: err} })
-	return c.mergeTimeAnswers(ctx, at, answers)
+	return c.askTimes(ctx, fmtMicros(at), func(r *replica) *pageserverpb.LSNAtRequest {
+		return &pageserverpb.LSNAtRequest{Timeline: r.timeline, TimeMicros: at, AtLeast: uint64(atLeast)}
+	})
 }
 
 var _ storage.CommitIndex = (*Client)(nil)
@@ -51,13 +39,21 @@ var _ storage.CommitIndex = (*Client)(nil)
 // CommitAtOrBefore implements storage.CommitIndex over every Page Store of the placement, as
 // LSNAt does.
 func (c *Client) CommitAtOrBefore(ctx context.Context, lsn page.LSN) (storage.TimePoint, error) {
+	return c.askTimes(ctx, fmt.Sprintf("log position %d", lsn), func(r *replica) *pageserverpb.LSNAtRequest {
+		return &pageserverpb.LSNAtRequest{Timeline: r.timeline, ByLsn: uint64(lsn)}
+	})
+}
+
+// askTimes asks every Page Store of the placement the time index question req builds (about
+// asked: a time or a position, for messages), in parallel, and merges their answers.
+func (c *Client) askTimes(ctx context.Context, asked string, req func(*replica) *pageserverpb.LSNAtRequest) (storage.TimePoint, error) {
 	addrs := c.Placement().Addrs()
 	if len(addrs) == 0 {
-		return storage.TimePoint{}, errors.New("pageclient: CommitAtOrBefore: no Page Store in the placement")
+		return storage.TimePoint{}, fmt.Errorf("pageclient: the time index at %s: no Page Store in the placement", asked)
 	}
 	answers := make([]timeAnswer, len(addrs))
 	c.each(addrs, func(i int, r *replica) error {
-		resp, err := r.pb.LSNAt(ctx, &pageserverpb.LSNAtRequest{Timeline: r.timeline, ByLsn: uint64(lsn)})
+		resp, err := r.pb.LSNAt(ctx, req(r))
 		if err != nil {
 			return err
 		}
@@ -65,11 +61,11 @@ func (c *Client) CommitAtOrBefore(ctx context.Context, lsn page.LSN) (storage.Ti
 			LSN: page.LSN(resp.GetLsn()), Oldest: resp.GetOldestMicros(), Newest: resp.GetNewestMicros()}}
 		return nil
 	}, func(i int, addr string, err error) { answers[i] = timeAnswer{addr: addr, err: err} })
-	return c.mergeTimeAnswers(ctx, -1, answers)
+	return c.mergeTimeAnswers(ctx, asked, answers)
 }
 
 // mergeTimeAnswers makes one answer of the stores' answers to LSNAt (see LSNAt).
-func (c *Client) mergeTimeAnswers(ctx context.Context, at int64, answers []timeAnswer) (storage.TimePoint, error) {
+func (c *Client) mergeTimeAnswers(ctx context.Context, asked string, answers []timeAnswer) (storage.TimePoint, error) {
 	var best, window storage.TimePoint
 	var found, answered, windowed bool
 	var errs []error
@@ -91,7 +87,7 @@ func (c *Client) mergeTimeAnswers(ctx context.Context, at int64, answers []timeA
 		}
 		if found && a.tp.LSN != best.LSN {
 			c.log.Debug("pageclient: Page Stores disagree on LSNAt; taking the highest position",
-				"at", at, "lsn", max(a.tp.LSN, best.LSN), "other", min(a.tp.LSN, best.LSN), "store", a.addr)
+				"asked", asked, "lsn", max(a.tp.LSN, best.LSN), "other", min(a.tp.LSN, best.LSN), "store", a.addr)
 		}
 		if !found || a.tp.LSN > best.LSN {
 			best.LSN = a.tp.LSN
@@ -106,9 +102,9 @@ func (c *Client) mergeTimeAnswers(ctx context.Context, at int64, answers []timeA
 		if err := ctx.Err(); err != nil {
 			errs = append([]error{err}, errs...)
 		}
-		return storage.TimePoint{}, fmt.Errorf("pageclient: LSNAt(%s): %w", fmtMicros(at), errors.Join(errs...))
+		return storage.TimePoint{}, fmt.Errorf("pageclient: the time index at %s: %w", asked, errors.Join(errs...))
 	}
-	msg := fmt.Sprintf("pageclient: %s is before the history window", fmtMicros(at))
+	msg := fmt.Sprintf("pageclient: %s is before the history window", asked)
 	if windowed {
 		msg += fmt.Sprintf(" [%s, %s]", fmtMicros(window.Oldest), fmtMicros(window.Newest))
 	} else {
