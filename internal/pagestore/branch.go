@@ -14,7 +14,9 @@ import (
 // that starts at the branch point, and the images made from them. A page it has no image of
 // is read from the base at the branch point and its records here are applied on top, so
 // that the branch shares every page it did not change with its base, and a page it changed
-// is copied once, when its first image here is made (the materialiser, or compaction).
+// is copied once, when its first image here is made (the materialiser, or compaction). Its
+// time index holds its own commits; the times and positions before its first commit are
+// answered by the base, up to the branch point (history.go).
 //
 // Known limit: CopySegment from a branch store lists only the pages the branch wrote.
 

@@ -22,6 +22,22 @@ import (
 // indexes every commit, whatever segments it keeps. Compaction keeps, of the entries below
 // its horizon, only the newest (see compactTimes): with the compaction floor it tells where
 // the history window starts.
+//
+// A branch store (Options.Base, branch point B) indexes only the commits of its own log, which
+// all end above B; before its first commit, its history is its base's up to B. So when its own
+// index cannot answer because the time or position asked is before its first commit (or it
+// has indexed none yet), LSNAt and CommitAtOrBefore ask the base, if the base is a
+// storage.TimeIndex (CommitIndex), and clamp the answer to B: the base may have gone on past
+// B, and those commits are not the branch's (a moment after B's commit but before the
+// branch's first one answers B). Positions at or below B read the base's pages, so the
+// branch's own compaction floor does not apply to those answers; the base's, through its
+// own answer, does. An answer from the branch's own index follows the floor rule as always,
+// so after its compaction the window can have a hole: the base's history before the
+// branch's first commit stays readable while the branch's own commits below its floor do
+// not. Telling "before the first commit" from "compacted away" needs the index to start with
+// the branch's first commit: a branch store that consumed its log from B (branchTimesKey)
+// keeps that entry through compaction, and one that did not (it started further on, copied
+// from peers, or was made before the key) answers from its own index only.
 
 var _ storage.TimeIndex = (*Store)(nil)
 
@@ -104,15 +120,94 @@ func (s *Store) loadLastTime() error {
 	return nil
 }
 
+// loadBranchTimes sets branchTimes from branchTimesKey. db must be usable (see loadLastTime).
+func (s *Store) loadBranchTimes() error {
+	lsn, err := s.readPosition(branchTimesKey, 0)
+	if err != nil {
+		return err
+	}
+	s.branchTimes.Store(s.opts.Base != nil && lsn == s.opts.BaseLSN)
+	return nil
+}
+
 // LSNAt implements storage.TimeIndex: it waits until the store has consumed the log up to
 // atLeast (as GetPage waits), then returns the end of the last group whose commit time is at
 // or before at. When that group ended below the compaction floor, the answer is the floor if
 // no commit lies between the two (the committed state is the same, and pages at the floor
 // are kept), and otherwise ErrBeforeHistory (wrapped) with the window the store keeps.
+//
+// A branch store asks its base for a time before its first commit (see above):
+// Base.LSNAt(at, min(atLeast, BaseLSN)), its LSN clamped to BaseLSN; the window is then from
+// the base's oldest time to the branch's newest (the base's newest while the branch has
+// indexed no commit: that may be a commit of the base after the branch point). An error of
+// the base is returned wrapped (ErrBeforeHistory for a time before the base's window). An
+// answer from the branch's own index (its first commit's time or later) names the branch's
+// own window, as any store's does.
 func (s *Store) LSNAt(ctx context.Context, at int64, atLeast page.LSN) (storage.TimePoint, error) {
-	return s.searchTimes(ctx, atLeast, func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
-		return lsnAt(it, at, floor)
+	var base storage.TimeIndex
+	if s.branchTimes.Load() {
+		base, _ = s.opts.Base.(storage.TimeIndex)
+	}
+	var own ownTimes
+	tp, err := s.searchTimes(ctx, atLeast, func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
+		tp, err := lsnAt(it, at, floor)
+		if base != nil && errors.Is(err, storage.ErrBeforeHistory) {
+			if err := own.read(it, tp, func(first timeEntry) bool { return at < first.at }); err != nil {
+				return tp, err
+			}
+		}
+		return tp, err
 	})
+	if !own.before {
+		return tp, err
+	}
+	btp, err := base.LSNAt(ctx, at, min(atLeast, s.opts.BaseLSN))
+	btp.LSN = min(btp.LSN, s.opts.BaseLSN)
+	return s.fromBase(own, btp, err, fmtMicros(at))
+}
+
+// ownTimes is what a branch store's own time index says when it cannot answer.
+type ownTimes struct {
+	before  bool              // what was asked is before the first entry, or there is none
+	indexed bool              // the index has entries: window names them
+	window  storage.TimePoint // the index's window (Oldest, Newest)
+}
+
+// read fills o from the time index under it, whose search answered tp with
+// ErrBeforeHistory; before says whether what was asked is before the first entry.
+func (o *ownTimes) read(it *pebble.Iterator, tp storage.TimePoint, before func(first timeEntry) bool) error {
+	if !it.First() {
+		if err := it.Error(); err != nil {
+			return err
+		}
+		o.before = true
+		return nil
+	}
+	first, err := parseTimeEntry(it)
+	if err != nil {
+		return err
+	}
+	o.before, o.indexed, o.window = before(first), true, tp
+	return nil
+}
+
+// fromBase makes a branch store's answer of its base's, tp (its LSN at or below the branch
+// point) and err, to something asked before the branch's first commit: the window is from the
+// base's oldest time (the branch's own oldest when the base has indexed nothing) to the
+// branch's newest (the base's when the branch has indexed nothing).
+func (s *Store) fromBase(own ownTimes, tp storage.TimePoint, err error, asked string) (storage.TimePoint, error) {
+	if own.indexed {
+		if tp.Oldest == 0 && tp.Newest == 0 {
+			tp.Oldest = own.window.Oldest
+		}
+		tp.Newest = own.window.Newest
+	}
+	if err != nil {
+		tp.LSN = 0
+		return tp, fmt.Errorf("pagestore: %s is before the branch's first commit; its base, up to the branch point %d: %w",
+			asked, s.opts.BaseLSN, err)
+	}
+	return tp, nil
 }
 
 // searchTimes waits until the store has consumed the log up to atLeast, then answers with
@@ -228,7 +323,9 @@ func fmtMicros(at int64) string {
 
 // compactTimes deletes the time index entries that end below horizon h, except the newest of
 // them: it (with the floor h) still answers for the times between it and the next entry.
-// LSNs grow with times along the index, so the entries deleted are a prefix.
+// LSNs grow with times along the index, so the entries deleted are a prefix, or in a branch
+// store that asks its base for the times before its first commit (branchTimes), a prefix but
+// the first entry.
 func (s *Store) compactTimes(h page.LSN) error {
 	return s.withDB(func(db *pebble.DB) error {
 		it, err := newTimeIter(db)
@@ -236,7 +333,7 @@ func (s *Store) compactTimes(h page.LSN) error {
 			return err
 		}
 		defer it.Close()
-		var first, keep []byte // the first entry, and the newest one below h
+		var first, second, keep []byte // the first two entries, and the newest one below h
 		for valid := it.First(); valid; valid = it.Next() {
 			e, err := parseTimeEntry(it)
 			if err != nil {
@@ -245,18 +342,25 @@ func (s *Store) compactTimes(h page.LSN) error {
 			if e.lsn >= h {
 				break
 			}
-			if first == nil {
+			switch {
+			case first == nil:
 				first = timeKey(e.at)
+			case second == nil:
+				second = timeKey(e.at)
 			}
 			keep = timeKey(e.at)
 		}
 		if err := it.Error(); err != nil {
 			return err
 		}
-		if first == nil || string(first) == string(keep) {
+		from := first
+		if s.branchTimes.Load() {
+			from = second // a branch's first commit stays (see above)
+		}
+		if from == nil || string(from) >= string(keep) {
 			return nil
 		}
-		return db.DeleteRange(first, keep, pebble.NoSync)
+		return db.DeleteRange(from, keep, pebble.NoSync)
 	})
 }
 
@@ -288,10 +392,38 @@ var _ storage.CommitIndex = (*Store)(nil)
 // CommitAtOrBefore implements storage.CommitIndex: it waits until the store has consumed the
 // log up to lsn, then returns the end of the last commit that ends at or below lsn, with the
 // floor rule and the window of LSNAt.
+//
+// A branch store asks its base for a position before its first commit, as LSNAt does:
+// Base.CommitAtOrBefore(min(lsn, BaseLSN)). At or above BaseLSN the answer is BaseLSN itself
+// (the branch point: a group end of the base with the committed state of the base's last
+// commit at or below it, and where the branch's pages are kept) when the base finds a commit
+// at or below it, whatever position it names (when a later commit of the base was indexed
+// at the same time as B's, their entry names the later one and the base answers an earlier
+// commit); below it, the base's answer, clamped to BaseLSN. The window is LSNAt's.
 func (s *Store) CommitAtOrBefore(ctx context.Context, lsn page.LSN) (storage.TimePoint, error) {
-	return s.searchTimes(ctx, lsn, func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
-		return commitAtOrBefore(it, lsn, floor)
+	var base storage.CommitIndex
+	if s.branchTimes.Load() {
+		base, _ = s.opts.Base.(storage.CommitIndex)
+	}
+	var own ownTimes
+	tp, err := s.searchTimes(ctx, lsn, func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
+		tp, err := commitAtOrBefore(it, lsn, floor)
+		if base != nil && errors.Is(err, storage.ErrBeforeHistory) {
+			if err := own.read(it, tp, func(first timeEntry) bool { return lsn < first.lsn }); err != nil {
+				return tp, err
+			}
+		}
+		return tp, err
 	})
+	if !own.before {
+		return tp, err
+	}
+	btp, err := base.CommitAtOrBefore(ctx, min(lsn, s.opts.BaseLSN))
+	btp.LSN = min(btp.LSN, s.opts.BaseLSN)
+	if lsn >= s.opts.BaseLSN {
+		btp.LSN = s.opts.BaseLSN
+	}
+	return s.fromBase(own, btp, err, fmt.Sprintf("log position %d", lsn))
 }
 
 // commitAtOrBefore answers CommitAtOrBefore from the time index under it, with the

@@ -39,6 +39,10 @@ var (
 	// groupEndKey holds the position after the last group-end record consumed: a void group
 	// (redo.TAbort) cannot start before it, and segments are copied as of such a position.
 	groupEndKey = []byte{kindMeta, 'g', 'r', 'o', 'u', 'p'}
+	// branchTimesKey holds, in a branch store whose time index starts with its first commit
+	// after the branch point, that branch point (see history.go): the store has consumed its
+	// log from there, and compaction keeps the index's first entry.
+	branchTimesKey = []byte{kindMeta, 'b', 't', 'i', 'm', 'e', 's'}
 )
 
 var be = binary.BigEndian

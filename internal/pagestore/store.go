@@ -87,7 +87,11 @@ type Options struct {
 	// timelines; see branch.go): the log it consumes starts at BaseLSN, where the branch was
 	// made; below BaseLSN its pages are Base's, and from there on a page is its newest image
 	// here or, if it has none, Base's page at BaseLSN, with its deltas here applied. Base must
-	// keep its pages at BaseLSN as long as the branch lives.
+	// keep its pages at BaseLSN as long as the branch lives. When Base is also a
+	// storage.TimeIndex (a CommitIndex for CommitAtOrBefore), the times and positions before
+	// the branch's first commit are Base's history up to BaseLSN: LSNAt and CommitAtOrBefore
+	// ask Base for them (see history.go), so that a branch, a chain of branches included,
+	// keeps the history of the database it was made from.
 	Base    storage.PageSource
 	BaseLSN page.LSN
 }
@@ -140,6 +144,10 @@ type Store struct {
 	floor      atomic.Uint64 // compaction floor (see floorKey)
 	horizon    atomic.Uint64 // set by SetHorizon
 	lastTime   atomic.Int64  // the newest commit time indexed (history.go); written under writeMu
+	// branchTimes: a branch store whose time index starts with its first commit after the
+	// branch point (branchTimesKey), so that LSNAt and CommitAtOrBefore ask Base for what is
+	// before it (history.go).
+	branchTimes atomic.Bool
 
 	mu       sync.Mutex
 	advanced chan struct{}         // closed and replaced whenever persisted moves
@@ -306,6 +314,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		popts.Cache.Unref()
 		return nil, err
 	}
+	if err := s.loadBranchTimes(); err != nil {
+		_ = db.Close()
+		popts.Cache.Unref()
+		return nil, err
+	}
 	s.consumedTo.Store(uint64(pos))
 	s.synced.Store(uint64(pos))
 	s.stateBase = pos
@@ -418,6 +431,14 @@ func (s *Store) startEmpty(ctx context.Context, want placement.Ownership) (page.
 	if err := b.Set(groupEndKey, encodeLSN(groupEnd), nil); err != nil {
 		return 0, err
 	}
+	// A branch store that consumes its log from the branch point indexes every commit of the
+	// branch (history.go); one that starts further on (copied from peers) does not.
+	branchTimes := s.opts.Base != nil && pos == s.opts.BaseLSN
+	if branchTimes {
+		if err := b.Set(branchTimesKey, encodeLSN(s.opts.BaseLSN), nil); err != nil {
+			return 0, err
+		}
+	}
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return 0, fmt.Errorf("pagestore: initialise: %w", err)
 	}
@@ -426,6 +447,7 @@ func (s *Store) startEmpty(ctx context.Context, want placement.Ownership) (page.
 	}
 	s.own.Store(st)
 	s.groupEnd.Store(uint64(groupEnd))
+	s.branchTimes.Store(branchTimes)
 	return pos, nil
 }
 
