@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -46,7 +47,7 @@ func readClusterInfo(dir string) (clusterInfo, error) {
 
 func newCtlCmd(sh *sharedFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "ctl", Short: "Inspect and operate a running cluster"}
-	cmd.AddCommand(newCtlStatusCmd(sh), newCtlAddPageStoreCmd(sh), newCtlAddROCmd(sh), newCtlRemoveROCmd(sh), newCtlFailoverCmd(sh), newCtlHistoryCmd(sh), newCtlSnapshotCmd(sh), newCtlRestoreTableCmd(sh), newCtlBranchCmd(sh))
+	cmd.AddCommand(newCtlStatusCmd(sh), newCtlAddPageStoreCmd(sh), newCtlAddROCmd(sh), newCtlRemoveROCmd(sh), newCtlFailoverCmd(sh), newCtlHistoryCmd(sh), newCtlSnapshotCmd(sh), newCtlRestoreTableCmd(sh), newCtlRestoreCmd(sh), newCtlBranchCmd(sh))
 	return cmd
 }
 
@@ -131,8 +132,12 @@ from --secret-file, or else from DATA/secret when it exists.`,
 			if err != nil {
 				return err
 			}
+			main, err := mc.Main(ctx)
+			if err != nil {
+				return err
+			}
 			out := statusOut{Etcd: eps, Epoch: epoch, Nodes: nodes, Placement: placement.Summarize(pl),
-				History: meta.History{Window: window}, Snapshots: snaps, Branches: branches}
+				History: meta.History{Window: window}, Snapshots: snaps, Branches: branches, Main: main}
 			return printStatus(cmd.OutOrStdout(), out, asJSON)
 		},
 	}
@@ -149,6 +154,8 @@ type statusOut struct {
 	History   meta.History                       `json:"history"`
 	Snapshots []meta.Snapshot                    `json:"snapshots"`
 	Branches  []meta.Branch                      `json:"branches"`
+	// Main is the main database's timeline (0 until a point-in-time restore).
+	Main meta.Branch `json:"main"`
 }
 
 func printStatus(w io.Writer, out statusOut, asJSON bool) error {
@@ -167,8 +174,12 @@ func printStatus(w io.Writer, out statusOut, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
+	live := slices.DeleteFunc(slices.Clone(out.Branches), func(b meta.Branch) bool { return b.Retired })
 	fmt.Fprintf(w, "control plane %v, writer epoch %d, history window %s, snapshots %d, branches %d (strata ctl branch list)\n",
-		out.Etcd, out.Epoch, out.History.Window, len(out.Snapshots), len(out.Branches))
+		out.Etcd, out.Epoch, out.History.Window, len(out.Snapshots), len(live))
+	if out.Main.Timeline != 0 {
+		fmt.Fprintf(w, "the main database is timeline %d, restored to lsn %d of timeline %d\n", out.Main.Timeline, out.Main.LSN, out.Main.Base)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tID\tADDR\tPID\tSTATE\tEPOCH\tDURABLE\tAPPLIED\tPERSISTED\tLAG\tSEGMENTS\tMETRICS")
 	num := func(v uint64) string {

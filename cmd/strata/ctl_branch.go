@@ -61,7 +61,7 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 					// Nothing half made stays: a branch the writer did not fix, or could not, goes.
 					dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 					defer cancel()
-					if derr := mc.DeleteBranch(dctx, b.Name); derr != nil && !errors.Is(derr, meta.ErrNotFound) {
+					if _, derr := mc.DeleteBranch(dctx, b.Name); derr != nil && !errors.Is(derr, meta.ErrNotFound) {
 						err = errors.Join(err, derr)
 					}
 				}
@@ -102,6 +102,9 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tTIMELINE\tFROM LSN\tASKED\tSTATE\tMYSQL")
 			for _, b := range branches {
+				if b.Retired {
+					continue
+				}
 				asked := b.At.Format("2006-01-02 15:04:05.000000 MST")
 				switch {
 				case b.Snapshot != "":
@@ -131,11 +134,16 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 				return err
 			}
 			defer mc.Close()
-			if err := mc.DeleteBranch(ctx, args[0]); err != nil {
+			retired, err := mc.DeleteBranch(ctx, args[0])
+			if err != nil {
 				if errors.Is(err, meta.ErrNotFound) {
 					return fmt.Errorf("no branch %s", args[0])
 				}
 				return err
+			}
+			if retired {
+				fmt.Fprintf(cmd.OutOrStdout(), "strata: branch %s deleted; its writer stops, but the Page Stores keep its pages up to where the main database (or a branch) was made from it\n", args[0])
+				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "strata: branch %s deleted\n", args[0])
 			return nil

@@ -11,9 +11,9 @@ import (
 	"strata/internal/supervisor"
 )
 
-// branchNodes runs a writer for every branch whose point is fixed (docs/history.md): 'strata
-// up' starts those it does not run yet, each on a port of its own kept across restarts, and
-// stops those of deleted branches.
+// branchNodes runs a writer for every branch whose point is fixed (docs/history.md), but for
+// a restore in the making and a retired branch: 'strata up' starts those it does not run yet,
+// each on a port of its own kept across restarts, and stops those of deleted branches.
 type branchNodes struct {
 	sup    *supervisor.Supervisor
 	mc     *meta.Client
@@ -38,8 +38,8 @@ func (r *branchNodes) sync(ctx context.Context) error {
 	want := map[string]bool{}
 	var errs []string
 	for _, b := range branches {
-		if b.LSN == 0 {
-			continue // pending or void
+		if !b.Serves() {
+			continue // pending, void, a restore in the making, or retired
 		}
 		want[b.Name] = true
 		if _, ok := r.addrs[b.Name]; ok {

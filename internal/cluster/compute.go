@@ -52,7 +52,10 @@ type ComputeOptions struct {
 	// read-only node promoted to writer hands over its engine's (engine.DB.HandOver). On an
 	// error the engine opens with an empty pool.
 	Handover func(ctx context.Context, end page.LSN) (*bufpool.Pool, error)
-	Logger   *slog.Logger
+	// HandoverTimeline is the timeline of the pages Handover gives: a pool of another timeline
+	// than the one the node writes (the main database moved meanwhile) is not kept.
+	HandoverTimeline uint64
+	Logger           *slog.Logger
 	// EventListener receives the engine's events (commits).
 	EventListener engine.EventListener
 	// Branch, when set, makes the node the writer of that branch (its point fixed;
@@ -82,6 +85,10 @@ type Compute struct {
 	acks   map[string]uint64
 	stop   chan struct{}
 	kick   chan struct{} // publish the status now (SetAddr)
+	// timeline is the timeline it writes: the main database's (0 until a restore) or its
+	// branch's.
+	timeline uint64
+	moved    chan struct{} // closed when the main database moved to another timeline (Moved)
 	// lastHorizon is the last horizon given to the Page Stores (maintain's goroutine only).
 	lastHorizon page.LSN
 	wg          sync.WaitGroup
@@ -119,14 +126,24 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	own := opts.Meta // where the node's epoch and status live
 	lo := logclient.Options{Addrs: logAddrs, Secret: opts.Secret, StallTimeout: opts.StallTimeout, Logger: opts.Logger}
 	po := pageclient.Options{Placement: pagePlacement, SegmentPages: segPages, Secret: opts.Secret, Logger: opts.Logger}
-	if b := opts.Branch; b != nil {
-		if b.LSN == 0 || b.Timeline == 0 {
-			return nil, fmt.Errorf("cluster: branch %s has no branch point yet", b.Name)
+	tl := opts.Branch
+	if tl != nil {
+		if tl.LSN == 0 {
+			return nil, fmt.Errorf("cluster: branch %s has no branch point yet", tl.Name)
 		}
-		own = opts.Meta.ForBranch(b.Name)
-		lo.Timeline, lo.Start, po.Timeline = b.Timeline, page.LSN(b.LSN), b.Timeline
-		lg = lg.With("branch", b.Name, "timeline", b.Timeline)
+		own = opts.Meta.ForBranch(tl.Name)
+		lg = lg.With("branch", tl.Name, "timeline", tl.Timeline)
+	} else {
+		m, err := opts.Meta.Main(ctx) // another timeline after a point-in-time restore
+		if err != nil {
+			return nil, err
+		}
+		tl = &m
+		if m.Timeline != 0 {
+			lg = lg.With("timeline", m.Timeline)
+		}
 	}
+	lo.Timeline, lo.Start, po.Timeline = tl.Timeline, page.LSN(tl.LSN), tl.Timeline
 	epoch := opts.Epoch
 	if epoch == 0 {
 		if epoch, err = own.BumpEpoch(ctx); err != nil {
@@ -145,8 +162,8 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		_ = log.Close()
 		return nil, err
 	}
-	if opts.Branch != nil {
-		// The Page Stores open a branch's stores once its log exists (Recover made it):
+	if tl.Timeline != 0 {
+		// The Page Stores open a timeline's stores once its log exists (Recover made it):
 		// the engine reads its catalog from them.
 		if err := awaitBranchStores(ctx, pages, lg); err != nil {
 			_ = pages.Close()
@@ -164,7 +181,10 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	eo := engine.Options{Log: log, Pages: pages, Times: pages, PoolFrames: frames,
 		LockWaitTimeout: opts.LockWaitTimeout, Logger: opts.Logger, EventListener: opts.EventListener}
 	kept := 0
-	if opts.Handover != nil {
+	if opts.Handover != nil && opts.HandoverTimeline != tl.Timeline {
+		lg.Warn("compute: the read-only engine's buffer pool is of another timeline; opening with an empty one",
+			"pool", opts.HandoverTimeline, "timeline", tl.Timeline)
+	} else if opts.Handover != nil {
 		hctx, cancel := context.WithTimeout(ctx, handoverWait)
 		pool, err := opts.Handover(hctx, log.End())
 		cancel()
@@ -186,7 +206,8 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		return nil, fmt.Errorf("cluster: open the engine at %d: %w", log.Recovered(), err)
 	}
 	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, own: own, epoch: epoch, acks: map[string]uint64{},
-		stop: make(chan struct{}), failed: make(chan struct{}), kick: make(chan struct{}, 1)}
+		stop: make(chan struct{}), failed: make(chan struct{}), kick: make(chan struct{}, 1),
+		timeline: tl.Timeline, moved: make(chan struct{})}
 	lg.Info("compute: open", "epoch", epoch, "end", uint64(log.Recovered()), "took", time.Since(start), "kept_pages", kept)
 	reg, err := own.Register(ctx, c.status(epoch), 5*time.Second)
 	if err != nil {
@@ -200,6 +221,13 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	go c.maintain(epoch, segPages)
 	go c.heartbeat(epoch)
 	go c.followReaders()
+	if opts.Branch == nil {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			watchMain(opts.Meta, c.timeline, c.stop, c.moved, lg)
+		}()
+	}
 	return c, nil
 }
 
@@ -257,6 +285,14 @@ func refreshPlacement(ctx context.Context, mc *meta.Client, pages *pageclient.Cl
 // must then stop and start again: a new node recovers from the Log and Page Stores.
 func (c *Compute) Failed() <-chan struct{} { return c.failed }
 
+// Moved is closed once the main database is another timeline than the one this node writes
+// (a point-in-time restore, docs/history.md): the node must stop and start again, on the
+// new timeline. A branch's writer never moves.
+func (c *Compute) Moved() <-chan struct{} { return c.moved }
+
+// Timeline is the timeline the node writes.
+func (c *Compute) Timeline() uint64 { return c.timeline }
+
 // SetAddr sets the MySQL address the node publishes in its status.
 func (c *Compute) SetAddr(addr string) {
 	c.addr.Store(addr)
@@ -286,7 +322,7 @@ func (c *Compute) status(epoch uint64) meta.Node {
 	}
 	c.acksMu.Unlock()
 	return meta.Node{Role: meta.RoleRW, ID: c.opts.ID, Addr: addr, Metrics: c.opts.Metrics, PID: os.Getpid(), State: state,
-		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN()), Acks: acks}
+		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN()), Acks: acks, Timeline: c.timeline}
 }
 
 // maintain follows the placement, moves the Page Stores' horizon with the engine's oldest

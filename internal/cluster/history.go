@@ -16,43 +16,56 @@ import (
 	"strata/internal/storage"
 )
 
-// horizon returns where the Page Stores' compaction horizon may move: the oldest of the
-// engine's history horizon (oldest snapshot, past views, the history window) and every
-// snapshot and branch point recorded in the control plane, after fixing the pending ones. 0:
-// it must not move (something could not be read, or a snapshot or branch still waits).
+// horizon returns where the Page Stores' compaction horizon of the node's timeline may move:
+// the oldest of the engine's history horizon (oldest snapshot, past views, the history window),
+// the snapshots taken on this timeline, and the branch points of the timelines made from it
+// (branches; the main database after a restore, made from the timeline before it), after
+// fixing the pending snapshots and branches (the main database's writer does). 0: it must not
+// move (something could not be read, or a snapshot or branch still waits).
 func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) page.LSN {
 	window, err := c.opts.Meta.HistoryWindow(ctx, meta.DefaultHistoryWindow)
 	if err != nil {
 		lg.Debug("compute: read the history window", "err", err)
 		return 0
 	}
-	if c.opts.Branch != nil {
-		// A branch's writer keeps its own window; snapshots and branches are the main
-		// database's.
-		h := c.HistoryHorizon(ctx, window)
-		c.lastHorizon = max(c.lastHorizon, h)
-		return h
+	var snaps []meta.Snapshot
+	var pending bool
+	if c.opts.Branch == nil {
+		snaps, _, pending, err = c.fixPending(ctx, lg)
+	} else {
+		snaps, err = c.opts.Meta.Snapshots(ctx)
 	}
-	snaps, branches, pending, err := c.fixPending(ctx, lg)
 	if err != nil {
 		lg.Debug("compute: read the snapshots and branches", "err", err)
+		return 0
+	}
+	timelines, err := c.opts.Meta.Timelines(ctx)
+	if err != nil {
+		lg.Debug("compute: read the timelines", "err", err)
 		return 0
 	}
 	h := c.HistoryHorizon(ctx, window)
 	if h == 0 || pending {
 		return 0
 	}
+	h = pinnedHorizon(h, c.timeline, snaps, timelines)
+	c.lastHorizon = max(c.lastHorizon, h)
+	return h
+}
+
+// pinnedHorizon lowers horizon h of timeline tl to every snapshot taken on tl and every branch
+// point of a timeline made from tl (which reads tl's pages at that point).
+func pinnedHorizon(h page.LSN, tl uint64, snaps []meta.Snapshot, timelines []meta.Branch) page.LSN {
 	for _, s := range snaps {
-		if s.LSN != 0 {
+		if s.LSN != 0 && s.Timeline == tl {
 			h = min(h, page.LSN(s.LSN))
 		}
 	}
-	for _, b := range branches { // a branch reads its base's pages at its branch point
-		if b.LSN != 0 {
+	for _, b := range timelines {
+		if b.LSN != 0 && b.ChildOf(tl) {
 			h = min(h, page.LSN(b.LSN))
 		}
 	}
-	c.lastHorizon = max(c.lastHorizon, h)
 	return h
 }
 
@@ -71,7 +84,7 @@ func (c *Compute) fixSnapshot(ctx context.Context, lg *slog.Logger, s meta.Snaps
 		lg.Info("compute: a snapshot's moment is not in the history kept; it takes the present", "snapshot", s.Name,
 			"at", s.At, "lsn", uint64(lsn), "why", errors.Join(err, fmt.Errorf("position %d, horizon %d", tp.LSN, c.lastHorizon)))
 	}
-	s.LSN = uint64(lsn)
+	s.LSN, s.Timeline = uint64(lsn), c.timeline
 	if err := c.opts.Meta.FixSnapshot(ctx, s); err != nil {
 		lg.Warn("compute: record a snapshot's position", "snapshot", s.Name, "err", err)
 		s.LSN = 0
@@ -94,7 +107,7 @@ func (c *Compute) fixBranch(ctx context.Context, lg *slog.Logger, b meta.Branch,
 		b.Error = void.Error()
 		lg.Warn("compute: a branch cannot be made", "branch", b.Name, "err", void)
 	} else {
-		b.LSN = uint64(lsn)
+		b.LSN, b.Base = uint64(lsn), c.timeline
 	}
 	if err := c.opts.Meta.FixBranch(ctx, b); err != nil {
 		lg.Warn("compute: record a branch point", "branch", b.Name, "err", err)
@@ -181,6 +194,23 @@ func awaitBranchStores(ctx context.Context, pages *pageclient.Client, lg *slog.L
 	}
 }
 
+// visibleSnapshots returns snaps as timeline tl sees them: a snapshot taken on a timeline
+// before a restore, after the point the main database was restored to, is void there.
+func visibleSnapshots(snaps []meta.Snapshot, tl uint64, timelines []meta.Branch) []meta.Snapshot {
+	out := slices.Clone(snaps)
+	for i, s := range out {
+		if s.LSN != 0 && !meta.InHistory(s.LSN, s.Timeline, tl, timelines) {
+			out[i].Error = fmt.Sprintf("taken on timeline %d, after the point the database was restored to", s.Timeline)
+			out[i].LSN = 0
+		}
+	}
+	return out
+}
+
+// staleRestore is how long a restore may wait to become the main database (its maker,
+// `strata ctl restore`, swaps it as soon as its point is fixed) before the writer drops it.
+const staleRestore = 5 * time.Minute
+
 // pendingInterval is how often the writer looks for snapshots and branches waiting for their
 // position (between the maintain rounds, which fix them too).
 const pendingInterval = 100 * time.Millisecond
@@ -202,10 +232,25 @@ func (c *Compute) fixPending(ctx context.Context, lg *slog.Logger) (snaps []meta
 	if branches, err = c.opts.Meta.Branches(ctx); err != nil {
 		return nil, nil, false, err
 	}
+	var ours []meta.Snapshot // the snapshots as the main database sees them
+	if slices.ContainsFunc(branches, meta.Branch.Pending) {
+		timelines, err := c.opts.Meta.Timelines(ctx)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		ours = visibleSnapshots(snaps, c.timeline, timelines)
+	}
 	for i, b := range branches {
-		if b.Pending() {
-			branches[i] = c.fixBranch(ctx, lg, b, snaps)
+		switch {
+		case b.Pending():
+			branches[i] = c.fixBranch(ctx, lg, b, ours)
 			pending = pending || branches[i].Pending()
+		case b.Restore && time.Since(b.Created) > staleRestore:
+			// A restore that never became the main database (its maker stopped): it goes,
+			// so that nothing half made stays.
+			if _, err := c.opts.Meta.DeleteBranch(ctx, b.Name); err == nil {
+				lg.Warn("compute: a restore that did not complete is dropped", "restore", b.Name, "created", b.Created)
+			}
 		}
 	}
 	return snaps, branches, pending, nil

@@ -65,3 +65,33 @@ func matches(err error, want string) bool {
 	}
 	return err != nil && strings.Contains(err.Error(), want)
 }
+
+// pinnedHorizon: a timeline's horizon stays at or below its own snapshots and the branch
+// points of the timelines made from it, not those of other timelines.
+func TestPinnedHorizon(t *testing.T) {
+	snaps := []meta.Snapshot{{Name: "old", LSN: 300, Timeline: 0}, {Name: "new", LSN: 5000, Timeline: 2}, {Name: "pending"}}
+	timelines := []meta.Branch{
+		{Name: "before", Timeline: 0, LSN: 64},         // the first main database, kept after a restore
+		{Name: "", Timeline: 2, Base: 0, LSN: 1000},    // the main database, restored to 1000 of timeline 0
+		{Name: "dev", Timeline: 3, Base: 2, LSN: 4000}, // a branch of it
+		{Name: "gone", Timeline: 4, Base: 0, Retired: true, LSN: 2000},
+	}
+	for _, c := range []struct {
+		tl   uint64
+		h    page.LSN
+		want page.LSN
+	}{
+		{0, 9000, 300},  // its snapshot, below the restore point and the retired child
+		{2, 9000, 4000}, // dev's point; snapshot "new" is above it
+		{2, 3000, 3000},
+		{3, 9000, 9000}, // nothing is made from dev
+	} {
+		if got := pinnedHorizon(c.h, c.tl, snaps, timelines); got != c.want {
+			t.Errorf("timeline %d, horizon %d: %d, want %d", c.tl, c.h, got, c.want)
+		}
+	}
+	vis := visibleSnapshots([]meta.Snapshot{{Name: "a", LSN: 900, Timeline: 0}, {Name: "b", LSN: 1100, Timeline: 0}}, 2, timelines)
+	if vis[0].LSN != 900 || vis[1].LSN != 0 || vis[1].Error == "" {
+		t.Errorf("snapshots as the restored main database sees them: %+v", vis)
+	}
+}

@@ -49,6 +49,10 @@ type ReadOnly struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	once   sync.Once
+	// timeline is the main database's timeline it follows; moved is closed when the main
+	// database moved to another (Moved).
+	timeline uint64
+	moved    chan struct{}
 
 	// The acknowledgement (see awaitAck and maintain): gen is the node's reader generation,
 	// serving says that the writer honours the horizon of this generation and reads are
@@ -89,8 +93,13 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*ReadOnly, error) 
 	if err != nil {
 		return nil, err
 	}
+	main, err := opts.Meta.Main(ctx) // another timeline after a point-in-time restore
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
-	rd, err := logclient.NewReader(ctx, logclient.ReaderOptions{Addrs: logAddrs, Secret: opts.Secret, Logger: opts.Logger})
+	rd, err := logclient.NewReader(ctx, logclient.ReaderOptions{Addrs: logAddrs, Secret: opts.Secret, Logger: opts.Logger,
+		Timeline: main.Timeline})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +109,7 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*ReadOnly, error) 
 		return nil, err
 	}
 	pages, err := pageclient.New(pageclient.Options{Placement: pagePlacement, SegmentPages: segPages,
-		Secret: opts.Secret, Logger: opts.Logger})
+		Secret: opts.Secret, Logger: opts.Logger, Timeline: main.Timeline})
 	if err != nil {
 		_ = rd.Close()
 		return nil, err
@@ -112,7 +121,8 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*ReadOnly, error) 
 		_ = rd.Close()
 		return nil, fmt.Errorf("cluster: open the read-only engine at %d: %w", view, err)
 	}
-	r := &ReadOnly{DB: eng, Log: rd, Pages: pages, opts: opts, ready: make(chan struct{}), stop: make(chan struct{})}
+	r := &ReadOnly{DB: eng, Log: rd, Pages: pages, opts: opts, ready: make(chan struct{}), stop: make(chan struct{}),
+		timeline: main.Timeline, moved: make(chan struct{})}
 	lg.Info("readonly: open", "view", uint64(view), "took", time.Since(start))
 	if r.reg, err = opts.Meta.Register(ctx, r.status(), 5*time.Second); err != nil {
 		_ = r.Close()
@@ -120,11 +130,22 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*ReadOnly, error) 
 	}
 	r.lastPublish.Store(time.Now().UnixNano())
 	r.acking.Store(true)
-	r.wg.Add(2)
+	r.wg.Add(3)
 	go r.maintain(segPages)
 	go r.awaitAck()
+	go func() {
+		defer r.wg.Done()
+		watchMain(opts.Meta, r.timeline, r.stop, r.moved, lg)
+	}()
 	return r, nil
 }
+
+// Timeline is the timeline the node follows.
+func (r *ReadOnly) Timeline() uint64 { return r.timeline }
+
+// Moved is closed once the main database is another timeline than the one this node follows
+// (a point-in-time restore): the node must stop and start again, on the new timeline.
+func (r *ReadOnly) Moved() <-chan struct{} { return r.moved }
 
 // firstView waits for the log to name a group end to start at.
 func firstView(ctx context.Context, rd *logclient.Reader) (page.LSN, error) {
@@ -163,7 +184,8 @@ func (r *ReadOnly) status() meta.Node {
 		state = meta.StateStarting
 	}
 	n := meta.Node{Role: meta.RoleRO, ID: r.opts.ID, Addr: addr, Metrics: r.opts.Metrics, PID: os.Getpid(), State: state,
-		Applied: uint64(r.VisibleLSN()), Horizon: uint64(r.Horizon()), Pinned: uint64(r.Pinned()), Gen: r.gen.Load()}
+		Applied: uint64(r.VisibleLSN()), Horizon: uint64(r.Horizon()), Pinned: uint64(r.Pinned()), Gen: r.gen.Load(),
+		Timeline: r.timeline}
 	if st, ok := r.ReplayStats(); ok {
 		n.Durable = uint64(st.Durable)
 		n.LagMs = float64(st.Behind.Microseconds()) / 1000

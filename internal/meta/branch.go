@@ -17,21 +17,43 @@ import (
 // moment (or a snapshot); the main database's writer then fixes the branch point, a group
 // end, and holds its Page Stores' horizon at or below it as long as the branch lives.
 type Branch struct {
-	Name     string    `json:"name"`
-	Timeline uint64    `json:"timeline"`
+	Name     string `json:"name"`
+	Timeline uint64 `json:"timeline"`
+	// Base is the timeline the branch was made from (0: the first main database's). After a
+	// point-in-time restore the main database is a branch of the timeline before it.
+	Base     uint64    `json:"base,omitempty"`
 	At       time.Time `json:"at"`                 // the moment asked for
 	AtLSN    uint64    `json:"at_lsn,omitempty"`   // or the log position asked for
 	Snapshot string    `json:"snapshot,omitempty"` // or the snapshot asked for
 	LSN      uint64    `json:"lsn,omitempty"`      // the branch point, once fixed
 	Error    string    `json:"error,omitempty"`    // why the branch point could not be fixed
 	Created  time.Time `json:"created"`
+	// Restore marks the branch a point-in-time restore makes: it has no writer of its own,
+	// and becomes the main database (SwapMain) once its point is fixed.
+	Restore bool `json:"restore,omitempty"`
+	// Retired marks a branch deleted while another timeline is made from it (the main
+	// database after a restore): it has no writer and is not listed, but the Page Stores keep
+	// its store, which its children read below their branch points.
+	Retired bool `json:"retired,omitempty"`
 }
 
 // Pending says whether the writer has yet to fix the branch point.
 func (b Branch) Pending() bool { return b.LSN == 0 && b.Error == "" }
 
 // State describes the branch for people: ready, pending, or void with the reason.
-func (b Branch) State() string { return recordState(b.LSN, b.Error) }
+func (b Branch) State() string {
+	if b.Restore && b.Error == "" {
+		return "restoring"
+	}
+	return recordState(b.LSN, b.Error)
+}
+
+// Serves says whether the branch has a writer of its own: its point is fixed, and it is
+// neither a restore in the making nor retired.
+func (b Branch) Serves() bool { return b.LSN != 0 && !b.Restore && !b.Retired }
+
+// ChildOf says whether the branch was made from timeline tl (and is not tl itself).
+func (b Branch) ChildOf(tl uint64) bool { return b.Base == tl && b.Timeline != tl }
 
 // ErrInUse is returned when deleting something another record depends on.
 var ErrInUse = errors.New("meta: in use")
@@ -115,22 +137,80 @@ func (c *Client) FixBranch(ctx context.Context, b Branch) error {
 		if !cur.Pending() {
 			return false
 		}
-		cur.LSN, cur.Error = b.LSN, b.Error
+		cur.LSN, cur.Error, cur.Base = b.LSN, b.Error, b.Base
 		return true
 	})
 }
 
-// DeleteBranch deletes the branch record (ErrNotFound when there is none).
-func (c *Client) DeleteBranch(ctx context.Context, name string) error {
+// DeleteBranch deletes the branch record (ErrNotFound when there is none, or when it is
+// retired already). A branch that another timeline was made from (the main database after a
+// restore, or a branch of it) is retired instead: its writer stops and it is no longer listed,
+// but its store stays, since the other timeline reads its pages below the branch point;
+// retired says so.
+func (c *Client) DeleteBranch(ctx context.Context, name string) (retired bool, err error) {
 	if err := ValidSnapshotName(name); err != nil {
-		return fmt.Errorf("meta: branch name: %w", err)
+		return false, fmt.Errorf("meta: branch name: %w", err)
 	}
-	r, err := c.c.Delete(ctx, c.k.branch(name))
+	for range 8 {
+		key := c.k.branch(name)
+		r, err := c.c.Get(ctx, key)
+		if err != nil {
+			return false, fmt.Errorf("meta: read branch %s: %w", name, err)
+		}
+		if len(r.Kvs) == 0 {
+			return false, fmt.Errorf("%w: branch %s", ErrNotFound, name)
+		}
+		var b Branch
+		if err := json.Unmarshal(r.Kvs[0].Value, &b); err != nil {
+			return false, fmt.Errorf("meta: malformed %s: %w", key, err)
+		}
+		if b.Retired {
+			return false, fmt.Errorf("%w: branch %s", ErrNotFound, name)
+		}
+		children, rev, err := c.childrenOf(ctx, b.Timeline)
+		if err != nil {
+			return false, err
+		}
+		unchanged := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", r.Kvs[0].ModRevision),
+			clientv3.Compare(clientv3.ModRevision(c.k.main()), "=", rev)}
+		op := clientv3.OpDelete(key)
+		if children {
+			b.Retired = true
+			val, err := json.Marshal(b)
+			if err != nil {
+				return false, err
+			}
+			op = clientv3.OpPut(key, string(val))
+		}
+		t, err := c.c.Txn(ctx).If(unchanged...).Then(op).Commit()
+		if err != nil {
+			return false, fmt.Errorf("meta: delete branch %s: %w", name, err)
+		}
+		if t.Succeeded {
+			return children, nil
+		}
+	}
+	return false, fmt.Errorf("meta: delete branch %s: the branches kept changing", name)
+}
+
+// childrenOf says whether the main database or a branch was made from timeline tl, with the
+// main record's revision (0: none) read.
+func (c *Client) childrenOf(ctx context.Context, tl uint64) (bool, int64, error) {
+	m, rev, err := c.main(ctx)
 	if err != nil {
-		return fmt.Errorf("meta: delete branch %s: %w", name, err)
+		return false, 0, err
 	}
-	if r.Deleted == 0 {
-		return fmt.Errorf("%w: branch %s", ErrNotFound, name)
+	if m.ChildOf(tl) {
+		return true, rev, nil
 	}
-	return nil
+	bs, err := c.Branches(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	for _, o := range bs {
+		if o.ChildOf(tl) {
+			return true, rev, nil
+		}
+	}
+	return false, rev, nil
 }

@@ -119,10 +119,10 @@ func TestBranches(t *testing.T) {
 	if err := c.DeleteSnapshot(ctx, "s"); err != nil {
 		t.Fatalf("deleting a snapshot once the branch point is fixed: %v", err)
 	}
-	if err := c.DeleteBranch(ctx, "a"); err != nil {
+	if _, err := c.DeleteBranch(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.DeleteBranch(ctx, "a"); !errors.Is(err, ErrNotFound) {
+	if _, err := c.DeleteBranch(ctx, "a"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleting it again: %v", err)
 	}
 	if b, err := c.CreateBranch(ctx, Branch{Name: "a", At: now}); err != nil || b.Timeline != uint64(len(names)+1) {

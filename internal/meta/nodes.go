@@ -51,8 +51,10 @@ type Node struct {
 	Gen uint64 `json:"gen,omitempty"`
 	// Acks, on the writer, says for each read-only node instance (ReaderKey) from which LSN
 	// on its reported horizon is honoured: that node serves only snapshots at or past it.
-	Acks    map[string]uint64 `json:"acks,omitempty"`
-	Updated time.Time         `json:"updated"`
+	Acks map[string]uint64 `json:"acks,omitempty"`
+	// Timeline is the timeline a compute node serves (docs/history.md).
+	Timeline uint64    `json:"timeline,omitempty"`
+	Updated  time.Time `json:"updated"`
 }
 
 // ReaderKey names one run of a read-only node in the writer's Acks: a restarted node, or one

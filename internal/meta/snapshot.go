@@ -22,6 +22,9 @@ type Snapshot struct {
 	LSN  uint64    `json:"lsn,omitempty"` // the log position as of At, once the writer fixed it
 	// Error, when set, says why the writer could not fix the position (the snapshot is void).
 	Error string `json:"error,omitempty"`
+	// Timeline is the timeline LSN is a position of: the main database's when the writer
+	// fixed it (a restore makes another timeline the main database, docs/history.md).
+	Timeline uint64 `json:"timeline,omitempty"`
 }
 
 // Pending says whether the writer has yet to fix the snapshot's position.
@@ -114,7 +117,7 @@ func (c *Client) FixSnapshot(ctx context.Context, s Snapshot) error {
 		if !cur.Pending() {
 			return false
 		}
-		cur.LSN, cur.Error = s.LSN, s.Error
+		cur.LSN, cur.Error, cur.Timeline = s.LSN, s.Error, s.Timeline
 		return true
 	})
 }

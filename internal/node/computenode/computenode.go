@@ -16,6 +16,7 @@ import (
 	"strata/internal/cluster"
 	"strata/internal/node"
 	"strata/internal/privfs"
+	"strata/internal/retry"
 )
 
 // Options describe a compute node.
@@ -84,6 +85,7 @@ func Run(ctx context.Context, opts Options) error {
 	readOnly := opts.ReadOnly
 	var claimed uint64         // an epoch this node took as a read-only node
 	var from *cluster.ReadOnly // the read-only node it was, still open to hand over its pool
+	var movedAt time.Time      // when the main database last moved to another timeline
 	for ctx.Err() == nil {
 		if readOnly {
 			epoch, err := withMetrics(opts, lg, func(m *node.Metrics) (uint64, error) {
@@ -92,6 +94,16 @@ func Run(ctx context.Context, opts Options) error {
 				e, from, err = runReadOnly(ctx, opts, mc, m)
 				return e, err
 			})
+			if errors.Is(err, errMainMoved) {
+				lg.Info("compute: following the main database to its new timeline")
+				movedAt = time.Now()
+				continue
+			}
+			if err != nil && time.Since(movedAt) < movedRetry && retry.Sleep(ctx, 200*time.Millisecond) {
+				// The new timeline's log may not exist yet: its writer is still starting.
+				lg.Debug("compute: the main database's new timeline is not ready yet", "err", err)
+				continue
+			}
 			if err != nil || epoch == 0 {
 				return err
 			}
@@ -115,6 +127,10 @@ func Run(ctx context.Context, opts Options) error {
 			return 0, runWriter(ctx, opts, mc, m, epoch, from)
 		})
 		from = nil // runWriter closed it
+		if errors.Is(err, errMainMoved) {
+			lg.Info("compute: writing the main database on its new timeline")
+			continue
+		}
 		if !errors.Is(err, errSteppedDown) {
 			return err
 		}
@@ -122,6 +138,10 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	return nil
 }
+
+// movedRetry bounds how long a read-only node retries opening after the main database moved
+// to another timeline, whose writer creates its log.
+const movedRetry = 30 * time.Second
 
 // withMetrics runs f with a metrics server of its own: each role registers its collectors
 // anew.

@@ -57,10 +57,17 @@ func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 			}
 		}()
 	}
+	go func() {
+		select {
+		case <-r.Moved():
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
 	so := opts.SQL
 	so.ReadOnly = true
 	so.Logger, so.Registerer, so.ProxySecret = lg, m.Registerer(), opts.Secret
-	so.Snapshots = SnapshotsOf(mc)
+	so.Snapshots = SnapshotsOf(mc, r.Timeline())
 	so.Ready = func(addr net.Addr, health func() error) {
 		r.SetAddr(addr.String())
 		r.SetHealth(health)
@@ -75,6 +82,11 @@ func runReadOnly(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 		// epoch, its replay reaches the log's end and it hands its buffer pool over.
 		keep = true
 		return e, r, nil
+	default:
+	}
+	select {
+	case <-r.Moved():
+		return 0, nil, errMainMoved
 	default:
 	}
 	if errors.Is(err, context.Canceled) {

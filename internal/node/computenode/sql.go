@@ -60,9 +60,10 @@ type SQLOptions struct {
 	Snapshots sqlstore.SnapshotResolver
 }
 
-// SnapshotsOf resolves snapshot names through the control plane: a snapshot's position once
-// the writer fixed it.
-func SnapshotsOf(mc *meta.Client) sqlstore.SnapshotResolver {
+// SnapshotsOf resolves snapshot names through the control plane for a node that serves
+// timeline: a snapshot's position once the writer fixed it, if that position is in the
+// timeline's history (a snapshot taken before a restore, after the point restored to, is not).
+func SnapshotsOf(mc *meta.Client, timeline uint64) sqlstore.SnapshotResolver {
 	return func(ctx context.Context, name string) (page.LSN, bool, error) {
 		if meta.ValidSnapshotName(name) != nil {
 			return 0, false, nil
@@ -75,8 +76,23 @@ func SnapshotsOf(mc *meta.Client) sqlstore.SnapshotResolver {
 			return 0, false, err
 		case s.Pending() || s.Error != "":
 			return 0, false, fmt.Errorf("snapshot %s is not ready", name)
+		case s.Timeline == timeline:
+			return page.LSN(s.LSN), true, nil
 		}
-		return page.LSN(s.LSN), true, nil
+		timelines, err := mc.Timelines(ctx)
+		if err != nil {
+			return 0, false, err
+		}
+		if meta.InHistory(s.LSN, s.Timeline, timeline, timelines) {
+			return page.LSN(s.LSN), true, nil
+		}
+		where := fmt.Sprintf("timeline %d", s.Timeline)
+		for _, b := range timelines {
+			if b.Timeline == s.Timeline && b.Name != "" && !b.Retired {
+				where = "branch " + b.Name
+			}
+		}
+		return 0, false, fmt.Errorf("snapshot %s was taken after the point the database was restored to; it is on %s", name, where)
 	}
 }
 

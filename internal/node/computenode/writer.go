@@ -22,6 +22,10 @@ import (
 // errSteppedDown says the writer handed over in a planned switchover.
 var errSteppedDown = errors.New("computenode: the writer stepped down for a switchover")
 
+// errMainMoved says the main database became another timeline (a point-in-time restore): the
+// node starts again, in the same role, on it.
+var errMainMoved = errors.New("computenode: the main database moved to another timeline")
+
 // holderGrace is how long after a node took the epoch it may still be recovering the log
 // before it publishes itself as the writer: a node started as the writer meanwhile follows it.
 const holderGrace = 10 * time.Second
@@ -125,6 +129,7 @@ func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 			}
 		})
 		defer closeFrom()
+		co.HandoverTimeline = from.Timeline()
 		co.Handover = func(ctx context.Context, end page.LSN) (*bufpool.Pool, error) {
 			defer closeFrom() // its registration, its log reader and page client go
 			return from.DB.HandOver(ctx, end)
@@ -143,6 +148,8 @@ func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 		select {
 		case <-c.Failed():
 			cancel()
+		case <-c.Moved():
+			cancel()
 		case <-sctx.Done():
 		}
 	}()
@@ -152,7 +159,7 @@ func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 	so.Logger, so.Registerer, so.ProxySecret, so.Drain = lg, m.Registerer(), opts.Secret, stepDown
 	if branch == nil {
 		go watchSwitchover(sctx, mc, epoch, lg, func() { close(stepDown) })
-		so.Snapshots = SnapshotsOf(mc)
+		so.Snapshots = SnapshotsOf(mc, c.Timeline())
 	}
 	so.Ready = func(addr net.Addr, health func() error) {
 		c.SetAddr(addr.String())
@@ -164,6 +171,14 @@ func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 	err = ServeSQL(sctx, c.DB, so)
 	if ferr := c.DB.Failure(); ferr != nil && ctx.Err() == nil {
 		return fmt.Errorf("stopping: %w", ferr)
+	}
+	select {
+	case <-c.Moved():
+		if cerr := c.Close(); cerr != nil {
+			lg.Warn("compute: close before moving to the main database's new timeline", "err", cerr)
+		}
+		return errMainMoved
+	default:
 	}
 	select {
 	case <-stepDown:

@@ -17,11 +17,13 @@ import (
 	"strata/internal/pagestore"
 )
 
-// branchHost keeps, beside a Page Store's main store, a branch store for every branch whose
-// branch point is fixed (docs/history.md): copy-on-write over the main store at the branch
-// point (pagestore.Options.Base), consuming the branch's log (its timeline on the Log Stores,
-// which its writer creates), served as its timeline. A branch deleted from the control plane
-// is closed and its files removed.
+// branchHost keeps, beside a Page Store's own store (timeline 0), a store for every other
+// timeline whose branch point is fixed (docs/history.md): the branches', and the main
+// database's after a point-in-time restore. Each is copy-on-write over its base timeline's
+// store at the branch point (pagestore.Options.Base), consumes its timeline's log on the Log
+// Stores (which its writer creates), and is served as that timeline. A branch deleted from the
+// control plane is closed and its files removed; a retired one (another timeline was made
+// from it) stays.
 type branchHost struct {
 	mc       *meta.Client
 	dir      string // where branch stores live: <dir>/<timeline>
@@ -39,6 +41,7 @@ type branchHost struct {
 type hostedBranch struct {
 	name string
 	lsn  page.LSN
+	base uint64 // the timeline it reads below lsn
 	st   *pagestore.Store
 	rd   *logclient.Reader
 }
@@ -69,24 +72,32 @@ func (h *branchHost) run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// sync opens the branch stores of the branches whose point is fixed and closes (and removes)
-// those of branches that are gone. A branch whose log does not exist yet is tried again.
+// sync opens the stores of the timelines whose point is fixed (branches, and the main
+// database's after a restore; meta.Client.Timelines) and closes (and removes) those of
+// branches that are gone. A timeline whose log does not exist yet is tried again.
 func (h *branchHost) sync(ctx context.Context) error {
+	timelines, err := h.mc.Timelines(ctx)
+	if err != nil {
+		return err
+	}
 	branches, err := h.mc.Branches(ctx)
 	if err != nil {
 		return err
 	}
 	want := map[uint64]meta.Branch{}
-	for _, b := range branches {
-		if b.LSN != 0 {
+	for _, b := range timelines {
+		if b.Timeline != 0 { // timeline 0 is this node's own store
 			want[b.Timeline] = b
 		}
 	}
 	var errs []error
 	for tl, hb := range h.open {
-		if b, ok := want[tl]; !ok || b.Name != hb.name || page.LSN(b.LSN) != hb.lsn {
+		b, ok := want[tl]
+		if !ok || page.LSN(b.LSN) != hb.lsn || b.Base != hb.base {
 			errs = append(errs, h.drop(tl))
+			continue
 		}
+		hb.name = b.Name // a restore becomes the main database (""), the main database a branch
 	}
 	// Files of branches deleted while the store was down.
 	if ents, err := os.ReadDir(branchesDir(h.dir)); err == nil {
@@ -98,14 +109,23 @@ func (h *branchHost) sync(ctx context.Context) error {
 			}
 		}
 	}
-	for tl, b := range want {
-		if h.open[tl] == nil {
-			if err := h.openBranch(ctx, b); err != nil {
-				errs = append(errs, fmt.Errorf("branch %s (timeline %d): %w", b.Name, tl, err))
-			}
+	for _, b := range timelines { // parents first: a store reads its base's
+		if b.Timeline == 0 || h.open[b.Timeline] != nil {
+			continue
+		}
+		if err := h.openBranch(ctx, b); err != nil {
+			errs = append(errs, fmt.Errorf("timeline %d (%s): %w", b.Timeline, timelineName(b), err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// timelineName names timeline b for people.
+func timelineName(b meta.Branch) string {
+	if b.Name == "" {
+		return "the main database"
+	}
+	return "branch " + b.Name
 }
 
 // pendingTimeline says whether a pending branch has timeline tl.
@@ -118,7 +138,8 @@ func pendingTimeline(branches []meta.Branch, tl uint64) bool {
 	return false
 }
 
-// openBranch opens and serves the branch store of b.
+// openBranch opens and serves the store of timeline b, over its base's store (the node's own
+// for timeline 0, else an open branch store).
 func (h *branchHost) openBranch(ctx context.Context, b meta.Branch) error {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -127,10 +148,18 @@ func (h *branchHost) openBranch(ctx context.Context, b meta.Branch) error {
 	if err != nil {
 		return fmt.Errorf("its log (not created by its writer yet?): %w", err)
 	}
+	base := h.base
+	if b.Base != 0 {
+		hb := h.open[b.Base]
+		if hb == nil {
+			return errors.Join(fmt.Errorf("its base, timeline %d, is not served here", b.Base), rd.Close())
+		}
+		base = hb.st
+	}
 	own := h.base.Ownership()
 	st, err := pagestore.Open(ctx, pagestore.Options{
-		Dir: filepath.Join(branchesDir(h.dir), strconv.FormatUint(b.Timeline, 10)), Log: rd, Logger: h.lg.With("branch", b.Name),
-		Base: h.base, BaseLSN: page.LSN(b.LSN), Ownership: &own, FlushInterval: h.flush})
+		Dir: filepath.Join(branchesDir(h.dir), strconv.FormatUint(b.Timeline, 10)), Log: rd, Logger: h.lg.With("timeline", b.Timeline),
+		Base: base, BaseLSN: page.LSN(b.LSN), Ownership: &own, FlushInterval: h.flush})
 	if err != nil {
 		return errors.Join(err, rd.Close())
 	}
@@ -141,8 +170,8 @@ func (h *branchHost) openBranch(ctx context.Context, b meta.Branch) error {
 	if h.open == nil {
 		h.open = map[uint64]*hostedBranch{}
 	}
-	h.open[b.Timeline] = &hostedBranch{name: b.Name, lsn: page.LSN(b.LSN), st: st, rd: rd}
-	h.lg.Info("page store: serving a branch", "branch", b.Name, "timeline", b.Timeline, "branch_point", b.LSN)
+	h.open[b.Timeline] = &hostedBranch{name: b.Name, lsn: page.LSN(b.LSN), base: b.Base, st: st, rd: rd}
+	h.lg.Info("page store: serving a timeline", "timeline", b.Timeline, "of", timelineName(b), "base", b.Base, "branch_point", b.LSN)
 	return nil
 }
 

@@ -191,7 +191,7 @@ func TestBranchStores(t *testing.T) {
 		t.Fatalf("the branch store's files: %v", err)
 	}
 
-	if err := mc.DeleteBranch(ctx, "dev"); err != nil {
+	if _, err := mc.DeleteBranch(ctx, "dev"); err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(30 * time.Second)
