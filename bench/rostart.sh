@@ -6,8 +6,11 @@
 # about SMALL_MB of data (logical: 1 KiB a row of random hex, which the Page Stores' pebble
 # compresses about twice), then again after the data grew to about LARGE_MB; the same for
 # `ctl snapshot create` (until the writer fixed its log position; then deleted) and `ctl branch
-# create` (until the branch's own writer serves MySQL; then deleted). None should grow with the
-# size: a read-only node copies nothing, a snapshot records a moment, a branch shares the pages.
+# create` (until the branch's own writer serves MySQL; then deleted), and `ctl restore` to the
+# second before (until the main database's writer serves the restored timeline; the branch that
+# keeps the previous state is then deleted, which retires it). None should grow with the size: a
+# read-only node copies nothing, a snapshot records a moment, a branch and a restore share the
+# pages.
 #
 #   bash bench/rostart.sh
 #   SMALL_MB=10 LARGE_MB=1024 REPEAT=3 bash bench/rostart.sh
@@ -109,17 +112,33 @@ branch() { # label
 	sleep 3 # its writer stops, the Page Stores drop its store
 }
 
+restore() { # label
+	local t0 t1 out at keep
+	keep=before-$(date +%s%N) # (a retired branch keeps its name)
+	at=$(date '+%Y-%m-%d %H:%M:%S')
+	sleep 1
+	t0=$(date +%s.%N)
+	out=$("$WORK/strata" ctl restore --at "$at" --keep-as "$keep" --data "$WORK/strata-data" 2>&1) || die "ctl restore: $out"
+	t1=$(date +%s.%N)
+	printf 'restore\t%s\t%s rows\t%s MB of data\t%s MB on a Page Store disk\t%.2f s\n' "$1" "$(rows)" "$(size)" "$(disk)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+	sleep 2
+	"$WORK/strata" ctl branch delete "$keep" --data "$WORK/strata-data" >/dev/null 2>&1 || die "ctl branch delete failed"
+	sleep 3 # its writer stops
+}
+
 RESULTS=()
 grow_to "$SMALL_MB"
 sleep 5 # let the Page Stores settle
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro small)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(snap small)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(branch small)"); log "${RESULTS[-1]}"; done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(restore small)"); log "${RESULTS[-1]}"; done
 grow_to "$LARGE_MB"
 sleep 5
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro large)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(snap large)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(branch large)"); log "${RESULTS[-1]}"; done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(restore large)"); log "${RESULTS[-1]}"; done
 
 echo
 echo "strata up (1 RW, read-only nodes added and removed) at $REV, $(date -u +%Y-%m-%d), nproc=$(nproc)"

@@ -102,9 +102,6 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tTIMELINE\tFROM LSN\tASKED\tSTATE\tMYSQL")
 			for _, b := range branches {
-				if b.Retired {
-					continue
-				}
 				asked := b.At.Format("2006-01-02 15:04:05.000000 MST")
 				switch {
 				case b.Snapshot != "":

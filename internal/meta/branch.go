@@ -32,8 +32,9 @@ type Branch struct {
 	// and becomes the main database (SwapMain) once its point is fixed.
 	Restore bool `json:"restore,omitempty"`
 	// Retired marks a branch deleted while another timeline is made from it (the main
-	// database after a restore): it has no writer and is not listed, but the Page Stores keep
-	// its store, which its children read below their branch points.
+	// database after a restore): its record moves out of the branches (under retired/<timeline>,
+	// so that its name is free again), it has no writer, but the Page Stores keep its store,
+	// which its children read below their branch points.
 	Retired bool `json:"retired,omitempty"`
 }
 
@@ -61,6 +62,10 @@ var ErrInUse = errors.New("meta: in use")
 func (k keys) branches() string          { return k.prefix + "branches/" }
 func (k keys) branch(name string) string { return k.branches() + name }
 func (k keys) timelineSeq() string       { return k.prefix + "timeline-seq" }
+func (k keys) retired() string           { return k.prefix + "retired/" }
+func (k keys) retiredTimeline(tl uint64) string {
+	return k.retired() + strconv.FormatUint(tl, 10)
+}
 
 // CreateBranch records a new branch with the next timeline number (set in the returned
 // record); ErrExists if the name is taken (by a branch). Names follow snapshot names' rule.
@@ -142,11 +147,11 @@ func (c *Client) FixBranch(ctx context.Context, b Branch) error {
 	})
 }
 
-// DeleteBranch deletes the branch record (ErrNotFound when there is none, or when it is
-// retired already). A branch that another timeline was made from (the main database after a
-// restore, or a branch of it) is retired instead: its writer stops and it is no longer listed,
-// but its store stays, since the other timeline reads its pages below the branch point;
-// retired says so.
+// DeleteBranch deletes the branch record (ErrNotFound when there is none). A branch that
+// another timeline was made from (the main database after a restore, or a branch of it) is
+// retired instead: its record moves under retired/<timeline>, so its writer stops, it is no
+// longer listed and its name is free, but its store stays, since the other timeline reads its
+// pages below the branch point; retired says so.
 func (c *Client) DeleteBranch(ctx context.Context, name string) (retired bool, err error) {
 	if err := ValidSnapshotName(name); err != nil {
 		return false, fmt.Errorf("meta: branch name: %w", err)
@@ -164,25 +169,22 @@ func (c *Client) DeleteBranch(ctx context.Context, name string) (retired bool, e
 		if err := json.Unmarshal(r.Kvs[0].Value, &b); err != nil {
 			return false, fmt.Errorf("meta: malformed %s: %w", key, err)
 		}
-		if b.Retired {
-			return false, fmt.Errorf("%w: branch %s", ErrNotFound, name)
-		}
 		children, rev, err := c.childrenOf(ctx, b.Timeline)
 		if err != nil {
 			return false, err
 		}
 		unchanged := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", r.Kvs[0].ModRevision),
 			clientv3.Compare(clientv3.ModRevision(c.k.main()), "=", rev)}
-		op := clientv3.OpDelete(key)
+		ops := []clientv3.Op{clientv3.OpDelete(key)}
 		if children {
 			b.Retired = true
 			val, err := json.Marshal(b)
 			if err != nil {
 				return false, err
 			}
-			op = clientv3.OpPut(key, string(val))
+			ops = append(ops, clientv3.OpPut(c.k.retiredTimeline(b.Timeline), string(val)))
 		}
-		t, err := c.c.Txn(ctx).If(unchanged...).Then(op).Commit()
+		t, err := c.c.Txn(ctx).If(unchanged...).Then(ops...).Commit()
 		if err != nil {
 			return false, fmt.Errorf("meta: delete branch %s: %w", name, err)
 		}
@@ -203,7 +205,7 @@ func (c *Client) childrenOf(ctx context.Context, tl uint64) (bool, int64, error)
 	if m.ChildOf(tl) {
 		return true, rev, nil
 	}
-	bs, err := c.Branches(ctx)
+	bs, err := c.Timelines(ctx)
 	if err != nil {
 		return false, 0, err
 	}

@@ -56,9 +56,20 @@ func (c *Client) Timelines(ctx context.Context) ([]Branch, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Branch, 0, len(bs)+1)
+	r, err := c.c.Get(ctx, c.k.retired(), clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("meta: read the retired timelines: %w", err)
+	}
+	out := make([]Branch, 0, len(bs)+len(r.Kvs)+1)
 	if m.Timeline != 0 {
 		out = append(out, m)
+	}
+	for _, kv := range r.Kvs {
+		var b Branch
+		if err := json.Unmarshal(kv.Value, &b); err != nil {
+			return nil, fmt.Errorf("meta: malformed %s: %w", kv.Key, err)
+		}
+		out = append(out, b)
 	}
 	for _, b := range bs {
 		if b.LSN != 0 {

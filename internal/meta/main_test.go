@@ -115,12 +115,16 @@ func TestSwapMain(t *testing.T) {
 			t.Fatalf("delete %s again: %v", c2.name, err)
 		}
 	}
-	if b, err := c.Branch(ctx, "before"); err != nil || !b.Retired || b.Serves() {
-		t.Fatalf("retired branch: %+v, %v", b, err)
+	if b, err := c.Branch(ctx, "before"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a retired branch still listed: %+v, %v", b, err)
 	}
 	tls, err = c.Timelines(ctx)
-	if err != nil || len(tls) != 3 {
+	if err != nil || len(tls) != 3 || !tls[0].Retired || !tls[1].Retired || tls[2].Retired {
 		t.Fatalf("timelines after the deletes: %+v, %v (retired ones stay)", tls, err)
+	}
+	// The name of a retired branch is free again.
+	if _, err := c.CreateBranch(ctx, Branch{Name: "before", At: now}); err != nil {
+		t.Fatalf("a new branch under a retired one's name: %v", err)
 	}
 }
 
