@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -174,9 +173,17 @@ func printStatus(w io.Writer, out statusOut, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	live := slices.DeleteFunc(slices.Clone(out.Branches), func(b meta.Branch) bool { return b.Retired })
 	fmt.Fprintf(w, "control plane %v, writer epoch %d, history window %s, snapshots %d, branches %d (strata ctl branch list)\n",
-		out.Etcd, out.Epoch, out.History.Window, len(out.Snapshots), len(live))
+		out.Etcd, out.Epoch, out.History.Window, len(out.Snapshots), len(out.Branches))
+	for _, n := range nodes {
+		if n.Role != meta.RoleRW || (n.Archived == 0 && n.ArchiveError == "") {
+			continue
+		}
+		fmt.Fprintf(w, "archive: the log is archived to lsn %d (%d bytes behind the durable log)\n", n.Archived, max(n.Durable, n.Archived)-n.Archived)
+		if n.ArchiveError != "" {
+			fmt.Fprintf(w, "WARNING: the archive cannot be written: %s; the Log Stores keep the log until it can\n", n.ArchiveError)
+		}
+	}
 	if out.Main.Timeline != 0 {
 		fmt.Fprintf(w, "the main database is timeline %d, restored to lsn %d of timeline %d\n", out.Main.Timeline, out.Main.LSN, out.Main.Base)
 	}

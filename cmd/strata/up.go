@@ -53,6 +53,9 @@ runs everything in one process instead.`,
 				sec.rootPassword = os.Getenv("STRATA_ROOT_PASSWORD")
 			}
 			if single {
+				if cmd.Flags().Changed(archiveFlag) || cmd.Flags().Changed(rebuildFlag) {
+					return errNoArchiveSingle
+				}
 				if cmd.Flags().Changed("console-addr") && consoleAddr != "" {
 					return fmt.Errorf("--console-addr: the web console needs a cluster; --single serves none")
 				}
@@ -80,6 +83,7 @@ runs everything in one process instead.`,
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", defaultMetricsAddr,
 		"with --single, the address to serve Prometheus metrics on, at /metrics (port 0: any free port; empty: none); in a cluster each node serves them on a free port of this address's host, listed by `strata ctl status`")
 	addHistoryFlag(cmd)
+	addArchiveFlags(cmd)
 	addConsoleFlag(cmd.Flags(), &consoleAddr)
 	addSecurityFlags(cmd.Flags(), &sec, "the data directory")
 	return cmd

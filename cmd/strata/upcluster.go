@@ -50,6 +50,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 		return err
 	}
 	dir = abs
+	if err := checkRebuilt(dir); err != nil {
+		return err
+	}
 	secretFile, err := ensureSecret(filepath.Join(dir, "secret"))
 	if err != nil {
 		return err
@@ -137,6 +140,9 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err := recordHistory(ctx, cmd, mc); err != nil {
 		return err
 	}
+	if err := recordArchive(ctx, cmd, mc); err != nil {
+		return err
+	}
 
 	var logAddrs []string
 	for i := 1; i <= clusterLogStores; i++ {
@@ -200,6 +206,15 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	}
 	for _, name := range pageStores {
 		if err := startPageStore(name); err != nil {
+			return err
+		}
+	}
+	if from, _ := cmd.Flags().GetString(rebuildFlag); from != "" {
+		to, _ := cmd.Flags().GetString(archiveFlag)
+		if a, b := mustAbs(from), mustAbs(to); a == b {
+			return fmt.Errorf("--%s and --%s name the same archive: archive the rebuilt database to a new one", rebuildFlag, archiveFlag)
+		}
+		if err := rebuildFromArchive(ctx, cmd.ErrOrStderr(), dir, mc, secret, logAddrs, from, lg); err != nil {
 			return err
 		}
 	}

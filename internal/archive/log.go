@@ -29,6 +29,9 @@ const (
 	DefaultChunkDelay = 10 * time.Second // or once the oldest pending byte is this old
 )
 
+// readMax is the most log the archiver reads at a time (a Log Store answers at most 4 MiB).
+const readMax = 1 << 20
+
 // LogKey returns the key of the chunk [start, end) of timeline's log.
 func LogKey(timeline uint64, start, end page.LSN) string {
 	return fmt.Sprintf("log/%d/%016x-%016x", timeline, uint64(start), uint64(end))
@@ -61,7 +64,9 @@ type Chunk struct {
 }
 
 // LogChunks returns timeline's chunks in the archive, in order. It fails if they are not
-// contiguous (a chunk missing in the middle).
+// contiguous (a chunk missing in the middle). Chunks may overlap (two writers of the same log
+// for a moment, a failover, cutting it at different group ends: the bytes are the same): a
+// chunk wholly inside those before it is left out.
 func (s *Store) LogChunks(ctx context.Context, timeline uint64) ([]Chunk, error) {
 	var out []Chunk
 	err := s.List(ctx, logPrefix(timeline), func(info Info) error {
@@ -72,8 +77,13 @@ func (s *Store) LogChunks(ctx context.Context, timeline uint64) ([]Chunk, error)
 		if info.Size != int64(end-start) {
 			return fmt.Errorf("archive: log chunk %s holds %d bytes, not %d: %w", info.Key, info.Size, end-start, ErrDamaged)
 		}
-		if n := len(out); n > 0 && out[n-1].End != start {
-			return fmt.Errorf("archive: log chunk %s does not follow %s: the archived log has a hole", info.Key, out[n-1].Key)
+		if n := len(out); n > 0 {
+			switch {
+			case start > out[n-1].End:
+				return fmt.Errorf("archive: log chunk %s does not follow %s: the archived log has a hole", info.Key, out[n-1].Key)
+			case end <= out[n-1].End:
+				return nil
+			}
 		}
 		out = append(out, Chunk{Start: start, End: end, Key: info.Key})
 		return nil
@@ -152,7 +162,8 @@ func (a *LogArchiver) Run(ctx context.Context) error {
 	lg := a.opts.Logger.With("component", "archive", "timeline", a.opts.Timeline)
 	pos := a.Archived() // start of buf
 	var buf []byte
-	var since time.Time // when the oldest pending byte arrived
+	var since time.Time  // when the oldest pending byte arrived
+	readFailing := false // lastErr is a failure to read the log
 	backoff := retry.NewBackoff(100*time.Millisecond, 30*time.Second)
 	for ctx.Err() == nil {
 		// Wait for more log, at most until the pending bytes are due.
@@ -160,10 +171,14 @@ func (a *LogArchiver) Run(ctx context.Context) error {
 		if len(buf) > 0 {
 			rctx, cancel = context.WithDeadline(ctx, since.Add(a.opts.ChunkDelay))
 		}
-		b, err := a.opts.Log.Read(rctx, pos+page.LSN(len(buf)), a.opts.ChunkBytes)
+		b, err := a.opts.Log.Read(rctx, pos+page.LSN(len(buf)), min(a.opts.ChunkBytes, readMax))
 		cancel()
 		switch {
 		case err == nil && len(b) > 0:
+			if readFailing { // the upload of the next chunk says how that goes
+				a.lastErr.Store(nil)
+				readFailing = false
+			}
 			if len(buf) == 0 {
 				since = time.Now()
 			}
@@ -177,6 +192,9 @@ func (a *LogArchiver) Run(ctx context.Context) error {
 		case errors.Is(err, context.DeadlineExceeded):
 		default:
 			lg.Warn("archive: reading the log", "lsn", uint64(pos)+uint64(len(buf)), "err", err)
+			err = fmt.Errorf("read the log at %d: %w", uint64(pos)+uint64(len(buf)), err)
+			a.lastErr.Store(&err)
+			readFailing = true
 			if !backoff.Wait(ctx) {
 				return ctx.Err()
 			}
@@ -226,24 +244,39 @@ func (a *LogArchiver) Run(ctx context.Context) error {
 // ReadLog returns timeline's archived log from from to to (each a chunk boundary or inside
 // one), checking every chunk.
 func (s *Store) ReadLog(ctx context.Context, timeline uint64, from, to page.LSN) ([]byte, error) {
+	var out []byte
+	err := s.ScanLog(ctx, timeline, from, to, func(at page.LSN, b []byte) error {
+		out = append(out, b...)
+		return nil
+	})
+	return out, err
+}
+
+// ScanLog calls fn with timeline's archived log from from to to, in order, a chunk (or the
+// part of one in range) at a time, each checked, with the position of its first byte. It
+// fails before the first call if the archive does not hold the whole range.
+func (s *Store) ScanLog(ctx context.Context, timeline uint64, from, to page.LSN, fn func(at page.LSN, b []byte) error) error {
 	chunks, err := s.LogChunks(ctx, timeline)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []byte
+	if len(chunks) == 0 || chunks[0].Start > from || chunks[len(chunks)-1].End < to {
+		return fmt.Errorf("archive: the archived log of timeline %d does not cover [%d, %d): %w", timeline, from, to, ErrNotFound)
+	}
+	pos := from
 	for _, c := range chunks {
-		if c.End <= from || c.Start >= to {
+		if c.End <= pos || pos >= to {
 			continue
 		}
 		b, err := s.GetAll(ctx, c.Key, int64(c.End-c.Start))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		lo, hi := max(from, c.Start)-c.Start, min(to, c.End)-c.Start
-		out = append(out, b[lo:hi]...)
+		lo, hi := pos-c.Start, min(to, c.End)-c.Start
+		if err := fn(pos, b[lo:hi]); err != nil {
+			return err
+		}
+		pos = min(to, c.End)
 	}
-	if len(chunks) == 0 || chunks[0].Start > from || chunks[len(chunks)-1].End < to {
-		return nil, fmt.Errorf("archive: the archived log of timeline %d does not cover [%d, %d): %w", timeline, from, to, ErrNotFound)
-	}
-	return out, nil
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"strata/internal/archive"
 	"strata/internal/bufpool"
 	"strata/internal/engine"
 	"strata/internal/logclient"
@@ -89,6 +90,12 @@ type Compute struct {
 	// branch's.
 	timeline uint64
 	moved    chan struct{} // closed when the main database moved to another timeline (Moved)
+	// The archive (archive.go): archiving says the cluster has one; archiver is the log's
+	// archiver once running; archiveErr why it cannot run now.
+	archiving  bool
+	archiver   atomic.Pointer[archive.LogArchiver]
+	archiveErr atomic.Pointer[error]
+	cancelBg   context.CancelFunc // ends the background work (the archiver)
 	// lastHorizon is the last horizon given to the Page Stores (maintain's goroutine only).
 	lastHorizon page.LSN
 	wg          sync.WaitGroup
@@ -208,6 +215,14 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, own: own, epoch: epoch, acks: map[string]uint64{},
 		stop: make(chan struct{}), failed: make(chan struct{}), kick: make(chan struct{}, 1),
 		timeline: tl.Timeline, moved: make(chan struct{})}
+	arch, archiving, err := archiveSettings(ctx, opts.Meta, tl.Timeline)
+	if err != nil {
+		_ = eng.Close()
+		_ = pages.Close()
+		_ = log.Close()
+		return nil, err
+	}
+	c.archiving = archiving
 	lg.Info("compute: open", "epoch", epoch, "end", uint64(log.Recovered()), "took", time.Since(start), "kept_pages", kept)
 	reg, err := own.Register(ctx, c.status(epoch), 5*time.Second)
 	if err != nil {
@@ -221,11 +236,20 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	go c.maintain(epoch, segPages)
 	go c.heartbeat(epoch)
 	go c.followReaders()
+	bg, cancelBg := context.WithCancel(context.Background())
+	c.cancelBg = cancelBg
 	if opts.Branch == nil {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			watchMain(opts.Meta, c.timeline, c.stop, c.moved, lg)
+		}()
+	}
+	if c.archiving {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.archiveLog(bg, arch, *tl, opts.Branch == nil, lg)
 		}()
 	}
 	return c, nil
@@ -321,8 +345,10 @@ func (c *Compute) status(epoch uint64) meta.Node {
 		acks = maps.Clone(c.acks)
 	}
 	c.acksMu.Unlock()
+	archived, archiveErr := c.archiveStatus()
 	return meta.Node{Role: meta.RoleRW, ID: c.opts.ID, Addr: addr, Metrics: c.opts.Metrics, PID: os.Getpid(), State: state,
-		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN()), Acks: acks, Timeline: c.timeline}
+		Epoch: epoch, Durable: uint64(c.Log.Durable()), Applied: uint64(c.VisibleLSN()), Acks: acks, Timeline: c.timeline,
+		Archived: archived, ArchiveError: archiveErr}
 }
 
 // maintain follows the placement, moves the Page Stores' horizon with the engine's oldest
@@ -363,9 +389,13 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 				lg.Debug("compute: set horizon", "err", err)
 			}
 		}
-		// Only what every Page Store persisted may go; a store that does not answer holds
-		// the truncation back.
-		if low, err := c.Pages.MinPersisted(ctx); err == nil && low > page.LSN(0) {
+		// Only what every Page Store persisted, and the archive holds, may go; a store that
+		// does not answer holds the truncation back.
+		low, err := c.Pages.MinPersisted(ctx)
+		if limit, ok := c.archivedLimit(); ok {
+			low = min(low, limit)
+		}
+		if err == nil && low > page.LSN(0) {
 			if err := c.Log.Truncate(low); err != nil {
 				lg.Debug("compute: truncate the log", "below", uint64(low), "err", err)
 			}
@@ -412,6 +442,7 @@ func (c *Compute) Close() error {
 	var err error
 	c.once.Do(func() {
 		close(c.stop)
+		c.cancelBg()
 		c.wg.Wait()
 		if c.reg != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -72,6 +72,9 @@ type node struct {
 	Durable   uint64 `json:"durable"`
 	Applied   uint64 `json:"applied"`
 	Persisted uint64 `json:"persisted"`
+	// The writer's archive (docs/history.md).
+	Archived     uint64 `json:"archived"`
+	ArchiveError string `json:"archive_error"`
 }
 
 type statusOut struct {

@@ -52,6 +52,10 @@ type Node struct {
 	// Acks, on the writer, says for each read-only node instance (ReaderKey) from which LSN
 	// on its reported horizon is honoured: that node serves only snapshots at or past it.
 	Acks map[string]uint64 `json:"acks,omitempty"`
+	// Archived is where the writer's copy of the log in the archive ends (0: no archive), and
+	// ArchiveError why it cannot upload now, if it cannot (docs/history.md).
+	Archived     uint64 `json:"archived,omitempty"`
+	ArchiveError string `json:"archive_error,omitempty"`
 	// Timeline is the timeline a compute node serves (docs/history.md).
 	Timeline uint64    `json:"timeline,omitempty"`
 	Updated  time.Time `json:"updated"`

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"strata/internal/cluster"
@@ -82,11 +83,26 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		return runBranch(ctx, opts, mc)
 	}
+	// A node that changes role, or moves with the main database, serves on the port it had:
+	// the first one it was given, or the one the system chose for port 0.
+	var bound atomic.Int64
+	ready := opts.Ready
+	opts.Ready = func(addr net.Addr) {
+		if a, ok := addr.(*net.TCPAddr); ok {
+			bound.CompareAndSwap(0, int64(a.Port))
+		}
+		if ready != nil {
+			ready(addr)
+		}
+	}
 	readOnly := opts.ReadOnly
 	var claimed uint64         // an epoch this node took as a read-only node
 	var from *cluster.ReadOnly // the read-only node it was, still open to hand over its pool
 	var movedAt time.Time      // when the main database last moved to another timeline
 	for ctx.Err() == nil {
+		if p := bound.Load(); p != 0 {
+			opts.SQL.Port = int(p)
+		}
 		if readOnly {
 			epoch, err := withMetrics(opts, lg, func(m *node.Metrics) (uint64, error) {
 				var e uint64

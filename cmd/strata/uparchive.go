@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"strata/internal/archive"
+	"strata/internal/logclient"
+	"strata/internal/meta"
+	"strata/internal/page"
+	"strata/internal/redo"
+)
+
+// `strata up`'s archive flags (docs/history.md, "The archive").
+const (
+	archiveFlag      = "archive"
+	archiveDelayFlag = "archive-delay"
+	rebuildFlag      = "rebuild-from"
+)
+
+func addArchiveFlags(cmd *cobra.Command) {
+	cmd.Flags().String(archiveFlag, "",
+		"copy the log to this archive: a directory, or s3://host:port/bucket (credentials in $STRATA_ARCHIVE_ACCESS_KEY and $STRATA_ARCHIVE_SECRET_KEY); the Log Stores then keep what it does not hold yet. A cluster records it; 'none' stops archiving")
+	cmd.Flags().Duration(archiveDelayFlag, archive.DefaultChunkDelay, "how long log may wait before it is uploaded to the archive")
+	cmd.Flags().String(rebuildFlag, "",
+		"build a new cluster in --data from this archive alone (every commit it holds), then serve it")
+}
+
+// archiveSpec makes a local directory spec absolute: the nodes run in other directories.
+func archiveSpec(spec string) (string, error) {
+	if spec == "" || strings.Contains(spec, "://") {
+		return spec, nil
+	}
+	return filepath.Abs(spec)
+}
+
+// mustAbs is archiveSpec, or spec itself when it cannot be made absolute.
+func mustAbs(spec string) string {
+	if a, err := archiveSpec(spec); err == nil {
+		return a
+	}
+	return spec
+}
+
+// recordArchive records --archive in the control plane when it was given.
+func recordArchive(ctx context.Context, cmd *cobra.Command, mc *meta.Client) error {
+	if !cmd.Flags().Changed(archiveFlag) {
+		return nil
+	}
+	spec, _ := cmd.Flags().GetString(archiveFlag)
+	delay, _ := cmd.Flags().GetDuration(archiveDelayFlag)
+	if spec == "none" {
+		return mc.SetArchive(ctx, meta.Archive{})
+	}
+	spec, err := archiveSpec(spec)
+	if err != nil {
+		return err
+	}
+	if spec == "" {
+		return fmt.Errorf("--%s: give an archive, or 'none'", archiveFlag)
+	}
+	return mc.SetArchive(ctx, meta.Archive{Spec: spec, ChunkDelay: delay})
+}
+
+// rebuildFromArchive writes the main database's history in the archive at spec into the new
+// cluster's Log Stores (logAddrs), as its writer would have: the Page Stores then consume it,
+// and the writer that starts next opens the database at its end. It shows its progress on w.
+// A marker file in dir says a rebuild is under way until it completed: a data directory left
+// by a rebuild that stopped half way holds part of the database, and is refused.
+func rebuildFromArchive(ctx context.Context, w io.Writer, dir string, mc *meta.Client, secret string, logAddrs []string, spec string, lg *slog.Logger) error {
+	if e, err := mc.Epoch(ctx); err != nil {
+		return err
+	} else if e != 0 {
+		return fmt.Errorf("--%s: the cluster in this data directory already has a database (writer epoch %d): run without --%s to serve it, or rebuild into a new --data directory", rebuildFlag, e, rebuildFlag)
+	}
+	marker := filepath.Join(dir, rebuildMarker)
+	if err := os.WriteFile(marker, []byte(spec+"\n"), 0o600); err != nil {
+		return err
+	}
+	if err := rebuildLog(ctx, w, mc, secret, logAddrs, spec, lg); err != nil {
+		return err
+	}
+	return os.Remove(marker)
+}
+
+// rebuildMarker names the file that marks a rebuild under way.
+const rebuildMarker = "REBUILDING"
+
+// checkRebuilt refuses a data directory a rebuild left half made.
+func checkRebuilt(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, rebuildMarker))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%s holds a rebuild from the archive %s that did not complete: remove the directory and rebuild again", dir, strings.TrimSpace(string(b)))
+}
+
+func rebuildLog(ctx context.Context, w io.Writer, mc *meta.Client, secret string, logAddrs []string, spec string, lg *slog.Logger) error {
+	spec, err := archiveSpec(spec)
+	if err != nil {
+		return err
+	}
+	st, err := archive.Open(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("--%s: %w", rebuildFlag, err)
+	}
+	hist, err := st.MainHistory(ctx)
+	if err != nil {
+		return fmt.Errorf("--%s %s: %w", rebuildFlag, st, err)
+	}
+	var total int64
+	for _, s := range hist {
+		total += int64(s.End - s.Start)
+	}
+	epoch, err := mc.BumpEpoch(ctx)
+	if err != nil {
+		return err
+	}
+	log, err := logclient.Recover(ctx, logclient.Options{Addrs: logAddrs, Secret: secret, Epoch: epoch, Logger: lg})
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	if r := log.Recovered(); r != redo.StartLSN {
+		return fmt.Errorf("--%s: the Log Stores already hold a log (to %d): rebuild into a new --data directory", rebuildFlag, r)
+	}
+	p := newProgress(w, "rebuild from "+st.String(), total)
+	var lastCommit int64
+	for _, s := range hist {
+		err := st.ScanLog(ctx, s.Timeline, s.Start, s.End, func(at page.LSN, b []byte) error {
+			if log.End() != at {
+				return fmt.Errorf("archive: timeline %d's log at %d does not follow the log rebuilt to %d", s.Timeline, at, log.End())
+			}
+			for len(b) > 0 {
+				n, err := redo.Scan(b[:min(len(b), rebuildPiece)], func(_ int, r redo.Record) error {
+					if r.Type == redo.TCommit {
+						if t, ok, err := redo.CommitTime(r); err == nil && ok {
+							lastCommit = t
+						}
+					}
+					return nil
+				})
+				if err == nil && n == 0 { // one group larger than a piece
+					n, err = redo.Scan(b, nil)
+				}
+				if err != nil {
+					return fmt.Errorf("archive: timeline %d's log at %d: %w", s.Timeline, at, err)
+				}
+				if n == 0 {
+					return fmt.Errorf("archive: timeline %d's log at %d ends inside a group", s.Timeline, at)
+				}
+				if _, _, err := log.Append(b[:n], true); err != nil {
+					return err
+				}
+				b, at = b[n:], at+page.LSN(n)
+				p.add(int64(n))
+			}
+			return log.WaitDurable(ctx, log.End())
+		})
+		if err != nil {
+			return fmt.Errorf("--%s: %w", rebuildFlag, err)
+		}
+	}
+	p.done()
+	when := "no commit time"
+	if lastCommit != 0 {
+		when = "last commit at " + time.UnixMicro(lastCommit).Local().Format("2006-01-02 15:04:05.000000 MST")
+	}
+	fmt.Fprintf(w, "strata: rebuilt the log from the archive: %d timeline(s), %.1f MB, to lsn %d (%s)\n",
+		len(hist), float64(total)/1e6, uint64(log.End()), when)
+	return nil
+}
+
+// rebuildPiece is how much log a rebuild appends at a time (whole groups).
+const rebuildPiece = 4 << 20
+
+// progress shows how far a long copy is: a bar redrawn on one line, at most every 200 ms.
+type progress struct {
+	w     io.Writer
+	what  string
+	total int64
+	done_ int64
+	start time.Time
+	last  time.Time
+}
+
+func newProgress(w io.Writer, what string, total int64) *progress {
+	p := &progress{w: w, what: what, total: max(total, 1), start: time.Now()}
+	p.draw()
+	return p
+}
+
+func (p *progress) add(n int64) {
+	p.done_ += n
+	if time.Since(p.last) >= 200*time.Millisecond {
+		p.draw()
+	}
+}
+
+func (p *progress) draw() {
+	p.last = time.Now()
+	const width = 30
+	frac := float64(p.done_) / float64(p.total)
+	bar := strings.Repeat("#", int(frac*width)) + strings.Repeat(".", width-int(frac*width))
+	rate := float64(p.done_) / 1e6 / max(time.Since(p.start).Seconds(), 1e-3)
+	fmt.Fprintf(p.w, "\r%s [%s] %3.0f%% %.1f/%.1f MB %.1f MB/s", p.what, bar, frac*100, float64(p.done_)/1e6, float64(p.total)/1e6, rate)
+}
+
+func (p *progress) done() {
+	p.draw()
+	fmt.Fprintln(p.w)
+}
+
+// errNoArchiveSingle: --single has no archive.
+var errNoArchiveSingle = errors.New("--archive and --rebuild-from need a cluster; --single has no archive")

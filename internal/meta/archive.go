@@ -1,0 +1,49 @@
+package meta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Archive is where the main database's writer copies the log (docs/history.md, "The
+// archive"): an archive spec (internal/archive.Open: a local directory, or s3://…) and how
+// long log may wait before it is uploaded. Credentials belong in the environment of the
+// nodes, not in the spec, which the control plane's readers can see.
+type Archive struct {
+	Spec string `json:"spec"`
+	// ChunkDelay is how long the oldest log byte not archived may wait before a chunk is cut
+	// (0: internal/archive.DefaultChunkDelay).
+	ChunkDelay time.Duration `json:"chunk_delay,omitempty"`
+}
+
+func (k keys) archive() string { return k.prefix + "archive" }
+
+// Archive returns the archive settings; ErrNotFound when the cluster has no archive.
+func (c *Client) Archive(ctx context.Context) (Archive, error) {
+	var a Archive
+	return a, c.getJSON(ctx, c.k.archive(), &a)
+}
+
+// SetArchive records the archive settings; an empty spec removes them (no archive).
+func (c *Client) SetArchive(ctx context.Context, a Archive) error {
+	if a.Spec == "" {
+		if _, err := c.c.Delete(ctx, c.k.archive()); err != nil {
+			return fmt.Errorf("meta: remove the archive settings: %w", err)
+		}
+		return nil
+	}
+	if a.ChunkDelay < 0 {
+		return errors.New("meta: a negative archive chunk delay")
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	if _, err := c.c.Put(ctx, c.k.archive(), string(b)); err != nil {
+		return fmt.Errorf("meta: record the archive settings: %w", err)
+	}
+	return nil
+}
