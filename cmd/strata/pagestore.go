@@ -18,7 +18,7 @@ import (
 
 // newPageStoreCmd runs one Page Store in the foreground.
 func newPageStoreCmd(sh *sharedFlags) *cobra.Command {
-	var dir, listen, logAddrs, segs, id, metricsAddr string
+	var dir, listen, logAddrs, segs, id, metricsAddr, rebuildFrom string
 	var segPages uint64
 	var flushEvery time.Duration
 	cmd := &cobra.Command{
@@ -57,7 +57,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return pagenode.Run(ctx, pagenode.Options{Dir: dir, Listen: listen, ID: id, LogAddrs: addrs, Secret: secret,
-				Etcd: splitEndpoints(etcd), SegmentPages: segPages, Segments: owned, FlushInterval: flushEvery,
+				Etcd: splitEndpoints(etcd), SegmentPages: segPages, Segments: owned, FlushInterval: flushEvery, RebuildFrom: rebuildFrom,
 				MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
 				Ready: func(addr string) { fmt.Fprintf(cmd.OutOrStdout(), "strata: page store serving on %s\n", addr) }})
 		},
@@ -69,6 +69,7 @@ line: "strata: page store serving on ADDR". SIGINT or SIGTERM stops it.`,
 	cmd.Flags().Uint64Var(&segPages, "segment-pages", 0, "pages per segment (with --segments)")
 	cmd.Flags().DurationVar(&flushEvery, "flush-interval", 5*time.Second, "longest time consumed log stays unpersisted")
 	cmd.Flags().StringVar(&id, "id", "pagestore", "this store's ID in the control plane")
+	cmd.Flags().StringVar(&rebuildFrom, "rebuild-from", "", "the archive the cluster is being rebuilt from: an empty store copies its segments from the archive's base")
 	addMetricsFlag(cmd.Flags(), &metricsAddr)
 	return cmd
 }

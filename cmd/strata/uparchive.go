@@ -24,6 +24,7 @@ import (
 const (
 	archiveFlag      = "archive"
 	archiveDelayFlag = "archive-delay"
+	archiveBaseFlag  = "archive-base-mb"
 	rebuildFlag      = "rebuild-from"
 )
 
@@ -31,6 +32,7 @@ func addArchiveFlags(cmd *cobra.Command) {
 	cmd.Flags().String(archiveFlag, "",
 		"copy the log to this archive: a directory, or s3://host:port/bucket (credentials in $STRATA_ARCHIVE_ACCESS_KEY and $STRATA_ARCHIVE_SECRET_KEY); the Log Stores then keep what it does not hold yet. A cluster records it; 'none' stops archiving")
 	cmd.Flags().Duration(archiveDelayFlag, archive.DefaultChunkDelay, "how long log may wait before it is uploaded to the archive")
+	cmd.Flags().Int64(archiveBaseFlag, meta.DefaultBaseBytes>>20, "MiB of log archived between two bases (copies of every page, from which a rebuild starts)")
 	cmd.Flags().String(rebuildFlag, "",
 		"build a new cluster in --data from this archive alone (every commit it holds), then serve it")
 }
@@ -58,6 +60,10 @@ func recordArchive(ctx context.Context, cmd *cobra.Command, mc *meta.Client) err
 	}
 	spec, _ := cmd.Flags().GetString(archiveFlag)
 	delay, _ := cmd.Flags().GetDuration(archiveDelayFlag)
+	baseMB, _ := cmd.Flags().GetInt64(archiveBaseFlag)
+	if baseMB <= 0 {
+		return fmt.Errorf("--%s must be positive", archiveBaseFlag)
+	}
 	if spec == "none" {
 		return mc.SetArchive(ctx, meta.Archive{})
 	}
@@ -68,78 +74,84 @@ func recordArchive(ctx context.Context, cmd *cobra.Command, mc *meta.Client) err
 	if spec == "" {
 		return fmt.Errorf("--%s: give an archive, or 'none'", archiveFlag)
 	}
-	return mc.SetArchive(ctx, meta.Archive{Spec: spec, ChunkDelay: delay})
+	return mc.SetArchive(ctx, meta.Archive{Spec: spec, ChunkDelay: delay, BaseBytes: baseMB << 20})
 }
 
-// rebuildFromArchive writes the main database's history in the archive at spec into the new
-// cluster's Log Stores (logAddrs), as its writer would have: the Page Stores then consume it,
-// and the writer that starts next opens the database at its end. It shows its progress on w.
-// A marker file in dir says a rebuild is under way until it completed: a data directory left
-// by a rebuild that stopped half way holds part of the database, and is refused.
-func rebuildFromArchive(ctx context.Context, w io.Writer, dir string, mc *meta.Client, secret string, logAddrs []string, spec string, lg *slog.Logger) error {
+// rebuild writes the main database's history in an archive into a new cluster's Log Stores,
+// as its writer would have (docs/history.md, "Rebuild"), in two steps: start, before the Page
+// Stores start, makes the log begin where the rebuild does (the archive's newest base on the
+// main database's history, or the log's first position without one), so that the empty Page
+// Stores copy their segments from the base (pagestore --rebuild-from); run, once they serve,
+// appends the archived log from there with a progress bar. A marker file in the data
+// directory says a rebuild is under way until it completed: a directory a rebuild left half
+// made holds part of the database, and is refused.
+type rebuild struct {
+	spec   string
+	st     *archive.Store
+	plan   archive.Plan
+	log    *logclient.Log
+	marker string
+}
+
+// startRebuild checks that the cluster in dir is new, plans the rebuild and opens the log.
+func startRebuild(ctx context.Context, dir string, mc *meta.Client, secret string, logAddrs []string, spec string, lg *slog.Logger) (*rebuild, error) {
 	if e, err := mc.Epoch(ctx); err != nil {
-		return err
+		return nil, err
 	} else if e != 0 {
-		return fmt.Errorf("--%s: the cluster in this data directory already has a database (writer epoch %d): run without --%s to serve it, or rebuild into a new --data directory", rebuildFlag, e, rebuildFlag)
+		return nil, fmt.Errorf("--%s: the cluster in this data directory already has a database (writer epoch %d): run without --%s to serve it, or rebuild into a new --data directory", rebuildFlag, e, rebuildFlag)
 	}
-	marker := filepath.Join(dir, rebuildMarker)
-	if err := os.WriteFile(marker, []byte(spec+"\n"), 0o600); err != nil {
-		return err
-	}
-	if err := rebuildLog(ctx, w, mc, secret, logAddrs, spec, lg); err != nil {
-		return err
-	}
-	return os.Remove(marker)
-}
-
-// rebuildMarker names the file that marks a rebuild under way.
-const rebuildMarker = "REBUILDING"
-
-// checkRebuilt refuses a data directory a rebuild left half made.
-func checkRebuilt(dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, rebuildMarker))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return fmt.Errorf("%s holds a rebuild from the archive %s that did not complete: remove the directory and rebuild again", dir, strings.TrimSpace(string(b)))
-}
-
-func rebuildLog(ctx context.Context, w io.Writer, mc *meta.Client, secret string, logAddrs []string, spec string, lg *slog.Logger) error {
 	spec, err := archiveSpec(spec)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	st, err := archive.Open(ctx, spec)
-	if err != nil {
-		return fmt.Errorf("--%s: %w", rebuildFlag, err)
+	r := &rebuild{spec: spec, marker: filepath.Join(dir, rebuildMarker)}
+	if err := os.WriteFile(r.marker, []byte(spec+"\n"), 0o600); err != nil {
+		return nil, err
 	}
-	hist, err := st.MainHistory(ctx)
-	if err != nil {
-		return fmt.Errorf("--%s %s: %w", rebuildFlag, st, err)
+	if r.st, err = archive.Open(ctx, spec); err != nil {
+		return nil, fmt.Errorf("--%s: %w", rebuildFlag, err)
 	}
-	var total int64
-	for _, s := range hist {
-		total += int64(s.End - s.Start)
+	if r.plan, err = r.st.RebuildPlan(ctx); err != nil {
+		return nil, fmt.Errorf("--%s %s: %w", rebuildFlag, r.st, err)
 	}
 	epoch, err := mc.BumpEpoch(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	log, err := logclient.Recover(ctx, logclient.Options{Addrs: logAddrs, Secret: secret, Epoch: epoch, Logger: lg})
-	if err != nil {
-		return err
+	start := r.plan.Start()
+	if r.log, err = logclient.Recover(ctx, logclient.Options{Addrs: logAddrs, Secret: secret, Epoch: epoch, Start: start, Logger: lg}); err != nil {
+		return nil, err
 	}
-	defer log.Close()
-	if r := log.Recovered(); r != redo.StartLSN {
-		return fmt.Errorf("--%s: the Log Stores already hold a log (to %d): rebuild into a new --data directory", rebuildFlag, r)
+	if got := r.log.Recovered(); got != start {
+		r.close()
+		return nil, fmt.Errorf("--%s: the Log Stores already hold a log (to %d): rebuild into a new --data directory", rebuildFlag, got)
 	}
-	p := newProgress(w, "rebuild from "+st.String(), total)
+	if b := r.plan.Base; b != nil {
+		lg.Info("strata: rebuilding from the archive's base", "timeline", b.Timeline, "lsn", uint64(b.LSN), "taken", b.Created)
+	}
+	return r, nil
+}
+
+// close closes the log (a failed rebuild).
+func (r *rebuild) close() {
+	if r != nil && r.log != nil {
+		_ = r.log.Close()
+		r.log = nil
+	}
+}
+
+// run appends the archived log and shows its progress on w.
+func (r *rebuild) run(ctx context.Context, w io.Writer) error {
+	defer r.close()
+	var total int64
+	for _, s := range r.plan.History {
+		total += int64(s.End - s.Start)
+	}
+	p := newProgress(w, "rebuild from "+r.st.String(), total)
 	var lastCommit int64
-	for _, s := range hist {
-		err := st.ScanLog(ctx, s.Timeline, s.Start, s.End, func(at page.LSN, b []byte) error {
+	log := r.log
+	for _, s := range r.plan.History {
+		err := r.st.ScanLog(ctx, s.Timeline, s.Start, s.End, func(at page.LSN, b []byte) error {
 			if log.End() != at {
 				return fmt.Errorf("archive: timeline %d's log at %d does not follow the log rebuilt to %d", s.Timeline, at, log.End())
 			}
@@ -174,13 +186,45 @@ func rebuildLog(ctx context.Context, w io.Writer, mc *meta.Client, secret string
 		}
 	}
 	p.done()
+	end := log.End()
+	if err := log.Close(); err != nil {
+		return err
+	}
+	r.log = nil
 	when := "no commit time"
 	if lastCommit != 0 {
 		when = "last commit at " + time.UnixMicro(lastCommit).Local().Format("2006-01-02 15:04:05.000000 MST")
 	}
-	fmt.Fprintf(w, "strata: rebuilt the log from the archive: %d timeline(s), %.1f MB, to lsn %d (%s)\n",
-		len(hist), float64(total)/1e6, uint64(log.End()), when)
-	return nil
+	from := "the log's beginning"
+	if b := r.plan.Base; b != nil {
+		from = fmt.Sprintf("the base at lsn %d (%d pages)", b.LSN, basePageCount(*b))
+	}
+	fmt.Fprintf(w, "strata: rebuilt the log from the archive: from %s, %d timeline(s), %.1f MB of log, to lsn %d (%s)\n",
+		from, len(r.plan.History), float64(total)/1e6, uint64(end), when)
+	return os.Remove(r.marker)
+}
+
+func basePageCount(b archive.Base) int {
+	n := 0
+	for _, s := range b.Segments {
+		n += s.Pages
+	}
+	return n
+}
+
+// rebuildMarker names the file that marks a rebuild under way.
+const rebuildMarker = "REBUILDING"
+
+// checkRebuilt refuses a data directory a rebuild left half made.
+func checkRebuilt(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, rebuildMarker))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%s holds a rebuild from the archive %s that did not complete: remove the directory and rebuild again", dir, strings.TrimSpace(string(b)))
 }
 
 // rebuildPiece is how much log a rebuild appends at a time (whole groups).

@@ -198,23 +198,33 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 			return err
 		}
 	}
+	// A rebuild from the archive starts the log before the Page Stores start (uparchive.go).
+	var rb *rebuild
+	if from, _ := cmd.Flags().GetString(rebuildFlag); from != "" {
+		to, _ := cmd.Flags().GetString(archiveFlag)
+		if a, b := mustAbs(from), mustAbs(to); a == b {
+			return fmt.Errorf("--%s and --%s name the same archive: archive the rebuilt database to a new one", rebuildFlag, archiveFlag)
+		}
+		if rb, err = startRebuild(ctx, dir, mc, secret, logAddrs, from, lg); err != nil {
+			return err
+		}
+		defer rb.close()
+	}
 	startPageStore := func(name string) error {
-		c := &supervisor.Child{Name: name, Ready: "strata: page store serving on ",
-			Args: []string{"pagestore", "--data", filepath.Join(dir, name), "--listen", pageAddrs[name],
-				"--secret-file", secretFile, "--log", strings.Join(logAddrs, ","), "--etcd", etcd, "--id", name}}
-		return sup.Start(ctx, c)
+		args := []string{"pagestore", "--data", filepath.Join(dir, name), "--listen", pageAddrs[name],
+			"--secret-file", secretFile, "--log", strings.Join(logAddrs, ","), "--etcd", etcd, "--id", name}
+		if rb != nil {
+			args = append(args, "--rebuild-from", rb.spec)
+		}
+		return sup.Start(ctx, &supervisor.Child{Name: name, Ready: "strata: page store serving on ", Args: args})
 	}
 	for _, name := range pageStores {
 		if err := startPageStore(name); err != nil {
 			return err
 		}
 	}
-	if from, _ := cmd.Flags().GetString(rebuildFlag); from != "" {
-		to, _ := cmd.Flags().GetString(archiveFlag)
-		if a, b := mustAbs(from), mustAbs(to); a == b {
-			return fmt.Errorf("--%s and --%s name the same archive: archive the rebuilt database to a new one", rebuildFlag, archiveFlag)
-		}
-		if err := rebuildFromArchive(ctx, cmd.ErrOrStderr(), dir, mc, secret, logAddrs, from, lg); err != nil {
+	if rb != nil {
+		if err := rb.run(ctx, cmd.ErrOrStderr()); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"strata/internal/page"
 	"strata/internal/redo"
+	"strata/internal/storage"
 )
 
 // put stores the chunk [start, end) of timeline tl, its bytes b[start:end].
@@ -93,5 +94,67 @@ func TestMainHistory(t *testing.T) {
 	}
 	if _, err := st.MainHistory(ctx); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a history with a hole: %v", err)
+	}
+}
+
+// RebuildPlan starts from the newest complete base on the main database's history: not an
+// incomplete one, not one of a timeline's log past the point the next timeline was made at.
+func TestRebuildPlan(t *testing.T) {
+	local, err := NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewStore(local)
+	ctx := context.Background()
+	log := make([]byte, 3000)
+	if err := st.RecordMain(ctx, Timeline{Timeline: 0}); err != nil {
+		t.Fatal(err)
+	}
+	putChunk(t, st, 0, log, redo.StartLSN, 2000)
+	if p, err := st.RebuildPlan(ctx); err != nil || p.Base != nil || p.Start() != redo.StartLSN || p.End() != 2000 {
+		t.Fatalf("no base: %+v, %v", p, err)
+	}
+	pg := make([]byte, 2*page.Size) // two zero pages: not sealed, but PutBaseSegment does not check
+	for _, lsn := range []page.LSN{300, 900, 1500} {
+		if err := st.PutBaseSegment(ctx, 0, lsn, 0, pg); err != nil {
+			t.Fatal(err)
+		}
+		if lsn != 1500 { // 1500 stays incomplete: no manifest
+			if err := st.PutBase(ctx, Base{Timeline: 0, LSN: lsn, Segments: []BaseSegment{{0, 2}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p, err := st.RebuildPlan(ctx)
+	if err != nil || p.Base == nil || p.Base.LSN != 900 || p.Start() != 900 || len(p.History) != 1 || p.History[0].Start != 900 {
+		t.Fatalf("with bases: %+v, %v", p, err)
+	}
+	// A restore to 600 of timeline 0 made timeline 2 the main database: 900 is past it.
+	if err := st.RecordMain(ctx, Timeline{Timeline: 2, Base: 0, Start: 600}); err != nil {
+		t.Fatal(err)
+	}
+	putChunk(t, st, 2, log, 600, 2500)
+	p, err = st.RebuildPlan(ctx)
+	if err != nil || p.Base == nil || p.Base.LSN != 300 || len(p.History) != 2 ||
+		p.History[0] != (Segment{0, 300, 600}) || p.History[1] != (Segment{2, 600, 2500}) {
+		t.Fatalf("after a restore: %+v, %v", p, err)
+	}
+	bases, err := st.Bases(ctx, 0)
+	if err != nil || len(bases) != 2 {
+		t.Fatalf("bases: %+v, %v", bases, err)
+	}
+	if err := st.DeleteBase(ctx, bases[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.DeleteLogBelow(ctx, 0, 900); err != nil || n != 0 {
+		t.Fatalf("delete log below 900: %d, %v (the one chunk ends at 2000)", n, err)
+	}
+	if p, err := st.RebuildPlan(ctx); err != nil || p.Base != nil {
+		t.Fatalf("with no base before the restore point: %+v, %v", p, err)
+	}
+	// BaseSource: only at its position.
+	src := BaseSource{Store: st, Base: bases[1]}
+	if err := src.CopySegment(ctx, 0, 1000, func(int) {}, func(*page.Page) error { return nil }); !errors.Is(err, storage.ErrCompacted) {
+		t.Fatalf("a copy at another position: %v", err)
 	}
 }

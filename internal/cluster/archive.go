@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"strata/internal/archive"
@@ -60,7 +61,16 @@ func (c *Compute) archiveLog(ctx context.Context, set meta.Archive, tl meta.Bran
 				c.archiver.Store(a)
 				c.archiveErr.Store(nil)
 				lg.Info("compute: archiving the log", "timeline", tl.Timeline, "from", uint64(a.Archived()))
+				bctx, stopBases := context.WithCancel(ctx)
+				basesDone := make(chan struct{})
+				if main && tl.Timeline == 0 {
+					go func() { defer close(basesDone); c.takeBases(bctx, st, a, set, lg) }()
+				} else {
+					close(basesDone)
+				}
 				err = a.Run(ctx)
+				stopBases()
+				<-basesDone
 				if ctx.Err() != nil {
 					return
 				}
@@ -129,4 +139,121 @@ func archiveSettings(ctx context.Context, mc *meta.Client, tl uint64) (meta.Arch
 		return a, false, err
 	}
 	return a, meta.InHistory(0, tl, m.Timeline, timelines), nil
+}
+
+// basePoll is how often the main database's writer checks whether a new base is due.
+const basePoll = 5 * time.Second
+
+// takeBases takes a base (every page as of a recent position) of timeline 0 once
+// set.BaseBytes of log were archived since the newest, then drops what the archive no longer
+// needs: the bases older than the newest one that is older than the history window, and the
+// log below it. It runs beside the log's archiver a until ctx ends. Bases are taken of
+// timeline 0 only: a branch store (a restored main database) lists only the pages its branch
+// wrote.
+func (c *Compute) takeBases(ctx context.Context, st *archive.Store, a *archive.LogArchiver, set meta.Archive, lg *slog.Logger) {
+	every := set.BaseBytes
+	if every <= 0 {
+		every = meta.DefaultBaseBytes
+	}
+	t := time.NewTicker(basePoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		bases, err := st.Bases(ctx, 0)
+		if err != nil {
+			lg.Warn("compute: read the archive's bases", "err", err)
+			continue
+		}
+		newest := redo.StartLSN
+		if n := len(bases); n > 0 {
+			newest = bases[n-1].LSN
+		}
+		if a.Archived() < newest || int64(a.Archived()-newest) < every {
+			continue
+		}
+		b, err := c.takeBase(ctx, st)
+		if err != nil {
+			if ctx.Err() == nil {
+				lg.Warn("compute: take a base for the archive", "err", err)
+			}
+			continue
+		}
+		lg.Info("compute: base archived", "lsn", uint64(b.LSN), "segments", len(b.Segments), "pages", basePages(b))
+		c.pruneArchive(ctx, st, append(bases, b), lg)
+	}
+}
+
+func basePages(b archive.Base) int {
+	n := 0
+	for _, s := range b.Segments {
+		n += s.Pages
+	}
+	return n
+}
+
+// takeBase copies every page as of the visible position from the Page Stores to the archive,
+// holding their horizon at that position meanwhile.
+func (c *Compute) takeBase(ctx context.Context, st *archive.Store) (archive.Base, error) {
+	lsn := c.VisibleLSN()
+	c.basePin.Store(uint64(lsn))
+	defer c.basePin.Store(0)
+	p, _, addrOf, err := LoadPlacement(ctx, c.opts.Meta)
+	if err != nil {
+		return archive.Base{}, err
+	}
+	var addrs []string
+	for _, a := range addrOf {
+		addrs = append(addrs, a)
+	}
+	slices.Sort(addrs)
+	segs, err := c.Pages.UsedSegments(ctx, addrs)
+	if err != nil {
+		return archive.Base{}, err
+	}
+	b := archive.Base{Timeline: 0, LSN: lsn, SegmentPages: p.SegmentPages, Created: time.Now().UTC()}
+	for _, seg := range segs {
+		var buf []byte
+		err := c.Pages.CopySegment(ctx, addrs, seg, lsn, func(n int) { buf = make([]byte, 0, n*page.Size) },
+			func(pg *page.Page) error { buf = append(buf, pg[:]...); return nil })
+		if err != nil {
+			return b, err
+		}
+		if err := st.PutBaseSegment(ctx, 0, lsn, seg, buf); err != nil {
+			return b, err
+		}
+		b.Segments = append(b.Segments, archive.BaseSegment{Segment: seg, Pages: len(buf) / page.Size})
+	}
+	return b, st.PutBase(ctx, b)
+}
+
+// pruneArchive deletes the bases the history window no longer needs, and the log below the
+// oldest base kept: kept is the newest base taken before the window's start (or the oldest).
+func (c *Compute) pruneArchive(ctx context.Context, st *archive.Store, bases []archive.Base, lg *slog.Logger) {
+	window, err := c.opts.Meta.HistoryWindow(ctx, meta.DefaultHistoryWindow)
+	if err != nil {
+		return
+	}
+	keep := 0
+	for i, b := range bases {
+		if b.Created.Before(time.Now().Add(-window)) {
+			keep = i
+		}
+	}
+	for _, b := range bases[:keep] {
+		if err := st.DeleteBase(ctx, b); err != nil {
+			lg.Warn("compute: delete an old base from the archive", "lsn", uint64(b.LSN), "err", err)
+			return
+		}
+	}
+	n, err := st.DeleteLogBelow(ctx, 0, bases[keep].LSN)
+	if err != nil {
+		lg.Warn("compute: delete old log from the archive", "below", uint64(bases[keep].LSN), "err", err)
+	}
+	if keep > 0 || n > 0 {
+		lg.Info("compute: pruned the archive", "bases", keep, "log_chunks", n, "kept_from", uint64(bases[keep].LSN))
+	}
 }

@@ -95,6 +95,7 @@ type Compute struct {
 	archiving  bool
 	archiver   atomic.Pointer[archive.LogArchiver]
 	archiveErr atomic.Pointer[error]
+	basePin    atomic.Uint64      // a base is being taken at this position: the horizon stays at or below it
 	cancelBg   context.CancelFunc // ends the background work (the archiver)
 	// lastHorizon is the last horizon given to the Page Stores (maintain's goroutine only).
 	lastHorizon page.LSN

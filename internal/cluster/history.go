@@ -49,6 +49,9 @@ func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) page.LSN {
 		return 0
 	}
 	h = pinnedHorizon(h, c.timeline, snaps, timelines)
+	if p := page.LSN(c.basePin.Load()); p != 0 {
+		h = min(h, p) // a base for the archive is being copied at p
+	}
 	c.lastHorizon = max(c.lastHorizon, h)
 	return h
 }

@@ -189,3 +189,53 @@ func TestArchiveUnreachable(t *testing.T) {
 	}
 	checkCopy(t, db, "r", 40000)
 }
+
+// TestArchiveRebuildFromBase: with bases in the archive (`--archive-base-mb`), a rebuild
+// copies every page from the newest base and replays only the log after it; the log below the
+// oldest base kept is gone from the archive.
+func TestArchiveRebuildFromBase(t *testing.T) {
+	arch := filepath.Join(t.TempDir(), "archive")
+	c := startCluster(t, "--archive", arch, "--archive-delay", "200ms", "--archive-base-mb", "1")
+	db := c.newDatabase(4)
+	c.exec(db, "CREATE TABLE t "+rowsSchema)
+	for i := 0; i < 3000; i += 100 {
+		var vals []string
+		for j := i; j < i+100; j++ {
+			vals = append(vals, fmt.Sprintf("(%d, %d, REPEAT('%c', %d))", j, j*7, 'a'+j%26, 500+j%300))
+		}
+		c.exec(db, "INSERT INTO t VALUES "+strings.Join(vals, ","))
+	}
+	eventually(t, 60*time.Second, "a base in the archive", func() error {
+		if m, _ := filepath.Glob(filepath.Join(arch, "base", "0", "*", "manifest")); len(m) == 0 {
+			return fmt.Errorf("no base yet")
+		}
+		return nil
+	})
+	c.exec(db, "UPDATE t SET v = v + 1 WHERE id % 3 = 0")
+	c.exec(db, "DELETE FROM t WHERE id % 7 = 0")
+	c.exec(db, "INSERT INTO t VALUES (5000, 1, 'after the base')")
+	want := checksum(t, db, "")
+	eventually(t, 30*time.Second, "the archive holds the whole log", func() error {
+		rw, err := c.writerNode()
+		if err == nil && (rw.Archived == 0 || rw.Archived < rw.Durable || rw.ArchiveError != "") {
+			err = fmt.Errorf("archived to %d, durable to %d (%q)", rw.Archived, rw.Durable, rw.ArchiveError)
+		}
+		return err
+	})
+	if first, _ := filepath.Glob(filepath.Join(arch, "log", "0", "0000000000000040-*")); len(first) != 0 {
+		t.Errorf("the log below the base is still in the archive: %v", first)
+	}
+	c.stop()
+	if err := os.RemoveAll(c.dir); err != nil {
+		t.Fatal(err)
+	}
+	c2 := startCluster(t, "--rebuild-from", arch)
+	if log := c2.tail(c2.upLog, 200); !strings.Contains(log, "rebuilt the log from the archive: from the base at lsn") {
+		t.Errorf("strata up does not say it rebuilt from a base:\n%s", log)
+	}
+	db2 := c2.db("d")
+	if got := checksum(t, db2, ""); got != want {
+		t.Fatalf("rebuilt table: %s, want %s", got, want)
+	}
+	c2.exec(db2, "INSERT INTO t VALUES (6000, 1, 'rebuilt')")
+}

@@ -17,7 +17,13 @@ type Archive struct {
 	// ChunkDelay is how long the oldest log byte not archived may wait before a chunk is cut
 	// (0: internal/archive.DefaultChunkDelay).
 	ChunkDelay time.Duration `json:"chunk_delay,omitempty"`
+	// BaseBytes is how much log may be archived after the newest base (page images of every
+	// page) before the writer takes another (0: DefaultBaseBytes).
+	BaseBytes int64 `json:"base_bytes,omitempty"`
 }
+
+// DefaultBaseBytes is how much log is archived between two bases by default.
+const DefaultBaseBytes = 1 << 30
 
 func (k keys) archive() string { return k.prefix + "archive" }
 
@@ -35,8 +41,8 @@ func (c *Client) SetArchive(ctx context.Context, a Archive) error {
 		}
 		return nil
 	}
-	if a.ChunkDelay < 0 {
-		return errors.New("meta: a negative archive chunk delay")
+	if a.ChunkDelay < 0 || a.BaseBytes < 0 {
+		return errors.New("meta: a negative archive chunk delay or base interval")
 	}
 	b, err := json.Marshal(a)
 	if err != nil {

@@ -34,6 +34,9 @@ type Options struct {
 	// no placement: every page).
 	SegmentPages uint64
 	Segments     []uint64
+	// RebuildFrom, when set, is the archive the cluster is being rebuilt from (`strata up
+	// --rebuild-from`): an empty store copies its segments from the archive's base.
+	RebuildFrom string
 	// FlushInterval bounds how long consumed log stays unpersisted (0: the store's default).
 	FlushInterval time.Duration
 	MetricsAddr   string // where to serve /metrics ("": nowhere)
@@ -85,6 +88,11 @@ func Run(ctx context.Context, opts Options) error {
 		if follow != nil {
 			defer follow.Close()
 			so.Ownership, so.Source = o, follow.Source()
+			if opts.RebuildFrom != "" {
+				if so.Source, err = rebuildSourceOf(ctx, opts.RebuildFrom, so.Source); err != nil {
+					return errors.Join(err, reader.Close())
+				}
+			}
 		}
 	}
 	st, err := pagestore.Open(ctx, so)
