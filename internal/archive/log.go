@@ -166,39 +166,43 @@ func (a *LogArchiver) Run(ctx context.Context) error {
 	readFailing := false // lastErr is a failure to read the log
 	backoff := retry.NewBackoff(100*time.Millisecond, 30*time.Second)
 	for ctx.Err() == nil {
-		// Wait for more log, at most until the pending bytes are due.
-		rctx, cancel := ctx, context.CancelFunc(func() {})
-		if len(buf) > 0 {
-			rctx, cancel = context.WithDeadline(ctx, since.Add(a.opts.ChunkDelay))
-		}
-		b, err := a.opts.Log.Read(rctx, pos+page.LSN(len(buf)), min(a.opts.ChunkBytes, readMax))
-		cancel()
-		switch {
-		case err == nil && len(b) > 0:
-			if readFailing { // the upload of the next chunk says how that goes
-				a.lastErr.Store(nil)
-				readFailing = false
+		// Wait for more log, at most until the pending bytes are due (they may be already: a
+		// chunk is cut then, whatever the log does).
+		if due := len(buf) > 0 && time.Since(since) >= a.opts.ChunkDelay; !due {
+			rctx, cancel := ctx, context.CancelFunc(func() {})
+			if len(buf) > 0 {
+				rctx, cancel = context.WithDeadline(ctx, since.Add(a.opts.ChunkDelay))
 			}
-			if len(buf) == 0 {
-				since = time.Now()
-			}
-			buf = append(buf, b...)
-		case err == nil:
-			if !retry.Sleep(ctx, 10*time.Millisecond) { // a reader that does not block
+			b, err := a.opts.Log.Read(rctx, pos+page.LSN(len(buf)), min(a.opts.ChunkBytes, readMax))
+			expired := rctx.Err() != nil // the wait ended: a remote read says so in its own words
+			cancel()
+			switch {
+			case err == nil && len(b) > 0:
+				if readFailing { // the upload of the next chunk says how that goes
+					a.lastErr.Store(nil)
+					readFailing = false
+				}
+				if len(buf) == 0 {
+					since = time.Now()
+				}
+				buf = append(buf, b...)
+			case err == nil:
+				if !retry.Sleep(ctx, 10*time.Millisecond) { // a reader that does not block
+					return ctx.Err()
+				}
+			case ctx.Err() != nil:
 				return ctx.Err()
+			case expired || errors.Is(err, context.DeadlineExceeded):
+			default:
+				lg.Warn("archive: reading the log", "lsn", uint64(pos)+uint64(len(buf)), "err", err)
+				err = fmt.Errorf("read the log at %d: %w", uint64(pos)+uint64(len(buf)), err)
+				a.lastErr.Store(&err)
+				readFailing = true
+				if !backoff.Wait(ctx) {
+					return ctx.Err()
+				}
+				continue
 			}
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.Is(err, context.DeadlineExceeded):
-		default:
-			lg.Warn("archive: reading the log", "lsn", uint64(pos)+uint64(len(buf)), "err", err)
-			err = fmt.Errorf("read the log at %d: %w", uint64(pos)+uint64(len(buf)), err)
-			a.lastErr.Store(&err)
-			readFailing = true
-			if !backoff.Wait(ctx) {
-				return ctx.Err()
-			}
-			continue
 		}
 		if len(buf) < a.opts.ChunkBytes && (len(buf) == 0 || time.Since(since) < a.opts.ChunkDelay) {
 			continue

@@ -165,3 +165,38 @@ func TestLogArchiver(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// rpcLog answers a read whose wait ended as a remote read does: with an error of its own, not
+// the context's.
+type rpcLog struct{ *memstore.Log }
+
+func (l rpcLog) Read(ctx context.Context, from page.LSN, max int) ([]byte, error) {
+	b, err := l.Log.Read(ctx, from, max)
+	if err != nil && ctx.Err() != nil {
+		return nil, errors.New("rpc error: code = DeadlineExceeded desc = context deadline exceeded")
+	}
+	return b, err
+}
+
+// A quiet log read remotely (the archiver behind the writer's buffer) is still archived once
+// its pending bytes are due: the end of a wait is not taken for a failure to read.
+func TestLogArchiverRemoteWait(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	local, err := NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := memstore.NewLog()
+	a, err := NewLogArchiver(ctx, LogArchiverOptions{Store: NewStore(local), Log: rpcLog{log}, ChunkBytes: 1 << 20,
+		ChunkDelay: 50 * time.Millisecond, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = a.Run(ctx) }()
+	appendGroups(t, log, rand.New(rand.NewPCG(7, 8)), 10)
+	waitArchived(t, a, log.Durable())
+	if err := a.Err(); err != nil {
+		t.Fatalf("the end of a wait was reported: %v", err)
+	}
+}
