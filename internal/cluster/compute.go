@@ -385,8 +385,8 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 		if err := c.refreshPlacement(ctx, segPages); err != nil {
 			lg.Warn("compute: follow the placement", "err", err)
 		}
-		if h := c.horizon(ctx, lg); h > 0 {
-			if err := c.Pages.SetHorizon(ctx, h); err != nil {
+		if h, retain := c.horizon(ctx, lg); h > 0 {
+			if err := c.Pages.SetHorizon(ctx, h, retain...); err != nil {
 				lg.Debug("compute: set horizon", "err", err)
 			}
 		}

@@ -16,17 +16,19 @@ import (
 	"strata/internal/storage"
 )
 
-// horizon returns where the Page Stores' compaction horizon of the node's timeline may move:
-// the oldest of the engine's history horizon (oldest snapshot, past views, the history window),
-// the snapshots taken on this timeline, and the branch points of the timelines made from it
-// (branches; the main database after a restore, made from the timeline before it), after
-// fixing the pending snapshots and branches (the main database's writer does). 0: it must not
-// move (something could not be read, or a snapshot or branch still waits).
-func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) page.LSN {
+// horizon returns where the Page Stores' compaction horizon of the node's timeline may move,
+// and the positions below it they must keep whole (Neon's retain LSNs): the horizon is the
+// oldest of the engine's history horizon (its oldest snapshot, past views, the history window)
+// and a base being archived; the retained positions are the snapshots taken on this timeline
+// and the branch points of the timelines made from it (branches; the main database after a
+// restore, made from the timeline before it), which read this timeline's pages as of exactly
+// that position. The main database's writer fixes the pending snapshots and branches first.
+// 0: it must not move (something could not be read, or a snapshot or branch still waits).
+func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) (page.LSN, []page.LSN) {
 	window, err := c.opts.Meta.HistoryWindow(ctx, meta.DefaultHistoryWindow)
 	if err != nil {
 		lg.Debug("compute: read the history window", "err", err)
-		return 0
+		return 0, nil
 	}
 	var snaps []meta.Snapshot
 	var pending bool
@@ -37,39 +39,40 @@ func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) page.LSN {
 	}
 	if err != nil {
 		lg.Debug("compute: read the snapshots and branches", "err", err)
-		return 0
+		return 0, nil
 	}
 	timelines, err := c.opts.Meta.Timelines(ctx)
 	if err != nil {
 		lg.Debug("compute: read the timelines", "err", err)
-		return 0
+		return 0, nil
 	}
 	h := c.HistoryHorizon(ctx, window)
 	if h == 0 || pending {
-		return 0
+		return 0, nil
 	}
-	h = pinnedHorizon(h, c.timeline, snaps, timelines)
 	if p := page.LSN(c.basePin.Load()); p != 0 {
 		h = min(h, p) // a base for the archive is being copied at p
 	}
 	c.lastHorizon = max(c.lastHorizon, h)
-	return h
+	return h, retainedPositions(h, c.timeline, snaps, timelines)
 }
 
-// pinnedHorizon lowers horizon h of timeline tl to every snapshot taken on tl and every branch
-// point of a timeline made from tl (which reads tl's pages at that point).
-func pinnedHorizon(h page.LSN, tl uint64, snaps []meta.Snapshot, timelines []meta.Branch) page.LSN {
+// retainedPositions returns the positions below horizon h of timeline tl whose pages must stay
+// whole: every snapshot taken on tl and every branch point of a timeline made from tl.
+func retainedPositions(h page.LSN, tl uint64, snaps []meta.Snapshot, timelines []meta.Branch) []page.LSN {
+	var out []page.LSN
 	for _, s := range snaps {
-		if s.LSN != 0 && s.Timeline == tl {
-			h = min(h, page.LSN(s.LSN))
+		if s.LSN != 0 && s.Timeline == tl && page.LSN(s.LSN) < h {
+			out = append(out, page.LSN(s.LSN))
 		}
 	}
 	for _, b := range timelines {
-		if b.LSN != 0 && b.ChildOf(tl) {
-			h = min(h, page.LSN(b.LSN))
+		if b.LSN != 0 && b.ChildOf(tl) && page.LSN(b.LSN) < h {
+			out = append(out, page.LSN(b.LSN))
 		}
 	}
-	return h
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // fixSnapshot records the log position of a snapshot just taken: the position as of its
@@ -165,7 +168,7 @@ func branchPoint(b meta.Branch, snaps []meta.Snapshot, visible, horizon page.LSN
 		return 0, fmt.Errorf("outside the history kept: %w", err), nil
 	case err != nil:
 		return 0, nil, err
-	case lsn < horizon:
+	case lsn < horizon && b.Snapshot == "": // a snapshot's position is retained below it
 		return 0, fmt.Errorf("position %d is below the Page Stores' horizon %d: outside the history kept", lsn, horizon), nil
 	}
 	return lsn, nil, nil

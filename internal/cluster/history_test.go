@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestBranchPoint(t *testing.T) {
 		}
 		return storage.TimePoint{LSN: l - l%100}, nil // the last commit at or below l
 	}
-	snaps := []meta.Snapshot{{Name: "ready", LSN: 4200}, {Name: "pending"}, {Name: "void", Error: "gone"}}
+	snaps := []meta.Snapshot{{Name: "ready", LSN: 4200}, {Name: "old", LSN: 500}, {Name: "pending"}, {Name: "void", Error: "gone"}}
 	for _, c := range []struct {
 		name       string
 		b          meta.Branch
@@ -48,6 +49,7 @@ func TestBranchPoint(t *testing.T) {
 		{"a log position beyond what is committed", meta.Branch{AtLSN: 9000}, 0, "beyond what is committed", ""},
 		{"a log position before the window", meta.Branch{AtLSN: 500}, 0, "outside the history kept", ""},
 		{"a snapshot", meta.Branch{Snapshot: "ready"}, 4200, "", ""},
+		{"a snapshot below the horizon (retained)", meta.Branch{Snapshot: "old"}, 500, "", ""},
 		{"a snapshot not fixed yet", meta.Branch{Snapshot: "pending"}, 0, "", "not fixed yet"},
 		{"a void snapshot", meta.Branch{Snapshot: "void"}, 0, "is void: gone", ""},
 		{"no such snapshot", meta.Branch{Snapshot: "nosuch"}, 0, "no snapshot nosuch", ""},
@@ -66,9 +68,9 @@ func matches(err error, want string) bool {
 	return err != nil && strings.Contains(err.Error(), want)
 }
 
-// pinnedHorizon: a timeline's horizon stays at or below its own snapshots and the branch
-// points of the timelines made from it, not those of other timelines.
-func TestPinnedHorizon(t *testing.T) {
+// retainedPositions: a timeline keeps its own snapshots and the branch points of the
+// timelines made from it below its horizon, not those of other timelines.
+func TestRetainedPositions(t *testing.T) {
 	snaps := []meta.Snapshot{{Name: "old", LSN: 300, Timeline: 0}, {Name: "new", LSN: 5000, Timeline: 2}, {Name: "pending"}}
 	timelines := []meta.Branch{
 		{Name: "before", Timeline: 0, LSN: 64},         // the first main database, kept after a restore
@@ -79,15 +81,16 @@ func TestPinnedHorizon(t *testing.T) {
 	for _, c := range []struct {
 		tl   uint64
 		h    page.LSN
-		want page.LSN
+		want []page.LSN
 	}{
-		{0, 9000, 300},  // its snapshot, below the restore point and the retired child
-		{2, 9000, 4000}, // dev's point; snapshot "new" is above it
-		{2, 3000, 3000},
-		{3, 9000, 9000}, // nothing is made from dev
+		{0, 9000, []page.LSN{300, 1000, 2000}},
+		{0, 1500, []page.LSN{300, 1000}},
+		{2, 9000, []page.LSN{4000, 5000}},
+		{2, 3000, nil},
+		{3, 9000, nil}, // nothing is made from dev
 	} {
-		if got := pinnedHorizon(c.h, c.tl, snaps, timelines); got != c.want {
-			t.Errorf("timeline %d, horizon %d: %d, want %d", c.tl, c.h, got, c.want)
+		if got := retainedPositions(c.h, c.tl, snaps, timelines); !slices.Equal(got, c.want) {
+			t.Errorf("timeline %d, horizon %d: %v, want %v", c.tl, c.h, got, c.want)
 		}
 	}
 	vis := visibleSnapshots([]meta.Snapshot{{Name: "a", LSN: 900, Timeline: 0}, {Name: "b", LSN: 1100, Timeline: 0}}, 2, timelines)

@@ -278,6 +278,31 @@ func TestFanOut(t *testing.T) {
 			t.Fatalf("replica %s: floor %d after SetHorizon(%d) and Compact (%v)", r.Addr, r.Store.Floor(), h, err)
 		}
 	}
+	// A retained position below the next horizon stays readable on every replica, as the
+	// reference store reads it; others below the floor do not.
+	r, h2 := c.w.Ends[15], c.w.Ends[30]
+	if err := c.client.SetHorizon(ctx, h2, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, rep := range c.reps {
+		if err := rep.Store.Compact(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range c.w.IDs {
+			var got, want page.Page
+			err := rep.Store.GetPage(ctx, id, r, &got)
+			werr := c.ref.GetPage(ctx, id, r, &want)
+			if errors.Is(werr, storage.ErrPageNotFound) && errors.Is(err, storage.ErrPageNotFound) {
+				continue
+			}
+			if err != nil || werr != nil || got != want {
+				t.Fatalf("replica %s: page %d at the retained position %d: %v (reference: %v)", rep.Addr, id, r, err, werr)
+			}
+			if err := rep.Store.GetPage(ctx, id, c.w.Ends[20], &got); err == nil {
+				t.Fatalf("replica %s: page %d at %d, below the floor and not retained, was read", rep.Addr, id, c.w.Ends[20])
+			}
+		}
+	}
 	if err := c.reps[1].Server.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -289,8 +314,8 @@ func TestFanOut(t *testing.T) {
 			if st.Addr != c.reps[1].Addr {
 				t.Errorf("Status of %s failed: %v", st.Addr, st.Err)
 			}
-		} else if st.Consumed != end || st.Floor != h {
-			t.Errorf("Status of %s = %+v, want consumed %d and floor %d", st.Addr, st, end, h)
+		} else if st.Consumed != end || st.Floor != h2 {
+			t.Errorf("Status of %s = %+v, want consumed %d and floor %d", st.Addr, st, end, h2)
 		}
 	}
 	if len(sts) != 3 || down != 1 {

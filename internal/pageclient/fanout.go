@@ -63,12 +63,17 @@ func (c *Client) MinPersisted(ctx context.Context) (page.LSN, error) {
 }
 
 // SetHorizon tells every Page Store of the placement that no reader will ask below lsn any
-// more. It returns the stores' errors joined; the others have the horizon.
-func (c *Client) SetHorizon(ctx context.Context, lsn page.LSN) error {
+// more but at the retained positions (snapshots, branch points), whose pages the stores keep.
+// It returns the stores' errors joined; the others have the horizon.
+func (c *Client) SetHorizon(ctx context.Context, lsn page.LSN, retain ...page.LSN) error {
 	addrs := c.Placement().Addrs()
 	errs := make([]error, len(addrs))
+	keep := make([]uint64, 0, len(retain))
+	for _, r := range retain {
+		keep = append(keep, uint64(r))
+	}
 	c.each(addrs, func(_ int, r *replica) error {
-		_, err := r.pb.SetHorizon(ctx, &pageserverpb.SetHorizonRequest{Timeline: r.timeline, Lsn: uint64(lsn)})
+		_, err := r.pb.SetHorizon(ctx, &pageserverpb.SetHorizonRequest{Timeline: r.timeline, Lsn: uint64(lsn), Retain: keep})
 		return err
 	}, func(i int, _ string, err error) { errs[i] = err })
 	return errors.Join(errs...)

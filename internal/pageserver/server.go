@@ -36,6 +36,7 @@ type Store interface {
 	Segments() (pagesPerSegment uint64, owned []uint64)
 	Owns(id page.ID) bool
 	SetHorizon(lsn page.LSN)
+	SetRetain(lsns []page.LSN)
 	Ownership() placement.Ownership
 	Copying() []placement.CopyProgress
 	CopyingRest() bool
@@ -224,6 +225,11 @@ func (s *Service) SetHorizon(_ context.Context, req *pageserverpb.SetHorizonRequ
 	if err != nil {
 		return nil, err
 	}
+	retain := make([]page.LSN, 0, len(req.GetRetain()))
+	for _, r := range req.GetRetain() {
+		retain = append(retain, page.LSN(r))
+	}
+	store.SetRetain(retain) // before the horizon: a pass that starts in between keeps them
 	store.SetHorizon(page.LSN(req.GetLsn()))
 	return &pageserverpb.SetHorizonResponse{}, nil
 }

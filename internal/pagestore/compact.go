@@ -26,7 +26,7 @@ func (s *Store) compactLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if min(s.horizon.Load(), s.consumedTo.Load()) <= s.floor.Load() {
+		if min(s.horizon.Load(), s.consumedTo.Load()) <= s.floor.Load() && !s.retainDropped() {
 			continue
 		}
 		if err := s.Compact(ctx); err != nil && ctx.Err() == nil {
@@ -44,19 +44,40 @@ func (s *Store) Compact(ctx context.Context) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	h := page.LSN(min(s.horizon.Load(), s.consumedTo.Load()))
-	if h <= page.LSN(s.floor.Load()) {
-		return nil
+	floor := page.LSN(s.floor.Load())
+	var want []page.LSN
+	if p := s.retainWant.Load(); p != nil {
+		want = *p
 	}
-	// Raise the floor, durably, before deleting anything, so that no GetPage below it can read
-	// a half-compacted page, before or after a crash.
+	retained, dropped := nextRetained(s.Retained(), want, floor, max(h, floor))
+	if h <= floor {
+		if !dropped {
+			return nil
+		}
+		h = floor // no new horizon, but versions kept for a position no longer retained go
+	}
+	if dropped {
+		s.needFullCompaction()
+	}
+	// Raise the floor and record the retained positions, durably, before deleting anything,
+	// so that no GetPage below it can read a half-compacted page, before or after a crash.
 	if err := s.withDB(func(db *pebble.DB) error {
-		if err := db.Set(floorKey, encodeLSN(h), pebble.NoSync); err != nil {
+		b := db.NewBatch()
+		defer b.Close()
+		if err := b.Set(floorKey, encodeLSN(h), nil); err != nil {
+			return err
+		}
+		if err := b.Set(retainKey, encodeRetained(retained), nil); err != nil {
+			return err
+		}
+		if err := b.Commit(pebble.NoSync); err != nil {
 			return err
 		}
 		return db.Flush() // pebble writes no WAL here (see Open): flushing makes it durable
 	}); err != nil {
 		return fmt.Errorf("pagestore: compact to %d: %w", h, err)
 	}
+	s.retained.Store(&retained)
 	s.floor.Store(uint64(h))
 	if err := s.compactTimes(h); err != nil {
 		return fmt.Errorf("pagestore: compact the time index to %d: %w", h, err)
@@ -83,7 +104,7 @@ func (s *Store) Compact(ctx context.Context) error {
 		if !s.own.Load().serves(id) { // a page being copied has no base image yet
 			return nil
 		}
-		n, err := s.compactPage(db, it, id, h)
+		n, err := s.compactPage(db, it, id, h, retained)
 		if err != nil {
 			return fmt.Errorf("pagestore: compact page %d to %d: %w", id, h, err)
 		}
@@ -141,6 +162,17 @@ func (s *Store) Compact(ctx context.Context) error {
 	return err
 }
 
+// retainDropped says whether a retained position in effect is no longer named (a pass is
+// due to fold its versions away).
+func (s *Store) retainDropped() bool {
+	var want []page.LSN
+	if p := s.retainWant.Load(); p != nil {
+		want = *p
+	}
+	_, dropped := nextRetained(s.Retained(), want, page.LSN(s.floor.Load()), page.LSN(s.floor.Load()))
+	return dropped
+}
+
 // needFullCompaction makes the next compaction visit every page.
 func (s *Store) needFullCompaction() {
 	s.mu.Lock()
@@ -178,14 +210,12 @@ func nextPage(it *pebble.Iterator, id page.ID) (page.ID, bool, error) {
 	return next, ok, nil
 }
 
-// compactPage compacts page id to horizon h with iterator it over db, and returns how many
-// versions it removed.
-func (s *Store) compactPage(db *pebble.DB, it *pebble.Iterator, id page.ID, h page.LSN) (uint64, error) {
+// compactPage compacts page id to horizon h with iterator it over db, keeping the page as of
+// each retained position below h, and returns how many versions it removed.
+func (s *Store) compactPage(db *pebble.DB, it *pebble.Iterator, id page.ID, h page.LSN, retained []page.LSN) (uint64, error) {
 	var removed uint64
 	err := func() error {
-		var images, deltas uint64
-		var image, delta page.LSN       // newest of each below h
-		var imageAt, deltaAt []page.LSN // every one below h
+		var imageAt, deltaAt []page.LSN // every one below h, ascending
 		for _, kind := range []byte{kindImage, kindDelta} {
 			it.SetBounds(versionKey(kind, id, 0), versionKey(kind, id, h))
 			for valid := it.First(); valid; valid = it.Next() {
@@ -194,10 +224,8 @@ func (s *Store) compactPage(db *pebble.DB, it *pebble.Iterator, id page.ID, h pa
 					return err
 				}
 				if kind == kindImage {
-					images, image = images+1, at
 					imageAt = append(imageAt, at)
 				} else {
-					deltas, delta = deltas+1, at
 					deltaAt = append(deltaAt, at)
 				}
 			}
@@ -205,20 +233,41 @@ func (s *Store) compactPage(db *pebble.DB, it *pebble.Iterator, id page.ID, h pa
 				return err
 			}
 		}
-		if images+deltas <= 1 {
-			return nil // a single version is its own base
+		if len(imageAt)+len(deltaAt) <= 1 {
+			return nil // a single version is its own base, at every position
 		}
 		b := db.NewBatch()
 		defer b.Close()
-		keep := image
-		if images == 0 || delta > image {
+		// Keep the page as of each point: the retained positions below h, and h. As of a point
+		// it is its newest version below it: an image there, else one made from the versions.
+		keep := map[page.LSN]bool{}
+		for _, pt := range append(slices.Clone(retained), h) {
+			if pt > h {
+				continue
+			}
+			newest, isImage := page.LSN(0), false
+			if i, _ := slices.BinarySearch(imageAt, pt); i > 0 {
+				newest, isImage = imageAt[i-1], true
+			}
+			if i, _ := slices.BinarySearch(deltaAt, pt); i > 0 && deltaAt[i-1] > newest {
+				newest, isImage = deltaAt[i-1], false
+			}
+			if newest == 0 || keep[newest] {
+				continue // no version yet as of pt, or the one of an earlier point
+			}
+			keep[newest] = true
+			if isImage {
+				continue
+			}
 			var p page.Page
-			if _, err := applyVersions(it, id, 0, h, &p, s.basePage); err != nil {
+			if _, err := applyVersions(it, id, 0, pt, &p, s.basePage); err != nil {
 				return err
 			}
 			p.Seal()
-			keep = p.LSN()
-			if err := b.Set(versionKey(kindImage, id, keep), p[:], nil); err != nil {
+			if p.LSN() != newest {
+				return fmt.Errorf("pagestore: page %d as of %d is at lsn %d, its newest version at %d: %w", id, pt, p.LSN(), newest, page.ErrCorrupt)
+			}
+			if err := b.Set(versionKey(kindImage, id, newest), p[:], nil); err != nil {
 				return err
 			}
 			s.stats.images.Add(1)
@@ -227,13 +276,13 @@ func (s *Store) compactPage(db *pebble.DB, it *pebble.Iterator, id page.ID, h pa
 		// pair per page, cost pebble more to fragment at every flush than they save.
 		key := make([]byte, 0, versionKeyLen)
 		for _, at := range imageAt {
-			if at < keep {
+			if !keep[at] {
 				if err := b.Delete(appendVersionKey(key[:0], kindImage, id, at), nil); err != nil {
 					return err
 				}
 			}
 		}
-		for _, at := range deltaAt { // every delta below h is at or below keep
+		for _, at := range deltaAt { // every delta below h is folded into a kept image
 			if err := b.Delete(appendVersionKey(key[:0], kindDelta, id, at), nil); err != nil {
 				return err
 			}
@@ -241,12 +290,17 @@ func (s *Store) compactPage(db *pebble.DB, it *pebble.Iterator, id page.ID, h pa
 		if err := b.Commit(pebble.NoSync); err != nil {
 			return err
 		}
-		removed = images + deltas // every version below h went...
-		if images > 0 && keep == image {
-			removed-- // ...but the kept image, unless it is new
+		removed = uint64(len(deltaAt)) // every delta went, and the images not kept
+		for _, at := range imageAt {
+			if !keep[at] {
+				removed++
+			}
 		}
 		return nil
 	}()
+	if err != nil {
+		removed = 0
+	}
 	s.stats.compacted.Add(removed)
 	return removed, err
 }

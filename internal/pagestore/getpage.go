@@ -126,7 +126,8 @@ func (s *Store) build(id page.ID, from, lsn page.LSN, p *page.Page) (int, error)
 	if from > 0 {
 		need = from
 	}
-	if need < page.LSN(s.floor.Load()) {
+	if need < page.LSN(s.floor.Load()) && (from > 0 || !s.isRetained(lsn)) {
+		// Below the floor only a retained position is kept whole (retain.go).
 		return 0, fmt.Errorf("pagestore: page %d at lsn %d (floor %d): %w", id, need, s.floor.Load(), ErrCompacted)
 	}
 	return applyVersions(it, id, from, lsn, p, s.basePage)

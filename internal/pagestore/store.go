@@ -142,6 +142,10 @@ type Store struct {
 	synced     atomic.Uint64 // every record below it is synced to disk in pebble
 	lastSync   atomic.Int64  // unix nanoseconds of the last synced batch
 	floor      atomic.Uint64 // compaction floor (see floorKey)
+	// retained are the retained positions in effect, retainWant those SetRetain names
+	// (retain.go); both ascending.
+	retained   atomic.Pointer[[]page.LSN]
+	retainWant atomic.Pointer[[]page.LSN]
 	horizon    atomic.Uint64 // set by SetHorizon
 	lastTime   atomic.Int64  // the newest commit time indexed (history.go); written under writeMu
 	// branchTimes: a branch store whose time index starts with its first commit after the
@@ -341,6 +345,9 @@ func (s *Store) openState(ctx context.Context, initial placement.Ownership) (pag
 		return 0, err
 	}
 	s.floor.Store(uint64(floor))
+	if err := s.loadRetained(); err != nil {
+		return 0, err
+	}
 	v, closer, err := s.db.Get(ownKey)
 	switch {
 	case err == nil:

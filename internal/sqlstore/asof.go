@@ -102,7 +102,12 @@ func (s *Store) resolveAsOf(ctx *sql.Context, asOf any) (page.LSN, error) {
 					return 0, errAsOf("%v", serr)
 				}
 				if found {
-					return s.lsnAsOf(ctx, lsn)
+					// A snapshot's position is a commit's end that the Page Stores retain
+					// as it is, whatever the time index still holds.
+					if v := s.db.VisibleLSN(); lsn > v {
+						return 0, errAsOf("snapshot %s at log position %d is beyond what is committed here (%d)", strings.TrimSpace(str), lsn, v)
+					}
+					return lsn, nil
 				}
 			}
 		}
