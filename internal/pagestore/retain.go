@@ -111,5 +111,9 @@ func (s *Store) loadRetained() error {
 		return err
 	}
 	s.retained.Store(&r)
+	// Until a writer names others, the positions in effect stay wanted: a store restarted under
+	// a timeline that has no writer any more (a retired one, read by its children) keeps them.
+	want := slices.Clone(r)
+	s.retainWant.Store(&want)
 	return nil
 }
