@@ -2,7 +2,10 @@ package clustertest
 
 import (
 	"database/sql"
+	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -111,5 +114,23 @@ func TestBranchCluster(t *testing.T) {
 	}
 	if got := tableRows(t, db); got != "1,main 2,two 4,four" {
 		t.Errorf("the main database after the branch went: %q", got)
+	}
+	// Its log goes from every Log Store.
+	tl := regexp.MustCompile(`\(timeline (\d+)\)`).FindStringSubmatch(out)
+	if tl == nil {
+		t.Fatalf("no timeline in %q", out)
+	}
+	for _, id := range []string{"logstore-1", "logstore-2", "logstore-3"} {
+		dir := filepath.Join(c.dir, id, "timelines", tl[1])
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still holds the deleted branch's log %s after 30 s", id, dir)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	}
 }

@@ -81,6 +81,13 @@ func (s *Server) SetMaxTimelines(n int) {
 // Timelines returns the number of timelines N > 0 the server holds.
 func (s *Server) Timelines() int { return s.tl.count() }
 
+// TimelineNumbers returns the timelines N > 0 the server holds, ascending.
+func (s *Server) TimelineNumbers() []uint64 { return s.tl.numbers() }
+
+// DropTimeline closes the store of timeline n > 0 and removes its directory (its branch was
+// deleted).
+func (s *Server) DropTimeline(n uint64) error { return s.tl.drop(n) }
+
 // Timeline returns the store of timeline n, or an error (a gRPC status: NotFound when the
 // server holds no such timeline).
 func (s *Server) Timeline(n uint64) (*Store, error) { return s.tl.get(n) }

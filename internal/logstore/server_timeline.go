@@ -3,6 +3,7 @@ package logstore
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"google.golang.org/grpc/codes"
@@ -197,4 +198,41 @@ func (t *timelines) close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// numbers returns the timelines N > 0 held, ascending.
+func (t *timelines) numbers() []uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]uint64, 0, len(t.stores))
+	for n := range t.stores {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// drop closes the store of timeline n and removes its directory: the database it was the log
+// of is gone. A later writer's call for n finds no such timeline (or creates it anew).
+func (t *timelines) drop(n uint64) error {
+	if n == 0 {
+		return fmt.Errorf("%w: timeline 0 is the store's own", ErrInvalid)
+	}
+	t.mu.Lock()
+	e, ok := t.stores[n]
+	delete(t.stores, n)
+	t.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	var err error
+	if e.store != nil {
+		err = e.store.Close()
+	}
+	dir := TimelineDir(t.base.fs, t.base.dir, n)
+	if rerr := t.base.fs.RemoveAll(dir); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("logstore: remove %s: %w", dir, rerr))
+	}
+	t.base.logger.Info("logstore: timeline dropped", "timeline", n, "dir", dir, "err", err)
+	return err
 }

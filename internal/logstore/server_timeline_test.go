@@ -478,3 +478,35 @@ func flipIn(t *testing.T, fs vfs.FS, path string, off int64) {
 		t.Fatal(err)
 	}
 }
+
+// TestTimelineDrop: dropping a timeline closes its store and removes its directory; its calls
+// then find no such timeline, and the others and timeline 0 are untouched.
+func TestTimelineDrop(t *testing.T) {
+	sv := serve(t, vfs.NewMem())
+	ctx := ctx5(t)
+	for _, tl := range []uint64{3, 4} {
+		if _, err := sv.c.Seal(ctx, &logstorepb.SealRequest{Timeline: tl, Epoch: 1, NewEpoch: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := sv.srv.TimelineNumbers(); !slices.Equal(got, []uint64{3, 4}) {
+		t.Fatalf("timelines: %v", got)
+	}
+	if err := sv.srv.DropTimeline(3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sv.fs.Stat(TimelineDir(sv.fs, "ls", 3)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the dropped timeline's directory: %v", err)
+	}
+	_, err := sv.c.GetStatus(ctx, &logstorepb.StatusRequest{Timeline: 3})
+	wantCode(t, "status of a dropped timeline", err, codes.NotFound)
+	if _, err := sv.c.GetStatus(ctx, &logstorepb.StatusRequest{Timeline: 4}); err != nil {
+		t.Fatalf("the other timeline: %v", err)
+	}
+	if err := sv.srv.DropTimeline(0); err == nil {
+		t.Fatal("timeline 0 was dropped")
+	}
+	if err := sv.srv.DropTimeline(3); err != nil {
+		t.Fatalf("dropping it again: %v", err)
+	}
+}

@@ -76,6 +76,15 @@ func Run(ctx context.Context, opts Options) error {
 			State: state, Epoch: st.Promised, Durable: uint64(st.Durable), Applied: uint64(st.Committed)}
 	})
 	defer unpublish()
+	// Deleted branches' logs go (timelines.go).
+	fctx, stopFollow := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		if len(opts.Etcd) > 0 {
+			followControlPlane(fctx, opts, srv, lg)
+		}
+	}()
 	if opts.Ready != nil {
 		opts.Ready(lis.Addr().String())
 	}
@@ -85,5 +94,7 @@ func Run(ctx context.Context, opts Options) error {
 	case <-srv.Failed(): // the store of any timeline
 		err = fmt.Errorf("stopping, to be started again: %w", srv.Err())
 	}
+	stopFollow()
+	<-followed
 	return errors.Join(err, srv.Stop(), store.Close())
 }
