@@ -30,7 +30,7 @@ const (
 
 func addArchiveFlags(cmd *cobra.Command) {
 	cmd.Flags().String(archiveFlag, "",
-		"copy the log to this archive: a directory, or s3://host:port/bucket (credentials in $STRATA_ARCHIVE_ACCESS_KEY and $STRATA_ARCHIVE_SECRET_KEY); the Log Stores then keep what it does not hold yet. A cluster records it; 'none' stops archiving")
+		"copy the log and page images to this archive: a directory, or s3://host:port/bucket (credentials in $STRATA_ARCHIVE_ACCESS_KEY and $STRATA_ARCHIVE_SECRET_KEY); the Log Stores keep what it does not hold yet. A cluster records it; a new one without it archives to DATA/archive; 'none': no archive")
 	cmd.Flags().Duration(archiveDelayFlag, archive.DefaultChunkDelay, "how long log may wait before it is uploaded to the archive")
 	cmd.Flags().Int64(archiveBaseFlag, meta.DefaultBaseBytes>>20, "MiB of log archived between two bases (copies of every page, from which a rebuild starts)")
 	cmd.Flags().String(rebuildFlag, "",
@@ -53,16 +53,24 @@ func mustAbs(spec string) string {
 	return spec
 }
 
-// recordArchive records --archive in the control plane when it was given.
-func recordArchive(ctx context.Context, cmd *cobra.Command, mc *meta.Client) error {
-	if !cmd.Flags().Changed(archiveFlag) {
-		return nil
-	}
-	spec, _ := cmd.Flags().GetString(archiveFlag)
+// recordArchive records --archive in the control plane when it was given; a new cluster
+// without it archives to dir/archive (the default); an existing cluster keeps what it has
+// (none, if it never had one: its log may be truncated already).
+func recordArchive(ctx context.Context, cmd *cobra.Command, mc *meta.Client, dir string) error {
 	delay, _ := cmd.Flags().GetDuration(archiveDelayFlag)
 	baseMB, _ := cmd.Flags().GetInt64(archiveBaseFlag)
 	if baseMB <= 0 {
 		return fmt.Errorf("--%s must be positive", archiveBaseFlag)
+	}
+	spec, _ := cmd.Flags().GetString(archiveFlag)
+	if !cmd.Flags().Changed(archiveFlag) {
+		if _, err := mc.Archive(ctx); !errors.Is(err, meta.ErrNotFound) {
+			return err // recorded already (or unreadable)
+		}
+		if e, err := mc.Epoch(ctx); err != nil || e != 0 {
+			return err // a cluster from before archives: it goes on without one
+		}
+		spec = filepath.Join(dir, "archive")
 	}
 	if spec == "none" {
 		return mc.SetArchive(ctx, meta.Archive{})

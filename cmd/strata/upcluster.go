@@ -140,7 +140,7 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	if err := recordHistory(ctx, cmd, mc); err != nil {
 		return err
 	}
-	if err := recordArchive(ctx, cmd, mc); err != nil {
+	if err := recordArchive(ctx, cmd, mc, dir); err != nil {
 		return err
 	}
 

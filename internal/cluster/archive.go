@@ -121,7 +121,7 @@ func (c *Compute) archiveStatus() (uint64, string) {
 // timeline tl's log is not part of the main database's history (a branch's).
 func archiveSettings(ctx context.Context, mc *meta.Client, tl uint64) (meta.Archive, bool, error) {
 	a, err := mc.Archive(ctx)
-	if errors.Is(err, meta.ErrNotFound) {
+	if errors.Is(err, meta.ErrNotFound) || (err == nil && a.Spec == "") {
 		return a, false, nil
 	}
 	if err != nil {

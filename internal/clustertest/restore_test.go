@@ -3,7 +3,9 @@ package clustertest
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -169,8 +171,23 @@ func TestRestoreCluster(t *testing.T) {
 	if out, err := ctl("branch", "list"); err != nil || strings.Contains(out, "oops") {
 		t.Errorf("ctl branch list after the delete: %v\n%s", err, out)
 	}
-	c.exec(db, "UPDATE t SET v = 'uno' WHERE id = 1")
-	if got, err := rowsOf(db, "SELECT id, v FROM t ORDER BY id"); err != nil || got != "1,uno 2,two 3,three 4,four" {
-		t.Errorf("the main database after the delete: %q, %v", got, err)
+	// A new cluster archives by default (DATA/archive), and the archive follows the restore:
+	// the restored main database's timeline is recorded there.
+	tl := regexp.MustCompile(`\(timeline (\d+) from lsn`).FindStringSubmatch(out)
+	if tl == nil {
+		t.Fatalf("no timeline in %q", out)
 	}
+	eventually(t, 30*time.Second, "the restored timeline in the default archive", func() error {
+		_, err := os.Stat(filepath.Join(c.dir, "archive", "timelines", tl[1]))
+		return err
+	})
+	c.exec(db, "UPDATE t SET v = 'uno' WHERE id = 1")
+	// Reads through the proxy may go to the read-only node, a few milliseconds behind.
+	eventually(t, 10*time.Second, "the main database after the delete", func() error {
+		got, err := rowsOf(db, "SELECT id, v FROM t ORDER BY id")
+		if err == nil && got != "1,uno 2,two 3,three 4,four" {
+			err = fmt.Errorf("t is %q", got)
+		}
+		return err
+	})
 }

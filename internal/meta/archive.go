@@ -27,20 +27,16 @@ const DefaultBaseBytes = 1 << 30
 
 func (k keys) archive() string { return k.prefix + "archive" }
 
-// Archive returns the archive settings; ErrNotFound when the cluster has no archive.
+// Archive returns the archive settings (an empty Spec: no archive, by choice); ErrNotFound
+// when none were recorded.
 func (c *Client) Archive(ctx context.Context) (Archive, error) {
 	var a Archive
 	return a, c.getJSON(ctx, c.k.archive(), &a)
 }
 
-// SetArchive records the archive settings; an empty spec removes them (no archive).
+// SetArchive records the archive settings; an empty spec records that the cluster has no
+// archive.
 func (c *Client) SetArchive(ctx context.Context, a Archive) error {
-	if a.Spec == "" {
-		if _, err := c.c.Delete(ctx, c.k.archive()); err != nil {
-			return fmt.Errorf("meta: remove the archive settings: %w", err)
-		}
-		return nil
-	}
 	if a.ChunkDelay < 0 || a.BaseBytes < 0 {
 		return errors.New("meta: a negative archive chunk delay or base interval")
 	}
