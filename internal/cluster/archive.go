@@ -63,8 +63,8 @@ func (c *Compute) archiveLog(ctx context.Context, set meta.Archive, tl meta.Bran
 				lg.Info("compute: archiving the log", "timeline", tl.Timeline, "from", uint64(a.Archived()))
 				bctx, stopBases := context.WithCancel(ctx)
 				basesDone := make(chan struct{})
-				if main && tl.Timeline == 0 {
-					go func() { defer close(basesDone); c.takeBases(bctx, st, a, set, lg) }()
+				if main {
+					go func() { defer close(basesDone); c.takeBases(bctx, st, a, set, start, lg) }()
 				} else {
 					close(basesDone)
 				}
@@ -144,13 +144,12 @@ func archiveSettings(ctx context.Context, mc *meta.Client, tl uint64) (meta.Arch
 // basePoll is how often the main database's writer checks whether a new base is due.
 const basePoll = 5 * time.Second
 
-// takeBases takes a base (every page as of a recent position) of timeline 0 once
-// set.BaseBytes of log were archived since the newest, then drops what the archive no longer
-// needs: the bases older than the newest one that is older than the history window, and the
-// log below it. It runs beside the log's archiver a until ctx ends. Bases are taken of
-// timeline 0 only: a branch store (a restored main database) lists only the pages its branch
-// wrote.
-func (c *Compute) takeBases(ctx context.Context, st *archive.Store, a *archive.LogArchiver, set meta.Archive, lg *slog.Logger) {
+// takeBases takes a base (every page as of a recent position) of the main database's
+// timeline once set.BaseBytes of log were archived since the newest (or since start, where the
+// timeline's log starts), then drops what the archive no longer needs: the timeline's bases
+// older than the newest one that is older than the history window, and its log below it. It
+// runs beside the log's archiver a until ctx ends.
+func (c *Compute) takeBases(ctx context.Context, st *archive.Store, a *archive.LogArchiver, set meta.Archive, start page.LSN, lg *slog.Logger) {
 	every := set.BaseBytes
 	if every <= 0 {
 		every = meta.DefaultBaseBytes
@@ -163,12 +162,12 @@ func (c *Compute) takeBases(ctx context.Context, st *archive.Store, a *archive.L
 			return
 		case <-t.C:
 		}
-		bases, err := st.Bases(ctx, 0)
+		bases, err := st.Bases(ctx, c.timeline)
 		if err != nil {
 			lg.Warn("compute: read the archive's bases", "err", err)
 			continue
 		}
-		newest := redo.StartLSN
+		newest := start
 		if n := len(bases); n > 0 {
 			newest = bases[n-1].LSN
 		}
@@ -214,7 +213,7 @@ func (c *Compute) takeBase(ctx context.Context, st *archive.Store) (archive.Base
 	if err != nil {
 		return archive.Base{}, err
 	}
-	b := archive.Base{Timeline: 0, LSN: lsn, SegmentPages: p.SegmentPages, Created: time.Now().UTC()}
+	b := archive.Base{Timeline: c.timeline, LSN: lsn, SegmentPages: p.SegmentPages, Created: time.Now().UTC()}
 	for _, seg := range segs {
 		var buf []byte
 		err := c.Pages.CopySegment(ctx, addrs, seg, lsn, func(n int) { buf = make([]byte, 0, n*page.Size) },
@@ -222,7 +221,7 @@ func (c *Compute) takeBase(ctx context.Context, st *archive.Store) (archive.Base
 		if err != nil {
 			return b, err
 		}
-		if err := st.PutBaseSegment(ctx, 0, lsn, seg, buf); err != nil {
+		if err := st.PutBaseSegment(ctx, c.timeline, lsn, seg, buf); err != nil {
 			return b, err
 		}
 		b.Segments = append(b.Segments, archive.BaseSegment{Segment: seg, Pages: len(buf) / page.Size})
@@ -249,7 +248,7 @@ func (c *Compute) pruneArchive(ctx context.Context, st *archive.Store, bases []a
 			return
 		}
 	}
-	n, err := st.DeleteLogBelow(ctx, 0, bases[keep].LSN)
+	n, err := st.DeleteLogBelow(ctx, c.timeline, bases[keep].LSN)
 	if err != nil {
 		lg.Warn("compute: delete old log from the archive", "below", uint64(bases[keep].LSN), "err", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -190,14 +191,34 @@ func TestArchiveUnreachable(t *testing.T) {
 	checkCopy(t, db, "r", 40000)
 }
 
-// TestArchiveRebuildFromBase: with bases in the archive (`--archive-base-mb`), a rebuild
-// copies every page from the newest base and replays only the log after it; the log below the
-// oldest base kept is gone from the archive.
+// TestArchiveRebuildFromBase: with bases in the archive (`--archive-base-mb`), of a main
+// database that a restore made a branch store, a rebuild copies every page from the newest base
+// and replays only the log after it; the log below the oldest base kept is gone from the
+// archive.
 func TestArchiveRebuildFromBase(t *testing.T) {
 	arch := filepath.Join(t.TempDir(), "archive")
 	c := startCluster(t, "--archive", arch, "--archive-delay", "200ms", "--archive-base-mb", "1")
 	db := c.newDatabase(4)
 	c.exec(db, "CREATE TABLE t "+rowsSchema)
+	c.exec(db, "INSERT INTO t VALUES (-1, 0, 'before the restore')")
+	// A restore first: the bases are then of a restored main database, a branch store whose
+	// copies must hold the pages it shares with the timeline before it.
+	time.Sleep(2 * time.Millisecond)
+	at := time.Now().Format("2006-01-02 15:04:05.000000")
+	time.Sleep(2 * time.Millisecond)
+	c.exec(db, "INSERT INTO t VALUES (-2, 0, 'undone by the restore')")
+	out, err := exec.Command(strataBin, "ctl", "restore", "--at", at, "--data", c.dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ctl restore: %v\n%s", err, out)
+	}
+	tl := regexp.MustCompile(`\(timeline (\d+) from lsn`).FindStringSubmatch(string(out))
+	if tl == nil {
+		t.Fatalf("no timeline in %q", out)
+	}
+	eventually(t, 30*time.Second, "writes after the restore", func() error {
+		_, err := db.Exec("INSERT INTO t VALUES (-3, 0, 'after the restore')")
+		return err
+	})
 	for i := 0; i < 3000; i += 100 {
 		var vals []string
 		for j := i; j < i+100; j++ {
@@ -206,7 +227,7 @@ func TestArchiveRebuildFromBase(t *testing.T) {
 		c.exec(db, "INSERT INTO t VALUES "+strings.Join(vals, ","))
 	}
 	eventually(t, 60*time.Second, "a base in the archive", func() error {
-		if m, _ := filepath.Glob(filepath.Join(arch, "base", "0", "*", "manifest")); len(m) == 0 {
+		if m, _ := filepath.Glob(filepath.Join(arch, "base", tl[1], "*", "manifest")); len(m) == 0 {
 			return fmt.Errorf("no base yet")
 		}
 		return nil
@@ -222,8 +243,14 @@ func TestArchiveRebuildFromBase(t *testing.T) {
 		}
 		return err
 	})
-	if first, _ := filepath.Glob(filepath.Join(arch, "log", "0", "0000000000000040-*")); len(first) != 0 {
-		t.Errorf("the log below the base is still in the archive: %v", first)
+	chunks, _ := filepath.Glob(filepath.Join(arch, "log", tl[1], "*"))
+	bases, _ := filepath.Glob(filepath.Join(arch, "base", tl[1], "*"))
+	if len(chunks) == 0 || len(bases) == 0 {
+		t.Fatalf("the archive holds %d chunks and %d bases of timeline %s", len(chunks), len(bases), tl[1])
+	}
+	// Chunk names are start-end and base names the base's position, in 16 hex digits each.
+	if base, first := filepath.Base(bases[0]), filepath.Base(chunks[0]); first[17:] <= base {
+		t.Errorf("log that ends below the oldest base (%s) is still in the archive: %s", base, first)
 	}
 	c.stop()
 	if err := os.RemoveAll(c.dir); err != nil {

@@ -16,9 +16,9 @@ import (
 // that the branch shares every page it did not change with its base, and a page it changed
 // is copied once, when its first image here is made (the materialiser, or compaction). Its
 // time index holds its own commits; the times and positions before its first commit are
-// answered by the base, up to the branch point (history.go).
-//
-// Known limit: CopySegment from a branch store lists only the pages the branch wrote.
+// answered by the base, up to the branch point (history.go). ScanSegment and UsedSegments list
+// the base's pages too, so that a copy of a branch store's segment (an archive base of a
+// restored main database) holds every page of the branch.
 
 // baseWait bounds a read of the base at the branch point (it has that position already).
 const baseWait = 30 * time.Second

@@ -112,4 +112,54 @@ func TestBranch(t *testing.T) {
 	if err := br.GetPage(ctx, 999, bl.end(), &p); !errors.Is(err, storage.ErrPageNotFound) {
 		t.Fatalf("a page neither wrote: %v", err)
 	}
+
+}
+
+// TestBranchCopy: a copy of a branch store's segment (what an archive base of a restored main
+// database is made of) holds every page of the branch as of the copy's position: those the
+// branch wrote and those it shares with its base.
+func TestBranchCopy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	baseLog := newFakeLog()
+	w := newWorkload(t, 41, baseLog, 12)
+	base := openStore(t, vfs.NewMem(), baseLog, func(o *Options) { o.ImageEvery = 4 })
+	base.Start()
+	w.groups(120)
+	baseLog.feed(ctx, w.rng)
+	at := w.ends[len(w.ends)-1]
+	waitPersisted(t, base, at)
+	bl := branchLog(baseLog, at)
+	bw := w.fork(bl, 43)
+	br := openStore(t, vfs.NewMem(), bl, func(o *Options) { o.Base, o.BaseLSN, o.ImageEvery = base, at, 4 })
+	br.Start()
+	all := bw.ids
+	bw.ids = all[:3] // the branch writes three pages only
+	bw.groups(40)
+	bw.ids = all
+	bl.feed(ctx, bw.rng)
+	waitPersisted(t, br, bl.end())
+	segs, err := br.UsedSegments()
+	if err != nil || len(segs) != 1 {
+		t.Fatalf("the branch's segments: %v, %v", segs, err)
+	}
+	end := bl.end()
+	got := map[page.ID]page.Page{}
+	if err := br.ScanSegment(ctx, segs[0], end, func(int) {}, func(p *page.Page) error { got[p.ID()] = *p; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, id := range all {
+		want, ok := bw.expect(id, end)
+		if !ok {
+			continue
+		}
+		n++
+		if g, ok := got[id]; !ok || g != *want {
+			t.Fatalf("page %d in the branch's copy: present %v", id, ok)
+		}
+	}
+	if n != len(got) || n <= 3 {
+		t.Fatalf("the copy holds %d pages, the branch %d", len(got), n)
+	}
 }

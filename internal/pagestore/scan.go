@@ -77,9 +77,19 @@ func segmentBounds(seg, pages uint64) (lo, hi page.ID, err error) {
 	return page.ID(max(seg*pages, 1)), page.ID((seg + 1) * pages), nil
 }
 
-// pagesIn returns the pages in [lo, hi) (hi 0: no bound) that have a delta or an image.
+// pagesIn returns the pages in [lo, hi) (hi 0: no bound) that have a delta or an image, here
+// or, in a branch store, in its base (whose pages it shares).
 func (s *Store) pagesIn(lo, hi page.ID) ([]page.ID, error) {
 	seen := map[page.ID]struct{}{}
+	if b, ok := s.opts.Base.(*Store); ok {
+		ids, err := b.pagesIn(lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			seen[id] = struct{}{}
+		}
+	}
 	err := s.skipScan(lo, hi, func(id page.ID) (page.ID, bool) {
 		seen[id] = struct{}{}
 		return id + 1, id != math.MaxUint64
@@ -132,6 +142,15 @@ func (s *Store) UsedSegments() ([]uint64, error) {
 		return []uint64{0}, nil
 	}
 	found := map[uint64]struct{}{}
+	if b, ok := s.opts.Base.(*Store); ok { // a branch store shares its base's pages
+		segs, err := b.UsedSegments()
+		if err != nil {
+			return nil, err
+		}
+		for _, seg := range segs {
+			found[seg] = struct{}{}
+		}
+	}
 	err := s.skipScan(0, 0, func(id page.ID) (page.ID, bool) {
 		seg := placement.SegmentOf(id, pages)
 		found[seg] = struct{}{}
