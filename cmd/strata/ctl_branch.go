@@ -28,11 +28,11 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 	}
 	cmd.PersistentFlags().StringVar(&dir, "data", "strata-data", "data directory of a cluster started with 'strata up'")
 
-	var at string
+	var at, from string
 	var wait time.Duration
 	create := &cobra.Command{
-		Use:         "create NAME [--at MOMENT|LSN|SNAPSHOT]",
-		Short:       "Make a branch of the main database as of a moment (default: now), a log position or a snapshot",
+		Use:         "create NAME [--at MOMENT|LSN|SNAPSHOT] [--from BRANCH]",
+		Short:       "Make a branch of the main database (or of a branch) as of a moment (default: now), a log position or a snapshot",
 		Annotations: usesShared(etcdFlag, secretFileFlag),
 		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,6 +51,18 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 				if _, err := mc.Snapshot(ctx, b.Snapshot); err != nil {
 					return fmt.Errorf("--at %s: %w", at, err)
 				}
+			}
+			if from != "" {
+				p, err := mc.Branch(ctx, from)
+				switch {
+				case errors.Is(err, meta.ErrNotFound):
+					return fmt.Errorf("--from %s: no such branch", from)
+				case err != nil:
+					return err
+				case !p.Serves():
+					return fmt.Errorf("--from %s: the branch is %s, it has no writer to make a branch from", from, p.State())
+				}
+				b.From = from
 			}
 			if b, err = mc.CreateBranch(ctx, b); err != nil {
 				return err
@@ -74,6 +86,7 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 	}
 	create.Flags().StringVar(&at, "at", "", "where the branch starts: a date and time ('2026-12-06 10:00:00', local time), a log position, or a snapshot's name (default: now)")
 	create.Flags().DurationVar(&wait, "wait", 90*time.Second, "how long to wait for the branch to serve")
+	create.Flags().StringVar(&from, "from", "", "make it from this branch instead of the main database (its writer fixes the point, in its own history)")
 
 	list := &cobra.Command{
 		Use:         "list",
@@ -204,7 +217,7 @@ func awaitBranchServing(ctx context.Context, mc *meta.Client, name string, wait 
 		}
 		if !b.Wait(wctx) {
 			if br.Pending() {
-				return br, "", fmt.Errorf("branch %s: the writer did not fix its branch point within %v (is it up?)", name, wait)
+				return br, "", fmt.Errorf("branch %s: the writer of the database it is made from did not fix its branch point within %v (is it up?)", name, wait)
 			}
 			return br, "", fmt.Errorf("branch %s (from lsn %d): its writer does not serve within %v (is 'strata up' running?)", name, br.LSN, wait)
 		}

@@ -368,11 +368,9 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 		case <-c.stop:
 			return
 		case <-fast.C:
-			if c.opts.Branch == nil { // a branch's writer has no snapshots or branches
-				ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
-				_, _, _, _ = c.fixPending(ctx, lg)
-				cancel()
-			}
+			ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
+			_, _, _, _ = c.fixPending(ctx, lg)
+			cancel()
 			continue
 		case <-t.C:
 		}

@@ -22,7 +22,8 @@ import (
 // and a base being archived; the retained positions are the snapshots taken on this timeline
 // and the branch points of the timelines made from it (branches; the main database after a
 // restore, made from the timeline before it), which read this timeline's pages as of exactly
-// that position. The main database's writer fixes the pending snapshots and branches first.
+// that position. The pending snapshots and branches are fixed first: by the main database's
+// writer, and by a branch's writer for the branches made from it.
 // 0: it must not move (something could not be read, or a snapshot or branch still waits).
 func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) (page.LSN, []page.LSN) {
 	window, err := c.opts.Meta.HistoryWindow(ctx, meta.DefaultHistoryWindow)
@@ -30,13 +31,7 @@ func (c *Compute) horizon(ctx context.Context, lg *slog.Logger) (page.LSN, []pag
 		lg.Debug("compute: read the history window", "err", err)
 		return 0, nil
 	}
-	var snaps []meta.Snapshot
-	var pending bool
-	if c.opts.Branch == nil {
-		snaps, _, pending, err = c.fixPending(ctx, lg)
-	} else {
-		snaps, err = c.opts.Meta.Snapshots(ctx)
-	}
+	snaps, _, pending, err := c.fixPending(ctx, lg)
 	if err != nil {
 		lg.Debug("compute: read the snapshots and branches", "err", err)
 		return 0, nil
@@ -229,17 +224,26 @@ func (c *Compute) fixPending(ctx context.Context, lg *slog.Logger) (snaps []meta
 	if snaps, err = c.opts.Meta.Snapshots(ctx); err != nil {
 		return nil, nil, false, err
 	}
-	for i, s := range snaps {
-		if s.Pending() {
-			snaps[i] = c.fixSnapshot(ctx, lg, s)
-			pending = pending || snaps[i].Pending()
+	main := c.opts.Branch == nil
+	if main { // snapshots are the main database's
+		for i, s := range snaps {
+			if s.Pending() {
+				snaps[i] = c.fixSnapshot(ctx, lg, s)
+				pending = pending || snaps[i].Pending()
+			}
 		}
 	}
 	if branches, err = c.opts.Meta.Branches(ctx); err != nil {
 		return nil, nil, false, err
 	}
-	var ours []meta.Snapshot // the snapshots as the main database sees them
-	if slices.ContainsFunc(branches, meta.Branch.Pending) {
+	// The branches made from this node's database: From names it ("" the main database).
+	self := ""
+	if !main {
+		self = c.opts.Branch.Name
+	}
+	mine := func(b meta.Branch) bool { return b.From == self && b.Pending() }
+	var ours []meta.Snapshot // the snapshots as this timeline sees them
+	if slices.ContainsFunc(branches, mine) {
 		timelines, err := c.opts.Meta.Timelines(ctx)
 		if err != nil {
 			return nil, nil, false, err
@@ -248,10 +252,10 @@ func (c *Compute) fixPending(ctx context.Context, lg *slog.Logger) (snaps []meta
 	}
 	for i, b := range branches {
 		switch {
-		case b.Pending():
+		case mine(b):
 			branches[i] = c.fixBranch(ctx, lg, b, ours)
 			pending = pending || branches[i].Pending()
-		case b.Restore && time.Since(b.Created) > staleRestore:
+		case main && b.Restore && time.Since(b.Created) > staleRestore:
 			// A restore that never became the main database (its maker stopped): it goes,
 			// so that nothing half made stays.
 			if _, err := c.opts.Meta.DeleteBranch(ctx, b.Name); err == nil {

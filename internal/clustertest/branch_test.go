@@ -100,8 +100,41 @@ func TestBranchCluster(t *testing.T) {
 	if out, err := ctl("branch", "create", "old", "--at", "2000-01-01 00:00:00"); err == nil || !strings.Contains(out, "cannot be made") {
 		t.Errorf("a branch before the history window: %v\n%s", err, out)
 	}
-	if out, err := ctl("branch", "delete", "dev"); err != nil {
-		t.Fatalf("ctl branch delete: %v\n%s", err, out)
+	// A branch of the branch: made by dev's writer from dev's history; then deleting dev
+	// retires it (dev2 reads its pages), and dev2 goes on.
+	if out, err := ctl("branch", "create", "dev2", "--from", "nosuch"); err == nil || !strings.Contains(out, "no such branch") {
+		t.Errorf("a branch of a missing branch: %v\n%s", err, out)
+	}
+	out2, err := ctl("branch", "create", "dev2", "--from", "dev")
+	if err != nil {
+		t.Fatalf("ctl branch create --from: %v\n%s", err, out2)
+	}
+	m2 := regexp.MustCompile(`serves MySQL on (\S+),`).FindStringSubmatch(out2)
+	if m2 == nil {
+		t.Fatalf("ctl branch create --from: %q", out2)
+	}
+	b2db, err := sql.Open("mysql", "root@tcp("+m2[1]+")/d?timeout=3s&readTimeout=30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2db.Close()
+	if got := tableRows(t, b2db); got != "1,one 2,b 10,branch" {
+		t.Fatalf("the branch of the branch starts with %q, want dev's rows", got)
+	}
+	if _, err := b2db.Exec("INSERT INTO t VALUES (20, 'dev2')"); err != nil {
+		t.Fatal(err)
+	}
+	if got := tableRows(t, bdb); got != "1,one 2,b 10,branch" {
+		t.Errorf("dev after a write on its branch: %q", got)
+	}
+	if out, err := ctl("branch", "delete", "dev"); err != nil || !strings.Contains(out, "keep its pages") {
+		t.Fatalf("ctl branch delete dev (with a branch made from it): %v\n%s", err, out)
+	}
+	if got := tableRows(t, b2db); got != "1,one 2,b 10,branch 20,dev2" {
+		t.Errorf("dev2 after dev was deleted: %q", got)
+	}
+	if out, err := ctl("branch", "delete", "dev2"); err != nil {
+		t.Fatalf("ctl branch delete dev2: %v\n%s", err, out)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for bdb.Ping() == nil {

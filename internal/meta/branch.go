@@ -25,9 +25,12 @@ type Branch struct {
 	At       time.Time `json:"at"`                 // the moment asked for
 	AtLSN    uint64    `json:"at_lsn,omitempty"`   // or the log position asked for
 	Snapshot string    `json:"snapshot,omitempty"` // or the snapshot asked for
-	LSN      uint64    `json:"lsn,omitempty"`      // the branch point, once fixed
-	Error    string    `json:"error,omitempty"`    // why the branch point could not be fixed
-	Created  time.Time `json:"created"`
+	// From is the branch it is made from ("": the main database); that branch's writer fixes
+	// its point.
+	From    string    `json:"from,omitempty"`
+	LSN     uint64    `json:"lsn,omitempty"`   // the branch point, once fixed
+	Error   string    `json:"error,omitempty"` // why the branch point could not be fixed
+	Created time.Time `json:"created"`
 	// Restore marks the branch a point-in-time restore makes: it has no writer of its own,
 	// and becomes the main database (SwapMain) once its point is fixed.
 	Restore bool `json:"restore,omitempty"`
@@ -189,10 +192,45 @@ func (c *Client) DeleteBranch(ctx context.Context, name string) (retired bool, e
 			return false, fmt.Errorf("meta: delete branch %s: %w", name, err)
 		}
 		if t.Succeeded {
-			return children, nil
+			if !children {
+				return false, c.collectRetired(ctx, b.Base, b.Timeline)
+			}
+			return true, nil
 		}
 	}
 	return false, fmt.Errorf("meta: delete branch %s: the branches kept changing", name)
+}
+
+// collectRetired deletes the retired timeline tl (the base of a timeline just deleted, gone)
+// once no timeline is made from it any more, and so on up its bases: its store then goes from
+// the Page Stores and its log from the Log Stores.
+func (c *Client) collectRetired(ctx context.Context, tl, gone uint64) error {
+	for range 1000 {
+		if tl == gone {
+			return nil
+		}
+		key := c.k.retiredTimeline(tl)
+		r, err := c.c.Get(ctx, key)
+		if err != nil || len(r.Kvs) == 0 {
+			return err // not retired: a live branch or the main database's
+		}
+		var b Branch
+		if err := json.Unmarshal(r.Kvs[0].Value, &b); err != nil {
+			return fmt.Errorf("meta: malformed %s: %w", key, err)
+		}
+		children, mainRev, err := c.childrenOf(ctx, tl)
+		if err != nil || children {
+			return err
+		}
+		t, err := c.c.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", r.Kvs[0].ModRevision),
+			clientv3.Compare(clientv3.ModRevision(c.k.main()), "=", mainRev)).
+			Then(clientv3.OpDelete(key)).Commit()
+		if err != nil || !t.Succeeded {
+			return err
+		}
+		gone, tl = tl, b.Base
+	}
+	return nil
 }
 
 // childrenOf says whether the main database or a branch was made from timeline tl, with the

@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -121,6 +122,31 @@ func TestSwapMain(t *testing.T) {
 	tls, err = c.Timelines(ctx)
 	if err != nil || len(tls) != 3 || !tls[0].Retired || !tls[1].Retired || tls[2].Retired {
 		t.Fatalf("timelines after the deletes: %+v, %v (retired ones stay)", tls, err)
+	}
+	// A branch of a branch: deleting the parent retires it; deleting the child then collects
+	// the retired parent too.
+	p1, err := c.CreateBranch(ctx, Branch{Name: "p1", At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.FixBranch(ctx, Branch{Name: "p1", LSN: 3000, Base: r3.Timeline}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateBranch(ctx, Branch{Name: "c1", At: now, From: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.FixBranch(ctx, Branch{Name: "c1", LSN: 3500, Base: p1.Timeline}); err != nil {
+		t.Fatal(err)
+	}
+	if retired, err := c.DeleteBranch(ctx, "p1"); err != nil || !retired {
+		t.Fatalf("delete p1 with a branch made from it: %v, %v", retired, err)
+	}
+	if retired, err := c.DeleteBranch(ctx, "c1"); err != nil || retired {
+		t.Fatalf("delete c1: %v, %v", retired, err)
+	}
+	tls, err = c.Timelines(ctx)
+	if err != nil || slices.ContainsFunc(tls, func(b Branch) bool { return b.Timeline == p1.Timeline }) {
+		t.Fatalf("the retired p1 outlived its last child: %+v, %v", tls, err)
 	}
 	// The name of a retired branch is free again.
 	if _, err := c.CreateBranch(ctx, Branch{Name: "before", At: now}); err != nil {
