@@ -10,7 +10,9 @@
 #   bash bench/archive.sh
 #   ROUNDS=2 TIME=120 bash bench/archive.sh
 #
-# Environment: ROUNDS (2), TABLES (4), TABLE_SIZE (50000), THREADS (16), TIME (120 s), KEEP (0).
+# Environment: ROUNDS (2), TABLES (4), TABLE_SIZE (50000), THREADS (16), TIME (120 s), BASE_MB
+# (1024: MiB of log between two bases, --archive-base-mb; smaller makes the rebuild start from a
+# base), KEEP (0).
 # See bench/README.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +22,7 @@ TABLES=${TABLES:-4}
 TABLE_SIZE=${TABLE_SIZE:-50000}
 THREADS=${THREADS:-16}
 TIME=${TIME:-120}
+BASE_MB=${BASE_MB:-1024}
 KEEP=${KEEP:-0}
 
 NAME=archive.sh
@@ -65,7 +68,8 @@ for n in json.load(sys.stdin)["nodes"]:
 # run mode round: prints "mode tps p95 archive_mb catchup_s rebuild_s rebuild_s_per_gb".
 run() {
 	local mode=$1 round=$2 dir="$WORK/data-$1-$2" arch="$WORK/archive-$2" port out extra=()
-	[[ $mode == archive ]] && extra=(--archive "$arch")
+	[[ $mode == archive ]] && extra=(--archive "$arch" --archive-base-mb "$BASE_MB")
+	[[ $mode == none ]] && extra=(--archive none)
 	port=$(free_port)
 	"$WORK/strata" up --data "$dir" --port "$port" --ro 0 --proxy=false "${extra[@]}" >"$WORK/strata-$mode-$round.log" 2>&1 &
 	STRATA_PID=$!
@@ -123,5 +127,5 @@ done
 
 echo
 echo "sysbench oltp_write_only, $TABLES x $TABLE_SIZE rows, $THREADS threads, ${TIME}s, strata up --ro 0 --proxy=false at $REV, $(date -u +%Y-%m-%d), nproc=$(nproc)"
-printf 'archive\ttps\tp95 ms\tarchive MB\tcatch-up s\trebuild s\trebuild s/GB\n'
+printf 'archive (bases every %s MiB of log)\ttps\tp95 ms\tarchive MB\tcatch-up s\trebuild s\trebuild s/GB\n' "$BASE_MB"
 printf '%s\n' "${RESULTS[@]}"
