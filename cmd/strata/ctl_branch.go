@@ -230,11 +230,6 @@ func branchServes(ctx context.Context, mc *meta.Client, name string) (string, bo
 	if err != nil {
 		return "", false
 	}
-	now := time.Now()
-	for _, n := range nodes {
-		if n.Role == meta.RoleRW && n.State == meta.StateUp && !n.IsDown(now) && n.Addr != "" {
-			return n.Addr, true
-		}
-	}
-	return "", false
+	w, ok := servingWriter(nodes)
+	return w.Addr, ok
 }

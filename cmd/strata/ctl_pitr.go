@@ -118,11 +118,8 @@ func awaitMainOn(ctx context.Context, mc *meta.Client, tl uint64, wait time.Dura
 	b := retry.NewBackoff(20*time.Millisecond, 100*time.Millisecond)
 	for {
 		if nodes, err := mc.Nodes(wctx); err == nil {
-			now := time.Now()
-			for _, n := range nodes {
-				if n.Role == meta.RoleRW && n.Timeline == tl && n.State == meta.StateUp && !n.IsDown(now) && n.Addr != "" {
-					return n.Addr, nil
-				}
+			if w, ok := servingWriter(nodes); ok && w.Timeline == tl {
+				return w.Addr, nil
 			}
 		}
 		if !b.Wait(wctx) {

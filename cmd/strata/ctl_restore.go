@@ -87,13 +87,21 @@ func writerAddr(ctx context.Context, mc *meta.Client) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if w, ok := servingWriter(nodes); ok {
+		return w.Addr, nil
+	}
+	return "", errors.New("no writer is serving")
+}
+
+// servingWriter returns the writer among nodes that is up and serves MySQL now.
+func servingWriter(nodes []meta.Node) (meta.Node, bool) {
 	now := time.Now()
 	for _, n := range nodes {
 		if n.Role == meta.RoleRW && n.State == meta.StateUp && !n.IsDown(now) && n.Addr != "" {
-			return n.Addr, nil
+			return n, true
 		}
 	}
-	return "", errors.New("no writer is serving")
+	return meta.Node{}, false
 }
 
 // foreignKeyLine matches a foreign key clause of SHOW CREATE TABLE.

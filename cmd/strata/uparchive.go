@@ -205,19 +205,11 @@ func (r *rebuild) run(ctx context.Context, w io.Writer) error {
 	}
 	from := "the log's beginning"
 	if b := r.plan.Base; b != nil {
-		from = fmt.Sprintf("the base at lsn %d (%d pages)", b.LSN, basePageCount(*b))
+		from = fmt.Sprintf("the base at lsn %d (%d pages)", b.LSN, b.Pages())
 	}
 	fmt.Fprintf(w, "strata: rebuilt the log from the archive: from %s, %d timeline(s), %.1f MB of log, to lsn %d (%s)\n",
 		from, len(r.plan.History), float64(total)/1e6, uint64(end), when)
 	return os.Remove(r.marker)
-}
-
-func basePageCount(b archive.Base) int {
-	n := 0
-	for _, s := range b.Segments {
-		n += s.Pages
-	}
-	return n
 }
 
 // rebuildMarker names the file that marks a rebuild under way.

@@ -29,6 +29,15 @@ type Base struct {
 	Created      time.Time     `json:"created"`
 }
 
+// Pages returns how many pages the base holds.
+func (b Base) Pages() int {
+	n := 0
+	for _, s := range b.Segments {
+		n += s.Pages
+	}
+	return n
+}
+
 // BaseSegment is one segment of a base.
 type BaseSegment struct {
 	Segment uint64 `json:"segment"`

@@ -19,14 +19,20 @@ func putChunk(t *testing.T, st *Store, tl uint64, b []byte, start, end page.LSN)
 	}
 }
 
-// Overlapping chunks (two writers cutting the same log at different group ends) read back as
-// the log once; a hole is an error.
-func TestLogChunksOverlap(t *testing.T) {
+// localStore returns a store over a local directory of the test's.
+func localStore(t *testing.T) *Store {
+	t.Helper()
 	local, err := NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := NewStore(local)
+	return NewStore(local)
+}
+
+// Overlapping chunks (two writers cutting the same log at different group ends) read back as
+// the log once; a hole is an error.
+func TestLogChunksOverlap(t *testing.T) {
+	st := localStore(t)
 	ctx := context.Background()
 	log := make([]byte, 1000)
 	for i := range log {
@@ -52,11 +58,7 @@ func TestLogChunksOverlap(t *testing.T) {
 // MainHistory follows the main database's timelines back to timeline 0: each timeline's log up
 // to the point the next was made at, the last to its archived end.
 func TestMainHistory(t *testing.T) {
-	local, err := NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := NewStore(local)
+	st := localStore(t)
 	ctx := context.Background()
 	if _, err := st.MainHistory(ctx); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("an empty archive: %v", err)
@@ -100,11 +102,7 @@ func TestMainHistory(t *testing.T) {
 // RebuildPlan starts from the newest complete base on the main database's history: not an
 // incomplete one, not one of a timeline's log past the point the next timeline was made at.
 func TestRebuildPlan(t *testing.T) {
-	local, err := NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := NewStore(local)
+	st := localStore(t)
 	ctx := context.Background()
 	log := make([]byte, 3000)
 	if err := st.RecordMain(ctx, Timeline{Timeline: 0}); err != nil {

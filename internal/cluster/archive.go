@@ -27,65 +27,63 @@ import (
 // restore, whose log up to the restore point is part of the main database's history).
 func (c *Compute) archiveLog(ctx context.Context, set meta.Archive, tl meta.Branch, main bool, lg *slog.Logger) {
 	lg = lg.With("archive", set.Spec)
+	start := max(page.LSN(tl.LSN), redo.StartLSN)
 	b := retry.NewBackoff(time.Second, 30*time.Second)
-	fail := func(what string, err error) bool {
-		err = fmt.Errorf("%s: %w", what, err)
+	for ctx.Err() == nil {
+		st, a, err := c.openArchive(ctx, set, tl, start, main)
+		if err == nil {
+			c.archiver.Store(a)
+			c.archiveErr.Store(nil)
+			lg.Info("compute: archiving the log", "timeline", tl.Timeline, "from", uint64(a.Archived()))
+			bctx, stopBases := context.WithCancel(ctx)
+			basesDone := make(chan struct{})
+			go func() {
+				defer close(basesDone)
+				if main {
+					c.takeBases(bctx, st, a, set, start, lg)
+				}
+			}()
+			err = fmt.Errorf("archive the log: %w", a.Run(ctx))
+			stopBases()
+			<-basesDone
+			c.archiver.Store(nil)
+		}
+		if ctx.Err() != nil {
+			return
+		}
 		if c.archiveErr.Load() == nil {
 			lg.Warn("compute: the archive cannot be used; the log is kept until it can", "err", err)
 		}
 		c.archiveErr.Store(&err)
-		return b.Wait(ctx)
-	}
-	for ctx.Err() == nil {
-		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		st, err := archive.Open(octx, set.Spec)
-		if err != nil {
-			cancel()
-			if !fail("open the archive", err) {
-				return
-			}
-			continue
-		}
-		start := max(page.LSN(tl.LSN), redo.StartLSN)
-		rec := st.RecordTimeline
-		if main {
-			rec = st.RecordMain
-		}
-		err = rec(octx, archive.Timeline{Timeline: tl.Timeline, Base: tl.Base, Start: start})
-		if err == nil {
-			var a *archive.LogArchiver
-			a, err = archive.NewLogArchiver(octx, archive.LogArchiverOptions{Store: st, Log: c.Log, Timeline: tl.Timeline,
-				Start: start, ChunkDelay: set.ChunkDelay, Logger: c.opts.Logger})
-			if err == nil {
-				cancel()
-				c.archiver.Store(a)
-				c.archiveErr.Store(nil)
-				lg.Info("compute: archiving the log", "timeline", tl.Timeline, "from", uint64(a.Archived()))
-				bctx, stopBases := context.WithCancel(ctx)
-				basesDone := make(chan struct{})
-				if main {
-					go func() { defer close(basesDone); c.takeBases(bctx, st, a, set, start, lg) }()
-				} else {
-					close(basesDone)
-				}
-				err = a.Run(ctx)
-				stopBases()
-				<-basesDone
-				if ctx.Err() != nil {
-					return
-				}
-				c.archiver.Store(nil)
-				if !fail("archive the log", err) {
-					return
-				}
-				continue
-			}
-		}
-		cancel()
-		if !fail("read the archive", err) {
+		if !b.Wait(ctx) {
 			return
 		}
 	}
+}
+
+// openArchive opens the archive, records the timeline (and, on the main database's writer,
+// that it is the main one), and makes the log's archiver, which goes on where the archive's
+// copy of the timeline's log ends.
+func (c *Compute) openArchive(ctx context.Context, set meta.Archive, tl meta.Branch, start page.LSN, main bool) (*archive.Store, *archive.LogArchiver, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := archive.Open(ctx, set.Spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the archive: %w", err)
+	}
+	rec := st.RecordTimeline
+	if main {
+		rec = st.RecordMain
+	}
+	if err := rec(ctx, archive.Timeline{Timeline: tl.Timeline, Base: tl.Base, Start: start}); err != nil {
+		return nil, nil, fmt.Errorf("read the archive: %w", err)
+	}
+	a, err := archive.NewLogArchiver(ctx, archive.LogArchiverOptions{Store: st, Log: c.Log, Timeline: tl.Timeline,
+		Start: start, ChunkDelay: set.ChunkDelay, Logger: c.opts.Logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the archive: %w", err)
+	}
+	return st, a, nil
 }
 
 // archivedLimit returns how far the log may be truncated for the archive's sake: the end of
@@ -181,17 +179,9 @@ func (c *Compute) takeBases(ctx context.Context, st *archive.Store, a *archive.L
 			}
 			continue
 		}
-		lg.Info("compute: base archived", "lsn", uint64(b.LSN), "segments", len(b.Segments), "pages", basePages(b))
+		lg.Info("compute: base archived", "lsn", uint64(b.LSN), "segments", len(b.Segments), "pages", b.Pages())
 		c.pruneArchive(ctx, st, append(bases, b), lg)
 	}
-}
-
-func basePages(b archive.Base) int {
-	n := 0
-	for _, s := range b.Segments {
-		n += s.Pages
-	}
-	return n
 }
 
 // takeBase copies every page as of the visible position from the Page Stores to the archive,

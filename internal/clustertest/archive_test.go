@@ -29,6 +29,18 @@ func (c *cluster) writerNode() (node, error) {
 	return node{}, fmt.Errorf("no writer in the status")
 }
 
+// waitArchived waits until the writer's archive holds its whole durable log.
+func (c *cluster) waitArchived(t *testing.T) {
+	t.Helper()
+	eventually(t, 30*time.Second, "the archive holds the whole log", func() error {
+		rw, err := c.writerNode()
+		if err == nil && (rw.Archived == 0 || rw.Archived < rw.Durable || rw.ArchiveError != "") {
+			err = fmt.Errorf("archived to %d, durable to %d (%q)", rw.Archived, rw.Durable, rw.ArchiveError)
+		}
+		return err
+	})
+}
+
 // TestArchiveRebuild: a cluster archives its log (`strata up --archive DIR`); with every Log
 // Store, Page Store and control plane directory gone, `strata up --rebuild-from DIR` builds a
 // new cluster from the archive alone, whose table has the checksum it had at the last
@@ -67,13 +79,7 @@ func TestArchiveRebuild(t *testing.T) {
 	if !strings.HasPrefix(want, "342 rows") {
 		t.Fatalf("the table after the restore: %s", want)
 	}
-	eventually(t, 30*time.Second, "the archive holds the whole log", func() error {
-		rw, err := c.writerNode()
-		if err == nil && (rw.Archived == 0 || rw.Archived < rw.Durable || rw.ArchiveError != "") {
-			err = fmt.Errorf("archived to %d, durable to %d (%q)", rw.Archived, rw.Durable, rw.ArchiveError)
-		}
-		return err
-	})
+	c.waitArchived(t)
 	out, err := exec.Command(strataBin, "ctl", "status", "--data", c.dir).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "archive: the log is archived to lsn") {
 		t.Errorf("ctl status: %v\n%s", err, out)
@@ -236,13 +242,7 @@ func TestArchiveRebuildFromBase(t *testing.T) {
 	c.exec(db, "DELETE FROM t WHERE id % 7 = 0")
 	c.exec(db, "INSERT INTO t VALUES (5000, 1, 'after the base')")
 	want := checksum(t, db, "")
-	eventually(t, 30*time.Second, "the archive holds the whole log", func() error {
-		rw, err := c.writerNode()
-		if err == nil && (rw.Archived == 0 || rw.Archived < rw.Durable || rw.ArchiveError != "") {
-			err = fmt.Errorf("archived to %d, durable to %d (%q)", rw.Archived, rw.Durable, rw.ArchiveError)
-		}
-		return err
-	})
+	c.waitArchived(t)
 	chunks, _ := filepath.Glob(filepath.Join(arch, "log", tl[1], "*"))
 	bases, _ := filepath.Glob(filepath.Join(arch, "base", tl[1], "*"))
 	if len(chunks) == 0 || len(bases) == 0 {

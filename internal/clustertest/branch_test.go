@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,24 +15,11 @@ import (
 // tableRows returns table t's rows (id,v) in id order, as "1,one 2,two".
 func tableRows(t *testing.T, db *sql.DB) string {
 	t.Helper()
-	rows, err := db.Query("SELECT id, v FROM t ORDER BY id")
+	out, err := rowsOf(db, "SELECT id, v FROM t ORDER BY id")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id int
-		var v string
-		if err := rows.Scan(&id, &v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, strconv.Itoa(id)+","+v)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, " ")
+	return out
 }
 
 // TestBranchCluster: `ctl branch create` makes a writable database from the main one as of a

@@ -144,26 +144,43 @@ func (s *Store) loadBranchTimes() error {
 // answer from the branch's own index (its first commit's time or later) names the branch's
 // own window, as any store's does.
 func (s *Store) LSNAt(ctx context.Context, at int64, atLeast page.LSN) (storage.TimePoint, error) {
-	var base storage.TimeIndex
-	if s.branchTimes.Load() {
-		base, _ = s.opts.Base.(storage.TimeIndex)
-	}
-	var own ownTimes
-	tp, err := s.searchTimes(ctx, atLeast, func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
-		tp, err := lsnAt(it, at, floor)
-		if base != nil && errors.Is(err, storage.ErrBeforeHistory) {
-			if err := own.read(it, tp, func(first timeEntry) bool { return at < first.at }); err != nil {
-				return tp, err
-			}
-		}
-		return tp, err
-	})
+	base, _ := s.timeBase().(storage.TimeIndex)
+	tp, own, err := s.searchOwnTimes(ctx, atLeast, base != nil,
+		func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) { return lsnAt(it, at, floor) },
+		func(first timeEntry) bool { return at < first.at })
 	if !own.before {
 		return tp, err
 	}
 	btp, err := base.LSNAt(ctx, at, min(atLeast, s.opts.BaseLSN))
 	btp.LSN = min(btp.LSN, s.opts.BaseLSN)
 	return s.fromBase(own, btp, err, fmtMicros(at))
+}
+
+// timeBase returns the base a branch store asks for the times before its first commit (see
+// above), nil when it asks none.
+func (s *Store) timeBase() storage.PageSource {
+	if s.branchTimes.Load() {
+		return s.opts.Base
+	}
+	return nil
+}
+
+// searchOwnTimes answers with search over the store's own time index (searchTimes); when
+// withBase and the search found nothing because what was asked is before the index's first
+// entry (before says so of it), own.before is set: the base answers instead.
+func (s *Store) searchOwnTimes(ctx context.Context, atLeast page.LSN, withBase bool,
+	search func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error), before func(first timeEntry) bool) (storage.TimePoint, ownTimes, error) {
+	var own ownTimes
+	tp, err := s.searchTimes(ctx, atLeast, func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
+		tp, err := search(it, floor)
+		if withBase && errors.Is(err, storage.ErrBeforeHistory) {
+			if err := own.read(it, tp, before); err != nil {
+				return tp, err
+			}
+		}
+		return tp, err
+	})
+	return tp, own, err
 }
 
 // ownTimes is what a branch store's own time index says when it cannot answer.
@@ -401,20 +418,12 @@ var _ storage.CommitIndex = (*Store)(nil)
 // at the same time as B's, their entry names the later one and the base answers an earlier
 // commit); below it, the base's answer, clamped to BaseLSN. The window is LSNAt's.
 func (s *Store) CommitAtOrBefore(ctx context.Context, lsn page.LSN) (storage.TimePoint, error) {
-	var base storage.CommitIndex
-	if s.branchTimes.Load() {
-		base, _ = s.opts.Base.(storage.CommitIndex)
-	}
-	var own ownTimes
-	tp, err := s.searchTimes(ctx, lsn, func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
-		tp, err := commitAtOrBefore(it, lsn, floor)
-		if base != nil && errors.Is(err, storage.ErrBeforeHistory) {
-			if err := own.read(it, tp, func(first timeEntry) bool { return lsn < first.lsn }); err != nil {
-				return tp, err
-			}
-		}
-		return tp, err
-	})
+	base, _ := s.timeBase().(storage.CommitIndex)
+	tp, own, err := s.searchOwnTimes(ctx, lsn, base != nil,
+		func(it *pebble.Iterator, floor page.LSN) (storage.TimePoint, error) {
+			return commitAtOrBefore(it, lsn, floor)
+		},
+		func(first timeEntry) bool { return lsn < first.lsn })
 	if !own.before {
 		return tp, err
 	}
