@@ -79,8 +79,8 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 				}
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "strata: branch %s (timeline %d) from lsn %d serves MySQL on %s, made in %v\n",
-				b.Name, b.Timeline, b.LSN, addr, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(cmd.OutOrStdout(), "strata: branch %s (timeline %d) from lsn %d%s serves MySQL on %s, made in %v\n",
+				b.Name, b.Timeline, b.LSN, archiveNote(b), addr, time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}
@@ -126,7 +126,11 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 				if a == "" {
 					a = "-"
 				}
-				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\n", b.Name, b.Timeline, b.LSN, asked, b.State(), a)
+				from := strconv.FormatUint(b.LSN, 10)
+				if b.Archive != nil {
+					from += " (archive)"
+				}
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", b.Name, b.Timeline, from, asked, b.State(), a)
 			}
 			return w.Flush()
 		},
@@ -161,6 +165,19 @@ nothing. 'strata up' serves each branch with a writer of its own, on a port of i
 	}
 	cmd.AddCommand(create, list, del)
 	return cmd
+}
+
+// archiveNote says, for people, that timeline b was made from the archive (it was older than
+// what the Page Stores keep); "" when it was not.
+func archiveNote(b meta.Branch) string {
+	switch {
+	case b.Archive == nil:
+		return ""
+	case b.Archive.Base:
+		return fmt.Sprintf(" (made from the archive: its base at lsn %d and the log after it)", b.Archive.Start)
+	default:
+		return " (made from the archive's log)"
+	}
 }
 
 var lsnArg = regexp.MustCompile(`^[0-9]+$`)

@@ -74,8 +74,8 @@ restore runs stay in that branch.`,
 			if err != nil {
 				return fmt.Errorf("the main database is restored (timeline %d from lsn %d), but %w", nm.Timeline, nm.LSN, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "strata: the main database is restored to %s (timeline %d from lsn %d) and serves MySQL on %s, in %v\n",
-				at, nm.Timeline, nm.LSN, addr, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(cmd.OutOrStdout(), "strata: the main database is restored to %s (timeline %d from lsn %d%s) and serves MySQL on %s, in %v\n",
+				at, nm.Timeline, nm.LSN, archiveNote(nm), addr, time.Since(start).Round(time.Millisecond))
 			fmt.Fprintf(cmd.OutOrStdout(), "strata: what it was before is branch %s ('strata ctl branch list'; delete it with 'strata ctl branch delete %s')\n",
 				keepAs, keepAs)
 			return nil

@@ -16,8 +16,6 @@ import (
 	"strata/internal/archive"
 	"strata/internal/logclient"
 	"strata/internal/meta"
-	"strata/internal/page"
-	"strata/internal/redo"
 )
 
 // `strata up`'s archive flags (docs/history.md, "The archive").
@@ -25,6 +23,7 @@ const (
 	archiveFlag      = "archive"
 	archiveDelayFlag = "archive-delay"
 	archiveBaseFlag  = "archive-base-mb"
+	archiveKeepFlag  = "archive-keep"
 	rebuildFlag      = "rebuild-from"
 )
 
@@ -33,6 +32,8 @@ func addArchiveFlags(cmd *cobra.Command) {
 		"copy the log and page images to this archive: a directory, or s3://host:port/bucket (credentials in $STRATA_ARCHIVE_ACCESS_KEY and $STRATA_ARCHIVE_SECRET_KEY); the Log Stores keep what it does not hold yet. A cluster records it; a new one without it archives to DATA/archive; 'none': no archive")
 	cmd.Flags().Duration(archiveDelayFlag, archive.DefaultChunkDelay, "how long log may wait before it is uploaded to the archive")
 	cmd.Flags().Int64(archiveBaseFlag, meta.DefaultBaseBytes>>20, "MiB of log archived between two bases (copies of every page, from which a rebuild starts)")
+	cmd.Flags().Duration(archiveKeepFlag, 0,
+		"how far back the archive keeps what a branch or restore from it needs (bases and log), when longer than the history window; branches and restores older than the Page Stores keep are made from the archive")
 	cmd.Flags().String(rebuildFlag, "",
 		"build a new cluster in --data from this archive alone (every commit it holds), then serve it")
 }
@@ -62,10 +63,32 @@ func recordArchive(ctx context.Context, cmd *cobra.Command, mc *meta.Client, dir
 	if baseMB <= 0 {
 		return fmt.Errorf("--%s must be positive", archiveBaseFlag)
 	}
+	keep, _ := cmd.Flags().GetDuration(archiveKeepFlag)
+	if keep < 0 {
+		return fmt.Errorf("--%s must not be negative", archiveKeepFlag)
+	}
 	spec, _ := cmd.Flags().GetString(archiveFlag)
 	if !cmd.Flags().Changed(archiveFlag) {
-		if _, err := mc.Archive(ctx); !errors.Is(err, meta.ErrNotFound) {
-			return err // recorded already (or unreadable)
+		if a, err := mc.Archive(ctx); !errors.Is(err, meta.ErrNotFound) {
+			if err != nil || a.Spec == "" {
+				return err // unreadable, or none by choice
+			}
+			// Recorded already: the other archive flags given change its settings.
+			set := a
+			f := cmd.Flags()
+			if f.Changed(archiveDelayFlag) {
+				set.ChunkDelay = delay
+			}
+			if f.Changed(archiveBaseFlag) {
+				set.BaseBytes = baseMB << 20
+			}
+			if f.Changed(archiveKeepFlag) {
+				set.Keep = keep
+			}
+			if set == a {
+				return nil
+			}
+			return mc.SetArchive(ctx, set)
 		}
 		if e, err := mc.Epoch(ctx); err != nil || e != 0 {
 			return err // a cluster from before archives: it goes on without one
@@ -82,7 +105,7 @@ func recordArchive(ctx context.Context, cmd *cobra.Command, mc *meta.Client, dir
 	if spec == "" {
 		return fmt.Errorf("--%s: give an archive, or 'none'", archiveFlag)
 	}
-	return mc.SetArchive(ctx, meta.Archive{Spec: spec, ChunkDelay: delay, BaseBytes: baseMB << 20})
+	return mc.SetArchive(ctx, meta.Archive{Spec: spec, ChunkDelay: delay, BaseBytes: baseMB << 20, Keep: keep})
 }
 
 // rebuild writes the main database's history in an archive into a new cluster's Log Stores,
@@ -158,40 +181,9 @@ func (r *rebuild) run(ctx context.Context, w io.Writer) error {
 	p := newProgress(w, "rebuild from "+r.st.String(), total)
 	var lastCommit int64
 	log := r.log
-	for _, s := range r.plan.History {
-		err := r.st.ScanLog(ctx, s.Timeline, s.Start, s.End, func(at page.LSN, b []byte) error {
-			if log.End() != at {
-				return fmt.Errorf("archive: timeline %d's log at %d does not follow the log rebuilt to %d", s.Timeline, at, log.End())
-			}
-			for len(b) > 0 {
-				n, err := redo.Scan(b[:min(len(b), rebuildPiece)], func(_ int, r redo.Record) error {
-					if r.Type == redo.TCommit {
-						if t, ok, err := redo.CommitTime(r); err == nil && ok {
-							lastCommit = t
-						}
-					}
-					return nil
-				})
-				if err == nil && n == 0 { // one group larger than a piece
-					n, err = redo.Scan(b, nil)
-				}
-				if err != nil {
-					return fmt.Errorf("archive: timeline %d's log at %d: %w", s.Timeline, at, err)
-				}
-				if n == 0 {
-					return fmt.Errorf("archive: timeline %d's log at %d ends inside a group", s.Timeline, at)
-				}
-				if _, _, err := log.Append(b[:n], true); err != nil {
-					return err
-				}
-				b, at = b[n:], at+page.LSN(n)
-				p.add(int64(n))
-			}
-			return log.WaitDurable(ctx, log.End())
-		})
-		if err != nil {
-			return fmt.Errorf("--%s: %w", rebuildFlag, err)
-		}
+	err := r.st.CopyLog(ctx, r.plan.History, log, p.add, func(t int64) { lastCommit = t })
+	if err != nil {
+		return fmt.Errorf("--%s: %w", rebuildFlag, err)
 	}
 	p.done()
 	end := log.End()
@@ -226,9 +218,6 @@ func checkRebuilt(dir string) error {
 	}
 	return fmt.Errorf("%s holds a rebuild from the archive %s that did not complete: remove the directory and rebuild again", dir, strings.TrimSpace(string(b)))
 }
-
-// rebuildPiece is how much log a rebuild appends at a time (whole groups).
-const rebuildPiece = 4 << 20
 
 // progress shows how far a long copy is: a bar redrawn on one line, at most every 200 ms.
 type progress struct {

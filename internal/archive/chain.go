@@ -66,13 +66,24 @@ type Segment struct {
 // timeline 0 to the main one, the part of its log that is the main database's, up to the end
 // of the archived log. ErrNotFound when the archive holds no main database.
 func (s *Store) MainHistory(ctx context.Context) ([]Segment, error) {
+	return s.history(ctx, mainKey)
+}
+
+// HistoryOf returns the history of timeline tl in the archive, as MainHistory does the main
+// database's: each timeline's part, from timeline 0 to tl, up to the end of tl's archived log.
+func (s *Store) HistoryOf(ctx context.Context, tl uint64) ([]Segment, error) {
+	return s.history(ctx, timelineKey(tl))
+}
+
+// history returns the history of the timeline recorded under key.
+func (s *Store) history(ctx context.Context, key string) ([]Segment, error) {
 	var t Timeline
-	b, err := s.GetAll(ctx, mainKey, 4096)
+	b, err := s.GetAll(ctx, key, 4096)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("archive: malformed %s: %w", mainKey, err)
+		return nil, fmt.Errorf("archive: malformed %s: %w", key, err)
 	}
 	chain := []Timeline{t}
 	for t.Timeline != 0 {

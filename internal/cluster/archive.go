@@ -180,7 +180,7 @@ func (c *Compute) takeBases(ctx context.Context, st *archive.Store, a *archive.L
 			continue
 		}
 		lg.Info("compute: base archived", "lsn", uint64(b.LSN), "segments", len(b.Segments), "pages", b.Pages())
-		c.pruneArchive(ctx, st, append(bases, b), lg)
+		c.pruneArchive(ctx, st, append(bases, b), set.Keep, lg)
 	}
 }
 
@@ -219,13 +219,15 @@ func (c *Compute) takeBase(ctx context.Context, st *archive.Store) (archive.Base
 	return b, st.PutBase(ctx, b)
 }
 
-// pruneArchive deletes the bases the history window no longer needs, and the log below the
-// oldest base kept: kept is the newest base taken before the window's start (or the oldest).
-func (c *Compute) pruneArchive(ctx context.Context, st *archive.Store, bases []archive.Base, lg *slog.Logger) {
+// pruneArchive deletes the bases that neither the history window nor the archive's keep
+// (meta.Archive.Keep, when longer) needs any more, and the log below the oldest base kept:
+// kept is the newest base taken before the longer one's start (or the oldest).
+func (c *Compute) pruneArchive(ctx context.Context, st *archive.Store, bases []archive.Base, keepFor time.Duration, lg *slog.Logger) {
 	window, err := c.opts.Meta.HistoryWindow(ctx, meta.DefaultHistoryWindow)
 	if err != nil {
 		return
 	}
+	window = max(window, keepFor)
 	keep := 0
 	for i, b := range bases {
 		if b.Created.Before(time.Now().Add(-window)) {

@@ -96,7 +96,9 @@ type Compute struct {
 	archiver   atomic.Pointer[archive.LogArchiver]
 	archiveErr atomic.Pointer[error]
 	basePin    atomic.Uint64      // a base is being taken at this position: the horizon stays at or below it
-	cancelBg   context.CancelFunc // ends the background work (the archiver)
+	bg         context.Context    // the background work's (the archiver, searches of the archive)
+	cancelBg   context.CancelFunc // ends the background work
+	searches   archiveSearches    // of the archive, for branch points (archivepoint.go)
 	// lastHorizon is the last horizon given to the Page Stores (maintain's goroutine only).
 	lastHorizon page.LSN
 	wg          sync.WaitGroup
@@ -152,6 +154,9 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		}
 	}
 	lo.Timeline, lo.Start, po.Timeline = tl.Timeline, page.LSN(tl.LSN), tl.Timeline
+	if tl.Archive != nil { // made from the archive: its log starts at the archive's base
+		lo.Start = page.LSN(tl.Archive.Start)
+	}
 	epoch := opts.Epoch
 	if epoch == 0 {
 		if epoch, err = own.BumpEpoch(ctx); err != nil {
@@ -165,6 +170,10 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: recover the log with epoch %d: %w", epoch, err)
 	}
+	if err := seedLog(ctx, opts.Meta, log, *tl, lg); err != nil {
+		_ = log.Close()
+		return nil, err
+	}
 	pages, err := pageclient.New(po)
 	if err != nil {
 		_ = log.Close()
@@ -173,7 +182,7 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	if tl.Timeline != 0 {
 		// The Page Stores open a timeline's stores once its log exists (Recover made it):
 		// the engine reads its catalog from them.
-		if err := awaitBranchStores(ctx, pages, lg); err != nil {
+		if err := awaitBranchStores(ctx, pages, tl.Archive != nil && tl.Archive.Base, lg); err != nil {
 			_ = pages.Close()
 			_ = log.Close()
 			return nil, err
@@ -233,12 +242,11 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	// Read-only nodes already serving (this node replaces a writer that stopped) hold the
 	// purge horizon from now on: report them before the purge's first round.
 	c.reportReaders(ctx)
+	c.bg, c.cancelBg = context.WithCancel(context.Background())
 	c.wg.Add(3)
 	go c.maintain(epoch, segPages)
 	go c.heartbeat(epoch)
 	go c.followReaders()
-	bg, cancelBg := context.WithCancel(context.Background())
-	c.cancelBg = cancelBg
 	if opts.Branch == nil {
 		c.wg.Add(1)
 		go func() {
@@ -250,7 +258,7 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			c.archiveLog(bg, arch, *tl, opts.Branch == nil, lg)
+			c.archiveLog(c.bg, arch, *tl, opts.Branch == nil, lg)
 		}()
 	}
 	return c, nil

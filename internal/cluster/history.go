@@ -104,11 +104,25 @@ func (c *Compute) fixBranch(ctx context.Context, lg *slog.Logger, b meta.Branch,
 		lg.Debug("compute: a branch point waits", "branch", b.Name, "why", wait)
 		return b
 	}
+	var from *meta.ArchiveStart
+	if errors.Is(void, errOutsideHistory) && c.opts.Branch == nil {
+		// Older than what the Page Stores keep: the archive (of the main database's history)
+		// may hold it.
+		s := c.searches.find(c, b)
+		if s == nil {
+			return b // being searched
+		}
+		if s.err != nil {
+			void = fmt.Errorf("%w; %w", void, s.err)
+		} else {
+			lsn, void, from = s.lsn, nil, s.start
+		}
+	}
 	if void != nil {
 		b.Error = void.Error()
 		lg.Warn("compute: a branch cannot be made", "branch", b.Name, "err", void)
 	} else {
-		b.LSN, b.Base = uint64(lsn), c.timeline
+		b.LSN, b.Base, b.Archive = uint64(lsn), c.timeline, from
 	}
 	if err := c.opts.Meta.FixBranch(ctx, b); err != nil {
 		lg.Warn("compute: record a branch point", "branch", b.Name, "err", err)
@@ -160,37 +174,57 @@ func branchPoint(b meta.Branch, snaps []meta.Snapshot, visible, horizon page.LSN
 	}
 	switch {
 	case errors.Is(err, storage.ErrBeforeHistory) || errors.Is(err, engine.ErrNoHistory):
-		return 0, fmt.Errorf("outside the history kept: %w", err), nil
+		return 0, fmt.Errorf("%w: %w", errOutsideHistory, err), nil
 	case err != nil:
 		return 0, nil, err
 	case lsn < horizon && b.Snapshot == "": // a snapshot's position is retained below it
-		return 0, fmt.Errorf("position %d is below the Page Stores' horizon %d: outside the history kept", lsn, horizon), nil
+		return 0, fmt.Errorf("position %d is below the Page Stores' horizon %d: %w", lsn, horizon, errOutsideHistory), nil
 	}
 	return lsn, nil, nil
 }
+
+// errOutsideHistory says a branch point is older than what the Page Stores keep.
+var errOutsideHistory = errors.New("outside the history kept")
 
 // branchStoresWait bounds how long a branch's writer waits for every Page Store to serve the
 // branch (they look for new branches every second).
 const branchStoresWait = 60 * time.Second
 
+// archiveCopyWait bounds how long the writer of a timeline made from the archive waits for
+// the Page Stores to copy its pages from the archive's base.
+const archiveCopyWait = time.Hour
+
 // awaitBranchStores waits until every Page Store of the placement serves the timeline pages
-// reads.
-func awaitBranchStores(ctx context.Context, pages *pageclient.Client, lg *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(ctx, branchStoresWait)
+// reads; copied: and has copied every segment it keeps (a timeline made from the archive's
+// base, whose stores copy their segments from it; archiveCopyWait bounds that wait).
+func awaitBranchStores(ctx context.Context, pages *pageclient.Client, copied bool, lg *slog.Logger) error {
+	wait := branchStoresWait
+	if copied {
+		wait = archiveCopyWait
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	var logged time.Time
 	for {
 		var errs []error
 		for _, st := range pages.Status(ctx) {
-			if st.Err != nil {
+			switch {
+			case st.Err != nil:
 				errs = append(errs, fmt.Errorf("%s: %w", st.Addr, st.Err))
+			case copied && (len(st.Copying) > 0 || st.CopyingRest):
+				errs = append(errs, fmt.Errorf("%s: copying its segments from the archive: %v", st.Addr, st.Copying))
 			}
 		}
 		if len(errs) == 0 {
 			return nil
 		}
+		if copied && time.Since(logged) > 10*time.Second {
+			lg.Info("compute: waiting for the Page Stores to copy the branch's pages from the archive", "stores", errors.Join(errs...))
+			logged = time.Now()
+		}
 		lg.Debug("compute: waiting for the Page Stores to serve the branch", "err", errors.Join(errs...))
 		if !retry.Sleep(ctx, 100*time.Millisecond) {
-			return fmt.Errorf("cluster: the Page Stores do not serve the branch within %v: %w", branchStoresWait, errors.Join(errs...))
+			return fmt.Errorf("cluster: the Page Stores do not serve the branch within %v: %w", wait, errors.Join(errs...))
 		}
 	}
 }

@@ -20,6 +20,10 @@ type Archive struct {
 	// BaseBytes is how much log may be archived after the newest base (page images of every
 	// page) before the writer takes another (0: DefaultBaseBytes).
 	BaseBytes int64 `json:"base_bytes,omitempty"`
+	// Keep is how far back the archive keeps what a branch or restore from it needs: the
+	// newest base taken before then, and the log after it (0, or shorter than the history
+	// window: the history window).
+	Keep time.Duration `json:"keep,omitempty"`
 }
 
 // DefaultBaseBytes is how much log is archived between two bases by default.
@@ -37,8 +41,8 @@ func (c *Client) Archive(ctx context.Context) (Archive, error) {
 // SetArchive records the archive settings; an empty spec records that the cluster has no
 // archive.
 func (c *Client) SetArchive(ctx context.Context, a Archive) error {
-	if a.ChunkDelay < 0 || a.BaseBytes < 0 {
-		return errors.New("meta: a negative archive chunk delay or base interval")
+	if a.ChunkDelay < 0 || a.BaseBytes < 0 || a.Keep < 0 {
+		return errors.New("meta: a negative archive chunk delay, base interval or keep")
 	}
 	b, err := json.Marshal(a)
 	if err != nil {

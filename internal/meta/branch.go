@@ -39,6 +39,31 @@ type Branch struct {
 	// so that its name is free again), it has no writer, but the Page Stores keep its store,
 	// which its children read below their branch points.
 	Retired bool `json:"retired,omitempty"`
+	// Archive, when set, says the timeline was made from the archive: its point was older
+	// than what the Page Stores keep, so its store shares no page with its base's; its log
+	// starts where a base of the archive was taken (or at the log's first position) and its
+	// writer first copies the archived log from there to the branch point.
+	Archive *ArchiveStart `json:"archive,omitempty"`
+}
+
+// ArchiveStart is where a timeline made from the archive starts (docs/history.md, "Branches
+// and restores from the archive").
+type ArchiveStart struct {
+	// Start is where its log starts: the base's position, or the log's first.
+	Start uint64 `json:"start"`
+	// BaseTimeline is the timeline of the archive's base at Start; Base says there is one (else
+	// the timeline starts from the log's first position, with no pages).
+	BaseTimeline uint64 `json:"base_timeline,omitempty"`
+	Base         bool   `json:"base,omitempty"`
+	// Log is the archived log from Start to the branch point, each timeline's part in order.
+	Log []ArchiveSegment `json:"log,omitempty"`
+}
+
+// ArchiveSegment is the part [Start, End) of timeline Timeline's archived log.
+type ArchiveSegment struct {
+	Timeline uint64 `json:"timeline"`
+	Start    uint64 `json:"start"`
+	End      uint64 `json:"end"`
 }
 
 // Pending says whether the writer has yet to fix the branch point.
@@ -56,8 +81,9 @@ func (b Branch) State() string {
 // neither a restore in the making nor retired.
 func (b Branch) Serves() bool { return b.LSN != 0 && !b.Restore && !b.Retired }
 
-// ChildOf says whether the branch was made from timeline tl (and is not tl itself).
-func (b Branch) ChildOf(tl uint64) bool { return b.Base == tl && b.Timeline != tl }
+// ChildOf says whether the branch reads timeline tl's pages below its branch point: it was
+// made from tl (and is not tl itself), and not from the archive.
+func (b Branch) ChildOf(tl uint64) bool { return b.Base == tl && b.Timeline != tl && b.Archive == nil }
 
 // ErrInUse is returned when deleting something another record depends on.
 var ErrInUse = errors.New("meta: in use")
@@ -145,7 +171,7 @@ func (c *Client) FixBranch(ctx context.Context, b Branch) error {
 		if !cur.Pending() {
 			return false
 		}
-		cur.LSN, cur.Error, cur.Base = b.LSN, b.Error, b.Base
+		cur.LSN, cur.Error, cur.Base, cur.Archive = b.LSN, b.Error, b.Base, b.Archive
 		return true
 	})
 }

@@ -261,3 +261,42 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestStartCopied opens a new store that starts from a copy as of a position the log still
+// holds (a timeline made from a base in the archive): it copies every segment as of that
+// position, consumes the log from there, not from the beginning, and serves every position
+// from it on exactly as the RW view has it.
+func TestStartCopied(t *testing.T) {
+	log := newFakeLog()
+	w := newWorkload(t, 9, log, 11)
+	w.groups(300)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log.feed(ctx, rand.New(rand.NewPCG(7, 8)))
+	a := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.SegmentPages, o.Segments = 4, 0, nil })
+	a.Start()
+	waitPersisted(t, a, log.end())
+	start := w.ends[200]
+	if _, err := Open(ctx, Options{FS: vfs.NewMem(), Dir: "x", Log: log, Start: start, StartCopied: true}); err == nil {
+		t.Fatal("a store that starts from a copy without a source was opened")
+	}
+	fresh := openStore(t, vfs.NewMem(), log, func(o *Options) {
+		o.ImageEvery, o.Source, o.Start, o.StartCopied = 4, &peerSource{peer: a}, start, true
+	})
+	if st := fresh.own.Load(); fresh.Consumed() != start || st.RestIncoming != start || st.Rebase {
+		t.Fatalf("new store from a copy: starts at %d (want %d), %+v", fresh.Consumed(), start, st)
+	}
+	fresh.Start()
+	w.groups(100)
+	log.feed(ctx, rand.New(rand.NewPCG(9, 10)))
+	waitFor(t, 30*time.Second, "the copy", func() bool { return !fresh.CopyingRest() })
+	end := log.end()
+	waitPersisted(t, fresh, end)
+	if got := fresh.Floor(); got != start {
+		t.Fatalf("copied as of %d, want %d", got, start)
+	}
+	w.check(t, fresh, append(w.lsns(60, start, end), start, end), false)
+	if err := w.checkOne(ctx, fresh, 3, start-1); err != nil && !errors.Is(err, ErrCompacted) {
+		t.Fatalf("below the start: %v", err)
+	}
+}

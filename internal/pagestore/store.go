@@ -45,6 +45,10 @@ type Options struct {
 	// Start is where a new, empty store starts consuming (default redo.StartLSN). A store
 	// that has persisted anything continues from its persisted position instead.
 	Start page.LSN
+	// StartCopied makes a new store start from a copy of every segment it keeps as of Start,
+	// made by Source, instead of from no pages: a timeline made from a base in the archive
+	// (docs/history.md). It consumes the log from Start meanwhile.
+	StartCopied bool
 
 	// CachePages bounds the in-memory cache of recently served page versions (default 1024;
 	// negative disables it).
@@ -227,6 +231,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Start == 0 {
 		opts.Start = redo.StartLSN
 	}
+	if opts.StartCopied && (opts.Source == nil || opts.Base != nil) {
+		return nil, errors.New("pagestore: a store that starts from a copy needs a Source and no Base")
+	}
 	if opts.CachePages == 0 {
 		opts.CachePages = DefaultCachePages
 	}
@@ -399,7 +406,16 @@ func (s *Store) startEmpty(ctx context.Context, want placement.Ownership) (page.
 	st := &ownState{Ownership: want}
 	pos := s.opts.Start
 	groupEnd := pos
-	if dl, ok := s.opts.Log.(durableLog); ok && s.opts.Source != nil && dl.Durable() > pos {
+	if s.opts.StartCopied {
+		st = st.clone()
+		for _, seg := range want.Listed() {
+			st.Incoming[seg] = pos
+		}
+		if want.Rest {
+			st.RestIncoming = pos
+		}
+		s.log.Info("pagestore: a new store copies its segments as of its start", "start", pos)
+	} else if dl, ok := s.opts.Log.(durableLog); ok && s.opts.Source != nil && dl.Durable() > pos {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := s.opts.Log.Read(rctx, pos, 1)
 		cancel()

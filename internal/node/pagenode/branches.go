@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
+	"strata/internal/archive"
 	"strata/internal/logclient"
 	"strata/internal/meta"
 	"strata/internal/page"
@@ -148,18 +150,26 @@ func (h *branchHost) openBranch(ctx context.Context, b meta.Branch) error {
 	if err != nil {
 		return fmt.Errorf("its log (not created by its writer yet?): %w", err)
 	}
-	base := h.base
-	if b.Base != 0 {
+	own := h.base.Ownership()
+	so := pagestore.Options{
+		Dir: filepath.Join(branchesDir(h.dir), strconv.FormatUint(b.Timeline, 10)), Log: rd, Logger: h.lg.With("timeline", b.Timeline),
+		Ownership: &own, FlushInterval: h.flush}
+	switch {
+	case b.Archive != nil: // made from the archive: its own pages, from the archive's base
+		so.Start = page.LSN(b.Archive.Start)
+		if b.Archive.Base {
+			so.Source, so.StartCopied = &archiveBase{mc: h.mc, start: *b.Archive}, true
+		}
+	case b.Base != 0:
 		hb := h.open[b.Base]
 		if hb == nil {
 			return errors.Join(fmt.Errorf("its base, timeline %d, is not served here", b.Base), rd.Close())
 		}
-		base = hb.st
+		so.Base, so.BaseLSN = hb.st, page.LSN(b.LSN)
+	default:
+		so.Base, so.BaseLSN = h.base, page.LSN(b.LSN)
 	}
-	own := h.base.Ownership()
-	st, err := pagestore.Open(ctx, pagestore.Options{
-		Dir: filepath.Join(branchesDir(h.dir), strconv.FormatUint(b.Timeline, 10)), Log: rd, Logger: h.lg.With("timeline", b.Timeline),
-		Base: base, BaseLSN: page.LSN(b.LSN), Ownership: &own, FlushInterval: h.flush})
+	st, err := pagestore.Open(ctx, so)
 	if err != nil {
 		return errors.Join(err, rd.Close())
 	}
@@ -173,6 +183,69 @@ func (h *branchHost) openBranch(ctx context.Context, b meta.Branch) error {
 	h.open[b.Timeline] = &hostedBranch{name: b.Name, lsn: page.LSN(b.LSN), base: b.Base, st: st, rd: rd}
 	h.lg.Info("page store: serving a timeline", "timeline", b.Timeline, "of", timelineName(b), "base", b.Base, "branch_point", b.LSN)
 	return nil
+}
+
+// archiveBase is the segment source of a timeline made from the archive: the archive's base
+// it starts from, found when a segment is first copied (a store that copied them all never
+// reads the archive again).
+type archiveBase struct {
+	mc    *meta.Client
+	start meta.ArchiveStart
+
+	mu  sync.Mutex
+	src *archive.BaseSource
+}
+
+var _ pagestore.SegmentSource = (*archiveBase)(nil)
+
+// CopySegment copies segment seg from the base.
+func (a *archiveBase) CopySegment(ctx context.Context, seg uint64, lsn page.LSN, pages func(n int), emit func(*page.Page) error) error {
+	src, err := a.source(ctx)
+	if err != nil {
+		return err
+	}
+	return src.CopySegment(ctx, seg, lsn, pages, emit)
+}
+
+// UsedSegments lists the base's segments.
+func (a *archiveBase) UsedSegments(ctx context.Context) ([]uint64, error) {
+	src, err := a.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return src.UsedSegments(ctx)
+}
+
+// source finds the base in the archive the control plane names.
+func (a *archiveBase) source(ctx context.Context) (*archive.BaseSource, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.src != nil {
+		return a.src, nil
+	}
+	set, err := a.mc.Archive(ctx)
+	if err == nil && set.Spec == "" {
+		err = errors.New("the cluster has no archive now")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pagenode: a timeline made from the archive: %w", err)
+	}
+	st, err := archive.Open(ctx, set.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("pagenode: a timeline made from the archive: %w", err)
+	}
+	bases, err := st.Bases(ctx, a.start.BaseTimeline)
+	if err != nil {
+		return nil, fmt.Errorf("pagenode: a timeline made from the archive %s: %w", st, err)
+	}
+	for _, b := range bases {
+		if b.LSN == page.LSN(a.start.Start) {
+			a.src = &archive.BaseSource{Store: st, Base: b}
+			return a.src, nil
+		}
+	}
+	return nil, fmt.Errorf("pagenode: a timeline made from the archive %s's base of timeline %d at %d, which is not there: %w",
+		st, a.start.BaseTimeline, a.start.Start, archive.ErrNotFound)
 }
 
 // drop stops serving timeline tl, closes its store and removes its files.
