@@ -144,9 +144,8 @@ const basePoll = 5 * time.Second
 
 // takeBases takes a base (every page as of a recent position) of the main database's
 // timeline once set.BaseBytes of log were archived since the newest (or since start, where the
-// timeline's log starts), then drops what the archive no longer needs: the timeline's bases
-// older than the newest one that is older than the history window, and its log below it. It
-// runs beside the log's archiver a until ctx ends.
+// timeline's log starts), and at each look drops what the archive no longer needs
+// (pruneArchive). It runs beside the log's archiver a until ctx ends.
 func (c *Compute) takeBases(ctx context.Context, st *archive.Store, a *archive.LogArchiver, set meta.Archive, start page.LSN, lg *slog.Logger) {
 	every := set.BaseBytes
 	if every <= 0 {
@@ -169,18 +168,18 @@ func (c *Compute) takeBases(ctx context.Context, st *archive.Store, a *archive.L
 		if n := len(bases); n > 0 {
 			newest = bases[n-1].LSN
 		}
-		if a.Archived() < newest || int64(a.Archived()-newest) < every {
-			continue
-		}
-		b, err := c.takeBase(ctx, st)
-		if err != nil {
-			if ctx.Err() == nil {
-				lg.Warn("compute: take a base for the archive", "err", err)
+		if a.Archived() >= newest && int64(a.Archived()-newest) >= every {
+			b, err := c.takeBase(ctx, st)
+			if err != nil {
+				if ctx.Err() == nil {
+					lg.Warn("compute: take a base for the archive", "err", err)
+				}
+				continue
 			}
-			continue
+			lg.Info("compute: base archived", "lsn", uint64(b.LSN), "segments", len(b.Segments), "pages", b.Pages())
+			bases = append(bases, b)
 		}
-		lg.Info("compute: base archived", "lsn", uint64(b.LSN), "segments", len(b.Segments), "pages", b.Pages())
-		c.pruneArchive(ctx, st, append(bases, b), set.Keep, lg)
+		c.pruneArchive(ctx, st, bases, set.Keep, lg)
 	}
 }
 
@@ -221,18 +220,23 @@ func (c *Compute) takeBase(ctx context.Context, st *archive.Store) (archive.Base
 
 // pruneArchive deletes the bases that neither the history window nor the archive's keep
 // (meta.Archive.Keep, when longer) needs any more, and the log below the oldest base kept:
-// kept is the newest base taken before the longer one's start (or the oldest).
+// kept is the newest base taken before the longer one's start. While no base is that old,
+// every moment since the oldest one's start may still be asked for (a branch or restore from
+// the archive), and nothing goes.
 func (c *Compute) pruneArchive(ctx context.Context, st *archive.Store, bases []archive.Base, keepFor time.Duration, lg *slog.Logger) {
 	window, err := c.opts.Meta.HistoryWindow(ctx, meta.DefaultHistoryWindow)
 	if err != nil {
 		return
 	}
 	window = max(window, keepFor)
-	keep := 0
+	keep := -1
 	for i, b := range bases {
 		if b.Created.Before(time.Now().Add(-window)) {
 			keep = i
 		}
+	}
+	if keep < 0 {
+		return
 	}
 	for _, b := range bases[:keep] {
 		if err := st.DeleteBase(ctx, b); err != nil {

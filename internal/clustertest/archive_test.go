@@ -203,7 +203,8 @@ func TestArchiveUnreachable(t *testing.T) {
 // archive.
 func TestArchiveRebuildFromBase(t *testing.T) {
 	arch := filepath.Join(t.TempDir(), "archive")
-	c := startCluster(t, "--archive", arch, "--archive-delay", "200ms", "--archive-base-mb", "1")
+	// A short history window, so that the archive's log below its oldest base goes.
+	c := startCluster(t, "--archive", arch, "--archive-delay", "200ms", "--archive-base-mb", "1", "--history", "3s")
 	db := c.newDatabase(4)
 	c.exec(db, "CREATE TABLE t "+rowsSchema)
 	c.exec(db, "INSERT INTO t VALUES (-1, 0, 'before the restore')")
@@ -243,15 +244,19 @@ func TestArchiveRebuildFromBase(t *testing.T) {
 	c.exec(db, "INSERT INTO t VALUES (5000, 1, 'after the base')")
 	want := checksum(t, db, "")
 	c.waitArchived(t)
-	chunks, _ := filepath.Glob(filepath.Join(arch, "log", tl[1], "*"))
-	bases, _ := filepath.Glob(filepath.Join(arch, "base", tl[1], "*"))
-	if len(chunks) == 0 || len(bases) == 0 {
-		t.Fatalf("the archive holds %d chunks and %d bases of timeline %s", len(chunks), len(bases), tl[1])
-	}
-	// Chunk names are start-end and base names the base's position, in 16 hex digits each.
-	if base, first := filepath.Base(bases[0]), filepath.Base(chunks[0]); first[17:] <= base {
-		t.Errorf("log that ends below the oldest base (%s) is still in the archive: %s", base, first)
-	}
+	// Once the oldest base is older than the window, the log below it goes.
+	eventually(t, 30*time.Second, "the log below the oldest base pruned", func() error {
+		chunks, _ := filepath.Glob(filepath.Join(arch, "log", tl[1], "*"))
+		bases, _ := filepath.Glob(filepath.Join(arch, "base", tl[1], "*"))
+		if len(chunks) == 0 || len(bases) == 0 {
+			t.Fatalf("the archive holds %d chunks and %d bases of timeline %s", len(chunks), len(bases), tl[1])
+		}
+		// Chunk names are start-end and base names the base's position, in 16 hex digits each.
+		if base, first := filepath.Base(bases[0]), filepath.Base(chunks[0]); first[17:] <= base {
+			return fmt.Errorf("log that ends below the oldest base (%s) is still in the archive: %s", base, first)
+		}
+		return nil
+	})
 	c.stop()
 	if err := os.RemoveAll(c.dir); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,8 @@ import (
 
 // TestArchiveBranchRestore: a branch and a point-in-time restore to a moment the Page Stores
 // no longer keep (a 2 s history window) are made from the archive (kept an hour): from its
-// base before the moment and the archived log after it. The branch has the table's checksum
+// base before the moment and the archived log after it, or from the log's first position for a
+// moment before the first base. The branch has the table's checksum
 // of that moment and takes writes of its own; the restored main database has it too and takes
 // writes; a moment older than anything the archive holds is refused, and nothing of it stays.
 func TestArchiveBranchRestore(t *testing.T) {
@@ -22,6 +23,12 @@ func TestArchiveBranchRestore(t *testing.T) {
 		"--history", "2s", "--archive-keep", "1h")
 	db := c.newDatabase(4)
 	c.exec(db, "CREATE TABLE t "+rowsSchema)
+	c.exec(db, "INSERT INTO t VALUES (-1, 1, 'first')")
+	first := checksum(t, db, "")
+	time.Sleep(2 * time.Millisecond)
+	early := time.Now().Format("2006-01-02 15:04:05.000000")
+	time.Sleep(2 * time.Millisecond)
+	c.exec(db, "UPDATE t SET v = 2 WHERE id = -1")
 	for i := 0; i < 3000; i += 100 {
 		var vals []string
 		for j := i; j < i+100; j++ {
@@ -87,6 +94,28 @@ func TestArchiveBranchRestore(t *testing.T) {
 	}
 	if list, err := ctl("branch", "list"); err != nil || !regexp.MustCompile(`(?m)^old\s+\d+\s+\d+ \(archive\)`).MatchString(list) {
 		t.Errorf("ctl branch list does not say branch old was made from the archive: %v\n%s", err, list)
+	}
+
+	// A moment before the archive's first base, kept within --archive-keep: from the log's
+	// first position.
+	out, err = ctl("branch", "create", "early", "--at", early)
+	if err != nil || !strings.Contains(out, "made from the archive's log") {
+		t.Fatalf("ctl branch create early --at %s: %v\n%s\n%s", early, err, out, c.tail(c.upLog, 40))
+	}
+	t.Log(out)
+	if addr = regexp.MustCompile(`serves MySQL on (\S+),`).FindStringSubmatch(out); addr == nil {
+		t.Fatalf("no address in %q", out)
+	}
+	edb, err := sql.Open("mysql", "root@tcp("+addr[1]+")/d?timeout=3s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer edb.Close()
+	if got := checksum(t, edb, ""); got != first {
+		t.Fatalf("branch early: %s, want the moment's %s", got, first)
+	}
+	if out, err := ctl("branch", "delete", "early"); err != nil {
+		t.Fatalf("ctl branch delete early: %v\n%s", err, out)
 	}
 
 	// A point-in-time restore to the same moment.
