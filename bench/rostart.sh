@@ -10,7 +10,10 @@
 # second before (until the main database's writer serves the restored timeline; the branch that
 # keeps the previous state is then deleted, which retires it). None should grow with the size: a
 # read-only node copies nothing, a snapshot records a moment, a branch and a restore share the
-# pages.
+# pages. Then a branch made from the archive (`ctl history --set 5s` for the while, a moment
+# the Page Stores no longer keep): its pages are copied from the archive's newest base before
+# the moment (one every 64 MiB of log here) and the log after it replayed, or the whole log
+# when there is no base yet, so its time grows with the size.
 #
 #   bash bench/rostart.sh
 #   SMALL_MB=10 LARGE_MB=1024 REPEAT=3 bash bench/rostart.sh
@@ -47,7 +50,7 @@ log "go build -o $WORK/strata ./cmd/strata"
 go build -o "$WORK/strata" ./cmd/strata
 
 PORT=$(free_port)
-"$WORK/strata" up --data "$WORK/strata-data" --port "$PORT" --ro 0 >"$WORK/strata.log" 2>&1 &
+"$WORK/strata" up --data "$WORK/strata-data" --port "$PORT" --ro 0 --archive-base-mb 64 >"$WORK/strata.log" 2>&1 &
 STRATA_PID=$!
 wait_sql strata "$STRATA_PID" "$PORT"
 sql "$PORT" 'CREATE DATABASE b; CREATE TABLE b.t (id BIGINT PRIMARY KEY AUTO_INCREMENT, k INT NOT NULL, pad VARCHAR(1000) NOT NULL, KEY (k))'
@@ -128,6 +131,28 @@ restore() { # label
 	sleep 3 # its writer stops
 }
 
+archbranch() { # label
+	local t0 t1 out at from
+	"$WORK/strata" ctl history --set 5s --data "$WORK/strata-data" >/dev/null 2>&1 || die "ctl history --set failed"
+	at=$(date '+%Y-%m-%d %H:%M:%S.%6N')
+	sleep 1
+	sql "$PORT" "UPDATE b.t SET k = k + 1 WHERE id = 1"
+	sleep 12 # the moment leaves the window, the horizon the writer gives the Page Stores passes it, and the archive (10 s delay) holds the commit after it
+	sql "$PORT" "UPDATE b.t SET k = k + 1 WHERE id = 1"
+	t0=$(date +%s.%N)
+	out=$("$WORK/strata" ctl branch create bench --at "$at" --wait 30m --data "$WORK/strata-data" 2>&1) || die "ctl branch create (archive): $out"
+	t1=$(date +%s.%N)
+	"$WORK/strata" ctl history --set 1h --data "$WORK/strata-data" >/dev/null 2>&1 || die "ctl history --set failed"
+	case $out in
+	*"its base at lsn"*) from="from a base" ;;
+	*"archive's log"*) from="from the log" ;;
+	*) die "the branch was not made from the archive: $out" ;;
+	esac
+	printf 'archive branch\t%s\t%s rows\t%s MB of data\t%s\t%.2f s\n' "$1" "$(rows)" "$(size)" "$from" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+	"$WORK/strata" ctl branch delete bench --data "$WORK/strata-data" >/dev/null 2>&1 || die "ctl branch delete failed"
+	sleep 3
+}
+
 RESULTS=()
 grow_to "$SMALL_MB"
 sleep 5 # let the Page Stores settle
@@ -135,12 +160,14 @@ for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro small)"); log "${RESULTS[-
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(snap small)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(branch small)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(restore small)"); log "${RESULTS[-1]}"; done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(archbranch small)"); log "${RESULTS[-1]}"; done
 grow_to "$LARGE_MB"
 sleep 5
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(addro large)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(snap large)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(branch large)"); log "${RESULTS[-1]}"; done
 for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(restore large)"); log "${RESULTS[-1]}"; done
+for ((i = 0; i < REPEAT; i++)); do RESULTS+=("$(archbranch large)"); log "${RESULTS[-1]}"; done
 
 echo
 echo "strata up (1 RW, read-only nodes added and removed) at $REV, $(date -u +%Y-%m-%d), nproc=$(nproc)"

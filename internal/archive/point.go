@@ -176,7 +176,7 @@ func (s *Store) startFor(ctx context.Context, hist []Segment, target Target) (pa
 func historyFrom(hist []Segment, lsn page.LSN) []Segment {
 	var out []Segment
 	for _, s := range hist {
-		if s.End <= lsn {
+		if s.End <= lsn || s.End <= s.Start { // before lsn, or empty (a timeline with no log archived yet)
 			continue
 		}
 		s.Start = max(s.Start, lsn)

@@ -100,6 +100,17 @@ func TestFindPoint(t *testing.T) {
 	check("a position on a base", Target{LSN: ends[25]}, ends[25], ends[25], true)
 	check("before the oldest base, from the log's beginning", at(3), ends[3], redo.StartLSN, false)
 
+	// A timeline made at the archived log's end, with no log archived yet (a restore just
+	// made): nothing of it to read.
+	if err := st.RecordMain(ctx, Timeline{Timeline: 2, Base: 0, Start: ends[39]}); err != nil {
+		t.Fatal(err)
+	}
+	if hist, err = st.MainHistory(ctx); err != nil || len(hist) != 2 {
+		t.Fatalf("history through an empty timeline: %+v, %v", hist, err)
+	}
+	check("through an empty timeline", at(30), ends[30], ends[25], true)
+	check("from the log's beginning through an empty timeline", at(3), ends[3], redo.StartLSN, false)
+
 	// Too new: beyond the archived log (the rest may not be archived yet).
 	for _, target := range []Target{at(3600), {LSN: ends[39] + 1}} {
 		if _, err := st.FindPoint(ctx, hist, target); !errors.Is(err, ErrNotArchived) {
