@@ -31,6 +31,10 @@ STRATA_MODE=${STRATA_MODE:-single}
 # straight to it. "" runs `strata up`'s default: a read-only node and the proxy in front.
 STRATA_CLUSTER_OPTS=${STRATA_CLUSTER_OPTS---ro 0 --proxy=false}
 
+# Both servers take the most threads asked for, and some to spare.
+MAXCONN=200
+for th in $THREADS; do ((th + 50 > MAXCONN)) && MAXCONN=$((th + 50)); done
+
 NAME=sysbench.sh
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -90,7 +94,7 @@ MARIADB_VERSION=$("$MARIADBD" --version | sed 's/^.*Ver //')
 "$MARIADBD" --no-defaults --datadir="$WORK/mariadb-data" --socket="$WORK/mariadb.sock" \
 	--pid-file="$WORK/mariadb.pid" --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
 	--innodb_flush_log_at_trx_commit=1 --innodb_buffer_pool_size="${BUFFER_POOL_MB}M" \
-	--max_connections=200 "${user_opt[@]}" >"$WORK/mariadb.log" 2>&1 &
+	--max_connections="$MAXCONN" "${user_opt[@]}" >"$WORK/mariadb.log" 2>&1 &
 MARIADB_PID=$!
 wait_sql mariadb "$MARIADB_PID" "$MARIADB_PORT"
 sql "$MARIADB_PORT" 'CREATE DATABASE sbtest'
@@ -124,6 +128,7 @@ $(tail -n 20 "$WORK/strata.log")"
 	sleep 0.1
 done
 wait_sql strata "$STRATA_PID" "$STRATA_PORT"
+sql "$STRATA_PORT" "SET GLOBAL max_connections = $MAXCONN"
 sql "$STRATA_PORT" 'CREATE DATABASE sbtest'
 log "strata on 127.0.0.1:$STRATA_PORT (pid $STRATA_PID)"
 
