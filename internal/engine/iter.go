@@ -236,49 +236,85 @@ func (it *Iter) fillReverse() {
 			end = firstVersion(nil, it.hi)
 		}
 	}
-	var curU, curV []byte
-	has := false
-	emit := func() {
-		if has && len(curV) > 0 && curV[0] == kindPut {
-			it.batch = append(it.batch, kv{bytes.Clone(curU), curV[1:]})
+	emit := func(u, v []byte) {
+		if len(v) > 0 && v[0] == kindPut {
+			it.batch = append(it.batch, kv{bytes.Clone(u), v[1:]})
 		}
 	}
-	stopped := false
-	err := it.tree.ScanReverse(it.ctx, end, func(k []byte, v btree.Value) (bool, error) {
-		u, stamp := splitKey(k)
-		if curU == nil || !bytes.Equal(u, curU) {
-			if curU != nil {
-				emit()
-				if len(it.batch) >= iterBatch {
-					it.resume = firstVersion(nil, curU)
-					stopped = true
+	for {
+		// A key's versions come oldest first: the one the snapshot sees is the last below it.
+		var curU, curV, jump []byte
+		has, n, stopped := false, 0, false
+		err := it.tree.ScanReverse(it.ctx, end, func(k []byte, v btree.Value) (bool, error) {
+			u, stamp := splitKey(k)
+			if curU == nil || !bytes.Equal(u, curU) {
+				if curU != nil {
+					if has {
+						emit(curU, curV)
+					}
+					if len(it.batch) >= iterBatch {
+						it.resume = firstVersion(nil, curU)
+						stopped = true
+						curU = nil
+						return false, nil
+					}
+				}
+				if it.lo != nil && bytes.Compare(u, it.lo) < 0 {
 					curU = nil
 					return false, nil
 				}
+				curU, curV, has, n = append(curU[:0], u...), nil, false, 0
 			}
-			if it.lo != nil && bytes.Compare(u, it.lo) < 0 {
-				curU = nil
+			if n++; n > seekAfter { // many versions: seek to the one the snapshot sees
+				jump = curU
 				return false, nil
 			}
-			curU, curV, has = append(curU[:0], u...), nil, false
-		}
-		if stamp < it.snap {
-			b, err := v.Append(curV[:0])
-			if err != nil {
-				return false, err
+			if stamp < it.snap {
+				b, err := v.Append(curV[:0])
+				if err != nil {
+					return false, err
+				}
+				curV, has = b, true
 			}
-			curV, has = b, true
+			return true, nil
+		})
+		if err == nil && jump != nil {
+			curV, has, err = it.visibleVersion(jump)
+			curU = jump
+			end = firstVersion(nil, jump)
 		}
-		return true, nil
-	})
-	if err != nil {
-		it.err = err
+		if err != nil {
+			it.err = err
+			return
+		}
+		if curU != nil && has {
+			emit(curU, curV)
+		}
+		if jump != nil {
+			if len(it.batch) >= iterBatch {
+				it.resume = end
+				return
+			}
+			continue
+		}
+		if !stopped {
+			it.treeEnd = true
+		}
 		return
 	}
-	if curU != nil {
-		emit()
-	}
-	if !stopped {
-		it.treeEnd = true
-	}
+}
+
+// visibleVersion returns the stored version (kind byte first) of user key u that the
+// iterator's snapshot sees, found with a seek.
+func (it *Iter) visibleVersion(u []byte) (v []byte, ok bool, err error) {
+	err = it.tree.Scan(it.ctx, seekVisible(nil, u, it.snap), func(k []byte, val btree.Value) (bool, error) {
+		ku, stamp := splitKey(k)
+		if bytes.Equal(ku, u) && stamp < it.snap {
+			v, err = val.Append(nil)
+			ok = err == nil
+			return false, err
+		}
+		return false, nil
+	})
+	return v, ok, err
 }

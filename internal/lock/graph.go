@@ -1,6 +1,9 @@
 package lock
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // maxSearch bounds the deadlock search; a search that visits more transactions than this is
 // treated as a deadlock, as InnoDB does.
@@ -13,8 +16,13 @@ const maxSearch = 1000
 type waitGraph struct {
 	mu      sync.Mutex
 	waiting map[TxnID][]*request // blocked requests of each transaction
-	seen    map[TxnID]struct{}   // scratch for cycleFrom
-	stack   []TxnID              // scratch for cycleFrom
+	// waitedOn counts the edges into each transaction: one that nobody waits for closes no
+	// cycle by waiting, and cycleFrom need not search (an autocommit UPDATE queued behind
+	// hundreds of others on a hot row holds no lock yet).
+	waitedOn map[TxnID]int
+	seen     map[TxnID]struct{} // scratch for cycleFrom
+	edges    []TxnID            // scratch for refreshLocked
+	stack    []TxnID            // scratch for cycleFrom
 }
 
 // addLocked puts r in the graph if it is not there yet; its edges are r.blockers.
@@ -29,13 +37,32 @@ func (g *waitGraph) addLocked(r *request) {
 	g.waiting[r.txn] = append(g.waiting[r.txn], r)
 }
 
+// setBlockersLocked makes (a copy of) b the edges of r, keeping waitedOn.
+func (g *waitGraph) setBlockersLocked(r *request, b []TxnID) {
+	if slices.Equal(r.blockers, b) {
+		return // the usual case in a long queue: only the edges near its head change
+	}
+	if g.waitedOn == nil {
+		g.waitedOn = make(map[TxnID]int)
+	}
+	for _, t := range r.blockers {
+		if g.waitedOn[t]--; g.waitedOn[t] <= 0 {
+			delete(g.waitedOn, t)
+		}
+	}
+	for _, t := range b {
+		g.waitedOn[t]++
+	}
+	r.blockers = append(r.blockers[:0], b...)
+}
+
 // removeLocked takes r and its edges out of the graph.
 func (g *waitGraph) removeLocked(r *request) {
 	if !r.inGraph {
 		return
 	}
 	r.inGraph = false
-	r.blockers = r.blockers[:0]
+	g.setBlockersLocked(r, nil)
 	reqs := g.waiting[r.txn]
 	for i, q := range reqs {
 		if q == r {
@@ -55,6 +82,9 @@ func (g *waitGraph) removeLocked(r *request) {
 // cycleFrom reports whether a path of wait-for edges leads from txn back to itself, or the
 // search grew past maxSearch transactions.
 func (g *waitGraph) cycleFrom(txn TxnID) bool {
+	if g.waitedOn[txn] == 0 {
+		return false // no edge leads back to it
+	}
 	if g.seen == nil {
 		g.seen = make(map[TxnID]struct{})
 	}

@@ -399,18 +399,18 @@ func (m *Manager) settleLocked(s *shard, e *entry, drop *request) {
 }
 
 // refreshLocked recomputes the wait-for edges of every request queued on e. A request waits
-// for the holders it conflicts with and for the waiters ahead of it it conflicts with; edges to
-// waiters ahead are cut down to the nearest ones, since those wait for the others in turn: an S
-// request gets an edge to the nearest X waiter ahead, an X request to the nearest X waiter
-// ahead or, if S waiters come first, to that run of S waiters. The caller holds graph.mu.
+// for the waiters ahead of it it conflicts with, cut down to the nearest ones, since those wait
+// for the others in turn: an S request gets an edge to the nearest X waiter ahead, an X request
+// to the nearest X waiter ahead or, if S waiters come first, to that run of S waiters. Only a
+// request with no such waiter ahead gets edges to the holders it conflicts with: the waiters
+// ahead lead to the head of the queue, which waits for every holder it conflicts with, and
+// the holders are either one X, which every request conflicts with, or S holders, which an S
+// request at the head would have joined. So every holder a request conflicts with is reachable
+// from it, and a cycle through one is found; and when a holder changes, only the edges near
+// the head of a long queue change. The caller holds graph.mu.
 func (m *Manager) refreshLocked(e *entry) {
 	for i, r := range e.queue {
-		b := r.blockers[:0]
-		for _, h := range e.holders {
-			if h.txn != r.txn && !compatible(h.mode, r.mode) {
-				b = append(b, h.txn)
-			}
-		}
+		b := m.graph.edges[:0]
 		sawShared := false
 		for j := i - 1; j >= 0; j-- {
 			w := e.queue[j]
@@ -428,7 +428,15 @@ func (m *Manager) refreshLocked(e *entry) {
 				sawShared = true
 			}
 		}
-		r.blockers = b
+		if len(b) == 0 {
+			for _, h := range e.holders {
+				if h.txn != r.txn && !compatible(h.mode, r.mode) {
+					b = append(b, h.txn)
+				}
+			}
+		}
+		m.graph.setBlockersLocked(r, b)
+		m.graph.edges = b
 		m.graph.addLocked(r)
 	}
 }

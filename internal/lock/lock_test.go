@@ -175,6 +175,48 @@ func TestDeadlockTwoTxns(t *testing.T) {
 	checkStats(t, m, 0, 0)
 }
 
+// A cycle that runs through a long queue is found: transaction 2 waits behind eight others
+// for transaction 1's key (its only edge is to the waiter just ahead), then 1 asks for 2's
+// key; S waiters and a holder that changes on the way are found too.
+func TestDeadlockThroughQueue(t *testing.T) {
+	m := newTestManager()
+	mustLock(t, m, 1, "k1", Exclusive)
+	mustLock(t, m, 2, "k2", Exclusive)
+	var queued []<-chan error
+	for txn := TxnID(3); txn <= 10; txn++ {
+		mode := Exclusive
+		if txn%3 == 0 {
+			mode = Shared
+		}
+		queued = append(queued, lockAsync(m, txn, "k1", mode))
+		waitFor(t, m, int(txn-2))
+	}
+	ch2 := lockAsync(m, 2, "k1", Exclusive)
+	waitFor(t, m, 9)
+	if err := m.Lock(context.Background(), 1, k("k2"), Exclusive, long); !errors.Is(err, ErrDeadlock) {
+		t.Fatalf("got %v, want ErrDeadlock", err)
+	}
+	// 1 gives k1 up: the queue moves on, and a new holder of k1 closes the cycle again.
+	m.ReleaseAll(1)
+	granted(t, queued[0])
+	mustLock(t, m, 11, "k3", Exclusive)
+	ch3 := lockAsync(m, 3, "k3", Exclusive) // 3 holds k1 now and waits for 11
+	waitFor(t, m, 9)
+	if err := m.Lock(context.Background(), 11, k("k2"), Exclusive, long); !errors.Is(err, ErrDeadlock) {
+		t.Fatalf("11 waiting for 2, which waits through the queue for 3, which waits for 11: %v", err)
+	}
+	m.ReleaseAll(11)
+	granted(t, ch3)
+	m.ReleaseAll(3)
+	for i, txn := 1, TxnID(4); txn <= 10; i, txn = i+1, txn+1 {
+		granted(t, queued[i])
+		m.ReleaseAll(txn)
+	}
+	granted(t, ch2)
+	m.ReleaseAll(2)
+	checkStats(t, m, 0, 0)
+}
+
 func TestDeadlockThreeTxns(t *testing.T) {
 	m := newTestManager()
 	mustLock(t, m, 1, "k1", Exclusive)
@@ -500,6 +542,11 @@ func TestStress(t *testing.T) {
 	if st.Held != 0 || st.Waiting != 0 {
 		t.Fatalf("locks left behind: %+v", st)
 	}
+	m.graph.mu.Lock()
+	if len(m.graph.waiting) != 0 || len(m.graph.waitedOn) != 0 {
+		t.Errorf("the wait-for graph kept %d waiting transactions and %d edge counts", len(m.graph.waiting), len(m.graph.waitedOn))
+	}
+	m.graph.mu.Unlock()
 	if commits.Load() == 0 {
 		t.Fatal("no transaction made progress")
 	}
@@ -523,6 +570,26 @@ func BenchmarkLockUncontended(b *testing.B) {
 		ctx := context.Background()
 		for pb.Next() {
 			txn++
+			if err := m.Lock(ctx, txn, key, Exclusive, 0); err != nil {
+				b.Fatal(err)
+			}
+			m.ReleaseAll(txn)
+		}
+	})
+}
+
+// BenchmarkLockHotKey: 256 transactions at a time take an exclusive lock on the same key and
+// release it (an autocommit UPDATE of one row from many connections): each waits behind the
+// others, and its deadlock check must not walk the queue. ns/op is per lock taken and released.
+func BenchmarkLockHotKey(b *testing.B) {
+	m := NewManager(Options{})
+	var ids atomic.Uint64
+	key := []byte("hot")
+	b.SetParallelism(128) // 256 goroutines on 2 cores
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			txn := TxnID(ids.Add(1))
 			if err := m.Lock(ctx, txn, key, Exclusive, 0); err != nil {
 				b.Fatal(err)
 			}
