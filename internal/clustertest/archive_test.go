@@ -226,13 +226,7 @@ func TestArchiveRebuildFromBase(t *testing.T) {
 		_, err := db.Exec("INSERT INTO t VALUES (-3, 0, 'after the restore')")
 		return err
 	})
-	for i := 0; i < 3000; i += 100 {
-		var vals []string
-		for j := i; j < i+100; j++ {
-			vals = append(vals, fmt.Sprintf("(%d, %d, REPEAT('%c', %d))", j, j*7, 'a'+j%26, 500+j%300))
-		}
-		c.exec(db, "INSERT INTO t VALUES "+strings.Join(vals, ","))
-	}
+	c.fillRows(db, 3000)
 	eventually(t, 60*time.Second, "a base in the archive", func() error {
 		if m, _ := filepath.Glob(filepath.Join(arch, "base", tl[1], "*", "manifest")); len(m) == 0 {
 			return fmt.Errorf("no base yet")

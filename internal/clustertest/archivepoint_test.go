@@ -1,9 +1,7 @@
 package clustertest
 
 import (
-	"database/sql"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -29,13 +27,7 @@ func TestArchiveBranchRestore(t *testing.T) {
 	early := time.Now().Format("2006-01-02 15:04:05.000000")
 	time.Sleep(2 * time.Millisecond)
 	c.exec(db, "UPDATE t SET v = 2 WHERE id = -1")
-	for i := 0; i < 3000; i += 100 {
-		var vals []string
-		for j := i; j < i+100; j++ {
-			vals = append(vals, fmt.Sprintf("(%d, %d, REPEAT('%c', %d))", j, j*7, 'a'+j%26, 500+j%300))
-		}
-		c.exec(db, "INSERT INTO t VALUES "+strings.Join(vals, ","))
-	}
+	c.fillRows(db, 3000)
 	eventually(t, 60*time.Second, "a base in the archive", func() error {
 		if m, _ := filepath.Glob(filepath.Join(arch, "base", "0", "*", "manifest")); len(m) == 0 {
 			return fmt.Errorf("no base yet")
@@ -61,10 +53,7 @@ func TestArchiveBranchRestore(t *testing.T) {
 	}
 	c.waitArchived(t)
 
-	ctl := func(args ...string) (string, error) {
-		out, err := exec.Command(strataBin, append(append([]string{"ctl"}, args...), "--data", c.dir)...).CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
+	ctl := c.ctl
 	defer func() {
 		if t.Failed() {
 			t.Logf("the logs:\n%s", c.grepLogs([]string{"compute.log", "pagestore-1.log", "branch-old.log"},
@@ -76,15 +65,7 @@ func TestArchiveBranchRestore(t *testing.T) {
 		t.Fatalf("ctl branch create old --at %s: %v\n%s\n%s", at, err, out, c.tail(c.upLog, 40))
 	}
 	t.Log(out)
-	addr := regexp.MustCompile(`serves MySQL on (\S+),`).FindStringSubmatch(out)
-	if addr == nil {
-		t.Fatalf("no address in %q", out)
-	}
-	bdb, err := sql.Open("mysql", "root@tcp("+addr[1]+")/d?timeout=3s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bdb.Close()
+	bdb, _ := servedDB(t, out)
 	if got := checksum(t, bdb, ""); got != want {
 		t.Fatalf("branch old: %s, want the moment's %s", got, want)
 	}
@@ -103,14 +84,7 @@ func TestArchiveBranchRestore(t *testing.T) {
 		t.Fatalf("ctl branch create early --at %s: %v\n%s\n%s", early, err, out, c.tail(c.upLog, 40))
 	}
 	t.Log(out)
-	if addr = regexp.MustCompile(`serves MySQL on (\S+),`).FindStringSubmatch(out); addr == nil {
-		t.Fatalf("no address in %q", out)
-	}
-	edb, err := sql.Open("mysql", "root@tcp("+addr[1]+")/d?timeout=3s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer edb.Close()
+	edb, _ := servedDB(t, out)
 	if got := checksum(t, edb, ""); got != first {
 		t.Fatalf("branch early: %s, want the moment's %s", got, first)
 	}

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -36,25 +35,14 @@ func TestBranchCluster(t *testing.T) {
 	c.exec(db, "UPDATE t SET v = 'main' WHERE id = 1")
 	c.exec(db, "INSERT INTO t VALUES (3, 'three')")
 
-	ctl := func(args ...string) (string, error) {
-		out, err := exec.Command(strataBin, append(append([]string{"ctl"}, args...), "--data", c.dir)...).CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
+	ctl := c.ctl
 	start := time.Now()
 	out, err := ctl("branch", "create", "dev", "--at", at)
 	if err != nil {
 		t.Fatalf("ctl branch create: %v\n%s\n%s", err, out, c.tail(c.upLog, 30))
 	}
 	t.Logf("%s (%v)", out, time.Since(start).Round(time.Millisecond))
-	m := regexp.MustCompile(`serves MySQL on (\S+),`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("ctl branch create: %q", out)
-	}
-	bdb, err := sql.Open("mysql", "root@tcp("+m[1]+")/d?timeout=3s&readTimeout=30s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bdb.Close()
+	bdb, addr := servedDB(t, out)
 	if got := tableRows(t, bdb); got != "1,one 2,two" {
 		t.Fatalf("the branch starts with %q, want the rows of the moment", got)
 	}
@@ -77,7 +65,7 @@ func TestBranchCluster(t *testing.T) {
 	if out, err := ctl("status"); err != nil || !strings.Contains(out, "snapshots 0, branches 1") {
 		t.Errorf("ctl status: %v\n%s", err, out)
 	}
-	if out, err := ctl("branch", "list"); err != nil || !strings.Contains(out, "dev") || !strings.Contains(out, "ready") || !strings.Contains(out, m[1]) {
+	if out, err := ctl("branch", "list"); err != nil || !strings.Contains(out, "dev") || !strings.Contains(out, "ready") || !strings.Contains(out, addr) {
 		t.Errorf("ctl branch list: %v\n%s", err, out)
 	}
 	if out, err := ctl("branch", "create", "dev"); err == nil || !strings.Contains(out, "already exists") {
@@ -95,15 +83,7 @@ func TestBranchCluster(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ctl branch create --from: %v\n%s", err, out2)
 	}
-	m2 := regexp.MustCompile(`serves MySQL on (\S+),`).FindStringSubmatch(out2)
-	if m2 == nil {
-		t.Fatalf("ctl branch create --from: %q", out2)
-	}
-	b2db, err := sql.Open("mysql", "root@tcp("+m2[1]+")/d?timeout=3s&readTimeout=30s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2db.Close()
+	b2db, _ := servedDB(t, out2)
 	if got := tableRows(t, b2db); got != "1,one 2,b 10,branch" {
 		t.Fatalf("the branch of the branch starts with %q, want dev's rows", got)
 	}
@@ -128,7 +108,7 @@ func TestBranchCluster(t *testing.T) {
 			t.Fatal("a deleted branch still serves after 30 s")
 		}
 		bdb.Close()
-		bdb, _ = sql.Open("mysql", "root@tcp("+m[1]+")/d?timeout=1s")
+		bdb, _ = sql.Open("mysql", "root@tcp("+addr+")/d?timeout=1s")
 		time.Sleep(200 * time.Millisecond)
 	}
 	if got := tableRows(t, db); got != "1,main 2,two 4,four" {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -355,6 +356,40 @@ func (c *cluster) db(database string) *sql.DB {
 	}
 	c.t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// ctl runs `strata ctl ARGS --data DIR` on the cluster and returns its output, trimmed.
+func (c *cluster) ctl(args ...string) (string, error) {
+	out, err := exec.Command(strataBin, append(append([]string{"ctl"}, args...), "--data", c.dir)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// servedDB opens database d on the node whose address out names (`ctl branch create`'s
+// "serves MySQL on ADDR,"), and returns the address too.
+func servedDB(t *testing.T, out string) (*sql.DB, string) {
+	t.Helper()
+	m := regexp.MustCompile(`serves MySQL on (\S+),`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no address in %q", out)
+	}
+	db, err := sql.Open("mysql", "root@tcp("+m[1]+")/d?timeout=3s&readTimeout=30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, m[1]
+}
+
+// fillRows inserts rows 0..n-1 of 500 to 800 bytes into table t (rowsSchema), 100 a statement.
+func (c *cluster) fillRows(db *sql.DB, n int) {
+	c.t.Helper()
+	for i := 0; i < n; i += 100 {
+		var vals []string
+		for j := i; j < min(i+100, n); j++ {
+			vals = append(vals, fmt.Sprintf("(%d, %d, REPEAT('%c', %d))", j, j*7, 'a'+j%26, 500+j%300))
+		}
+		c.exec(db, "INSERT INTO t VALUES "+strings.Join(vals, ","))
+	}
 }
 
 // Schemas of the tables the fault tests share: rowsSchema for loadRows' 1 KB rows (table r and

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -78,10 +77,7 @@ func TestRestoreCluster(t *testing.T) {
 	}
 	defer roDB.Close()
 
-	ctl := func(args ...string) (string, error) {
-		out, err := exec.Command(strataBin, append(append([]string{"ctl"}, args...), "--data", c.dir)...).CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
+	ctl := c.ctl
 	out, err := ctl("restore", "--at", "2000-01-01 00:00:00")
 	if err == nil || !strings.Contains(out, "cannot restore") {
 		t.Errorf("a restore before the history window: %v\n%s", err, out)

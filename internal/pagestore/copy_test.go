@@ -125,19 +125,27 @@ func TestMoveSegment(t *testing.T) {
 	}
 }
 
-// TestNewStoreCopiesFromPeers opens an empty store after the log was truncated: it starts at
-// the log's end, copies every segment from a peer, and then answers like the peer from there
-// on, while the log goes on.
-func TestNewStoreCopiesFromPeers(t *testing.T) {
+// peerWithLog returns a log of 300 groups of a workload, and a running store of every page
+// that has persisted them all (a peer to copy from); ctx ends with the test, within a minute.
+func peerWithLog(t *testing.T) (*fakeLog, *workload, *Store, context.Context) {
+	t.Helper()
 	log := newFakeLog()
 	w := newWorkload(t, 9, log, 11)
 	w.groups(300)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	log.feed(ctx, rand.New(rand.NewPCG(7, 8)))
 	a := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.SegmentPages, o.Segments = 4, 0, nil })
 	a.Start()
 	waitPersisted(t, a, log.end())
+	return log, w, a, ctx
+}
+
+// TestNewStoreCopiesFromPeers opens an empty store after the log was truncated: it starts at
+// the log's end, copies every segment from a peer, and then answers like the peer from there
+// on, while the log goes on.
+func TestNewStoreCopiesFromPeers(t *testing.T) {
+	log, w, a, ctx := peerWithLog(t)
 	log.mu.Lock()
 	log.first = log.durable // truncated: nothing before the end can be read
 	log.mu.Unlock()
@@ -267,15 +275,7 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 // position, consumes the log from there, not from the beginning, and serves every position
 // from it on exactly as the RW view has it.
 func TestStartCopied(t *testing.T) {
-	log := newFakeLog()
-	w := newWorkload(t, 9, log, 11)
-	w.groups(300)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	log.feed(ctx, rand.New(rand.NewPCG(7, 8)))
-	a := openStore(t, vfs.NewMem(), log, func(o *Options) { o.ImageEvery, o.SegmentPages, o.Segments = 4, 0, nil })
-	a.Start()
-	waitPersisted(t, a, log.end())
+	log, w, a, ctx := peerWithLog(t)
 	start := w.ends[200]
 	if _, err := Open(ctx, Options{FS: vfs.NewMem(), Dir: "x", Log: log, Start: start, StartCopied: true}); err == nil {
 		t.Fatal("a store that starts from a copy without a source was opened")
