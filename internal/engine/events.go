@@ -16,8 +16,14 @@ type EventListener struct {
 // CommitInfo describes one commit of a transaction that wrote.
 type CommitInfo struct {
 	Duration time.Duration // from Commit's call to its return: the write and the durable wait
-	Rows     int           // rows written
-	Err      error
+	// WriterWait is the part of Duration spent waiting for the engine's writer lock (one
+	// mini-transaction is applied at a time), and Apply the part spent holding it: applying
+	// the write set to the pages and appending the group to the log. The rest is the wait for
+	// the log to make the group durable. Both are 0 for a commit that failed before its group
+	// was in the log.
+	WriterWait, Apply time.Duration
+	Rows              int // rows written
+	Err               error
 }
 
 // Stats are the engine's counters since Open.

@@ -44,4 +44,8 @@ func TestStatsAndCommitEvents(t *testing.T) {
 	if len(infos) != 1 || infos[0].Rows != 2 || infos[0].Err != nil || infos[0].Duration <= 0 {
 		t.Fatalf("commit events = %+v, want one of 2 rows without error", infos)
 	}
+	// The writer lock's wait and the apply are parts of the commit's time.
+	if i := infos[0]; i.Apply <= 0 || i.WriterWait < 0 || i.WriterWait+i.Apply > i.Duration {
+		t.Fatalf("commit event %+v: the writer wait and the apply are not parts of the duration", i)
+	}
 }

@@ -70,6 +70,9 @@ type Txn struct {
 	stmts []map[string]*wsEntry
 	// ordered holds the write set's entries in (tree, key) order, for scans and commit.
 	ordered *btree.BTreeG[*wsEntry]
+	// writerAt and appendedAt are when its commit took the writer lock and when its group was
+	// in the log (CommitInfo).
+	writerAt, appendedAt time.Time
 }
 
 type wsEntry struct {
@@ -402,7 +405,11 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 		t.db.stats.commits.Add(1)
 	}
 	if f != nil {
-		f(CommitInfo{Duration: time.Since(began), Rows: rows, Err: err})
+		info := CommitInfo{Duration: time.Since(began), Rows: rows, Err: err}
+		if !t.appendedAt.IsZero() {
+			info.WriterWait, info.Apply = t.writerAt.Sub(began), t.appendedAt.Sub(t.writerAt)
+		}
+		f(info)
 	}
 	return end, err
 }
@@ -439,6 +446,7 @@ func (t *Txn) commit(ctx context.Context) (page.LSN, error) {
 	db := t.db
 	var queue []purgeItem
 	end, err := db.write(ctx, func(m *mtr.Mtr) error {
+		t.writerAt = time.Now()
 		stamp := m.Base()
 		queue = queue[:0]
 		var kbuf, vbuf []byte
@@ -474,6 +482,7 @@ func (t *Txn) commit(ctx context.Context) (page.LSN, error) {
 	if err != nil {
 		return 0, err
 	}
+	t.appendedAt = time.Now()
 	db.locks.ReleaseAll(t.id) // early lock release: see above
 	// The group is in the log: wait for it even if the client has gone.
 	if err := db.log.WaitDurable(context.WithoutCancel(ctx), end); err != nil {

@@ -60,8 +60,18 @@ func CommitEvents(reg prometheus.Registerer) engine.EventListener {
 	}
 	h := metrics.Latency("engine", "commit_duration_seconds",
 		"Commit latency of transactions that wrote: applying the write set and waiting for the log to make it durable.")
-	reg.MustRegister(h)
-	return engine.EventListener{CommitEnd: func(i engine.CommitInfo) { h.Observe(i.Duration.Seconds()) }}
+	wait := metrics.Latency("engine", "commit_writer_wait_seconds",
+		"The part of a commit's latency spent waiting for the engine's writer lock (one mini-transaction is applied at a time).")
+	apply := metrics.Latency("engine", "commit_apply_seconds",
+		"The part of a commit's latency spent holding the writer lock: applying the write set and appending the group to the log.")
+	reg.MustRegister(h, wait, apply)
+	return engine.EventListener{CommitEnd: func(i engine.CommitInfo) {
+		h.Observe(i.Duration.Seconds())
+		if i.Err == nil {
+			wait.Observe(i.WriterWait.Seconds())
+			apply.Observe(i.Apply.Seconds())
+		}
+	}}
 }
 
 // statementObserver counts the statements clients run, their errors and their latency, by
