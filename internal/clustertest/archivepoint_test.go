@@ -45,7 +45,7 @@ func TestArchiveBranchRestore(t *testing.T) {
 	var after string
 	// The moment leaves the history window: within a maintain round (1 s) after that, the
 	// horizon the writer gives the Page Stores is past it.
-	time.Sleep(4 * time.Second)
+	time.Sleep(6 * time.Second)
 	c.exec(db, "INSERT INTO t VALUES (6000, 0, 'tick')")
 	after = checksum(t, db, "")
 	if after == want {
