@@ -74,16 +74,9 @@ func (a *archiveSearches) find(c *Compute, b meta.Branch) *archiveSearch {
 func (c *Compute) searchArchive(ctx context.Context, b meta.Branch) (page.LSN, *meta.ArchiveStart, error) {
 	ctx, cancel := context.WithTimeout(ctx, archiveSearchTimeout)
 	defer cancel()
-	set, err := c.opts.Meta.Archive(ctx)
-	if errors.Is(err, meta.ErrNotFound) || (err == nil && set.Spec == "") {
-		return 0, nil, errors.New("the cluster has no archive to look in")
-	}
+	st, err := openRecordedArchive(ctx, c.opts.Meta)
 	if err != nil {
-		return 0, nil, fmt.Errorf("the archive's settings: %w", err)
-	}
-	st, err := archive.Open(ctx, set.Spec)
-	if err != nil {
-		return 0, nil, fmt.Errorf("the archive: %w", err)
+		return 0, nil, err
 	}
 	hist, err := st.HistoryOf(ctx, c.timeline)
 	if err != nil {
@@ -110,14 +103,7 @@ func seedLog(ctx context.Context, mc *meta.Client, log *logclient.Log, tl meta.B
 	if tl.Archive == nil || log.End() >= page.LSN(tl.LSN) {
 		return nil
 	}
-	set, err := mc.Archive(ctx)
-	if err == nil && set.Spec == "" {
-		err = errors.New("the cluster has no archive now")
-	}
-	if err != nil {
-		return fmt.Errorf("cluster: the timeline is made from the archive: %w", err)
-	}
-	st, err := archive.Open(ctx, set.Spec)
+	st, err := openRecordedArchive(ctx, mc)
 	if err != nil {
 		return fmt.Errorf("cluster: the timeline is made from the archive: %w", err)
 	}
@@ -135,4 +121,20 @@ func seedLog(ctx context.Context, mc *meta.Client, log *logclient.Log, tl meta.B
 	}
 	lg.Info("compute: archived log copied", "bytes", uint64(log.End()-from), "took", time.Since(start))
 	return nil
+}
+
+// openRecordedArchive opens the archive the control plane names (meta.Archive).
+func openRecordedArchive(ctx context.Context, mc *meta.Client) (*archive.Store, error) {
+	set, err := mc.Archive(ctx)
+	if errors.Is(err, meta.ErrNotFound) || (err == nil && set.Spec == "") {
+		return nil, errors.New("the cluster has no archive")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the archive's settings: %w", err)
+	}
+	st, err := archive.Open(ctx, set.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("the archive: %w", err)
+	}
+	return st, nil
 }

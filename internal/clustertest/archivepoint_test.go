@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -60,12 +61,19 @@ func TestArchiveBranchRestore(t *testing.T) {
 				"level=WARN", "level=ERROR", "archive", "timeline"))
 		}
 	}()
-	out, err := ctl("branch", "create", "old", "--at", at)
-	if err != nil || !strings.Contains(out, "made from the archive: its base at lsn") {
-		t.Fatalf("ctl branch create old --at %s: %v\n%s\n%s", at, err, out, c.tail(c.upLog, 40))
+	// branch makes branch name at moment, and checks that it says it was made from the archive
+	// as note says.
+	branch := func(name, moment, note string) *sql.DB {
+		t.Helper()
+		out, err := ctl("branch", "create", name, "--at", moment)
+		if err != nil || !strings.Contains(out, note) {
+			t.Fatalf("ctl branch create %s --at %s: %v\n%s\n%s", name, moment, err, out, c.tail(c.upLog, 40))
+		}
+		t.Log(out)
+		db, _ := servedDB(t, out)
+		return db
 	}
-	t.Log(out)
-	bdb, _ := servedDB(t, out)
+	bdb := branch("old", at, "made from the archive: its base at lsn")
 	if got := checksum(t, bdb, ""); got != want {
 		t.Fatalf("branch old: %s, want the moment's %s", got, want)
 	}
@@ -79,12 +87,7 @@ func TestArchiveBranchRestore(t *testing.T) {
 
 	// A moment before the archive's first base, kept within --archive-keep: from the log's
 	// first position.
-	out, err = ctl("branch", "create", "early", "--at", early)
-	if err != nil || !strings.Contains(out, "made from the archive's log") {
-		t.Fatalf("ctl branch create early --at %s: %v\n%s\n%s", early, err, out, c.tail(c.upLog, 40))
-	}
-	t.Log(out)
-	edb, _ := servedDB(t, out)
+	edb := branch("early", early, "made from the archive's log")
 	if got := checksum(t, edb, ""); got != first {
 		t.Fatalf("branch early: %s, want the moment's %s", got, first)
 	}
@@ -93,7 +96,7 @@ func TestArchiveBranchRestore(t *testing.T) {
 	}
 
 	// A point-in-time restore to the same moment.
-	out, err = ctl("restore", "--at", at, "--keep-as", "before")
+	out, err := ctl("restore", "--at", at, "--keep-as", "before")
 	if err != nil || !strings.Contains(out, "made from the archive") {
 		t.Fatalf("ctl restore --at %s: %v\n%s\n%s", at, err, out, c.tail(c.upLog, 40))
 	}

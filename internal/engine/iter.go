@@ -279,42 +279,30 @@ func (it *Iter) fillReverse() {
 			return true, nil
 		})
 		if err == nil && jump != nil {
-			curV, has, err = it.visibleVersion(jump)
-			curU = jump
-			end = firstVersion(nil, jump)
+			var v []byte
+			var put bool
+			if v, put, err = visibleVersion(it.ctx, it.tree, jump, it.snap); err == nil && put {
+				it.batch = append(it.batch, kv{bytes.Clone(jump), v})
+			}
 		}
 		if err != nil {
 			it.err = err
 			return
 		}
-		if curU != nil && has {
-			emit(curU, curV)
-		}
 		if jump != nil {
+			end = firstVersion(nil, jump)
 			if len(it.batch) >= iterBatch {
 				it.resume = end
 				return
 			}
 			continue
 		}
+		if curU != nil && has {
+			emit(curU, curV)
+		}
 		if !stopped {
 			it.treeEnd = true
 		}
 		return
 	}
-}
-
-// visibleVersion returns the stored version (kind byte first) of user key u that the
-// iterator's snapshot sees, found with a seek.
-func (it *Iter) visibleVersion(u []byte) (v []byte, ok bool, err error) {
-	err = it.tree.Scan(it.ctx, seekVisible(nil, u, it.snap), func(k []byte, val btree.Value) (bool, error) {
-		ku, stamp := splitKey(k)
-		if bytes.Equal(ku, u) && stamp < it.snap {
-			v, err = val.Append(nil)
-			ok = err == nil
-			return false, err
-		}
-		return false, nil
-	})
-	return v, ok, err
 }

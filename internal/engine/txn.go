@@ -71,7 +71,8 @@ type Txn struct {
 	// ordered holds the write set's entries in (tree, key) order, for scans and commit.
 	ordered *btree.BTreeG[*wsEntry]
 	// writerAt and appendedAt are when its commit took the writer lock and when its group was
-	// in the log (CommitInfo).
+	// in the log, taken only for an EventListener.CommitEnd (CommitInfo); timed says so.
+	timed                bool
 	writerAt, appendedAt time.Time
 }
 
@@ -396,7 +397,7 @@ func (t *Txn) Commit(ctx context.Context) (page.LSN, error) {
 	f := t.db.opts.EventListener.CommitEnd
 	var began time.Time
 	if f != nil {
-		began = time.Now()
+		began, t.timed = time.Now(), true
 	}
 	end, err := t.commit(ctx)
 	if err != nil {
@@ -446,7 +447,9 @@ func (t *Txn) commit(ctx context.Context) (page.LSN, error) {
 	db := t.db
 	var queue []purgeItem
 	end, err := db.write(ctx, func(m *mtr.Mtr) error {
-		t.writerAt = time.Now()
+		if t.timed {
+			t.writerAt = time.Now()
+		}
 		stamp := m.Base()
 		queue = queue[:0]
 		var kbuf, vbuf []byte
@@ -482,7 +485,9 @@ func (t *Txn) commit(ctx context.Context) (page.LSN, error) {
 	if err != nil {
 		return 0, err
 	}
-	t.appendedAt = time.Now()
+	if t.timed {
+		t.appendedAt = time.Now()
+	}
 	db.locks.ReleaseAll(t.id) // early lock release: see above
 	// The group is in the log: wait for it even if the client has gone.
 	if err := db.log.WaitDurable(context.WithoutCancel(ctx), end); err != nil {
@@ -611,18 +616,24 @@ func (t *Txn) rangeEntries(tree page.ID, lo, hi []byte, atStmtStart bool) []*wsE
 
 // get reads key as of snap.
 func (db *DB) get(ctx context.Context, tree page.ID, key []byte, snap page.LSN) ([]byte, bool, error) {
-	var kb [64]byte
-	start := seekVisible(kb[:0], key, snap)
-	var out []byte
-	var found bool
 	release, err := db.readBarrier(snap)
 	if err != nil {
 		return nil, false, err
 	}
 	defer release()
-	err = db.tree(tree).Scan(ctx, start, func(k []byte, v stbtree.Value) (bool, error) {
+	return visibleVersion(ctx, db.tree(tree), key, snap)
+}
+
+// visibleVersion reads, with one seek, the version of key that snapshot snap sees in tr: its
+// value and true for a put; false for a tombstone or no version.
+func visibleVersion(ctx context.Context, tr *stbtree.Tree, key []byte, snap page.LSN) ([]byte, bool, error) {
+	var kb [64]byte
+	start := seekVisible(kb[:0], key, snap)
+	var out []byte
+	var found bool
+	err := tr.Scan(ctx, start, func(k []byte, v stbtree.Value) (bool, error) {
 		u, stamp := splitKey(k)
-		if bytes.Compare(u, key) != 0 {
+		if !bytes.Equal(u, key) {
 			return false, nil
 		}
 		if stamp >= snap {
