@@ -54,10 +54,13 @@ type Options struct {
 	// negative disables it).
 	CachePages int
 
-	// BlockCacheBytes sizes pebble's block cache, which GetPage and compaction read
+	// BlockCacheBytes sizes pebble's block cache, which GetPage and the materialiser read
 	// through (default 64 MiB; pebble's own default of 8 MiB holds a few percent of a
-	// small database's images).
+	// small database's images). It is what blocks get: the cache is made larger by the
+	// memtables' reservation (see memTableReserve).
 	BlockCacheBytes int64
+	// memTableBytes is pebble's memtable size (memTableSize unless a test sets it).
+	memTableBytes int64
 
 	// CompactInterval is how often the background goroutine compacts up to the horizon when
 	// the horizon has moved (default 30s; negative disables background compaction).
@@ -106,6 +109,10 @@ const (
 	DefaultCachePages      = 1024
 	DefaultCompactInterval = 30 * time.Second
 	DefaultBlockCacheBytes = 64 << 20
+
+	// memTableSize is pebble's memtable size. Redo arrives as a steady stream of small
+	// records: a large memtable flushes (and so compacts) less often.
+	memTableSize = 32 << 20
 
 	readSize    = 1 << 20          // bytes asked of the log per Read
 	stopTimeout = 10 * time.Second // how long Stop and Close wait for the goroutines
@@ -240,6 +247,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.BlockCacheBytes <= 0 {
 		opts.BlockCacheBytes = DefaultBlockCacheBytes
 	}
+	if opts.memTableBytes <= 0 {
+		opts.memTableBytes = memTableSize
+	}
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = 5 * time.Second
 	}
@@ -280,14 +290,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// memtables) is consumed again from the log, which keeps everything above Persisted.
 		// So pebble writes no WAL of its own, and Persisted advances when memtables are
 		// flushed.
-		DisableWAL: true,
-		// Redo arrives as a steady stream of small records: a large memtable flushes (and so
-		// compacts) less often, and the fastest compression keeps compaction CPU low on a
-		// node that also runs the engine.
-		MemTableSize: 32 << 20,
-		// The store keeps a reference until Close, so that a rebuild reopens with it.
-		Cache: pebble.NewCache(opts.BlockCacheBytes)}
+		DisableWAL:   true,
+		MemTableSize: uint64(opts.memTableBytes),
+		// The store keeps a reference until Close, so that a rebuild reopens with it. Pebble
+		// reserves each memtable's size in the block cache, the one being filled and a spare
+		// it keeps for reuse: a cache of only BlockCacheBytes would, once the memtables have
+		// grown to full size, have no room left for a single block
+		// (TestBlockCacheBesideMemtables).
+		Cache: pebble.NewCache(opts.BlockCacheBytes + 2*opts.memTableBytes)}
 	s.listenDisk(popts.EventListener)
+	// The fastest compression keeps compaction CPU low on a node that also runs the engine.
 	popts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
 	s.popts = popts
 	// A rebuild interrupted by a crash leaves the damaged store under its old name: remove it.

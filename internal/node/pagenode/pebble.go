@@ -47,6 +47,10 @@ func pebbleMetrics() []pebbleMetric {
 			func(m *pebble.Metrics) float64 { return float64(m.BlockCache.Size) }},
 		{"wal_written_bytes_total", "Bytes written to pebble's write-ahead log.", c,
 			func(m *pebble.Metrics) float64 { return float64(m.WAL.BytesWritten) }},
+		{"flushed_bytes_total", "Bytes of sstables written by memtable flushes.", c,
+			func(m *pebble.Metrics) float64 { return float64(m.Total().TableBytesFlushed) }},
+		{"compacted_bytes_total", "Bytes of sstables written by compactions: over flushed bytes, the write amplification.", c,
+			func(m *pebble.Metrics) float64 { return float64(m.Total().TableBytesCompacted) }},
 		{"tables", "Live sstables, over all levels.", g,
 			func(m *pebble.Metrics) float64 { return float64(m.Total().TablesCount) }},
 	}
