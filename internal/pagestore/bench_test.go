@@ -2,6 +2,7 @@ package pagestore
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -54,6 +55,60 @@ func BenchmarkGetPage(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			ctx := context.Background()
+			if err := w.checkOne(ctx, s, id, lsn); err != nil {
+				b.Fatal(err)
+			}
+			var p page.Page
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := s.GetPage(ctx, id, lsn, &p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGetPageDeltas reads a page whose newest image is n deltas old, with the version
+// cache off: what a read costs the Page Store just before the materialiser folds the deltas
+// (Options.ImageEvery).
+func BenchmarkGetPageDeltas(b *testing.B) {
+	for _, n := range []int{128, 256, 512} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			log := newFakeLog()
+			w := newWorkload(b, 1, log, 2)
+			const id = 2
+			cell := make([]byte, 100)
+			const fill = 100 // cells kept on the page
+			s := openStore(b, vfs.NewMem(), log, func(o *Options) { o.CachePages, o.ImageEvery = -1, 1<<20 })
+			s.Start()
+			w.group(func(g *redo.Group, start page.LSN) {
+				w.apply(g.Init(id, page.TypeLeaf, 0, 1), start)
+				for range fill {
+					off := page.LSN(g.Len())
+					w.apply(g.Insert(id, w.page(id).NumCells(), cell), start+off)
+				}
+			})
+			log.makeDurable()
+			waitPersisted(b, s, log.end())
+			if err := s.materialise(id); err != nil {
+				b.Fatal(err)
+			}
+			for i := range n { // a row replaced: one cell out, one in
+				w.group(func(g *redo.Group, start page.LSN) {
+					if i%2 == 0 {
+						w.apply(g.Delete(id, i%fill), start)
+					} else {
+						w.apply(g.Insert(id, i%fill, cell), start)
+					}
+				})
+			}
+			log.makeDurable()
+			lsn := log.end()
+			waitPersisted(b, s, lsn)
+			s.Stop()
 			ctx := context.Background()
 			if err := w.checkOne(ctx, s, id, lsn); err != nil {
 				b.Fatal(err)

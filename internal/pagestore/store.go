@@ -37,7 +37,7 @@ type Options struct {
 
 	Log storage.LogReader // the redo source
 
-	// ImageEvery materialises a new page image after this many deltas (default 128).
+	// ImageEvery materialises a new page image after this many deltas (default 512).
 	ImageEvery int
 
 	Logger *slog.Logger // slog.Default() when nil
@@ -105,7 +105,7 @@ type Options struct {
 
 // Defaults.
 const (
-	DefaultImageEvery      = 128
+	DefaultImageEvery      = 512
 	DefaultCachePages      = 1024
 	DefaultCompactInterval = 30 * time.Second
 	DefaultBlockCacheBytes = 64 << 20
