@@ -9,6 +9,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"strata/internal/engine"
 	"strata/internal/lock"
@@ -344,6 +345,63 @@ func (ix *Index) interval(ctx *sql.Context, r sql.MySQLRange) (lo, hi []byte, em
 	return prefix, tuple.PrefixEnd(prefix), false, nil
 }
 
+// exact reports whether every entry in r's key interval (see interval) matches r, so that a
+// row read through it at the scan's own snapshot needs no check against r: points, then at
+// most one bounded column, then columns without bounds, over whole (not prefix) columns of
+// integer types with integer bounds the column holds exactly. Anything else is checked row
+// by row.
+func (ix *Index) exact(ctx *sql.Context, r sql.MySQLRange) bool {
+	bounded := false // a column with bounds was passed: the rest must have none
+	for i, ce := range r {
+		_, lowNull := ce.LowerBound.(sql.BelowNull)
+		_, upAll := ce.UpperBound.(sql.AboveAll)
+		if bounded || i >= len(ix.cols) { // interval does not look at these
+			if !lowNull || !upAll {
+				return false
+			}
+			continue
+		}
+		if ix.prefixLen(i) > 0 {
+			return false
+		}
+		typ := ix.t.sch.Schema[ix.cols[i]].Type
+		if !types.IsInteger(typ) {
+			return false
+		}
+		if _, upNull := ce.UpperBound.(sql.AboveNull); lowNull && upNull {
+			continue // IS NULL: a point
+		}
+		for _, c := range []sql.MySQLRangeCut{ce.LowerBound, ce.UpperBound} {
+			switch c.(type) {
+			case sql.Below, sql.Above:
+				if !exactInteger(ctx, typ, sql.GetMySQLRangeCutKey(c)) {
+					return false
+				}
+			}
+		}
+		b, lowPoint := ce.LowerBound.(sql.Below)
+		a, upPoint := ce.UpperBound.(sql.Above)
+		if lowPoint && upPoint {
+			if c, err := typ.Compare(ctx, b.Key, a.Key); err == nil && c == 0 {
+				continue // a point, as interval takes it
+			}
+		}
+		bounded = true
+	}
+	return true
+}
+
+// exactInteger reports whether v is an integer that the integer type typ holds as it is.
+func exactInteger(ctx *sql.Context, typ sql.Type, v any) bool {
+	switch v.(type) {
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+	default:
+		return false
+	}
+	_, inRange, err := typ.Convert(ctx, v)
+	return err == nil && inRange == sql.InRange
+}
+
 // lookupRows returns the rows matching an index lookup, in index order.
 func (t *Table) lookupRows(ctx *sql.Context, tx *Transaction, done func(), lookup *sql.IndexLookup, current bool) (sql.RowIter, error) {
 	ix := t.indexByID(lookup.Index.ID())
@@ -409,6 +467,13 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 			r := l.ranges[l.next]
 			l.filter = l.filters[l.next]
 			l.next++
+			// A row of the primary index is the scan's own entry, and a row found through
+			// another index is read at the scan's snapshot, so an exact interval needs no
+			// check. A secondary index's row read now (locking, or seeing this statement's
+			// writes) may have changed since its entry was read: it is checked.
+			if (l.ix.primary() || !l.locking && !l.current) && l.ix.exact(ctx, r) {
+				l.filter = nil
+			}
 			lo, hi, empty, err := l.ix.interval(ctx, r)
 			if err != nil {
 				return nil, err
@@ -464,6 +529,9 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 		row, err := decodeRow(ctx, val, l.t.sch.Schema)
 		if err != nil {
 			return nil, err
+		}
+		if l.filter == nil {
+			return row, nil
 		}
 		ok, err := sql.EvaluateCondition(ctx, l.filter, row)
 		if err != nil {
