@@ -207,11 +207,11 @@ func (p *preparedHandler) tryCached(ctx context.Context, c *mysql.Conn, prepare 
 		}
 		chk := &pendingPlan{root: node, t: t}
 		sess.pending.Store(chk)
-		if t.okResult || (t.max1Row && t.fields != nil) {
+		if t.okResult || t.fields != nil {
 			err = p.execDirect(ctx, c, query, node, t, callback)
 		} else {
 			err = p.Handler.ComExecuteBound(ctx, c, query, node, func(res *sqltypes.Result, more bool) error {
-				if t.max1Row && t.fields == nil && res != nil && len(res.Fields) > 0 {
+				if t.fields == nil && res != nil && len(res.Fields) > 0 {
 					t.fields = res.Fields
 				}
 				return callback(res)

@@ -14,10 +14,11 @@ import (
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 )
 
-// execDirect runs a plan that returns an OK result or at most one row the way GMS's handler
-// does (Handler.doQuery with resultForOkIter / resultForMax1RowIter), which ComExecuteBound
-// cannot: it does not pass the analyser's query flags, and so spools every result through
-// goroutines.
+// execDirect runs a plan the way GMS's handler does (Handler.doQuery with resultForOkIter,
+// resultForMax1RowIter or resultForDefaultIter), which ComExecuteBound cannot: it does not
+// pass the analyser's query flags, and so spools every result through goroutines. Rows are
+// read, converted and sent here by the statement's own goroutine (the connection's watcher,
+// guardHandler.watchPeer, stops it if the client goes).
 func (p *preparedHandler) execDirect(ctx context.Context, c *mysql.Conn, query string, node sql.Node, t *planTemplate, callback func(*sqltypes.Result) error) error {
 	sqlCtx, err := p.sm().NewContextWithQuery(ctx, c, query)
 	if err != nil {
@@ -41,21 +42,33 @@ func (p *preparedHandler) execDirect(ctx context.Context, c *mysql.Conn, query s
 	if err != nil {
 		return sql.CastSQLError(err)
 	}
-	// The row's values may point into buf until the callback has sent them.
-	buf := sql.ByteBufPool.Get().(*sql.ByteBuffer)
-	defer func() {
-		buf.Reset()
-		sql.ByteBufPool.Put(buf)
-	}()
 	var res *sqltypes.Result
-	if types.IsOkResultSchema(schema) {
+	switch {
+	case types.IsOkResultSchema(schema):
 		res, err = okResult(sqlCtx, iter)
-	} else {
+	case t.max1Row:
+		// The row's values may point into buf until the callback has sent them.
+		buf := sql.ByteBufPool.Get().(*sql.ByteBuffer)
+		defer func() {
+			buf.Reset()
+			sql.ByteBufPool.Put(buf)
+		}()
 		res, err = oneRowResult(sqlCtx, schema, iter, t.fields, buf)
+	default:
+		res, err = rowsResult(sqlCtx, schema, iter, t.fields, callback)
 	}
 	if err != nil {
 		return sql.CastSQLError(err)
 	}
+	if err := p.setStatus(sqlCtx, c); err != nil {
+		return err
+	}
+	return callback(res)
+}
+
+// setStatus sets the connection's autocommit and in-transaction status flags from the
+// session, for the packets that end the result.
+func (p *preparedHandler) setStatus(sqlCtx *sql.Context, c *mysql.Conn) error {
 	autocommit, err := plan.IsSessionAutocommit(sqlCtx)
 	if err != nil {
 		return sql.CastSQLError(err)
@@ -70,7 +83,49 @@ func (p *preparedHandler) execDirect(ctx context.Context, c *mysql.Conn, query s
 	} else {
 		c.StatusFlags &^= uint16(mysql.ServerInTransaction)
 	}
-	return callback(res)
+	return nil
+}
+
+// rowsBatch is how many rows go to the client per callback, as in GMS's handler.
+const rowsBatch = 128
+
+// rowsResult sends the rows of iter, rowsBatch at a time, and returns what is left to send
+// (with the fields, so that an empty result still has its columns).
+func rowsResult(ctx *sql.Context, schema sql.Schema, iter sql.RowIter, fields []*querypb.Field, callback func(*sqltypes.Result) error) (res *sqltypes.Result, err error) {
+	iter, projs := server.GetDeferredProjections(iter)
+	defer func() {
+		if cerr := iter.Close(ctx); err == nil && cerr != nil {
+			res, err = nil, cerr
+		}
+	}()
+	// The rows' values point into buf until sent, and a server-side cursor sends them after
+	// the callback has returned: the buffer is the statement's own, not a pooled one.
+	buf := sql.NewByteBuffer(4096)
+	res = &sqltypes.Result{Fields: fields}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		row, err := iter.Next(ctx)
+		if err == io.EOF {
+			return res, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out, err := server.RowToSQL(ctx, schema, row, projs, buf)
+		if err != nil {
+			return nil, err
+		}
+		res.Rows = append(res.Rows, out)
+		res.RowsAffected++
+		if len(res.Rows) == rowsBatch {
+			if err := callback(res); err != nil {
+				return nil, err
+			}
+			res = &sqltypes.Result{Fields: fields}
+		}
+	}
 }
 
 func okResult(ctx *sql.Context, iter sql.RowIter) (*sqltypes.Result, error) {

@@ -666,3 +666,43 @@ func TestStatsGenCostsLike(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparedManyRows: results read by the statement's own goroutine (execDirect, from the
+// second execution on) arrive whole, across batches of rowsBatch rows, empty ones with their
+// columns, and with expressions in the select list evaluated.
+func TestPreparedManyRows(t *testing.T) {
+	n := startPrepNode(t, false)
+	root := n.open(t, "")
+	mustExec(t, root, "CREATE DATABASE p")
+	c := n.open(t, "p")
+	c.SetMaxOpenConns(1)
+	mustExec(t, c, "CREATE TABLE big (id INT PRIMARY KEY, c VARCHAR(10), k INT, KEY (k))")
+	var vals []string
+	for i := 1; i <= 300; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, 'c%03d', %d)", i, (i*37)%300, i%7))
+	}
+	mustExec(t, c, "INSERT INTO big VALUES "+strings.Join(vals, ", "))
+	for _, q := range []string{
+		"SELECT id, c, id * 2 + ? FROM big WHERE id BETWEEN ? AND ? ORDER BY id",
+		"SELECT c, CONCAT(c, ?) FROM big WHERE id >= ? AND id <= ? ORDER BY c",
+		"SELECT id FROM big WHERE k = ? AND id > ? AND id < ? ORDER BY id DESC",
+	} {
+		s := prepare(t, c, q)
+		for _, a := range [][]any{{1, 1, 300}, {0, 5, 4}, {6, 1, 1}, {2, 1, 127}, {3, 1, 128}, {4, 1, 129}, {5, 10, 266}, {1, 1, 300}} {
+			got := stmtRows(t, s, a...)
+			if want := queryRows(t, c, inline(q, a...)); got != want {
+				t.Fatalf("%s %v: prepared %q, text %q", q, a, got, want)
+			}
+		}
+		// An empty result still describes its columns.
+		rows, err := s.Query(0, 10, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, err := rows.Columns()
+		rows.Close()
+		if err != nil || len(cols) == 0 {
+			t.Fatalf("%s with no rows: columns %v, %v", q, cols, err)
+		}
+	}
+}
