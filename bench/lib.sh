@@ -62,3 +62,39 @@ $(tail -n 20 "$WORK/$name.log")"
 
 # sql port statement
 sql() { "$CLIENT" --no-defaults --protocol=tcp -h 127.0.0.1 -P "$1" -u root -e "$2"; }
+
+# tree_pids pid: pid and its descendants.
+tree_pids() {
+	local c
+	echo "$1"
+	for c in $(pgrep -P "$1" 2>/dev/null); do tree_pids "$c"; done
+}
+
+# cpu_by_role pid: "role ticks" for pid's process tree, the CPU time (user + system, in clock
+# ticks) summed by role: a strata process's subcommand (up, meta, logstore, pagestore,
+# compute, proxy), else the program's name.
+cpu_by_role() {
+	local p role
+	for p in $(tree_pids "$1"); do
+		[[ -r /proc/$p/stat ]] || continue
+		role=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | awk '{ n = split($1, a, "/"); r = a[n]; if (r ~ /^strata/ && $2 != "") r = $2; print r }')
+		[[ -n $role ]] || continue
+		# Field 2 (the command name) has no spaces for these programs.
+		awk -v r="$role" '{ print r, $14 + $15 }' "/proc/$p/stat" 2>/dev/null
+	done | awk '{ s[$1] += $2 } END { for (r in s) print r, s[r] }' | sort
+}
+
+# cpu_per_txn before after txns: from two cpu_by_role outputs, "role µs" of CPU per
+# transaction for each role, and "total µs".
+cpu_per_txn() {
+	local hz
+	hz=$(getconf CLK_TCK)
+	awk -v hz="$hz" -v n="$3" '
+		FNR == NR { b[$1] = $2; next }
+		{ d = $2 - b[$1]; if (d < 0) d = 0; a[$1] = d; t += d }
+		END {
+			if (n + 0 == 0) exit
+			for (r in a) printf "%s %.0f\n", r, a[r] * 1e6 / hz / n
+			printf "total %.0f\n", t * 1e6 / hz / n
+		}' <(printf '%s\n' "$1") <(printf '%s\n' "$2") | sort
+}

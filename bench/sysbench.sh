@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs sysbench OLTP workloads against a local MariaDB (Debian's mariadb-server, InnoDB,
 # innodb_flush_log_at_trx_commit=1) and against Strata (`strata up`), alternately, with the same
-# settings, and prints a table of tps, qps and p95 latency for both, with Strata/MariaDB ratios.
+# settings, and prints a table of tps, qps, p95 latency and CPU per transaction for both, with
+# Strata/MariaDB ratios (and, through the cluster, Strata's CPU per transaction by process).
 # Everything (data directories, logs, raw sysbench output) lives in one temporary directory.
 #
 #   bash bench/sysbench.sh                                  # defaults: about 8.5 min on 2 cores
@@ -173,7 +174,7 @@ parse() {
 	}' "$1"
 }
 
-declare -A RES FAIL
+declare -A RES FAIL CPU
 problems=""
 for wl in $WORKLOADS; do
 	for th in $THREADS; do
@@ -188,10 +189,13 @@ for wl in $WORKLOADS; do
 			fi
 			log "$srv: sysbench $wl --threads=$th --time=$TIME --rand-type=uniform run"
 			rc=0
+			cpu0=$(cpu_by_role "$(pid_of $srv)")
 			# shellcheck disable=SC2046
 			sysbench "$wl" $(sb_common "$(port_of $srv)") --threads="$th" --time="$TIME" \
 				--rand-type=uniform --percentile=95 --report-interval=10 run >"$out" 2>&1 || rc=$?
+			cpu1=$(cpu_by_role "$(pid_of $srv)")
 			RES[$key]=$(parse "$out")
+			CPU[$key]=$(cpu_per_txn "$cpu0" "$cpu1" "$(awk '/^ *transactions:/ { print $2 }' "$out")")
 			if [[ $rc -ne 0 ]] || ! alive "$(pid_of $srv)"; then
 				if alive "$(pid_of $srv)"; then
 					FAIL[$key]="sysbench exit $rc"
@@ -230,9 +234,11 @@ aim() {
 		else printf "%s: %sx (aim >= %sx: %s)\n", l, r, m, (r + 0 >= m + 0 ? "met" : "NOT met")
 	}'
 }
-fmt='| %-17s | %7s | %7s | %7s | %8s | %7s | %7s | %8s | %7s | %s |\n'
-printf "$fmt" workload threads "M tps" "M qps" "M p95 ms" "S tps" "S qps" "S p95 ms" "S/M qps" "ignored errors M / S"
-printf '|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s|\n' ------------------- --------- --------- --------- ---------- --------- --------- ---------- --------- ------
+# cpu_of key: the server's CPU per transaction in µs over the run ("-" if unknown).
+cpu_of() { printf '%s\n' "${CPU[$1]:-}" | awk '$1 == "total" { v = $2 } END { print (v == "" ? "-" : v) }'; }
+fmt='| %-17s | %7s | %7s | %7s | %8s | %9s | %7s | %7s | %8s | %9s | %7s | %s |\n'
+printf "$fmt" workload threads "M tps" "M qps" "M p95 ms" "M CPU µs/tx" "S tps" "S qps" "S p95 ms" "S CPU µs/tx" "S/M qps" "ignored errors M / S"
+printf '|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s|\n' ------------------- --------- --------- --------- ---------- ----------- --------- --------- ---------- ----------- --------- ------
 aims=""
 for wl in $WORKLOADS; do
 	for th in $THREADS; do
@@ -242,14 +248,23 @@ for wl in $WORKLOADS; do
 		[[ -n ${FAIL[$wl/$th/mariadb]:-} ]] && errs+=" (MariaDB: ${FAIL[$wl/$th/mariadb]})"
 		[[ -n ${FAIL[$wl/$th/strata]:-} ]] && errs+=" (Strata: ${FAIL[$wl/$th/strata]})"
 		# shellcheck disable=SC2059
-		printf "$fmt" "$wl" "$th" "$(human "$mt")" "$(human "$mq")" "$mp" \
-			"$(human "$st")" "$(human "$sq")" "$sp" "$(ratio "$sq" "$mq" x)" "$errs"
+		printf "$fmt" "$wl" "$th" "$(human "$mt")" "$(human "$mq")" "$mp" "$(cpu_of "$wl/$th/mariadb")" \
+			"$(human "$st")" "$(human "$sq")" "$sp" "$(cpu_of "$wl/$th/strata")" "$(ratio "$sq" "$mq" x)" "$errs"
 		case $wl in
 		oltp_point_select) aims+="$(aim "point_select, $th threads: Strata/MariaDB qps" "$(ratio "$sq" "$mq")" 0.5)"$'\n' ;;
 		oltp_write_only) aims+="$(aim "write_only, $th threads: Strata/MariaDB tps" "$(ratio "$st" "$mt")" 1.0)"$'\n' ;;
 		esac
 	done
 done
+echo
+echo "CPU µs per transaction: each server's processes, user + system time from /proc over the run, over the transactions sysbench counted (sysbench's own is not in it)."
+if [[ $STRATA_MODE == cluster ]]; then
+	for wl in $WORKLOADS; do
+		for th in $THREADS; do
+			echo "strata $wl threads=$th, by process: $(printf '%s\n' "${CPU[$wl/$th/strata]:-}" | awk '$1 != "total" { printf "%s%s %s", s, $1, $2; s = ", " }')"
+		done
+	done
+fi
 echo
 [[ -n $aims ]] && printf '%s' "$aims"
 if [[ -n $problems ]]; then
