@@ -42,9 +42,11 @@ func BenchmarkGetPage(b *testing.B) {
 				}
 				log.makeDurable()
 			}
-			s := openStore(b, vfs.NewMem(), log, func(o *Options) { o.CachePages = bc.cache })
+			// A hundred-byte cell a delta: an image after 128 of them (the page holds about 150).
+			const every = 128
+			s := openStore(b, vfs.NewMem(), log, func(o *Options) { o.CachePages, o.ImageEvery = bc.cache, every })
 			s.Start()
-			insert(DefaultImageEvery)
+			insert(every)
 			waitFor(b, 10*time.Second, "an image", func() bool { return s.Stats().Images > 0 })
 			insert(4) // a few deltas after the image
 			lsn := log.end()
@@ -55,18 +57,7 @@ func BenchmarkGetPage(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			ctx := context.Background()
-			if err := w.checkOne(ctx, s, id, lsn); err != nil {
-				b.Fatal(err)
-			}
-			var p page.Page
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if err := s.GetPage(ctx, id, lsn, &p); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchGetPage(b, s, w, id, lsn)
 		})
 	}
 }
@@ -109,18 +100,23 @@ func BenchmarkGetPageDeltas(b *testing.B) {
 			lsn := log.end()
 			waitPersisted(b, s, lsn)
 			s.Stop()
-			ctx := context.Background()
-			if err := w.checkOne(ctx, s, id, lsn); err != nil {
-				b.Fatal(err)
-			}
-			var p page.Page
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if err := s.GetPage(ctx, id, lsn, &p); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchGetPage(b, s, w, id, lsn)
 		})
+	}
+}
+
+// benchGetPage checks page id at lsn against the workload's view, then times reading it.
+func benchGetPage(b *testing.B, s *Store, w *workload, id page.ID, lsn page.LSN) {
+	ctx := context.Background()
+	if err := w.checkOne(ctx, s, id, lsn); err != nil {
+		b.Fatal(err)
+	}
+	var p page.Page
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.GetPage(ctx, id, lsn, &p); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

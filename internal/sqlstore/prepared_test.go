@@ -672,8 +672,7 @@ func TestStatsGenCostsLike(t *testing.T) {
 // columns, and with expressions in the select list evaluated.
 func TestPreparedManyRows(t *testing.T) {
 	n := startPrepNode(t, false)
-	root := n.open(t, "")
-	mustExec(t, root, "CREATE DATABASE p")
+	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
 	c := n.open(t, "p")
 	c.SetMaxOpenConns(1)
 	mustExec(t, c, "CREATE TABLE big (id INT PRIMARY KEY, c VARCHAR(10), k INT, KEY (k))")
