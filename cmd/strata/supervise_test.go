@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,12 +42,26 @@ func TestSupervisorHold(t *testing.T) {
 	}
 	dir := t.TempDir()
 	sup, secret := testSupervisor(t, dir)
-	c := &supervisor.Child{Name: "logstore-1", Ready: "strata: log store serving on ",
+	c := &supervisor.Child{Name: "logstore-1", Ready: "strata: log store serving on ", Env: []string{"STRATA_TEST_ENV=child"},
 		Args: []string{"logstore", "--data", filepath.Join(dir, "ls"), "--listen", "127.0.0.1:0", "--secret-file", secret}}
 	if err := sup.Start(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	defer sup.Stop(10 * time.Second)
+	checkEnv := func(pid int) {
+		t.Helper()
+		if runtime.GOOS != "linux" {
+			return
+		}
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains("\x00"+string(env), "\x00STRATA_TEST_ENV=child\x00") {
+			t.Fatalf("pid %d runs without the child's Env", pid)
+		}
+	}
+	checkEnv(c.PID())
 
 	hold := sup.HoldPath(c)
 	if err := os.WriteFile(hold, nil, 0o644); err != nil {
@@ -75,6 +91,7 @@ func TestSupervisorHold(t *testing.T) {
 	}
 	// Without a hold, a killed node comes back by itself.
 	second := c.PID()
+	checkEnv(second)
 	if err := syscall.Kill(second, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -135,5 +152,19 @@ func TestSupervisorStartRetries(t *testing.T) {
 	}
 	if !strings.Contains(string(log), "address already in use") {
 		t.Fatalf("the first start did not fail on the held port:\n%s", log)
+	}
+}
+
+// TestStorageEnv: `strata up` gives its storage nodes a quarter of the cores (at least one),
+// unless the operator chose GOMAXPROCS.
+func TestStorageEnv(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "")
+	want := fmt.Sprintf("GOMAXPROCS=%d", max(1, runtime.NumCPU()/4))
+	if got := storageEnv(); len(got) != 1 || got[0] != want {
+		t.Fatalf("storageEnv() = %q, want [%s]", got, want)
+	}
+	t.Setenv("GOMAXPROCS", "3")
+	if got := storageEnv(); len(got) != 0 {
+		t.Fatalf("with GOMAXPROCS set, storageEnv() = %q, want nothing", got)
 	}
 }

@@ -30,6 +30,9 @@ type Child struct {
 	// SetFlag.
 	Args  []string
 	Ready string // prefix of the stdout line that says it serves; the address follows
+	// Env is added to the supervisor's own environment (a later entry wins over an earlier
+	// one of the same name).
+	Env []string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -143,7 +146,7 @@ func (s *Supervisor) spawn(ctx context.Context, c *Child) error {
 	args := append(append([]string(nil), c.Args...), s.extra...)
 	c.mu.Unlock()
 	cmd := exec.Command(s.exe, args...)
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Stderr = logf
 	cmd.SysProcAttr = childProcAttr()
 	out, err := cmd.StdoutPipe()
