@@ -368,17 +368,24 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 	lg := c.opts.Logger.With("component", "compute")
 	t := time.NewTicker(c.opts.MaintainInterval)
 	defer t.Stop()
-	// Snapshots and branches just asked for are fixed sooner than the round: their makers wait.
+	// Snapshots and branches just asked for are fixed sooner than the round: their makers
+	// wait. The control plane reports changes to their records; while some still wait (a
+	// moment not past yet, an archive search), they are looked at every pendingInterval.
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	changes := c.opts.Meta.PendingChanges(wctx)
 	fast := time.NewTicker(pendingInterval)
 	defer fast.Stop()
+	var again <-chan time.Time // fast.C while some wait
 	for {
 		select {
 		case <-c.stop:
 			return
-		case <-fast.C:
-			ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
-			_, _, _, _ = c.fixPending(ctx, lg)
-			cancel()
+		case <-changes:
+			again = c.pendingRound(lg, fast.C)
+			continue
+		case <-again:
+			again = c.pendingRound(lg, fast.C)
 			continue
 		case <-t.C:
 		}
@@ -409,6 +416,17 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 		}
 		cancel()
 	}
+}
+
+// pendingRound fixes the snapshots and branches that wait, between the maintain rounds, and
+// returns tick while some still wait (nil otherwise).
+func (c *Compute) pendingRound(lg *slog.Logger, tick <-chan time.Time) <-chan time.Time {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaintainInterval)
+	defer cancel()
+	if _, _, pending, err := c.fixPending(ctx, lg); pending || err != nil {
+		return tick
+	}
+	return nil
 }
 
 // heartbeat publishes the node's status, on its own loop: a Page Store slow to answer in

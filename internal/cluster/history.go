@@ -246,8 +246,9 @@ func visibleSnapshots(snaps []meta.Snapshot, tl uint64, timelines []meta.Branch)
 // `strata ctl restore`, swaps it as soon as its point is fixed) before the writer drops it.
 const staleRestore = 5 * time.Minute
 
-// pendingInterval is how often the writer looks for snapshots and branches waiting for their
-// position (between the maintain rounds, which fix them too).
+// pendingInterval is how often the writer looks again at snapshots and branches that still
+// wait for their position (between the maintain rounds, which fix them too; a new one is
+// looked at as soon as the control plane reports it, meta.Client.PendingChanges).
 const pendingInterval = 100 * time.Millisecond
 
 // fixPending reads the snapshots and branches and fixes the position of those that wait for

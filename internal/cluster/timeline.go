@@ -8,19 +8,23 @@ import (
 	"strata/internal/meta"
 )
 
-// mainPoll is how often the main database's compute nodes look for a change of its timeline
-// (a point-in-time restore).
-const mainPoll = 100 * time.Millisecond
+// mainPoll is how often the main database's compute nodes read its record besides when the
+// control plane reports a change (meta.Client.MainChanges), in case a watch stalls.
+const mainPoll = time.Second
 
 // watchMain closes moved once the control plane names another timeline than tl as the main
-// database's, or returns when stop is closed.
+// database's (a point-in-time restore), or returns when stop is closed.
 func watchMain(mc *meta.Client, tl uint64, stop <-chan struct{}, moved chan<- struct{}, lg *slog.Logger) {
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	changes := mc.MainChanges(wctx)
 	t := time.NewTicker(mainPoll)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
+		case <-changes:
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

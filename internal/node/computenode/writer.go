@@ -192,15 +192,20 @@ func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 	return err
 }
 
-// watchSwitchover calls stepDown once a planned switchover names this writer's epoch.
+// watchSwitchover calls stepDown once a planned switchover names this writer's epoch. It
+// reads the record when the control plane reports a change, and every second besides.
 func watchSwitchover(ctx context.Context, mc *meta.Client, epoch uint64, lg *slog.Logger, stepDown func()) {
-	t := time.NewTicker(100 * time.Millisecond)
+	changes := mc.SwitchoverChanges(ctx)
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changes:
+			case <-t.C:
+			}
 		}
 		sw, err := mc.PendingSwitchover(ctx)
 		if err == nil && sw.Epoch == epoch {

@@ -51,24 +51,31 @@ type hostedBranch struct {
 // branchesDir returns where the branch stores of the store in dir live.
 func branchesDir(dir string) string { return filepath.Clean(dir) + ".timelines" }
 
-// run follows the branches every interval until ctx ends, then closes every branch store.
+// run follows the branches, when the control plane reports a change to them and every
+// interval besides, until ctx ends, then closes every branch store. After a failed round (a
+// new branch's log not created by its writer yet) it tries again every branchRetry.
 func (h *branchHost) run(ctx context.Context, interval time.Duration) {
+	changes := h.mc.TimelineChanges(ctx)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	defer h.closeAll()
 	var lastErr string
 	for {
+		var again <-chan time.Time
 		if err := h.sync(ctx); err != nil && ctx.Err() == nil {
 			if err.Error() != lastErr {
 				h.lg.Warn("page store: following the branches", "err", err)
 			}
 			lastErr = err.Error()
+			again = time.After(branchRetry)
 		} else {
 			lastErr = ""
 		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-changes:
+		case <-again:
 		case <-t.C:
 		}
 	}
@@ -270,6 +277,9 @@ func (h *branchHost) closeAll() {
 	h.open = nil
 }
 
-// branchPoll is how often a Page Store node looks for branches to open or drop: a new
-// branch's writer waits for it.
-const branchPoll = 200 * time.Millisecond
+// branchPoll is how often a Page Store node looks for branches to open or drop besides when
+// the control plane reports a change (a new branch's writer waits for it).
+const branchPoll = 2 * time.Second
+
+// branchRetry is how soon a Page Store node tries again after failing to follow the branches.
+const branchRetry = 200 * time.Millisecond
