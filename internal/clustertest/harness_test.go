@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -99,6 +101,48 @@ type cluster struct {
 	exited chan struct{}
 }
 
+// statSources looks at every file the strata binary is built from: go.mod, go.sum and the
+// files under cmd/ and internal/ (testdata aside). The test cache keys this package on its
+// own Go inputs, which do not include the binary TestMain builds, but it rechecks the files of
+// the module a test looked at: with them, a change anywhere in the binary's sources runs the
+// cluster tests again instead of reporting an old result.
+func statSources(t *testing.T) {
+	sourcesOnce.Do(func() {
+		root, err := filepath.Abs(filepath.Join("..", ".."))
+		if err == nil {
+			_, err = os.Stat(filepath.Join(root, "go.mod"))
+		}
+		if err == nil {
+			_, err = os.Stat(filepath.Join(root, "go.sum"))
+		}
+		for _, top := range []string{"cmd", "internal"} {
+			if err != nil {
+				break
+			}
+			err = filepath.WalkDir(filepath.Join(root, top), func(path string, d fs.DirEntry, err error) error {
+				switch {
+				case err != nil:
+					return err
+				case d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")):
+					return filepath.SkipDir
+				case d.Type().IsRegular():
+					_, err = os.Stat(path)
+				}
+				return err
+			})
+		}
+		sourcesErr = err
+	})
+	if sourcesErr != nil {
+		t.Fatalf("clustertest: looking at the sources: %v", sourcesErr)
+	}
+}
+
+var (
+	sourcesOnce sync.Once
+	sourcesErr  error
+)
+
 // startCluster starts `strata up` with a 32 MiB buffer pool on a free port, waits for its
 // MySQL address and for every node to be up. Cleanup stops it with SIGTERM and checks that no
 // node process survives.
@@ -107,6 +151,7 @@ func startCluster(t *testing.T, extra ...string) *cluster {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
 	}
+	statSources(t)
 	base := t.TempDir()
 	c := &cluster{t: t, dir: filepath.Join(base, "data"), upLog: filepath.Join(base, "up.log"), exited: make(chan struct{})}
 	args := append([]string{"up", "--data", c.dir, "--port", "0", "--buffer-pool-mb", "32", "--proxy=false"}, extra...)
