@@ -332,32 +332,30 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	go func() {
 		defer close(watched)
 		// A new branch or read-only node waits for it: the control plane reports changes to
-		// the members and branches; every 2 s besides.
-		// After a failed round, it tries again every 250 ms.
-		changes := mc.ClusterChanges(ctx)
-		t := time.NewTicker(2 * time.Second)
-		defer t.Stop()
+		// the members and branches (every 2 s besides); after a failed round it is tried
+		// again in 250 ms.
+		changes := mc.ClusterChanges(ctx, 2*time.Second)
 		var again <-chan time.Time
+		retrySoon := func() { again = time.After(250 * time.Millisecond) }
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-changes:
 			case <-again:
-			case <-t.C:
 			}
 			again = nil
 			if _, err := ros.sync(ctx); err != nil && ctx.Err() == nil {
 				lg.Error("strata: read-only nodes", "err", err)
-				again = time.After(250 * time.Millisecond)
+				retrySoon()
 			}
 			if err := branches.sync(ctx); err != nil && ctx.Err() == nil {
 				lg.Error("strata: branches", "err", err)
-				again = time.After(250 * time.Millisecond)
+				retrySoon()
 			}
 			added, err := addedPageStores(ctx, mc, pageStores)
 			if err != nil {
-				again = time.After(250 * time.Millisecond)
+				retrySoon()
 				continue
 			}
 			for _, name := range added {
@@ -376,7 +374,7 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 					if ctx.Err() == nil {
 						lg.Error("strata: cannot start an added page store", "node", name, "err", err)
 					}
-					again = time.After(250 * time.Millisecond)
+					retrySoon()
 					continue
 				}
 				pageStores = append(pageStores, name)

@@ -373,7 +373,7 @@ func (c *Compute) maintain(epoch, segPages uint64) {
 	// moment not past yet, an archive search), they are looked at every pendingInterval.
 	wctx, wcancel := context.WithCancel(context.Background())
 	defer wcancel()
-	changes := c.opts.Meta.PendingChanges(wctx)
+	changes := c.opts.Meta.PendingChanges(wctx, 0) // the rounds below are the resync
 	fast := time.NewTicker(pendingInterval)
 	defer fast.Stop()
 	var again <-chan time.Time // fast.C while some wait

@@ -17,15 +17,12 @@ const mainPoll = time.Second
 func watchMain(mc *meta.Client, tl uint64, stop <-chan struct{}, moved chan<- struct{}, lg *slog.Logger) {
 	wctx, wcancel := context.WithCancel(context.Background())
 	defer wcancel()
-	changes := mc.MainChanges(wctx)
-	t := time.NewTicker(mainPoll)
-	defer t.Stop()
+	changes := mc.MainChanges(wctx, mainPoll)
 	for {
 		select {
 		case <-stop:
 			return
 		case <-changes:
-		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		m, err := mc.Main(ctx)

@@ -10,45 +10,46 @@ import (
 	"strata/internal/retry"
 )
 
-// Changes to what a node polls for, pushed by etcd watches so that the node reads the record
-// when it changes rather than every few milliseconds: each of the channels below holds one
-// value (a send never blocks) and receives one each time a watched key changes, and also when
-// a watch had to be opened again (changes may have been missed meanwhile: read the record). It
-// is closed when ctx ends. A reader should still read the record now and then (a second or
-// so), in case the watch stream stalls.
+// Changes to what a node would otherwise poll for, pushed by etcd watches. Each channel below
+// holds one value (a send never blocks) and receives one once its watches are in place (a
+// change made before then is not missed), each time a watched key changes, when a watch had
+// to be opened again (changes may have been missed meanwhile), and every resync besides (0:
+// never), in case a watch stalls: the receiver reads the record then. It is closed when ctx
+// ends.
 
 // SwitchoverChanges reports changes to the planned switchover (RequestSwitchover).
-func (c *Client) SwitchoverChanges(ctx context.Context) <-chan struct{} {
-	return c.changes(ctx, c.k.switchover())
+func (c *Client) SwitchoverChanges(ctx context.Context, resync time.Duration) <-chan struct{} {
+	return c.changes(ctx, resync, c.k.switchover())
 }
 
 // MainChanges reports changes to the main database's record (Main).
-func (c *Client) MainChanges(ctx context.Context) <-chan struct{} {
-	return c.changes(ctx, c.k.main())
+func (c *Client) MainChanges(ctx context.Context, resync time.Duration) <-chan struct{} {
+	return c.changes(ctx, resync, c.k.main())
 }
 
 // PendingChanges reports changes to the snapshots and branches (Snapshots, Branches).
-func (c *Client) PendingChanges(ctx context.Context) <-chan struct{} {
-	return c.changes(ctx, c.k.snapshots(), c.k.branches())
+func (c *Client) PendingChanges(ctx context.Context, resync time.Duration) <-chan struct{} {
+	return c.changes(ctx, resync, c.k.snapshots(), c.k.branches())
 }
 
 // TimelineChanges reports changes to the records Timelines and Branches read: the main
 // database's, the branches and the retired timelines.
-func (c *Client) TimelineChanges(ctx context.Context) <-chan struct{} {
-	return c.changes(ctx, c.k.main(), c.k.branches(), c.k.retired())
+func (c *Client) TimelineChanges(ctx context.Context, resync time.Duration) <-chan struct{} {
+	return c.changes(ctx, resync, c.k.main(), c.k.branches(), c.k.retired())
 }
 
 // ClusterChanges reports changes to the members (what the cluster should run) and the
 // branches.
-func (c *Client) ClusterChanges(ctx context.Context) <-chan struct{} {
-	return c.changes(ctx, c.k.members(), c.k.branches())
+func (c *Client) ClusterChanges(ctx context.Context, resync time.Duration) <-chan struct{} {
+	return c.changes(ctx, resync, c.k.members(), c.k.branches())
 }
 
 // watchRetry is how long a broken watch waits before it is opened again.
 const watchRetry = time.Second
 
-// changes watches each key (a prefix when it ends with '/') and merges their events.
-func (c *Client) changes(ctx context.Context, keys ...string) <-chan struct{} {
+// changes watches each key (a prefix when it ends with '/') and merges their events, with a
+// tick every resync.
+func (c *Client) changes(ctx context.Context, resync time.Duration, keys ...string) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	notify := func() {
 		select {
@@ -58,7 +59,7 @@ func (c *Client) changes(ctx context.Context, keys ...string) <-chan struct{} {
 	}
 	var wg sync.WaitGroup
 	for _, key := range keys {
-		var opts []clientv3.OpOption
+		opts := []clientv3.OpOption{clientv3.WithCreatedNotify()} // a first event once in place
 		if key != "" && key[len(key)-1] == '/' {
 			opts = append(opts, clientv3.WithPrefix())
 		}
@@ -79,6 +80,15 @@ func (c *Client) changes(ctx context.Context, keys ...string) <-chan struct{} {
 				}
 				notify() // the watch ended: changes may have been missed
 				retry.Sleep(ctx, watchRetry)
+			}
+		}()
+	}
+	if resync > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for retry.Sleep(ctx, resync) {
+				notify()
 			}
 		}()
 	}

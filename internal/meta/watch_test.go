@@ -6,15 +6,15 @@ import (
 	"time"
 )
 
-// TestChanges: a change to a watched record reaches its channel, a change elsewhere does not,
-// and the channel closes when its context ends.
+// TestChanges: a channel reports once its watches are in place; then a change to a watched
+// record reaches it, a change elsewhere does not; a resync ticks without changes; and the
+// channel closes when its context ends.
 func TestChanges(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	c := dial(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sw, pending := c.SwitchoverChanges(ctx), c.PendingChanges(ctx)
-	time.Sleep(200 * time.Millisecond) // the watches are open
+	sw, pending := c.SwitchoverChanges(ctx, 0), c.PendingChanges(ctx, 0)
 	expect := func(ch <-chan struct{}, what string) {
 		t.Helper()
 		select {
@@ -34,6 +34,12 @@ func TestChanges(t *testing.T) {
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
+	expect(sw, "switchover watch in place")
+	expect(pending, "snapshots and branches watches in place")
+	time.Sleep(200 * time.Millisecond)
+	for range len(pending) { // the second of the two watches may report after the first
+		<-pending
+	}
 	quiet(sw, "switchover")
 	if err := c.RequestSwitchover(ctx, Switchover{Epoch: 3}); err != nil {
 		t.Fatal(err)
@@ -45,8 +51,12 @@ func TestChanges(t *testing.T) {
 	}
 	expect(pending, "a new snapshot")
 	quiet(sw, "switchover, after a snapshot")
+	resync := c.MainChanges(ctx, 50*time.Millisecond)
+	expect(resync, "main watch in place")
+	time.Sleep(100 * time.Millisecond)
+	expect(resync, "a resync with no change")
 	cancel()
-	for _, ch := range []<-chan struct{}{sw, pending} {
+	for _, ch := range []<-chan struct{}{sw, pending, resync} {
 		deadline := time.After(5 * time.Second)
 	drain:
 		for {

@@ -56,8 +56,8 @@ type Options struct {
 
 	// BlockCacheBytes sizes pebble's block cache, which GetPage and the materialiser read
 	// through (default 64 MiB; pebble's own default of 8 MiB holds a few percent of a
-	// small database's images). It is what blocks get: the cache is made larger by the
-	// memtables' reservation (see memTableReserve).
+	// small database's images). It is what blocks get: Open makes the cache larger by what
+	// pebble reserves in it for its memtables.
 	BlockCacheBytes int64
 	// memTableBytes is pebble's memtable size (memTableSize unless a test sets it).
 	memTableBytes int64

@@ -265,19 +265,15 @@ func (ix *Index) interval(ctx *sql.Context, r sql.MySQLRange) (lo, hi []byte, em
 			break
 		}
 		typ := ix.t.sch.Schema[ix.cols[i]].Type
-		if b, ok := ce.LowerBound.(sql.Below); ok {
-			if a, ok := ce.UpperBound.(sql.Above); ok {
-				if c, err := typ.Compare(ctx, b.Key, a.Key); err == nil && c == 0 {
-					k, err := convertKey(ctx, typ, b.Key)
-					if err != nil {
-						return nil, nil, false, err
-					}
-					if prefix, err = ix.valueKey(ctx, prefix, i, k); err != nil {
-						return nil, nil, false, err
-					}
-					continue
-				}
+		if v, ok := pointKey(ctx, typ, ce); ok {
+			k, err := convertKey(ctx, typ, v)
+			if err != nil {
+				return nil, nil, false, err
 			}
+			if prefix, err = ix.valueKey(ctx, prefix, i, k); err != nil {
+				return nil, nil, false, err
+			}
+			continue
 		}
 		_, lowNull := ce.LowerBound.(sql.BelowNull)
 		_, upNull := ce.UpperBound.(sql.AboveNull)
@@ -379,16 +375,26 @@ func (ix *Index) exact(ctx *sql.Context, r sql.MySQLRange) bool {
 				}
 			}
 		}
-		b, lowPoint := ce.LowerBound.(sql.Below)
-		a, upPoint := ce.UpperBound.(sql.Above)
-		if lowPoint && upPoint {
-			if c, err := typ.Compare(ctx, b.Key, a.Key); err == nil && c == 0 {
-				continue // a point, as interval takes it
-			}
+		if _, ok := pointKey(ctx, typ, ce); !ok {
+			bounded = true
 		}
-		bounded = true
 	}
 	return true
+}
+
+// pointKey returns the value of a column range that is one value (a closed range from v to
+// v), and whether it is one.
+func pointKey(ctx *sql.Context, typ sql.Type, ce sql.MySQLRangeColumnExpr) (any, bool) {
+	b, ok := ce.LowerBound.(sql.Below)
+	if !ok {
+		return nil, false
+	}
+	a, ok := ce.UpperBound.(sql.Above)
+	if !ok {
+		return nil, false
+	}
+	c, err := typ.Compare(ctx, b.Key, a.Key)
+	return b.Key, err == nil && c == 0
 }
 
 // exactInteger reports whether v is an integer that the integer type typ holds as it is.

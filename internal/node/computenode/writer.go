@@ -195,18 +195,7 @@ func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 // watchSwitchover calls stepDown once a planned switchover names this writer's epoch. It
 // reads the record when the control plane reports a change, and every second besides.
 func watchSwitchover(ctx context.Context, mc *meta.Client, epoch uint64, lg *slog.Logger, stepDown func()) {
-	changes := mc.SwitchoverChanges(ctx)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for first := true; ; first = false {
-		if !first {
-			select {
-			case <-ctx.Done():
-				return
-			case <-changes:
-			case <-t.C:
-			}
-		}
+	for range mc.SwitchoverChanges(ctx, time.Second) { // closed when ctx ends
 		sw, err := mc.PendingSwitchover(ctx)
 		if err == nil && sw.Epoch == epoch {
 			lg.Info("compute: switchover requested; stepping down", "epoch", epoch, "target", sw.Target)

@@ -55,9 +55,7 @@ func branchesDir(dir string) string { return filepath.Clean(dir) + ".timelines" 
 // interval besides, until ctx ends, then closes every branch store. After a failed round (a
 // new branch's log not created by its writer yet) it tries again every branchRetry.
 func (h *branchHost) run(ctx context.Context, interval time.Duration) {
-	changes := h.mc.TimelineChanges(ctx)
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	changes := h.mc.TimelineChanges(ctx, interval)
 	defer h.closeAll()
 	var lastErr string
 	for {
@@ -74,9 +72,11 @@ func (h *branchHost) run(ctx context.Context, interval time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-changes:
+		case _, ok := <-changes:
+			if !ok {
+				return // ctx ended
+			}
 		case <-again:
-		case <-t.C:
 		}
 	}
 }
