@@ -11,10 +11,12 @@ import (
 )
 
 // installPlanRules adds Strata's analyzer rules that make plans use the indexes where GMS's
-// own planning does not (tuplein.go, indexorder.go), and one that keeps EXPLAIN working on the plans that
+// own planning does not (tuplein.go, indexorder.go), one that keeps its lookups from
+// converting constants out of an integer column's range (intcompare.go), and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
+	installIntCompareRule(eng)
 	installIndexOrderRule(eng)
 	installAfterAll(eng, analyzer.Rule{Id: ruleExplainNotMax1Row, Apply: explainNotMax1Row})
 }

@@ -125,6 +125,8 @@ type lookupRecipe struct {
 	// alts, when set, are the rows of one IN list or the disjuncts of one OR: the lookup is
 	// the union of the ranges of leaves plus each alternative in turn.
 	alts [][]recipeLeaf
+	// keyTypes are the types of the index's columns, by name.
+	keyTypes map[string]sql.Type
 }
 
 type recipeLeaf struct {

@@ -26,11 +26,11 @@ func newRecipe(ctx *sql.Context, ita *plan.IndexedTableAccess, filters []sql.Exp
 		len(ranges) > maxRecipeRanges || lookup.Index.IsSpatial() || lookup.Index.IsFullText() {
 		return nil, fmt.Errorf("sqlstore: plan not cached: lookup kind %v %v (%d ranges)", lookup.IsEmptyRange, lookup.IsSpatialLookup, len(ranges))
 	}
-	rc := recipeCols{table: strings.ToLower(ita.Name()), cols: map[string]bool{}}
+	rc := recipeCols{table: strings.ToLower(ita.Name()), cols: map[string]sql.Type{}}
 	for _, cet := range lookup.Index.ColumnExpressionTypes() {
-		rc.cols[strings.ToLower(cet.Expression)] = true
+		rc.cols[strings.ToLower(cet.Expression)] = cet.Type
 	}
-	r := &lookupRecipe{lookup: lookup}
+	r := &lookupRecipe{lookup: lookup, keyTypes: rc.cols}
 	var leaves []sql.Expression
 	for _, f := range filters {
 		// BETWEEN is two conditions for the index builder
@@ -79,7 +79,7 @@ const maxRecipeRanges = 256
 // recipeCols names an index's columns as the index builder does.
 type recipeCols struct {
 	table string
-	cols  map[string]bool
+	cols  map[string]sql.Type
 }
 
 // column returns the index column name of e, a column of the table in the index.
@@ -89,7 +89,8 @@ func (rc recipeCols) column(e sql.Expression) (string, bool) {
 		return "", false
 	}
 	name := rc.table + "." + strings.ToLower(gf.Name())
-	return name, rc.cols[name]
+	_, ok = rc.cols[name]
+	return name, ok
 }
 
 // leaf returns the index condition f is, if it is one.
@@ -235,6 +236,10 @@ func (r *lookupRecipe) ranges(ctx *sql.Context, subst map[sql.Expression]sql.Exp
 				v, err = e.Eval(ctx, nil)
 				if err != nil {
 					return nil, false
+				}
+				var fits bool
+				if v, fits = intKey(r.keyTypes[lf.name], v); !fits {
+					return nil, false // an integer key out of range: intcompare.go
 				}
 			}
 			switch lf.op {

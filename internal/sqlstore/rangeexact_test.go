@@ -31,13 +31,7 @@ func TestIndexRangesMatchScans(t *testing.T) {
 	}
 	mustExec(t, db, "INSERT INTO t VALUES "+strings.Join(rows, ", "))
 
-	// For b (unsigned) only bounds it holds: a negative or string bound on an unsigned
-	// column is a known wrong answer or error of GMS's range building (docs/compatibility.md).
-	unsigned := false
 	bound := func() string {
-		if unsigned {
-			return fmt.Sprint(rng.IntN(14))
-		}
 		switch rng.IntN(6) {
 		case 0:
 			return fmt.Sprintf("%d.5", rng.IntN(20)-10)
@@ -50,7 +44,6 @@ func TestIndexRangesMatchScans(t *testing.T) {
 		}
 	}
 	cond := func(col string) string {
-		unsigned = col == "b"
 		switch rng.IntN(7) {
 		case 0:
 			return fmt.Sprintf("%s BETWEEN %s AND %s", col, bound(), bound())

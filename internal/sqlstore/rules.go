@@ -25,6 +25,7 @@ const (
 	ruleDecorrelateAggs
 	ruleBinaryChanges
 	ruleStrataStatus
+	ruleIntCompare
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
