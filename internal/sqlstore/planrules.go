@@ -12,11 +12,13 @@ import (
 
 // installPlanRules adds Strata's analyzer rules that make plans use the indexes where GMS's
 // own planning does not (tuplein.go, indexorder.go), one that keeps its lookups from
-// converting constants out of an integer column's range (intcompare.go), and one that keeps EXPLAIN working on the plans that
+// converting constants out of an integer column's range (intcompare.go), one that sorts
+// with each row's values read once (sortnode.go), and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
 	installIntCompareRule(eng)
+	installSortRule(eng)
 	installIndexOrderRule(eng)
 	installAfterAll(eng, analyzer.Rule{Id: ruleExplainNotMax1Row, Apply: explainNotMax1Row})
 }

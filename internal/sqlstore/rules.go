@@ -26,6 +26,7 @@ const (
 	ruleBinaryChanges
 	ruleStrataStatus
 	ruleIntCompare
+	ruleSortNode
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
