@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
@@ -26,6 +28,32 @@ type Index struct {
 	tree    page.ID
 	cols    []int // column ordinals
 	lengths []uint16
+	// names caches Expressions and ColumnExpressionTypes, which GMS's index builder asks
+	// for at every lookup a prepared plan rebuilds. Callers get the shared slices, clipped, and
+	// only read them.
+	names atomic.Pointer[indexNames]
+}
+
+// indexNames are an index's column expressions, made for a table name.
+type indexNames struct {
+	table string
+	exprs []string
+	types []sql.ColumnExpressionType
+}
+
+// cachedNames returns the index's column expressions for the table's current name.
+func (ix *Index) cachedNames() *indexNames {
+	name := ix.t.Name()
+	if n := ix.names.Load(); n != nil && n.table == name {
+		return n
+	}
+	n := &indexNames{table: name, exprs: make([]string, len(ix.cols)), types: make([]sql.ColumnExpressionType, len(ix.cols))}
+	for i, c := range ix.cols {
+		n.exprs[i] = name + "." + ix.t.sch.Schema[c].Name
+		n.types[i] = sql.ColumnExpressionType{Expression: n.exprs[i], Type: ix.t.sch.Schema[c].Type}
+	}
+	ix.names.Store(n)
+	return n
 }
 
 var (
@@ -99,11 +127,7 @@ func (ix *Index) Table() string { return ix.t.Name() }
 
 // Expressions implements sql.Index.
 func (ix *Index) Expressions() []string {
-	out := make([]string, len(ix.cols))
-	for i, c := range ix.cols {
-		out[i] = ix.t.Name() + "." + ix.t.sch.Schema[c].Name
-	}
-	return out
+	return slices.Clip(ix.cachedNames().exprs)
 }
 
 // IsUnique implements sql.Index.
@@ -134,12 +158,7 @@ func (ix *Index) IsGenerated() bool { return false }
 
 // ColumnExpressionTypes implements sql.Index.
 func (ix *Index) ColumnExpressionTypes() []sql.ColumnExpressionType {
-	exprs := ix.Expressions()
-	out := make([]sql.ColumnExpressionType, len(ix.cols))
-	for i, c := range ix.cols {
-		out[i] = sql.ColumnExpressionType{Expression: exprs[i], Type: ix.t.sch.Schema[c].Type}
-	}
-	return out
+	return slices.Clip(ix.cachedNames().types)
 }
 
 // CanSupport implements sql.Index.

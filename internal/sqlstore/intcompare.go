@@ -482,6 +482,21 @@ func intKey(t sql.Type, v any) (any, bool) {
 		_, isBytes := v.([]byte)
 		return v, isString || isBytes // a number: see unindexedStringComparison
 	}
+	if !types.IsInteger(t) {
+		return v, true
+	}
+	if i, ok := v.(int64); ok { // the common case, without decimals
+		switch t.Type() {
+		case sqltypes.Int64:
+			return v, true
+		case sqltypes.Int32:
+			return v, i >= math.MinInt32 && i <= math.MaxInt32
+		case sqltypes.Uint32:
+			return v, i >= 0 && i <= math.MaxUint32
+		case sqltypes.Uint64:
+			return v, i >= 0
+		}
+	}
 	b, ok := intTypeBounds(t)
 	if !ok {
 		return v, true
