@@ -217,7 +217,7 @@ func groupableAgg(agg sql.Aggregation) bool {
 	switch a := agg.(type) {
 	case *numericAgg:
 		return a.window == nil
-	case *aggregation.Sum, *aggregation.Avg, *aggregation.Count, *aggregation.CountDistinct, *aggregation.Min, *aggregation.Max:
+	case *aggregation.Sum, *aggregation.Avg, *aggregation.Count, *aggregation.CountDistinct, *countDistinct, *aggregation.Min, *aggregation.Max:
 		if w, ok := agg.(sql.WindowAdaptableExpression); ok && w.Window() != nil {
 			return false
 		}

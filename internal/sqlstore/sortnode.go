@@ -31,12 +31,21 @@ import (
 
 // installSortRule adds the rule to the rules GMS runs last.
 func installSortRule(eng *sqle.Engine) {
-	installAfterAll(eng, analyzer.Rule{Id: ruleSortNode, Apply: replaceSorts})
+	installAfterAll(eng, analyzer.Rule{Id: ruleSortNode, Apply: replaceSortsAndDistincts})
 }
 
-// replaceSorts replaces the plan's Sorts by sortNodes where their fields allow.
-func replaceSorts(_ *sql.Context, a *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+// replaceSortsAndDistincts replaces the plan's Distincts by distinctNodes, its COUNT(DISTINCT)s by
+// countDistinct, and its Sorts by sortNodes
+// where their fields allow (the plan is rewritten from the leaves up: a Distinct under a Sort
+// is a distinctNode by the time the Sort is seen).
+func replaceSortsAndDistincts(_ *sql.Context, a *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
 	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		if _, ok := n.(*plan.GroupBy); ok { // countdistinct.go
+			return collatedCountDistinct(n)
+		}
+		if d, ok := n.(*plan.Distinct); ok { // distinctnode.go
+			return &distinctNode{UnaryNode: plan.UnaryNode{Child: d.Child}, exec: a.ExecBuilder}, transform.NewTree, nil
+		}
 		s, ok := n.(*plan.Sort)
 		if !ok {
 			return n, transform.SameTree, nil
@@ -48,7 +57,7 @@ func replaceSorts(_ *sql.Context, a *analyzer.Analyzer, n sql.Node, _ *plan.Scop
 		}
 		sn := &sortNode{UnaryNode: plan.UnaryNode{Child: s.Child}, exec: a.ExecBuilder}
 		sn.setFields(s.SortFields)
-		if d, ok := s.Child.(*plan.Distinct); ok && distinctBySort(sn.keys, d.Child.Schema()) {
+		if d, ok := s.Child.(*distinctNode); ok && distinctBySort(sn.keys, d.Child.Schema()) {
 			sn.Child, sn.distinct = d.Child, true
 		}
 		return sn, transform.NewTree, nil

@@ -216,3 +216,33 @@ func mustAtoi(t *testing.T, s string) int32 {
 	}
 	return v
 }
+
+// TestDistinctByCollation: SELECT DISTINCT and COUNT(DISTINCT) tell strings apart as their collation does, as
+// MySQL does: 'a', 'A' and 'á' are one value under utf8mb4_0900_ai_ci, three under
+// utf8mb4_bin, and 'b' differs from 'b ' (NO PAD).
+func TestDistinctByCollation(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	mustExec(t, n.connect(t, ""), "CREATE DATABASE dc")
+	db := n.connect(t, "dc")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, c VARCHAR(10), b VARCHAR(10) COLLATE utf8mb4_bin, k INT)")
+	mustExec(t, db, `INSERT INTO t VALUES (1,'a','a',1), (2,'A','A',1), (3,'á','á',2), (4,'b','b',1),
+		(5,'b ','b ',1), (6,'B','B',1), (7,NULL,NULL,NULL), (8,'a','a',NULL), (9,NULL,NULL,NULL)`)
+	for _, c := range []struct{ q, want string }{
+		{"SELECT DISTINCT c FROM t", "a b b  NULL"},
+		{"SELECT DISTINCT b FROM t", "a A á b b  B NULL"},
+		{"SELECT DISTINCT c, k FROM t", "a,1 á,2 b,1 b ,1 NULL,NULL a,NULL"},
+		{"SELECT DISTINCT UPPER(c) FROM t", "A B B  NULL"},
+		{"SELECT DISTINCT c FROM t LIMIT 2", "a b"},
+		{"SELECT COUNT(*) FROM (SELECT DISTINCT c FROM t) d", "4"},
+		{"SELECT COUNT(DISTINCT c) FROM t", "3"},
+		{"SELECT COUNT(DISTINCT b) FROM t", "6"},
+		{"SELECT COUNT(DISTINCT c, k) FROM t", "4"},
+		{"SELECT k, COUNT(DISTINCT c) FROM t GROUP BY k ORDER BY k", "NULL,1 1,3 2,1"},
+		{"SELECT COUNT(DISTINCT x, y) FROM (SELECT 'x,' x, 'y' y UNION ALL SELECT 'x', ',y') p", "2"},
+		{"SELECT COUNT(DISTINCT k), COUNT(DISTINCT id % 3) FROM t", "2,3"},
+	} {
+		if got := queryRows(t, db, c.q); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.q, got, c.want)
+		}
+	}
+}
