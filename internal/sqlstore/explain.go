@@ -343,6 +343,11 @@ func keyLen(tbl sql.Node, idx sql.Index, n int) any {
 		return nil
 	}
 	schema := tbl.Schema()
+	if tn, ok := tbl.(sql.TableNode); ok {
+		if st := storeTable(tn.UnderlyingTable()); st != nil {
+			schema = st.sch.Schema // every column, whatever the query reads (projection.go)
+		}
+	}
 	total := 0
 	for _, expr := range idx.Expressions()[:min(n, len(idx.Expressions()))] {
 		name := expr[strings.LastIndexByte(expr, '.')+1:]

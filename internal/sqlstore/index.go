@@ -551,19 +551,19 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 			}
 			val = v
 		}
+		if l.filter == nil {
+			return l.t.rowOut(ctx, val)
+		}
 		row, err := decodeRow(ctx, val, l.t.sch.Schema)
 		if err != nil {
 			return nil, err
-		}
-		if l.filter == nil {
-			return row, nil
 		}
 		ok, err := sql.EvaluateCondition(ctx, l.filter, row)
 		if err != nil {
 			return nil, err
 		}
 		if sql.IsTrue(ok) {
-			return row, nil
+			return l.t.project(row), nil
 		}
 	}
 }

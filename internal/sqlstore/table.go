@@ -28,6 +28,8 @@ type Table struct {
 	idx  []*Index
 	// declared are the columns whose declared type says more than GMS's (declared.go).
 	declared []declaredCol
+	// proj, when set, is the columns a query reads (projection.go).
+	proj *projection
 }
 
 var (
@@ -129,7 +131,12 @@ func (t *Table) Name() string { return t.rec.Name }
 func (t *Table) String() string { return t.rec.Name }
 
 // Schema implements sql.Table.
-func (t *Table) Schema() sql.Schema { return t.sch.Schema }
+func (t *Table) Schema() sql.Schema {
+	if t.proj != nil {
+		return t.proj.sch
+	}
+	return t.sch.Schema
+}
 
 // PrimaryKeySchema implements sql.PrimaryKeyTable.
 func (t *Table) PrimaryKeySchema() sql.PrimaryKeySchema { return t.sch }
@@ -289,7 +296,7 @@ func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 			}
 			val = v
 		}
-		return decodeRow(ctx, val, r.t.sch.Schema)
+		return r.t.rowOut(ctx, val)
 	}
 }
 
