@@ -220,7 +220,8 @@ func (s stmtQuerier) QueryContext(ctx context.Context, _ string, args ...any) (*
 
 // TestStringColumnComparedWithNumber: MySQL compares a string column with a number as
 // numbers, so an index on the column cannot serve it; GMS's index builder looked up the
-// number's text and missed '05' and ' 5'.
+// number's text and missed '05' and ' 5', and GMS's IN compared the list as strings
+// (inmixed.go).
 func TestStringColumnComparedWithNumber(t *testing.T) {
 	n := startNode(t, t.TempDir())
 	mustExec(t, n.connect(t, ""), "CREATE DATABASE sc")
@@ -256,6 +257,11 @@ func TestStringColumnComparedWithNumber(t *testing.T) {
 		{"s >= 5", func(d decimal.Decimal) bool { return d.GreaterThanOrEqual(five) }},
 		{"s < 5", func(d decimal.Decimal) bool { return d.LessThan(five) }},
 		{"s <= 4.5", func(d decimal.Decimal) bool { return d.LessThanOrEqual(decimal.RequireFromString("4.5")) }},
+		{"s IN (5, 6)", func(d decimal.Decimal) bool { return d.Equal(five) || d.Equal(decimal.NewFromInt(6)) }},
+		{"s NOT IN (5, -5)", func(d decimal.Decimal) bool { return !d.Equal(five) && !d.Equal(decimal.NewFromInt(-5)) }},
+		{"s IN (4.5, 50)", func(d decimal.Decimal) bool {
+			return d.Equal(decimal.RequireFromString("4.5")) || d.Equal(decimal.NewFromInt(50))
+		}},
 	} {
 		if got, exp := queryRows(t, db, "SELECT id FROM t WHERE "+c.where+" ORDER BY id"), want(c.test); got != exp {
 			t.Errorf("%s:\n got %q\nwant %q", c.where, got, exp)

@@ -11,12 +11,14 @@ import (
 )
 
 // installPlanRules adds Strata's analyzer rules that make plans use the indexes where GMS's
-// own planning does not (tuplein.go, indexorder.go), one that keeps its lookups from
+// own planning does not (tuplein.go, indexorder.go), one that compares a string IN a list of numbers as
+// numbers (inmixed.go), one that keeps its lookups from
 // converting constants out of an integer column's range (intcompare.go), one that sorts
 // with each row's values read once (sortnode.go), and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
+	installMixedINRule(eng)
 	installIntCompareRule(eng)
 	installSortRule(eng)
 	installIndexOrderRule(eng)

@@ -27,6 +27,7 @@ const (
 	ruleStrataStatus
 	ruleIntCompare
 	ruleSortNode
+	ruleMixedIN
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
