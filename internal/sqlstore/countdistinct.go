@@ -72,7 +72,6 @@ type countDistinctBuffer struct {
 	exprs []sql.Expression
 	seed  maphash.Seed
 	seen  map[uint64]struct{}
-	buf   []byte
 }
 
 // Update implements sql.AggregationBuffer.
@@ -87,7 +86,7 @@ func (b *countDistinctBuffer) Update(ctx *sql.Context, row sql.Row) error {
 		if v == nil {
 			return nil
 		}
-		if b.buf, err = hashValue(ctx, &h, e.Type(), v, b.buf); err != nil {
+		if err := hashValue(ctx, &h, e.Type(), v); err != nil {
 			return err
 		}
 	}
@@ -120,51 +119,51 @@ func collatedCountDistinct(n sql.Node) (sql.Node, transform.TreeIdentity, error)
 
 // hashValue writes v, a non-NULL value of type t, to h so that values equal for MySQL's
 // DISTINCT write the same bytes: strings their collation's weights, integers their value,
-// the rest their text (as GMS hashes them). buf is scratch space, returned for reuse.
-func hashValue(ctx *sql.Context, h *maphash.Hash, t sql.Type, v any, buf []byte) ([]byte, error) {
+// the rest their text (as GMS hashes them).
+func hashValue(ctx *sql.Context, h *maphash.Hash, t sql.Type, v any) error {
 	h.WriteByte(0xff) // separates values
 	if st, ok := t.(sql.StringType); ok {
-		s, err := types.ConvertToString(ctx, v, st, buf[:0])
+		s, err := types.ConvertToString(ctx, v, st, nil)
 		if err != nil {
-			return buf, err
+			return err
 		}
 		h.WriteByte('s')
-		return buf, st.Collation().WriteWeightString(h, s)
+		return st.Collation().WriteWeightString(h, s)
 	}
 	var n [9]byte
 	switch x := v.(type) {
 	case int64:
-		return buf, writeInt(h, n[:], x)
+		return writeInt(h, n[:], x)
 	case int32:
-		return buf, writeInt(h, n[:], int64(x))
+		return writeInt(h, n[:], int64(x))
 	case int16:
-		return buf, writeInt(h, n[:], int64(x))
+		return writeInt(h, n[:], int64(x))
 	case int8:
-		return buf, writeInt(h, n[:], int64(x))
+		return writeInt(h, n[:], int64(x))
 	case int:
-		return buf, writeInt(h, n[:], int64(x))
+		return writeInt(h, n[:], int64(x))
 	case uint64:
 		if x <= math.MaxInt64 {
-			return buf, writeInt(h, n[:], int64(x))
+			return writeInt(h, n[:], int64(x))
 		}
 		n[0] = 'u'
 		binary.LittleEndian.PutUint64(n[1:], x)
-		h.Write(n[:])
-		return buf, nil
+		_, err := h.Write(n[:])
+		return err
 	case uint32:
-		return buf, writeInt(h, n[:], int64(x))
+		return writeInt(h, n[:], int64(x))
 	case uint16:
-		return buf, writeInt(h, n[:], int64(x))
+		return writeInt(h, n[:], int64(x))
 	case uint8:
-		return buf, writeInt(h, n[:], int64(x))
+		return writeInt(h, n[:], int64(x))
 	}
 	v, err := sql.UnwrapAny(ctx, v)
 	if err != nil {
-		return buf, err
+		return err
 	}
 	h.WriteByte('t')
-	fmt.Fprintf(h, "%v", v)
-	return buf, nil
+	_, err = fmt.Fprintf(h, "%v", v)
+	return err
 }
 
 func writeInt(h *maphash.Hash, n []byte, x int64) error {

@@ -12,10 +12,11 @@ import (
 //
 // GMS's Distinct tells rows apart by hashing their values' text (sql.HashOf), so under the
 // default utf8mb4_0900_ai_ci 'a', 'A' and 'á' came out as three rows, where MySQL returns
-// one. distinctNode replaces it (replaceSortsAndDistincts, sortnode.go): a string column is hashed by its
-// collation's weights, as GMS's GROUP BY hashes its keys (rowexec.groupingKey), every other
-// value by its text as before; the first row of each set of equal ones is returned, in input
-// order. As in GMS, rows are equal when their hashes are.
+// one. distinctNode replaces it (replaceSortsAndDistincts, sortnode.go): a string column is
+// hashed by its collation's weights, as GMS's GROUP BY hashes its keys
+// (rowexec.groupingKey), an integer by its value, anything else by its text as before; the
+// first row of each set of equal ones is returned, in input order. As in GMS, rows are equal
+// when their hashes are.
 
 // distinctNode is plan.Distinct run as described above.
 type distinctNode struct {
@@ -68,7 +69,6 @@ type distinctRows struct {
 	sch   sql.Schema
 	seed  maphash.Seed
 	seen  map[uint64]struct{}
-	buf   []byte
 }
 
 // Next implements sql.RowIter.
@@ -106,8 +106,7 @@ func (r *distinctRows) hash(ctx *sql.Context, row sql.Row) (uint64, error) {
 		if i < len(r.sch) {
 			t = r.sch[i].Type
 		}
-		var err error
-		if r.buf, err = hashValue(ctx, &h, t, v, r.buf); err != nil {
+		if err := hashValue(ctx, &h, t, v); err != nil {
 			return 0, err
 		}
 	}

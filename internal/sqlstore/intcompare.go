@@ -78,18 +78,7 @@ func boundIntComparisons(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *
 			}
 			return plan.NewFilter(e, n.Child), transform.NewTree, nil
 		case *plan.JoinNode:
-			if n.Filter == nil {
-				return n, transform.SameTree, nil
-			}
-			e, changed := boundCondition(ctx, n.Filter)
-			if !changed {
-				return n, transform.SameTree, nil
-			}
-			nn, err := n.WithExpressions(e)
-			if err != nil {
-				return n, transform.SameTree, err
-			}
-			return nn, transform.NewTree, nil
+			return rewriteJoinCondition(n, func(e sql.Expression) (sql.Expression, bool) { return boundCondition(ctx, e) })
 		}
 		return n, transform.SameTree, nil
 	})

@@ -52,21 +52,27 @@ func expandRowComparisons(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ 
 			}
 			return plan.NewFilter(e, n.Child), transform.NewTree, nil
 		case *plan.JoinNode:
-			if n.Filter == nil {
-				return n, transform.SameTree, nil
-			}
-			e, changed := expandConjuncts(ctx, n.Filter)
-			if !changed {
-				return n, transform.SameTree, nil
-			}
-			nn, err := n.WithExpressions(e)
-			if err != nil {
-				return n, transform.SameTree, err
-			}
-			return nn, transform.NewTree, nil
+			return rewriteJoinCondition(n, func(e sql.Expression) (sql.Expression, bool) { return expandConjuncts(ctx, e) })
 		}
 		return n, transform.SameTree, nil
 	})
+}
+
+// rewriteJoinCondition returns n with its join condition rewritten by f, which reports
+// whether it changed anything.
+func rewriteJoinCondition(n *plan.JoinNode, f func(sql.Expression) (sql.Expression, bool)) (sql.Node, transform.TreeIdentity, error) {
+	if n.Filter == nil {
+		return n, transform.SameTree, nil
+	}
+	e, changed := f(n.Filter)
+	if !changed {
+		return n, transform.SameTree, nil
+	}
+	nn, err := n.WithExpressions(e)
+	if err != nil {
+		return n, transform.SameTree, err
+	}
+	return nn, transform.NewTree, nil
 }
 
 // expandConjuncts rewrites the row comparisons among e's top-level conjuncts.
