@@ -23,9 +23,7 @@ const maxINRanges = 2048
 // GMS runs for single-table UPDATE and DELETE (analyzer.AlwaysBeforeDefault, read when such
 // a statement is analysed; changed once per process).
 func installINListRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: ruleLongINLists, Apply: hideLongINLists}
-	installAlwaysBefore(rule, false)
-	installBefore(eng, "optimizeJoins", rule)
+	installBeforeIndexPlanning(eng, analyzer.Rule{Id: ruleLongINLists, Apply: hideLongINLists}, false)
 }
 
 // hideLongINLists wraps the long IN lists of filters in longINList.

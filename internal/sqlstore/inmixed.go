@@ -25,9 +25,7 @@ const maxMixedIN = 64
 // lists into hash lookups), ahead of intcompare.go's rule, and to the rules GMS runs for
 // single-table UPDATE and DELETE.
 func installMixedINRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: ruleMixedIN, Apply: numericStringINs}
-	installAlwaysBefore(rule, false)
-	installBefore(eng, "optimizeJoins", rule)
+	installBeforeIndexPlanning(eng, analyzer.Rule{Id: ruleMixedIN, Apply: numericStringINs}, false)
 }
 
 // numericStringINs rewrites the plan's string-in-numbers IN lists.

@@ -49,9 +49,7 @@ import (
 // comparisons are expanded (tuplein.go), and to the rules GMS runs for single-table UPDATE
 // and DELETE.
 func installIntCompareRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: ruleIntCompare, Apply: boundIntComparisons}
-	installAlwaysBefore(rule, false)
-	installBefore(eng, "optimizeJoins", rule)
+	installBeforeIndexPlanning(eng, analyzer.Rule{Id: ruleIntCompare, Apply: boundIntComparisons}, false)
 }
 
 // boundIntComparisons rewrites the comparisons of filters and join conditions (see above).
@@ -168,31 +166,20 @@ func boundComparison(col sql.Expression, b intBounds, op analyzer.IndexScanOp, o
 		}
 		return comparisonOf(op, col, intLiteral(v.d)), true
 	}
-	if v.integral() || v.d.LessThan(b.min) || v.d.GreaterThan(b.max) {
-		switch op {
-		case analyzer.IndexScanOpEq, analyzer.IndexScanOpNullSafeEq:
-			return falseLiteral(), true
-		case analyzer.IndexScanOpNotEq:
-			return notNull, true
-		case analyzer.IndexScanOpGt, analyzer.IndexScanOpGte:
-			if v.d.LessThan(b.min) {
-				return notNull, true
-			}
-			return falseLiteral(), true
-		case analyzer.IndexScanOpLt, analyzer.IndexScanOpLte:
-			if v.d.GreaterThan(b.max) {
-				return notNull, true
-			}
-			return falseLiteral(), true
-		}
-	}
-	// Within the range, not an integer: the integer bound that selects the same rows.
 	switch op {
-	case analyzer.IndexScanOpEq, analyzer.IndexScanOpNullSafeEq:
+	case analyzer.IndexScanOpEq, analyzer.IndexScanOpNullSafeEq: // never equal
 		return falseLiteral(), true
-	case analyzer.IndexScanOpNotEq:
+	case analyzer.IndexScanOpNotEq: // always different
 		return notNull, true
-	case analyzer.IndexScanOpGt, analyzer.IndexScanOpLte: // col > 5.5 is col > 5
+	}
+	below, above := v.d.LessThan(b.min), v.d.GreaterThan(b.max)
+	greater := op == analyzer.IndexScanOpGt || op == analyzer.IndexScanOpGte
+	switch {
+	case below && greater, above && !greater: // every value of the type
+		return notNull, true
+	case below || above: // none
+		return falseLiteral(), true
+	case op == analyzer.IndexScanOpGt || op == analyzer.IndexScanOpLte: // col > 5.5 is col > 5
 		return comparisonOf(op, col, intLiteral(v.d.Floor())), true
 	default: // col >= 5.5 and col < 5.5 are col >= 6 and col < 6
 		return comparisonOf(op, col, intLiteral(v.d.Ceil())), true
@@ -271,8 +258,11 @@ func unindexedStringComparison(op analyzer.IndexScanOp, left, right sql.Expressi
 // stringColumn reports whether e is a column of a string or binary string type.
 func stringColumn(e sql.Expression) bool {
 	gf, ok := e.(*expression.GetField)
-	return ok && (types.IsText(gf.Type()) || types.IsBinaryType(gf.Type()))
+	return ok && isStringType(gf.Type())
 }
+
+// isStringType reports whether t is a string or binary string type.
+func isStringType(t sql.Type) bool { return types.IsText(t) || types.IsBinaryType(t) }
 
 // comparisonOf builds `col op v`.
 func comparisonOf(op analyzer.IndexScanOp, col, v sql.Expression) sql.Expression {
@@ -337,35 +327,41 @@ func intColumn(e sql.Expression) (sql.Expression, intBounds, bool) {
 
 // intTypeBounds returns the range of t if it is an integer type.
 func intTypeBounds(t sql.Type) (intBounds, bool) {
-	if !types.IsInteger(t) {
+	lo, hi, ok := intRange(t)
+	if !ok {
 		return intBounds{}, false
 	}
-	i := func(lo, hi int64) (intBounds, bool) {
-		return intBounds{decimal.NewFromInt(lo), decimal.NewFromInt(hi)}, true
+	return intBounds{decimal.NewFromInt(lo), uintDecimal(hi)}, true
+}
+
+// intRange returns the range of t, if it is an integer type: [lo, hi].
+func intRange(t sql.Type) (lo int64, hi uint64, ok bool) {
+	if !types.IsInteger(t) {
+		return 0, 0, false
 	}
 	switch t.Type() {
 	case sqltypes.Int8:
-		return i(math.MinInt8, math.MaxInt8)
+		return math.MinInt8, math.MaxInt8, true
 	case sqltypes.Uint8:
-		return i(0, math.MaxUint8)
+		return 0, math.MaxUint8, true
 	case sqltypes.Int16:
-		return i(math.MinInt16, math.MaxInt16)
+		return math.MinInt16, math.MaxInt16, true
 	case sqltypes.Uint16:
-		return i(0, math.MaxUint16)
+		return 0, math.MaxUint16, true
 	case sqltypes.Int24:
-		return i(-1<<23, 1<<23-1)
+		return -1 << 23, 1<<23 - 1, true
 	case sqltypes.Uint24:
-		return i(0, 1<<24-1)
+		return 0, 1<<24 - 1, true
 	case sqltypes.Int32:
-		return i(math.MinInt32, math.MaxInt32)
+		return math.MinInt32, math.MaxInt32, true
 	case sqltypes.Uint32:
-		return i(0, math.MaxUint32)
+		return 0, math.MaxUint32, true
 	case sqltypes.Int64:
-		return i(math.MinInt64, math.MaxInt64)
+		return math.MinInt64, math.MaxInt64, true
 	case sqltypes.Uint64:
-		return intBounds{decimal.Zero, uintDecimal(math.MaxUint64)}, true
+		return 0, math.MaxUint64, true
 	}
-	return intBounds{}, false
+	return 0, 0, false
 }
 
 // numericConst is a constant's numeric value, as MySQL compares it with an integer column.
@@ -466,30 +462,19 @@ func intKey(t sql.Type, v any) (any, bool) {
 	if t == nil || v == nil {
 		return v, true
 	}
-	if types.IsText(t) || types.IsBinaryType(t) {
+	if isStringType(t) {
 		_, isString := v.(string)
 		_, isBytes := v.([]byte)
 		return v, isString || isBytes // a number: see unindexedStringComparison
 	}
-	if !types.IsInteger(t) {
-		return v, true
-	}
-	if i, ok := v.(int64); ok { // the common case, without decimals
-		switch t.Type() {
-		case sqltypes.Int64:
-			return v, true
-		case sqltypes.Int32:
-			return v, i >= math.MinInt32 && i <= math.MaxInt32
-		case sqltypes.Uint32:
-			return v, i >= 0 && i <= math.MaxUint32
-		case sqltypes.Uint64:
-			return v, i >= 0
-		}
-	}
-	b, ok := intTypeBounds(t)
+	lo, hi, ok := intRange(t)
 	if !ok {
 		return v, true
 	}
+	if i, ok := v.(int64); ok { // the common case, without decimals
+		return v, i >= lo && (i < 0 || uint64(i) <= hi)
+	}
+	b := intBounds{decimal.NewFromInt(lo), uintDecimal(hi)}
 	n, ok := numericOf(v)
 	if !ok || n.d.LessThan(b.min) || n.d.GreaterThan(b.max) {
 		return nil, false

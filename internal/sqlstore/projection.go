@@ -25,6 +25,8 @@ type projection struct {
 	sch   sql.Schema
 	// out gives, for each column of the table, its position in a returned row, or -1.
 	out []int
+	// last is the last column returned: the stored values after it are not read.
+	last int
 }
 
 // WithProjections implements sql.ProjectedTable.
@@ -43,6 +45,7 @@ func (t *Table) WithProjections(colNames []string) sql.Table {
 		p.out[c] = i
 		p.sch = append(p.sch, t.sch.Schema[c])
 	}
+	p.last = lastWanted(p.out)
 	c := *t
 	c.proj = p
 	return &c
@@ -65,7 +68,7 @@ func (t *Table) rowOut(ctx *sql.Context, b []byte) (sql.Row, error) {
 	if len(row) == 0 {
 		return row, nil
 	}
-	return row, decodeInto(ctx, b, t.sch.Schema, t.proj.out, row)
+	return row, decodeInto(ctx, b, t.sch.Schema, t.proj.out, t.proj.last, row)
 }
 
 // project returns the values of full, a whole row, that the table returns.
@@ -82,20 +85,26 @@ func (t *Table) project(full sql.Row) sql.Row {
 	return row
 }
 
-// decodeInto decodes b, a row stored for schema sch: the value of column c goes to
-// out[pos[c]], or is skipped when pos[c] < 0.
-func decodeInto(ctx *sql.Context, b []byte, sch sql.Schema, pos []int, out sql.Row) error {
-	n, w := binary.Uvarint(b)
-	if w <= 0 {
-		return errCorruptRow
-	}
-	b = b[w:]
-	last := -1 // the last column wanted: the rest need not be read
+// lastWanted returns the last column c with pos[c] >= 0, or -1.
+func lastWanted(pos []int) int {
+	last := -1
 	for c, p := range pos {
 		if p >= 0 {
 			last = c
 		}
 	}
+	return last
+}
+
+// decodeInto decodes b, a row stored for schema sch: the value of column c goes to
+// out[pos[c]], or is skipped when pos[c] < 0; columns after last (lastWanted(pos)) are not
+// read.
+func decodeInto(ctx *sql.Context, b []byte, sch sql.Schema, pos []int, last int, out sql.Row) error {
+	n, w := binary.Uvarint(b)
+	if w <= 0 {
+		return errCorruptRow
+	}
+	b = b[w:]
 	for c := 0; c < int(n) && c <= last; c++ {
 		if c >= len(pos) || pos[c] < 0 {
 			rest, err := skipValue(b)

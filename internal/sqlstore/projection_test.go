@@ -59,7 +59,7 @@ func TestDecodeIntoMatchesDecodeRow(t *testing.T) {
 			}
 		}
 		got := make(sql.Row, len(want))
-		if err := decodeInto(ctx, b, sch, pos, got); err != nil {
+		if err := decodeInto(ctx, b, sch, pos, lastWanted(pos), got); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, want) {

@@ -95,6 +95,15 @@ func installAlwaysBefore(rule analyzer.Rule, first bool) {
 	}
 }
 
+// installBeforeIndexPlanning adds rule just before GMS's join and index planning
+// (optimizeJoins), and to the rules GMS runs for single-table UPDATE and DELETE (see
+// installAlwaysBefore; first puts it at their front). Rules installed this way run in the
+// order they were installed.
+func installBeforeIndexPlanning(eng *sqle.Engine, rule analyzer.Rule, first bool) {
+	installAlwaysBefore(rule, first)
+	installBefore(eng, "optimizeJoins", rule)
+}
+
 // installAfterAll adds rule to the rules GMS runs last: the engine's "after-all" batch and,
 // once per process, analyzer.OnceAfterAll, which GMS reads when it analyses a simple INSERT,
 // UPDATE or DELETE.

@@ -33,9 +33,7 @@ const maxTupleINRows = 512
 // installTupleRule adds the rule before GMS's join and index planning, and to the rules GMS
 // runs for single-table UPDATE and DELETE (see installINListRule).
 func installTupleRule(eng *sqle.Engine) {
-	rule := analyzer.Rule{Id: ruleRowComparisons, Apply: expandRowComparisons}
-	installAlwaysBefore(rule, true)
-	installBefore(eng, "optimizeJoins", rule)
+	installBeforeIndexPlanning(eng, analyzer.Rule{Id: ruleRowComparisons, Apply: expandRowComparisons}, true)
 }
 
 // expandRowComparisons rewrites the row comparisons of filters and join conditions.
