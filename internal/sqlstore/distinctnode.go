@@ -66,8 +66,7 @@ func (d *distinctNode) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, erro
 // distinctRows returns the rows of a distinctNode's child not equal to an earlier one.
 type distinctRows struct {
 	child sql.RowIter
-	sch   sql.Schema
-	seed  maphash.Seed
+	h     *rowHasher
 	seen  map[uint64]struct{}
 }
 
@@ -78,7 +77,7 @@ func (r *distinctRows) Next(ctx *sql.Context) (sql.Row, error) {
 		if err != nil {
 			return nil, err
 		}
-		h, err := r.hash(ctx, row)
+		h, err := r.h.hash(ctx, row)
 		if err != nil {
 			return nil, err
 		}
@@ -93,8 +92,20 @@ func (r *distinctRows) Next(ctx *sql.Context) (sql.Row, error) {
 // Close implements sql.RowIter.
 func (r *distinctRows) Close(ctx *sql.Context) error { return r.child.Close(ctx) }
 
-// hash hashes row's values as hashValue does (countdistinct.go), NULLs as themselves.
-func (r *distinctRows) hash(ctx *sql.Context, row sql.Row) (uint64, error) {
+// rowHasher hashes rows as hashValue does (countdistinct.go) by the types of their columns,
+// NULLs as themselves. A row longer than the types has the outer scope's row before its own
+// columns (a subquery's, plan.PrependRowInPlan): those are hashed by their text.
+type rowHasher struct {
+	types []sql.Type
+	seed  maphash.Seed
+}
+
+func newRowHasher(ts []sql.Type) *rowHasher {
+	return &rowHasher{types: ts, seed: maphash.MakeSeed()}
+}
+
+// hash returns row's hash.
+func (r *rowHasher) hash(ctx *sql.Context, row sql.Row) (uint64, error) {
 	var h maphash.Hash
 	h.SetSeed(r.seed)
 	for i, v := range row {
@@ -103,8 +114,8 @@ func (r *distinctRows) hash(ctx *sql.Context, row sql.Row) (uint64, error) {
 			continue
 		}
 		var t sql.Type = types.LongText // unknown: hashed by its text
-		if i < len(r.sch) {
-			t = r.sch[i].Type
+		if j := i - (len(row) - len(r.types)); j >= 0 && j < len(r.types) {
+			t = r.types[j]
 		}
 		if err := hashValue(ctx, &h, t, v); err != nil {
 			return 0, err
@@ -115,5 +126,9 @@ func (r *distinctRows) hash(ctx *sql.Context, row sql.Row) (uint64, error) {
 
 // distinctIter returns the distinct rows of it, a child of schema sch.
 func distinctIter(it sql.RowIter, sch sql.Schema) sql.RowIter {
-	return &distinctRows{child: it, sch: sch, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
+	ts := make([]sql.Type, len(sch))
+	for i, c := range sch {
+		ts[i] = c.Type
+	}
+	return &distinctRows{child: it, h: newRowHasher(ts), seen: map[uint64]struct{}{}}
 }
