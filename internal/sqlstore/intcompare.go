@@ -194,11 +194,13 @@ func boundInList(ctx *sql.Context, col sql.Expression, b intBounds, op analyzer.
 		return nil, false
 	}
 	var kept []sql.Expression
-	changed := false
+	changed, sawNull := false, false
 	for _, el := range tuple {
 		if l, ok := el.(*expression.Literal); ok && l.Value() == nil {
-			changed = true
-			continue // never equal: NULL, which rejects the row as FALSE does
+			// Never equal: for IN, NULL rejects the row as FALSE does; NOT IN is then
+			// never true (NULL or FALSE), which is decided below.
+			changed, sawNull = true, true
+			continue
 		}
 		v, ok := constValue(ctx, el)
 		if !ok {
@@ -216,6 +218,9 @@ func boundInList(ctx *sql.Context, col sql.Expression, b intBounds, op analyzer.
 	}
 	if !changed {
 		return comparisonOf(op, col, list), false
+	}
+	if sawNull && op == analyzer.IndexScanOpNotInSet {
+		return falseLiteral(), true
 	}
 	if len(kept) == 0 {
 		if op == analyzer.IndexScanOpNotInSet {

@@ -76,7 +76,11 @@ func TestIntComparisonsOutOfRange(t *testing.T) {
 	}
 	mk := func(col string) cond {
 		k, kd := constant()
-		switch rng.IntN(10) {
+		switch rng.IntN(12) {
+		case 10: // a NULL in the list: IN is true only by the other elements
+			return cond{col + " IN (" + k + ", NULL)", col, func(v *decimal.Decimal) bool { return v != nil && v.Equal(kd) }}
+		case 11: // … and NOT IN is never true
+			return cond{col + " NOT IN (" + k + ", NULL)", col, func(v *decimal.Decimal) bool { return false }}
 		case 0:
 			return cond{col + " = " + k, col, func(v *decimal.Decimal) bool { return v != nil && v.Equal(kd) }}
 		case 1:
