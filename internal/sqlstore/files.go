@@ -147,10 +147,13 @@ type loadFile struct {
 var _ sql.FunctionExpression = (*loadFile)(nil)
 
 // Function implements sql.FunctionProvider: LOAD_FILE is served under the engine's file
-// policy instead of GMS's, which reads any file the process can, and SUM and AVG with
-// MySQL's types (sumavg.go).
+// policy instead of GMS's, which reads any file the process can, and SUM and AVG, STDDEV
+// and VARIANCE with MySQL's types (sumavg.go, variance.go).
 func (s *Store) Function(_ *sql.Context, name string) (sql.Function, bool) {
 	if f, ok := numericAggFunction(name); ok {
+		return f, true
+	}
+	if f, ok := varianceFunction(name); ok {
 		return f, true
 	}
 	if !strings.EqualFold(name, "load_file") {
