@@ -156,6 +156,9 @@ func (s *Store) Function(_ *sql.Context, name string) (sql.Function, bool) {
 	if f, ok := varianceFunction(name); ok {
 		return f, true
 	}
+	if f, ok := fixedFunction(name); ok {
+		return f, true
+	}
 	if !strings.EqualFold(name, "load_file") {
 		return nil, false
 	}

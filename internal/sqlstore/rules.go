@@ -28,6 +28,7 @@ const (
 	ruleIntCompare
 	ruleSortNode
 	ruleMixedIN
+	ruleTimestampDiff
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

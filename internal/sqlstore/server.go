@@ -56,6 +56,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installDatabaseCollationRule(eng)
 	installHelpTablesRule(eng)
 	installTimeCastRule(eng)
+	installTimestampDiffRule(eng)
 	installCorrelatedLookups(eng) // correlated.go: subqueries read by the outer row's keys
 	s.installInfoSchema(eng)      // infoschema.go
 	installIntArithRule(eng)      // arith.go

@@ -1,0 +1,50 @@
+package sqlstore
+
+import "testing"
+
+// TestFixedFunctions checks the functions served in place of GMS's (fixedfuncs.go,
+// timestampdiff.go) against MySQL's answers.
+func TestFixedFunctions(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	mustExec(t, n.connect(t, ""), "CREATE DATABASE ff")
+	db := n.connect(t, "ff")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, i INT, u INT UNSIGNED, d DECIMAL(10,2), f DOUBLE, s VARCHAR(20), da DATE, dt DATETIME)")
+	mustExec(t, db, `INSERT INTO t VALUES (1, 5, 7, 12.50, 1.5, 'apple', '2024-01-31', '2024-01-31 10:00:00'),
+		(2, -3, 0, -0.25, -2.75, 'Banana', '1999-12-31', '2000-01-01 12:30:45'), (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
+	for _, c := range []struct{ q, want string }{
+		// GREATEST and LEAST: DECIMAL, integers, strings in their collation, NULL.
+		{"SELECT GREATEST(d, 0), LEAST(d, i), GREATEST(i, 2), GREATEST(u, 1), LEAST(1, 2.5) FROM t ORDER BY id",
+			"12.50,5.00,5,7,1.0 0.00,-3.00,2,1,1.0 NULL,NULL,NULL,NULL,1.0"},
+		{"SELECT GREATEST(s, 'b'), LEAST(s, 'B'), GREATEST('apple', 'B') FROM t ORDER BY id", "b,apple,B Banana,B,B NULL,NULL,B"},
+		{"SELECT LEAST(f, d), GREATEST(f, i) FROM t WHERE id = 1", "1.5,5"},
+		{"SELECT LEAST(da, '2020-01-01'), GREATEST(dt, '2000') FROM t ORDER BY id",
+			"2020-01-01,2024-01-31 10:00:00 1999-12-31,2000-01-01 12:30:45 NULL,NULL"},
+		// WEEK, STR_TO_DATE and TIME_TO_SEC of NULL and invalid values.
+		{"SELECT WEEK(da), WEEK(da, 3), WEEK('2024-02-30'), STR_TO_DATE(s, '%Y') FROM t ORDER BY id", "4,5,NULL,NULL 52,52,NULL,NULL NULL,NULL,NULL,NULL"},
+		{"SELECT TIME_TO_SEC('00:01:01'), TIME_TO_SEC('-01:00:00'), TIME_TO_SEC('838:59:59'), TIME_TO_SEC('2024-01-01 01:02:03'), TIME_TO_SEC(NULL)",
+			"61,-3600,3020399,3723,NULL"},
+		{"SELECT TIME_TO_SEC(dt) FROM t ORDER BY id", "36000 45045 NULL"},
+		// TIMESTAMPDIFF counts calendar months.
+		{"SELECT TIMESTAMPDIFF(MONTH, '2000-01-01', '2024-01-01'), TIMESTAMPDIFF(YEAR, '1990-06-15', '2024-06-14'), TIMESTAMPDIFF(YEAR, '1990-06-15', '2024-06-15')",
+			"288,33,34"},
+		{"SELECT TIMESTAMPDIFF(MONTH, '2024-01-31', '2024-02-29'), TIMESTAMPDIFF(MONTH, '2024-03-31', '2024-02-29'), TIMESTAMPDIFF(QUARTER, '2024-01-31', '2024-04-30'), TIMESTAMPDIFF(QUARTER, '2024-01-31', '2024-05-01')",
+			"0,-1,0,1"},
+		{"SELECT TIMESTAMPDIFF(MONTH, '2024-01-31 10:00:00', '2024-02-29 09:00:00'), TIMESTAMPDIFF(MONTH, '2024-01-31 10:00:00', '2024-02-29 11:00:00'), TIMESTAMPDIFF(MONTH, '2024-01-29 10:00:00', '2024-02-29 09:59:59')",
+			"0,0,0"},
+		{"SELECT TIMESTAMPDIFF(MONTH, '2024-01-31', da), TIMESTAMPDIFF(MONTH, dt, '2024-03-01'), TIMESTAMPDIFF(DAY, da, '2024-03-01') FROM t ORDER BY id",
+			"0,1,30 -289,289,8827 NULL,NULL,NULL"},
+	} {
+		if got := queryRows(t, db, c.q); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.q, got, c.want)
+		}
+	}
+	// In an UPDATE's SET, which GMS analyses with fewer rules.
+	mustExec(t, db, "UPDATE t SET i = TIMESTAMPDIFF(MONTH, '2000-01-01', '2024-01-01') WHERE id = 2")
+	if got := queryRows(t, db, "SELECT i FROM t WHERE id = 2"); got != "288" {
+		t.Errorf("UPDATE … SET i = TIMESTAMPDIFF(MONTH, …): got %q, want 288", got)
+	}
+	mustExec(t, db, "CREATE TABLE g AS SELECT GREATEST(d, i) x, GREATEST(i, 3) y FROM t")
+	if got := queryRows(t, db, "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_SCALE FROM information_schema.COLUMNS WHERE TABLE_NAME = 'g' ORDER BY COLUMN_NAME"); got != "x,decimal,2 y,bigint,0" {
+		t.Errorf("GREATEST's column types: got %q", got)
+	}
+}
