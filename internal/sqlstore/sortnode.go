@@ -46,9 +46,20 @@ func replaceSortsAndDistincts(_ *sql.Context, a *analyzer.Analyzer, n sql.Node, 
 		if d, ok := n.(*plan.Distinct); ok { // distinctnode.go
 			return &distinctNode{UnaryNode: plan.UnaryNode{Child: d.Child}, exec: a.ExecBuilder}, transform.NewTree, nil
 		}
+		if t, ok := n.(*plan.TopN); ok {
+			if fields := projectedSortFields(t.Fields, t.Child); fields != nil {
+				nt := plan.NewTopN(fields, t.Limit, t.Child)
+				nt.CalcFoundRows = t.CalcFoundRows
+				return nt, transform.NewTree, nil
+			}
+			return n, transform.SameTree, nil
+		}
 		s, ok := n.(*plan.Sort)
 		if !ok {
 			return n, transform.SameTree, nil
+		}
+		if fields := projectedSortFields(s.SortFields, s.Child); fields != nil {
+			s = plan.NewSort(fields, s.Child)
 		}
 		for _, f := range s.SortFields {
 			if _, ok := f.Column.(*expression.GetField); !ok {
@@ -62,6 +73,43 @@ func replaceSortsAndDistincts(_ *sql.Context, a *analyzer.Analyzer, n sql.Node, 
 		}
 		return sn, transform.NewTree, nil
 	})
+}
+
+// projectedSortFields returns the fields of a sort (or TOP N) over a DISTINCT projection with
+// those that repeat one of its expressions reading that expression's column instead, or
+// nil if none does. GMS's planner gives an ORDER BY ordinal (SELECT DISTINCT LOWER(s) FROM t
+// ORDER BY 1) the expression itself, which above the DISTINCT finds none of the columns it
+// reads ("unable to find field with index 7 in row of 1 columns"); ORDER BY LOWER(s)
+// already reads the column.
+func projectedSortFields(sf sql.SortFields, child sql.Node) sql.SortFields {
+	var proj *plan.Project
+	switch d := child.(type) {
+	case *plan.Distinct:
+		proj, _ = d.Child.(*plan.Project)
+	case *distinctNode:
+		proj, _ = d.Child.(*plan.Project)
+	}
+	if proj == nil {
+		return nil
+	}
+	sch := proj.Schema()
+	var fields sql.SortFields
+	for i, f := range sf {
+		if _, ok := f.Column.(*expression.GetField); ok {
+			continue
+		}
+		for j, p := range proj.Projections {
+			if j >= len(sch) || f.Column.String() != p.String() {
+				continue
+			}
+			if fields == nil {
+				fields = append(sql.SortFields(nil), sf...)
+			}
+			fields[i].Column = expression.NewGetField(j, sch[j].Type, sch[j].Name, sch[j].Nullable)
+			break
+		}
+	}
+	return fields
 }
 
 // setFields sets the node's sort fields and the keys made of them.

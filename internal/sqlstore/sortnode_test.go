@@ -246,3 +246,24 @@ func TestDistinctByCollation(t *testing.T) {
 		}
 	}
 }
+
+// TestDistinctOrderByOrdinal checks ORDER BY an ordinal over SELECT DISTINCT of expressions,
+// which failed in GMS with "unable to find field with index 7" (projectedSortFields).
+func TestDistinctOrderByOrdinal(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	mustExec(t, n.connect(t, ""), "CREATE DATABASE dob")
+	db := n.connect(t, "dob")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, i INT, s VARCHAR(10))")
+	mustExec(t, db, "INSERT INTO t VALUES (1, 5, 'B'), (2, -3, 'a'), (3, NULL, NULL), (4, 5, 'b'), (5, 0, '')")
+	for _, c := range []struct{ q, want string }{
+		{"SELECT DISTINCT LOWER(s) FROM t ORDER BY 1", "NULL  a b"},
+		{"SELECT DISTINCT i, LOWER(s) FROM t ORDER BY 2 DESC, 1", "5,b -3,a 0, NULL,NULL"},
+		{"SELECT DISTINCT i * 2 FROM t ORDER BY 1 DESC", "10 0 -6 NULL"},
+		{"SELECT DISTINCT i * 2 FROM t ORDER BY 1 DESC LIMIT 2 OFFSET 1", "0 -6"},
+		{"SELECT DISTINCT LOWER(s) AS l FROM t ORDER BY 1 LIMIT 2", "NULL "},
+	} {
+		if got := queryRows(t, db, c.q); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.q, got, c.want)
+		}
+	}
+}
