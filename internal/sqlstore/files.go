@@ -148,7 +148,8 @@ var _ sql.FunctionExpression = (*loadFile)(nil)
 
 // Function implements sql.FunctionProvider: LOAD_FILE is served under the engine's file
 // policy instead of GMS's, which reads any file the process can, and SUM and AVG, STDDEV
-// and VARIANCE with MySQL's types (sumavg.go, variance.go).
+// and VARIANCE with MySQL's types (sumavg.go, variance.go), functions whose GMS versions
+// answer wrongly (fixedfuncs.go) and MySQL's functions GMS lacks (missingfuncs.go).
 func (s *Store) Function(_ *sql.Context, name string) (sql.Function, bool) {
 	if f, ok := numericAggFunction(name); ok {
 		return f, true
@@ -157,6 +158,9 @@ func (s *Store) Function(_ *sql.Context, name string) (sql.Function, bool) {
 		return f, true
 	}
 	if f, ok := fixedFunction(name); ok {
+		return f, true
+	}
+	if f, ok := missingFunction(name, s.uuidShorts); ok {
 		return f, true
 	}
 	if !strings.EqualFold(name, "load_file") {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -58,6 +59,8 @@ type Store struct {
 
 	stats *statsProvider // index statistics for the optimiser (stats.go)
 	decor *decorrelator  // grouped passes for correlated aggregates (decorrelate.go)
+
+	uuidShorts *uuidShortSeq // UUID_SHORT()'s sequence (missingfuncs.go)
 
 	// past is set on the store of a past view (asof.go): it reads only through transactions
 	// of its own engine, never the session's, and changes nothing. pastv are the past views
@@ -107,7 +110,7 @@ func Open(ctx context.Context, db *engine.DB, lg *slog.Logger) (*Store, error) {
 	if lg == nil {
 		lg = slog.Default()
 	}
-	s := &Store{db: db, lg: lg, counters: map[uint64]*counter{}}
+	s := &Store{db: db, lg: lg, counters: map[uint64]*counter{}, uuidShorts: newUUIDShortSeq(1, time.Now())}
 	s.stats = newStatsProvider(s)
 	s.decor = newDecorrelator()
 	var err error
