@@ -14,13 +14,15 @@ import (
 // own planning does not (tuplein.go, indexorder.go), one that compares a string IN a list of numbers as
 // numbers (inmixed.go), one that keeps its lookups from
 // converting constants out of an integer column's range (intcompare.go), one that sorts
-// with each row's values read once (sortnode.go), and one that keeps EXPLAIN working on the plans that
+// with each row's values read once (sortnode.go), one that compares row constructors IN a
+// list with NULLs as SQL does (rowin.go), and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
 	installMixedINRule(eng)
 	installIntCompareRule(eng)
 	installSortRule(eng)
+	installRowINRule(eng)
 	installIndexOrderRule(eng)
 	installAfterAll(eng, analyzer.Rule{Id: ruleExplainNotMax1Row, Apply: explainNotMax1Row})
 }

@@ -29,6 +29,7 @@ const (
 	ruleSortNode
 	ruleMixedIN
 	ruleTimestampDiff
+	ruleRowIN
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
