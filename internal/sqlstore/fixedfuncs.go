@@ -1,8 +1,8 @@
 package sqlstore
 
 import (
+	"cmp"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -329,36 +329,26 @@ func (g *greatestLeast) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 
 // better reports whether x should replace best.
 func (g *greatestLeast) better(ctx *sql.Context, c minMaxClass, st sql.StringType, x, best any) bool {
-	var cmp int
+	var order int
 	switch c {
 	case minMaxString:
 		var err error
-		if cmp, err = st.Compare(ctx, x, best); err != nil {
+		if order, err = st.Compare(ctx, x, best); err != nil {
 			return false
 		}
 	case minMaxDouble:
-		a, b := x.(float64), best.(float64)
-		switch {
-		case a < b:
-			cmp = -1
-		case a > b:
-			cmp = 1
-		case math.IsNaN(a):
-			cmp = 0
-		}
+		order = cmp.Compare(x.(float64), best.(float64))
 	case minMaxSigned:
-		a, b := x.(int64), best.(int64)
-		cmp = compareOrdered(a, b)
+		order = cmp.Compare(x.(int64), best.(int64))
 	case minMaxUnsigned:
-		a, b := x.(uint64), best.(uint64)
-		cmp = compareOrdered(a, b)
+		order = cmp.Compare(x.(uint64), best.(uint64))
 	case minMaxDecimal:
-		cmp = x.(decimal.Decimal).Cmp(best.(decimal.Decimal))
+		order = x.(decimal.Decimal).Cmp(best.(decimal.Decimal))
 	}
 	if g.greatest {
-		return cmp > 0
+		return order > 0
 	}
-	return cmp < 0
+	return order < 0
 }
 
 // integerDigits is the number of decimal digits an integer type's values can have.
@@ -376,16 +366,6 @@ func integerDigits(t sql.Type) int {
 		return 19
 	}
 	return 20
-}
-
-func compareOrdered[T int64 | uint64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (g *greatestLeast) Resolved() bool {

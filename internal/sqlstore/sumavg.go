@@ -407,38 +407,10 @@ func floatValue(ctx *sql.Context, v any) float64 {
 	return 0
 }
 
-// numericPrefix parses the longest prefix of s that is a number, after leading spaces.
+// numericPrefix parses the longest prefix of s that is a number, after leading spaces
+// (numberPrefix, missingfuncs.go); 0 when there is none.
 func numericPrefix(s string) float64 {
-	s = strings.TrimLeft(s, " \t\n\r")
-	end, digits := 0, false
-	if end < len(s) && (s[end] == '+' || s[end] == '-') {
-		end++
-	}
-	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-		end, digits = end+1, true
-	}
-	if end < len(s) && s[end] == '.' {
-		end++
-		for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-			end, digits = end+1, true
-		}
-	}
-	if !digits {
-		return 0
-	}
-	if end < len(s) && (s[end] == 'e' || s[end] == 'E') {
-		exp := end + 1
-		if exp < len(s) && (s[exp] == '+' || s[exp] == '-') {
-			exp++
-		}
-		if exp < len(s) && s[exp] >= '0' && s[exp] <= '9' {
-			for exp < len(s) && s[exp] >= '0' && s[exp] <= '9' {
-				exp++
-			}
-			end = exp
-		}
-	}
-	f, _ := strconv.ParseFloat(s[:end], 64) // out of range: ±Inf, as MySQL's overflow
+	f, _ := strconv.ParseFloat(strings.TrimSpace(numberPrefix.FindString(s)), 64)
 	return f
 }
 
