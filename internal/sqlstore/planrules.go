@@ -15,7 +15,8 @@ import (
 // numbers (inmixed.go), one that keeps its lookups from
 // converting constants out of an integer column's range (intcompare.go), one that sorts
 // with each row's values read once (sortnode.go), one that compares row constructors IN a
-// list with NULLs as SQL does (rowin.go), and one that keeps EXPLAIN working on the plans that
+// list with NULLs as SQL does (rowin.go), one that gives string functions dates and times as
+// their text (temporaltext.go), and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
@@ -23,6 +24,7 @@ func installPlanRules(eng *sqle.Engine) {
 	installIntCompareRule(eng)
 	installSortRule(eng)
 	installRowINRule(eng)
+	installTemporalTextRule(eng)
 	installIndexOrderRule(eng)
 	installAfterAll(eng, analyzer.Rule{Id: ruleExplainNotMax1Row, Apply: explainNotMax1Row})
 }

@@ -30,6 +30,7 @@ const (
 	ruleMixedIN
 	ruleTimestampDiff
 	ruleRowIN
+	ruleTemporalText
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
