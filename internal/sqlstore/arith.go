@@ -290,6 +290,8 @@ func mysqlExprText(e sql.Expression) string {
 		return "(" + mysqlExprText(x.LeftChild) + " " + x.Op + " " + mysqlExprText(x.RightChild) + ")"
 	case *expression.Arithmetic:
 		return "(" + mysqlExprText(x.LeftChild) + " " + x.Op + " " + mysqlExprText(x.RightChild) + ")"
+	case *intCast:
+		return mysqlExprText(x.Convert)
 	case *expression.Convert:
 		s := x.String() // convert(child, type)
 		if i := strings.LastIndex(s, ", "); i >= 0 && strings.HasSuffix(s, ")") {

@@ -16,7 +16,8 @@ import (
 // converting constants out of an integer column's range (intcompare.go), one that sorts
 // with each row's values read once (sortnode.go), one that compares row constructors IN a
 // list with NULLs as SQL does (rowin.go), one that gives string functions dates and times as
-// their text (temporaltext.go), and one that keeps EXPLAIN working on the plans that
+// their text (temporaltext.go), one that casts strings to integers as MySQL does
+// (intcast.go), and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
@@ -25,6 +26,7 @@ func installPlanRules(eng *sqle.Engine) {
 	installSortRule(eng)
 	installRowINRule(eng)
 	installTemporalTextRule(eng)
+	installIntCastRule(eng)
 	installIndexOrderRule(eng)
 	installAfterAll(eng, analyzer.Rule{Id: ruleExplainNotMax1Row, Apply: explainNotMax1Row})
 }

@@ -31,6 +31,7 @@ const (
 	ruleTimestampDiff
 	ruleRowIN
 	ruleTemporalText
+	ruleIntCast
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
