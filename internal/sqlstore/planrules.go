@@ -17,7 +17,8 @@ import (
 // with each row's values read once (sortnode.go), one that compares row constructors IN a
 // list with NULLs as SQL does (rowin.go), one that gives string functions dates and times as
 // their text (temporaltext.go), one that casts strings to integers as MySQL does
-// (intcast.go), and one that keeps EXPLAIN working on the plans that
+// (intcast.go), one that types a date plus an interval as MySQL does (dateinterval.go),
+// and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
@@ -27,6 +28,7 @@ func installPlanRules(eng *sqle.Engine) {
 	installRowINRule(eng)
 	installTemporalTextRule(eng)
 	installIntCastRule(eng)
+	installDateIntervalRule(eng)
 	installIndexOrderRule(eng)
 	installAfterAll(eng, analyzer.Rule{Id: ruleExplainNotMax1Row, Apply: explainNotMax1Row})
 }

@@ -32,6 +32,7 @@ const (
 	ruleRowIN
 	ruleTemporalText
 	ruleIntCast
+	ruleDateInterval
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
