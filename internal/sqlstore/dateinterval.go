@@ -21,9 +21,9 @@ import (
 // typed DATE_ADD and DATE_SUB of a DATETIME as DATETIME(6), so `dt - INTERVAL 1 DAY` showed
 // '2024-01-30 10:00:00.000000' where MySQL keeps dt's fractional digits ('2024-01-30
 // 10:00:00'). The rule below, run last, turns `x ± INTERVAL` of a date or datetime x into
-// DATE_ADD or DATE_SUB, and
-// gives DATE_ADD and DATE_SUB of a DATETIME or TIMESTAMP by a whole number of a unit
-// without microseconds the argument's precision (a DATE plus hours: DATETIME(0)).
+// DATE_ADD or DATE_SUB, and gives DATE_ADD and DATE_SUB of a DATETIME or TIMESTAMP by a
+// whole number of a unit without microseconds the argument's precision (a DATE plus hours:
+// DATETIME(0)).
 
 // installDateIntervalRule adds the rule to the rules GMS runs last.
 func installDateIntervalRule(eng *sqle.Engine) {
