@@ -50,7 +50,7 @@ func TestAsOf(t *testing.T) {
 	mustExec(t, db, "DROP TABLE u")
 	mustExec(t, db, "UPDATE t SET v = 'now'")
 
-	for _, c := range []struct{ q, want string }{
+	checkQueries(t, db, []queryCase{
 		{fmt.Sprintf("SELECT * FROM t AS OF TIMESTAMP '%s' ORDER BY id", t1), "1,one 2,two 3,three"},
 		{fmt.Sprintf("SELECT * FROM t AS OF '%s' ORDER BY id", t2), "1,uno 3,three 4,four"},
 		{"SELECT * FROM t ORDER BY id", "1,now,5 3,now,5 4,now,5"},
@@ -61,11 +61,7 @@ func TestAsOf(t *testing.T) {
 		{fmt.Sprintf("SELECT a.id, b.w FROM t AS OF '%s' a JOIN t b ON a.id = b.id ORDER BY a.id", t1), "1,5 3,5"},
 		{fmt.Sprintf("SELECT * FROM t AS OF %d ORDER BY id", lsn1), "1,one 2,two 3,three"},
 		{fmt.Sprintf("SELECT COUNT(*) FROM t AS OF DATE_SUB(NOW(6), INTERVAL 0 SECOND)"), "3"},
-	} {
-		if got := queryRows(t, db, c.q); got != c.want {
-			t.Errorf("%s: %q, want %q", c.q, got, c.want)
-		}
-	}
+	})
 
 	// The past into the present: a table's rows back as of a moment.
 	mustExec(t, db, fmt.Sprintf("CREATE TABLE t_back AS SELECT * FROM t AS OF '%s'", t1))

@@ -259,3 +259,18 @@ func sumDigits(n int) int {
 	}
 	return s
 }
+
+// queryCase is a query and its rows as queryRows writes them.
+type queryCase struct{ q, want string }
+
+// checkQueries runs each case's query on db and reports every answer that differs.
+func checkQueries(t *testing.T, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, cases []queryCase) {
+	t.Helper()
+	for _, c := range cases {
+		if got := queryRows(t, db, c.q); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.q, got, c.want)
+		}
+	}
+}

@@ -10,7 +10,7 @@ func TestCastStringToInteger(t *testing.T) {
 	db := n.connect(t, "ic")
 	mustExec(t, db, "CREATE TABLE c (id INT PRIMARY KEY, code VARCHAR(20))")
 	mustExec(t, db, "INSERT INTO c VALUES (1, '10'), (2, '9'), (3, '100a'), (4, 'abc'), (5, NULL), (6, ' 7 '), (7, '-3')")
-	for _, c := range []struct{ q, want string }{
+	checkQueries(t, db, []queryCase{
 		{"SELECT CAST('12abc' AS SIGNED), CAST('1.5' AS SIGNED), CAST('1e3' AS SIGNED), CAST(' 7 ' AS SIGNED), CAST('' AS SIGNED), CAST('-1' AS UNSIGNED)",
 			"12,1,1,7,0,18446744073709551615"},
 		{"SELECT CAST('99999999999999999999' AS SIGNED), CAST('-99999999999999999999' AS SIGNED), CAST('99999999999999999999' AS UNSIGNED), CAST('-9223372036854775808' AS SIGNED)",
@@ -19,9 +19,5 @@ func TestCastStringToInteger(t *testing.T) {
 		{"SELECT CAST(1.5 AS SIGNED), CAST(-1.5 AS SIGNED), CAST(NULL AS SIGNED)", "2,-2,NULL"},
 		{"SELECT id FROM c ORDER BY CAST(code AS UNSIGNED), id", "5 4 6 2 1 3 7"},
 		{"SELECT CAST(code AS SIGNED) FROM c ORDER BY id", "10 9 100 0 NULL 7 -3"},
-	} {
-		if got := queryRows(t, db, c.q); got != c.want {
-			t.Errorf("%s:\n got %q\nwant %q", c.q, got, c.want)
-		}
-	}
+	})
 }

@@ -25,7 +25,7 @@ func TestMissingFunctions(t *testing.T) {
 		(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
 
 	exportSet5 := "Y,N,Y" + strings.Repeat(",N", 61)
-	for _, c := range []struct{ q, want string }{
+	checkQueries(t, text, []queryCase{
 		// TRUNCATE
 		{"SELECT TRUNCATE(1.223,1), TRUNCATE(1.999,1), TRUNCATE(1.999,0), TRUNCATE(-1.999,1)", "1.2,1.9,1,-1.9"},
 		{"SELECT TRUNCATE(122,-2), TRUNCATE(1234.5,-2), TRUNCATE(10.28*100,0), TRUNCATE(123.456, 5)", "100,1200,1028,123.45600"},
@@ -123,11 +123,7 @@ func TestMissingFunctions(t *testing.T) {
 
 		// Case does not matter.
 		{"SELECT truncate(1.55, 1), Oct(8), make_set(2, 'a', 'b')", "1.5,10,b"},
-	} {
-		if got := queryRows(t, text, c.q); got != c.want {
-			t.Errorf("%s: got %q, want %q", c.q, got, c.want)
-		}
-	}
+	})
 
 	// Result types, as CREATE TABLE … AS SELECT keeps them.
 	mustExec(t, db, `CREATE TABLE t2 AS SELECT TRUNCATE(d, 1) a, TRUNCATE(d, 4) b, TRUNCATE(d, -1) c, TRUNCATE(f, 1) e,

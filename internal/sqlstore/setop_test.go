@@ -17,7 +17,7 @@ func TestSetOpsByCollation(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE b (id INT PRIMARY KEY, c VARCHAR(10) COLLATE utf8mb4_bin)")
 	mustExec(t, db, `INSERT INTO a VALUES (1,'a',1), (2,'A',2), (3,'á',1), (4,'b',3), (5,'b ',3), (6,NULL,NULL), (7,NULL,1)`)
 	mustExec(t, db, `INSERT INTO b VALUES (1,'B'), (2,'a')`)
-	for _, c := range []struct{ q, want string }{
+	checkQueries(t, db, []queryCase{
 		{"SELECT c FROM a UNION SELECT c FROM a", "a b b  NULL"},
 		{"SELECT c FROM a UNION SELECT 'B'", "a b b  NULL"},
 		{"SELECT 'x' UNION SELECT 'X'", "x"},
@@ -42,11 +42,7 @@ func TestSetOpsByCollation(t *testing.T) {
 		// In subqueries, whose rows carry the outer row before their own columns.
 		{"SELECT (SELECT c FROM a WHERE id = 1 UNION SELECT 'A')", "a"},
 		{"SELECT id, (SELECT c FROM a x WHERE x.id = a.id UNION SELECT 'A' LIMIT 1) FROM a WHERE id < 4", "1,a 2,A 3,á"},
-	} {
-		if got := queryRows(t, db, c.q); got != c.want {
-			t.Errorf("%s: got %q, want %q", c.q, got, c.want)
-		}
-	}
+	})
 }
 
 // TestSetOpsMatchModel runs random set operations over random strings and checks them against

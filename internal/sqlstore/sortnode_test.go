@@ -227,7 +227,7 @@ func TestDistinctByCollation(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, c VARCHAR(10), b VARCHAR(10) COLLATE utf8mb4_bin, k INT)")
 	mustExec(t, db, `INSERT INTO t VALUES (1,'a','a',1), (2,'A','A',1), (3,'á','á',2), (4,'b','b',1),
 		(5,'b ','b ',1), (6,'B','B',1), (7,NULL,NULL,NULL), (8,'a','a',NULL), (9,NULL,NULL,NULL)`)
-	for _, c := range []struct{ q, want string }{
+	checkQueries(t, db, []queryCase{
 		{"SELECT DISTINCT c FROM t", "a b b  NULL"},
 		{"SELECT DISTINCT b FROM t", "a A á b b  B NULL"},
 		{"SELECT DISTINCT c, k FROM t", "a,1 á,2 b,1 b ,1 NULL,NULL a,NULL"},
@@ -240,11 +240,7 @@ func TestDistinctByCollation(t *testing.T) {
 		{"SELECT k, COUNT(DISTINCT c) FROM t GROUP BY k ORDER BY k", "NULL,1 1,3 2,1"},
 		{"SELECT COUNT(DISTINCT x, y) FROM (SELECT 'x,' x, 'y' y UNION ALL SELECT 'x', ',y') p", "2"},
 		{"SELECT COUNT(DISTINCT k), COUNT(DISTINCT id % 3) FROM t", "2,3"},
-	} {
-		if got := queryRows(t, db, c.q); got != c.want {
-			t.Errorf("%s: got %q, want %q", c.q, got, c.want)
-		}
-	}
+	})
 }
 
 // TestDistinctOrderByOrdinal checks ORDER BY an ordinal over SELECT DISTINCT of expressions,
@@ -255,15 +251,11 @@ func TestDistinctOrderByOrdinal(t *testing.T) {
 	db := n.connect(t, "dob")
 	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, i INT, s VARCHAR(10))")
 	mustExec(t, db, "INSERT INTO t VALUES (1, 5, 'B'), (2, -3, 'a'), (3, NULL, NULL), (4, 5, 'b'), (5, 0, '')")
-	for _, c := range []struct{ q, want string }{
+	checkQueries(t, db, []queryCase{
 		{"SELECT DISTINCT LOWER(s) FROM t ORDER BY 1", "NULL  a b"},
 		{"SELECT DISTINCT i, LOWER(s) FROM t ORDER BY 2 DESC, 1", "5,b -3,a 0, NULL,NULL"},
 		{"SELECT DISTINCT i * 2 FROM t ORDER BY 1 DESC", "10 0 -6 NULL"},
 		{"SELECT DISTINCT i * 2 FROM t ORDER BY 1 DESC LIMIT 2 OFFSET 1", "0 -6"},
 		{"SELECT DISTINCT LOWER(s) AS l FROM t ORDER BY 1 LIMIT 2", "NULL "},
-	} {
-		if got := queryRows(t, db, c.q); got != c.want {
-			t.Errorf("%s: got %q, want %q", c.q, got, c.want)
-		}
-	}
+	})
 }

@@ -15,16 +15,12 @@ func TestTemporalAsText(t *testing.T) {
 	text := openDB(t, fmt.Sprintf("root@tcp(%s)/tt?timeout=5s", n.addr))
 	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, d DATE, dt DATETIME, tm TIME)")
 	mustExec(t, db, "INSERT INTO t VALUES (1, '2024-01-31', '2024-01-31 10:00:00', '10:11:12'), (2, '1999-12-31', '2000-01-01 00:00:01', '-01:30:00'), (3, NULL, NULL, NULL)")
-	for _, c := range []struct{ q, want string }{
+	checkQueries(t, text, []queryCase{
 		{"SELECT CONCAT(d), CAST(d AS CHAR), LENGTH(d), REPLACE(d, '-', ''), CONVERT(d, CHAR) FROM t ORDER BY id",
 			"2024-01-31,2024-01-31,10,20240131,2024-01-31 1999-12-31,1999-12-31,10,19991231,1999-12-31 NULL,NULL,NULL,NULL,NULL"},
 		{"SELECT CONCAT_WS('/', d, dt, tm) FROM t ORDER BY id", "2024-01-31/2024-01-31 10:00:00/10:11:12 1999-12-31/2000-01-01 00:00:01/-01:30:00 "},
 		{"SELECT CONCAT('at ', tm), LPAD(d, 12, '*'), UPPER(d), CAST(dt AS CHAR(10)) FROM t WHERE id = 1", "at 10:11:12,**2024-01-31,2024-01-31,2024-01-31"},
 		{"SELECT GROUP_CONCAT(d ORDER BY d) FROM t", "1999-12-31,2024-01-31"},
 		{"SELECT CONCAT(TIME(dt)), CONCAT(DATE(dt)) FROM t WHERE id = 1", "10:00:00,2024-01-31"},
-	} {
-		if got := queryRows(t, text, c.q); got != c.want {
-			t.Errorf("%s:\n got %q\nwant %q", c.q, got, c.want)
-		}
-	}
+	})
 }

@@ -12,7 +12,7 @@ import (
 func TestCastDatetimeToTime(t *testing.T) {
 	n := startNode(t, t.TempDir())
 	db := n.connect(t, "")
-	for _, c := range []struct{ q, want string }{
+	checkQueries(t, db, []queryCase{
 		{"SELECT CAST('2011-11-20 21:27:37' AS TIME)", "21:27:37"},
 		{"SELECT CAST(TIMESTAMP '2011-11-20 21:27:37' AS TIME)", "21:27:37"},
 		{"SELECT CAST('12:34:56' AS TIME)", "12:34:56"},
@@ -21,11 +21,7 @@ func TestCastDatetimeToTime(t *testing.T) {
 		{"SELECT CAST('0000-00-00' AS TIME)", "00:00:00"},
 		{"SELECT CAST('2011-01-02' AS TIME)", "00:20:11"},
 		{"SELECT CAST(CAST('2011-01-02' AS DATE) AS TIME)", "00:00:00"},
-	} {
-		if got := queryRows(t, db, c.q); got != c.want {
-			t.Errorf("%s = %s, want %s", c.q, got, c.want)
-		}
-	}
+	})
 }
 
 // TestCastZeroTimeParamToTime: go-sql-driver/mysql sends a zero time.Time as '0000-00-00';
