@@ -25,7 +25,11 @@ import (
 //   - WEEK(NULL) and WEEK of an invalid date failed with "invalid year" (MySQL: NULL);
 //   - STR_TO_DATE(NULL, f) failed with "invalid type: <nil>" (MySQL: NULL);
 //   - TIME_TO_SEC read its argument as a DATETIME, so TIME_TO_SEC('00:01:01') failed with
-//     1292 (MySQL: 61); it reads a TIME, negative or past 24 hours, and returns BIGINT.
+//     1292 (MySQL: 61); it reads a TIME, negative or past 24 hours, and returns BIGINT;
+//   - INSTR compared characters exactly whatever the collation (INSTR('ABC', 'b') was 0;
+//     MySQL under utf8mb4_0900_ai_ci: 2) and LOCATE ignored case even under a _bin collation
+//     and counted bytes, not characters (LOCATE('b', 'áb') was 3): both now compare in the
+//     collation MySQL derives from their arguments and count characters.
 //
 // TIMESTAMPDIFF is built by GMS's planner directly, not looked up: see timestampdiff.go.
 
@@ -53,6 +57,21 @@ func fixedFunction(name string) (sql.Function, bool) {
 	case "time_to_sec":
 		return sql.Function1{Name: name, Fn: func(e sql.Expression) sql.Expression {
 			return &timeToSec{arg: e}
+		}}, true
+	case "instr":
+		return sql.Function2{Name: name, Fn: func(str, substr sql.Expression) sql.Expression {
+			return &locate{name: name, str: str, substr: substr}
+		}}, true
+	case "locate":
+		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			if len(args) < 2 || len(args) > 3 {
+				return nil, sql.ErrInvalidArgumentNumber.New("LOCATE", "2 or 3", len(args))
+			}
+			l := &locate{name: name, substr: args[0], str: args[1]}
+			if len(args) == 3 {
+				l.pos = args[2]
+			}
+			return l, nil
 		}}, true
 	}
 	return nil, false

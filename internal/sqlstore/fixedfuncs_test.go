@@ -24,6 +24,11 @@ func TestFixedFunctions(t *testing.T) {
 		{"SELECT TIME_TO_SEC('00:01:01'), TIME_TO_SEC('-01:00:00'), TIME_TO_SEC('838:59:59'), TIME_TO_SEC('2024-01-01 01:02:03'), TIME_TO_SEC(NULL)",
 			"61,-3600,3020399,3723,NULL"},
 		{"SELECT TIME_TO_SEC(dt) FROM t ORDER BY id", "36000 45045 NULL"},
+		// INSTR and LOCATE: in the arguments' collation, counting characters.
+		{"SELECT INSTR('ABC', 'b'), LOCATE('b', 'áb'), LOCATE('B', 'abcb', 3), LOCATE('', 'abc'), LOCATE('', 'abc', 4), LOCATE('', 'abc', 5), LOCATE('x', 'abc', 0)",
+			"2,2,4,1,4,0,0"},
+		{"SELECT INSTR(NULL, 'a'), LOCATE('a', NULL), LOCATE('a', 'a', NULL), POSITION('b' IN 'ABC'), INSTR('ab' COLLATE utf8mb4_bin, 'B')", "NULL,NULL,NULL,2,0"},
+		{"SELECT INSTR(s, 'A'), LOCATE('NAN', s) FROM t ORDER BY id", "1,0 2,3 NULL,NULL"},
 		// TIMESTAMPDIFF counts calendar months.
 		{"SELECT TIMESTAMPDIFF(MONTH, '2000-01-01', '2024-01-01'), TIMESTAMPDIFF(YEAR, '1990-06-15', '2024-06-14'), TIMESTAMPDIFF(YEAR, '1990-06-15', '2024-06-15')",
 			"288,33,34"},
