@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
@@ -26,6 +28,13 @@ import (
 //   - STR_TO_DATE(NULL, f) failed with "invalid type: <nil>" (MySQL: NULL);
 //   - TIME_TO_SEC read its argument as a DATETIME, so TIME_TO_SEC('00:01:01') failed with
 //     1292 (MySQL: 61); it reads a TIME, negative or past 24 hours, and returns BIGINT;
+//   - ROUND of a DOUBLE rounded halves away from zero (ROUND(2.5e0) was 3); MySQL rounds a
+//     DOUBLE with rint(), to even (2), and a DECIMAL away from zero, as before; ROUND of a
+//     DECIMAL to fewer digits kept the argument's scale (ROUND(12.50, 1) showed 12.50);
+//   - CONCAT and CONCAT_WS were typed LONGTEXT in the default binary collation, so ORDER BY,
+//     GROUP BY and DISTINCT over them compared bytes ('apple5' sorted after 'Banana-3');
+//     they are typed in the collation MySQL derives from their arguments (which GMS already
+//     reports as their coercibility);
 //   - INSTR compared characters exactly whatever the collation (INSTR('ABC', 'b') was 0;
 //     MySQL under utf8mb4_0900_ai_ci: 2) and LOCATE ignored case even under a _bin collation
 //     and counted bytes, not characters (LOCATE('b', 'áb') was 3): both now compare in the
@@ -57,6 +66,28 @@ func fixedFunction(name string) (sql.Function, bool) {
 	case "time_to_sec":
 		return sql.Function1{Name: name, Fn: func(e sql.Expression) sql.Expression {
 			return &timeToSec{arg: e}
+		}}, true
+	case "round":
+		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			r, err := function.NewRound(args...)
+			if err != nil {
+				return nil, err
+			}
+			return &doubleRound{Expression: r, args: args}, nil
+		}}, true
+	case "concat", "concat_ws":
+		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			var e sql.Expression
+			var err error
+			if name == "concat" {
+				e, err = function.NewConcat(args...)
+			} else {
+				e, err = function.NewConcatWithSeparator(args...)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &collatedConcat{Expression: e}, nil
 		}}, true
 	case "instr":
 		return sql.Function2{Name: name, Fn: func(str, substr sql.Expression) sql.Expression {
@@ -425,4 +456,133 @@ func (g *greatestLeast) CollationCoercibility(ctx *sql.Context) (sql.CollationID
 // WithChildren implements sql.Expression.
 func (g *greatestLeast) WithChildren(children ...sql.Expression) (sql.Expression, error) {
 	return newGreatestLeast(g.greatest, children)
+}
+
+// doubleRound is ROUND: GMS's for exact values, MySQL's my_double_round for a DOUBLE or FLOAT:
+// the value scaled by 10^d, rounded half to even (rint), and scaled back.
+type doubleRound struct {
+	sql.Expression // GMS's Round
+	args           []sql.Expression
+}
+
+var _ sql.FunctionExpression = (*doubleRound)(nil)
+
+// Eval implements sql.Expression.
+func (r *doubleRound) Eval(ctx *sql.Context, row sql.Row) (any, error) {
+	if !types.IsFloat(r.args[0].Type()) {
+		return r.Expression.Eval(ctx, row)
+	}
+	v, err := r.args[0].Eval(ctx, row)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	f, _, err := types.Float64.Convert(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	d := int64(0)
+	if len(r.args) > 1 {
+		dv, err := r.args[1].Eval(ctx, row)
+		if err != nil || dv == nil {
+			return nil, err
+		}
+		n, _, err := types.Int64.Convert(ctx, dv)
+		if err != nil {
+			return nil, err
+		}
+		d = n.(int64)
+	}
+	x := f.(float64)
+	scale := math.Pow(10, math.Abs(float64(d)))
+	switch {
+	case d < 0 && math.IsInf(scale, 0):
+		return 0.0, nil
+	case d < 0:
+		return math.RoundToEven(x/scale) * scale, nil
+	case math.IsInf(x*scale, 0) || math.IsNaN(x*scale):
+		return x, nil
+	}
+	return math.RoundToEven(x*scale) / scale, nil
+}
+
+// Type implements sql.Expression: ROUND of a DECIMAL to fewer digits than its scale has the
+// digits it rounds to (ROUND(12.50, 1) is 12.5; GMS kept the argument's scale, 12.50).
+func (r *doubleRound) Type() sql.Type {
+	t := r.Expression.Type()
+	dt, ok := r.args[0].Type().(sql.DecimalType)
+	if !ok || !types.IsDecimal(dt) {
+		return t
+	}
+	d := int64(0)
+	if len(r.args) > 1 {
+		lit, ok := r.args[1].(*expression.Literal)
+		if !ok || lit.Value() == nil {
+			return t
+		}
+		n, _, err := types.Int64.Convert(sql.NewEmptyContext(), lit.Value())
+		if err != nil {
+			return t
+		}
+		d = max(n.(int64), 0)
+	}
+	if d >= int64(dt.Scale()) {
+		return t
+	}
+	prec := max(int64(dt.Precision())-int64(dt.Scale())+d, 1)
+	return types.MustCreateDecimalType(uint8(prec), uint8(d))
+}
+
+// WithChildren implements sql.Expression.
+func (r *doubleRound) WithChildren(children ...sql.Expression) (sql.Expression, error) {
+	e, err := r.Expression.WithChildren(children...)
+	if err != nil {
+		return nil, err
+	}
+	return &doubleRound{Expression: e, args: children}, nil
+}
+
+// FunctionName implements sql.FunctionExpression.
+func (r *doubleRound) FunctionName() string { return "round" }
+
+// Description implements sql.FunctionExpression.
+func (r *doubleRound) Description() string {
+	return r.Expression.(sql.FunctionExpression).Description()
+}
+
+// collatedConcat is CONCAT or CONCAT_WS typed in its arguments' collation.
+type collatedConcat struct{ sql.Expression }
+
+var _ sql.FunctionExpression = (*collatedConcat)(nil)
+
+// Type implements sql.Expression.
+func (c *collatedConcat) Type() sql.Type {
+	t := c.Expression.Type()
+	coll, coer := c.Expression.(sql.CollationCoercible).CollationCoercibility(sql.NewEmptyContext())
+	st, ok := t.(sql.StringType)
+	if !ok || coer >= 6 || coll == sql.Collation_Unspecified || coll == sql.Collation_binary || coll == st.Collation() {
+		return t
+	}
+	if coll.CharacterSet() != st.Collation().CharacterSet() {
+		return t // another character set: the values are not in it
+	}
+	return types.MustCreateString(st.Type(), st.MaxCharacterLength(), coll)
+}
+
+// WithChildren implements sql.Expression.
+func (c *collatedConcat) WithChildren(children ...sql.Expression) (sql.Expression, error) {
+	e, err := c.Expression.WithChildren(children...)
+	if err != nil {
+		return nil, err
+	}
+	return &collatedConcat{Expression: e}, nil
+}
+
+// FunctionName implements sql.FunctionExpression.
+func (c *collatedConcat) FunctionName() string {
+	return c.Expression.(sql.FunctionExpression).FunctionName()
+}
+
+// Description implements sql.FunctionExpression.
+func (c *collatedConcat) Description() string {
+	return c.Expression.(sql.FunctionExpression).Description()
 }

@@ -24,6 +24,14 @@ func TestFixedFunctions(t *testing.T) {
 		{"SELECT TIME_TO_SEC('00:01:01'), TIME_TO_SEC('-01:00:00'), TIME_TO_SEC('838:59:59'), TIME_TO_SEC('2024-01-01 01:02:03'), TIME_TO_SEC(NULL)",
 			"61,-3600,3020399,3723,NULL"},
 		{"SELECT TIME_TO_SEC(dt) FROM t ORDER BY id", "36000 45045 NULL"},
+		// ROUND: a DOUBLE's halves to even (rint), a DECIMAL's away from zero.
+		{"SELECT ROUND(2.5e0), ROUND(3.5e0), ROUND(-2.5e0), ROUND(0.125e0, 2), ROUND(25e0, -1), ROUND(2.5), ROUND(-2.5), ROUND(f, 1), ROUND(d, 1) FROM t WHERE id = 1",
+			"2,4,-2,0.12,20,3,-3,1.5,12.5"},
+		{"SELECT ROUND(d), ROUND(d, -1), ROUND(i, 1), ROUND(NULL) FROM t WHERE id = 1", "13,10,5,NULL"},
+		// CONCAT sorts, groups and is distinct in its arguments' collation.
+		{"SELECT CONCAT(s, id) FROM t ORDER BY 1", "NULL apple1 Banana2"},
+		{"SELECT CONCAT_WS('-', s, id) c FROM t ORDER BY c DESC", "Banana-2 apple-1 3"},
+		{"SELECT COUNT(DISTINCT CONCAT(s, 'x')), COUNT(*) FROM (SELECT s FROM t UNION ALL SELECT UPPER(s) FROM t) u", "2,6"},
 		// INSTR and LOCATE: in the arguments' collation, counting characters.
 		{"SELECT INSTR('ABC', 'b'), LOCATE('b', 'áb'), LOCATE('B', 'abcb', 3), LOCATE('', 'abc'), LOCATE('', 'abc', 4), LOCATE('', 'abc', 5), LOCATE('x', 'abc', 0)",
 			"2,2,4,1,4,0,0"},
