@@ -1,0 +1,269 @@
+package sqlstore
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/sqltypes"
+	"github.com/shopspring/decimal"
+)
+
+// GREATEST and LEAST with MySQL's comparisons (fixedfuncs.go).
+
+// minMaxClass is how GREATEST and LEAST compare their arguments.
+type minMaxClass uint8
+
+const (
+	minMaxGMS      minMaxClass = iota // dates and times: GMS's own comparison
+	minMaxSigned                      // every argument an integer
+	minMaxUnsigned                    // every argument an unsigned integer
+	minMaxDecimal                     // integers and DECIMALs
+	minMaxDouble                      // a DOUBLE among numbers
+	minMaxString                      // every argument a string
+)
+
+// greatestLeast is GREATEST or LEAST with MySQL's comparisons (see fixedFunction).
+type greatestLeast struct {
+	greatest bool
+	args     []sql.Expression
+	gms      sql.Expression // GMS's version, for dates and times
+}
+
+var _ sql.FunctionExpression = (*greatestLeast)(nil)
+
+func newGreatestLeast(greatest bool, args []sql.Expression) (sql.Expression, error) {
+	var gms sql.Expression
+	var err error
+	if greatest {
+		gms, err = function.NewGreatest(args...)
+	} else {
+		gms, err = function.NewLeast(args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &greatestLeast{greatest: greatest, args: args, gms: gms}, nil
+}
+
+// class returns how the arguments compare, and for DECIMAL the result's type.
+func (g *greatestLeast) class() (minMaxClass, sql.Type) {
+	var ints, uints, decimals, floats, strs, temporals, others int
+	intDigits, scale := 0, 0
+	for _, a := range g.args {
+		t := a.Type()
+		switch {
+		case t == types.Null:
+			continue
+		case types.IsDecimal(t):
+			decimals++
+			dt := t.(sql.DecimalType)
+			intDigits = max(intDigits, int(dt.Precision())-int(dt.Scale()))
+			scale = max(scale, int(dt.Scale()))
+		case types.IsUnsigned(t):
+			uints++
+			intDigits = max(intDigits, integerDigits(t))
+		case types.IsInteger(t):
+			ints++
+			intDigits = max(intDigits, integerDigits(t))
+		case types.IsFloat(t):
+			floats++
+		case types.IsText(t):
+			strs++
+		case types.IsTime(t) || types.IsTimespan(t):
+			temporals++
+		default:
+			others++
+		}
+	}
+	nums := ints + uints + decimals + floats
+	switch {
+	case others > 0 || nums+strs == 0 || temporals > 0 && nums > 0 || strs > 0 && nums > 0:
+		return minMaxGMS, nil
+	case strs > 0 && nums == 0: // strings, or dates and times beside strings: as strings
+		return minMaxString, types.LongText
+	case floats > 0:
+		return minMaxDouble, types.Float64
+	case decimals == 0 && uints == 0:
+		return minMaxSigned, types.Int64
+	case decimals == 0 && ints == 0:
+		return minMaxUnsigned, types.Uint64
+	}
+	p := min(intDigits+scale, 65)
+	return minMaxDecimal, types.MustCreateDecimalType(uint8(p), uint8(min(scale, p)))
+}
+
+// Type implements sql.Expression.
+func (g *greatestLeast) Type() sql.Type {
+	c, t := g.class()
+	switch c {
+	case minMaxGMS:
+		return g.gms.Type()
+	case minMaxString:
+		return types.MustCreateString(types.LongText.Type(), types.LongText.MaxCharacterLength(), g.collation())
+	}
+	return t
+}
+
+// collation is the collation strings compare in: MySQL's, derived from every argument.
+func (g *greatestLeast) collation() sql.CollationID {
+	ctx := sql.NewEmptyContext()
+	var coll sql.CollationID
+	var coer byte = 7
+	for i, a := range g.args {
+		c, k := sql.GetCoercibility(ctx, a)
+		if i == 0 {
+			coll, coer = c, k
+			continue
+		}
+		coll, coer = sql.ResolveCoercibility(coll, coer, c, k)
+	}
+	if coll == sql.Collation_Unspecified {
+		return sql.Collation_Default
+	}
+	return coll
+}
+
+// Eval implements sql.Expression.
+func (g *greatestLeast) Eval(ctx *sql.Context, row sql.Row) (any, error) {
+	c, typ := g.class()
+	if c == minMaxGMS {
+		return g.gms.Eval(ctx, row)
+	}
+	var st sql.StringType
+	if c == minMaxString {
+		st = g.Type().(sql.StringType)
+	}
+	var best any
+	for _, a := range g.args {
+		v, err := a.Eval(ctx, row)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			return nil, nil // any NULL argument makes the result NULL
+		}
+		var x any
+		switch c {
+		case minMaxString:
+			if at := a.Type(); types.IsTime(at) || types.IsTimespan(at) {
+				sv, err := at.SQL(ctx, nil, v) // a date as MySQL writes it
+				if err != nil {
+					return nil, err
+				}
+				v = sv.ToString()
+			}
+			s, _, err := types.LongText.Convert(ctx, v)
+			if err != nil {
+				return nil, err
+			}
+			x, _, err = sql.Unwrap[string](ctx, s)
+			if err != nil {
+				return nil, err
+			}
+		case minMaxDouble:
+			f, _, err := types.Float64.Convert(ctx, v)
+			if err != nil {
+				return nil, err
+			}
+			x = f
+		default:
+			var err error
+			x, _, err = typ.Convert(ctx, v)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if best == nil || g.better(ctx, c, st, x, best) {
+			best = x
+		}
+	}
+	if dt, ok := typ.(sql.DecimalType); ok && c == minMaxDecimal {
+		return best.(decimal.Decimal).Round(int32(dt.Scale())), nil // printed with the type's scale
+	}
+	return best, nil
+}
+
+// better reports whether x should replace best.
+func (g *greatestLeast) better(ctx *sql.Context, c minMaxClass, st sql.StringType, x, best any) bool {
+	var order int
+	switch c {
+	case minMaxString:
+		var err error
+		if order, err = st.Compare(ctx, x, best); err != nil {
+			return false
+		}
+	case minMaxDouble:
+		order = cmp.Compare(x.(float64), best.(float64))
+	case minMaxSigned:
+		order = cmp.Compare(x.(int64), best.(int64))
+	case minMaxUnsigned:
+		order = cmp.Compare(x.(uint64), best.(uint64))
+	case minMaxDecimal:
+		order = x.(decimal.Decimal).Cmp(best.(decimal.Decimal))
+	}
+	if g.greatest {
+		return order > 0
+	}
+	return order < 0
+}
+
+// integerDigits is the number of decimal digits an integer type's values can have.
+func integerDigits(t sql.Type) int {
+	switch t.Type() {
+	case sqltypes.Int8, sqltypes.Uint8:
+		return 3
+	case sqltypes.Int16, sqltypes.Uint16:
+		return 5
+	case sqltypes.Int24, sqltypes.Uint24:
+		return 8
+	case sqltypes.Int32, sqltypes.Uint32:
+		return 10
+	case sqltypes.Int64:
+		return 19
+	}
+	return 20
+}
+
+func (g *greatestLeast) Resolved() bool {
+	for _, a := range g.args {
+		if !a.Resolved() {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *greatestLeast) IsNullable() bool           { return true }
+func (g *greatestLeast) Children() []sql.Expression { return g.args }
+func (g *greatestLeast) FunctionName() string {
+	if g.greatest {
+		return "greatest"
+	}
+	return "least"
+}
+func (g *greatestLeast) Description() string { return g.gms.(sql.FunctionExpression).Description() }
+
+func (g *greatestLeast) String() string {
+	parts := make([]string, len(g.args))
+	for i, a := range g.args {
+		parts[i] = a.String()
+	}
+	return fmt.Sprintf("%s(%s)", g.FunctionName(), strings.Join(parts, ","))
+}
+
+// CollationCoercibility implements sql.CollationCoercible.
+func (g *greatestLeast) CollationCoercibility(ctx *sql.Context) (sql.CollationID, byte) {
+	if c, _ := g.class(); c == minMaxString {
+		return g.collation(), 2
+	}
+	return sql.Collation_binary, 5
+}
+
+// WithChildren implements sql.Expression.
+func (g *greatestLeast) WithChildren(children ...sql.Expression) (sql.Expression, error) {
+	return newGreatestLeast(g.greatest, children)
+}
