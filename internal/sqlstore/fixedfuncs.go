@@ -35,6 +35,9 @@ import (
 //     and counted bytes, not characters (LOCATE('b', 'áb') was 3): both now compare in the
 //     collation MySQL derives from their arguments and count characters.
 //
+//   - IF typed its result as its first branch and IFNULL as its first argument, so
+//     IF(i > 0, 1, 1.5) gave 2 and IFNULL(n, 2.25) 2 (condfuncs.go).
+//
 // GREATEST and LEAST are in minmax.go, ROUND in round.go, CONCAT in concat.go, INSTR and
 // LOCATE in locate.go. TIMESTAMPDIFF is built by GMS's planner directly, not looked up: see
 // timestampdiff.go.
@@ -85,6 +88,10 @@ func fixedFunction(name string) (sql.Function, bool) {
 				return nil, err
 			}
 			return &collatedConcat{Expression: e}, nil
+		}}, true
+	case "if", "ifnull", "coalesce":
+		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			return newCondValue(name, args)
 		}}, true
 	case "instr":
 		return sql.Function2{Name: name, Fn: func(str, substr sql.Expression) sql.Expression {

@@ -32,6 +32,9 @@ func TestFixedFunctions(t *testing.T) {
 		{"SELECT CONCAT(s, id) FROM t ORDER BY 1", "NULL apple1 Banana2"},
 		{"SELECT CONCAT_WS('-', s, id) c FROM t ORDER BY c DESC", "Banana-2 apple-1 3"},
 		{"SELECT COUNT(DISTINCT CONCAT(s, 'x')), COUNT(*) FROM (SELECT s FROM t UNION ALL SELECT UPPER(s) FROM t) u", "2,6"},
+		// IF, IFNULL and COALESCE are typed by all the values they may return.
+		{"SELECT IF(i > 0, 1, 1.5), IFNULL(i, 2.25), COALESCE(i, 1.5), IF(i > 0, i, 2.5e0), IF(i > 0, 'x', 1), IFNULL(d, i) FROM t ORDER BY id",
+			"1.0,5.00,5.0,5,x,12.50 1.5,-3.00,-3.0,2.5,1,-0.25 1.5,2.25,1.5,2.5,1,NULL"},
 		// INSTR and LOCATE: in the arguments' collation, counting characters.
 		{"SELECT INSTR('ABC', 'b'), LOCATE('b', 'áb'), LOCATE('B', 'abcb', 3), LOCATE('', 'abc'), LOCATE('', 'abc', 4), LOCATE('', 'abc', 5), LOCATE('x', 'abc', 0)",
 			"2,2,4,1,4,0,0"},
