@@ -33,13 +33,12 @@ import (
 //   - INSTR compared characters exactly whatever the collation (INSTR('ABC', 'b') was 0;
 //     MySQL under utf8mb4_0900_ai_ci: 2) and LOCATE ignored case even under a _bin collation
 //     and counted bytes, not characters (LOCATE('b', 'áb') was 3): both now compare in the
-//     collation MySQL derives from their arguments and count characters.
-//
+//     collation MySQL derives from their arguments and count characters;
 //   - IF typed its result as its first branch and IFNULL as its first argument, so
-//     IF(i > 0, 1, 1.5) gave 2 and IFNULL(n, 2.25) 2 (condfuncs.go).
+//     IF(i > 0, 1, 1.5) gave 2 and IFNULL(n, 2.25) 2.
 //
 // GREATEST and LEAST are in minmax.go, ROUND in round.go, CONCAT in concat.go, INSTR and
-// LOCATE in locate.go. TIMESTAMPDIFF is built by GMS's planner directly, not looked up: see
+// LOCATE in locate.go, IF, IFNULL and COALESCE in condfuncs.go. TIMESTAMPDIFF is built by GMS's planner directly, not looked up: see
 // timestampdiff.go.
 
 // fixedFunction is the sql.Function the store serves for name, if it is a MySQL built-in
