@@ -66,17 +66,13 @@ func wrapCondValue(name string, e sql.Expression) sql.Expression {
 // GMS's type, which holds them).
 func numericAggregate(ts []sql.Type) (sql.Type, bool) {
 	var decimals, floats int
-	intDigits, scale := 0, 0
+	var width decimalWidth
 	for _, t := range ts {
+		width.add(t)
 		switch {
-		case t == types.Null:
+		case t == types.Null, types.IsInteger(t):
 		case types.IsDecimal(t):
 			decimals++
-			dt := t.(sql.DecimalType)
-			intDigits = max(intDigits, int(dt.Precision())-int(dt.Scale()))
-			scale = max(scale, int(dt.Scale()))
-		case types.IsInteger(t):
-			intDigits = max(intDigits, integerDigits(t))
 		case types.IsFloat(t):
 			floats++
 		default:
@@ -87,8 +83,7 @@ func numericAggregate(ts []sql.Type) (sql.Type, bool) {
 	case floats > 0:
 		return types.Float64, true
 	case decimals > 0:
-		p := min(intDigits+scale, 65)
-		return types.MustCreateDecimalType(uint8(max(p, 1)), uint8(min(scale, p))), true
+		return width.decimalType(), true
 	}
 	return nil, false // integers alone: GMS's type holds them
 }

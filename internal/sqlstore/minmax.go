@@ -52,23 +52,19 @@ func newGreatestLeast(greatest bool, args []sql.Expression) (sql.Expression, err
 // class returns how the arguments compare, and for DECIMAL the result's type.
 func (g *greatestLeast) class() (minMaxClass, sql.Type) {
 	var ints, uints, decimals, floats, strs, temporals, others int
-	intDigits, scale := 0, 0
+	var width decimalWidth
 	for _, a := range g.args {
 		t := a.Type()
+		width.add(t)
 		switch {
 		case t == types.Null:
 			continue
 		case types.IsDecimal(t):
 			decimals++
-			dt := t.(sql.DecimalType)
-			intDigits = max(intDigits, int(dt.Precision())-int(dt.Scale()))
-			scale = max(scale, int(dt.Scale()))
 		case types.IsUnsigned(t):
 			uints++
-			intDigits = max(intDigits, integerDigits(t))
 		case types.IsInteger(t):
 			ints++
-			intDigits = max(intDigits, integerDigits(t))
 		case types.IsFloat(t):
 			floats++
 		case types.IsText(t):
@@ -92,8 +88,7 @@ func (g *greatestLeast) class() (minMaxClass, sql.Type) {
 	case decimals == 0 && ints == 0:
 		return minMaxUnsigned, types.Uint64
 	}
-	p := min(intDigits+scale, 65)
-	return minMaxDecimal, types.MustCreateDecimalType(uint8(p), uint8(min(scale, p)))
+	return minMaxDecimal, width.decimalType()
 }
 
 // Type implements sql.Expression.
@@ -209,6 +204,28 @@ func (g *greatestLeast) better(ctx *sql.Context, c minMaxClass, st sql.StringTyp
 		return order > 0
 	}
 	return order < 0
+}
+
+// decimalWidth gathers the integer digits and the scale a DECIMAL needs to hold the values
+// of several integer and DECIMAL types, as MySQL aggregates numeric types.
+type decimalWidth struct{ intDigits, scale int }
+
+// add widens w for values of type t (other types add nothing).
+func (w *decimalWidth) add(t sql.Type) {
+	switch {
+	case types.IsDecimal(t):
+		dt := t.(sql.DecimalType)
+		w.intDigits = max(w.intDigits, int(dt.Precision())-int(dt.Scale()))
+		w.scale = max(w.scale, int(dt.Scale()))
+	case types.IsInteger(t):
+		w.intDigits = max(w.intDigits, integerDigits(t))
+	}
+}
+
+// decimalType is the DECIMAL w describes, at most 65 digits.
+func (w decimalWidth) decimalType() sql.Type {
+	p := min(w.intDigits+w.scale, 65)
+	return types.MustCreateDecimalType(uint8(max(p, 1)), uint8(min(w.scale, p)))
 }
 
 // integerDigits is the number of decimal digits an integer type's values can have.
