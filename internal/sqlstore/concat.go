@@ -8,12 +8,20 @@ import (
 // CONCAT and CONCAT_WS typed in their arguments' collation (fixedfuncs.go).
 
 // collatedConcat is CONCAT or CONCAT_WS typed in its arguments' collation.
-type collatedConcat struct{ sql.Expression }
+type collatedConcat struct {
+	sql.Expression
+	typ derived[sql.Type]
+}
 
 var _ sql.FunctionExpression = (*collatedConcat)(nil)
 
 // Type implements sql.Expression.
 func (c *collatedConcat) Type() sql.Type {
+	return c.typ.get(c.Expression.Children(), c.collatedType)
+}
+
+// collatedType is GMS's type of the function in the collation of its arguments.
+func (c *collatedConcat) collatedType() sql.Type {
 	t := c.Expression.Type()
 	coll, coer := c.Expression.(sql.CollationCoercible).CollationCoercibility(sql.NewEmptyContext())
 	st, ok := t.(sql.StringType)

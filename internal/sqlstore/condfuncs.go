@@ -21,6 +21,13 @@ import (
 type condValue struct {
 	sql.Expression                         // GMS's function
 	values         func() []sql.Expression // the expressions whose value it may return
+	agg            derived[condType]
+}
+
+// condType is the aggregate type of a condValue's values, if ok.
+type condType struct {
+	typ sql.Type
+	ok  bool
 }
 
 var _ sql.FunctionExpression = (*condValue)(nil)
@@ -91,11 +98,15 @@ func numericAggregate(ts []sql.Type) (sql.Type, bool) {
 // aggregate is the MySQL type of c's values, if they are all numbers.
 func (c *condValue) aggregate() (sql.Type, bool) {
 	vs := c.values()
-	ts := make([]sql.Type, len(vs))
-	for i, v := range vs {
-		ts[i] = v.Type()
-	}
-	return numericAggregate(ts)
+	a := c.agg.get(vs, func() condType {
+		ts := make([]sql.Type, len(vs))
+		for i, v := range vs {
+			ts[i] = v.Type()
+		}
+		t, ok := numericAggregate(ts)
+		return condType{t, ok}
+	})
+	return a.typ, a.ok
 }
 
 // Type implements sql.Expression.

@@ -31,6 +31,28 @@ type greatestLeast struct {
 	greatest bool
 	args     []sql.Expression
 	gms      sql.Expression // GMS's version, for dates and times
+	plan     derived[minMaxPlan]
+}
+
+// minMaxPlan is how the arguments compare and the result's type.
+type minMaxPlan struct {
+	class minMaxClass
+	typ   sql.Type
+}
+
+// compared returns how the arguments compare and the result's type (class, kept).
+func (g *greatestLeast) compared() (minMaxClass, sql.Type) {
+	p := g.plan.get(g.args, func() minMaxPlan {
+		c, t := g.class()
+		switch c {
+		case minMaxGMS:
+			t = g.gms.Type()
+		case minMaxString:
+			t = types.MustCreateString(types.LongText.Type(), types.LongText.MaxCharacterLength(), g.collation())
+		}
+		return minMaxPlan{c, t}
+	})
+	return p.class, p.typ
 }
 
 var _ sql.FunctionExpression = (*greatestLeast)(nil)
@@ -93,13 +115,7 @@ func (g *greatestLeast) class() (minMaxClass, sql.Type) {
 
 // Type implements sql.Expression.
 func (g *greatestLeast) Type() sql.Type {
-	c, t := g.class()
-	switch c {
-	case minMaxGMS:
-		return g.gms.Type()
-	case minMaxString:
-		return types.MustCreateString(types.LongText.Type(), types.LongText.MaxCharacterLength(), g.collation())
-	}
+	_, t := g.compared()
 	return t
 }
 
@@ -124,14 +140,11 @@ func (g *greatestLeast) collation() sql.CollationID {
 
 // Eval implements sql.Expression.
 func (g *greatestLeast) Eval(ctx *sql.Context, row sql.Row) (any, error) {
-	c, typ := g.class()
+	c, typ := g.compared()
 	if c == minMaxGMS {
 		return g.gms.Eval(ctx, row)
 	}
-	var st sql.StringType
-	if c == minMaxString {
-		st = g.Type().(sql.StringType)
-	}
+	st, _ := typ.(sql.StringType)
 	var best any
 	for _, a := range g.args {
 		v, err := a.Eval(ctx, row)
@@ -274,7 +287,7 @@ func (g *greatestLeast) String() string {
 
 // CollationCoercibility implements sql.CollationCoercible.
 func (g *greatestLeast) CollationCoercibility(ctx *sql.Context) (sql.CollationID, byte) {
-	if c, _ := g.class(); c == minMaxString {
+	if c, _ := g.compared(); c == minMaxString {
 		return g.collation(), 2
 	}
 	return sql.Collation_binary, 5

@@ -15,6 +15,7 @@ import (
 type doubleRound struct {
 	sql.Expression // GMS's Round
 	args           []sql.Expression
+	typ            derived[sql.Type]
 }
 
 var _ sql.FunctionExpression = (*doubleRound)(nil)
@@ -60,6 +61,11 @@ func (r *doubleRound) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 // Type implements sql.Expression: ROUND of a DECIMAL to fewer digits than its scale has the
 // digits it rounds to (ROUND(12.50, 1) is 12.5; GMS kept the argument's scale, 12.50).
 func (r *doubleRound) Type() sql.Type {
+	return r.typ.get(r.args, r.roundedType)
+}
+
+// roundedType is Type, derived.
+func (r *doubleRound) roundedType() sql.Type {
 	t := r.Expression.Type()
 	dt, ok := r.args[0].Type().(sql.DecimalType)
 	if !ok || !types.IsDecimal(dt) {

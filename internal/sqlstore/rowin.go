@@ -46,8 +46,30 @@ func wrapRowINs(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope,
 		if !ok {
 			return e, transform.SameTree, nil
 		}
-		return &rowIN{Expression: e, left: lt, list: rt}, transform.NewTree, nil
+		return newRowIN(e, lt, rt), transform.NewTree, nil
 	})
+}
+
+// newRowIN wraps e, an IN of row constructor left over list.
+func newRowIN(e sql.Expression, left, list expression.Tuple) *rowIN {
+	return &rowIN{Expression: e, left: left, list: list, listNullFree: nullFreeLiterals(list)}
+}
+
+// nullFreeLiterals reports whether every element of list is a row of non-NULL literals: such
+// a list needs no evaluation to know it holds no NULL.
+func nullFreeLiterals(list expression.Tuple) bool {
+	for _, el := range list {
+		et, ok := el.(expression.Tuple)
+		if !ok {
+			return false
+		}
+		for _, x := range et {
+			if l, ok := x.(*expression.Literal); !ok || l.Value() == nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // rowIN is an IN over a row constructor, NULLs compared as SQL does.
@@ -55,6 +77,7 @@ type rowIN struct {
 	sql.Expression // GMS's InTuple or HashInTuple
 	left           expression.Tuple
 	list           expression.Tuple
+	listNullFree   bool // the list is rows of non-NULL literals (nullFreeLiterals)
 }
 
 // Eval implements sql.Expression.
@@ -68,6 +91,9 @@ func (r *rowIN) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		}
 		lv[i] = v
 		hasNull = hasNull || v == nil
+	}
+	if !hasNull && r.listNullFree {
+		return r.Expression.Eval(ctx, row) // no NULL on either side: GMS's comparison
 	}
 	elems := make([][]any, len(r.list))
 	for i, el := range r.list {
@@ -144,7 +170,7 @@ func (r *rowIN) WithChildren(children ...sql.Expression) (sql.Expression, error)
 	if !ok1 || !ok2 {
 		return e, nil
 	}
-	return &rowIN{Expression: e, left: lt, list: rt}, nil
+	return newRowIN(e, lt, rt), nil
 }
 
 // String implements fmt.Stringer, as GMS's expression shows.

@@ -146,8 +146,8 @@ func nodeCollations(ctx *sql.Context, n sql.Node) []collCoer {
 			out[i] = exprCollation(ctx, e, n.Child)
 		}
 		return out
-	case *plan.Filter, *plan.Sort, *plan.Limit, *plan.Offset, *plan.Distinct, *plan.TopN, *plan.Having,
-		*plan.PrependNode, *distinctNode, *sortNode:
+	}
+	if keepsChildRows(n) {
 		return nodeCollations(ctx, n.Children()[0])
 	}
 	sch := n.Schema()
@@ -191,8 +191,17 @@ func exprCollation(ctx *sql.Context, e sql.Expression, child sql.Node) collCoer 
 // as they are (a literal stays a literal), rather than columns of a table.
 func isPassThrough(n sql.Node) bool {
 	switch n.(type) {
-	case *plan.Project, *plan.Filter, *plan.Sort, *plan.Limit, *plan.Offset, *plan.Distinct, *plan.TopN,
-		*plan.Having, *plan.SetOp, *plan.PrependNode, *distinctNode, *sortNode:
+	case *plan.Project, *plan.SetOp:
+		return true
+	}
+	return keepsChildRows(n)
+}
+
+// keepsChildRows reports whether n returns rows of its one child's columns as they are.
+func keepsChildRows(n sql.Node) bool {
+	switch n.(type) {
+	case *plan.Filter, *plan.Sort, *plan.Limit, *plan.Offset, *plan.Distinct, *plan.TopN, *plan.Having,
+		*plan.PrependNode, *distinctNode, *sortNode:
 		return true
 	}
 	return false
