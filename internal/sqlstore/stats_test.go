@@ -3,8 +3,11 @@ package sqlstore
 import (
 	"fmt"
 	"math/rand"
+	randv2 "math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/dolthub/go-mysql-server/sql"
 )
 
 // TestStatisticsPickLookupJoin checks that, with index statistics, TPC-C's STOCK_LEVEL join
@@ -213,5 +216,72 @@ func TestStatisticsSampledLargeTable(t *testing.T) {
 		if got := queryRows(t, c, q, d, next, next, threshold); got != fmt.Sprint(len(want)) {
 			t.Fatalf("d=%d next=%d threshold=%d: got %s, want %d", d, next, threshold, got, len(want))
 		}
+	}
+}
+
+// TestStatisticsSampleSpread: a large table is sampled a few rows from each of many leaves,
+// not whole leaves. A leaf holds neighbouring keys, so whole leaves make a lumpy sample: with
+// TPC-C's order_line some districts were estimated at several times their size, and GMS then
+// read a district's order lines once per stock row in STOCK_LEVEL.
+func TestStatisticsSampleSpread(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	mustExec(t, n.connect(t, ""), "CREATE DATABASE d")
+	c := n.connect(t, "d")
+	mustExec(t, c, "CREATE TABLE t (a INT, b INT, pad VARCHAR(200), PRIMARY KEY (a, b))")
+	const prefixes, perPrefix = 10, 2000
+	n.st.stats.exactRows = 2000
+	pad := strings.Repeat("p", 180)
+	for a := 1; a <= prefixes; a++ {
+		var rows []string
+		for b := 1; b <= perPrefix; b++ {
+			rows = append(rows, fmt.Sprintf("(%d,%d,'%s')", a, b, pad))
+		}
+		mustExec(t, c, "INSERT INTO t VALUES "+strings.Join(rows, ","))
+	}
+	ctx := sql.NewEmptyContext()
+	db, err := n.st.Database(ctx, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, _, err := db.(*Database).GetTableInsensitive(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, done, err := n.st.txnOf(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	const dives, limit = 32, 1024
+	sample, est, small, err := diveRows(ctx, ourTable(tbl), tx, randv2.New(randv2.NewPCG(1, 2)), dives, limit)
+	if err != nil || small {
+		t.Fatalf("diveRows: small %v, %v", small, err)
+	}
+	if total := float64(prefixes * perPrefix); est < 0.7*total || est > 1.3*total {
+		t.Errorf("estimated %.0f rows, the table holds %.0f", est, total)
+	}
+	if len(sample) != limit {
+		t.Fatalf("sampled %d rows, want %d (%d from each of %d leaves)", len(sample), limit, limit/dives, dives)
+	}
+	got := map[[2]int32]bool{}
+	perA := map[int32]int{}
+	for _, r := range sample {
+		k := [2]int32{r[0].(int32), r[1].(int32)}
+		got[k] = true // two dives may meet one leaf
+		perA[k[0]]++
+	}
+	// Whole leaves would make nearly every sampled row's neighbour sampled too.
+	neighbours := 0
+	for k := range got {
+		if got[[2]int32{k[0], k[1] + 1}] {
+			neighbours++
+		}
+	}
+	t.Logf("%d leaves' rows per prefix: %v; %d of %d sampled rows have their neighbour sampled", dives, perA, neighbours, len(got))
+	if neighbours*4 > len(got)*3 {
+		t.Errorf("%d of %d sampled rows have their next row sampled too: whole leaves, not a few rows of each", neighbours, len(got))
+	}
+	if len(perA) != prefixes {
+		t.Errorf("the sample covers %d of %d prefixes", len(perA), prefixes)
 	}
 }
