@@ -119,6 +119,7 @@ func (t *Tree) Put(m *mtr.Mtr, key, value []byte) error {
 		}
 	}
 	if leaf.Page.Fits(len(cell)) {
+		leaf.LastInsert = int32(i)
 		return m.Apply(leaf, m.Group().Insert(leaf.ID(), i, cell))
 	}
 	return t.insertSplit(m, pth, len(pth)-1, i, cell)
@@ -155,7 +156,13 @@ func (t *Tree) insertSplit(m *mtr.Mtr, pth path, level, i int, cell []byte) erro
 		cells = append(cells, cell)
 	}
 	leaf := p.Type() == page.TypeLeaf
-	k := splitPoint(cells, leaf && i == n && p.Right() == page.Invalid)
+	// An insert at the end of a leaf, or just after the one before it, is taken as a step of
+	// an ascending run (InnoDB's heuristic).
+	ascending := leaf && (i == n || int(f.LastInsert) == i-1)
+	k := splitPoint(cells, i, ascending)
+	if leaf {
+		f.LastInsert = -1
+	}
 
 	nf, err := m.Alloc()
 	if err != nil {
@@ -203,8 +210,14 @@ func (t *Tree) insertSplit(m *mtr.Mtr, pth path, level, i int, cell []byte) erro
 			return err
 		}
 	}
+	if leaf && i >= k {
+		nf.LastInsert = int32(i - k)
+	}
 	// Shrink the old node to cells[:k].
 	if i < k {
+		if leaf {
+			f.LastInsert = int32(i)
+		}
 		if err := m.Apply(f, g.Truncate(id, k-1)); err != nil {
 			return err
 		}
@@ -228,12 +241,28 @@ func (t *Tree) insertSplit(m *mtr.Mtr, pth path, level, i int, cell []byte) erro
 	return t.insertSplit(m, pth, level-1, slot, pcell)
 }
 
-// splitPoint chooses the first cell of the new right page: the middle by bytes, or for an
-// append at the end of the rightmost leaf only the new cell (ascending inserts fill pages).
-// Each half holds at most half the bytes plus one cell, so both fit in a page.
-func splitPoint(cells [][]byte, appendOnly bool) int {
-	if appendOnly {
-		return len(cells) - 1
+// splitPoint chooses the first cell of the new right page; cells[i] is the one being
+// inserted. An ascending run (auto-increment keys at the right edge, or keys under a prefix
+// that grows in the middle of the tree: an order number per district, warehouses loaded side
+// by side) split in the middle would leave every page behind it half empty for good. So an
+// ascending insert keeps on the left what precedes it, up to seqFill of a page (InnoDB also
+// leaves 1/16 free, for the versions later updates add), and moves what follows it to the
+// right: the run goes on where the new cell is, in a page with room, and the cells after it,
+// which the run will not touch, are not carried along. Each side fits in a page: the left
+// one holds at most seqFill, or the new cell and old cells before it when the right one holds
+// only old cells; otherwise at most a page's worth beyond seqFill plus two cells go right.
+// Other inserts split in the middle by bytes, each half holding at most half plus one cell.
+func splitPoint(cells [][]byte, i int, ascending bool) int {
+	if ascending {
+		k, acc := i+1, 0
+		for j, c := range cells[:i+1] {
+			acc += page.CellCost(len(c))
+			if acc > seqFill {
+				k = j
+				break
+			}
+		}
+		return max(1, min(k, len(cells)-1))
 	}
 	total := 0
 	for _, c := range cells {
@@ -248,6 +277,10 @@ func splitPoint(cells [][]byte, appendOnly bool) int {
 	}
 	return len(cells) - 1
 }
+
+// seqFill is how many bytes of cells a page split by an ascending run keeps: 15/16 of
+// what a page can hold.
+const seqFill = (page.Size - page.HeaderSize) * 15 / 16
 
 // raiseRoot moves the root's contents into a new page and makes the root an internal node
 // one level up whose only child is that page. It returns the new page, latched.

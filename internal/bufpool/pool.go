@@ -42,6 +42,10 @@ type Frame struct {
 	// it is out of the table and the frame is freed when the last of them releases it. Set by
 	// the loader before it unlatches.
 	private bool
+	// LastInsert is a hint for the B+tree's split heuristic: the slot of the cell last
+	// inserted into the page, or -1. It lives in memory only (a page read back from storage
+	// starts without it) and is read and written under the exclusive latch.
+	LastInsert int32
 }
 
 // ID returns the page the frame holds.
@@ -180,6 +184,7 @@ func (p *Pool) New(ctx context.Context, id page.ID) (*Frame, error) {
 		p.release(old)
 	}
 	f.id.Store(uint64(id))
+	f.LastInsert = -1
 	f.pins.Store(1)
 	s.m[id] = f
 	s.mu.Unlock()
@@ -204,6 +209,7 @@ func (p *Pool) load(ctx context.Context, id page.ID) (*Frame, error) {
 		return nil, nil
 	}
 	f.id.Store(uint64(id))
+	f.LastInsert = -1
 	f.pins.Store(1)
 	f.err, f.private = nil, false
 	s.m[id] = f
