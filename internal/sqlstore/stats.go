@@ -275,12 +275,12 @@ func sampleRows(ctx *sql.Context, t *Table, tx *Transaction, r *rand.Rand) ([]sq
 }
 
 // A leaf holds rows of neighbouring keys, so the rows of one leaf say little more about the
-// table than one of them does: a sample of whole leaves is lumpy. Taking all of each of
-// TPC-C's 62 sampled order_line leaves (131 rows each) estimated some districts at five
-// times their size, and GMS then planned STOCK_LEVEL by scanning a warehouse's stock and
-// reading the district's order lines for each stock row. So a large table is sampled from
-// an eighth of its leaves, at most statsDives, statsSampleRows/statsDives rows of each,
-// chosen at random.
+// table than one of them does: a sample of whole leaves is lumpy. Sampled as 62 whole
+// order_line leaves of 131 rows, TPC-C's districts got a handful of histogram buckets each
+// or none, and in some runs GMS planned STOCK_LEVEL for one district by scanning a
+// warehouse's stock and reading the district's order lines for each stock row. So a large
+// table is sampled from an eighth of its leaves, at most statsDives, statsSampleRows/
+// statsDives rows of each, chosen at random.
 const (
 	statsProbeDives = 16    // dives that decide whether a table is read whole
 	statsDives      = 256   // dives in all to sample a large table
