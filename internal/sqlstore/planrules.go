@@ -24,6 +24,7 @@ func installPlanRules(eng *sqle.Engine) {
 	installTupleRule(eng)
 	installMixedINRule(eng)
 	installIntCompareRule(eng)
+	installDateNumberRule(eng)
 	installSortRule(eng)
 	installRowINRule(eng)
 	installTemporalTextRule(eng)

@@ -33,6 +33,7 @@ const (
 	ruleTemporalText
 	ruleIntCast
 	ruleDateInterval
+	ruleDateNumber
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

@@ -1,0 +1,147 @@
+package sqlstore
+
+import (
+	"time"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/go-mysql-server/sql/types"
+)
+
+// Integers read as dates.
+//
+// MySQL reads an integer compared with a DATE, DATETIME or TIMESTAMP, or cast to one, as a
+// date: YYYYMMDD, YYMMDD, YYYYMMDDhhmmss or YYMMDDhhmmss (number_to_datetime in its
+// my_time.c; YY below 70 is 20YY). So `d >= 20240101` selects the dates from 2024 on and
+// CAST(20240131 AS DATE) is 2024-01-31. GMS did neither: `d = 20240131` and `d > 20240101`
+// were false for every row (so `WHERE d >= 20240101` returned nothing), and CAST(20240131
+// AS DATE), CAST(20240131103000 AS DATETIME) were NULL.
+//
+// The rule below, before GMS plans index lookups (so that such a comparison reads a date
+// range of an index), replaces an integer constant that is a valid date in those forms by
+// the date (or, with a time of day, the datetime) where it is compared with a temporal
+// expression (=, <=>, <, <=, >, >=, BETWEEN) or cast to DATE or DATETIME. An integer that is
+// no valid date is left to GMS.
+
+// installDateNumberRule adds the rule before GMS's join and index planning.
+func installDateNumberRule(eng *sqle.Engine) {
+	installBeforeIndexPlanning(eng, analyzer.Rule{Id: ruleDateNumber, Apply: readNumbersAsDates}, false)
+}
+
+func readNumbersAsDates(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		if _, ok := n.(sql.Expressioner); !ok {
+			return n, transform.SameTree, nil
+		}
+		return transform.OneNodeExprsWithNode(n, func(_ sql.Node, e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+			return transform.Expr(e, dateNumberExpr)
+		})
+	})
+}
+
+// dateNumberExpr rewrites one comparison, BETWEEN or cast (see above).
+func dateNumberExpr(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+	switch e := e.(type) {
+	case *expression.Equals, *expression.NullSafeEquals, *expression.LessThan, *expression.LessThanOrEqual,
+		*expression.GreaterThan, *expression.GreaterThanOrEqual:
+		ch := e.Children()
+		l, r := ch[0], ch[1]
+		if d, ok := numberAsDate(r, l.Type()); ok {
+			r = d
+		} else if d, ok := numberAsDate(l, r.Type()); ok {
+			l = d
+		} else {
+			return e, transform.SameTree, nil
+		}
+		ne, err := e.WithChildren(l, r)
+		return ne, transform.NewTree, err
+	case *expression.Between:
+		lo, okLo := numberAsDate(e.Lower, e.Val.Type())
+		hi, okHi := numberAsDate(e.Upper, e.Val.Type())
+		if !okLo && !okHi {
+			return e, transform.SameTree, nil
+		}
+		if !okLo {
+			lo = e.Lower
+		}
+		if !okHi {
+			hi = e.Upper
+		}
+		return expression.NewBetween(e.Val, lo, hi), transform.NewTree, nil
+	case *expression.Convert:
+		var want sql.Type
+		switch e.Type().Type() {
+		case types.Date.Type():
+			want = types.Date
+		case types.DatetimeMaxPrecision.Type():
+			want = e.Type()
+		default:
+			return e, transform.SameTree, nil
+		}
+		t, _, ok := literalDate(e.Child)
+		if !ok {
+			return e, transform.SameTree, nil
+		}
+		if want == types.Date {
+			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+		}
+		return expression.NewLiteral(t, want), transform.NewTree, nil
+	}
+	return e, transform.SameTree, nil
+}
+
+// numberAsDate returns the date literal an integer constant e stands for when compared with
+// an expression of type other, if other is temporal and e a valid date number.
+func numberAsDate(e sql.Expression, other sql.Type) (sql.Expression, bool) {
+	if !types.IsTime(other) {
+		return nil, false
+	}
+	t, clock, ok := literalDate(e)
+	if !ok {
+		return nil, false
+	}
+	if clock {
+		return expression.NewLiteral(t, types.DatetimeMaxPrecision), true
+	}
+	return expression.NewLiteral(t, types.Date), true
+}
+
+// literalDate reads an integer literal as a date number.
+func literalDate(e sql.Expression) (time.Time, bool, bool) {
+	lit, ok := e.(*expression.Literal)
+	if !ok || !types.IsInteger(lit.Type()) {
+		return time.Time{}, false, false
+	}
+	var n int64
+	switch v := lit.Value().(type) {
+	case int8:
+		n = int64(v)
+	case int16:
+		n = int64(v)
+	case int32:
+		n = int64(v)
+	case int64:
+		n = v
+	case int:
+		n = int64(v)
+	case uint8:
+		n = int64(v)
+	case uint16:
+		n = int64(v)
+	case uint32:
+		n = int64(v)
+	case uint64:
+		if v > 1<<62 {
+			return time.Time{}, false, false
+		}
+		n = int64(v)
+	default:
+		return time.Time{}, false, false
+	}
+	t, ok := numberToDatetime(n) // missingfuncs_time.go
+	return t, n > 99991231, ok
+}
