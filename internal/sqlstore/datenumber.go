@@ -32,27 +32,29 @@ func installDateNumberRule(eng *sqle.Engine) {
 	installBeforeIndexPlanning(eng, analyzer.Rule{Id: ruleDateNumber, Apply: readNumbersAsDates}, false)
 }
 
-func readNumbersAsDates(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+func readNumbersAsDates(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
 	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 		if _, ok := n.(sql.Expressioner); !ok {
 			return n, transform.SameTree, nil
 		}
 		return transform.OneNodeExprsWithNode(n, func(_ sql.Node, e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
-			return transform.Expr(e, dateNumberExpr)
+			return transform.Expr(e, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+				return dateNumberExpr(ctx, e)
+			})
 		})
 	})
 }
 
 // dateNumberExpr rewrites one comparison, BETWEEN or cast (see above).
-func dateNumberExpr(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+func dateNumberExpr(ctx *sql.Context, e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
 	switch e := e.(type) {
 	case *expression.Equals, *expression.NullSafeEquals, *expression.LessThan, *expression.LessThanOrEqual,
 		*expression.GreaterThan, *expression.GreaterThanOrEqual:
 		ch := e.Children()
 		l, r := ch[0], ch[1]
-		if d, ok := numberAsDate(r, l.Type()); ok {
+		if d, ok := numberAsDate(ctx, r, l.Type()); ok {
 			r = d
-		} else if d, ok := numberAsDate(l, r.Type()); ok {
+		} else if d, ok := numberAsDate(ctx, l, r.Type()); ok {
 			l = d
 		} else {
 			return e, transform.SameTree, nil
@@ -60,8 +62,8 @@ func dateNumberExpr(e sql.Expression) (sql.Expression, transform.TreeIdentity, e
 		ne, err := e.WithChildren(l, r)
 		return ne, transform.NewTree, err
 	case *expression.Between:
-		lo, okLo := numberAsDate(e.Lower, e.Val.Type())
-		hi, okHi := numberAsDate(e.Upper, e.Val.Type())
+		lo, okLo := numberAsDate(ctx, e.Lower, e.Val.Type())
+		hi, okHi := numberAsDate(ctx, e.Upper, e.Val.Type())
 		if !okLo && !okHi {
 			return e, transform.SameTree, nil
 		}
@@ -82,7 +84,7 @@ func dateNumberExpr(e sql.Expression) (sql.Expression, transform.TreeIdentity, e
 		default:
 			return e, transform.SameTree, nil
 		}
-		t, _, ok := literalDate(e.Child)
+		t, _, ok := literalDate(ctx, e.Child)
 		if !ok {
 			return e, transform.SameTree, nil
 		}
@@ -96,11 +98,11 @@ func dateNumberExpr(e sql.Expression) (sql.Expression, transform.TreeIdentity, e
 
 // numberAsDate returns the date literal an integer constant e stands for when compared with
 // an expression of type other, if other is temporal and e a valid date number.
-func numberAsDate(e sql.Expression, other sql.Type) (sql.Expression, bool) {
+func numberAsDate(ctx *sql.Context, e sql.Expression, other sql.Type) (sql.Expression, bool) {
 	if !types.IsTime(other) {
 		return nil, false
 	}
-	t, clock, ok := literalDate(e)
+	t, clock, ok := literalDate(ctx, e)
 	if !ok {
 		return nil, false
 	}
@@ -111,37 +113,16 @@ func numberAsDate(e sql.Expression, other sql.Type) (sql.Expression, bool) {
 }
 
 // literalDate reads an integer literal as a date number.
-func literalDate(e sql.Expression) (time.Time, bool, bool) {
+func literalDate(ctx *sql.Context, e sql.Expression) (time.Time, bool, bool) {
 	lit, ok := e.(*expression.Literal)
-	if !ok || !types.IsInteger(lit.Type()) {
+	if !ok || !types.IsInteger(lit.Type()) || lit.Value() == nil {
 		return time.Time{}, false, false
 	}
-	var n int64
-	switch v := lit.Value().(type) {
-	case int8:
-		n = int64(v)
-	case int16:
-		n = int64(v)
-	case int32:
-		n = int64(v)
-	case int64:
-		n = v
-	case int:
-		n = int64(v)
-	case uint8:
-		n = int64(v)
-	case uint16:
-		n = int64(v)
-	case uint32:
-		n = int64(v)
-	case uint64:
-		if v > 1<<62 {
-			return time.Time{}, false, false
-		}
-		n = int64(v)
-	default:
+	v, _, err := types.Int64.Convert(ctx, lit.Value()) // clipped to the BIGINT range
+	if err != nil {
 		return time.Time{}, false, false
 	}
+	n := v.(int64)
 	t, ok := numberToDatetime(n) // missingfuncs_time.go
 	return t, n > 99991231, ok
 }
