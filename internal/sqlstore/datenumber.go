@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"strings"
 	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -24,8 +25,9 @@ import (
 // The rule below, before GMS plans index lookups (so that such a comparison reads a date
 // range of an index), replaces an integer constant that is a valid date in those forms by
 // the date (or, with a time of day, the datetime) where it is compared with a temporal
-// expression (=, <=>, <, <=, >, >=, BETWEEN) or cast to DATE or DATETIME. An integer that is
-// no valid date is left to GMS.
+// expression (=, <=>, <, <=, >, >=, BETWEEN), cast to DATE or DATETIME, or passed to a
+// function that reads a date (dateFunctions: DATE(20240131) was NULL too). An integer that is
+// no valid date is left to GMS; so are a WEEK mode and the like, which are below 101.
 
 // installDateNumberRule adds the rule before GMS's join and index planning.
 func installDateNumberRule(eng *sqle.Engine) {
@@ -74,6 +76,25 @@ func dateNumberExpr(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 			hi = e.Upper
 		}
 		return expression.NewBetween(e.Val, lo, hi), transform.NewTree, nil
+	case sql.FunctionExpression:
+		if !dateFunctions[strings.ToLower(e.FunctionName())] {
+			return e, transform.SameTree, nil
+		}
+		args := e.Children()
+		var out []sql.Expression
+		for i, a := range args {
+			if d, ok := numberAsDate(ctx, a, types.DatetimeMaxPrecision); ok {
+				if out == nil {
+					out = append([]sql.Expression(nil), args...)
+				}
+				out[i] = d
+			}
+		}
+		if out == nil {
+			return e, transform.SameTree, nil
+		}
+		ne, err := e.WithChildren(out...)
+		return ne, transform.NewTree, err
 	case *expression.Convert:
 		var want sql.Type
 		switch e.Type().Type() {
@@ -94,6 +115,15 @@ func dateNumberExpr(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 		return expression.NewLiteral(t, want), transform.NewTree, nil
 	}
 	return e, transform.SameTree, nil
+}
+
+// dateFunctions are the functions whose arguments MySQL reads as dates (or, for WEEK,
+// YEARWEEK and DATE_FORMAT, a mode or format that is never a date number).
+var dateFunctions = map[string]bool{
+	"date": true, "year": true, "month": true, "day": true, "dayofmonth": true, "dayofweek": true,
+	"dayofyear": true, "weekday": true, "quarter": true, "week": true, "weekofyear": true,
+	"yearweek": true, "last_day": true, "monthname": true, "dayname": true, "to_days": true,
+	"date_format": true, "datediff": true, "unix_timestamp": true,
 }
 
 // numberAsDate returns the date literal an integer constant e stands for when compared with
