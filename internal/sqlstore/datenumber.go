@@ -118,12 +118,14 @@ func dateNumberExpr(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 }
 
 // dateFunctions are the functions whose arguments MySQL reads as dates (or, for WEEK,
-// YEARWEEK and DATE_FORMAT, a mode or format that is never a date number).
+// YEARWEEK and DATE_FORMAT, a mode or format, and for ADDDATE and SUBDATE a number of days,
+// that is never a date number).
 var dateFunctions = map[string]bool{
 	"date": true, "year": true, "month": true, "day": true, "dayofmonth": true, "dayofweek": true,
 	"dayofyear": true, "weekday": true, "quarter": true, "week": true, "weekofyear": true,
 	"yearweek": true, "last_day": true, "monthname": true, "dayname": true, "to_days": true,
-	"date_format": true, "datediff": true, "unix_timestamp": true,
+	"date_format": true, "datediff": true, "unix_timestamp": true, "date_add": true,
+	"date_sub": true,
 }
 
 // numberAsDate returns the date literal an integer constant e stands for when compared with
@@ -137,7 +139,7 @@ func numberAsDate(ctx *sql.Context, e sql.Expression, other sql.Type) (sql.Expre
 		return nil, false
 	}
 	if clock {
-		return expression.NewLiteral(t, types.DatetimeMaxPrecision), true
+		return expression.NewLiteral(t, types.Datetime), true
 	}
 	return expression.NewLiteral(t, types.Date), true
 }
