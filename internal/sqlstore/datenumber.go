@@ -35,15 +35,8 @@ func installDateNumberRule(eng *sqle.Engine) {
 }
 
 func readNumbersAsDates(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
-	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
-		if _, ok := n.(sql.Expressioner); !ok {
-			return n, transform.SameTree, nil
-		}
-		return transform.OneNodeExprsWithNode(n, func(_ sql.Node, e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
-			return transform.Expr(e, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
-				return dateNumberExpr(ctx, e)
-			})
-		})
+	return transform.NodeExprs(n, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+		return dateNumberExpr(ctx, e)
 	})
 }
 
@@ -83,7 +76,7 @@ func dateNumberExpr(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 		args := e.Children()
 		var out []sql.Expression
 		for i, a := range args {
-			if d, ok := numberAsDate(ctx, a, types.DatetimeMaxPrecision); ok {
+			if d, ok := dateLiteral(ctx, a); ok {
 				if out == nil {
 					out = append([]sql.Expression(nil), args...)
 				}
@@ -96,23 +89,18 @@ func dateNumberExpr(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 		ne, err := e.WithChildren(out...)
 		return ne, transform.NewTree, err
 	case *expression.Convert:
-		var want sql.Type
-		switch e.Type().Type() {
-		case types.Date.Type():
-			want = types.Date
-		case types.DatetimeMaxPrecision.Type():
-			want = e.Type()
-		default:
+		typ := e.Type()
+		if typ.Type() != types.Date.Type() && typ.Type() != types.Datetime.Type() {
 			return e, transform.SameTree, nil
 		}
 		t, _, ok := literalDate(ctx, e.Child)
 		if !ok {
 			return e, transform.SameTree, nil
 		}
-		if want == types.Date {
+		if typ.Type() == types.Date.Type() {
 			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 		}
-		return expression.NewLiteral(t, want), transform.NewTree, nil
+		return expression.NewLiteral(t, typ), transform.NewTree, nil
 	}
 	return e, transform.SameTree, nil
 }
@@ -134,6 +122,12 @@ func numberAsDate(ctx *sql.Context, e sql.Expression, other sql.Type) (sql.Expre
 	if !types.IsTime(other) {
 		return nil, false
 	}
+	return dateLiteral(ctx, e)
+}
+
+// dateLiteral returns the DATE, or with a time of day the DATETIME, literal that an integer
+// constant e stands for, if it is a valid date number.
+func dateLiteral(ctx *sql.Context, e sql.Expression) (sql.Expression, bool) {
 	t, clock, ok := literalDate(ctx, e)
 	if !ok {
 		return nil, false
