@@ -120,7 +120,7 @@ func (t *Tree) Put(m *mtr.Mtr, key, value []byte) error {
 	}
 	if leaf.Page.Fits(len(cell)) {
 		leaf.LastInsert = int32(i)
-		return m.Apply(leaf, m.Group().Insert(leaf.ID(), i, cell))
+		return m.Apply(leaf, m.Group().InsertLeaf(leaf.ID(), &leaf.Page, i, cell))
 	}
 	return t.insertSplit(m, pth, len(pth)-1, i, cell)
 }

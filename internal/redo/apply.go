@@ -63,6 +63,8 @@ func Apply(p *page.Page, lsn page.LSN, r Record) error {
 				err = p.Replace(int(le.Uint16(pl)), pl[2:])
 			}
 		}
+	case TInsertDelta:
+		err = applyInsertDelta(p, r)
 	case TDelete, TTruncate:
 		if err = exact(2); err == nil {
 			if !isCellPage(p) {
@@ -118,6 +120,26 @@ func Apply(p *page.Page, lsn page.LSN, r Record) error {
 	}
 	p.SetLSN(lsn)
 	return nil
+}
+
+func applyInsertDelta(p *page.Page, r Record) error {
+	pl := r.Payload
+	if len(pl) < 4 {
+		return corrupt(r, "short payload")
+	}
+	if p.Type() != page.TypeLeaf {
+		return corrupt(r, "on a %s page", p.Type())
+	}
+	base := int(le.Uint16(pl[2:]))
+	if base >= p.NumCells() {
+		return corrupt(r, "base cell %d of %d", base, p.NumCells())
+	}
+	var buf [page.MaxCell]byte
+	cell, err := applyDelta(buf[:0], p.Cell(base), pl[4:])
+	if err != nil {
+		return corrupt(r, "%v", err)
+	}
+	return p.Insert(int(le.Uint16(pl)), cell)
 }
 
 func isCellPage(p *page.Page) bool {

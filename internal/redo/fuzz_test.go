@@ -28,6 +28,11 @@ func reencode(r Record) ([]byte, bool) {
 		} else {
 			g.Replace(r.Page, int(le.Uint16(pl)), pl[2:])
 		}
+	case TInsertDelta:
+		if len(pl) < 4 {
+			return nil, false
+		}
+		g.InsertDelta(r.Page, int(le.Uint16(pl)), int(le.Uint16(pl[2:])), pl[4:])
 	case TDelete, TTruncate:
 		if len(pl) != 2 {
 			return nil, false
@@ -392,6 +397,12 @@ func FuzzApply(f *testing.F) {
 			}
 			if p.NumCells() != want {
 				t.Fatalf("%v: %d cells, want %d", r, p.NumCells(), want)
+			}
+		case TInsertDelta:
+			slot, base := int(le.Uint16(r.Payload)), int(le.Uint16(r.Payload[2:]))
+			want, err := applyDelta(nil, before.Cell(base), r.Payload[4:])
+			if err != nil || !bytes.Equal(p.Cell(slot), want) || p.NumCells() != n0+1 {
+				t.Fatalf("%v: cell %d is %x (%d cells), want %x (%v)", r, slot, p.Cell(slot), p.NumCells(), want, err)
 			}
 		case TDelete:
 			if p.NumCells() != n0-1 {

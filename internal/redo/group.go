@@ -10,8 +10,9 @@ import (
 // returns its decoded form so that the caller can apply it at once with Apply; Bytes seals the
 // group (group-end flag, CRCs) for the log.
 type Group struct {
-	buf  []byte
-	last int // offset of the last record, -1 when empty
+	buf   []byte
+	last  int // offset of the last record, -1 when empty
+	delta [2][]byte
 }
 
 // NewGroup returns an empty group.
@@ -61,6 +62,39 @@ func (g *Group) Insert(pg page.ID, slot int, cell []byte) Record {
 	le.PutUint16(p, uint16(slot))
 	copy(p[2:], cell)
 	return g.record()
+}
+
+// InsertDelta records inserting at slot the cell that delta (AppendDelta) makes from the
+// cell at slot base, counted before the insert.
+func (g *Group) InsertDelta(pg page.ID, slot, base int, delta []byte) Record {
+	p := g.add(TInsertDelta, pg, 4+len(delta))
+	le.PutUint16(p, uint16(slot))
+	le.PutUint16(p[2:], uint16(base))
+	copy(p[4:], delta)
+	return g.record()
+}
+
+// InsertLeaf records inserting cell at slot of the leaf p: as a delta of the cell beside it
+// (at slot, then slot-1) when that is smaller, else as the cell. A new version of a row lands
+// beside the old one, and most of its bytes are the old one's.
+func (g *Group) InsertLeaf(pg page.ID, p *page.Page, slot int, cell []byte) Record {
+	best, size := -1, len(cell)-deltaMinSaving
+	for k, base := range [2]int{slot, slot - 1} {
+		if base < 0 || base >= p.NumCells() {
+			continue
+		}
+		g.delta[k] = AppendDelta(g.delta[k][:0], p.Cell(base), cell)
+		if n := 2 + len(g.delta[k]); n < size {
+			best, size = k, n
+		}
+		if best == 0 && size <= len(cell)/8 {
+			break
+		}
+	}
+	if best < 0 {
+		return g.Insert(pg, slot, cell)
+	}
+	return g.InsertDelta(pg, slot, slot-best, g.delta[best])
 }
 
 // Delete records deleting the cell at slot.

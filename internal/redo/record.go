@@ -35,12 +35,15 @@ const (
 	// recovering the log kept its records (they may have been consumed) and appended this
 	// record, naming the LSN where the void group starts. Every record from there to the
 	// abort record is as if it had never been written. No page.
-	TAbort  Type = 14
-	maxType      = TAbort
+	TAbort Type = 14
+	// TInsertDelta inserts at a slot a cell made from another cell of the page, its base,
+	// by a delta (delta.go): the new version of an updated row, logged as its changes.
+	TInsertDelta Type = 15
+	maxType           = TInsertDelta
 )
 
 var typeNames = [...]string{"", "init", "insert", "delete", "replace", "truncate", "append",
-	"links", "next", "meta", "overflow", "free", "commit", "end", "abort"}
+	"links", "next", "meta", "overflow", "free", "commit", "end", "abort", "insert-delta"}
 
 func (t Type) String() string {
 	if t >= 1 && t <= maxType {

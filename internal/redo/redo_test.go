@@ -2,6 +2,7 @@ package redo
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -44,6 +45,8 @@ func everyType(g *Group) []Record {
 		copyRecord(g.Init(5, page.TypeLeaf, 0, 3)),
 		copyRecord(g.Insert(5, 0, []byte("hello"))),
 		copyRecord(g.Insert(5, 1, nil)),
+		copyRecord(g.InsertDelta(5, 1, 0, AppendDelta(nil, []byte("hello"), []byte("jello!")))),
+		copyRecord(g.Delete(5, 1)),
 		copyRecord(g.Delete(5, 1)),
 		copyRecord(g.Replace(5, 0, []byte("world!"))),
 		copyRecord(g.Truncate(5, 1)),
@@ -1124,6 +1127,18 @@ func addRecord(t testing.TB, td *datadriven.TestData, g *Group, cmd string, a dd
 		g.Free(a.id("page"), page.ID(a.num("next", 0)))
 	case "commit":
 		g.Commit(a.num("txn", 0), 1700000000000000)
+	case "insert-delta":
+		// A delta that makes cell `to` from cell `from`, or raw delta bytes in hex.
+		var delta []byte
+		if _, ok := a.m["raw"]; ok {
+			var err error
+			if delta, err = hex.DecodeString(a.str("raw")); err != nil {
+				td.Fatalf(t, "raw: %v", err)
+			}
+		} else {
+			delta = AppendDelta(nil, parseCell(a.str("from")), parseCell(a.str("to")))
+		}
+		g.InsertDelta(a.id("page"), int(a.num("slot", 0)), int(a.num("base", 0)), delta)
 	default:
 		td.Fatalf(t, "unknown record %q", cmd)
 	}
@@ -1234,6 +1249,12 @@ func TestDataDriven(t *testing.T) {
 			switch td.Cmd {
 			case "show":
 				return s.show(a.id("page"))
+			case "insert-leaf":
+				// The record InsertLeaf chooses for the page as it is.
+				g := NewGroup()
+				id := a.id("page")
+				g.InsertLeaf(id, s.page(id), int(a.num("slot", 0)), parseCell(a.str("cell")))
+				return s.applyGroup(g)
 			case "group":
 				g := NewGroup()
 				for _, line := range strings.Split(strings.TrimSpace(td.Input), "\n") {
