@@ -3,6 +3,7 @@ package redo
 import (
 	"encoding/binary"
 	"errors"
+	"math/bits"
 
 	"strata/internal/page"
 )
@@ -58,7 +59,13 @@ func appendOp(dst []byte, cp, skip int, add []byte) []byte {
 
 func commonPrefix(a, b []byte) int {
 	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := le.Uint64(a[i:]) ^ le.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8
+		}
+	}
+	for ; i < n; i++ {
 		if a[i] != b[i] {
 			return i
 		}
@@ -69,20 +76,45 @@ func commonPrefix(a, b []byte) int {
 // resync finds the nearest a, b (least a+b, then least b) within deltaReach where base[a:]
 // and target[b:] agree on deltaRun bytes or on all that is left of both.
 func resync(base, target []byte) (a, b int, ok bool) {
-	for s := 1; s <= 2*deltaReach; s++ {
-		for b = max(0, s-deltaReach); b <= min(s, deltaReach); b++ {
-			a = s - b
-			if a > len(base) || b > len(target) {
-				continue
-			}
-			ra, rb := base[a:], target[b:]
-			n := commonPrefix(ra, rb)
-			if n >= deltaRun || (n == len(ra) && n == len(rb)) {
-				return a, b, true
+	best, bestB := -1, 0
+	better := func(a, b int) bool {
+		return best < 0 || a+b < best || a+b == best && b < bestB
+	}
+	// Tails shorter than a run that are equal (or both empty).
+	for r := 0; r < deltaRun; r++ {
+		a, b := len(base)-r, len(target)-r
+		if a >= 0 && b >= 0 && a <= deltaReach && b <= deltaReach && better(a, b) &&
+			string(base[a:]) == string(target[b:]) {
+			best, bestB = a+b, b
+		}
+	}
+	// Runs of deltaRun bytes, compared as words, nearest first.
+	var bw, tw [deltaReach + 1]uint64
+	na, nb := min(deltaReach, len(base)-deltaRun), min(deltaReach, len(target)-deltaRun)
+	for a := 0; a <= na; a++ {
+		bw[a] = le.Uint64(base[a:])
+	}
+	for b := 0; b <= nb; b++ {
+		tw[b] = le.Uint64(target[b:])
+	}
+	limit := na + nb
+	if best >= 0 {
+		limit = min(limit, best)
+	}
+	for s := 1; s <= limit; s++ {
+		for b := max(0, s-na); b <= min(s, nb); b++ {
+			if bw[s-b] == tw[b] {
+				if better(s-b, b) {
+					best, bestB = s, b
+				}
+				return best - bestB, bestB, true
 			}
 		}
 	}
-	return 0, 0, false
+	if best < 0 {
+		return 0, 0, false
+	}
+	return best - bestB, bestB, true
 }
 
 // applyDelta appends to dst the cell that delta makes from base.
