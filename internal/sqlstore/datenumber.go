@@ -113,7 +113,7 @@ var dateFunctions = map[string]bool{
 	"dayofyear": true, "weekday": true, "quarter": true, "week": true, "weekofyear": true,
 	"yearweek": true, "last_day": true, "monthname": true, "dayname": true, "to_days": true,
 	"date_format": true, "datediff": true, "unix_timestamp": true, "date_add": true,
-	"date_sub": true,
+	"date_sub": true, "timestamp": true,
 }
 
 // numberAsDate returns the date literal an integer constant e stands for when compared with

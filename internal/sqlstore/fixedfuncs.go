@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
 )
 
 // Built-in functions whose GMS versions give wrong answers, served by the store
@@ -34,6 +36,9 @@ import (
 //     MySQL under utf8mb4_0900_ai_ci: 2) and LOCATE ignored case even under a _bin collation
 //     and counted bytes, not characters (LOCATE('b', 'áb') was 3): both now compare in the
 //     collation MySQL derives from their arguments and count characters;
+//   - STR_TO_DATE of a number failed with "invalid type" (MySQL reads its text);
+//   - TIMESTAMP took one argument only (TIMESTAMP(expr1, expr2) adds the time expr2 to
+//     expr1) and typed its result as its argument (timestampfunc.go);
 //   - IF typed its result as its first branch and IFNULL as its first argument, so
 //     IF(i > 0, 1, 1.5) gave 2 and IFNULL(n, 2.25) 2.
 //
@@ -60,7 +65,26 @@ func fixedFunction(name string) (sql.Function, bool) {
 		}}, true
 	case "str_to_date":
 		return sql.Function2{Name: name, Fn: func(a, b sql.Expression) sql.Expression {
+			if !types.IsText(a.Type()) && !types.IsNull(a) {
+				// GMS parses strings only ("invalid type: int32"); MySQL reads any value as
+				// its text: STR_TO_DATE(20240131, '%Y%m%d') is 2024-01-31.
+				a = expression.NewConvert(a, expression.ConvertToChar)
+			}
 			return &nullIn{Expression: function.NewStrToDate(a, b), args: 2}
+		}}, true
+	case "timestamp":
+		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			if len(args) != 1 && len(args) != 2 {
+				return nil, mysql.NewSQLError(erWrongParamCountToNativeFct, mysql.SSClientError,
+					"Incorrect parameter count in the call to native function 'TIMESTAMP'")
+			}
+			ts := newTimestampOf(args[0])
+			if len(args) == 1 {
+				return ts, nil
+			}
+			// TIMESTAMP(expr1, expr2) adds the time expr2 to expr1 (GMS takes one argument).
+			add, _ := missingFunction("addtime", nil)
+			return add.NewInstance([]sql.Expression{ts, args[1]})
 		}}, true
 	case "time_to_sec":
 		return sql.Function1{Name: name, Fn: func(e sql.Expression) sql.Expression {

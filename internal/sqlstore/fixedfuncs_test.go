@@ -24,6 +24,17 @@ func TestFixedFunctions(t *testing.T) {
 		{"SELECT TIME_TO_SEC('00:01:01'), TIME_TO_SEC('-01:00:00'), TIME_TO_SEC('838:59:59'), TIME_TO_SEC('2024-01-01 01:02:03'), TIME_TO_SEC(NULL)",
 			"61,-3600,3020399,3723,NULL"},
 		{"SELECT TIME_TO_SEC(dt) FROM t ORDER BY id", "36000 45045 NULL"},
+		// STR_TO_DATE reads a number as its text; TIMESTAMP is a DATETIME (a DATE's midnight,
+		// a string's fraction), NULL for text that is no date, and adds a time as its second
+		// argument; ADDTIME of a DATE is a DATETIME (MariaDB 10.11's answers).
+		{"SELECT STR_TO_DATE(20240131, '%Y%m%d'), STR_TO_DATE(da, '%Y-%m-%d') FROM t WHERE id = 1", "2024-01-31T00:00:00Z,2024-01-31T00:00:00Z"},
+		{"SELECT TIMESTAMP(da), TIMESTAMP(dt), TIMESTAMP(da, '01:00:00'), TIMESTAMP(dt, '-00:00:01'), ADDTIME(da, '01:00:00'), SUBTIME(da, '01:00:00') FROM t ORDER BY id",
+			"2024-01-31T00:00:00Z,2024-01-31T10:00:00Z,2024-01-31T01:00:00Z,2024-01-31T09:59:59Z,2024-01-31T01:00:00Z,2024-01-30T23:00:00Z " +
+				"1999-12-31T00:00:00Z,2000-01-01T12:30:45Z,1999-12-31T01:00:00Z,2000-01-01T12:30:44Z,1999-12-31T01:00:00Z,1999-12-30T23:00:00Z NULL,NULL,NULL,NULL,NULL,NULL"},
+		{"SELECT TIMESTAMP('2024-01-31 10:00:00.5'), TIMESTAMP('2024-01-31'), TIMESTAMP('x'), TIMESTAMP(NULL), TIMESTAMP(20240131), TIMESTAMP(240131), TIMESTAMP(20240131103000)",
+			"2024-01-31T10:00:00.5Z,2024-01-31T00:00:00Z,NULL,NULL,2024-01-31T00:00:00Z,2024-01-31T00:00:00Z,2024-01-31T10:30:00Z"},
+		{"SELECT TIMESTAMP('2024-01-31 23:00:00', '02:30:00'), TIMESTAMP(20240131, '1 01:00:00'), TIMESTAMP('2024-01-31', NULL)", "2024-02-01T01:30:00Z,2024-02-01T01:00:00Z,NULL"},
+		{"SELECT COUNT(*) FROM t WHERE TIMESTAMP(da) = '2024-01-31 00:00:00'", "1"},
 		// ROUND: a DOUBLE's halves to even (rint), a DECIMAL's away from zero.
 		{"SELECT ROUND(2.5e0), ROUND(3.5e0), ROUND(-2.5e0), ROUND(0.125e0, 2), ROUND(25e0, -1), ROUND(2.5), ROUND(-2.5), ROUND(f, 1), ROUND(d, 1) FROM t WHERE id = 1",
 			"2,4,-2,0.12,20,3,-3,1.5,12.5"},
@@ -50,6 +61,22 @@ func TestFixedFunctions(t *testing.T) {
 		{"SELECT TIMESTAMPDIFF(MONTH, '2024-01-31', da), TIMESTAMPDIFF(MONTH, dt, '2024-03-01'), TIMESTAMPDIFF(DAY, da, '2024-03-01') FROM t ORDER BY id",
 			"0,1,30 -289,289,8827 NULL,NULL,NULL"},
 	})
+	// TIMESTAMP's result is a DATETIME whatever its argument (GMS's was its argument's type:
+	// a DATE column's TIMESTAMP showed the date alone).
+	rows, err := db.Query("SELECT TIMESTAMP(da), TIMESTAMP(s), TIMESTAMP(20240131), TIMESTAMP(da, '01:00:00') FROM t WHERE id = 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cts, err := rows.ColumnTypes()
+	rows.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ct := range cts {
+		if ct.DatabaseTypeName() != "DATETIME" {
+			t.Errorf("TIMESTAMP column %d is %s, want DATETIME", i, ct.DatabaseTypeName())
+		}
+	}
 	// In an UPDATE's SET, which GMS analyses with fewer rules.
 	mustExec(t, db, "UPDATE t SET i = TIMESTAMPDIFF(MONTH, '2000-01-01', '2024-01-01') WHERE id = 2")
 	if got := queryRows(t, db, "SELECT i FROM t WHERE id = 2"); got != "288" {

@@ -92,7 +92,7 @@ func addTimeType(args []sql.Expression) sql.Type {
 	switch t.Type() {
 	case sqltypes.Time:
 		return types.Time
-	case sqltypes.Datetime, sqltypes.Timestamp:
+	case sqltypes.Datetime, sqltypes.Timestamp, sqltypes.Date:
 		p := 0
 		if dt, ok := t.(sql.DatetimeType); ok {
 			p = dt.Precision()
@@ -202,6 +202,14 @@ func temporalText(ctx *sql.Context, s string) (temporal, bool) {
 // and an expr2 that is a DATETIME, give NULL.
 func addTimeEval(sign int64) func(*sql.Context, *builtinCall, []any) (any, error) {
 	return func(ctx *sql.Context, c *builtinCall, vals []any) (any, error) {
+		if c.args[0].Type().Type() == sqltypes.Date && vals[0] != nil {
+			// A DATE is the DATETIME at its midnight (it would read as a TIME as text).
+			d, _, err := types.DatetimeMaxPrecision.Convert(ctx, vals[0])
+			if err != nil {
+				return nil, err
+			}
+			vals[0] = d
+		}
 		a, ok := addTimeArg(ctx, vals[0])
 		if !ok {
 			return nil, nil
