@@ -39,6 +39,8 @@ import (
 //   - STR_TO_DATE of a number failed with "invalid type" (MySQL reads its text);
 //   - TIMESTAMP took one argument only (TIMESTAMP(expr1, expr2) adds the time expr2 to
 //     expr1) and typed its result as its argument (timestampfunc.go);
+//   - LPAD and RPAD counted bytes, not characters, and gave '' where MySQL gives NULL
+//     (pad.go);
 //   - IF typed its result as its first branch and IFNULL as its first argument, so
 //     IF(i > 0, 1, 1.5) gave 2 and IFNULL(n, 2.25) 2.
 //
@@ -115,6 +117,10 @@ func fixedFunction(name string) (sql.Function, bool) {
 	case "if", "ifnull", "coalesce":
 		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
 			return newCondValue(name, args)
+		}}, true
+	case "lpad", "rpad":
+		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+			return newPad(name == "lpad", args)
 		}}, true
 	case "instr":
 		return sql.Function2{Name: name, Fn: func(str, substr sql.Expression) sql.Expression {

@@ -43,6 +43,13 @@ func TestFixedFunctions(t *testing.T) {
 		{"SELECT CONCAT(s, id) FROM t ORDER BY 1", "NULL apple1 Banana2"},
 		{"SELECT CONCAT_WS('-', s, id) c FROM t ORDER BY c DESC", "Banana-2 apple-1 3"},
 		{"SELECT COUNT(DISTINCT CONCAT(s, 'x')), COUNT(*) FROM (SELECT s FROM t UNION ALL SELECT UPPER(s) FROM t) u", "2,6"},
+		// LPAD and RPAD count characters; NULL for a negative length, an empty pad with room
+		// to fill, or a result over max_allowed_packet (MariaDB 10.11's answers).
+		{"SELECT LPAD('áb', 3, 'x'), LPAD('ábc', 2, 'x'), RPAD('日本', 3, '語'), LPAD('abc', 7, 'xy'), RPAD('abc', 6, 'xy'), LPAD(123, 5, 0)",
+			"xáb,áb,日本語,xyxyabc,abcxyx,00123"},
+		{"SELECT LPAD('abc', 3, ''), LPAD('abc', 0, ''), LPAD(NULL, 5, ''), LPAD('abc', 5, NULL), LPAD('abc', -1, 'x'), RPAD('ab', 3, ''), LPAD('a', 1000000000, 'x')",
+			"abc,,NULL,NULL,NULL,NULL,NULL"},
+		{"SELECT LPAD(s, 7, '*'), RPAD(s, 2, '') FROM t ORDER BY id", "**apple,ap *Banana,Ba NULL,NULL"},
 		// IF, IFNULL and COALESCE are typed by all the values they may return.
 		{"SELECT IF(i > 0, 1, 1.5), IFNULL(i, 2.25), COALESCE(i, 1.5), IF(i > 0, i, 2.5e0), IF(i > 0, 'x', 1), IFNULL(d, i) FROM t ORDER BY id",
 			"1.0,5.00,5.0,5,x,12.50 1.5,-3.00,-3.0,2.5,1,-0.25 1.5,2.25,1.5,2.5,1,NULL"},
