@@ -127,6 +127,12 @@ func (c *condValue) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	if !ok {
 		return v, nil
 	}
+	return toAggregate(ctx, t, v)
+}
+
+// toAggregate converts v, one of the values of a conditional expression, to their aggregate
+// type t.
+func toAggregate(ctx *sql.Context, t sql.Type, v any) (any, error) {
 	out, _, err := t.Convert(ctx, v)
 	if err != nil {
 		return nil, err

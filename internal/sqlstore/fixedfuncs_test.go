@@ -53,6 +53,9 @@ func TestFixedFunctions(t *testing.T) {
 		// IF, IFNULL and COALESCE are typed by all the values they may return.
 		{"SELECT IF(i > 0, 1, 1.5), IFNULL(i, 2.25), COALESCE(i, 1.5), IF(i > 0, i, 2.5e0), IF(i > 0, 'x', 1), IFNULL(d, i) FROM t ORDER BY id",
 			"1.0,5.00,5.0,5,x,12.50 1.5,-3.00,-3.0,2.5,1,-0.25 1.5,2.25,1.5,2.5,1,NULL"},
+		// So is CASE (casetype.go): GMS showed CASE WHEN … THEN 1 ELSE 2.5 END's 1 as 1.
+		{"SELECT CASE WHEN i > 0 THEN i ELSE d END, CASE id WHEN 2 THEN 7 ELSE d END, CASE WHEN id > 1 THEN f ELSE i END, CASE WHEN id = 3 THEN 2.5 END, CASE WHEN TRUE THEN 1 ELSE 2.50 END FROM t ORDER BY id",
+			"5.00,12.50,5,NULL,1.00 -0.25,7.00,-2.75,NULL,1.00 NULL,NULL,NULL,2.5,1.00"},
 		// INSTR and LOCATE: in the arguments' collation, counting characters.
 		{"SELECT INSTR('ABC', 'b'), LOCATE('b', 'áb'), LOCATE('B', 'abcb', 3), LOCATE('', 'abc'), LOCATE('', 'abc', 4), LOCATE('', 'abc', 5), LOCATE('x', 'abc', 0)",
 			"2,2,4,1,4,0,0"},

@@ -34,6 +34,7 @@ const (
 	ruleIntCast
 	ruleDateInterval
 	ruleDateNumber
+	ruleCaseType
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
