@@ -56,6 +56,12 @@ func TestFixedFunctions(t *testing.T) {
 		// So is CASE (casetype.go): GMS showed CASE WHEN … THEN 1 ELSE 2.5 END's 1 as 1.
 		{"SELECT CASE WHEN i > 0 THEN i ELSE d END, CASE id WHEN 2 THEN 7 ELSE d END, CASE WHEN id > 1 THEN f ELSE i END, CASE WHEN id = 3 THEN 2.5 END, CASE WHEN TRUE THEN 1 ELSE 2.50 END FROM t ORDER BY id",
 			"5.00,12.50,5,NULL,1.00 -0.25,7.00,-2.75,NULL,1.00 NULL,NULL,NULL,2.5,1.00"},
+		// CAST to DECIMAL clips a value past the type's range (decimalcast.go; GMS: 0.00).
+		{"SELECT CAST(1000 AS DECIMAL(5,2)), CAST(-1e20 AS DECIMAL(5,2)), CAST('123456' AS DECIMAL(5,2)), CAST(999.999 AS DECIMAL(5,2)), CAST(99.995 AS DECIMAL(4,2)), CAST(' 1e5x' AS DECIMAL(5,2))",
+			"999.99,-999.99,999.99,999.99,99.99,999.99"},
+		{"SELECT CAST(0 AS DECIMAL(5,2)), CAST('abc' AS DECIMAL(5,2)), CAST(12.345 AS DECIMAL(4,2)), CAST(d * 100 AS DECIMAL(4,1)), CONVERT(i * 1000, DECIMAL(5,1)) FROM t ORDER BY id",
+			"0.00,0.00,12.35,999.9,5000.0 0.00,0.00,12.35,-25.0,-3000.0 0.00,0.00,12.35,NULL,NULL"},
+		{"SELECT CONVERT(i * 100000, DECIMAL(5,1)) FROM t ORDER BY id", "9999.9 -9999.9 NULL"},
 		// INSTR and LOCATE: in the arguments' collation, counting characters.
 		{"SELECT INSTR('ABC', 'b'), LOCATE('b', 'áb'), LOCATE('B', 'abcb', 3), LOCATE('', 'abc'), LOCATE('', 'abc', 4), LOCATE('', 'abc', 5), LOCATE('x', 'abc', 0)",
 			"2,2,4,1,4,0,0"},

@@ -35,6 +35,7 @@ const (
 	ruleDateInterval
 	ruleDateNumber
 	ruleCaseType
+	ruleDecimalCast
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

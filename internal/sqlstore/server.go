@@ -61,6 +61,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	s.installInfoSchema(eng)      // infoschema.go
 	installIntArithRule(eng)      // arith.go
 	installCaseTypeRule(eng)      // casetype.go
+	installDecimalCastRule(eng)   // decimalcast.go
 	installDecorrelate(eng)       // decorrelate.go: correlated aggregates from one grouped pass
 	installBinaryChanges(eng)     // binarychanges.go: an UPDATE changing only case changes the row
 	s.installLSNFuncs(eng)        // lsnfuncs.go: log positions for the proxy
