@@ -98,6 +98,9 @@ func withMySQLFields(res *sqltypes.Result, w *tinyintWidths, sp *tableSpellings)
 // textRowsCallback returns callback with res's column definitions as MySQL sends them.
 func textRowsCallback(callback mysql.ResultSpoolFn, w *tinyintWidths, sp *tableSpellings) mysql.ResultSpoolFn {
 	return func(res *sqltypes.Result, more bool) error {
+		if res != nil {
+			formatFloats(res.Fields, res.Rows)
+		}
 		return callback(withMySQLFields(res, w, sp), more)
 	}
 }
