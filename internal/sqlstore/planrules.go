@@ -18,6 +18,8 @@ import (
 // list with NULLs as SQL does (rowin.go), one that gives string functions dates and times as
 // their text (temporaltext.go), one that casts strings to integers as MySQL does
 // (intcast.go), one that types a date plus an interval as MySQL does (dateinterval.go),
+// one that reads integers as dates (datenumber.go) and one that reads strings compared
+// with numbers as numbers (numtext.go),
 // and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
@@ -25,6 +27,7 @@ func installPlanRules(eng *sqle.Engine) {
 	installMixedINRule(eng)
 	installIntCompareRule(eng)
 	installDateNumberRule(eng)
+	installNumericTextRule(eng)
 	installSortRule(eng)
 	installRowINRule(eng)
 	installTemporalTextRule(eng)

@@ -36,6 +36,7 @@ const (
 	ruleDateNumber
 	ruleCaseType
 	ruleDecimalCast
+	ruleNumericText
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
