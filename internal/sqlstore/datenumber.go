@@ -45,17 +45,9 @@ func dateNumberExpr(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 	switch e := e.(type) {
 	case *expression.Equals, *expression.NullSafeEquals, *expression.LessThan, *expression.LessThanOrEqual,
 		*expression.GreaterThan, *expression.GreaterThanOrEqual:
-		ch := e.Children()
-		l, r := ch[0], ch[1]
-		if d, ok := numberAsDate(ctx, r, l.Type()); ok {
-			r = d
-		} else if d, ok := numberAsDate(ctx, l, r.Type()); ok {
-			l = d
-		} else {
-			return e, transform.SameTree, nil
-		}
-		ne, err := e.WithChildren(l, r)
-		return ne, transform.NewTree, err
+		return rewriteOperand(e, func(side, other sql.Expression) (sql.Expression, bool) {
+			return numberAsDate(ctx, side, other.Type())
+		})
 	case *expression.Between:
 		lo, okLo := numberAsDate(ctx, e.Lower, e.Val.Type())
 		hi, okHi := numberAsDate(ctx, e.Upper, e.Val.Type())
@@ -103,6 +95,22 @@ func dateNumberExpr(ctx *sql.Context, e sql.Expression) (sql.Expression, transfo
 		return expression.NewLiteral(t, typ), transform.NewTree, nil
 	}
 	return e, transform.SameTree, nil
+}
+
+// rewriteOperand gives the comparison e the operand fn makes of its right operand (beside
+// its left), or failing that of its left one; e itself when fn makes neither.
+func rewriteOperand(e sql.Expression, fn func(side, other sql.Expression) (sql.Expression, bool)) (sql.Expression, transform.TreeIdentity, error) {
+	ch := e.Children()
+	l, r := ch[0], ch[1]
+	if d, ok := fn(r, l); ok {
+		r = d
+	} else if d, ok := fn(l, r); ok {
+		l = d
+	} else {
+		return e, transform.SameTree, nil
+	}
+	ne, err := e.WithChildren(l, r)
+	return ne, transform.NewTree, err
 }
 
 // dateFunctions are the functions whose arguments MySQL reads as dates (or, for WEEK,

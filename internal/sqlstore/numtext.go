@@ -40,21 +40,15 @@ func readTextAsNumbers(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan
 		switch e := e.(type) {
 		case *expression.Equals, *expression.NullSafeEquals, *expression.LessThan, *expression.LessThanOrEqual,
 			*expression.GreaterThan, *expression.GreaterThanOrEqual:
-			ch := e.Children()
-			l, r := ch[0], ch[1]
-			if d, ok := textAsNumber(r, l.Type()); ok {
-				r = d
-			} else if d, ok := textAsNumber(l, r.Type()); ok {
-				l = d
-			} else if textBesideNumber(r, l) {
-				r = &textDouble{r}
-			} else if textBesideNumber(l, r) {
-				l = &textDouble{l}
-			} else {
-				return e, transform.SameTree, nil
-			}
-			ne, err := e.WithChildren(l, r)
-			return ne, transform.NewTree, err
+			return rewriteOperand(e, func(side, other sql.Expression) (sql.Expression, bool) {
+				if d, ok := textAsNumber(side, other.Type()); ok {
+					return d, true
+				}
+				if textBesideNumber(side, other) {
+					return &textDouble{side}, true
+				}
+				return nil, false
+			})
 		case *expression.InTuple:
 			tup, ok := e.Right().(expression.Tuple)
 			if !ok {
