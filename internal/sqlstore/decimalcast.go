@@ -47,15 +47,7 @@ type decimalCast struct{ *expression.Convert }
 
 // WithChildren implements sql.Expression.
 func (c *decimalCast) WithChildren(children ...sql.Expression) (sql.Expression, error) {
-	e, err := c.Convert.WithChildren(children...)
-	if err != nil {
-		return nil, err
-	}
-	conv, ok := e.(*expression.Convert)
-	if !ok {
-		return e, nil
-	}
-	return &decimalCast{Convert: conv}, nil
+	return rewrapConvert(c.Convert, children, func(conv *expression.Convert) sql.Expression { return &decimalCast{Convert: conv} })
 }
 
 // Eval implements sql.Expression.
@@ -106,7 +98,7 @@ func asDecimal(v any) (decimal.Decimal, bool) {
 	}
 	if s, ok := textOf(v); ok {
 		if p := strings.TrimSpace(numberPrefix.FindString(s)); p != "" {
-			d, err := decimal.NewFromString(p)
+			d, err := decimal.NewFromString(p) // exact: numericPrefix would round to a DOUBLE
 			return d, err == nil
 		}
 	}

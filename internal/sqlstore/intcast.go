@@ -49,7 +49,13 @@ type intCast struct{ *expression.Convert }
 
 // WithChildren implements sql.Expression.
 func (c *intCast) WithChildren(children ...sql.Expression) (sql.Expression, error) {
-	e, err := c.Convert.WithChildren(children...)
+	return rewrapConvert(c.Convert, children, func(conv *expression.Convert) sql.Expression { return &intCast{Convert: conv} })
+}
+
+// rewrapConvert gives c the new children and wraps the result again, as the wrappers of
+// GMS's Convert (intCast, decimalCast) do in WithChildren.
+func rewrapConvert(c *expression.Convert, children []sql.Expression, wrap func(*expression.Convert) sql.Expression) (sql.Expression, error) {
+	e, err := c.WithChildren(children...)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +63,7 @@ func (c *intCast) WithChildren(children ...sql.Expression) (sql.Expression, erro
 	if !ok {
 		return e, nil
 	}
-	return &intCast{Convert: conv}, nil
+	return wrap(conv), nil
 }
 
 // Eval implements sql.Expression.

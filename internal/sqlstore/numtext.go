@@ -75,7 +75,7 @@ func readTextAsNumbers(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan
 // textAsNumber is the DOUBLE literal MySQL reads the string constant e as, compared with an
 // expression of type other, when other is numeric and e is not wholly a number.
 func textAsNumber(e sql.Expression, other sql.Type) (sql.Expression, bool) {
-	if !types.IsNumber(other) || types.IsText(other) {
+	if !types.IsNumber(other) {
 		return nil, false
 	}
 	lit, ok := e.(*expression.Literal)
@@ -89,15 +89,7 @@ func textAsNumber(e sql.Expression, other sql.Type) (sql.Expression, bool) {
 	if _, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
 		return nil, false // a number: GMS compares it right
 	}
-	p := strings.TrimSpace(numberPrefix.FindString(s))
-	f := 0.0
-	if p != "" {
-		var err error
-		if f, err = strconv.ParseFloat(p, 64); err != nil {
-			return nil, false
-		}
-	}
-	return expression.NewLiteral(f, types.Float64), true
+	return expression.NewLiteral(numericPrefix(s), types.Float64), true
 }
 
 // textBesideNumber reports whether e is a string expression, not a constant, compared with
@@ -106,8 +98,7 @@ func textBesideNumber(e, other sql.Expression) bool {
 	if _, lit := e.(*expression.Literal); lit {
 		return false
 	}
-	ot := other.Type()
-	return types.IsText(e.Type()) && types.IsNumber(ot) && !types.IsText(ot)
+	return types.IsText(e.Type()) && types.IsNumber(other.Type())
 }
 
 // textDouble is a string expression read as MySQL reads a string compared with a number: the
@@ -147,13 +138,5 @@ func (t *textDouble) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		f, _, err := types.Float64.Convert(ctx, v)
 		return f, err
 	}
-	p := strings.TrimSpace(numberPrefix.FindString(s))
-	if p == "" {
-		return 0.0, nil
-	}
-	f, err := strconv.ParseFloat(p, 64)
-	if err != nil {
-		return 0.0, nil
-	}
-	return f, nil
+	return numericPrefix(s), nil
 }

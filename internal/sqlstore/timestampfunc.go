@@ -43,7 +43,7 @@ func datetimePrecision(e sql.Expression) int {
 		if v, ok := constArg(e); ok {
 			if s, ok := textOf(v); ok {
 				if i := strings.LastIndexByte(s, '.'); i >= 0 && strings.Count(s, ":") == 2 {
-					return min(len(strings.TrimRight(strings.TrimSpace(s[i+1:]), " ")), 6)
+					return min(len(strings.TrimSpace(s[i+1:])), 6)
 				}
 				return 0
 			}
