@@ -37,6 +37,7 @@ const (
 	ruleCaseType
 	ruleDecimalCast
 	ruleNumericText
+	ruleHashKeys
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
