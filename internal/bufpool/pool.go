@@ -95,7 +95,7 @@ type Pool struct {
 	evicted map[page.ID]page.LSN
 	floor   page.LSN // LSN at or above the last change of any evicted page not in evicted
 
-	misses, evictions atomic.Uint64
+	misses, evictions, prefetched atomic.Uint64
 }
 
 // New creates a pool. floor is the LSN at which pages not seen since the start are read: the
@@ -536,6 +536,8 @@ type Stats struct {
 	Frames int
 	// Hits are Gets that found the page in the pool; Misses read it from the source.
 	Hits, Misses, Evictions uint64
+	// Prefetched counts the misses Prefetch read before any reader asked for the page.
+	Prefetched uint64
 }
 
 // Stats returns the pool's counters.
@@ -544,7 +546,7 @@ func (p *Pool) Stats() Stats {
 	for i := range p.shards {
 		hits += p.shards[i].hits.Load()
 	}
-	return Stats{Frames: len(p.frames), Hits: hits, Misses: p.misses.Load(), Evictions: p.evictions.Load()}
+	return Stats{Frames: len(p.frames), Hits: hits, Misses: p.misses.Load(), Evictions: p.evictions.Load(), Prefetched: p.prefetched.Load()}
 }
 
 func lock(f *Frame, m Mode) {

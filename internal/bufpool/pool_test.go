@@ -9,6 +9,7 @@ import (
 	"strata/internal/bufpool"
 	"strata/internal/mtr"
 	"strata/internal/page"
+	"strata/internal/storage"
 	"strata/internal/storage/memstore"
 )
 
@@ -16,8 +17,18 @@ import (
 // 2..k created (each with one cell) in one durable mini-transaction.
 func setup(t *testing.T, frames, k int) (*bufpool.Pool, *memstore.Log) {
 	t.Helper()
+	return setupSource(t, frames, k, nil)
+}
+
+// setupSource is setup with the page source wrapped by wrap (nil: not wrapped).
+func setupSource(t *testing.T, frames, k int, wrap func(storage.PageSource) storage.PageSource) (*bufpool.Pool, *memstore.Log) {
+	t.Helper()
 	log := memstore.NewLog()
-	pool := bufpool.New(bufpool.Options{Frames: frames, Source: memstore.NewPages(log), Durable: log.Durable}, log.End())
+	var src storage.PageSource = memstore.NewPages(log)
+	if wrap != nil {
+		src = wrap(src)
+	}
+	pool := bufpool.New(bufpool.Options{Frames: frames, Source: src, Durable: log.Durable}, log.End())
 	m := mtr.Begin(context.Background(), pool, log)
 	if err := m.Bootstrap(); err != nil {
 		t.Fatal(err)

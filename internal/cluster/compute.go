@@ -196,7 +196,8 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	// included, so a changed page may leave the pool once its record is durable (the engine's
 	// default) and a commit larger than the pool spills.
 	eo := engine.Options{Log: log, Pages: pages, Times: pages, PoolFrames: frames,
-		LockWaitTimeout: opts.LockWaitTimeout, Logger: opts.Logger, EventListener: opts.EventListener}
+		LockWaitTimeout: opts.LockWaitTimeout, Logger: opts.Logger, EventListener: opts.EventListener,
+		RemotePages: true}
 	kept := 0
 	if opts.Handover != nil && opts.HandoverTimeline != tl.Timeline {
 		lg.Warn("compute: the read-only engine's buffer pool is of another timeline; opening with an empty one",

@@ -115,7 +115,7 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*ReadOnly, error) 
 		return nil, err
 	}
 	eng, err := engine.OpenReadOnly(ctx, engine.ReadOnlyOptions{Pages: pages, Times: pages, View: view, Follow: rd,
-		PoolFrames: opts.PoolFrames, Logger: opts.Logger})
+		PoolFrames: opts.PoolFrames, Logger: opts.Logger, RemotePages: true})
 	if err != nil {
 		_ = pages.Close()
 		_ = rd.Close()

@@ -46,6 +46,11 @@ type Options struct {
 	// EventListener receives the engine's events (commits); the zero value receives none.
 	EventListener EventListener
 
+	// RemotePages says that a page read from Pages is a round trip to another process (the
+	// Page Stores through the network): lookups then read their pages ahead in parallel
+	// (Txn.Prefetch), which an in-process page source does not repay.
+	RemotePages bool
+
 	// Pool, when set, is the buffer pool to use instead of a new one: a read-only engine's,
 	// handed over at the log's end (DB.HandOver), so that a promoted node keeps its cache.
 	Pool *bufpool.Pool

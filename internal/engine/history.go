@@ -153,7 +153,7 @@ func (db *DB) OpenPast(ctx context.Context, lsn page.LSN, frames int) (*DB, erro
 	}
 	unpin := db.pin(lsn)
 	past, err := OpenReadOnly(ctx, ReadOnlyOptions{Pages: db.opts.Pages, View: lsn, PoolFrames: frames,
-		Logger: db.lg.With("past", uint64(lsn))})
+		Logger: db.lg.With("past", uint64(lsn)), RemotePages: db.opts.RemotePages})
 	if err != nil {
 		unpin()
 		return nil, err

@@ -306,3 +306,28 @@ func (it *Iter) fillReverse() {
 		return
 	}
 }
+
+// Prefetches reports whether reading pages ahead pays on this engine (Options.RemotePages).
+func (db *DB) Prefetches() bool { return db.opts.RemotePages }
+
+// Prefetch reads into the buffer pool, in parallel, the leaves of tree on which scans from
+// each of the user keys los would start, so that those scans, made one after another, find
+// them there (btree.Tree.Prefetch), and returns how many it read. It changes nothing a read
+// returns.
+func (t *Txn) Prefetch(ctx context.Context, tree page.ID, los [][]byte) (int, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	release, err := t.db.readBarrier(t.snapshot())
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	keys := make([][]byte, 0, len(los))
+	for _, lo := range los {
+		if lo != nil {
+			keys = append(keys, firstVersion(nil, lo))
+		}
+	}
+	return t.db.tree(tree).Prefetch(ctx, keys)
+}

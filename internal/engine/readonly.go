@@ -35,6 +35,8 @@ type ReadOnlyOptions struct {
 	Times      storage.TimeIndex
 	PoolFrames int // buffer pool size in 16 KiB pages
 	Logger     *slog.Logger
+	// RemotePages is Options.RemotePages.
+	RemotePages bool
 }
 
 // readOnly is what an engine opened by OpenReadOnly has beyond a read-write one.
@@ -66,7 +68,7 @@ func OpenReadOnly(ctx context.Context, opts ReadOnlyOptions) (*DB, error) {
 	vl.view.Store(uint64(opts.View))
 	var rep *replica
 	o := Options{Log: vl, Pages: opts.Pages, Times: opts.Times, PoolFrames: opts.PoolFrames, PurgeInterval: -1,
-		Logger: opts.Logger, readOnly: true}
+		Logger: opts.Logger, RemotePages: opts.RemotePages, readOnly: true}
 	if opts.Follow != nil {
 		// The replay must see every page the pool reads, the catalog's first.
 		rep = newReplica(opts.Follow, opts.Pages, opts.View, opts.Logger)

@@ -39,6 +39,10 @@ type Options struct {
 	// EngineEvents and PageEvents receive the engine's and the page store's events.
 	EngineEvents engine.EventListener
 	PageEvents   pagestore.EventListener
+	// RemotePages makes the engine read pages ahead as a cluster's compute node does
+	// (engine.Options.RemotePages), though its page store is in the process: for tests of
+	// the read-ahead.
+	RemotePages bool
 }
 
 // DB is an open local database.
@@ -96,7 +100,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	ps.Start()
 	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: ps, Times: ps, PoolFrames: opts.PoolFrames,
 		LockWaitTimeout: opts.LockWaitTimeout, PurgeInterval: opts.PurgeInterval, Logger: opts.Logger,
-		EventListener: opts.EngineEvents})
+		EventListener: opts.EngineEvents, RemotePages: opts.RemotePages})
 	if err != nil {
 		ps.Close()
 		log.Close()

@@ -19,8 +19,8 @@ import (
 // their text (temporaltext.go), one that casts strings to integers as MySQL does
 // (intcast.go), one that types a date plus an interval as MySQL does (dateinterval.go),
 // one that reads integers as dates (datenumber.go) and one that reads strings compared
-// with numbers as numbers (numtext.go), one that hashes a hash join's string keys by their
-// collation (hashkeys.go),
+// with numbers as numbers (numtext.go), one that reads a lookup join's inner leaves ahead
+// (prefetch.go), one that hashes a hash join's string keys by their collation (hashkeys.go),
 // and one that keeps EXPLAIN working on the plans that
 // use them.
 func installPlanRules(eng *sqle.Engine) {
@@ -35,6 +35,7 @@ func installPlanRules(eng *sqle.Engine) {
 	installIntCastRule(eng)
 	installDateIntervalRule(eng)
 	installIndexOrderRule(eng)
+	installPrefetchRule(eng)
 	installHashKeyRule(eng)
 	installAfterAll(eng, analyzer.Rule{Id: ruleExplainNotMax1Row, Apply: explainNotMax1Row})
 }

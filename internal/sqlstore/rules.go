@@ -38,6 +38,7 @@ const (
 	ruleDecimalCast
 	ruleNumericText
 	ruleHashKeys
+	rulePrefetchJoin
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

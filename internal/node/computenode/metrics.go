@@ -23,6 +23,8 @@ func EngineCollectors(db *engine.DB) []prometheus.Collector {
 			func() float64 { return float64(db.Pool().Stats().Misses) }),
 		c("bufpool", "evictions_total", "Pages evicted from the buffer pool.",
 			func() float64 { return float64(db.Pool().Stats().Evictions) }),
+		c("bufpool", "prefetched_total", "Misses read ahead of their readers, in parallel (the leaves of a batch of join lookups); counted in misses_total too.",
+			func() float64 { return float64(db.Pool().Stats().Prefetched) }),
 		g("lock", "held", "Row locks granted and held.",
 			func() float64 { return float64(db.Locks().Stats().Held) }),
 		g("lock", "waiting", "Row lock requests waiting.",
