@@ -464,6 +464,9 @@ func (t *Table) lookupRows(ctx *sql.Context, tx *Transaction, done func(), looku
 	}
 	l := &lookupIter{t: t, ix: ix, tx: tx, done: done, ranges: trimmed, reverse: lookup.IsReverse, filters: filters, current: current}
 	l.mode, l.locking = lockingMode(ctx)
+	if !ix.primary() && !l.locking && !current && t.s.db.Prefetches() {
+		l.ahead = &rowsAhead{size: prefetchFirst}
+	}
 	return l, nil
 }
 
@@ -481,6 +484,7 @@ type lookupIter struct {
 	it      *engine.Iter
 	locking bool
 	mode    lock.Mode
+	ahead   *rowsAhead // set for a plain read of a secondary index on remote pages
 }
 
 func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
@@ -511,6 +515,33 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 			} else {
 				l.it = l.tx.kv.ScanAtStatementStart(ctx, l.ix.tree, lo, hi, l.reverse)
 			}
+			if l.ahead != nil {
+				l.ahead.reset()
+			}
+		}
+		if l.ahead != nil {
+			pk, ok := l.ahead.next(ctx, l)
+			if !ok {
+				err := l.it.Err()
+				l.it.Close()
+				l.it = nil
+				if err != nil {
+					return nil, sqlError(err)
+				}
+				continue
+			}
+			v, ok, err := l.tx.kv.GetAtStatementStart(ctx, l.t.data, pk)
+			if err != nil {
+				return nil, sqlError(err)
+			}
+			if !ok {
+				continue // written by this statement after the scan began
+			}
+			row, ok, err := l.out(ctx, v)
+			if err != nil || ok {
+				return row, err
+			}
+			continue
 		}
 		if !l.it.Next() {
 			err := l.it.Err()
@@ -551,21 +582,74 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 			}
 			val = v
 		}
-		if l.filter == nil {
-			return l.t.rowOut(ctx, val)
-		}
-		row, err := decodeRow(ctx, val, l.t.sch.Schema)
-		if err != nil {
-			return nil, err
-		}
-		ok, err := sql.EvaluateCondition(ctx, l.filter, row)
-		if err != nil {
-			return nil, err
-		}
-		if sql.IsTrue(ok) {
-			return l.t.project(row), nil
+		row, ok, err := l.out(ctx, val)
+		if err != nil || ok {
+			return row, err
 		}
 	}
+}
+
+// out returns the row stored as val if it passes the current range's filter.
+func (l *lookupIter) out(ctx *sql.Context, val []byte) (sql.Row, bool, error) {
+	if l.filter == nil {
+		row, err := l.t.rowOut(ctx, val)
+		return row, err == nil, err
+	}
+	row, err := decodeRow(ctx, val, l.t.sch.Schema)
+	if err != nil {
+		return nil, false, err
+	}
+	ok, err := sql.EvaluateCondition(ctx, l.filter, row)
+	if err != nil || !sql.IsTrue(ok) {
+		return nil, false, err
+	}
+	return l.t.project(row), true, nil
+}
+
+// rowsAhead reads a secondary index's entries ahead of a lookupIter, a batch at a time (as
+// prefetchRows reads a join's outer rows: prefetch.go), and has the engine read the data
+// leaves of the batch's rows into the pool in parallel before the rows are read one by one.
+type rowsAhead struct {
+	pks    [][]byte // the batch's primary keys (the index entries' values)
+	pos    int
+	done   bool // the range's iterator is at its end
+	size   int
+	warm   bool
+	misses uint64
+}
+
+func (a *rowsAhead) reset() { a.pks, a.pos, a.done = a.pks[:0], 0, false }
+
+// next returns the primary key of the range's next entry, reading a batch when none is left.
+func (a *rowsAhead) next(ctx *sql.Context, l *lookupIter) ([]byte, bool) {
+	if a.pos == len(a.pks) {
+		if a.done {
+			return nil, false
+		}
+		a.pks, a.pos = a.pks[:0], 0
+		for len(a.pks) < a.size {
+			if !l.it.Next() {
+				a.done = true
+				break
+			}
+			a.pks = append(a.pks, bytes.Clone(l.it.Value()))
+		}
+		a.size = min(2*a.size, prefetchMax)
+		if len(a.pks) == 0 {
+			return nil, false
+		}
+		if len(a.pks) > 1 {
+			pool := l.t.s.db.Pool()
+			if m := pool.Stats().Misses; !a.warm || m != a.misses {
+				read, _ := l.tx.kv.Prefetch(ctx, l.t.data, a.pks)
+				a.warm = read == 0
+				a.misses = pool.Stats().Misses
+			}
+		}
+	}
+	pk := a.pks[a.pos]
+	a.pos++
+	return pk, true
 }
 
 func (l *lookupIter) Close(*sql.Context) error {

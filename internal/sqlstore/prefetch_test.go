@@ -20,7 +20,7 @@ import (
 // second node with the same data that does not read ahead, and the one from copies of the
 // tables without indexes (no lookup join), over random data with NULLs, duplicates,
 // case-insensitive strings, lookups converting strings to integers, LEFT JOINs, LIMITs and an
-// outer scope. A locking read does not read ahead.
+// outer scope; and rows read through a secondary index. A locking read does not read ahead.
 func TestPrefetchJoin(t *testing.T) {
 	// 1 MiB of buffer pool; one node reads ahead as over remote Page Stores.
 	n := startNodeDB(t, localdb.Options{Dir: t.TempDir(), PoolFrames: 64, RemotePages: true}, EngineOptions{})
@@ -54,6 +54,25 @@ func TestPrefetchJoin(t *testing.T) {
 	}
 	if plan := explainTree(t, c, fmt.Sprintf(queries[0], "outr", "inr")); !strings.Contains(plan, "LookupJoin") {
 		t.Fatalf("want a lookup join, plan:\n%s", plan)
+	}
+
+	// Rows found through a secondary index are read ahead too.
+	for _, q := range []string{
+		"SELECT a, b, q, length(pad) FROM inr WHERE q BETWEEN 10 AND 90 ORDER BY a, b",
+		"SELECT a, b, length(pad) FROM inr WHERE q IS NULL ORDER BY a, b",
+		"SELECT a, b FROM inr WHERE q IN (5, 77, 150, 299) AND b = 'a' ORDER BY a, b",
+		"SELECT a, b, q FROM inr WHERE q > 250 ORDER BY q DESC, a, b LIMIT 7",
+	} {
+		mustExec(t, c, "SELECT COUNT(*) FROM inr_n") // evict inr's pages
+		before := n.db.Pool().Stats()
+		got := queryRows(t, c, q)
+		after := n.db.Pool().Stats()
+		if want := queryRows(t, p, q); got != want {
+			t.Fatalf("%s:\n got  %.300s\n want %.300s (without read-ahead)", q, got, want)
+		}
+		if !strings.Contains(q, "LIMIT") && after.Prefetched == before.Prefetched {
+			t.Errorf("%s: read nothing ahead (misses %d)", q, after.Misses-before.Misses)
+		}
 	}
 
 	// A locking read reads no outer row ahead.
