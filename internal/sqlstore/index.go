@@ -522,11 +522,8 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 		if l.ahead != nil {
 			pk, ok := l.ahead.next(ctx, l)
 			if !ok {
-				err := l.it.Err()
-				l.it.Close()
-				l.it = nil
-				if err != nil {
-					return nil, sqlError(err)
+				if err := l.endRange(); err != nil {
+					return nil, err
 				}
 				continue
 			}
@@ -544,11 +541,8 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 			continue
 		}
 		if !l.it.Next() {
-			err := l.it.Err()
-			l.it.Close()
-			l.it = nil
-			if err != nil {
-				return nil, sqlError(err)
+			if err := l.endRange(); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -589,6 +583,17 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 	}
 }
 
+// endRange closes the current range's iterator, returning the error that ended it.
+func (l *lookupIter) endRange() error {
+	err := l.it.Err()
+	l.it.Close()
+	l.it = nil
+	if err != nil {
+		return sqlError(err)
+	}
+	return nil
+}
+
 // out returns the row stored as val if it passes the current range's filter.
 func (l *lookupIter) out(ctx *sql.Context, val []byte) (sql.Row, bool, error) {
 	if l.filter == nil {
@@ -610,12 +615,11 @@ func (l *lookupIter) out(ctx *sql.Context, val []byte) (sql.Row, bool, error) {
 // prefetchRows reads a join's outer rows: prefetch.go), and has the engine read the data
 // leaves of the batch's rows into the pool in parallel before the rows are read one by one.
 type rowsAhead struct {
-	pks    [][]byte // the batch's primary keys (the index entries' values)
-	pos    int
-	done   bool // the range's iterator is at its end
-	size   int
-	warm   bool
-	misses uint64
+	pks  [][]byte // the batch's primary keys (the index entries' values)
+	pos  int
+	done bool // the range's iterator is at its end
+	size int
+	sw   aheadSwitch
 }
 
 func (a *rowsAhead) reset() { a.pks, a.pos, a.done = a.pks[:0], 0, false }
@@ -639,12 +643,10 @@ func (a *rowsAhead) next(ctx *sql.Context, l *lookupIter) ([]byte, bool) {
 			return nil, false
 		}
 		if len(a.pks) > 1 {
-			pool := l.t.s.db.Pool()
-			if m := pool.Stats().Misses; !a.warm || m != a.misses {
+			a.sw.run(l.t.s.db.Pool(), func() int {
 				read, _ := l.tx.kv.Prefetch(ctx, l.t.data, a.pks)
-				a.warm = read == 0
-				a.misses = pool.Stats().Misses
-			}
+				return read
+			})
 		}
 	}
 	pk := a.pks[a.pos]

@@ -6,6 +6,8 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+
+	"strata/internal/bufpool"
 )
 
 // Lookup joins with their inner side's pages read ahead, in parallel.
@@ -204,10 +206,23 @@ type prefetchRows struct {
 	pos    int
 	err    error // the child's, returned after the rows read before it
 	keys   [][]byte
-	// warm: the last read-ahead found every leaf in the pool; it stays off while the pool's
-	// miss count stays at misses.
+	sw     aheadSwitch
+}
+
+// aheadSwitch turns read-ahead off while the buffer pool hits: after a read-ahead that found
+// every page in the pool, the next ones are skipped until the pool's miss count moves.
+type aheadSwitch struct {
 	warm   bool
 	misses uint64
+}
+
+// run calls prefetch (which returns how many pages it read) unless the switch is off.
+func (s *aheadSwitch) run(pool *bufpool.Pool, prefetch func() int) {
+	if s.warm && pool.Stats().Misses == s.misses {
+		return
+	}
+	s.warm = prefetch() == 0
+	s.misses = pool.Stats().Misses
 }
 
 // Next implements sql.RowIter.
@@ -242,12 +257,7 @@ func (r *prefetchRows) fill(ctx *sql.Context) {
 	if len(r.rows) < 2 {
 		return
 	}
-	pool := r.inner.Table.(*IndexedTable).s.db.Pool()
-	if m := pool.Stats().Misses; r.warm && m == r.misses {
-		return
-	}
-	r.warm = r.prefetch(ctx) == 0
-	r.misses = pool.Stats().Misses
+	r.sw.run(r.inner.Table.(*IndexedTable).s.db.Pool(), func() int { return r.prefetch(ctx) })
 }
 
 // prefetch computes each buffered row's inner lookup and has the engine read the leaves
