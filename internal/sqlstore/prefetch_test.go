@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"math/rand"
@@ -56,6 +57,33 @@ func TestPrefetchJoin(t *testing.T) {
 		t.Fatalf("want a lookup join, plan:\n%s", plan)
 	}
 
+	// A prepared lookup join keeps its analysed plan (prepared.go) and reads ahead.
+	conn, err := c.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const prepJoin = "SELECT outr.id, inr.a, inr.b FROM outr JOIN inr ON inr.a = outr.x AND inr.b = outr.y WHERE outr.id = %s"
+	if plan := explainTree(t, c, fmt.Sprintf(prepJoin, "7")); !strings.Contains(plan, "LookupJoin") {
+		t.Fatalf("want a lookup join, plan:\n%s", plan)
+	}
+	stmt, err := conn.PrepareContext(context.Background(), fmt.Sprintf(prepJoin, "?"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	start := n.st.PreparedStats()
+	for i := 0; i < 5; i++ {
+		id := 3 + 97*i
+		got := queryRows(t, stmt2q{stmt}, "", id)
+		if want := queryRows(t, p, fmt.Sprintf(prepJoin, fmt.Sprint(id))); got != want {
+			t.Fatalf("prepared, id %d: got %q, want %q", id, got, want)
+		}
+	}
+	if st := n.st.PreparedStats(); st.Fallbacks != start.Fallbacks || st.Hits != start.Hits+5 {
+		t.Fatalf("the prepared lookup join was analysed again: %+v -> %+v", start, st)
+	}
+
 	// Rows found through a secondary index are read ahead too.
 	for _, q := range []string{
 		"SELECT a, b, q, length(pad) FROM inr WHERE q BETWEEN 10 AND 90 ORDER BY a, b",
@@ -93,6 +121,13 @@ func TestPrefetchJoin(t *testing.T) {
 	if after.Misses == before.Misses {
 		t.Fatal("the locking read missed no page: the test shows nothing")
 	}
+}
+
+// stmt2q runs a prepared statement where queryRows wants a QueryContext (the text is unused).
+type stmt2q struct{ s *sql.Stmt }
+
+func (q stmt2q) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return q.s.QueryContext(ctx, args...)
 }
 
 // prefetchTables creates TestPrefetchJoin's tables on n, the same on every call: inr (about

@@ -253,7 +253,8 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 		switch n := n.(type) {
 		case *plan.Project, *plan.Filter, *plan.Sort, *plan.Distinct, *plan.GroupBy, *plan.Having,
 			*plan.Limit, *plan.TopN, *plan.Update, *plan.UpdateSource, *plan.InsertInto, *plan.Values,
-			*plan.TableAlias, *plan.InsertDestination, *binaryChanges, *sortNode, *distinctNode:
+			*plan.TableAlias, *plan.InsertDestination, *binaryChanges, *sortNode, *distinctNode,
+			*prefetchJoin:
 		case *plan.DeleteFrom:
 			if n.HasExplicitTargets() {
 				fail("multi-table delete")
