@@ -115,7 +115,15 @@ type prefetchJoin struct {
 	exec sql.NodeExecBuilder
 }
 
-var _ sql.ExecSourceRel = (*prefetchJoin)(nil)
+var (
+	_ sql.ExecSourceRel      = (*prefetchJoin)(nil)
+	_ sql.CollationCoercible = (*prefetchJoin)(nil)
+)
+
+// CollationCoercibility implements sql.CollationCoercible: the join's.
+func (p *prefetchJoin) CollationCoercibility(ctx *sql.Context) (sql.CollationID, byte) {
+	return sql.GetCoercibility(ctx, p.Child)
+}
 
 // Schema implements sql.Node.
 func (p *prefetchJoin) Schema() sql.Schema { return p.Child.Schema() }
