@@ -9,6 +9,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -39,6 +40,13 @@ func checkIntArith(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Sco
 		case *expression.Arithmetic:
 			if isIntArith(x) {
 				return &intArith{Arithmetic: x}, transform.NewTree, nil
+			}
+			if w, ok := doubleOperation(x); ok { // floatarith.go
+				return w, transform.NewTree, nil
+			}
+		case *expression.Div, *function.Power, *function.Exp:
+			if w, ok := doubleOperation(x); ok {
+				return w, transform.NewTree, nil
 			}
 		case *expression.SetField:
 			if nx, ok := checkSetField(x); ok {
@@ -288,6 +296,14 @@ func mysqlExprText(e sql.Expression) string {
 	switch x := e.(type) {
 	case *intArith:
 		return "(" + mysqlExprText(x.LeftChild) + " " + x.Op + " " + mysqlExprText(x.RightChild) + ")"
+	case *doubleOp:
+		return mysqlExprText(x.Expression)
+	case *expression.Div:
+		return "(" + mysqlExprText(x.LeftChild) + " / " + mysqlExprText(x.RightChild) + ")"
+	case *function.Power:
+		return "pow(" + mysqlExprText(x.LeftChild) + "," + mysqlExprText(x.RightChild) + ")"
+	case *function.Exp:
+		return "exp(" + mysqlExprText(x.Child) + ")"
 	case *expression.Arithmetic:
 		return "(" + mysqlExprText(x.LeftChild) + " " + x.Op + " " + mysqlExprText(x.RightChild) + ")"
 	case *intCast:
@@ -313,6 +329,9 @@ func mysqlExprText(e sql.Expression) string {
 	case *expression.UnaryMinus:
 		return "-(" + mysqlExprText(x.Child) + ")"
 	case *expression.Literal:
+		if f, ok := x.Value().(float64); ok {
+			return floatLiteralText(f)
+		}
 		return x.String()
 	}
 	return fmt.Sprint(e)

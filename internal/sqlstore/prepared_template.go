@@ -548,7 +548,7 @@ func paramSafe(e sql.Expression) bool {
 		*expression.GreaterThan, *expression.GreaterThanOrEqual, *expression.And, *expression.Or,
 		*expression.Not, *expression.Arithmetic, *expression.Between, *expression.IsNull,
 		*expression.SetField, *expression.Alias, *expression.Convert, *expression.AutoIncrement,
-		*expression.Tuple, *expression.InTuple, *rangeChecked, *intArith, *intCast:
+		*expression.Tuple, *expression.InTuple, *rangeChecked, *intArith, *doubleOp, *intCast:
 		return true
 	}
 	return false
