@@ -72,7 +72,7 @@ func fixedFunction(name string) (sql.Function, bool) {
 				// its text: STR_TO_DATE(20240131, '%Y%m%d') is 2024-01-31.
 				a = expression.NewConvert(a, expression.ConvertToChar)
 			}
-			return &nullIn{Expression: function.NewStrToDate(a, b), args: 2}
+			return &nullIn{Expression: newStrToDate(a, b), args: 2} // strtodate.go
 		}}, true
 	case "timestamp":
 		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
