@@ -44,6 +44,10 @@ func checkIntArith(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Sco
 			if w, ok := doubleOperation(x); ok { // floatarith.go
 				return w, transform.NewTree, nil
 			}
+		case *expression.BitOp: // bitops.go
+			if w, ok := wrapBitOp(x); ok {
+				return w, transform.NewTree, nil
+			}
 		case *expression.Div, *function.Power, *function.Exp:
 			if w, ok := doubleOperation(x); ok {
 				return w, transform.NewTree, nil

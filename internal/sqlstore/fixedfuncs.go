@@ -57,6 +57,10 @@ func fixedFunction(name string) (sql.Function, bool) {
 		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
 			return newGreatestLeast(greatest, args)
 		}}, true
+	case "bit_count":
+		return sql.Function1{Name: name, Fn: func(e sql.Expression) sql.Expression {
+			return &bitCount{BitCount: function.NewBitCount(e).(*function.BitCount)} // bitops.go
+		}}, true
 	case "week":
 		return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
 			e, err := function.NewWeek(args...)

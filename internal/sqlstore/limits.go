@@ -143,6 +143,7 @@ func checkStatement(ctx context.Context, query string, stmt ast.Statement) ast.S
 		return refusal(erWrongArguments, msg)
 	}
 	keepDelete(ctx, stmt)
+	rewriteBitNot(query, stmt)      // bitops.go
 	logTableRefs(ctx, query, stmt)  // logtables.go
 	noteOneShot(ctx, stmt)          // readonly.go
 	return declareColumnTypes(stmt) // declared.go

@@ -39,6 +39,7 @@ const (
 	ruleNumericText
 	ruleHashKeys
 	rulePrefetchJoin
+	ruleBitOps
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.
