@@ -179,12 +179,8 @@ func (a *intArith) WithChildren(children ...sql.Expression) (sql.Expression, err
 
 // Eval implements sql.Expression.
 func (a *intArith) Eval(ctx *sql.Context, row sql.Row) (any, error) {
-	lv, err := a.LeftChild.Eval(ctx, row)
+	lv, rv, err := evalOperands(ctx, row, a.LeftChild, a.RightChild)
 	if err != nil || lv == nil {
-		return nil, err
-	}
-	rv, err := a.RightChild.Eval(ctx, row)
-	if err != nil || rv == nil {
 		return nil, err
 	}
 	l, lok := toInt128(lv)
@@ -224,6 +220,19 @@ type int128 struct {
 }
 
 // toInt128 reads an integer value.
+// evalOperands evaluates a binary operation's operands: both nil when either is NULL.
+func evalOperands(ctx *sql.Context, row sql.Row, left, right sql.Expression) (any, any, error) {
+	lv, err := left.Eval(ctx, row)
+	if err != nil || lv == nil {
+		return nil, nil, err
+	}
+	rv, err := right.Eval(ctx, row)
+	if err != nil || rv == nil {
+		return nil, nil, err
+	}
+	return lv, rv, nil
+}
+
 func toInt128(v any) (int128, bool) {
 	switch x := v.(type) {
 	case int8:

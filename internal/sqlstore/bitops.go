@@ -78,12 +78,8 @@ func (b *bitOp) WithChildren(children ...sql.Expression) (sql.Expression, error)
 
 // Eval implements sql.Expression.
 func (b *bitOp) Eval(ctx *sql.Context, row sql.Row) (any, error) {
-	lv, err := b.LeftChild.Eval(ctx, row)
+	lv, rv, err := evalOperands(ctx, row, b.LeftChild, b.RightChild)
 	if err != nil || lv == nil {
-		return nil, err
-	}
-	rv, err := b.RightChild.Eval(ctx, row)
-	if err != nil || rv == nil {
 		return nil, err
 	}
 	l, ok := bitOperand(ctx, lv)
@@ -147,30 +143,10 @@ func (b *bitCount) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 // does not know, binary strings among them (hex and bit literals, VARBINARY values), which
 // keep GMS's way.
 func bitOperand(ctx *sql.Context, v any) (uint64, bool) {
+	if i, ok := toInt128(v); ok { // an integer (or bool): its low 64 bits, two's complement
+		return i.lo, true
+	}
 	switch x := v.(type) {
-	case int64:
-		return uint64(x), true
-	case int32:
-		return uint64(int64(x)), true
-	case int16:
-		return uint64(int64(x)), true
-	case int8:
-		return uint64(int64(x)), true
-	case int:
-		return uint64(int64(x)), true
-	case uint64:
-		return x, true
-	case uint32:
-		return uint64(x), true
-	case uint16:
-		return uint64(x), true
-	case uint8:
-		return uint64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
 	case float64:
 		return floatBits(x), true
 	case float32:
