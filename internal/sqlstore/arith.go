@@ -36,29 +36,52 @@ func installIntArithRule(eng *sqle.Engine) {
 // checkIntArith is the analyzer rule: see above, and rangeChecked below.
 func checkIntArith(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
 	return transform.NodeExprsWithOpaque(n, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
-		switch x := e.(type) {
-		case *expression.Arithmetic:
-			if isIntArith(x) {
-				return &intArith{Arithmetic: x}, transform.NewTree, nil
-			}
-			if w, ok := doubleOperation(x); ok { // floatarith.go
-				return w, transform.NewTree, nil
-			}
-		case *expression.BitOp: // bitops.go
-			if w, ok := wrapBitOp(x); ok {
-				return w, transform.NewTree, nil
-			}
-		case *expression.Div, *function.Power, *function.Exp:
-			if w, ok := doubleOperation(x); ok {
-				return w, transform.NewTree, nil
-			}
-		case *expression.SetField:
+		if w, ok := wrapOperation(e); ok {
+			return w, transform.NewTree, nil
+		}
+		if x, ok := e.(*expression.SetField); ok {
 			if nx, ok := checkSetField(x); ok {
 				return nx, transform.NewTree, nil
 			}
 		}
 		return e, transform.SameTree, nil
 	})
+}
+
+// installOperationsRule wraps the operations first thing too (wrapOperations), before GMS folds
+// constant ones: WHERE id > 9223372036854775807 + 1 - 9223372036854775807 was folded with
+// Go's wrapping arithmetic into id > -9223372036854775808 (MySQL: error 1690), and a WHERE's
+// u & ~1 had its ~1 folded by GMS's XOR. checkIntArith wraps any made later.
+func installOperationsRule(eng *sqle.Engine) {
+	installFirst(eng, "once-before", analyzer.Rule{Id: ruleOperations, Apply: wrapOperations})
+}
+
+// wrapOperations is that rule.
+func wrapOperations(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	return transform.NodeExprsWithOpaque(n, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+		if w, ok := wrapOperation(e); ok {
+			return w, transform.NewTree, nil
+		}
+		return e, transform.SameTree, nil
+	})
+}
+
+// wrapOperation returns e computed as MySQL does, if it is an operation GMS computes
+// otherwise: integer +, - and * (intArith), DOUBLE +, -, *, /, POW and EXP (doubleOp,
+// floatarith.go), bit operations (bitOp, bitops.go).
+func wrapOperation(e sql.Expression) (sql.Expression, bool) {
+	switch x := e.(type) {
+	case *expression.Arithmetic:
+		if isIntArith(x) {
+			return &intArith{Arithmetic: x}, true
+		}
+		return doubleOperation(x)
+	case *expression.BitOp:
+		return wrapBitOp(x)
+	case *expression.Div, *function.Power, *function.Exp:
+		return doubleOperation(x)
+	}
+	return e, false
 }
 
 // An UPDATE's SET (also ON DUPLICATE KEY UPDATE, a trigger's SET NEW.c) converts the value

@@ -7,13 +7,9 @@ import (
 	"reflect"
 	"strings"
 
-	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/expression/function"
-	"github.com/dolthub/go-mysql-server/sql/plan"
-	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"github.com/shopspring/decimal"
@@ -26,29 +22,11 @@ import (
 // and returns BIGINT UNSIGNED. GMS computed any operand that was not an integer of the other
 // operand's signedness in float64 and then int64: 5 ^ 18446744073709551615 was
 // 9.223372036854776e18 (MySQL: 18446744073709551610), and any value from 2^63 up came out
-// wrong. checkIntArith (arith.go) wraps GMS's BitOp in bitOp, which computes as MySQL does
+// wrong. wrapOperation (arith.go) wraps GMS's BitOp in bitOp, which computes as MySQL does
 // (date and time operands, which MySQL reads as numbers like 20240102, and binary strings such
 // as hex literals keep GMS's way).
 // GMS's planner refuses the unary ~ ("unsupported feature"); the parser wrapper
 // (checkStatement, limits.go) writes ~x as x ^ 18446744073709551615, which is what it is.
-
-// installBitOpRule wraps bit operations first thing, before GMS folds constant ones (a WHERE's
-// u & ~1 had its ~1 folded by GMS's XOR); checkIntArith wraps any made later.
-func installBitOpRule(eng *sqle.Engine) {
-	installFirst(eng, "once-before", analyzer.Rule{Id: ruleBitOps, Apply: wrapBitOps})
-}
-
-// wrapBitOps is the rule: every BitOp of n becomes a bitOp.
-func wrapBitOps(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
-	return transform.NodeExprsWithOpaque(n, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
-		if b, ok := e.(*expression.BitOp); ok {
-			if w, ok := wrapBitOp(b); ok {
-				return w, transform.NewTree, nil
-			}
-		}
-		return e, transform.SameTree, nil
-	})
-}
 
 // bitOp is a bit operation computed as MySQL does; see above.
 type bitOp struct {

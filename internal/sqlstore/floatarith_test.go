@@ -50,3 +50,37 @@ func TestFloatArithOverflow(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldedOperations: operations GMS folds while planning (constants in a WHERE) are
+// computed as MySQL does: an integer overflow is error 1690 rather than wrapped, and the
+// index lookup a folded constant allows is kept.
+func TestFoldedOperations(t *testing.T) {
+	n := startNode(t, t.TempDir())
+	c := n.connect(t, "")
+	mustExec(t, c, "CREATE DATABASE d")
+	c = n.connect(t, "d")
+	mustExec(t, c, "CREATE TABLE k (id BIGINT PRIMARY KEY, u BIGINT UNSIGNED)")
+	mustExec(t, c, "INSERT INTO k VALUES (1, 18446744073709551615), (2, 3), (3, 0)")
+	for _, q := range []string{
+		"SELECT COUNT(*) FROM k WHERE id > 9223372036854775807 + 1 - 9223372036854775807",
+		"SELECT COUNT(*) FROM k WHERE id = 1e300 * 1e10",
+	} {
+		if _, err := c.Exec(q); mysqlCode(err) != erDataOutOfRange {
+			t.Errorf("%s: got %v, want 1690", q, err)
+		}
+	}
+	for q, want := range map[string]string{
+		"SELECT id FROM k WHERE u & ~1 = 18446744073709551614": "1",
+		"SELECT id FROM k WHERE id = 1 + 1":                     "2",
+		"SELECT id FROM k WHERE id = 1 | 2":                     "3",
+	} {
+		if got := queryRows(t, c, q); got != want {
+			t.Errorf("%s: got %q, want %q", q, got, want)
+		}
+	}
+	for _, q := range []string{"SELECT id FROM k WHERE id = 1 + 1", "SELECT id FROM k WHERE id = 1 | 2"} {
+		if p := explainTree(t, c, q); !strings.Contains(p, "IndexedTableAccess") {
+			t.Errorf("%s: want an index lookup, plan:\n%s", q, p)
+		}
+	}
+}

@@ -39,7 +39,7 @@ const (
 	ruleNumericText
 	ruleHashKeys
 	rulePrefetchJoin
-	ruleBitOps
+	ruleOperations
 )
 
 // rulesMu guards the process-wide rule lists of GMS's analyzer package.

@@ -60,7 +60,7 @@ func (s *Store) NewSQLEngineWith(ctx context.Context, o EngineOptions) (*sqle.En
 	installCorrelatedLookups(eng) // correlated.go: subqueries read by the outer row's keys
 	s.installInfoSchema(eng)      // infoschema.go
 	installIntArithRule(eng)      // arith.go
-	installBitOpRule(eng)         // bitops.go
+	installOperationsRule(eng)    // arith.go: the same, before GMS folds constants
 	installCaseTypeRule(eng)      // casetype.go
 	installDecimalCastRule(eng)   // decimalcast.go
 	installDecorrelate(eng)       // decorrelate.go: correlated aggregates from one grouped pass
