@@ -71,8 +71,8 @@ func TestFoldedOperations(t *testing.T) {
 	}
 	for q, want := range map[string]string{
 		"SELECT id FROM k WHERE u & ~1 = 18446744073709551614": "1",
-		"SELECT id FROM k WHERE id = 1 + 1":                     "2",
-		"SELECT id FROM k WHERE id = 1 | 2":                     "3",
+		"SELECT id FROM k WHERE id = 1 + 1":                    "2",
+		"SELECT id FROM k WHERE id = 1 | 2":                    "3",
 	} {
 		if got := queryRows(t, c, q); got != want {
 			t.Errorf("%s: got %q, want %q", q, got, want)
