@@ -242,7 +242,6 @@ type int128 struct {
 	lo uint64
 }
 
-// toInt128 reads an integer value.
 // evalOperands evaluates a binary operation's operands: both nil when either is NULL.
 func evalOperands(ctx *sql.Context, row sql.Row, left, right sql.Expression) (any, any, error) {
 	lv, err := left.Eval(ctx, row)
@@ -256,6 +255,7 @@ func evalOperands(ctx *sql.Context, row sql.Row, left, right sql.Expression) (an
 	return lv, rv, nil
 }
 
+// toInt128 reads an integer value.
 func toInt128(v any) (int128, bool) {
 	switch x := v.(type) {
 	case int8:
@@ -331,7 +331,7 @@ func (x int128) fitsInt64() bool {
 func mysqlExprText(e sql.Expression) string {
 	switch x := e.(type) {
 	case *intArith:
-		return "(" + mysqlExprText(x.LeftChild) + " " + x.Op + " " + mysqlExprText(x.RightChild) + ")"
+		return mysqlExprText(x.Arithmetic)
 	case *doubleOp:
 		return mysqlExprText(x.Expression)
 	case *expression.Div:

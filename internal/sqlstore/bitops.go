@@ -213,9 +213,7 @@ func bitNotWalk(v reflect.Value, depth int) {
 		}
 	case reflect.Struct:
 		for _, i := range structFields(v.Type()) {
-			if f := v.Field(i); f.CanSet() || f.Kind() == reflect.Pointer || f.Kind() == reflect.Slice {
-				bitNotWalk(f, depth+1)
-			}
+			bitNotWalk(v.Field(i), depth+1) // only settable places are replaced
 		}
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {

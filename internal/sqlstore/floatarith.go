@@ -44,7 +44,7 @@ func doubleOperation(e sql.Expression) (sql.Expression, bool) {
 	return &doubleOp{Expression: e}, true
 }
 
-// doubleOp is a DOUBLE +, -, * or / that fails on overflow.
+// doubleOp is a DOUBLE +, -, *, /, POW or EXP that fails on overflow.
 type doubleOp struct {
 	sql.Expression
 }

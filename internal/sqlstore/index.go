@@ -519,38 +519,21 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 				l.ahead.reset()
 			}
 		}
-		if l.ahead != nil {
-			pk, ok := l.ahead.next(ctx, l)
-			if !ok {
-				if err := l.endRange(); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			v, ok, err := l.tx.kv.GetAtStatementStart(ctx, l.t.data, pk)
+		key, value, ok := l.nextEntry(ctx)
+		if !ok {
+			err := l.it.Err()
+			l.it.Close()
+			l.it = nil
 			if err != nil {
 				return nil, sqlError(err)
-			}
-			if !ok {
-				continue // written by this statement after the scan began
-			}
-			row, ok, err := l.out(ctx, v)
-			if err != nil || ok {
-				return row, err
-			}
-			continue
-		}
-		if !l.it.Next() {
-			if err := l.endRange(); err != nil {
-				return nil, err
 			}
 			continue
 		}
 		var val []byte
 		if l.locking {
-			pk := l.it.Key()
+			pk := key
 			if !l.ix.primary() {
-				pk = l.it.Value()
+				pk = value
 			}
 			v, ok, err := l.t.lockedRow(ctx, l.tx, pk, l.mode)
 			if err != nil {
@@ -561,13 +544,13 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 			}
 			val = v
 		} else if l.ix.primary() {
-			val = l.it.Value()
+			val = value
 		} else {
 			get := l.tx.kv.GetAtStatementStart
 			if l.current {
 				get = l.tx.kv.Get
 			}
-			v, ok, err := get(ctx, l.t.data, l.it.Value())
+			v, ok, err := get(ctx, l.t.data, value)
 			if err != nil {
 				return nil, sqlError(err)
 			}
@@ -576,39 +559,34 @@ func (l *lookupIter) Next(ctx *sql.Context) (sql.Row, error) {
 			}
 			val = v
 		}
-		row, ok, err := l.out(ctx, val)
-		if err != nil || ok {
-			return row, err
+		if l.filter == nil {
+			return l.t.rowOut(ctx, val)
+		}
+		row, err := decodeRow(ctx, val, l.t.sch.Schema)
+		if err != nil {
+			return nil, err
+		}
+		pass, err := sql.EvaluateCondition(ctx, l.filter, row)
+		if err != nil {
+			return nil, err
+		}
+		if sql.IsTrue(pass) {
+			return l.t.project(row), nil
 		}
 	}
 }
 
-// endRange closes the current range's iterator, returning the error that ended it.
-func (l *lookupIter) endRange() error {
-	err := l.it.Err()
-	l.it.Close()
-	l.it = nil
-	if err != nil {
-		return sqlError(err)
+// nextEntry returns the current range's next index entry, from the read-ahead batch when
+// there is one (whose entries are secondary-index values: the key is not kept).
+func (l *lookupIter) nextEntry(ctx *sql.Context) (key, value []byte, ok bool) {
+	if l.ahead != nil {
+		pk, ok := l.ahead.next(ctx, l)
+		return nil, pk, ok
 	}
-	return nil
-}
-
-// out returns the row stored as val if it passes the current range's filter.
-func (l *lookupIter) out(ctx *sql.Context, val []byte) (sql.Row, bool, error) {
-	if l.filter == nil {
-		row, err := l.t.rowOut(ctx, val)
-		return row, err == nil, err
+	if !l.it.Next() {
+		return nil, nil, false
 	}
-	row, err := decodeRow(ctx, val, l.t.sch.Schema)
-	if err != nil {
-		return nil, false, err
-	}
-	ok, err := sql.EvaluateCondition(ctx, l.filter, row)
-	if err != nil || !sql.IsTrue(ok) {
-		return nil, false, err
-	}
-	return l.t.project(row), true, nil
+	return l.it.Key(), l.it.Value(), true
 }
 
 // rowsAhead reads a secondary index's entries ahead of a lookupIter, a batch at a time (as

@@ -278,8 +278,7 @@ func (r *prefetchRows) prefetch(ctx *sql.Context) int {
 		return 0
 	}
 	r.keys = r.keys[:0]
-	full := make(sql.Row, len(r.parent), len(r.parent)+len(r.inner.Schema())+8)
-	copy(full, r.parent)
+	full := append(sql.Row(nil), r.parent...) // GMS's join puts the outer scope's row first
 	for _, row := range r.rows {
 		lookup, err := r.inner.GetLookup(ctx, append(full[:len(r.parent)], row...))
 		if err != nil || lookup.IsEmptyRange {
@@ -289,12 +288,9 @@ func (r *prefetchRows) prefetch(ctx *sql.Context) int {
 		if !ok {
 			continue
 		}
-		cols := len(ix.extendedCols())
 		for _, rg := range ranges {
-			if len(rg) > cols {
-				rg = rg[:cols]
-			}
-			lo, _, empty, err := ix.interval(ctx, rg)
+			// GetLookup's ranges are reused by its next call: only the key is kept.
+			lo, _, empty, err := ix.interval(ctx, rg) // reads the index's own columns only
 			if err == nil && !empty && lo != nil {
 				r.keys = append(r.keys, lo)
 			}
