@@ -18,7 +18,7 @@ import (
 // newComputeCmd runs the read-write compute node of a cluster in the foreground.
 func newComputeCmd(sh *sharedFlags) *cobra.Command {
 	var dir, host, id, metricsAddr, role string
-	var port, poolMB int
+	var port, poolMB, diskCacheMB int
 	var stall, lease time.Duration
 	var noFailover bool
 	var branch string
@@ -75,7 +75,8 @@ When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTER
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return computenode.Run(ctx, computenode.Options{Etcd: eps, Secret: secret, ID: id, ReadOnly: readOnly, Branch: branch, PoolFrames: poolMB * 64,
-				StallTimeout: stall, FailoverLease: lease, NoFailover: noFailover, MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
+				DiskCacheBytes: int64(diskCacheMB) << 20,
+				StallTimeout:   stall, FailoverLease: lease, NoFailover: noFailover, MetricsAddr: metricsAddr, Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
 				SQL: computenode.SQLOptions{Host: host, Port: port, Dir: dir, Security: sec.security()},
 				Ready: func(addr net.Addr) {
 					fmt.Fprintf(cmd.OutOrStdout(), "strata: serving MySQL on %s (cluster %s)\n", addr, etcd)
@@ -88,6 +89,7 @@ When ready it prints one line: "strata: serving MySQL on ADDR". SIGINT or SIGTER
 	cmd.Flags().StringVar(&id, "id", "rw", `this node's ID in the control plane (default "ro" with --role ro)`)
 	cmd.Flags().StringVar(&role, "role", "rw", "rw: the read-write node; ro: a read-only node")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
+	addDiskCacheFlag(cmd.Flags(), &diskCacheMB)
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 10*time.Second, "how long a commit waits for a Log Store quorum before failing")
 	cmd.Flags().DurationVar(&lease, "failover-lease", computenode.DefaultFailoverLease,
 		"how long the writer's status may be silent before the most caught-up read-only node takes over")

@@ -10,3 +10,11 @@ func addMetricsFlag(fs *pflag.FlagSet, addr *string) {
 	fs.StringVar(addr, "metrics-addr", defaultMetricsAddr,
 		"address to serve Prometheus metrics on, at /metrics (port 0: any free port; empty: none); beyond loopback a scrape must carry the cluster secret as a bearer token")
 }
+
+// defaultDiskCacheMB is the default size of the read-write node's second-tier page cache.
+const defaultDiskCacheMB = 1024
+
+func addDiskCacheFlag(fs *pflag.FlagSet, mb *int) {
+	fs.IntVar(mb, "disk-cache-mb", defaultDiskCacheMB,
+		"size in MiB of the second-tier page cache of the read-write node (or of --single's process): a file on local disk behind the buffer pool that keeps the pages it evicts (0: none)")
+}

@@ -18,7 +18,7 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var dir, host, cpuprofile, metricsAddr, consoleAddr string
-	var port, poolMB, segMB, roCount int
+	var port, poolMB, segMB, roCount, diskCacheMB int
 	var stall time.Duration
 	var single, withProxy bool
 	var sec securityFlags
@@ -52,6 +52,9 @@ runs everything in one process instead.`,
 			if sec.rootPassword == "" {
 				sec.rootPassword = os.Getenv("STRATA_ROOT_PASSWORD")
 			}
+			if diskCacheMB < 0 {
+				return fmt.Errorf("--disk-cache-mb must not be negative")
+			}
 			if single {
 				if cmd.Flags().Changed(archiveFlag) || cmd.Flags().Changed(rebuildFlag) {
 					return errNoArchiveSingle
@@ -59,7 +62,7 @@ runs everything in one process instead.`,
 				if cmd.Flags().Changed("console-addr") && consoleAddr != "" {
 					return fmt.Errorf("--console-addr: the web console needs a cluster; --single serves none")
 				}
-				return runUp(ctx, cmd, dir, host, port, poolMB, sec)
+				return runUp(ctx, cmd, dir, host, port, poolMB, diskCacheMB, sec)
 			}
 			if segMB <= 0 {
 				return fmt.Errorf("--segment-mb must be positive")
@@ -67,13 +70,14 @@ runs everything in one process instead.`,
 			if roCount < 0 {
 				return fmt.Errorf("--ro must not be negative")
 			}
-			return runCluster(ctx, cmd, dir, host, port, poolMB, stall, uint64(segMB)*64, consoleAddr, sec, roCount, withProxy)
+			return runCluster(ctx, cmd, dir, host, port, poolMB, diskCacheMB, stall, uint64(segMB)*64, consoleAddr, sec, roCount, withProxy)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "strata-data", "data directory")
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	cmd.Flags().IntVar(&port, "port", 3306, "MySQL port (0: any free port)")
 	cmd.Flags().IntVar(&poolMB, "buffer-pool-mb", 256, "buffer pool size in MiB")
+	addDiskCacheFlag(cmd.Flags(), &diskCacheMB)
 	cmd.Flags().DurationVar(&stall, "stall-timeout", 0, "how long a commit waits for a Log Store quorum before failing (0: the compute node's default, 10s)")
 	cmd.Flags().IntVar(&segMB, "segment-mb", 64, "size of a Page Store segment, the unit of placement and of moves, in MiB (a new cluster's)")
 	cmd.Flags().IntVar(&roCount, "ro", 1, "read-only compute nodes of a new cluster, each on a MySQL port of its own (given again: at least this many)")
@@ -89,12 +93,12 @@ runs everything in one process instead.`,
 	return cmd
 }
 
-func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, sec securityFlags) error {
+func runUp(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB, diskCacheMB int, sec securityFlags) error {
 	history, err := historyWindow(cmd)
 	if err != nil {
 		return err
 	}
-	return singlenode.Run(ctx, singlenode.Options{Dir: dir, PoolFrames: poolMB * 64, History: history,
+	return singlenode.Run(ctx, singlenode.Options{Dir: dir, PoolFrames: poolMB * 64, DiskCacheBytes: int64(diskCacheMB) << 20, History: history,
 		SQL:         computenode.SQLOptions{Host: host, Port: port, Security: sec.security()},
 		MetricsAddr: cmd.Flags().Lookup("metrics-addr").Value.String(), Logger: nodeLogger(cmd, cmd.ErrOrStderr()),
 		Ready: func(addr net.Addr, metricsAddr string) {

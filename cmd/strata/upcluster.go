@@ -39,7 +39,7 @@ const (
 
 // runCluster starts the whole local cluster and supervises it until ctx ends.
 // A positive stall is passed to the compute node as its --stall-timeout.
-func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB int, stall time.Duration, segPages uint64, consoleAddr string, sec securityFlags, roCount int, withProxy bool) error {
+func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port, poolMB, diskCacheMB int, stall time.Duration, segPages uint64, consoleAddr string, sec securityFlags, roCount int, withProxy bool) error {
 	lg := nodeLogger(cmd, cmd.ErrOrStderr())
 	// Owner only, and tightened if an older build made it 0755: it holds the secret, the
 	// nodes' data and their logs.
@@ -232,7 +232,7 @@ func runCluster(ctx context.Context, cmd *cobra.Command, dir, host string, port,
 	computeArgs := func(name, role string, port int) []string {
 		args := []string{"compute", "--role", role, "--data", filepath.Join(dir, name), "--host", host,
 			"--port", strconv.Itoa(port), "--etcd", etcd, "--secret-file", secretFile, "--id", name,
-			"--buffer-pool-mb", strconv.Itoa(poolMB)}
+			"--buffer-pool-mb", strconv.Itoa(poolMB), "--disk-cache-mb", strconv.Itoa(diskCacheMB)}
 		if stall > 0 {
 			args = append(args, "--stall-timeout", stall.String()) // a read-only node may become the writer
 		}

@@ -239,7 +239,7 @@ func TestUpCluster(t *testing.T) {
 			meta.RoleMeta:      {"etcd_server_has_leader"},
 			meta.RoleLogStore:  {"strata_logstore_durable_lsn", "strata_logstore_epoch"},
 			meta.RolePageStore: {"strata_pagestore_consumed_lsn", "strata_pebble_disk_usage_bytes"},
-			meta.RoleRW:        {"strata_bufpool_frames", "strata_engine_visible_lsn"},
+			meta.RoleRW:        {"strata_bufpool_frames", "strata_engine_visible_lsn", "strata_diskcache_slots"},
 			meta.RoleRO:        {"strata_bufpool_frames", "strata_replay_view_lsn", "strata_engine_visible_lsn"},
 		}[n.Role]
 		present := map[string][]string{
@@ -247,7 +247,8 @@ func TestUpCluster(t *testing.T) {
 				"strata_logstore_first_lsn", "strata_logstore_written_bytes_total"},
 			meta.RolePageStore: {"strata_pagestore_getpage_duration_seconds_count", "strata_pagestore_lag_bytes",
 				"strata_pagestore_segments", "strata_pagestore_copying_segments", "strata_pebble_compactions_total"},
-			meta.RoleRW: {"strata_engine_commit_duration_seconds_count", "strata_lock_waits_total", "strata_engine_purge_backlog"},
+			meta.RoleRW: {"strata_engine_commit_duration_seconds_count", "strata_lock_waits_total", "strata_engine_purge_backlog",
+				"strata_bufpool_second_tier_hits_total", "strata_diskcache_hits_total", "strata_diskcache_rejected_total"},
 			meta.RoleRO: {"strata_replay_lag_bytes", "strata_replay_lag_seconds", "strata_replay_groups_total",
 				"strata_replay_page_reads_total", "strata_replay_resyncs_total"},
 		}[n.Role]

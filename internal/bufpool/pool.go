@@ -2,7 +2,9 @@
 // holding cached pages, each with a read/write latch and a pin count, and clock eviction.
 // Evicting a modified page writes nothing: the log already holds its changes, and a later miss
 // reads the page back from the page source at the LSN of its last change. A page can be
-// evicted only once that change is durable.
+// evicted only once that change is durable. With a second tier (a diskcache), evicted pages
+// are also copied there, and a miss of a page evicted since the pool opened reads that copy
+// first when it is of the version evicted.
 package bufpool
 
 import (
@@ -69,6 +71,20 @@ type Options struct {
 	// Replica, when set, reads every miss instead of Source (a read-only node replaying the
 	// log) and is told of every eviction.
 	Replica Replica
+	// SecondTier, when set, keeps copies of evicted pages (diskcache). It is not used with a
+	// Replica, whose uncached pages change under it as the log is replayed.
+	SecondTier SecondTier
+}
+
+// SecondTier is a cache behind the pool: each page the pool evicts is put there, and a miss
+// of a page the pool evicted asks it for the version evicted (identified by the LSN of the
+// page's last change) before the page source.
+type SecondTier interface {
+	// Get reads into dst the copy of page id last changed at lsn, checked, and reports
+	// whether there was one.
+	Get(id page.ID, lsn page.LSN, dst *page.Page) bool
+	// Put keeps a copy of p, which it may modify (seal).
+	Put(p *page.Page)
 }
 
 // Replica is a read-only node's replay as the pool sees it (engine's replica, over the
@@ -95,7 +111,7 @@ type Pool struct {
 	evicted map[page.ID]page.LSN
 	floor   page.LSN // LSN at or above the last change of any evicted page not in evicted
 
-	misses, evictions, prefetched atomic.Uint64
+	misses, evictions, prefetched, tierHits atomic.Uint64
 }
 
 // New creates a pool. floor is the LSN at which pages not seen since the start are read: the
@@ -106,6 +122,9 @@ func New(opts Options, floor page.LSN) *Pool {
 	}
 	if opts.MaxTracked == 0 {
 		opts.MaxTracked = 1 << 20
+	}
+	if opts.Replica != nil {
+		opts.SecondTier = nil
 	}
 	p := &Pool{opts: opts, frames: make([]Frame, opts.Frames), evicted: map[page.ID]page.LSN{}, floor: floor}
 	for i := range p.shards {
@@ -219,7 +238,12 @@ func (p *Pool) load(ctx context.Context, id page.ID) (*Frame, error) {
 	if p.opts.Replica != nil {
 		return p.loadReplica(ctx, s, id, f)
 	}
-	lsn := p.readLSN(id)
+	lsn, evicted := p.readLSN(id)
+	if evicted && p.opts.SecondTier != nil && p.opts.SecondTier.Get(id, lsn-1, &f.Page) {
+		p.tierHits.Add(1)
+		f.latch.Unlock()
+		return f, nil
+	}
 	err = p.opts.Source.GetPage(ctx, id, lsn, &f.Page)
 	if errors.Is(err, storage.ErrCompacted) && p.opts.Durable != nil {
 		// The page has not changed since lsn (changes need it in the pool), so any newer
@@ -281,14 +305,15 @@ func (p *Pool) loadReplica(ctx context.Context, s *shard, id page.ID, f *Frame) 
 	return f, nil
 }
 
-// readLSN returns the position at which to read a page that is not cached.
-func (p *Pool) readLSN(id page.ID) page.LSN {
+// readLSN returns the position at which to read a page that is not cached, and whether the
+// page was evicted since the pool opened (then the position is just after its last change).
+func (p *Pool) readLSN(id page.ID) (page.LSN, bool) {
 	p.evictMu.Lock()
 	defer p.evictMu.Unlock()
 	if l, ok := p.evicted[id]; ok {
-		return l + 1
+		return l + 1, true
 	}
-	return p.floor
+	return p.floor, false
 }
 
 // victim finds a free frame, evicting a clean or durable unpinned page.
@@ -296,7 +321,12 @@ func (p *Pool) victim(ctx context.Context) (*Frame, error) {
 	var timer *time.Timer
 	var backoff *retry.Backoff
 	for {
-		if f := p.tryVictim(); f != nil {
+		if f, evicted := p.tryVictim(); f != nil {
+			if evicted && p.opts.SecondTier != nil {
+				// The frame is out of the table and unlatched, and only this goroutine has
+				// it: its page can be copied without a latch.
+				p.opts.SecondTier.Put(&f.Page)
+			}
 			return f, nil
 		}
 		if backoff == nil {
@@ -317,13 +347,15 @@ func (p *Pool) victim(ctx context.Context) (*Frame, error) {
 	}
 }
 
-func (p *Pool) tryVictim() *Frame {
+// tryVictim returns a free frame, or one whose page it evicted (then evicted is true and the
+// frame still holds the page), or nil.
+func (p *Pool) tryVictim() (f *Frame, evicted bool) {
 	p.evictMu.Lock()
 	defer p.evictMu.Unlock()
 	if n := len(p.free); n > 0 {
 		f := p.free[n-1]
 		p.free = p.free[:n-1]
-		return f
+		return f, false
 	}
 	durable := p.opts.Durable()
 	for i := 0; i < 2*len(p.frames); i++ {
@@ -360,9 +392,9 @@ func (p *Pool) tryVictim() *Frame {
 		if p.opts.Replica != nil {
 			p.opts.Replica.Evicted(id)
 		}
-		return f
+		return f, f.Page.ID() == id
 	}
-	return nil
+	return nil, false
 }
 
 func (p *Pool) trackEvicted(id page.ID, lsn page.LSN) {
@@ -374,7 +406,9 @@ func (p *Pool) trackEvicted(id page.ID, lsn page.LSN) {
 		}
 		clear(p.evicted)
 	}
-	if lsn+1 > p.floor {
+	// A page last changed below the floor reads the same at the floor, so it needs no entry,
+	// unless the second tier is to find its copy, which it does by that LSN.
+	if lsn+1 > p.floor || p.opts.SecondTier != nil {
 		p.evicted[id] = lsn
 	} else {
 		delete(p.evicted, id)
@@ -538,6 +572,8 @@ type Stats struct {
 	Hits, Misses, Evictions uint64
 	// Prefetched counts the misses Prefetch read before any reader asked for the page.
 	Prefetched uint64
+	// SecondTierHits counts the misses read from the second tier (included in Misses).
+	SecondTierHits uint64
 }
 
 // Stats returns the pool's counters.
@@ -546,7 +582,8 @@ func (p *Pool) Stats() Stats {
 	for i := range p.shards {
 		hits += p.shards[i].hits.Load()
 	}
-	return Stats{Frames: len(p.frames), Hits: hits, Misses: p.misses.Load(), Evictions: p.evictions.Load(), Prefetched: p.prefetched.Load()}
+	return Stats{Frames: len(p.frames), Hits: hits, Misses: p.misses.Load(), Evictions: p.evictions.Load(), Prefetched: p.prefetched.Load(),
+		SecondTierHits: p.tierHits.Load()}
 }
 
 func lock(f *Frame, m Mode) {

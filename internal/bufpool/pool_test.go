@@ -23,12 +23,19 @@ func setup(t *testing.T, frames, k int) (*bufpool.Pool, *memstore.Log) {
 // setupSource is setup with the page source wrapped by wrap (nil: not wrapped).
 func setupSource(t *testing.T, frames, k int, wrap func(storage.PageSource) storage.PageSource) (*bufpool.Pool, *memstore.Log) {
 	t.Helper()
+	return setupOptions(t, k, wrap, bufpool.Options{Frames: frames})
+}
+
+// setupOptions is setupSource for a pool with opts, whose Source and Durable it sets.
+func setupOptions(t *testing.T, k int, wrap func(storage.PageSource) storage.PageSource, opts bufpool.Options) (*bufpool.Pool, *memstore.Log) {
+	t.Helper()
 	log := memstore.NewLog()
 	var src storage.PageSource = memstore.NewPages(log)
 	if wrap != nil {
 		src = wrap(src)
 	}
-	pool := bufpool.New(bufpool.Options{Frames: frames, Source: src, Durable: log.Durable}, log.End())
+	opts.Source, opts.Durable = src, log.Durable
+	pool := bufpool.New(opts, log.End())
 	m := mtr.Begin(context.Background(), pool, log)
 	if err := m.Bootstrap(); err != nil {
 		t.Fatal(err)

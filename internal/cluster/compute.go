@@ -20,6 +20,7 @@ import (
 
 	"strata/internal/archive"
 	"strata/internal/bufpool"
+	"strata/internal/diskcache"
 	"strata/internal/engine"
 	"strata/internal/logclient"
 	"strata/internal/meta"
@@ -36,7 +37,12 @@ type ComputeOptions struct {
 	Metrics string
 	Secret  string // the cluster secret (required)
 
-	PoolFrames      int           // buffer pool size in 16 KiB pages
+	PoolFrames int // buffer pool size in 16 KiB pages
+	// DiskCache, when set, is the file of a second-tier page cache on local disk behind the
+	// buffer pool (diskcache), DiskCacheBytes large: a miss of a page the pool evicted reads it
+	// there instead of from a Page Store. The file is recreated at open and removed at close.
+	DiskCache       string
+	DiskCacheBytes  int64
 	LockWaitTimeout time.Duration // default row lock wait
 	// StallTimeout is how long a commit waits for a Log Store quorum before failing (default
 	// 10 s); writes resume by themselves when a quorum is back.
@@ -72,6 +78,8 @@ type Compute struct {
 	*engine.DB
 	Log   *logclient.Log
 	Pages *pageclient.Client
+	// DiskCache is the second-tier page cache, nil without one.
+	DiskCache *diskcache.Cache
 
 	opts   ComputeOptions
 	own    *meta.Client // where its epoch and status live: opts.Meta, or a branch's (ForBranch)
@@ -212,6 +220,15 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 			eo.Pool, kept = pool, pool.CachedPages()
 		}
 	}
+	var tier *diskcache.Cache
+	if opts.DiskCache != "" && opts.DiskCacheBytes > 0 {
+		if tier, err = diskcache.Open(diskcache.Options{Path: opts.DiskCache, Bytes: opts.DiskCacheBytes}); err != nil {
+			_ = pages.Close()
+			_ = log.Close()
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		eo.SecondTier = tier
+	}
 	eng, err := engine.Open(ctx, eo)
 	if err != nil && eo.Pool != nil {
 		lg.Warn("compute: the read-only engine's buffer pool is not kept; opening with an empty one", "err", err)
@@ -221,9 +238,12 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 	if err != nil {
 		_ = pages.Close()
 		_ = log.Close()
+		if tier != nil {
+			_ = tier.Close()
+		}
 		return nil, fmt.Errorf("cluster: open the engine at %d: %w", log.Recovered(), err)
 	}
-	c := &Compute{DB: eng, Log: log, Pages: pages, opts: opts, own: own, epoch: epoch, acks: map[string]uint64{},
+	c := &Compute{DB: eng, Log: log, Pages: pages, DiskCache: tier, opts: opts, own: own, epoch: epoch, acks: map[string]uint64{},
 		stop: make(chan struct{}), failed: make(chan struct{}), kick: make(chan struct{}, 1),
 		timeline: tl.Timeline, moved: make(chan struct{})}
 	arch, archiving, err := archiveSettings(ctx, opts.Meta, tl.Timeline)
@@ -231,6 +251,9 @@ func OpenCompute(ctx context.Context, opts ComputeOptions) (*Compute, error) {
 		_ = eng.Close()
 		_ = pages.Close()
 		_ = log.Close()
+		if tier != nil {
+			_ = tier.Close()
+		}
 		return nil, err
 	}
 	c.archiving = archiving
@@ -476,6 +499,9 @@ func (c *Compute) Close() error {
 			cancel()
 		}
 		err = errors.Join(c.DB.Close(), c.Pages.Close(), c.Log.Close())
+		if c.DiskCache != nil {
+			err = errors.Join(err, c.DiskCache.Close())
+		}
 	})
 	return err
 }

@@ -70,6 +70,7 @@ type node struct {
 	ID        string `json:"id"`
 	Addr      string `json:"addr"`
 	PID       int    `json:"pid"`
+	Metrics   string `json:"metrics"` // the address of its /metrics
 	State     string `json:"state"`
 	Epoch     uint64 `json:"epoch"`
 	Durable   uint64 `json:"durable"`

@@ -97,9 +97,9 @@ func reader(ctx context.Context, db *sql.DB, worker, n int, ops *opLog, points, 
 
 // TestPageStoreKilledUnderReads SIGKILLs one Page Store while clients read a table larger
 // than the compute node's 32 MiB buffer pool (so reads miss the pool and go to the Page
-// Stores): every read answers, and answers right.
+// Stores: the second-tier page cache is off): every read answers, and answers right.
 func TestPageStoreKilledUnderReads(t *testing.T) {
-	c := startCluster(t)
+	c := startCluster(t, "--disk-cache-mb", "0")
 	db := c.newDatabase(8)
 	c.exec(db, "CREATE TABLE r "+rowsSchema)
 	const rows = 64000 // about 64 MB of rows: twice the buffer pool

@@ -26,9 +26,11 @@ var movedLine = regexp.MustCompile(`segment (\d+) moved from (\S+) to (\S+)`)
 // Page Store is started by `strata up`, gets its share of the segments (copied from the
 // replicas, progress printed), and the old replicas drop them. No statement fails, and after
 // a restart of the compute node (a cold buffer pool, every page read through the new
-// placement) every acknowledged write is there and every read answers right.
+// placement) every acknowledged write is there and every read answers right. The
+// second-tier page cache is off, so that reads of evicted pages go to the Page Stores while
+// their segments move.
 func TestAddPageStore(t *testing.T) {
-	c := startCluster(t, "--segment-mb", "1")
+	c := startCluster(t, "--segment-mb", "1", "--disk-cache-mb", "0")
 	db := c.newDatabase(12)
 	c.exec(db, "CREATE TABLE r "+rowsSchema)
 	c.exec(db, "CREATE TABLE t "+ledgerSchema)

@@ -51,6 +51,11 @@ type Options struct {
 	// (Txn.Prefetch), which an in-process page source does not repay.
 	RemotePages bool
 
+	// SecondTier, when set, keeps the pages the buffer pool evicts and gives them back on a
+	// miss (a diskcache on the node's local disk). Its entries must be of this engine's
+	// timeline: it is not shared between engines.
+	SecondTier bufpool.SecondTier
+
 	// Pool, when set, is the buffer pool to use instead of a new one: a read-only engine's,
 	// handed over at the log's end (DB.HandOver), so that a promoted node keeps its cache.
 	Pool *bufpool.Pool
@@ -144,7 +149,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		remote: map[string]page.LSN{},
 		stopBg: make(chan struct{}),
 	}
-	po := bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Log.Durable, Replica: opts.replica}
+	po := bufpool.Options{Frames: opts.PoolFrames, Source: opts.Pages, Durable: opts.Log.Durable, Replica: opts.replica,
+		SecondTier: opts.SecondTier}
 	if opts.Pool != nil {
 		if opts.replica != nil || end == redo.StartLSN {
 			return nil, errors.New("engine: a handed-over pool is for a read-write engine on a written log")

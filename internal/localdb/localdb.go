@@ -13,6 +13,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"strata/internal/diskcache"
 	"strata/internal/engine"
 	"strata/internal/pagestore"
 	"strata/internal/privfs"
@@ -43,6 +44,10 @@ type Options struct {
 	// (engine.Options.RemotePages), though its page store is in the process: for tests of
 	// the read-ahead.
 	RemotePages bool
+	// DiskCacheBytes, when positive, puts a second-tier page cache of that size behind the
+	// buffer pool (diskcache), in the file pagecache of Dir: a miss of a page the pool evicted
+	// reads the copy there instead of the page store's records.
+	DiskCacheBytes int64
 }
 
 // DB is an open local database.
@@ -50,6 +55,8 @@ type DB struct {
 	*engine.DB
 	Log   *wal.Log
 	Pages *pagestore.Store
+	// DiskCache is the second-tier page cache, nil without one.
+	DiskCache *diskcache.Cache
 
 	opts Options
 	stop chan struct{}
@@ -97,16 +104,30 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	ps.Start()
-	eng, err := engine.Open(ctx, engine.Options{Log: log, Pages: ps, Times: ps, PoolFrames: opts.PoolFrames,
+	eo := engine.Options{Log: log, Pages: ps, Times: ps, PoolFrames: opts.PoolFrames,
 		LockWaitTimeout: opts.LockWaitTimeout, PurgeInterval: opts.PurgeInterval, Logger: opts.Logger,
-		EventListener: opts.EngineEvents, RemotePages: opts.RemotePages})
+		EventListener: opts.EngineEvents, RemotePages: opts.RemotePages}
+	var tier *diskcache.Cache
+	if opts.DiskCacheBytes > 0 {
+		tier, err = diskcache.Open(diskcache.Options{FS: privfs.Wrap(opts.FS), Path: opts.FS.PathJoin(opts.Dir, "pagecache"), Bytes: opts.DiskCacheBytes})
+		if err != nil {
+			ps.Close()
+			log.Close()
+			return nil, err
+		}
+		eo.SecondTier = tier
+	}
+	ps.Start()
+	eng, err := engine.Open(ctx, eo)
 	if err != nil {
+		if tier != nil {
+			tier.Close()
+		}
 		ps.Close()
 		log.Close()
 		return nil, err
 	}
-	db := &DB{DB: eng, Log: log, Pages: ps, opts: opts, stop: make(chan struct{})}
+	db := &DB{DB: eng, Log: log, Pages: ps, DiskCache: tier, opts: opts, stop: make(chan struct{})}
 	db.wg.Add(1)
 	go db.maintain()
 	return db, nil
@@ -148,6 +169,11 @@ func (db *DB) Close() error {
 		}
 		if e := db.Log.Close(); err == nil {
 			err = e
+		}
+		if db.DiskCache != nil {
+			if e := db.DiskCache.Close(); err == nil {
+				err = e
+			}
 		}
 	})
 	return err

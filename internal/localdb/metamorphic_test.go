@@ -203,10 +203,20 @@ func runMetamorphic(t *testing.T, cfg mcfg, seed int64) {
 	fs := vfs.NewCrashableMem()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	open := func(fs vfs.FS) *DB {
+		// Every other opening, at random, has a second-tier page cache of four times the
+		// pool behind it: evicted pages come back from it, or from the page store when it
+		// no longer holds them.
+		var tier int64
+		if rng.Intn(2) == 0 {
+			tier = int64(4*cfg.frames) * page.Size
+		}
 		db, err := Open(ctx, Options{FS: fs, Dir: "db", PoolFrames: cfg.frames, LockWaitTimeout: 100 * time.Millisecond,
-			PurgeInterval: 50 * time.Millisecond, CompactInterval: 300 * time.Millisecond, Logger: quiet})
+			PurgeInterval: 50 * time.Millisecond, CompactInterval: 300 * time.Millisecond, Logger: quiet, DiskCacheBytes: tier})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tier > 0 {
+			t.Cleanup(func() { t.Logf("second tier: %+v", db.DiskCache.Stats()) })
 		}
 		return db
 	}

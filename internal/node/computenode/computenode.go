@@ -38,6 +38,9 @@ type Options struct {
 	FailoverLease time.Duration
 	// PoolFrames is the buffer pool size in 16 KiB pages.
 	PoolFrames int
+	// DiskCacheBytes is the size of the second-tier page cache behind the buffer pool, a file
+	// in SQL.Dir used while the node writes (0: none; cluster.ComputeOptions.DiskCache).
+	DiskCacheBytes int64
 	// StallTimeout is how long a commit waits for a Log Store quorum before failing.
 	StallTimeout time.Duration
 	// SQL is the MySQL server; its Registerer and Ready are the node's own.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"strata/internal/diskcache"
 	"strata/internal/engine"
 	"strata/internal/metrics"
 	"strata/internal/sqlstore"
@@ -25,6 +26,8 @@ func EngineCollectors(db *engine.DB) []prometheus.Collector {
 			func() float64 { return float64(db.Pool().Stats().Evictions) }),
 		c("bufpool", "prefetched_total", "Misses read ahead of their readers, in parallel (the leaves of a batch of join lookups); counted in misses_total too.",
 			func() float64 { return float64(db.Pool().Stats().Prefetched) }),
+		c("bufpool", "second_tier_hits_total", "Misses read from the second-tier page cache on local disk instead of a Page Store; counted in misses_total too.",
+			func() float64 { return float64(db.Pool().Stats().SecondTierHits) }),
 		g("lock", "held", "Row locks granted and held.",
 			func() float64 { return float64(db.Locks().Stats().Held) }),
 		g("lock", "waiting", "Row lock requests waiting.",
@@ -51,6 +54,29 @@ func EngineCollectors(db *engine.DB) []prometheus.Collector {
 			func() float64 { return float64(db.VisibleLSN()) }),
 		g("engine", "purge_horizon_lsn", "Oldest LSN a snapshot may still read: versions below it are purged.",
 			func() float64 { return float64(db.Horizon()) }),
+	}
+}
+
+// DiskCacheCollectors read the second-tier page cache's counters at each scrape.
+func DiskCacheCollectors(dc *diskcache.Cache) []prometheus.Collector {
+	c, g := metrics.CounterFunc, metrics.GaugeFunc
+	return []prometheus.Collector{
+		g("diskcache", "slots", "Pages the second-tier page cache on local disk holds at most.",
+			func() float64 { return float64(dc.Stats().Slots) }),
+		g("diskcache", "pages", "Pages the second-tier page cache holds now.",
+			func() float64 { return float64(dc.Stats().Pages) }),
+		c("diskcache", "hits_total", "Buffer pool misses read from the second-tier page cache.",
+			func() float64 { return float64(dc.Stats().Hits) }),
+		c("diskcache", "misses_total", "Buffer pool misses of evicted pages the second-tier page cache did not hold.",
+			func() float64 { return float64(dc.Stats().Misses) }),
+		c("diskcache", "rejected_total", "Reads from the second-tier page cache whose slot held another page than the one asked for (rewritten meanwhile, or a bad write): read from a Page Store instead.",
+			func() float64 { return float64(dc.Stats().Rejected) }),
+		c("diskcache", "writes_total", "Evicted pages written to the second-tier page cache.",
+			func() float64 { return float64(dc.Stats().Writes) }),
+		c("diskcache", "write_errors_total", "Writes to the second-tier page cache that failed (the page was not kept).",
+			func() float64 { return float64(dc.Stats().WriteErrors) }),
+		c("diskcache", "read_errors_total", "Reads from the second-tier page cache that failed (read from a Page Store instead).",
+			func() float64 { return float64(dc.Stats().ReadErrors) }),
 	}
 }
 

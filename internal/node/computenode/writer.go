@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -18,6 +19,9 @@ import (
 	"strata/internal/page"
 	"strata/internal/retry"
 )
+
+// DiskCacheFile is the name of the second-tier page cache's file in the node's directory.
+const DiskCacheFile = "pagecache"
 
 // errSteppedDown says the writer handed over in a planned switchover.
 var errSteppedDown = errors.New("computenode: the writer stepped down for a switchover")
@@ -122,6 +126,9 @@ func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 	co := cluster.ComputeOptions{Meta: mc, ID: opts.ID, Secret: opts.Secret, Epoch: epoch,
 		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, StallTimeout: opts.StallTimeout, Logger: lg,
 		EventListener: CommitEvents(m.Registerer()), Branch: branch}
+	if opts.DiskCacheBytes > 0 {
+		co.DiskCache, co.DiskCacheBytes = filepath.Join(opts.SQL.Dir, DiskCacheFile), opts.DiskCacheBytes
+	}
 	if from != nil {
 		closeFrom := sync.OnceFunc(func() {
 			if cerr := from.Close(); cerr != nil {
@@ -141,6 +148,9 @@ func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 	}
 	defer c.Close()
 	m.MustRegister(EngineCollectors(c.DB)...)
+	if c.DiskCache != nil {
+		m.MustRegister(DiskCacheCollectors(c.DiskCache)...)
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stepDown := make(chan struct{})

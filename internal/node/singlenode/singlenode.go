@@ -24,6 +24,9 @@ import (
 type Options struct {
 	Dir        string // the data directory
 	PoolFrames int    // buffer pool size in 16 KiB pages
+	// DiskCacheBytes is the size of the second-tier page cache behind the buffer pool (0:
+	// none; localdb.Options.DiskCacheBytes).
+	DiskCacheBytes int64
 	// History is the history window (localdb.Options.History).
 	History time.Duration
 	// SQL is the MySQL server; its Dir, Registerer and Ready are the node's own.
@@ -46,12 +49,15 @@ func Run(ctx context.Context, opts Options) error {
 	defer m.Close()
 	reg := m.Registerer()
 	db, err := localdb.Open(ctx, localdb.Options{Dir: opts.Dir, PoolFrames: opts.PoolFrames, History: opts.History, Logger: lg,
-		EngineEvents: computenode.CommitEvents(reg), PageEvents: pagenode.Events(reg)})
+		DiskCacheBytes: opts.DiskCacheBytes, EngineEvents: computenode.CommitEvents(reg), PageEvents: pagenode.Events(reg)})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	m.MustRegister(computenode.EngineCollectors(db.DB)...)
+	if db.DiskCache != nil {
+		m.MustRegister(computenode.DiskCacheCollectors(db.DiskCache)...)
+	}
 	m.MustRegister(walCollectors(db.Log)...)
 	m.MustRegister(pagenode.Collectors(db.Pages, db.Log, lg)...)
 	sctx, cancel := context.WithCancel(ctx)
