@@ -11,6 +11,7 @@ import (
 	"strata/internal/mtr"
 	"strata/internal/page"
 	"strata/internal/storage"
+	"strata/internal/storage/memstore"
 )
 
 // countingSource counts the page source's reads.
@@ -33,14 +34,21 @@ func (s *countingSource) count() int {
 	return s.reads
 }
 
-func openTier(t *testing.T, slots int) *diskcache.Cache {
+// setupTier is setup (8 frames, 40 pages) with a second tier of slots pages and a page
+// source that counts its reads.
+func setupTier(t *testing.T, slots int) (*bufpool.Pool, *memstore.Log, *countingSource, *diskcache.Cache) {
 	t.Helper()
-	c, err := diskcache.Open(diskcache.Options{Path: filepath.Join(t.TempDir(), "pagecache"), Bytes: int64(slots) * page.Size})
+	tier, err := diskcache.Open(diskcache.Options{Path: filepath.Join(t.TempDir(), "pagecache"), Bytes: int64(slots) * page.Size})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	t.Cleanup(func() { _ = tier.Close() })
+	src := &countingSource{}
+	pool, log := setupOptions(t, 40, func(s storage.PageSource) storage.PageSource {
+		src.PageSource = s
+		return src
+	}, bufpool.Options{Frames: 8, SecondTier: tier})
+	return pool, log, src, tier
 }
 
 // readAll reads pages 2..k and checks each one's first cell; extra gives a page's expected
@@ -74,12 +82,7 @@ func readOne(t *testing.T, pool *bufpool.Pool, id page.ID, extra map[page.ID]byt
 func TestSecondTier(t *testing.T) {
 	ctx := context.Background()
 	const k = 40
-	src := &countingSource{}
-	tier := openTier(t, 64)
-	pool, log := setupOptions(t, k, func(s storage.PageSource) storage.PageSource {
-		src.PageSource = s
-		return src
-	}, bufpool.Options{Frames: 8, SecondTier: tier})
+	pool, log, src, tier := setupTier(t, 64)
 	if pool.Stats().Evictions == 0 {
 		t.Fatal("expected evictions")
 	}
@@ -133,12 +136,7 @@ func TestSecondTier(t *testing.T) {
 // last (read here first, newest first); the others come from the page source, right.
 func TestSecondTierSmall(t *testing.T) {
 	const k = 40
-	src := &countingSource{}
-	tier := openTier(t, 4)
-	pool, _ := setupOptions(t, k, func(s storage.PageSource) storage.PageSource {
-		src.PageSource = s
-		return src
-	}, bufpool.Options{Frames: 8, SecondTier: tier})
+	pool, _, src, _ := setupTier(t, 4)
 	base := src.count()
 	for id := page.ID(k); id >= 2; id-- {
 		readOne(t, pool, id, nil)
