@@ -13,10 +13,11 @@ import (
 )
 
 // newRecipe finds the WHERE conjuncts that can make ita's lookup and checks that they make
-// exactly it for the bound values. The lookup may be one range made of comparisons, or
+// exactly it for the bound values. alias is the name the statement gives ita's table, if
+// any: its conjuncts name the columns by it. The lookup may be one range made of comparisons, or
 // the union of the ranges of one IN list's rows (a column's or a row constructor's) or of
 // one OR's disjuncts, each with the comparisons of the other conjuncts.
-func newRecipe(ctx *sql.Context, ita *plan.IndexedTableAccess, filters []sql.Expression) (*lookupRecipe, error) {
+func newRecipe(ctx *sql.Context, ita *plan.IndexedTableAccess, alias string, filters []sql.Expression) (*lookupRecipe, error) {
 	lookup, err := ita.GetLookup(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -26,7 +27,7 @@ func newRecipe(ctx *sql.Context, ita *plan.IndexedTableAccess, filters []sql.Exp
 		len(ranges) > maxRecipeRanges || lookup.Index.IsSpatial() || lookup.Index.IsFullText() {
 		return nil, fmt.Errorf("sqlstore: plan not cached: lookup kind %v %v (%d ranges)", lookup.IsEmptyRange, lookup.IsSpatialLookup, len(ranges))
 	}
-	rc := recipeCols{table: strings.ToLower(ita.Name()), cols: map[string]sql.Type{}}
+	rc := recipeCols{table: strings.ToLower(ita.Name()), alias: strings.ToLower(alias), cols: map[string]sql.Type{}}
 	for _, cet := range lookup.Index.ColumnExpressionTypes() {
 		rc.cols[strings.ToLower(cet.Expression)] = cet.Type
 	}
@@ -76,16 +77,21 @@ func newRecipe(ctx *sql.Context, ita *plan.IndexedTableAccess, filters []sql.Exp
 // maxRecipeRanges bounds the ranges of a lookup a template rebuilds per execution.
 const maxRecipeRanges = 256
 
-// recipeCols names an index's columns as the index builder does.
+// recipeCols names an index's columns as the index builder does: by the table's own name,
+// whatever alias the statement gives it.
 type recipeCols struct {
 	table string
+	alias string // "" without one
 	cols  map[string]sql.Type
 }
 
 // column returns the index column name of e, a column of the table in the index.
 func (rc recipeCols) column(e sql.Expression) (string, bool) {
 	gf, ok := e.(*expression.GetField)
-	if !ok || !strings.EqualFold(gf.Table(), rc.table) {
+	if !ok {
+		return "", false
+	}
+	if from := gf.Table(); rc.alias != "" && !strings.EqualFold(from, rc.alias) || rc.alias == "" && !strings.EqualFold(from, rc.table) {
 		return "", false
 	}
 	name := rc.table + "." + strings.ToLower(gf.Name())

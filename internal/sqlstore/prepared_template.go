@@ -246,6 +246,7 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 		}
 	}
 	tables := 0
+	aliases := map[*plan.IndexedTableAccess]string{} // the alias over each aliased lookup
 	inspectAll(t.plan, func(n sql.Node) {
 		if err != nil {
 			return
@@ -253,8 +254,11 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 		switch n := n.(type) {
 		case *plan.Project, *plan.Filter, *plan.Sort, *plan.Distinct, *plan.GroupBy, *plan.Having,
 			*plan.Limit, *plan.TopN, *plan.Update, *plan.UpdateSource, *plan.InsertInto, *plan.Values,
-			*plan.TableAlias, *plan.InsertDestination, *binaryChanges, *sortNode, *distinctNode,
-			*prefetchJoin:
+			*plan.InsertDestination, *binaryChanges, *sortNode, *distinctNode, *prefetchJoin:
+		case *plan.TableAlias:
+			if ita, ok := n.Child.(*plan.IndexedTableAccess); ok {
+				aliases[ita] = n.Name()
+			}
 		case *plan.DeleteFrom:
 			if n.HasExplicitTargets() {
 				fail("multi-table delete")
@@ -280,7 +284,7 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 				}
 				return
 			}
-			r, e := newRecipe(ctx, n, filters)
+			r, e := newRecipe(ctx, n, aliases[n], filters)
 			if e != nil {
 				err = e
 				return

@@ -190,6 +190,12 @@ func TestPreparedMatchesUnprepared(t *testing.T) {
 		{"SELECT COUNT(DISTINCT items.k) FROM items JOIN kinds ON items.k = kinds.k WHERE items.id BETWEEN ? AND ? AND kinds.name <> ?", [][]any{{1, 20, "k3"}, {5, 6, "k5"}, {1, 50, "none"}}},
 		{"SELECT items.id, kinds.name FROM items LEFT JOIN kinds ON kinds.k = items.k + ? WHERE items.id < ? ORDER BY items.id", [][]any{{0, 5}, {1, 12}, {nil, 3}, {-2, 8}}},
 		{"SELECT kinds.name, items.id FROM kinds JOIN items ON items.k = kinds.k WHERE kinds.k IN (?, ?) AND items.id > ? ORDER BY items.id", [][]any{{1, 2, 30}, {0, 0, 0}, {6, nil, 10}}},
+		// Aliases, one of them another table's name, and a table joined with itself.
+		{"SELECT i.c FROM items i WHERE i.id BETWEEN ? AND ? ORDER BY i.c", [][]any{{1, 5}, {20, 10}, {48, 60}}},
+		{"SELECT kinds.c FROM items kinds WHERE kinds.id = ?", [][]any{{3}, {4}, {nil}, {300}}},
+		{"SELECT a.id, b.c FROM items a JOIN items b ON b.id = a.id + 1 WHERE a.id IN (?, ?) ORDER BY a.id", [][]any{{1, 2}, {49, 50}, {5, nil}}},
+		{"SELECT a.id, b.id FROM items a JOIN items b ON b.k = a.k WHERE a.id = ? AND b.id < ? ORDER BY b.id", [][]any{{1, 20}, {8, 30}, {11, 50}, {2, 2}}},
+		{"SELECT x.c, y.name FROM items AS x LEFT JOIN kinds AS y ON y.k = x.k WHERE x.id >= ? AND x.id < ? AND (y.k IS NULL OR y.k <> ?) ORDER BY x.id", [][]any{{1, 12, 3}, {9, 24, 0}}},
 	}
 	for _, r := range reads {
 		s := prepare(t, c, r.q)
@@ -293,13 +299,18 @@ func TestPreparedAnalysesOnce(t *testing.T) {
 	}
 	// IN lists and row IN lists are rebuilt from the new values too, and joins are reused.
 	join := "SELECT items.c FROM items, kinds WHERE kinds.k = ? AND items.k = kinds.k AND items.id IN (?, ?) ORDER BY items.c"
-	for _, q := range []string{"SELECT c FROM items WHERE id IN (?, ?) ORDER BY c", "SELECT c FROM items WHERE (id, k) IN ((?, ?), (?, ?)) ORDER BY c", join} {
+	// Tables with aliases (as ORMs write them) too.
+	aliased := []string{"SELECT it.c FROM items it WHERE it.id IN (?, ?) ORDER BY it.c",
+		"SELECT i.c FROM items i, kinds k WHERE k.k = ? AND i.k = k.k AND i.id IN (?, ?) ORDER BY i.c",
+		"SELECT i.c FROM items AS i JOIN kinds AS k ON i.k = k.k WHERE k.k = ? AND i.id IN (?, ?) ORDER BY i.c"}
+	for _, q := range append([]string{"SELECT c FROM items WHERE id IN (?, ?) ORDER BY c", "SELECT c FROM items WHERE (id, k) IN ((?, ?), (?, ?)) ORDER BY c", join}, aliased...) {
 		s := prepare(t, conn, q)
 		st := n.st.PreparedStats()
+		isJoin := strings.Contains(q, "kinds")
 		for i := 1; i < 10; i++ {
 			var got string
 			switch {
-			case q == join:
+			case isJoin:
 				got = stmtRows(t, s, i%7, i, i+7)
 			case strings.Count(q, "?") == 2:
 				got = stmtRows(t, s, i, i+1)
@@ -307,7 +318,7 @@ func TestPreparedAnalysesOnce(t *testing.T) {
 				got = stmtRows(t, s, i, i%7, i+1, (i+1)%7)
 			}
 			want := fmt.Sprintf("c%02d c%02d", i, i+1)
-			if q == join {
+			if isJoin {
 				var ids []string
 				for _, id := range []int{i, i + 7} {
 					if id%11 != 0 && i%7 < 6 { // k is NULL for multiples of 11; no kind 6
