@@ -95,6 +95,20 @@ func reader(ctx context.Context, db *sql.DB, worker, n int, ops *opLog, points, 
 	}
 }
 
+// startReaders runs n readers (reader) over r's rows until ctx ends; the function it returns
+// waits for them.
+func startReaders(ctx context.Context, db *sql.DB, n, rows int, ops *opLog, points, scans *atomic.Int64) (wait func()) {
+	var wg sync.WaitGroup
+	for w := 1; w <= n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reader(ctx, db, w, rows, ops, points, scans)
+		}()
+	}
+	return wg.Wait
+}
+
 // TestPageStoreKilledUnderReads SIGKILLs one Page Store while clients read a table larger
 // than the compute node's 32 MiB buffer pool (so reads miss the pool and go to the Page
 // Stores: the second-tier page cache is off): every read answers, and answers right.
@@ -110,17 +124,10 @@ func TestPageStoreKilledUnderReads(t *testing.T) {
 	ops := &opLog{}
 	var points, scans atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for w := 1; w <= 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			reader(ctx, db, w, rows, ops, &points, &scans)
-		}()
-	}
+	wait := startReaders(ctx, db, 4, rows, ops, &points, &scans)
 	defer func() {
 		cancel()
-		wg.Wait()
+		wait()
 	}()
 	time.Sleep(3 * time.Second)
 	before := points.Load() + scans.Load()
@@ -132,7 +139,7 @@ func TestPageStoreKilledUnderReads(t *testing.T) {
 	t.Logf("pagestore-2 back as pid %d after %v", n.PID, time.Since(killed).Round(time.Millisecond))
 	time.Sleep(2 * time.Second)
 	cancel()
-	wg.Wait()
+	wait()
 	ok, failed := ops.between(time.Time{}, time.Now())
 	if len(failed) > 0 {
 		t.Fatalf("%d of %d reads failed:\n%s", len(failed), ok+len(failed), describe(failed, 10))

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,15 +59,7 @@ func TestSecondTier(t *testing.T) {
 		var points, scans atomic.Int64
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
-		var wg sync.WaitGroup
-		for w := 1; w <= 4; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				reader(ctx, db, w, rows, ops, &points, &scans)
-			}()
-		}
-		wg.Wait()
+		startReaders(ctx, db, 4, rows, ops, &points, &scans)()
 		if ok, failed := ops.between(time.Time{}, time.Now()); len(failed) > 0 || ok == 0 {
 			t.Fatalf("%d of %d reads failed:\n%s", len(failed), ok+len(failed), describe(failed, 10))
 		}

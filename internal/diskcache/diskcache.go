@@ -138,7 +138,9 @@ func (c *Cache) Put(p *page.Page) {
 	}
 	c.writes.Add(1)
 	c.mu.Lock()
-	if c.owner[slot] == id {
+	// The slot may have been taken meanwhile, and a later Put of the same page may have
+	// finished first (its entry, newer, stays).
+	if _, newer := c.index[id]; c.owner[slot] == id && !newer {
 		c.index[id] = entry{slot: slot, lsn: p.LSN()}
 	}
 	c.mu.Unlock()
