@@ -12,13 +12,14 @@ import (
 // installExecGuards makes the engine's exec builder consult, for every node it builds, the
 // binder of grouped subqueries to the execution (decorrelate.go), the privilege guard under policy p, the procedure recursion guard (sprecursion.go), the
 // read-only transaction guard (readonly.go), SHOW CREATE TABLE's ENUM and SET defaults
-// (showcreate.go), LOAD DATA's reader (loaddata.go), then guards (the prepared-plan guard
+// (showcreate.go), LOAD DATA's reader (loaddata.go), EXPLAIN (explain.go), ANALYZE TABLE without a
+// current database (analyze.go), then guards (the prepared-plan guard
 // when the plan cache is on), and last the set operations compared in their collations
 // (setop.go). The guards' checks thus hold however the plan was made: a
 // query, a cached prepared plan, a trigger or procedure body.
 func installExecGuards(eng *sqle.Engine, p *filePolicy, guards ...sql.NodeExecBuilder) {
 	setOps := &setOpBuilder{}
-	eng.Analyzer.ExecBuilder = rowexec.NewOverrideBuilder(append(append(execOverrides{aggLookupBinder{}, &privilegeGuard{p: p}, procRecursion, readOnlyGuard{}, showCreateGuard{}, loadDataGuard{}, explainGuard{}}, guards...), setOps))
+	eng.Analyzer.ExecBuilder = rowexec.NewOverrideBuilder(append(append(execOverrides{aggLookupBinder{}, &privilegeGuard{p: p}, procRecursion, readOnlyGuard{}, showCreateGuard{}, loadDataGuard{}, explainGuard{}, analyzeTableExec{}}, guards...), setOps))
 	setOps.b = eng.Analyzer.ExecBuilder
 }
 

@@ -80,6 +80,14 @@ func TestStatisticsPickLookupJoin(t *testing.T) {
 	if p := explainTree(t, c, strings.NewReplacer("?", "3").Replace(q)); !strings.Contains(p, "LookupJoin") {
 		t.Fatalf("after ANALYZE TABLE, plan:\n%s", p)
 	}
+	// Tables named with their database need no current one (GMS answered 1046).
+	nodb := n.connect(t, "")
+	if got, want := queryRows(t, nodb, "ANALYZE TABLE d.stock, d.order_line"), "stock,analyze,status,OK order_line,analyze,status,OK"; got != want {
+		t.Fatalf("ANALYZE TABLE without a current database: %q, want %q", got, want)
+	}
+	if _, err := nodb.Exec("ANALYZE TABLE d.nosuch"); mysqlCode(err) != 1146 {
+		t.Fatalf("ANALYZE TABLE of a missing table: %v", err)
+	}
 }
 
 // TestStatisticsDisjunctions runs OR and IN filters over a multi-column key of a table with
