@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"strata/internal/diskcache"
 )
 
 // metric reads the value of one unlabelled series from a node's /metrics.
@@ -48,7 +50,7 @@ func TestSecondTier(t *testing.T) {
 	c.exec(db, "CREATE TABLE r "+rowsSchema)
 	const rows = 64000 // about 64 MB of rows: twice the buffer pool
 	loadRows(t, db, rows, 250)
-	file := filepath.Join(c.dir, "compute", "pagecache")
+	file := filepath.Join(c.dir, "compute", diskcache.FileName)
 	if _, err := os.Stat(file); err != nil {
 		t.Fatalf("the second tier's file: %v", err)
 	}

@@ -24,6 +24,9 @@ import (
 	"strata/internal/privfs"
 )
 
+// FileName is the cache file's name in a node's directory.
+const FileName = "pagecache"
+
 // Options configure a cache.
 type Options struct {
 	FS   vfs.FS // default vfs.Default, files private to the user (privfs)
@@ -102,6 +105,7 @@ func (c *Cache) Get(id page.ID, lsn page.LSN, dst *page.Page) bool {
 	// may have failed half way: only the page itself can say it is the one asked for.
 	if dst.ID() != id || dst.LSN() != lsn || dst.Verify() != nil {
 		c.rejected.Add(1)
+		c.forget(id, e.slot) // a bad write would be read, and rejected, at every miss
 		return false
 	}
 	c.hits.Add(1)

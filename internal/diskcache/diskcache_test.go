@@ -113,7 +113,10 @@ func TestBadSlot(t *testing.T) {
 	if c.Get(6, 60, &dst) {
 		t.Fatal("a torn page read")
 	}
-	if st := c.Stats(); st.Rejected != 2 || st.Hits != 0 {
+	if c.Get(5, 50, &dst) || c.Get(6, 60, &dst) {
+		t.Fatal("a rejected page read later")
+	}
+	if st := c.Stats(); st.Rejected != 2 || st.Hits != 0 || st.Pages != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -227,6 +230,10 @@ func TestCloseRemovesFile(t *testing.T) {
 	var dst page.Page
 	if c2.Get(1, 1, &dst) {
 		t.Fatal("a new cache read an old file's page")
+	}
+	// Its index starts empty whatever the file holds; the file itself is emptied too.
+	if fi, err := vfs.Default.Stat(path); err != nil || fi.Size() != 0 {
+		t.Fatalf("the old file was not emptied: %v, %v", fi, err)
 	}
 	_ = c2.f.Close()
 }

@@ -109,7 +109,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		EventListener: opts.EngineEvents, RemotePages: opts.RemotePages}
 	var tier *diskcache.Cache
 	if opts.DiskCacheBytes > 0 {
-		tier, err = diskcache.Open(diskcache.Options{FS: privfs.Wrap(opts.FS), Path: opts.FS.PathJoin(opts.Dir, "pagecache"), Bytes: opts.DiskCacheBytes})
+		tier, err = diskcache.Open(diskcache.Options{FS: privfs.Wrap(opts.FS), Path: opts.FS.PathJoin(opts.Dir, diskcache.FileName), Bytes: opts.DiskCacheBytes})
 		if err != nil {
 			ps.Close()
 			log.Close()

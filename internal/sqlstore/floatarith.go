@@ -18,7 +18,7 @@ import (
 // MySQL refuses a DOUBLE result that overflows: SELECT 1e300 * 1e10 is error 1690, "DOUBLE
 // value is out of range in '(1e300 * 1e10)'". GMS computes in Go's float64 and returned
 // +Inf, which clients then read as the text "+Inf" (not a number to any of them).
-// checkIntArith (arith.go) wraps each DOUBLE +, -, * (expression.Arithmetic) and /
+// wrapOperation (arith.go) wraps each DOUBLE +, -, * (expression.Arithmetic) and /
 // (expression.Div), and each POW, POWER and EXP, in doubleOp, which fails as MySQL does when
 // the result is infinite ('pow(10,400)', 'exp(1000)').
 // Infinite operands cannot come from SQL (no literal or conversion makes one), so an

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -107,7 +106,7 @@ func (s *strToDate) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	v, f := separateFields(ds, fs)
 	t, err := dateparse.ParseDateWithFormat(v, f)
 	if err != nil {
-		ctx.Warn(1411, "%s", fmt.Sprintf("Incorrect value: '%s' for function %s", ds, s.FunctionName()))
+		ctx.Warn(1411, "Incorrect value: '%s' for function %s", ds, s.FunctionName())
 		return nil, nil
 	}
 	return t, nil

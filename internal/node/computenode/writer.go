@@ -13,15 +13,13 @@ import (
 
 	"strata/internal/bufpool"
 	"strata/internal/cluster"
+	"strata/internal/diskcache"
 	"strata/internal/failover"
 	"strata/internal/meta"
 	"strata/internal/node"
 	"strata/internal/page"
 	"strata/internal/retry"
 )
-
-// DiskCacheFile is the name of the second-tier page cache's file in the node's directory.
-const DiskCacheFile = "pagecache"
 
 // errSteppedDown says the writer handed over in a planned switchover.
 var errSteppedDown = errors.New("computenode: the writer stepped down for a switchover")
@@ -127,7 +125,7 @@ func runWriterOf(ctx context.Context, opts Options, mc *meta.Client, m *node.Met
 		Metrics: m.Addr(), PoolFrames: opts.PoolFrames, StallTimeout: opts.StallTimeout, Logger: lg,
 		EventListener: CommitEvents(m.Registerer()), Branch: branch}
 	if opts.DiskCacheBytes > 0 {
-		co.DiskCache, co.DiskCacheBytes = filepath.Join(opts.SQL.Dir, DiskCacheFile), opts.DiskCacheBytes
+		co.DiskCache, co.DiskCacheBytes = filepath.Join(opts.SQL.Dir, diskcache.FileName), opts.DiskCacheBytes
 	}
 	if from != nil {
 		closeFrom := sync.OnceFunc(func() {
