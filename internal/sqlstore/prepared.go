@@ -31,10 +31,10 @@ import (
 // runs through GMS's own execution of a bound plan (Handler.ComExecuteBound).
 //
 // A template is only made for plans whose dependence on the parameter values is known:
-//   - every node is of a type listed in checkNode (projections, filters, sorts, grouping,
+//   - every node is of a type listed in planTemplate.check (projections, filters, sorts, grouping,
 //     one table read directly or through a static index lookup, UPDATE/DELETE of that
-//     table, INSERT ... VALUES): no joins, subqueries, triggers, foreign key handlers,
-//     procedures or DDL;
+//     table, INSERT ... VALUES; or BEGIN, START TRANSACTION, COMMIT or ROLLBACK alone): no
+//     subqueries, triggers, foreign key handlers, procedures or DDL;
 //   - every parameter is still in the plan as the very literal object bound, and every
 //     expression between it and its node is of a type listed in paramSafe (so that the
 //     analyser cannot have folded it or cached something computed from it);
@@ -106,6 +106,7 @@ type planTemplate struct {
 	statsGens []statsGen        // each table's statistics when the plan was made
 	isSelect  bool
 	okResult  bool             // the plan returns an OK result (DML)
+	noResult  bool             // the plan returns nothing, not even an OK result (BEGIN, COMMIT)
 	max1Row   bool             // the analyser found that it returns at most one row
 	fields    []*querypb.Field // its result columns, from its first execution
 }
@@ -209,7 +210,7 @@ func (p *preparedHandler) tryCached(ctx context.Context, c *mysql.Conn, prepare 
 		}
 		chk := &pendingPlan{root: node, t: t}
 		sess.pending.Store(chk)
-		if t.okResult || t.fields != nil {
+		if t.okResult || t.noResult || t.fields != nil {
 			err = p.execDirect(ctx, c, query, node, t, callback)
 		} else {
 			err = p.Handler.ComExecuteBound(ctx, c, query, node, func(res *sqltypes.Result, more bool) error {

@@ -189,6 +189,7 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 	t.plan = analyzed
 	t.isSelect = plan.NodeRepresentsSelect(analyzed)
 	t.okResult = types.IsOkResultSchema(analyzed.Schema())
+	t.noResult = analyzed.Schema() == nil
 	t.max1Row = qFlags.IsSet(sql.QFlagMax1Row)
 	if err := t.check(ctx, filters); err != nil {
 		return nil, err
@@ -246,6 +247,7 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 		}
 	}
 	tables := 0
+	control := false
 	aliases := map[*plan.IndexedTableAccess]string{} // the alias over each aliased lookup
 	inspectAll(t.plan, func(n sql.Node) {
 		if err != nil {
@@ -255,6 +257,14 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 		case *plan.Project, *plan.Filter, *plan.Sort, *plan.Distinct, *plan.GroupBy, *plan.Having,
 			*plan.Limit, *plan.TopN, *plan.Update, *plan.UpdateSource, *plan.InsertInto, *plan.Values,
 			*plan.InsertDestination, *binaryChanges, *sortNode, *distinctNode, *prefetchJoin:
+		case *plan.StartTransaction, *plan.Commit, *plan.Rollback:
+			// Transaction control (BEGIN, START TRANSACTION with its characteristics,
+			// COMMIT, ROLLBACK): the node alone, holding all it does; sysbench and ORMs
+			// prepare them and run them in every transaction.
+			control = n == t.plan
+			if !control {
+				fail("%T inside a plan", n)
+			}
 		case *plan.TableAlias:
 			if ita, ok := n.Child.(*plan.IndexedTableAccess); ok {
 				aliases[ita] = n.Name()
@@ -311,6 +321,12 @@ func (t *planTemplate) check(ctx *sql.Context, filters []sql.Expression) error {
 	})
 	if err != nil {
 		return err
+	}
+	if control {
+		if len(t.params) != 0 {
+			return errors.New("sqlstore: plan not cached: transaction control with parameters")
+		}
+		return nil
 	}
 	if tables == 0 {
 		return errors.New("sqlstore: plan not cached: no table")

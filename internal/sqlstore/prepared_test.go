@@ -716,3 +716,80 @@ func TestPreparedManyRows(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparedTransactionControl: prepared BEGIN, START TRANSACTION, COMMIT and ROLLBACK (as
+// sysbench prepares them) reuse their plans, and still begin, commit and roll back.
+func TestPreparedTransactionControl(t *testing.T) {
+	n := startPrepNode(t, false)
+	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
+	c := n.open(t, "p")
+	setupItems(t, c)
+	ctx := context.Background()
+	conn, err := c.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	begin := prepare(t, conn, "BEGIN")
+	startRO := prepare(t, conn, "START TRANSACTION READ ONLY")
+	commit := prepare(t, conn, "COMMIT")
+	rollback := prepare(t, conn, "rollback")
+	update := prepare(t, conn, "UPDATE items SET c = ? WHERE id = ?")
+	exec := func(s *sql.Stmt, args ...any) error {
+		t.Helper()
+		_, err := s.Exec(args...)
+		return err
+	}
+	must := func(s *sql.Stmt, args ...any) {
+		t.Helper()
+		if err := exec(s, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := n.open(t, "p").Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	mustExec(t, other, "SET SESSION innodb_lock_wait_timeout = 1")
+	read := func() string {
+		t.Helper()
+		return queryRows(t, other, "SELECT c FROM items WHERE id = ?", 5)
+	}
+	var start PreparedStats
+	for i := 0; i < 6; i++ {
+		if i == 1 {
+			start = n.st.PreparedStats()
+		}
+		before := read()
+		must(begin)
+		must(update, fmt.Sprintf("r%d", i), 5)
+		// The row is locked until the transaction ends.
+		if _, err := other.ExecContext(ctx, "UPDATE items SET c = 'x' WHERE id = 5"); err == nil {
+			t.Fatal("the row was not locked by the transaction")
+		}
+		if got := read(); got != before {
+			t.Fatalf("round %d: uncommitted change seen: %q", i, got)
+		}
+		must(rollback)
+		if got := read(); got != before {
+			t.Fatalf("round %d: rolled back change seen: %q", i, got)
+		}
+		must(begin)
+		must(update, fmt.Sprintf("c%d", i), 5)
+		must(commit)
+		if got := read(); got != fmt.Sprintf("c%d", i) {
+			t.Fatalf("round %d: committed %q, read %q", i, fmt.Sprintf("c%d", i), got)
+		}
+		must(startRO)
+		if err := exec(update, "ro", 5); err == nil || !strings.Contains(err.Error(), "1792") {
+			t.Fatalf("round %d: an update in a read-only transaction: %v", i, err)
+		}
+		must(commit)
+		must(commit) // with no transaction open
+	}
+	// Five rounds of ten executions (the failed update included) and four reads, all from plans.
+	if st := n.st.PreparedStats(); st.Builds != start.Builds || st.Fallbacks != start.Fallbacks || st.Hits != start.Hits+5*14 {
+		t.Fatalf("%+v -> %+v", start, st)
+	}
+}
