@@ -51,15 +51,16 @@ type PreparedStats struct {
 	Hits      uint64 // executions that reused an analysed plan
 	Builds    uint64 // templates built (one analysis each)
 	Fallbacks uint64 // executions through GMS's normal path (one analysis each)
+	Points    uint64 // index lookups of reused plans made as points, without the index builder
 }
 
 type preparedCounters struct {
-	hits, builds, fallbacks atomic.Uint64
+	hits, builds, fallbacks, points atomic.Uint64
 }
 
 // PreparedStats returns the prepared-statement plan cache's counters.
 func (s *Store) PreparedStats() PreparedStats {
-	return PreparedStats{Hits: s.prep.hits.Load(), Builds: s.prep.builds.Load(), Fallbacks: s.prep.fallbacks.Load()}
+	return PreparedStats{Hits: s.prep.hits.Load(), Builds: s.prep.builds.Load(), Fallbacks: s.prep.fallbacks.Load(), Points: s.prep.points.Load()}
 }
 
 const (
@@ -128,6 +129,8 @@ type lookupRecipe struct {
 	alts [][]recipeLeaf
 	// keyTypes are the types of the index's columns, by name.
 	keyTypes map[string]sql.Type
+	// pointPlan, when set, makes the ranges without the index builder (prepared_points.go).
+	pointPlan *pointPlan
 }
 
 type recipeLeaf struct {
@@ -204,10 +207,11 @@ func (p *preparedHandler) tryCached(ctx context.Context, c *mysql.Conn, prepare 
 		if t == nil {
 			return errNoTemplate
 		}
-		node, ok := t.instantiate(sqlCtx, lits)
+		node, points, ok := t.instantiate(sqlCtx, lits)
 		if !ok {
 			return errNoTemplate
 		}
+		p.s.prep.points.Add(uint64(points))
 		chk := &pendingPlan{root: node, t: t}
 		sess.pending.Store(chk)
 		if t.okResult || t.noResult || t.fields != nil {

@@ -65,6 +65,13 @@ func newRecipe(ctx *sql.Context, ita *plan.IndexedTableAccess, alias string, fil
 			continue
 		}
 		if got, ok := r.build(ctx, nil); ok && sameRangeSet(got.Ranges.(sql.MySQLRangeCollection), ranges) {
+			if pp := newPointPlan(r); pp != nil {
+				r.pointPlan = pp
+				fast, ok, decided := r.points(ctx, nil)
+				if !ok || !decided || !sameRanges(fast, got.Ranges.(sql.MySQLRangeCollection)) {
+					r.pointPlan = nil
+				}
+			}
 			return r, nil
 		}
 	}
@@ -191,6 +198,29 @@ func (rc recipeCols) alternatives(f sql.Expression) [][]recipeLeaf {
 // parameters (subst). It reports false when that lookup is empty, or when building it
 // fails: the analyser might then have planned differently.
 func (r *lookupRecipe) build(ctx *sql.Context, subst map[sql.Expression]sql.Expression) (sql.IndexLookup, bool) {
+	lk, ok, _ := r.buildPoints(ctx, subst)
+	return lk, ok
+}
+
+// buildPoints is build, also reporting whether the ranges were made as points
+// (prepared_points.go).
+func (r *lookupRecipe) buildPoints(ctx *sql.Context, subst map[sql.Expression]sql.Expression) (sql.IndexLookup, bool, bool) {
+	if r.pointPlan != nil {
+		if rs, ok, decided := r.points(ctx, subst); decided {
+			if !ok {
+				return sql.IndexLookup{}, false, true
+			}
+			lk := r.lookup
+			lk.Ranges = sql.MySQLRangeCollection(rs)
+			return lk, true, true
+		}
+	}
+	lk, ok := r.slowBuild(ctx, subst)
+	return lk, ok, false
+}
+
+// slowBuild makes the lookup with the index builder.
+func (r *lookupRecipe) slowBuild(ctx *sql.Context, subst map[sql.Expression]sql.Expression) (sql.IndexLookup, bool) {
 	var all []sql.MySQLRange
 	if r.alts == nil {
 		rs, ok := r.ranges(ctx, subst, nil)
@@ -331,7 +361,7 @@ func substitute(e sql.Expression, subst map[sql.Expression]sql.Expression) sql.E
 }
 
 // instantiate returns the template's plan for new parameter literals.
-func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal) (sql.Node, bool) {
+func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal) (node sql.Node, points int, _ bool) {
 	subst := make(map[sql.Expression]sql.Expression, len(lits)+len(t.derived))
 	for i, l := range lits {
 		subst[t.params[i]] = l
@@ -339,7 +369,7 @@ func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal)
 	for d, dv := range t.derived {
 		v, _, err := dv.typ.Convert(ctx, lits[dv.param].Value())
 		if err != nil && !expression.ErrNilOperand.Is(err) {
-			return nil, false // the binder fails here: let GMS report it
+			return nil, 0, false // the binder fails here: let GMS report it
 		}
 		subst[d] = expression.NewLiteral(v, dv.typ)
 	}
@@ -354,7 +384,10 @@ func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal)
 			if r == nil {
 				return substituteNode(ita, subst)
 			}
-			lk, built := r.build(ctx, subst)
+			lk, built, fast := r.buildPoints(ctx, subst)
+			if fast {
+				points++
+			}
 			if !built {
 				ok = false
 				return n, nil
@@ -404,9 +437,9 @@ func (t *planTemplate) instantiate(ctx *sql.Context, lits []*expression.Literal)
 	}
 	out, err := inst(t.plan)
 	if err != nil || !ok {
-		return nil, false
+		return nil, 0, false
 	}
-	return out, true
+	return out, points, true
 }
 
 // markParams records which nodes of the plan hold a parameter (or a literal derived from

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand"
 	"net"
 	"strings"
 	"testing"
@@ -544,30 +545,7 @@ func BenchmarkPreparedPointSelect(b *testing.B) {
 		noCache bool
 	}{{"cache=on", false}, {"cache=off", true}} {
 		b.Run(mode.name, func(b *testing.B) {
-			n := startPrepNode(b, mode.noCache)
-			root := n.open(b, "")
-			if _, err := root.Exec("CREATE DATABASE sb"); err != nil {
-				b.Fatal(err)
-			}
-			c := n.open(b, "sb")
-			if _, err := c.Exec("CREATE TABLE sbtest1 (id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT 0, c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', PRIMARY KEY (id), KEY k_1 (k))"); err != nil {
-				b.Fatal(err)
-			}
-			const rows = 1000
-			for i := 0; i < rows; i += 100 {
-				var sb strings.Builder
-				sb.WriteString("INSERT INTO sbtest1 (k, c, pad) VALUES ")
-				for j := 0; j < 100; j++ {
-					if j > 0 {
-						sb.WriteString(",")
-					}
-					fmt.Fprintf(&sb, "(%d, '%s', '%s')", i+j, strings.Repeat("c", 119), strings.Repeat("p", 59))
-				}
-				if _, err := c.Exec(sb.String()); err != nil {
-					b.Fatal(err)
-				}
-			}
-			c.SetMaxOpenConns(1)
+			c := sbtestNode(b, mode.noCache)
 			s, err := c.Prepare("SELECT c FROM sbtest1 WHERE id = ?")
 			if err != nil {
 				b.Fatal(err)
@@ -576,12 +554,72 @@ func BenchmarkPreparedPointSelect(b *testing.B) {
 			var out string
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if err := s.QueryRow(i%rows + 1).Scan(&out); err != nil {
+				if err := s.QueryRow(i%sbtestRows + 1).Scan(&out); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
+}
+
+// BenchmarkPreparedInList: a prepared select of ten rows by an IN list on the primary key,
+// as TPC-C's NEW_ORDER reads its items.
+func BenchmarkPreparedInList(b *testing.B) {
+	c := sbtestNode(b, false)
+	s, err := c.Prepare("SELECT id, k FROM sbtest1 WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	args := make([]any, 10)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := range args {
+			args[j] = (i*7+j*97)%sbtestRows + 1
+		}
+		rows, err := s.Query(args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if err := rows.Close(); err != nil || n != 10 {
+			b.Fatalf("%d rows, %v", n, err)
+		}
+	}
+}
+
+const sbtestRows = 1000
+
+// sbtestNode starts a node with sysbench's table of sbtestRows rows, and returns a client of
+// one connection.
+func sbtestNode(b *testing.B, noCache bool) *sql.DB {
+	n := startPrepNode(b, noCache)
+	root := n.open(b, "")
+	if _, err := root.Exec("CREATE DATABASE sb"); err != nil {
+		b.Fatal(err)
+	}
+	c := n.open(b, "sb")
+	if _, err := c.Exec("CREATE TABLE sbtest1 (id INT NOT NULL AUTO_INCREMENT, k INT NOT NULL DEFAULT 0, c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', PRIMARY KEY (id), KEY k_1 (k))"); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < sbtestRows; i += 100 {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO sbtest1 (k, c, pad) VALUES ")
+		for j := 0; j < 100; j++ {
+			if j > 0 {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, "(%d, '%s', '%s')", i+j, strings.Repeat("c", 119), strings.Repeat("p", 59))
+		}
+		if _, err := c.Exec(sb.String()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.SetMaxOpenConns(1)
+	return c
 }
 
 // TestPreparedKeepsBusyStatements executes more statement texts on one connection than the
@@ -791,5 +829,86 @@ func TestPreparedTransactionControl(t *testing.T) {
 	// Five rounds of ten executions (the failed update included) and four reads, all from plans.
 	if st := n.st.PreparedStats(); st.Builds != start.Builds || st.Fallbacks != start.Fallbacks || st.Hits != start.Hits+5*14 {
 		t.Fatalf("%+v -> %+v", start, st)
+	}
+}
+
+// TestPreparedPointLookups: lookups of reused plans made as points, without the index
+// builder, give the rows and the order of the same statements as text, over random values
+// (duplicates, NULLs, numbers as strings, fractions, values out of the column's range, case
+// and trailing spaces under the default collation).
+func TestPreparedPointLookups(t *testing.T) {
+	n := startPrepNode(t, false)
+	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
+	c := n.open(t, "p")
+	c.SetMaxOpenConns(1)
+	mustExec(t, c, "CREATE TABLE pts (a INT, b VARCHAR(8), u BIGINT UNSIGNED, v INT, PRIMARY KEY (a, b), UNIQUE KEY (u), KEY (v))")
+	strs := []string{"x", "X", "x ", "y", "10", "é", "e"}
+	for a := -3; a <= 12; a++ {
+		for i, b := range strs {
+			if (a+i)%3 == 0 && b != "X" && b != "x " && b != "e" { // the collation folds them into x and é
+				mustExec(t, c, "INSERT INTO pts VALUES (?, ?, ?, ?)", a, b, (a+4)*10+i, (a*7+i)%5)
+			}
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	odd := []any{"4", "05", 2.0, 2.5, nil, int64(1) << 40, -1 << 40}
+	ints := func() any {
+		if rng.Intn(6) == 0 {
+			return odd[rng.Intn(len(odd))]
+		}
+		return rng.Intn(17) - 3
+	}
+	val := func(col byte) any {
+		switch col {
+		case 'b':
+			if rng.Intn(8) == 0 {
+				return ints()
+			}
+			return strs[rng.Intn(len(strs))]
+		case 'u':
+			if rng.Intn(3) == 0 {
+				return ints()
+			}
+			return uint64(10 + rng.Intn(170))
+		}
+		return ints()
+	}
+	stmts := []struct {
+		q    string
+		cols string // the column of each parameter
+	}{
+		{"SELECT a, b FROM pts WHERE a = ? AND b = ?", "ab"},
+		{"SELECT a, b, u FROM pts WHERE (a, b) IN ((?, ?), (?, ?), (?, ?), (?, ?))", "abababab"},
+		{"SELECT a, b FROM pts WHERE (b, a) IN ((?, ?), (?, ?), (?, ?))", "bababa"},
+		{"SELECT a, b FROM pts WHERE a IN (?, ?, ?, ?)", "aaaa"},
+		{"SELECT a, b FROM pts WHERE a = ? AND b IN (?, ?, ?)", "abbb"},
+		{"SELECT a, u FROM pts WHERE u IN (?, ?, ?)", "uuu"},
+		{"SELECT a, u FROM pts WHERE u = ?", "u"},
+		{"SELECT a, b FROM pts WHERE a = ? OR a = ?", "aa"},
+		{"SELECT a, b, v FROM pts WHERE v IN (?, ?)", "aa"},
+		{"SELECT a, b FROM pts WHERE (a, b) IN ((?, ?), (?, ?)) FOR UPDATE", "abab"},
+	}
+	for _, st := range stmts {
+		s := prepare(t, c, st.q)
+		for i := 0; i < 60; i++ {
+			args := make([]any, len(st.cols))
+			for j := range args {
+				args[j] = val(st.cols[j])
+				for k := 0; k < j && rng.Intn(4) == 0; k++ {
+					if st.cols[k] == st.cols[j] {
+						args[j] = args[k] // a repeated value now and then
+						break
+					}
+				}
+			}
+			got := stmtRows(t, s, args...)
+			want := queryRows(t, c, inline(st.q, args...))
+			if got != want {
+				t.Fatalf("%s %v: prepared %q, text %q", st.q, args, got, want)
+			}
+		}
+	}
+	if st := n.st.PreparedStats(); st.Points < 250 {
+		t.Fatalf("point lookups barely made: %+v", st)
 	}
 }
