@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -23,7 +24,8 @@ import (
 
 // paramLiterals converts the execution's parameters the way GMS's handler does (bind
 // variable -> parser value -> planbuilder literal), in order v1..vN, but for integers and
-// NULL (directLiteral).
+// NULL (directLiteral), and strings and doubles, whose literals it makes as the planbuilder
+// would.
 func (p *preparedHandler) paramLiterals(ctx *sql.Context, sess *Session, prepare *mysql.PrepareData) (lits []*expression.Literal, ok bool) {
 	n := int(prepare.ParamsCount)
 	if len(prepare.BindVars) != n {
@@ -38,6 +40,10 @@ func (p *preparedHandler) paramLiterals(ctx *sql.Context, sess *Session, prepare
 			return nil, false
 		}
 		if l := directLiteral(bv); l != nil {
+			lits[i-1] = l
+			continue
+		}
+		if l := plannedLiteral(ctx, bv); l != nil {
 			lits[i-1] = l
 			continue
 		}
@@ -101,6 +107,24 @@ func directLiteral(bv *querypb.BindVariable) *expression.Literal {
 		if v, err := strconv.ParseUint(string(bv.Value), 10, 64); err == nil {
 			return expression.NewLiteral(v, types.Uint64)
 		}
+	}
+	return nil
+}
+
+// plannedLiteral returns the literal the planbuilder makes of a quoted (string) or double
+// parameter, nil for others: through sqlparser.ExprFromValue a quoted value is a string
+// literal, which Builder.ConvertVal makes a LONGTEXT of the connection's collation; a double
+// is written back in exponent notation, which ConvertVal parses as a float64.
+func plannedLiteral(ctx *sql.Context, bv *querypb.BindVariable) *expression.Literal {
+	switch {
+	case bv.Type == querypb.Type_FLOAT64 || bv.Type == querypb.Type_FLOAT32:
+		f, err := strconv.ParseFloat(string(bv.Value), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil
+		}
+		return expression.NewLiteral(f, types.Float64)
+	case sqltypes.IsQuoted(bv.Type) && bv.Type != querypb.Type_TUPLE:
+		return expression.NewLiteral(string(bv.Value), types.CreateLongText(ctx.GetCollation()))
 	}
 	return nil
 }
