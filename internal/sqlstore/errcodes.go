@@ -112,9 +112,30 @@ func (h *errorCodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, que
 	return rest, h.translate(c, query, err)
 }
 
-// ComPrepare implements mysql.Handler.
+// ComPrepare implements mysql.Handler. GMS binds the statement to prepare it, and its binder
+// counts it in Com_insert, Com_update or Com_delete; MySQL counts those at execution only
+// (preparing counts in Com_stmt_prepare), so the preparation's count is taken back.
 func (h *errorCodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	var sqlCtx *sql.Context
+	var sess *Session
+	if *h.srv != nil {
+		if x, err := (*h.srv).SessionManager().NewContextWithQuery(ctx, c, query); err == nil {
+			sqlCtx = x
+			sess, _ = x.Session.(*Session)
+		}
+	}
+	var before [len(comCounters)]uint64
+	if sess != nil {
+		before = comCounts(sqlCtx, sess)
+	}
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
+	if sess != nil {
+		for i, n := range comCounts(sqlCtx, sess) {
+			if d := int(n - before[i]); d != 0 {
+				sql.IncrementStatusVariable(sqlCtx, comCounters[i], -d)
+			}
+		}
+	}
 	return fields, h.translate(c, query, err)
 }
 

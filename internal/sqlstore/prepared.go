@@ -109,6 +109,7 @@ type planTemplate struct {
 	okResult  bool             // the plan returns an OK result (DML)
 	noResult  bool             // the plan returns nothing, not even an OK result (BEGIN, COMMIT)
 	max1Row   bool             // the analyser found that it returns at most one row
+	coms      []comCount       // the statement counters its binding adds to
 	fields    []*querypb.Field // its result columns, from its first execution
 }
 

@@ -49,6 +49,9 @@ func (g *planGuard) Build(ctx *sql.Context, n sql.Node, _ sql.Row) (sql.RowIter,
 	if chk.t.isSelect {
 		sql.IncrementStatusVariable(ctx, "Com_select", 1)
 	}
+	for _, c := range chk.t.coms {
+		sql.IncrementStatusVariable(ctx, c.name, c.n) // what binding it would have counted
+	}
 	return nil, nil
 }
 

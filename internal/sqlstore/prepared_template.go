@@ -188,7 +188,16 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 	b.SetBindingsWithExpr(binds)
 	qFlags := &sql.QueryFlags{}
 	qFlags.Set(sql.QFlagDeferProjections)
+	before := comCounts(ctx, sess)
 	bound, qFlags, err := b.BindOnly(stmt, query, qFlags)
+	// The binder counts the statement (Com_insert, Com_update, Com_delete); the guard counts
+	// each execution of the template instead, and a failed build is counted by GMS's path.
+	for i, n := range comCounts(ctx, sess) {
+		if d := int(n - before[i]); d != 0 {
+			sql.IncrementStatusVariable(ctx, comCounters[i], -d)
+			t.coms = append(t.coms, comCount{name: comCounters[i], n: d})
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +235,25 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 		t.statsGens = append(t.statsGens, p.s.stats.generation(tbl))
 	}
 	return t, nil
+}
+
+// comCounters are the status variables GMS's binder counts statements in.
+var comCounters = [...]string{"Com_insert", "Com_update", "Com_delete"}
+
+// comCount is what binding a template's statement added to one of comCounters.
+type comCount struct {
+	name string
+	n    int
+}
+
+// comCounts reads the session's comCounters.
+func comCounts(ctx *sql.Context, sess *Session) (out [len(comCounters)]uint64) {
+	for i, name := range comCounters {
+		if v, err := sess.GetStatusVariable(ctx, name); err == nil {
+			out[i], _ = v.(uint64)
+		}
+	}
+	return out
 }
 
 // boundFilters returns the WHERE conjuncts of the bound plan's filters.

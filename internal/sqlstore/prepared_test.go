@@ -912,3 +912,54 @@ func TestPreparedPointLookups(t *testing.T) {
 		t.Fatalf("point lookups barely made: %+v", st)
 	}
 }
+
+// TestPreparedCountsStatements: executions of reused plans count in Com_insert, Com_update
+// and Com_delete as GMS's path counts them (its binder counts each statement it binds).
+func TestPreparedCountsStatements(t *testing.T) {
+	for _, noCache := range []bool{false, true} {
+		n := startPrepNode(t, noCache)
+		mustExec(t, n.open(t, ""), "CREATE DATABASE p")
+		c := n.open(t, "p")
+		setupItems(t, c)
+		conn, err := c.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := func(name string) int {
+			t.Helper()
+			var k string
+			var v int
+			if err := conn.QueryRowContext(context.Background(), "SHOW SESSION STATUS LIKE '"+name+"'").Scan(&k, &v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		names := []string{"Com_insert", "Com_update", "Com_delete"}
+		before := map[string]int{}
+		for _, name := range names {
+			before[name] = status(name)
+		}
+		ins := prepare(t, conn, "INSERT INTO items (id, c) VALUES (?, ?)")
+		upd := prepare(t, conn, "UPDATE items SET c = ? WHERE id = ?")
+		del := prepare(t, conn, "DELETE FROM items WHERE id = ?")
+		for i := 0; i < 5; i++ {
+			for _, x := range []struct {
+				s    *sql.Stmt
+				args []any
+			}{{ins, []any{100 + i, "n"}}, {upd, []any{"u", 100 + i}}, {del, []any{100 + i}}} {
+				if _, err := x.s.Exec(x.args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, name := range names {
+			if got := status(name) - before[name]; got != 5 {
+				t.Errorf("cache off %v: %s counted %d executions of 5", noCache, name, got)
+			}
+		}
+		if !noCache && n.st.PreparedStats().Hits < 15 {
+			t.Fatalf("plans not reused: %+v", n.st.PreparedStats())
+		}
+		conn.Close()
+	}
+}
