@@ -130,11 +130,7 @@ func (h *errorCodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query 
 	}
 	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
 	if sess != nil {
-		for i, n := range comCounts(sqlCtx, sess) {
-			if d := int(n - before[i]); d != 0 {
-				sql.IncrementStatusVariable(sqlCtx, comCounters[i], -d)
-			}
-		}
+		takeBackComCounts(sqlCtx, sess, before)
 	}
 	return fields, h.translate(c, query, err)
 }

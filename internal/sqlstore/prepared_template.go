@@ -192,12 +192,7 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 	bound, qFlags, err := b.BindOnly(stmt, query, qFlags)
 	// The binder counts the statement (Com_insert, Com_update, Com_delete); the guard counts
 	// each execution of the template instead, and a failed build is counted by GMS's path.
-	for i, n := range comCounts(ctx, sess) {
-		if d := int(n - before[i]); d != 0 {
-			sql.IncrementStatusVariable(ctx, comCounters[i], -d)
-			t.coms = append(t.coms, comCount{name: comCounters[i], n: d})
-		}
-	}
+	t.coms = takeBackComCounts(ctx, sess, before)
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +246,19 @@ func comCounts(ctx *sql.Context, sess *Session) (out [len(comCounters)]uint64) {
 	for i, name := range comCounters {
 		if v, err := sess.GetStatusVariable(ctx, name); err == nil {
 			out[i], _ = v.(uint64)
+		}
+	}
+	return out
+}
+
+// takeBackComCounts undoes what was added to comCounters since they read before, and
+// returns it.
+func takeBackComCounts(ctx *sql.Context, sess *Session, before [len(comCounters)]uint64) []comCount {
+	var out []comCount
+	for i, n := range comCounts(ctx, sess) {
+		if d := int(n - before[i]); d != 0 {
+			sql.IncrementStatusVariable(ctx, comCounters[i], -d)
+			out = append(out, comCount{name: comCounters[i], n: d})
 		}
 	}
 	return out

@@ -142,6 +142,16 @@ func setupKinds(t *testing.T, c *sql.DB) {
 	}
 }
 
+// startItems starts a node with database p holding the items table, and a client of it.
+func startItems(t *testing.T, noCache bool) (*prepNode, *sql.DB) {
+	t.Helper()
+	n := startPrepNode(t, noCache)
+	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
+	c := n.open(t, "p")
+	setupItems(t, c)
+	return n, c
+}
+
 func setupItems(t *testing.T, c *sql.DB) {
 	t.Helper()
 	mustExec(t, c, "CREATE TABLE items (id INT PRIMARY KEY, k INT, c VARCHAR(20), d DECIMAL(10,2), KEY k_i (k))")
@@ -270,10 +280,7 @@ func TestPreparedMatchesUnprepared(t *testing.T) {
 // TestPreparedAnalysesOnce counts analyses: the first execution builds a template, the
 // later ones analyse nothing.
 func TestPreparedAnalysesOnce(t *testing.T) {
-	n := startPrepNode(t, false)
-	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
-	c := n.open(t, "p")
-	setupItems(t, c)
+	n, c := startItems(t, false)
 	setupKinds(t, c)
 	conn, err := c.Conn(context.Background())
 	if err != nil {
@@ -465,10 +472,7 @@ func TestPreparedInvalidation(t *testing.T) {
 
 // TestPreparedLocking checks that FOR UPDATE and UPDATE on the reuse path still lock.
 func TestPreparedLocking(t *testing.T) {
-	n := startPrepNode(t, false)
-	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
-	c := n.open(t, "p")
-	setupItems(t, c)
+	n, c := startItems(t, false)
 	ctx := context.Background()
 
 	a, err := c.Conn(ctx)
@@ -625,10 +629,7 @@ func sbtestNode(b *testing.B, noCache bool) *sql.DB {
 // TestPreparedKeepsBusyStatements executes more statement texts on one connection than the
 // cache keeps, with one of them between every two others: that one is never planned again.
 func TestPreparedKeepsBusyStatements(t *testing.T) {
-	n := startPrepNode(t, false)
-	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
-	c := n.open(t, "p")
-	setupItems(t, c)
+	n, c := startItems(t, false)
 	conn, err := c.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -758,10 +759,7 @@ func TestPreparedManyRows(t *testing.T) {
 // TestPreparedTransactionControl: prepared BEGIN, START TRANSACTION, COMMIT and ROLLBACK (as
 // sysbench prepares them) reuse their plans, and still begin, commit and roll back.
 func TestPreparedTransactionControl(t *testing.T) {
-	n := startPrepNode(t, false)
-	mustExec(t, n.open(t, ""), "CREATE DATABASE p")
-	c := n.open(t, "p")
-	setupItems(t, c)
+	n, c := startItems(t, false)
 	ctx := context.Background()
 	conn, err := c.Conn(ctx)
 	if err != nil {
@@ -917,10 +915,7 @@ func TestPreparedPointLookups(t *testing.T) {
 // and Com_delete as GMS's path counts them (its binder counts each statement it binds).
 func TestPreparedCountsStatements(t *testing.T) {
 	for _, noCache := range []bool{false, true} {
-		n := startPrepNode(t, noCache)
-		mustExec(t, n.open(t, ""), "CREATE DATABASE p")
-		c := n.open(t, "p")
-		setupItems(t, c)
+		n, c := startItems(t, noCache)
 		conn, err := c.Conn(context.Background())
 		if err != nil {
 			t.Fatal(err)
