@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"strata/internal/page"
 )
@@ -180,6 +182,71 @@ func (p *preparedHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, pre
 
 var errNoTemplate = errors.New("sqlstore: no usable plan template")
 
+// ComQuery implements mysql.Handler: see txnControlText.
+func (p *preparedHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
+	if txnControlText(query) {
+		if err := p.tryText(ctx, c, query, callback); err != errNoTemplate {
+			return err
+		}
+	}
+	return p.Handler.ComQuery(ctx, c, query, callback)
+}
+
+// ComMultiQuery implements mysql.Handler: see txnControlText.
+func (p *preparedHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (string, error) {
+	if txnControlText(query) {
+		if err := p.tryText(ctx, c, query, callback); err != errNoTemplate {
+			return "", err
+		}
+	}
+	return p.Handler.ComMultiQuery(ctx, c, query, callback)
+}
+
+// txnControlText reports whether a text query is BEGIN, START TRANSACTION, COMMIT or
+// ROLLBACK alone. Drivers send them as text (go-sql-driver's Begin and Commit, go-tpc, most
+// ORMs), two of every transaction's statements: their plans are reused as prepared ones are,
+// keyed by the text.
+func txnControlText(query string) bool {
+	if len(query) > 32 {
+		return false
+	}
+	q := strings.TrimSpace(query)
+	q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
+	switch strings.ToLower(strings.Join(strings.Fields(q), " ")) {
+	case "begin", "start transaction", "commit", "rollback":
+		return true
+	}
+	return false
+}
+
+// tryText runs a text transaction-control statement from its template, or returns
+// errNoTemplate having sent nothing.
+func (p *preparedHandler) tryText(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
+	m := p.conn(c.ConnectionID)
+	if sp := m[query]; sp != nil {
+		sp.used = p.tick.Add(1)
+		if sp.never {
+			return errNoTemplate
+		}
+	}
+	sqlCtx, err := p.sm().NewContextWithQuery(ctx, c, query)
+	if err != nil {
+		return errNoTemplate
+	}
+	sess, ok := sqlCtx.Session.(*Session)
+	if !ok {
+		return errNoTemplate
+	}
+	parse := func() (ast.Statement, error) {
+		stmt, _, rest, err := p.eng.Parser.Parse(sqlCtx, query, false)
+		if err == nil && rest != "" {
+			err = errors.New("sqlstore: more than one statement")
+		}
+		return stmt, err
+	}
+	return p.runCached(ctx, c, sqlCtx, sess, m, query, nil, parse, func(res *sqltypes.Result) error { return callback(res, false) })
+}
+
 // tryCached runs the execution from a template, or returns errNoTemplate having sent nothing.
 func (p *preparedHandler) tryCached(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	query := prepare.PrepareStmt
@@ -203,8 +270,16 @@ func (p *preparedHandler) tryCached(ctx context.Context, c *mysql.Conn, prepare 
 	if !ok {
 		return errNoTemplate
 	}
+	return p.runCached(ctx, c, sqlCtx, sess, m, query, lits, nil, callback)
+}
+
+// runCached runs the statement from its template for lits, building one if needed (parse,
+// if set, gives the statement to build from; else it is the prepared one), or returns
+// errNoTemplate having sent nothing.
+func (p *preparedHandler) runCached(ctx context.Context, c *mysql.Conn, sqlCtx *sql.Context, sess *Session, m map[string]*stmtPlans, query string, lits []*expression.Literal, parse func() (ast.Statement, error), callback func(*sqltypes.Result) error) error {
+	var err error
 	for attempt := 0; attempt < 2; attempt++ {
-		t := p.template(sqlCtx, m, query, sess, lits)
+		t := p.template(sqlCtx, m, query, sess, lits, parse)
 		if t == nil {
 			return errNoTemplate
 		}
@@ -251,7 +326,7 @@ func (sp *stmtPlans) drop(t *planTemplate) {
 
 // template returns a template for the statement and parameter types, building one if
 // needed; nil if there is none to be had.
-func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, query string, sess *Session, lits []*expression.Literal) *planTemplate {
+func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, query string, sess *Session, lits []*expression.Literal, parse func() (ast.Statement, error)) *planTemplate {
 	sp := m[query]
 	if sp != nil {
 		if sp.never {
@@ -289,7 +364,7 @@ func (p *preparedHandler) template(ctx *sql.Context, m map[string]*stmtPlans, qu
 		m[query] = sp
 	}
 	gen, catLSN := sess.planGen.Load(), page.LSN(p.s.catalogLSN.Load())
-	t, err := p.buildTemplate(ctx, sess, query, lits)
+	t, err := p.buildTemplate(ctx, sess, query, lits, parse)
 	if err != nil {
 		p.s.lg.Debug("sqlstore: prepared statement planned per execution", "query", query, "reason", err)
 		if !errors.Is(err, errCatalogBusy) {

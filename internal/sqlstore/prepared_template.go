@@ -145,10 +145,20 @@ var errCatalogBusy = errors.New("sqlstore: catalog change in progress")
 
 // buildTemplate binds and analyses the statement with lits as its parameters, at a fresh
 // snapshot of the catalog, and keeps the result if its dependence on the values is known.
-func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query string, lits []*expression.Literal) (*planTemplate, error) {
-	stmt, ok := p.eng.PreparedDataCache.GetCachedStmt(sess.ID(), query)
-	if !ok {
-		return nil, errors.New("sqlstore: statement not prepared")
+func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query string, lits []*expression.Literal, parse func() (ast.Statement, error)) (*planTemplate, error) {
+	var stmt ast.Statement
+	if parse != nil {
+		var err error
+		if stmt, err = parse(); err != nil {
+			return nil, err
+		}
+	} else {
+		var ok bool
+		// GMS keys prepared statements by the text without surrounding spaces and
+		// trailing semicolons (Engine.PrepareQuery).
+		if stmt, ok = p.eng.PreparedDataCache.GetCachedStmt(sess.ID(), sql.RemoveSpaceAndDelimiter(query, ';')); !ok {
+			return nil, errors.New("sqlstore: statement not prepared")
+		}
 	}
 	p.s.prep.builds.Add(1)
 	t := &planTemplate{sess: sess, sessGen: sess.planGen.Load(), params: lits}

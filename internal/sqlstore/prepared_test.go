@@ -756,77 +756,101 @@ func TestPreparedManyRows(t *testing.T) {
 	}
 }
 
-// TestPreparedTransactionControl: prepared BEGIN, START TRANSACTION, COMMIT and ROLLBACK (as
-// sysbench prepares them) reuse their plans, and still begin, commit and roll back.
+// TestPreparedTransactionControl: BEGIN, START TRANSACTION, COMMIT and ROLLBACK, prepared (as
+// sysbench prepares them) or sent as text (as go-sql-driver sends them), reuse their plans,
+// and still begin, commit and roll back.
 func TestPreparedTransactionControl(t *testing.T) {
-	n, c := startItems(t, false)
-	ctx := context.Background()
-	conn, err := c.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	begin := prepare(t, conn, "BEGIN")
-	startRO := prepare(t, conn, "START TRANSACTION READ ONLY")
-	commit := prepare(t, conn, "COMMIT")
-	rollback := prepare(t, conn, "rollback")
-	update := prepare(t, conn, "UPDATE items SET c = ? WHERE id = ?")
-	exec := func(s *sql.Stmt, args ...any) error {
-		t.Helper()
-		_, err := s.Exec(args...)
-		return err
-	}
-	must := func(s *sql.Stmt, args ...any) {
-		t.Helper()
-		if err := exec(s, args...); err != nil {
+	for _, text := range []bool{false, true} {
+		n, c := startItems(t, false)
+		ctx := context.Background()
+		conn, err := c.Conn(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
+		// A statement of each kind, run as the mode says.
+		control := func(q string) func() error {
+			if text {
+				return func() error { _, err := conn.ExecContext(ctx, q); return err }
+			}
+			s := prepare(t, conn, q)
+			return func() error { _, err := s.Exec(); return err }
+		}
+		begin, begin2 := control("BEGIN"), control(" Start  Transaction ;")
+		startRO := control("START TRANSACTION READ ONLY")
+		commit, rollback := control("COMMIT"), control("rollback")
+		update := prepare(t, conn, "UPDATE items SET c = ? WHERE id = ?")
+		must := func(f func() error) {
+			t.Helper()
+			if err := f(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set := func(v string) func() error {
+			return func() error { _, err := update.Exec(v, 5); return err }
+		}
+		other, err := n.open(t, "p").Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, other, "SET SESSION innodb_lock_wait_timeout = 1")
+		read := func() string {
+			t.Helper()
+			return queryRows(t, other, "SELECT c FROM items WHERE id = ?", 5)
+		}
+		var start PreparedStats
+		for i := 0; i < 6; i++ {
+			if i == 1 {
+				start = n.st.PreparedStats()
+			}
+			before := read()
+			must(begin)
+			must(set(fmt.Sprintf("r%d", i)))
+			// The row is locked until the transaction ends.
+			if _, err := other.ExecContext(ctx, "UPDATE items SET c = 'x' WHERE id = 5"); err == nil {
+				t.Fatal("the row was not locked by the transaction")
+			}
+			if got := read(); got != before {
+				t.Fatalf("text %v, round %d: uncommitted change seen: %q", text, i, got)
+			}
+			must(rollback)
+			if got := read(); got != before {
+				t.Fatalf("text %v, round %d: rolled back change seen: %q", text, i, got)
+			}
+			must(begin2)
+			must(set(fmt.Sprintf("c%d", i)))
+			must(commit)
+			if got := read(); got != fmt.Sprintf("c%d", i) {
+				t.Fatalf("text %v, round %d: committed %q, read %q", text, i, fmt.Sprintf("c%d", i), got)
+			}
+			must(startRO)
+			if err := set("ro")(); err == nil || !strings.Contains(err.Error(), "1792") {
+				t.Fatalf("text %v, round %d: an update in a read-only transaction: %v", text, i, err)
+			}
+			must(commit)
+			must(commit) // with no transaction open
+		}
+		// Five rounds of ten statements (the failed update included) and four reads, all from
+		// plans but for the text START TRANSACTION READ ONLY, which GMS plans each time.
+		want := uint64(5 * 14)
+		if text {
+			want = 5 * 13
+		}
+		if st := n.st.PreparedStats(); st.Builds != start.Builds || st.Fallbacks != start.Fallbacks || st.Hits != start.Hits+want {
+			t.Fatalf("text %v: %+v -> %+v", text, start, st)
+		}
+		other.Close()
+		conn.Close()
 	}
-	other, err := n.open(t, "p").Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	mustExec(t, other, "SET SESSION innodb_lock_wait_timeout = 1")
-	read := func() string {
-		t.Helper()
-		return queryRows(t, other, "SELECT c FROM items WHERE id = ?", 5)
-	}
-	var start PreparedStats
-	for i := 0; i < 6; i++ {
-		if i == 1 {
-			start = n.st.PreparedStats()
+}
+
+// TestTxnControlText: which texts take the plan cache.
+func TestTxnControlText(t *testing.T) {
+	for q, want := range map[string]bool{"BEGIN": true, "begin;": true, " COMMIT ; ": true, "Rollback": true,
+		"START\tTRANSACTION": true, "START TRANSACTION READ ONLY": false, "COMMIT AND CHAIN": false,
+		"BEGIN; COMMIT": false, "ROLLBACK TO SAVEPOINT a": false, "SELECT 1": false, "": false} {
+		if got := txnControlText(strings.ReplaceAll(q, "\\t", "\t")); got != want {
+			t.Errorf("%q: %v, want %v", q, got, want)
 		}
-		before := read()
-		must(begin)
-		must(update, fmt.Sprintf("r%d", i), 5)
-		// The row is locked until the transaction ends.
-		if _, err := other.ExecContext(ctx, "UPDATE items SET c = 'x' WHERE id = 5"); err == nil {
-			t.Fatal("the row was not locked by the transaction")
-		}
-		if got := read(); got != before {
-			t.Fatalf("round %d: uncommitted change seen: %q", i, got)
-		}
-		must(rollback)
-		if got := read(); got != before {
-			t.Fatalf("round %d: rolled back change seen: %q", i, got)
-		}
-		must(begin)
-		must(update, fmt.Sprintf("c%d", i), 5)
-		must(commit)
-		if got := read(); got != fmt.Sprintf("c%d", i) {
-			t.Fatalf("round %d: committed %q, read %q", i, fmt.Sprintf("c%d", i), got)
-		}
-		must(startRO)
-		if err := exec(update, "ro", 5); err == nil || !strings.Contains(err.Error(), "1792") {
-			t.Fatalf("round %d: an update in a read-only transaction: %v", i, err)
-		}
-		must(commit)
-		must(commit) // with no transaction open
-	}
-	// Five rounds of ten executions (the failed update included) and four reads, all from plans.
-	if st := n.st.PreparedStats(); st.Builds != start.Builds || st.Fallbacks != start.Fallbacks || st.Hits != start.Hits+5*14 {
-		t.Fatalf("%+v -> %+v", start, st)
 	}
 }
 
@@ -956,5 +980,28 @@ func TestPreparedCountsStatements(t *testing.T) {
 			t.Fatalf("plans not reused: %+v", n.st.PreparedStats())
 		}
 		conn.Close()
+	}
+}
+
+// TestPreparedTrailingDelimiter: a statement prepared with surrounding spaces or a trailing
+// semicolon (GMS keys its parsed statement without them) reuses its plan too.
+func TestPreparedTrailingDelimiter(t *testing.T) {
+	n, c := startItems(t, false)
+	c.SetMaxOpenConns(1)
+	for _, q := range []string{"SELECT c FROM items WHERE id = ?;", "  SELECT c FROM items WHERE id = ? ; \n", "UPDATE items SET k = k WHERE id = ?;"} {
+		s := prepare(t, c, q)
+		before := n.st.PreparedStats()
+		for i := 1; i <= 5; i++ {
+			if strings.Contains(q, "UPDATE") {
+				if _, err := s.Exec(i); err != nil {
+					t.Fatal(err)
+				}
+			} else if got := stmtRows(t, s, i); got != fmt.Sprintf("c%02d", i) {
+				t.Fatalf("%q: %s", q, got)
+			}
+		}
+		if st := n.st.PreparedStats(); st.Builds != before.Builds+1 || st.Hits != before.Hits+5 || st.Fallbacks != before.Fallbacks {
+			t.Errorf("%q: %+v -> %+v", q, before, st)
+		}
 	}
 }
