@@ -95,8 +95,8 @@ func reader(ctx context.Context, db *sql.DB, worker, n int, ops *opLog, points, 
 	}
 }
 
-// startReaders runs n readers (reader) over r's rows until ctx ends; the function it returns
-// waits for them.
+// startReaders runs n readers (reader) over the rows rows of table r until ctx ends;
+// the function it returns waits for them.
 func startReaders(ctx context.Context, db *sql.DB, n, rows int, ops *opLog, points, scans *atomic.Int64) (wait func()) {
 	var wg sync.WaitGroup
 	for w := 1; w <= n; w++ {

@@ -116,21 +116,15 @@ func (h *errorCodeHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, que
 // counts it in Com_insert, Com_update or Com_delete; MySQL counts those at execution only
 // (preparing counts in Com_stmt_prepare), so the preparation's count is taken back.
 func (h *errorCodeHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	var sqlCtx *sql.Context
-	var sess *Session
-	if *h.srv != nil {
-		if x, err := (*h.srv).SessionManager().NewContextWithQuery(ctx, c, query); err == nil {
-			sqlCtx = x
-			sess, _ = x.Session.(*Session)
-		}
-	}
-	var before [len(comCounters)]uint64
-	if sess != nil {
-		before = comCounts(sqlCtx, sess)
-	}
-	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
-	if sess != nil {
-		takeBackComCounts(sqlCtx, sess, before)
+	var fields []*querypb.Field
+	var err error
+	prep := func() { fields, err = h.Handler.ComPrepare(ctx, c, query, prepare) }
+	if sqlCtx, cerr := (*h.srv).SessionManager().NewContextWithQuery(ctx, c, query); cerr != nil {
+		prep()
+	} else if sess, ok := sqlCtx.Session.(*Session); !ok {
+		prep()
+	} else {
+		uncounted(sqlCtx, sess, prep)
 	}
 	return fields, h.translate(c, query, err)
 }

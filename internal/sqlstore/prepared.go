@@ -108,8 +108,7 @@ type planTemplate struct {
 	tables    []sql.Table       // for the statistics check
 	statsGens []statsGen        // each table's statistics when the plan was made
 	isSelect  bool
-	okResult  bool             // the plan returns an OK result (DML)
-	noResult  bool             // the plan returns nothing, not even an OK result (BEGIN, COMMIT)
+	direct    bool             // it returns an OK result (DML) or nothing (BEGIN, COMMIT): execDirect needs no fields
 	max1Row   bool             // the analyser found that it returns at most one row
 	coms      []comCount       // the statement counters its binding adds to
 	fields    []*querypb.Field // its result columns, from its first execution
@@ -210,8 +209,7 @@ func txnControlText(query string) bool {
 	if len(query) > 32 {
 		return false
 	}
-	q := strings.TrimSpace(query)
-	q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
+	q := sql.RemoveSpaceAndDelimiter(query, ';')
 	switch strings.ToLower(strings.Join(strings.Fields(q), " ")) {
 	case "begin", "start transaction", "commit", "rollback":
 		return true
@@ -222,18 +220,7 @@ func txnControlText(query string) bool {
 // tryText runs a text transaction-control statement from its template, or returns
 // errNoTemplate having sent nothing.
 func (p *preparedHandler) tryText(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) error {
-	m := p.conn(c.ConnectionID)
-	if sp := m[query]; sp != nil {
-		sp.used = p.tick.Add(1)
-		if sp.never {
-			return errNoTemplate
-		}
-	}
-	sqlCtx, err := p.sm().NewContextWithQuery(ctx, c, query)
-	if err != nil {
-		return errNoTemplate
-	}
-	sess, ok := sqlCtx.Session.(*Session)
+	m, sqlCtx, sess, ok := p.statement(ctx, c, query)
 	if !ok {
 		return errNoTemplate
 	}
@@ -250,19 +237,7 @@ func (p *preparedHandler) tryText(ctx context.Context, c *mysql.Conn, query stri
 // tryCached runs the execution from a template, or returns errNoTemplate having sent nothing.
 func (p *preparedHandler) tryCached(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	query := prepare.PrepareStmt
-	m := p.conn(c.ConnectionID)
-	sp := m[query]
-	if sp != nil {
-		sp.used = p.tick.Add(1)
-		if sp.never {
-			return errNoTemplate
-		}
-	}
-	sqlCtx, err := p.sm().NewContextWithQuery(ctx, c, query)
-	if err != nil {
-		return errNoTemplate
-	}
-	sess, ok := sqlCtx.Session.(*Session)
+	m, sqlCtx, sess, ok := p.statement(ctx, c, query)
 	if !ok {
 		return errNoTemplate
 	}
@@ -271,6 +246,24 @@ func (p *preparedHandler) tryCached(ctx context.Context, c *mysql.Conn, prepare 
 		return errNoTemplate
 	}
 	return p.runCached(ctx, c, sqlCtx, sess, m, query, lits, nil, callback)
+}
+
+// statement marks the connection's statement as executed and returns the connection's
+// templates and the statement's context and session; false if it is not to be cached.
+func (p *preparedHandler) statement(ctx context.Context, c *mysql.Conn, query string) (map[string]*stmtPlans, *sql.Context, *Session, bool) {
+	m := p.conn(c.ConnectionID)
+	if sp := m[query]; sp != nil {
+		sp.used = p.tick.Add(1)
+		if sp.never {
+			return nil, nil, nil, false
+		}
+	}
+	sqlCtx, err := p.sm().NewContextWithQuery(ctx, c, query)
+	if err != nil {
+		return nil, nil, nil, false
+	}
+	sess, ok := sqlCtx.Session.(*Session)
+	return m, sqlCtx, sess, ok
 }
 
 // runCached runs the statement from its template for lits, building one if needed (parse,
@@ -290,7 +283,7 @@ func (p *preparedHandler) runCached(ctx context.Context, c *mysql.Conn, sqlCtx *
 		p.s.prep.points.Add(uint64(points))
 		chk := &pendingPlan{root: node, t: t}
 		sess.pending.Store(chk)
-		if t.okResult || t.noResult || t.fields != nil {
+		if t.direct || t.fields != nil {
 			err = p.execDirect(ctx, c, query, node, t, callback)
 		} else {
 			err = p.Handler.ComExecuteBound(ctx, c, query, node, func(res *sqltypes.Result, more bool) error {

@@ -198,11 +198,10 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 	b.SetBindingsWithExpr(binds)
 	qFlags := &sql.QueryFlags{}
 	qFlags.Set(sql.QFlagDeferProjections)
-	before := comCounts(ctx, sess)
-	bound, qFlags, err := b.BindOnly(stmt, query, qFlags)
+	var bound sql.Node
 	// The binder counts the statement (Com_insert, Com_update, Com_delete); the guard counts
 	// each execution of the template instead, and a failed build is counted by GMS's path.
-	t.coms = takeBackComCounts(ctx, sess, before)
+	t.coms = uncounted(ctx, sess, func() { bound, qFlags, err = b.BindOnly(stmt, query, qFlags) })
 	if err != nil {
 		return nil, err
 	}
@@ -226,8 +225,7 @@ func (p *preparedHandler) buildTemplate(ctx *sql.Context, sess *Session, query s
 	}
 	t.plan = analyzed
 	t.isSelect = plan.NodeRepresentsSelect(analyzed)
-	t.okResult = types.IsOkResultSchema(analyzed.Schema())
-	t.noResult = analyzed.Schema() == nil
+	t.direct = analyzed.Schema() == nil || types.IsOkResultSchema(analyzed.Schema())
 	t.max1Row = qFlags.IsSet(sql.QFlagMax1Row)
 	if err := t.check(ctx, filters); err != nil {
 		return nil, err
@@ -251,21 +249,20 @@ type comCount struct {
 	n    int
 }
 
-// comCounts reads the session's comCounters.
-func comCounts(ctx *sql.Context, sess *Session) (out [len(comCounters)]uint64) {
-	for i, name := range comCounters {
-		if v, err := sess.GetStatusVariable(ctx, name); err == nil {
-			out[i], _ = v.(uint64)
+// uncounted runs fn and takes back what it added to the session's comCounters, returning it.
+func uncounted(ctx *sql.Context, sess *Session, fn func()) []comCount {
+	read := func() (out [len(comCounters)]uint64) {
+		for i, name := range comCounters {
+			if v, err := sess.GetStatusVariable(ctx, name); err == nil {
+				out[i], _ = v.(uint64)
+			}
 		}
+		return out
 	}
-	return out
-}
-
-// takeBackComCounts undoes what was added to comCounters since they read before, and
-// returns it.
-func takeBackComCounts(ctx *sql.Context, sess *Session, before [len(comCounters)]uint64) []comCount {
+	before := read()
+	fn()
 	var out []comCount
-	for i, n := range comCounts(ctx, sess) {
+	for i, n := range read() {
 		if d := int(n - before[i]); d != 0 {
 			sql.IncrementStatusVariable(ctx, comCounters[i], -d)
 			out = append(out, comCount{name: comCounters[i], n: d})
